@@ -1,0 +1,16 @@
+import { defineConfig } from "vitest/config";
+
+// One vitest run for the whole monorepo: infrastructure (Kafka, Postgres) starts once in the
+// global setup and every test file gets its own topics and database (see packages/local-infra).
+export default defineConfig({
+  test: {
+    include: ["apps/*/src/**/*.test.ts", "packages/*/src/**/*.test.ts", "test/**/*.test.ts"],
+    globalSetup: ["packages/local-infra/src/vitest-global-setup.ts"],
+    pool: "forks",
+    testTimeout: 30_000,
+    hookTimeout: 120_000,
+    teardownTimeout: 60_000,
+    reporters: ["default"],
+    coverage: { provider: "v8", include: ["packages/*/src/**/*.ts", "apps/*/src/**/*.ts"], exclude: ["**/*.test.ts", "**/generated/**"] },
+  },
+});
