@@ -1,12 +1,15 @@
-import { z } from "zod";
 import { describe, expect, it } from "vitest";
+import { z } from "zod";
 import { ConfigError, parseConfig, splitList } from "./index.ts";
 
 const schema = z.object({ PORT: z.coerce.number().int().min(1), SECRET: z.string().min(8) });
 
 describe("parseConfig", () => {
   it("returns typed values for a valid environment", () => {
-    expect(parseConfig("demo", schema, { PORT: "8080", SECRET: "abcdefghij" })).toEqual({ PORT: 8080, SECRET: "abcdefghij" });
+    expect(parseConfig("demo", schema, { PORT: "8080", SECRET: "abcdefghij" })).toEqual({
+      PORT: 8080,
+      SECRET: "abcdefghij",
+    });
   });
 
   it("names every bad variable and never echoes values", () => {

@@ -1,2 +1,2 @@
-export { createLogger, redactPaths, type Logger } from "./logger.ts";
+export { createLogger, type Logger, redactPaths } from "./logger.ts";
 export { createMetrics, type Metrics } from "./metrics.ts";

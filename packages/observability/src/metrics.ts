@@ -1,4 +1,4 @@
-import { Registry, collectDefaultMetrics } from "prom-client";
+import { collectDefaultMetrics, Registry } from "prom-client";
 
 export type Metrics = { registry: Registry; render(): Promise<string>; contentType: string };
 

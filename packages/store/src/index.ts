@@ -1,0 +1,10 @@
+export { createPrismaClient, type Prisma, type PrismaClient } from "./client.ts";
+export * from "./repositories/customers.ts";
+export * from "./repositories/events.ts";
+export * from "./repositories/inbox.ts";
+export * from "./repositories/offers.ts";
+export * from "./repositories/order-steps.ts";
+export * from "./repositories/orders.ts";
+export * from "./repositories/subscriptions.ts";
+export * from "./repositories/unmatched.ts";
+export { createStore, type Db, type Store } from "./store.ts";

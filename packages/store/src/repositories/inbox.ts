@@ -1,0 +1,34 @@
+import type { Prisma } from "../client.ts";
+import type { Store } from "../store.ts";
+
+export type HandleOnceResult<T> = { duplicate: true } | { duplicate: false; result: T };
+
+/**
+ * Exactly-once effects over at-least-once delivery: the inbox row for (consumer, messageId) is
+ * inserted in the same transaction as the effect. A redelivered message finds the row and the
+ * effect is skipped; a crash before commit leaves neither, so the redelivery applies it.
+ * Concurrent duplicates serialise on the primary key: the loser sees the winner's row.
+ */
+export async function handleOnce<T>(
+  store: Store,
+  consumer: string,
+  messageId: string,
+  effect: (tx: Prisma.TransactionClient) => Promise<T>,
+): Promise<HandleOnceResult<T>> {
+  return store.transaction(async (tx) => {
+    const inserted = await tx.inboxMessage.createMany({
+      data: [{ consumer, messageId }],
+      skipDuplicates: true,
+    });
+    if (inserted.count === 0) return { duplicate: true } as const;
+    return { duplicate: false, result: await effect(tx) } as const;
+  });
+}
+
+export async function wasHandled(
+  db: Prisma.TransactionClient | Store["db"],
+  consumer: string,
+  messageId: string,
+) {
+  return (await db.inboxMessage.count({ where: { consumer, messageId } })) > 0;
+}

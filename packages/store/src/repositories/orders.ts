@@ -1,0 +1,48 @@
+import type { Db } from "../store.ts";
+
+export type OrderStatus = "queued" | "processing" | "applied" | "failed" | "skipped";
+
+export type NewOrderRecord = {
+  id: string;
+  reference: string;
+  type: string;
+  source: string;
+  externalId?: string | null;
+  idempotencyKey?: string | null;
+  subscriptionId: string;
+  status: OrderStatus;
+  payload: unknown;
+  correlationId?: string | null;
+};
+
+/** Insert an order once; recording it again (a redelivery) keeps the first row. */
+export async function recordOrder(db: Db, order: NewOrderRecord): Promise<void> {
+  await db.order.createMany({
+    data: [{ ...order, payload: order.payload as never }],
+    skipDuplicates: true,
+  });
+}
+
+export async function findOrder(db: Db, id: string) {
+  return db.order.findUnique({ where: { id } });
+}
+
+export async function findOrderByIdempotencyKey(db: Db, idempotencyKey: string) {
+  return db.order.findUnique({ where: { idempotencyKey } });
+}
+
+export async function findOrderByExternalId(db: Db, source: string, externalId: string) {
+  return db.order.findUnique({ where: { source_externalId: { source, externalId } } });
+}
+
+export async function setOrderStatus(
+  db: Db,
+  id: string,
+  status: OrderStatus,
+  outcome?: unknown,
+): Promise<void> {
+  await db.order.update({
+    where: { id },
+    data: { status, ...(outcome === undefined ? {} : { outcome: outcome as never }) },
+  });
+}

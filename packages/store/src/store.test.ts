@@ -1,0 +1,170 @@
+import { freshDatabase } from "@bridge/local-infra/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  appendEvent,
+  completedSteps,
+  createStore,
+  createSubscription,
+  ensureCustomer,
+  findOrderByExternalId,
+  findSubscriptionByStripeId,
+  findSubscriptionDetail,
+  handleOnce,
+  listEventsForSubscription,
+  listUnmatched,
+  recordOrder,
+  recordStep,
+  recordUnmatched,
+  type Store,
+  upsertOffers,
+} from "./index.ts";
+
+let store: Store;
+
+beforeAll(async () => {
+  store = createStore(await freshDatabase());
+});
+afterAll(async () => {
+  await store?.close();
+});
+
+async function seedSubscription(id: string, stripeSubscriptionId: string) {
+  await ensureCustomer(store.db, { id: `cus-${id}`, email: `${id}@example.com` });
+  return createSubscription(store.db, {
+    id,
+    reference: id.slice(-12).toUpperCase(),
+    customerId: `cus-${id}`,
+    status: "active",
+    source: "shop",
+    stripeSubscriptionId,
+  });
+}
+
+describe("store against real Postgres", () => {
+  it("has every migrated table", async () => {
+    const rows = await store.db.$queryRaw<{ tablename: string }[]>`
+      SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename`;
+    expect(rows.map((row) => row.tablename)).toEqual(
+      expect.arrayContaining([
+        "Customer",
+        "Subscription",
+        "PaymentSchedule",
+        "Order",
+        "Event",
+        "InboxMessage",
+        "OrderStep",
+      ]),
+    );
+  });
+
+  it("handleOnce applies an effect once per message id, even when delivered concurrently", async () => {
+    let applied = 0;
+    const effect = async () => {
+      applied += 1;
+      return "done";
+    };
+    const results = await Promise.all([
+      handleOnce(store, "sync", "msg-1", effect),
+      handleOnce(store, "sync", "msg-1", effect),
+      handleOnce(store, "sync", "msg-1", effect),
+    ]);
+    expect(applied).toBe(1);
+    expect(results.filter((result) => !result.duplicate)).toHaveLength(1);
+    // the same id for another consumer is a different inbox entry
+    expect((await handleOnce(store, "writer", "msg-1", effect)).duplicate).toBe(false);
+  });
+
+  it("handleOnce records nothing when the effect fails, so a redelivery applies it", async () => {
+    await expect(
+      handleOnce(store, "sync", "msg-fail", async (tx) => {
+        await appendEvent(tx, { type: "x", source: "stripe", changes: {} });
+        throw new Error("boom");
+      }),
+    ).rejects.toThrow("boom");
+    const retry = await handleOnce(store, "sync", "msg-fail", async () => "ok");
+    expect(retry).toEqual({ duplicate: false, result: "ok" });
+  });
+
+  it("records order steps once, keeping the first result", async () => {
+    await recordStep(store.db, "order-a", "customer", { id: "cus_1" });
+    await recordStep(store.db, "order-a", "customer", { id: "cus_2" });
+    await recordStep(store.db, "order-a", "subscription", { id: "sub_1" });
+    const steps = await completedSteps(store.db, "order-a");
+    expect([...steps.keys()]).toEqual(["customer", "subscription"]);
+    expect(steps.get("customer")).toEqual({ id: "cus_1" });
+  });
+
+  it("records an order once and finds it by external id", async () => {
+    const order = {
+      id: "order-1",
+      reference: "ABCDEFGHJKLM",
+      type: "new",
+      source: "shop",
+      externalId: "ext-1",
+      subscriptionId: "sub-1",
+      status: "queued" as const,
+      payload: { order_type: "new" },
+    };
+    await recordOrder(store.db, order);
+    await recordOrder(store.db, { ...order, status: "failed" });
+    const found = await findOrderByExternalId(store.db, "shop", "ext-1");
+    expect(found?.status).toBe("queued");
+  });
+
+  it("finds subscriptions by Stripe id and reads their detail with the audit log", async () => {
+    await seedSubscription("sub-00000000000000000000000000000001", "sub_abc");
+    const sub = await findSubscriptionByStripeId(store.db, "sub_abc");
+    expect(sub?.id).toBe("sub-00000000000000000000000000000001");
+    await appendEvent(store.db, {
+      subscriptionId: sub!.id,
+      type: "subscription.status_changed",
+      source: "stripe",
+      changes: { status: { from: "active", to: "cancelled" } },
+    });
+    const detail = await findSubscriptionDetail(store.db, sub!.id);
+    expect(detail?.customer.email).toContain("@example.com");
+    expect(await listEventsForSubscription(store.db, sub!.id)).toHaveLength(1);
+  });
+
+  it("refuses a second Limio subscription linked to the same Stripe subscription", async () => {
+    await seedSubscription("sub-00000000000000000000000000000002", "sub_dup");
+    await expect(seedSubscription("sub-00000000000000000000000000000003", "sub_dup")).rejects.toThrow();
+  });
+
+  it("counts unmatched Stripe subscriptions without inventing Limio ones", async () => {
+    await recordUnmatched(store.db, {
+      stripeSubscriptionId: "sub_x",
+      eventId: "evt_1",
+      eventType: "customer.subscription.updated",
+    });
+    await recordUnmatched(store.db, {
+      stripeSubscriptionId: "sub_x",
+      eventId: "evt_2",
+      eventType: "invoice.paid",
+    });
+    const [row] = await listUnmatched(store.db);
+    expect(row).toMatchObject({ stripeSubscriptionId: "sub_x", seenCount: 2, lastEventId: "evt_2" });
+    expect(await findSubscriptionByStripeId(store.db, "sub_x")).toBeNull();
+  });
+
+  it("upserts catalog offers idempotently", async () => {
+    const offer = {
+      id: "offer-digital",
+      version: 1,
+      name: "Digital",
+      stripeProductCode: "prod_digital",
+      autoRenew: true,
+      charges: [],
+      raw: {},
+    };
+    await upsertOffers(store.db, [offer]);
+    await upsertOffers(store.db, [{ ...offer, name: "Digital monthly" }]);
+    const offers = await store.db.offer.findMany();
+    expect(offers).toHaveLength(1);
+    expect(offers[0]?.name).toBe("Digital monthly");
+  });
+
+  it("answers readiness pings", async () => {
+    expect(await store.ping()).toBe(true);
+  });
+});
