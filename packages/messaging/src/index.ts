@@ -1,0 +1,44 @@
+export { type BackoffPolicy, backoffDelayMs } from "./backoff.ts";
+export { decodeEnvelope, encodeEnvelope, type MessageHeaders } from "./codec.ts";
+export {
+  type ConsumerOptions,
+  type MessageContext,
+  type MessageHandler,
+  type RetryOptions,
+  type RunningConsumer,
+  startConsumer,
+} from "./consumer.ts";
+export { type DlqEntry, listDlq, redrive } from "./dlq.ts";
+export {
+  classifyError,
+  type ErrorClass,
+  type ErrorClassifier,
+  FatalError,
+  InvalidEnvelopeError,
+  PermanentError,
+  PoisonMessageError,
+  PublishTimeoutError,
+  RetryableError,
+} from "./errors.ts";
+export { type FailureClass, failureHeaders } from "./failure-headers.ts";
+export { createKafkaClient, type KafkaClient, type KafkaClientOptions } from "./kafka-client.ts";
+export { createMessagingMetrics, type MessagingMetrics } from "./metrics.ts";
+export {
+  createProducer,
+  type MessageProducer,
+  type OutgoingMessage,
+  type ProducerOptions,
+  type PublishReceipt,
+} from "./producer.ts";
+export { installShutdown, type ShutdownOptions, type Stoppable } from "./shutdown.ts";
+export {
+  baseTopicOf,
+  bridgeTopicSpecs,
+  dlqTopicOf,
+  ensureTopics,
+  retryTopicOf,
+  type TopicName,
+  type TopicSpec,
+  topics,
+  topicWithCompanions,
+} from "./topics.ts";
