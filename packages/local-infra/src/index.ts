@@ -1,1 +1,18 @@
-export {};
+// Launcher API of the test/local infrastructure (Kafka + Postgres). See README-level notes in
+// infra.ts; test files use "@bridge/local-infra/testing" instead.
+export { dockerEngineAvailable } from "./containers.ts";
+export {
+  createDatabase,
+  createTemplateDatabase,
+  databaseUrl,
+  dropDatabase,
+  postgresVersion,
+  sealTemplate,
+  TEMPLATE_DATABASE,
+  uniqueDatabaseName,
+} from "./databases.ts";
+export { describeInfra, type Infra, type InfraSource, type StartInfraOptions, startInfra } from "./infra.ts";
+export { bridgeCacheDir, ensureKafkaJars, KAFKA_VERSION } from "./kafka-jars.ts";
+export { type LocalKafka, startLocalKafka } from "./kafka-local.ts";
+export { log, redactUrl } from "./log.ts";
+export { type LocalPostgres, startLocalPostgres } from "./postgres-local.ts";

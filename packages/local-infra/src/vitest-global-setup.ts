@@ -1,7 +1,83 @@
-// STUB: reads KAFKA_BROKERS / DATABASE_URL from the environment only.
+// Vitest global setup (root vitest.config.ts): starts Kafka and Postgres once per run (see
+// infra.ts), prepares the migrated template database that every test file copies
+// (testing.ts#freshDatabase), hands the addresses to the test workers, and stops it all at the end.
+import { randomBytes } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import type { TestProject } from "vitest/node";
+import {
+  createTemplateDatabase,
+  dropDatabasesWithPrefix,
+  sealTemplate,
+  TEMPLATE_DATABASE,
+} from "./databases.ts";
+import { describeInfra, startInfra } from "./infra.ts";
+import { log } from "./log.ts";
 
-export default async function setup(project: TestProject) {
-  project.provide("kafkaBrokers", process.env.KAFKA_BROKERS ?? "");
-  project.provide("databaseUrl", process.env.DATABASE_URL ?? "");
+const MIGRATIONS_MODULE = "@bridge/store/migrations";
+
+/** Whether @bridge/store exports ./migrations yet (it is written in parallel with this harness). */
+function migrationsModuleExists(): boolean {
+  const storeDir = fileURLToPath(new URL("../../store/", import.meta.url));
+  try {
+    const pkg = JSON.parse(readFileSync(join(storeDir, "package.json"), "utf8")) as { exports?: unknown };
+    const target = (pkg.exports as Record<string, unknown> | undefined)?.["./migrations"];
+    const file = typeof target === "string" ? target : (target as { default?: string } | undefined)?.default;
+    return typeof file === "string" && existsSync(join(storeDir, file));
+  } catch {
+    return false;
+  }
+}
+
+async function applyMigrationsTo(url: string): Promise<void> {
+  if (!migrationsModuleExists()) {
+    log(
+      `${MIGRATIONS_MODULE} does not exist yet: template database ${TEMPLATE_DATABASE} stays EMPTY (no migrations applied)`,
+    );
+    return;
+  }
+  const specifier: string = MIGRATIONS_MODULE; // a variable: the module may not exist at typecheck time
+  const mod = (await import(specifier)) as { applyMigrations?: (databaseUrl: string) => Promise<unknown> };
+  if (typeof mod.applyMigrations !== "function") {
+    throw new Error(`${MIGRATIONS_MODULE} does not export applyMigrations(databaseUrl)`);
+  }
+  const t = Date.now();
+  await mod.applyMigrations(url);
+  log(`migrations applied to ${TEMPLATE_DATABASE} in ${Date.now() - t} ms`);
+}
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const infra = await startInfra();
+  const databaseNamePrefix = `t_${randomBytes(3).toString("hex")}_`;
+  try {
+    const templateUrl = await createTemplateDatabase(infra.databaseUrl);
+    await applyMigrationsTo(templateUrl);
+    await sealTemplate(infra.databaseUrl);
+  } catch (error) {
+    await infra.stop();
+    throw error;
+  }
+
+  project.provide("kafkaBrokers", infra.kafkaBrokers);
+  project.provide("databaseUrl", infra.databaseUrl);
+  project.provide("databaseTemplate", TEMPLATE_DATABASE);
+  project.provide("databaseNamePrefix", databaseNamePrefix);
+  log(`test infrastructure ready: ${describeInfra(infra)}`);
+
+  return async () => {
+    // A local cluster is deleted with its data; a server that outlives the run keeps nothing of ours.
+    if (infra.mode.postgres !== "local") {
+      const dropped = await dropDatabasesWithPrefix(infra.databaseUrl, databaseNamePrefix).catch(
+        (error: unknown) => {
+          log(`could not drop this run's databases: ${(error as Error).message}`);
+          return 0;
+        },
+      );
+      if (dropped > 0) log(`dropped ${dropped} test databases`);
+    }
+    const t = Date.now();
+    await infra.stop();
+    log(`test infrastructure stopped in ${Date.now() - t} ms`);
+  };
 }

