@@ -1,4 +1,4 @@
-import type { z } from "zod";
+import { type z, z as zod } from "zod";
 
 /** Thrown at boot when the environment does not satisfy an app's config schema. */
 export class ConfigError extends Error {
@@ -32,3 +32,31 @@ export function splitList(value: string): string[] {
     .map((part) => part.trim())
     .filter((part) => part.length > 0);
 }
+
+// Reusable env fragments, so every app describes the same variable the same way.
+
+export const env = {
+  port: (fallback: number) => zod.coerce.number().int().min(0).max(65535).default(fallback),
+  kafkaBrokers: zod
+    .string({ error: "KAFKA_BROKERS is required (comma-separated host:port list)" })
+    .min(1, "KAFKA_BROKERS is required (comma-separated host:port list)")
+    .transform(splitList),
+  databaseUrl: zod
+    .string({ error: "DATABASE_URL is required (postgresql://user:pass@host:port/db)" })
+    .regex(/^postgres(ql)?:\/\//, "DATABASE_URL must be a postgresql:// URL"),
+  logLevel: zod.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  /** Stripe secret key: test (`sk_test_`), live (`sk_live_`) or restricted (`rk_`). */
+  stripeSecretKey: zod
+    .string({ error: "STRIPE_SECRET_KEY is required" })
+    .regex(
+      /^(sk|rk)_(test|live)_[A-Za-z0-9]+$/,
+      "STRIPE_SECRET_KEY must look like sk_test_…, sk_live_… or rk_…",
+    ),
+  /** Base URL of the Stripe API; unset means api.stripe.com, set it to the emulator locally. */
+  stripeApiUrl: zod.url({ error: "STRIPE_API_URL must be a URL such as http://127.0.0.1:12111" }).optional(),
+  boolean: (fallback: boolean) =>
+    zod
+      .enum(["true", "false", "1", "0"])
+      .default(fallback ? "true" : "false")
+      .transform((value) => value === "true" || value === "1"),
+};

@@ -1,0 +1,30 @@
+import { describe, expect, it } from "vitest";
+import { loadConfig } from "./config.ts";
+
+const validEnv = {
+  KAFKA_BROKERS: "127.0.0.1:9092, 127.0.0.1:9093",
+  DATABASE_URL: "postgresql://bridge:bridge@127.0.0.1:5432/bridge",
+  STRIPE_SECRET_KEY: "sk_test_emulator",
+  STRIPE_API_URL: "http://127.0.0.1:12111",
+};
+
+describe("stripe-writer config", () => {
+  it("parses a valid environment with defaults", () => {
+    const config = loadConfig(validEnv);
+    expect(config.KAFKA_BROKERS).toEqual(["127.0.0.1:9092", "127.0.0.1:9093"]);
+    expect(config.OPS_PORT).toBe(9101);
+    expect(config.KAFKA_GROUP_ID).toBe("stripe-writer");
+  });
+
+  it("names the missing and malformed variables, never the secret", () => {
+    try {
+      loadConfig({ ...validEnv, KAFKA_BROKERS: undefined, STRIPE_SECRET_KEY: "pk_test_not_a_secret" });
+      expect.unreachable();
+    } catch (error) {
+      const message = (error as Error).message;
+      expect(message).toContain("KAFKA_BROKERS");
+      expect(message).toContain("STRIPE_SECRET_KEY");
+      expect(message).not.toContain("pk_test_not_a_secret");
+    }
+  });
+});

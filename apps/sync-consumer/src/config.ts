@@ -1,0 +1,21 @@
+import { env, parseConfig, splitList } from "@bridge/config";
+import { z } from "zod";
+
+/** Every setting of the sync-consumer, parsed once at boot (see README "Configuration"). */
+export const configSchema = z.object({
+  OPS_PORT: env.port(9102),
+  KAFKA_BROKERS: env.kafkaBrokers,
+  KAFKA_GROUP_ID: z.string().default("sync-consumer"),
+  DATABASE_URL: env.databaseUrl,
+  STRIPE_SECRET_KEY: env.stripeSecretKey,
+  STRIPE_API_URL: env.stripeApiUrl,
+  /** Order sources that mean "Limio initiated this": their Stripe echoes are not re-synced. */
+  LIMIO_SOURCES: z.string().default("shop,salesforce,limio,bridge").transform(splitList),
+  PARTITION_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
+  LOG_LEVEL: env.logLevel,
+});
+
+export type SyncConfig = z.infer<typeof configSchema>;
+
+export const loadConfig = (source: Record<string, string | undefined> = process.env): SyncConfig =>
+  parseConfig("sync-consumer", configSchema, source);
