@@ -28,7 +28,10 @@ const limioIdPattern = (prefix: string) => new RegExp(`^${prefix}-${HEX32}$`);
 const limioId = (kind: LimioIdKind) =>
   z
     .string()
-    .regex(limioIdPattern(limioIdPrefixes[kind]), `expected a Limio ${kind} id '${limioIdPrefixes[kind]}-<32 hex>'`);
+    .regex(
+      limioIdPattern(limioIdPrefixes[kind]),
+      `expected a Limio ${kind} id '${limioIdPrefixes[kind]}-<32 hex>'`,
+    );
 
 export const limioSubscriptionId = limioId("subscription");
 export const limioOrderId = limioId("order");
@@ -43,7 +46,9 @@ export const limioPaymentMethodId = limioId("paymentMethod");
  * schema accepts [A-Z0-9]; the generator avoids 0/O/1/I/L so codes we mint survive being read
  * aloud to a call centre.
  */
-export const limioReference = z.string().regex(/^[A-Z0-9]{12}$/, "expected a 12-character reference [A-Z0-9]");
+export const limioReference = z
+  .string()
+  .regex(/^[A-Z0-9]{12}$/, "expected a 12-character reference [A-Z0-9]");
 export const REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ";
 export const REFERENCE_LENGTH = 12;
 

@@ -47,9 +47,13 @@ describe("toMinorUnits", () => {
 
   it("round-trips with fromMinorUnits for any amount in cents", () => {
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 10_000_000_000 }), fc.constantFrom("GBP", "JPY", "USD"), (minor, cur) => {
-        expect(toMinorUnits(fromMinorUnits(minor, cur), cur)).toBe(minor);
-      }),
+      fc.property(
+        fc.integer({ min: 0, max: 10_000_000_000 }),
+        fc.constantFrom("GBP", "JPY", "USD"),
+        (minor, cur) => {
+          expect(toMinorUnits(fromMinorUnits(minor, cur), cur)).toBe(minor);
+        },
+      ),
     );
   });
 });

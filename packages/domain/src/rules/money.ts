@@ -7,7 +7,22 @@ import { DomainRuleError } from "../errors.ts";
 
 /** Stripe's zero-decimal currencies: the amount is already in the smallest unit. */
 export const ZERO_DECIMAL_CURRENCIES: ReadonlySet<string> = new Set([
-  "BIF", "CLP", "DJF", "GNF", "JPY", "KMF", "KRW", "MGA", "PYG", "RWF", "UGX", "VND", "VUV", "XAF", "XOF", "XPF",
+  "BIF",
+  "CLP",
+  "DJF",
+  "GNF",
+  "JPY",
+  "KMF",
+  "KRW",
+  "MGA",
+  "PYG",
+  "RWF",
+  "UGX",
+  "VND",
+  "VUV",
+  "XAF",
+  "XOF",
+  "XPF",
 ]);
 
 /** Three-decimal currencies: Stripe wants the minor amount to be a multiple of 10. */
@@ -24,7 +39,8 @@ const DECIMAL = /^(\d+)(?:\.(\d+))?$/;
 
 function decimalText(amount: string | number): string {
   if (typeof amount === "number") {
-    if (!Number.isFinite(amount)) throw new DomainRuleError("invalid_amount", `amount ${amount} is not finite`);
+    if (!Number.isFinite(amount))
+      throw new DomainRuleError("invalid_amount", `amount ${amount} is not finite`);
     // String(9.99) === "9.99": JS prints the shortest text that round-trips, i.e. what the author typed.
     return String(amount);
   }
@@ -40,7 +56,8 @@ function decimalText(amount: string | number): string {
 export function toMinorUnits(amount: string | number, currency: string): number {
   const text = decimalText(amount);
   const m = DECIMAL.exec(text);
-  if (!m) throw new DomainRuleError("invalid_amount", `amount '${text}' is not a non-negative decimal number`);
+  if (!m)
+    throw new DomainRuleError("invalid_amount", `amount '${text}' is not a non-negative decimal number`);
   const whole = m[1]!;
   const fraction = (m[2] ?? "").replace(/0+$/, "");
   const exp = currencyExponent(currency);
@@ -61,7 +78,8 @@ export function toMinorUnits(amount: string | number, currency: string): number 
 
 /** 999 GBP → "9.99"; 500 JPY → "500"; 1240 KWD → "1.240". For display and Limio's decimal fields. */
 export function fromMinorUnits(minor: number, currency: string): string {
-  if (!Number.isSafeInteger(minor)) throw new DomainRuleError("invalid_amount", `minor amount ${minor} is not an integer`);
+  if (!Number.isSafeInteger(minor))
+    throw new DomainRuleError("invalid_amount", `minor amount ${minor} is not an integer`);
   const exp = currencyExponent(currency);
   const sign = minor < 0 ? "-" : "";
   const digits = String(Math.abs(minor)).padStart(exp + 1, "0");

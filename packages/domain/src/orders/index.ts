@@ -1,0 +1,2 @@
+export * from "./parse-limio-order.ts";
+export * from "./schemas.ts";

@@ -1,0 +1,156 @@
+import { describe, expect, it } from "vitest";
+import { limioOrderSchema, parseLimioOrder, stripePaymentRefs } from "./parse-limio-order.ts";
+
+const SUB = "sub-5c3d83c60950014c306865f0ab8c499b";
+const OTHER = "sub-00000000000000000000000000000001";
+const newOrder = (over: Record<string, unknown> = {}) => ({
+  order_type: "new",
+  checkoutId: "basket-1",
+  country: "GB",
+  orderItems: [{ offer: { id: "o1", version: "v1" } }],
+  billingDetails: { email: "a@example.com", country: "GB" },
+  payment: { type: "stripe" },
+  ...over,
+});
+const errorsOf = (input: unknown) => {
+  const r = parseLimioOrder(input);
+  return r.ok ? [] : r.errors.map((e) => `${e.path}: ${e.message}`);
+};
+
+describe("parseLimioOrder", () => {
+  it("defaults quantity to 1 and takes the email from billingDetails when customerDetails has none", () => {
+    const r = parseLimioOrder(newOrder());
+    expect(r.ok && r.order.order_type === "new" && [r.order.orderItems[0]!.quantity, r.order.email]).toEqual([
+      1,
+      "a@example.com",
+    ]);
+  });
+
+  it("refuses non-objects and a missing order_type", () => {
+    expect(errorsOf(null)).toEqual(["(root): expected a JSON object"]);
+    expect(errorsOf([1])).toEqual(["(root): expected a JSON object"]);
+    expect(errorsOf({})[0]).toMatch(/^order_type: required; supported: new, cancel_subscription/);
+  });
+
+  it("calls an order_type it has never heard of unknown", () => {
+    expect(errorsOf({ order_type: "teleport" })[0]).toMatch(
+      /^order_type: unknown order_type 'teleport'; supported: new/,
+    );
+    expect(errorsOf({ order_type: "update_subscription" })[0]).toMatch(
+      /unsupported order_type 'update_subscription'/,
+    );
+  });
+
+  it("names each invalid field", () => {
+    expect(errorsOf(newOrder({ orderItems: [] }))).toEqual([
+      "orderItems: a new order needs at least one order item",
+    ]);
+    expect(errorsOf(newOrder({ country: "gb" }))[0]).toMatch(/^country: /);
+    expect(errorsOf(newOrder({ orderItems: [{ offer: { id: "o" }, quantity: 0 }] }))[0]).toMatch(
+      /^orderItems\.0\.quantity/,
+    );
+    expect(errorsOf(newOrder({ payment: { paymentMethodId: "card_123" } }))[0]).toMatch(
+      /^payment\.paymentMethodId: expected a Stripe paymentMethod id 'pm_…'/,
+    );
+    expect(errorsOf(newOrder({ billingDetails: {} }))).toEqual([
+      "customerDetails.email: required: customerDetails.email or billingDetails.email",
+    ]);
+    expect(errorsOf(newOrder({ billingDetails: { email: "not-an-email" } }))[0]).toMatch(
+      /^billingDetails\.email/,
+    );
+    expect(errorsOf(newOrder({ subscriptionId: "sub-1" }))[0]).toMatch(
+      /^subscriptionId: expected a Limio subscription id/,
+    );
+  });
+
+  it("normalises forSubscription.id and subscriptionId to one subscriptionId", () => {
+    const base = { order_type: "cancel_subscription" };
+    const a = parseLimioOrder({ ...base, forSubscription: { id: SUB } });
+    const b = parseLimioOrder({ ...base, subscriptionId: SUB });
+    expect(a.ok && a.order).toHaveProperty("subscriptionId", SUB);
+    expect(b.ok && b.order).toHaveProperty("subscriptionId", SUB);
+    expect(errorsOf({ ...base, subscriptionId: SUB, forSubscription: { id: OTHER } })).toEqual([
+      `forSubscription.id: '${OTHER}' disagrees with subscriptionId '${SUB}'`,
+    ]);
+    expect(errorsOf(base)).toEqual(["subscriptionId: required: subscriptionId or forSubscription.id"]);
+    expect(errorsOf({ ...base, subscriptionId: SUB, cancelDate: "next week" })[0]).toMatch(/^cancelDate/);
+  });
+
+  it("keeps a top-level cancel reason over data.reason", () => {
+    const r = parseLimioOrder({
+      order_type: "cancel_subscription",
+      subscriptionId: SUB,
+      reason: "moving",
+      data: {},
+    });
+    expect(r.ok && r.order.order_type === "cancel_subscription" && r.order.reason).toBe("moving");
+  });
+
+  it("change_address: requires a valid type and an address, falling back to billing/delivery details", () => {
+    const base = { order_type: "change_address", subscriptionId: SUB };
+    expect(errorsOf({ ...base, type: "home", address: {} })[0]).toMatch(/^type: /);
+    expect(errorsOf({ ...base, type: "billing" })).toEqual(["address: required for change_address"]);
+    const d = parseLimioOrder({ ...base, type: "delivery", deliveryDetails: { city: "Leeds" } });
+    expect(d.ok && d.order.order_type === "change_address" && d.order.address.city).toBe("Leeds");
+    const b = parseLimioOrder({ ...base, type: "all", billingDetails: { city: "York" } });
+    expect(b.ok && b.order.order_type === "change_address" && b.order.address.city).toBe("York");
+  });
+
+  it("change_offer: takes the offer from `offer` or from a single order item", () => {
+    const base = { order_type: "change_offer", subscriptionId: SUB };
+    const a = parseLimioOrder({ ...base, orderItems: [{ offer: { id: "o2" } }] });
+    expect(a.ok && a.order.order_type === "change_offer" && a.order.offer.id).toBe("o2");
+    expect(errorsOf(base)).toEqual(["offer: required: offer or orderItems.0.offer"]);
+    expect(errorsOf({ ...base, orderItems: [{ offer: { id: "a" } }, { offer: { id: "b" } }] })).toEqual([
+      "orderItems: change_offer switches to exactly one offer",
+    ]);
+  });
+
+  it("change_payment: lifts the payment ids (none is fine: the writer starts a SetupIntent)", () => {
+    const r = parseLimioOrder({ order_type: "change_payment", subscriptionId: SUB });
+    expect(r.ok && r.order.order_type === "change_payment" && r.order.stripePayment).toEqual({});
+  });
+
+  it("is idempotent: re-parsing a parsed order gives the same order", () => {
+    for (const input of [
+      newOrder({ payment: { stripe: { paymentIntent: "pi_123" } } }),
+      { order_type: "change_offer", forSubscription: { id: SUB }, orderItems: [{ offer: { id: "o2" } }] },
+      { order_type: "cancel_subscription", subscriptionId: SUB, data: { reason: { id: "x" } } },
+    ]) {
+      const once = parseLimioOrder(input);
+      if (!once.ok) throw new Error(JSON.stringify(once.errors));
+      const twice = parseLimioOrder(JSON.parse(JSON.stringify(once.order)));
+      expect(twice).toEqual(once);
+    }
+  });
+});
+
+describe("stripePaymentRefs", () => {
+  it("finds pm_/pi_ ids wherever the shop put them", () => {
+    expect(stripePaymentRefs(undefined)).toEqual({});
+    expect(stripePaymentRefs({ paymentMethodId: "pm_1", paymentIntentId: "pi_1" })).toEqual({
+      paymentMethodId: "pm_1",
+      paymentIntentId: "pi_1",
+    });
+    expect(stripePaymentRefs({ stripe: { payment_method: "pm_2", payment_intent: "pi_2" } })).toEqual({
+      paymentMethodId: "pm_2",
+      paymentIntentId: "pi_2",
+    });
+    expect(
+      stripePaymentRefs({ stripe: { result: { payment_method: "pm_3", payment_intent: "pi_3" } } }),
+    ).toEqual({
+      paymentMethodId: "pm_3",
+      paymentIntentId: "pi_3",
+    });
+  });
+});
+
+describe("limioOrderSchema", () => {
+  it("parses like parseLimioOrder and reports issues with paths", () => {
+    expect(limioOrderSchema.parse(newOrder())).toHaveProperty("email", "a@example.com");
+    const r = limioOrderSchema.safeParse(newOrder({ orderItems: [{ offer: {} }] }));
+    expect(r.success ? null : r.error.issues[0]?.path).toEqual(["orderItems", 0, "offer", "id"]);
+    const root = limioOrderSchema.safeParse("x");
+    expect(root.success ? null : root.error.issues[0]?.path).toEqual([]);
+  });
+});

@@ -1,0 +1,205 @@
+import { z } from "zod";
+import {
+  type LimioAddress,
+  type LimioPayment,
+  type limioCancelSubscriptionOrderSchema,
+  type limioChangeAddressOrderSchema,
+  type limioChangeOfferOrderSchema,
+  type limioChangePaymentOrderSchema,
+  type limioNewOrderSchema,
+  orderSchemasByType,
+  type SupportedOrderType,
+  supportedOrderTypes,
+  unsupportedOrderTypes,
+} from "./schemas.ts";
+
+/** Stripe ids the shop collected, whichever field Limio put them in. */
+export type StripePaymentRefs = { paymentMethodId?: string; paymentIntentId?: string };
+
+type OfferRef = { id: string; version?: string; [k: string]: unknown };
+
+export type LimioNewOrder = z.infer<typeof limioNewOrderSchema> & {
+  stripePayment: StripePaymentRefs;
+  email: string;
+};
+export type LimioCancelSubscriptionOrder = z.infer<typeof limioCancelSubscriptionOrderSchema> & {
+  subscriptionId: string;
+};
+export type LimioChangeAddressOrder = z.infer<typeof limioChangeAddressOrderSchema> & {
+  subscriptionId: string;
+  address: LimioAddress;
+};
+export type LimioChangePaymentOrder = z.infer<typeof limioChangePaymentOrderSchema> & {
+  subscriptionId: string;
+  stripePayment: StripePaymentRefs;
+};
+export type LimioChangeOfferOrder = z.infer<typeof limioChangeOfferOrderSchema> & {
+  subscriptionId: string;
+  offer: OfferRef;
+};
+/** A validated, normalised Limio order: one `subscriptionId`, one `offer` for switches, payment ids lifted. */
+export type LimioOrder =
+  | LimioNewOrder
+  | LimioCancelSubscriptionOrder
+  | LimioChangeAddressOrder
+  | LimioChangePaymentOrder
+  | LimioChangeOfferOrder;
+
+export type OrderFieldError = { path: string; message: string };
+export type ParseLimioOrderResult =
+  | { ok: true; order: LimioOrder }
+  | { ok: false; code: "invalid_order" | "unsupported_order_type"; errors: OrderFieldError[] };
+
+export const ROOT_PATH = "(root)";
+const formatPath = (path: readonly PropertyKey[]) =>
+  path.length === 0 ? ROOT_PATH : path.map(String).join(".");
+
+const supportedList = supportedOrderTypes.join(", ");
+const fail = (
+  code: "invalid_order" | "unsupported_order_type",
+  errors: OrderFieldError[],
+): ParseLimioOrderResult => ({
+  ok: false,
+  code,
+  errors,
+});
+
+export function stripePaymentRefs(payment: LimioPayment | undefined): StripePaymentRefs {
+  if (!payment) return {};
+  const s = payment.stripe;
+  const r = s?.result;
+  const paymentMethodId =
+    payment.paymentMethodId ?? s?.paymentMethod ?? s?.payment_method ?? r?.paymentMethod ?? r?.payment_method;
+  const paymentIntentId =
+    payment.paymentIntentId ?? s?.paymentIntent ?? s?.payment_intent ?? r?.paymentIntent ?? r?.payment_intent;
+  return {
+    ...(paymentMethodId ? { paymentMethodId } : {}),
+    ...(paymentIntentId ? { paymentIntentId } : {}),
+  };
+}
+
+/** `forSubscription{id}` and `subscriptionId` name the same thing; refuse an order where they disagree. */
+function targetSubscription(
+  o: { subscriptionId?: string | undefined; forSubscription?: { id: string } | undefined },
+  required: boolean,
+): { id?: string; error?: OrderFieldError } {
+  const a = o.subscriptionId;
+  const b = o.forSubscription?.id;
+  if (a && b && a !== b) {
+    return { error: { path: "forSubscription.id", message: `'${b}' disagrees with subscriptionId '${a}'` } };
+  }
+  const id = a ?? b;
+  if (!id && required) {
+    return { error: { path: "subscriptionId", message: "required: subscriptionId or forSubscription.id" } };
+  }
+  return id ? { id } : {};
+}
+
+/**
+ * Validates and normalises a Limio order. Never throws: a malformed order yields errors naming
+ * each field (`orderItems.0.offer.id`), an unsupported `order_type` a single clear refusal.
+ */
+export function parseLimioOrder(input: unknown): ParseLimioOrderResult {
+  if (typeof input !== "object" || input === null || Array.isArray(input)) {
+    return fail("invalid_order", [{ path: ROOT_PATH, message: "expected a JSON object" }]);
+  }
+  const orderType = (input as { order_type?: unknown }).order_type;
+  if (typeof orderType !== "string" || orderType === "") {
+    return fail("invalid_order", [{ path: "order_type", message: `required; supported: ${supportedList}` }]);
+  }
+  if (!(supportedOrderTypes as readonly string[]).includes(orderType)) {
+    const known = (unsupportedOrderTypes as readonly string[]).includes(orderType);
+    return fail("unsupported_order_type", [
+      {
+        path: "order_type",
+        message: `${known ? "unsupported" : "unknown"} order_type '${orderType}'; supported: ${supportedList}`,
+      },
+    ]);
+  }
+  const type = orderType as SupportedOrderType;
+  const parsed = orderSchemasByType[type].safeParse(input);
+  if (!parsed.success) {
+    return fail(
+      "invalid_order",
+      parsed.error.issues.map((i) => ({ path: formatPath(i.path), message: i.message })),
+    );
+  }
+  return normalise(parsed.data);
+}
+
+type ParsedAny =
+  | z.infer<typeof limioNewOrderSchema>
+  | z.infer<typeof limioCancelSubscriptionOrderSchema>
+  | z.infer<typeof limioChangeAddressOrderSchema>
+  | z.infer<typeof limioChangePaymentOrderSchema>
+  | z.infer<typeof limioChangeOfferOrderSchema>;
+
+function normalise(o: ParsedAny): ParseLimioOrderResult {
+  const target = targetSubscription(o, o.order_type !== "new");
+  if (target.error) return fail("invalid_order", [target.error]);
+  const withSub = target.id ? { subscriptionId: target.id } : {};
+
+  switch (o.order_type) {
+    case "new": {
+      // Customers are matched by email in Stripe, so a new order without one cannot be applied.
+      const email = o.customerDetails?.email ?? o.billingDetails.email;
+      if (!email) {
+        return fail("invalid_order", [
+          {
+            path: "customerDetails.email",
+            message: "required: customerDetails.email or billingDetails.email",
+          },
+        ]);
+      }
+      return { ok: true, order: { ...o, ...withSub, email, stripePayment: stripePaymentRefs(o.payment) } };
+    }
+    case "cancel_subscription": {
+      const reason = o.reason ?? o.data?.reason;
+      return {
+        ok: true,
+        order: { ...o, subscriptionId: target.id!, ...(reason !== undefined ? { reason } : {}) },
+      };
+    }
+    case "change_address": {
+      const address = o.address ?? (o.type === "delivery" ? o.deliveryDetails : o.billingDetails);
+      if (!address)
+        return fail("invalid_order", [{ path: "address", message: "required for change_address" }]);
+      return { ok: true, order: { ...o, subscriptionId: target.id!, address } };
+    }
+    case "change_payment":
+      return {
+        ok: true,
+        order: { ...o, subscriptionId: target.id!, stripePayment: stripePaymentRefs(o.payment) },
+      };
+    case "change_offer": {
+      const items = o.orderItems ?? [];
+      if (!o.offer && items.length > 1) {
+        return fail("invalid_order", [
+          { path: "orderItems", message: "change_offer switches to exactly one offer" },
+        ]);
+      }
+      const offer = o.offer ?? items[0]?.offer;
+      if (!offer)
+        return fail("invalid_order", [{ path: "offer", message: "required: offer or orderItems.0.offer" }]);
+      return { ok: true, order: { ...o, subscriptionId: target.id!, offer } };
+    }
+  }
+}
+
+/**
+ * The parsed order as a zod schema, for message contracts: re-parsing a normalised order yields
+ * the same order (normalisation is idempotent).
+ */
+export const limioOrderSchema = z.unknown().transform((value, ctx): LimioOrder => {
+  const r = parseLimioOrder(value);
+  if (r.ok) return r.order;
+  for (const e of r.errors) {
+    ctx.issues.push({
+      code: "custom",
+      message: e.message,
+      path: e.path === ROOT_PATH ? [] : e.path.split(".").map((s) => (/^\d+$/.test(s) ? Number(s) : s)),
+      input: value,
+    });
+  }
+  return z.NEVER;
+});

@@ -1,0 +1,195 @@
+import { z } from "zod";
+import {
+  limioCustomerId,
+  limioOrderId,
+  limioSubscriptionId,
+  stripePaymentIntentId,
+  stripePaymentMethodId,
+} from "../ids.ts";
+
+/**
+ * Limio orders as Limio (shop, Salesforce, Send Order API) sends them; field names from Limio's
+ * Orders API and its front-end Flow types. Every object is loose: Limio adds fields over time
+ * and downstream hooks may rely on them, so unknown fields are kept, never rejected.
+ */
+
+/** Limio's Address shape (billingDetails, deliveryDetails, change_address `address`). */
+export const limioAddressSchema = z
+  .object({
+    firstName: z.string().optional(),
+    lastName: z.string().optional(),
+    email: z.email().optional(),
+    workEmail: z.string().optional(),
+    phone: z.string().optional(),
+    workPhone: z.string().optional(),
+    otherPhone: z.string().optional(),
+    company: z.string().optional(),
+    address1: z.string().optional(),
+    address2: z.string().optional(),
+    city: z.string().optional(),
+    state: z.string().optional(),
+    postalCode: z.string().optional(),
+    country: z
+      .string()
+      .regex(/^[A-Z]{2}$/, "expected an ISO 3166-1 alpha-2 country code")
+      .optional(),
+  })
+  .loose();
+export type LimioAddress = z.infer<typeof limioAddressSchema>;
+
+export const limioCustomerDetailsSchema = z
+  .object({
+    firstName: z.string().optional(),
+    lastName: z.string().optional(),
+    email: z.email().optional(),
+    phone: z.string().optional(),
+    companyName: z.string().optional(),
+  })
+  .loose();
+
+const stripeResultSchema = z
+  .object({
+    paymentMethod: stripePaymentMethodId.optional(),
+    payment_method: stripePaymentMethodId.optional(),
+    paymentIntent: stripePaymentIntentId.optional(),
+    payment_intent: stripePaymentIntentId.optional(),
+  })
+  .loose();
+
+/**
+ * Limio `OrderPayment`: `{ type, stripe?: { result }, … }`. The shop has already talked to Stripe
+ * Elements, so a Stripe payment carries a PaymentMethod (`pm_…`) and/or a PaymentIntent (`pi_…`)
+ * id; we accept them at the top level or under `stripe` / `stripe.result`.
+ */
+export const limioPaymentSchema = z
+  .object({
+    type: z.string().min(1).optional(),
+    paymentMethodId: stripePaymentMethodId.optional(),
+    paymentIntentId: stripePaymentIntentId.optional(),
+    stripe: stripeResultSchema.extend({ result: stripeResultSchema.optional() }).optional(),
+  })
+  .loose();
+export type LimioPayment = z.infer<typeof limioPaymentSchema>;
+
+export const limioOfferRefSchema = z
+  .object({ id: z.string().min(1), version: z.string().min(1).optional() })
+  .loose();
+
+export const limioOrderItemSchema = z
+  .object({ offer: limioOfferRefSchema, quantity: z.number().int().positive().default(1) })
+  .loose();
+
+const isoDateOrDateTime = z.union([z.iso.datetime({ offset: true }), z.iso.date()]);
+
+/** Fields every order type may carry. */
+const orderBase = {
+  id: limioOrderId.optional(),
+  source: z.string().min(1).optional(),
+  initiated_source: z.string().min(1).optional(),
+  external_id: z.string().min(1).optional(),
+  process_immediately: z.boolean().optional(),
+  orderDate: isoDateOrDateTime.optional(),
+  order_reference: z.string().optional(),
+  // Limio names the target subscription either way; parseLimioOrder normalises to subscriptionId.
+  subscriptionId: limioSubscriptionId.optional(),
+  forSubscription: z.object({ id: limioSubscriptionId }).loose().optional(),
+  customerId: limioCustomerId.optional(),
+};
+
+export const limioNewOrderSchema = z
+  .object({
+    ...orderBase,
+    order_type: z.literal("new"),
+    orderItems: z.array(limioOrderItemSchema).min(1, "a new order needs at least one order item"),
+    billingDetails: limioAddressSchema,
+    deliveryDetails: limioAddressSchema.optional(),
+    customerDetails: limioCustomerDetailsSchema.optional(),
+    payment: limioPaymentSchema,
+    checkoutId: z.string().min(1),
+    country: z.string().regex(/^[A-Z]{2}$/, "expected an ISO 3166-1 alpha-2 country code"),
+    autoRenew: z.boolean().optional(),
+  })
+  .loose();
+
+export const cancelReasonSchema = z.union([
+  z.string(),
+  z.object({ id: z.string().optional(), feedback: z.string().optional() }).loose(),
+]);
+
+export const limioCancelSubscriptionOrderSchema = z
+  .object({
+    ...orderBase,
+    order_type: z.literal("cancel_subscription"),
+    subscriptionRef: z.string().optional(),
+    cancelDate: isoDateOrDateTime.optional(),
+    reason: cancelReasonSchema.optional(),
+    data: z.object({ reason: cancelReasonSchema.optional() }).loose().optional(),
+  })
+  .loose();
+
+export const addressTypes = ["billing", "delivery", "all"] as const;
+export type AddressType = (typeof addressTypes)[number];
+
+export const limioChangeAddressOrderSchema = z
+  .object({
+    ...orderBase,
+    order_type: z.literal("change_address"),
+    type: z.enum(addressTypes),
+    address: limioAddressSchema.optional(),
+    billingDetails: limioAddressSchema.optional(),
+    deliveryDetails: limioAddressSchema.optional(),
+    customerDetails: limioCustomerDetailsSchema.optional(),
+  })
+  .loose();
+
+export const limioChangePaymentOrderSchema = z
+  .object({
+    ...orderBase,
+    order_type: z.literal("change_payment"),
+    owner: z.string().optional(),
+    payment: limioPaymentSchema.optional(),
+    billingDetails: limioAddressSchema.optional(),
+  })
+  .loose();
+
+export const limioChangeOfferOrderSchema = z
+  .object({
+    ...orderBase,
+    order_type: z.literal("change_offer"),
+    offer: limioOfferRefSchema.optional(),
+    orderItems: z.array(limioOrderItemSchema).optional(),
+    effectiveDate: isoDateOrDateTime.optional(),
+    change_type: z.string().optional(),
+  })
+  .loose();
+
+export const supportedOrderTypes = [
+  "new",
+  "cancel_subscription",
+  "change_address",
+  "change_payment",
+  "change_offer",
+] as const;
+export type SupportedOrderType = (typeof supportedOrderTypes)[number];
+
+/** Order types Limio's own code emits that this bridge recognises but does not apply (yet). */
+export const unsupportedOrderTypes = [
+  "renew",
+  "update_subscription",
+  "add_offer",
+  "add_charge",
+  "gift_refund",
+  "gift_redemption",
+  "pay_invoice",
+  "change_external_payment",
+  "cancel_intent",
+  "refund",
+] as const;
+
+export const orderSchemasByType = {
+  new: limioNewOrderSchema,
+  cancel_subscription: limioCancelSubscriptionOrderSchema,
+  change_address: limioChangeAddressOrderSchema,
+  change_payment: limioChangePaymentOrderSchema,
+  change_offer: limioChangeOfferOrderSchema,
+} as const;
