@@ -180,10 +180,15 @@ export function startService(spec: ServiceSpec): Service {
       stopping ??= (async () => {
         if (!done) {
           signalGroup(pid, spec.stopSignal);
+          // A referenced timer: the child is unref'd, so without it Node could exit mid-stop.
+          let timer: NodeJS.Timeout | undefined;
           const timedOut = await Promise.race([
             exited.then(() => false),
-            new Promise<boolean>((resolve) => setTimeout(resolve, spec.stopTimeoutMs, true).unref()),
+            new Promise<boolean>((resolve) => {
+              timer = setTimeout(resolve, spec.stopTimeoutMs, true);
+            }),
           ]);
+          clearTimeout(timer);
           if (timedOut) {
             process.stderr.write(
               `[local-infra] ${spec.name} did not stop in ${spec.stopTimeoutMs} ms; killing it\n`,
