@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Runs every check and test: lint/format, typecheck, then all vitest suites against a real Kafka
+# broker and a real Postgres that the test harness starts (or takes from KAFKA_BROKERS /
+# DATABASE_URL, or Testcontainers when a Docker engine answers). Extra args go to vitest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/node-env.sh
+export TURBO_TELEMETRY_DISABLED=1 DO_NOT_TRACK=1
+
+scripts/install.sh
+echo "== lint and format (biome)"
+npx --no-install biome ci --reporter=summary .
+echo "== typecheck (tsc, every workspace)"
+npx --no-install turbo run typecheck --output-logs=errors-only
+npx --no-install tsc -p tsconfig.json
+echo "== tests (vitest)"
+npx --no-install vitest run "$@"
