@@ -307,12 +307,9 @@ export async function startConsumer(client: KafkaClient, options: ConsumerOption
         fatal = true;
         stopController.abort();
         // Not retriable, so kafkajs stops instead of retrying the batch; the offset stays uncommitted.
-        throw Object.assign(
-          new Error(`fatal handler error: ${errorMessageOf(outcome.error)}`, { cause: outcome.error }),
-          {
-            retriable: false,
-          },
-        );
+        throw Object.assign(new Error("fatal handler error", { cause: outcome.error }), {
+          retriable: false,
+        });
       }
       payload.resolveOffset(message.offset);
       await payload.commitOffsetsIfNecessary({

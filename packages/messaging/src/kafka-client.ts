@@ -54,7 +54,10 @@ function routeKafkaLog(logger: Logger, entry: LogEntry): void {
   const fields = { kafkajs: entry.namespace, ...rest };
   switch (entry.level) {
     case logLevel.ERROR:
-      logger.error(fields, message);
+      // Connection-level error responses (coordinator loading, leader moved…) are retried by
+      // kafkajs; real failures surface as rejected calls or consumer crashes.
+      if (entry.namespace === "Connection") logger.warn(fields, message);
+      else logger.error(fields, message);
       break;
     case logLevel.WARN:
       logger.warn(fields, message);

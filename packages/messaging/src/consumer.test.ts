@@ -1,0 +1,242 @@
+import { uniqueName } from "@bridge/local-infra/testing";
+import { afterAll, describe, expect, it } from "vitest";
+import { type RunningConsumer, startConsumer } from "./consumer.ts";
+import { listDlq } from "./dlq.ts";
+import { FatalError, PermanentError, RetryableError } from "./errors.ts";
+import { failureHeaders } from "./failure-headers.ts";
+import { createKafkaProducer } from "./producer.ts";
+import { committedOffsets, envelope, freshTopicWithCompanions, testClient, until } from "./test-support.ts";
+import { dlqTopicOf } from "./topics.ts";
+
+const client = testClient("consumer-test");
+const producer = createKafkaProducer(client);
+const running: RunningConsumer[] = [];
+async function start(options: Parameters<typeof startConsumer>[1]): Promise<RunningConsumer> {
+  const c = await startConsumer(client, options);
+  running.push(c);
+  return c;
+}
+
+afterAll(async () => {
+  await Promise.all(running.map((c) => c.stop()));
+  await producer.disconnect();
+});
+
+describe("commit only after success", () => {
+  it("retries a failing message in place, commits nothing past it, and a restarted consumer gets it again", async () => {
+    const topic = await freshTopicWithCompanions(client, "commit");
+    const groupId = uniqueName("commit");
+    const [m1, m2, m3] = [envelope({ n: 1 }), envelope({ n: 2 }), envelope({ n: 3 })];
+    for (const m of [m1, m2, m3]) await producer.publish(topic, { key: "sub-1", envelope: m });
+
+    const handled: string[] = [];
+    let m2Attempts = 0;
+    const first = await start({
+      groupId,
+      topics: [topic],
+      retry: { attempts: 1_000, baseDelayMs: 20, maxDelayMs: 50 },
+      handler: async (e) => {
+        if (e.id === m2?.id) {
+          m2Attempts++;
+          throw new RetryableError("downstream unavailable");
+        }
+        handled.push(e.id);
+      },
+    });
+    await until(() => m2Attempts >= 5, 20_000, "m2 retried in place");
+    expect(handled).toEqual([m1?.id]);
+    expect(await committedOffsets(client, groupId, topic)).toEqual([1]); // m1 only
+    await first.stop();
+    expect(await committedOffsets(client, groupId, topic)).toEqual([1]);
+    expect(handled).toEqual([m1?.id]); // m3 never handled past the failing m2
+
+    const again: string[] = [];
+    await start({
+      groupId,
+      topics: [topic],
+      handler: async (e) => {
+        again.push(e.id);
+      },
+    });
+    await until(() => again.length === 2, 20_000, "m2 and m3 after restart");
+    expect(again).toEqual([m2?.id, m3?.id]);
+    await until(async () => (await committedOffsets(client, groupId, topic))[0] === 3, 10_000, "commit of 3");
+  });
+
+  it("honours retryAfterMs between in-place attempts", async () => {
+    const topic = await freshTopicWithCompanions(client, "retry-after");
+    await producer.publish(topic, { key: "k", envelope: envelope({}) });
+    const attemptsAt: number[] = [];
+    await start({
+      groupId: uniqueName("retry-after"),
+      topics: [topic],
+      retry: { attempts: 3, baseDelayMs: 1, maxDelayMs: 1 },
+      handler: async () => {
+        attemptsAt.push(Date.now());
+        if (attemptsAt.length < 3) throw new RetryableError("429", { retryAfterMs: 400 });
+      },
+    });
+    await until(() => attemptsAt.length === 3, 20_000, "3 attempts");
+    const gaps = attemptsAt.slice(1).map((t, i) => t - (attemptsAt[i] ?? 0));
+    for (const gap of gaps) expect(gap).toBeGreaterThanOrEqual(390);
+  });
+
+  it("after the in-place attempts goes through <topic>.retry, then to the DLQ", async () => {
+    const topic = await freshTopicWithCompanions(client, "retry-topic");
+    const sent = envelope({ will: "fail" });
+    await producer.publish(topic, { key: "sub-r", envelope: sent });
+    const seen: { topic: string; round: number; attempt: number }[] = [];
+    await start({
+      groupId: uniqueName("retry-topic"),
+      topics: [topic],
+      retry: { attempts: 2, baseDelayMs: 1, maxDelayMs: 5, retryRounds: 1, retryTopicDelayMs: 200 },
+      handler: async (_e, ctx) => {
+        seen.push({ topic: ctx.topic, round: ctx.retryRound, attempt: ctx.attempt });
+        throw new Error("unclassified, so retryable");
+      },
+    });
+    await until(async () => (await listDlq(client, dlqTopicOf(topic))).length === 1, 20_000, "DLQ entry");
+    expect(seen).toEqual([
+      { topic, round: 0, attempt: 1 },
+      { topic, round: 0, attempt: 2 },
+      { topic: `${topic}.retry`, round: 1, attempt: 1 },
+      { topic: `${topic}.retry`, round: 1, attempt: 2 },
+    ]);
+    const [entry] = await listDlq(client, dlqTopicOf(topic));
+    expect(entry?.errorClass).toBe("retryable");
+    expect(entry?.original).toEqual({ topic, partition: 0, offset: "0" });
+    expect(entry?.key).toBe("sub-r");
+    expect(JSON.parse(entry?.value?.toString() ?? "")).toEqual(sent);
+  });
+
+  it("sends a PermanentError that escapes the handler to the DLQ without retrying", async () => {
+    const topic = await freshTopicWithCompanions(client, "permanent");
+    await producer.publish(topic, { key: "k", envelope: envelope({}) });
+    let attempts = 0;
+    await start({
+      groupId: uniqueName("permanent"),
+      topics: [topic],
+      handler: async () => {
+        attempts++;
+        throw new PermanentError("card declined");
+      },
+    });
+    await until(async () => (await listDlq(client, dlqTopicOf(topic))).length === 1, 20_000, "DLQ entry");
+    expect(attempts).toBe(1);
+    const [entry] = await listDlq(client, dlqTopicOf(topic));
+    expect(entry?.errorClass).toBe("permanent");
+    expect(entry?.errorMessage).toBe("card declined");
+  });
+});
+
+describe("poison messages", () => {
+  it("go to the DLQ with raw bytes and error headers, and the partition moves on", async () => {
+    const topic = await freshTopicWithCompanions(client, "poison");
+    const groupId = uniqueName("poison");
+    const notJson = Buffer.from([0x7b, 0x6e, 0x6f, 0x74, 0xff, 0xfe]); // "{not" + invalid UTF-8
+    const notEnvelope = Buffer.from(JSON.stringify({ id: 42, hello: "world" }));
+    const good = envelope({ fine: true });
+    await producer.sendRaw(topic, [
+      { key: "sub-p", value: notJson, headers: { "x-custom": "a" } },
+      { key: "sub-p", value: notEnvelope, headers: {} },
+    ]);
+    await producer.publish(topic, { key: "sub-p", envelope: good });
+
+    const handled: string[] = [];
+    await start({
+      groupId,
+      topics: [topic],
+      handler: async (e) => {
+        handled.push(e.id);
+      },
+    });
+    await until(() => handled.length === 1, 20_000, "the good message");
+    expect(handled).toEqual([good.id]);
+    await until(
+      async () => (await committedOffsets(client, groupId, topic))[0] === 3,
+      10_000,
+      "commit past poison",
+    );
+
+    const dlq = await listDlq(client, dlqTopicOf(topic));
+    expect(dlq).toHaveLength(2);
+    const [first, second] = dlq;
+    expect(first?.value?.equals(notJson)).toBe(true);
+    expect(first?.key).toBe("sub-p");
+    expect(first?.headers["x-custom"]).toBe("a");
+    expect(first?.errorClass).toBe("poison");
+    expect(first?.errorMessage).toMatch(/not JSON/);
+    expect(first?.original).toEqual({ topic, partition: 0, offset: "0" });
+    expect(Number.isNaN(Date.parse(first?.failedAt ?? ""))).toBe(false);
+    expect(second?.value?.equals(notEnvelope)).toBe(true);
+    expect(second?.errorClass).toBe("poison");
+    expect(second?.errorMessage).toMatch(/not a valid envelope/);
+    expect(second?.headers[failureHeaders.originalOffset]).toBe("1");
+    expect(second?.headers[failureHeaders.originalPartition]).toBe("0");
+    expect(second?.headers[failureHeaders.originalTopic]).toBe(topic);
+  });
+});
+
+describe("ordering", () => {
+  it("keeps per-key order while partitions are handled concurrently", async () => {
+    const topic = await freshTopicWithCompanions(client, "order", 4);
+    const keys = Array.from({ length: 8 }, (_, i) => `sub-${i}`);
+    const perKey = 25;
+    const messages = [];
+    for (let seq = 0; seq < perKey; seq++) {
+      for (const key of keys) messages.push({ key, envelope: envelope({ key, seq }) });
+    }
+    const producerPublic = producer;
+    await producerPublic.publishBatch(topic, messages);
+
+    const seen = new Map<string, number[]>();
+    let inFlight = 0;
+    let maxInFlight = 0;
+    await start({
+      groupId: uniqueName("order"),
+      topics: [topic],
+      concurrency: 4,
+      handler: async (e) => {
+        inFlight++;
+        maxInFlight = Math.max(maxInFlight, inFlight);
+        await new Promise((r) => setTimeout(r, Math.random() * 4));
+        const { key, seq } = e.data as { key: string; seq: number };
+        seen.set(key, [...(seen.get(key) ?? []), seq]);
+        inFlight--;
+      },
+    });
+    await until(
+      () => [...seen.values()].reduce((n, s) => n + s.length, 0) === keys.length * perKey,
+      30_000,
+      "all",
+    );
+    const expected = Array.from({ length: perKey }, (_, i) => i);
+    for (const key of keys) expect(seen.get(key)).toEqual(expected);
+    expect(maxInFlight).toBeGreaterThan(1); // partitions really ran concurrently
+  });
+});
+
+describe("crash", () => {
+  it("a fatal handler error crashes the consumer, exits non-zero and commits nothing for it", async () => {
+    const topic = await freshTopicWithCompanions(client, "fatal");
+    const groupId = uniqueName("fatal");
+    await producer.publish(topic, { key: "k", envelope: envelope({ n: 1 }) });
+    const bad = envelope({ n: 2 });
+    await producer.publish(topic, { key: "k", envelope: bad });
+    const exits: number[] = [];
+    const handled: string[] = [];
+    await start({
+      groupId,
+      topics: [topic],
+      exit: (code) => exits.push(code),
+      handler: async (e) => {
+        if (e.id === bad.id) throw new FatalError("database schema missing");
+        handled.push(e.id);
+      },
+    });
+    await until(() => exits.length > 0, 20_000, "exit");
+    expect(exits).toEqual([1]);
+    expect(handled).toHaveLength(1);
+    expect(await committedOffsets(client, groupId, topic)).toEqual([1]);
+  });
+});
