@@ -1,0 +1,86 @@
+import type { Emulator } from "../context.ts";
+import type { RequestMeta, StripeObject } from "../types.ts";
+import { itemsOf } from "./items.ts";
+import { cancelSubscriptionNow, collectAutomatically, renewSubscription } from "./renewal.ts";
+import { transitionSchedule } from "./schedules.ts";
+
+const CLOCK: RequestMeta = { id: null, idempotency_key: null };
+const INCOMPLETE_EXPIRY_SECONDS = 23 * 3600;
+
+type Due = { at: number; order: number; run: () => void };
+
+/** Everything that falls due for objects on this clock up to `until`, earliest first. */
+function nextDue(emu: Emulator, clockId: string, until: number): Due | null {
+  const { state } = emu;
+  const due: Due[] = [];
+  for (const schedule of state.all("subscription_schedule")) {
+    if (schedule.test_clock !== clockId || schedule.status !== "active" || !schedule.current_phase) continue;
+    const at = schedule.current_phase.end_date;
+    if (at <= until) due.push({ at, order: 0, run: () => transitionSchedule(emu, schedule, at) });
+  }
+  for (const sub of state.all("subscription")) {
+    if (sub.test_clock !== clockId) continue;
+    if (sub.status === "canceled" || sub.status === "incomplete_expired") continue;
+    if (sub.status === "incomplete") {
+      const at = sub.created + INCOMPLETE_EXPIRY_SECONDS;
+      if (at <= until) due.push({ at, order: 1, run: () => expireIncomplete(emu, sub) });
+      continue;
+    }
+    const items = itemsOf(emu, sub.id);
+    if (items.length === 0) continue;
+    const periodEnd = Math.min(...items.map((i) => i.current_period_end));
+    if (sub.cancel_at && sub.cancel_at <= until && sub.cancel_at <= periodEnd) {
+      const at = sub.cancel_at;
+      due.push({
+        at,
+        order: 1,
+        run: () => cancelSubscriptionNow(emu, sub, at, CLOCK, "cancellation_requested"),
+      });
+    } else if (periodEnd <= until) {
+      due.push({ at: periodEnd, order: 2, run: () => renewSubscription(emu, sub, periodEnd) });
+    }
+  }
+  for (const invoice of state.all("invoice")) {
+    if (invoice.test_clock !== clockId || invoice.status !== "open" || !invoice.next_payment_attempt)
+      continue;
+    const at = invoice.next_payment_attempt;
+    if (at <= until) due.push({ at, order: 3, run: () => retry(emu, invoice, at) });
+  }
+  due.sort((a, b) => a.at - b.at || a.order - b.order);
+  return due[0] ?? null;
+}
+
+function retry(emu: Emulator, invoice: StripeObject, at: number): void {
+  invoice.next_payment_attempt = null;
+  collectAutomatically(emu, invoice, at);
+}
+
+function expireIncomplete(emu: Emulator, sub: StripeObject): void {
+  const before = emu.state.render(sub);
+  sub.status = "incomplete_expired";
+  sub.ended_at = sub.created + INCOMPLETE_EXPIRY_SECONDS;
+  const invoice = sub.latest_invoice ? emu.state.get("invoice", sub.latest_invoice) : undefined;
+  if (invoice?.status === "open") {
+    invoice.status = "void";
+    invoice.status_transitions.voided_at = sub.ended_at;
+  }
+  emu.emit("customer.subscription.deleted", sub, { request: CLOCK, previous: before });
+}
+
+/**
+ * Move a test clock to `target`, running renewals, dunning retries, schedule phase changes and
+ * period-end cancellations in time order, each at its own moment (the clock's frozen_time is
+ * set to that moment while it runs, so invoices and events carry the right timestamps).
+ */
+export function advanceClock(emu: Emulator, clock: StripeObject, target: number): void {
+  for (let guard = 0; guard < 10_000; guard++) {
+    const due = nextDue(emu, clock.id, target);
+    if (!due) break;
+    clock.frozen_time = Math.max(clock.frozen_time, due.at);
+    due.run();
+  }
+  clock.frozen_time = target;
+  clock.status = "ready";
+  clock.status_details = {};
+  emu.emit("test_helpers.test_clock.ready", clock, { request: CLOCK });
+}

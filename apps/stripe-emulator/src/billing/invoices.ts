@@ -1,0 +1,445 @@
+import type { Emulator } from "../context.ts";
+import { nowFor } from "../events/events.ts";
+import { cardError, invalid } from "../http/errors.ts";
+import type { RequestMeta, StripeObject } from "../types.ts";
+import { confirmPaymentIntent, newPaymentIntent } from "./payments.ts";
+
+export type LineInput = {
+  amount: number;
+  description: string;
+  price: StripeObject;
+  quantity: number;
+  periodStart: number;
+  periodEnd: number;
+  subscription: string | null;
+  subscriptionItem: string | null;
+  proration: boolean;
+  invoiceItem?: string | null;
+};
+
+export function buildLine(emu: Emulator, invoiceId: string | null, input: LineInput): StripeObject {
+  return {
+    id: emu.state.newId("il"),
+    object: "line_item",
+    amount: input.amount,
+    currency: input.price.currency,
+    description: input.description,
+    discount_amounts: [],
+    discountable: true,
+    discounts: [],
+    invoice: invoiceId,
+    livemode: false,
+    metadata: {},
+    parent: {
+      type: "subscription_item_details",
+      invoice_item_details: null,
+      subscription_item_details: {
+        invoice_item: input.invoiceItem ?? null,
+        proration: input.proration,
+        proration_details: { credited_items: null },
+        subscription: input.subscription,
+        subscription_item: input.subscriptionItem,
+      },
+    },
+    period: { end: input.periodEnd, start: input.periodStart },
+    pretax_credit_amounts: [],
+    pricing: {
+      type: "price_details",
+      price_details: { price: input.price.id, product: input.price.product },
+      unit_amount_decimal: String(input.price.unit_amount ?? 0),
+    },
+    quantity: input.quantity,
+    quantity_decimal: String(input.quantity),
+    subtotal: input.amount,
+    taxes: [],
+  };
+}
+
+/** Lines for a full period of each subscription item at its current price. */
+export function periodLines(
+  emu: Emulator,
+  sub: StripeObject,
+  items: StripeObject[],
+  start: number,
+  end: number,
+): LineInput[] {
+  return items.map((item) => {
+    const price = emu.state.get("price", item.price.id) ?? item.price;
+    const product = emu.state.get("product", price.product);
+    const label = product?.name ?? price.nickname ?? price.id;
+    return {
+      amount: (price.unit_amount ?? 0) * item.quantity,
+      description: `${item.quantity} × ${label} (at ${formatMoney(price.unit_amount ?? 0, price.currency)} / ${price.recurring?.interval ?? "one_time"})`,
+      price,
+      quantity: item.quantity,
+      periodStart: start,
+      periodEnd: end,
+      subscription: sub.id,
+      subscriptionItem: item.id,
+      proration: false,
+    };
+  });
+}
+
+export function formatMoney(amount: number, currency: string): string {
+  const symbol =
+    currency === "usd"
+      ? "$"
+      : currency === "gbp"
+        ? "£"
+        : currency === "eur"
+          ? "€"
+          : `${currency.toUpperCase()} `;
+  return `${symbol}${(amount / 100).toFixed(2)}`;
+}
+
+/** A draft invoice with the given lines (not stored when `preview`). */
+export function buildInvoice(
+  emu: Emulator,
+  params: {
+    customer: StripeObject;
+    subscription: StripeObject | null;
+    billingReason: string;
+    lines: LineInput[];
+    periodStart: number;
+    periodEnd: number;
+    preview?: boolean;
+    description?: string | null;
+    metadata?: Record<string, string>;
+    autoAdvance?: boolean;
+  },
+): StripeObject {
+  const { state } = emu;
+  const { customer, subscription } = params;
+  const clock = customer.test_clock ?? null;
+  const id = params.preview ? `upcoming_in_${state.randomString(24)}` : state.newId("in");
+  const lineObjects = params.lines.map((l) => buildLine(emu, params.preview ? null : id, l));
+  const subtotal = lineObjects.reduce((sum, l) => sum + l.amount, 0);
+  const currency = params.lines[0]?.price.currency ?? customer.currency ?? "usd";
+  const now = nowFor(emu, clock);
+  const invoice: StripeObject = {
+    id,
+    object: "invoice",
+    account_country: "US",
+    account_name: "Stripe Emulator",
+    account_tax_ids: null,
+    amount_due: Math.max(0, subtotal),
+    amount_overpaid: 0,
+    amount_paid: 0,
+    amount_remaining: Math.max(0, subtotal),
+    amount_shipping: 0,
+    application: null,
+    attempt_count: 0,
+    attempted: false,
+    auto_advance: params.autoAdvance ?? true,
+    automatic_tax: { disabled_reason: null, enabled: false, liability: null, provider: null, status: null },
+    automatically_finalizes_at: null,
+    billing_reason: params.billingReason,
+    collection_method: subscription?.collection_method ?? "charge_automatically",
+    confirmation_secret: null,
+    created: now,
+    currency,
+    custom_fields: null,
+    customer: customer.id,
+    customer_account: null,
+    customer_address: customer.address ?? null,
+    customer_email: customer.email ?? null,
+    customer_name: customer.name ?? null,
+    customer_phone: customer.phone ?? null,
+    customer_shipping: customer.shipping ?? null,
+    customer_tax_exempt: customer.tax_exempt ?? "none",
+    customer_tax_ids: [],
+    default_payment_method: null,
+    default_source: null,
+    default_tax_rates: [],
+    description: params.description ?? null,
+    discounts: [],
+    due_date: null,
+    effective_at: null,
+    ending_balance: null,
+    footer: null,
+    from_invoice: null,
+    hosted_invoice_url: null,
+    invoice_pdf: null,
+    issuer: { type: "self" },
+    last_finalization_error: null,
+    latest_revision: null,
+    lines: {
+      object: "list",
+      data: lineObjects,
+      has_more: false,
+      total_count: lineObjects.length,
+      url: `/v1/invoices/${id}/lines`,
+    },
+    livemode: false,
+    metadata: params.metadata ?? {},
+    next_payment_attempt: null,
+    number: null,
+    on_behalf_of: null,
+    parent: subscription
+      ? {
+          type: "subscription_details",
+          quote_details: null,
+          subscription_details: { metadata: { ...subscription.metadata }, subscription: subscription.id },
+        }
+      : null,
+    payment_settings: { default_mandate: null, payment_method_options: null, payment_method_types: null },
+    period_end: params.periodEnd,
+    period_start: params.periodStart,
+    post_payment_credit_notes_amount: 0,
+    pre_payment_credit_notes_amount: 0,
+    receipt_number: null,
+    rendering: null,
+    shipping_cost: null,
+    shipping_details: null,
+    starting_balance: 0,
+    statement_descriptor: null,
+    status: "draft",
+    status_transitions: { finalized_at: null, marked_uncollectible_at: null, paid_at: null, voided_at: null },
+    subtotal,
+    subtotal_excluding_tax: subtotal,
+    test_clock: clock,
+    total: subtotal,
+    total_discount_amounts: [],
+    total_excluding_tax: subtotal,
+    total_pretax_credit_amounts: [],
+    total_taxes: [],
+    webhooks_delivered_at: null,
+  };
+  if (!params.preview) state.insert("invoice", invoice);
+  return invoice;
+}
+
+/** Draft → open: number, customer balance applied, PaymentIntent + default invoice payment created. */
+export function finalizeInvoice(emu: Emulator, invoice: StripeObject, request: RequestMeta): void {
+  const { state } = emu;
+  if (invoice.status !== "draft") {
+    throw invalid(`Invoice ${invoice.id} is already finalized.`, undefined, "invoice_not_editable");
+  }
+  const customer = state.get("customer", invoice.customer)!;
+  const before = state.render(invoice);
+  const now = nowFor(emu, invoice.test_clock);
+  const balance = customer.balance ?? 0;
+  const withBalance = invoice.total + balance;
+  invoice.starting_balance = balance;
+  invoice.amount_due = Math.max(0, withBalance);
+  invoice.amount_remaining = invoice.amount_due;
+  invoice.ending_balance = Math.min(0, withBalance);
+  if (customer.balance !== invoice.ending_balance) customer.balance = invoice.ending_balance;
+  invoice.number = `${customer.invoice_prefix}-${String(customer.next_invoice_sequence).padStart(4, "0")}`;
+  customer.next_invoice_sequence += 1;
+  invoice.status = "open";
+  invoice.status_transitions.finalized_at = now;
+  invoice.effective_at = now;
+  invoice.webhooks_delivered_at = now;
+  if (invoice.amount_due > 0) {
+    const pi = newPaymentIntent(
+      emu,
+      {
+        amount: invoice.amount_due,
+        currency: invoice.currency,
+        customer: invoice.customer,
+        description:
+          invoice.billing_reason === "subscription_create" ? "Subscription creation" : "Subscription update",
+        invoice: invoice.id,
+        clock: invoice.test_clock,
+        setupFutureUsage: "off_session",
+      },
+      request,
+    );
+    invoice._payment_intent = pi.id;
+    invoice.confirmation_secret = { client_secret: pi.client_secret, type: "payment_intent" };
+    createInvoicePayment(emu, invoice, pi.id);
+  }
+  emu.emit("invoice.finalized", invoice, { request, previous: before });
+  if (invoice.amount_due === 0) markInvoicePaid(emu, invoice, request);
+}
+
+function createInvoicePayment(emu: Emulator, invoice: StripeObject, paymentIntentId: string): StripeObject {
+  const payment: StripeObject = {
+    id: emu.state.newId("inpay"),
+    object: "invoice_payment",
+    amount_paid: null,
+    amount_requested: invoice.amount_due,
+    created: nowFor(emu, invoice.test_clock),
+    currency: invoice.currency,
+    invoice: invoice.id,
+    is_default: !emu.state.all("invoice_payment").some((p) => p.invoice === invoice.id),
+    livemode: false,
+    payment: { type: "payment_intent", payment_intent: paymentIntentId },
+    status: "open",
+    status_transitions: { canceled_at: null, paid_at: null },
+    _test_clock: invoice.test_clock,
+  };
+  emu.state.insert("invoice_payment", payment);
+  return payment;
+}
+
+/** The payment method Stripe would charge: invoice's, subscription's, then customer's default. */
+export function defaultPaymentMethodFor(emu: Emulator, invoice: StripeObject): string | null {
+  const { state } = emu;
+  if (invoice.default_payment_method) return invoice.default_payment_method;
+  const subId = invoice.parent?.subscription_details?.subscription;
+  const sub = subId ? state.get("subscription", subId) : undefined;
+  if (sub?.default_payment_method) return sub.default_payment_method;
+  const customer = state.get("customer", invoice.customer);
+  return customer?.invoice_settings?.default_payment_method ?? null;
+}
+
+export type PayResult = { ok: true } | { ok: false; error: StripeObject | null };
+
+/** Attempt to collect an open invoice. Failures bump attempt_count and emit invoice.payment_failed. */
+export function attemptInvoicePayment(
+  emu: Emulator,
+  invoice: StripeObject,
+  request: RequestMeta,
+  paymentMethod?: string | null,
+): PayResult {
+  const { state } = emu;
+  if (invoice.status === "paid") return { ok: true };
+  const pmId = paymentMethod ?? defaultPaymentMethodFor(emu, invoice);
+  const before = state.render(invoice);
+  invoice.attempt_count += 1;
+  invoice.attempted = true;
+  let result: PayResult;
+  if (!pmId) {
+    result = { ok: false, error: null };
+  } else {
+    let pi = invoice._payment_intent ? state.get("payment_intent", invoice._payment_intent) : undefined;
+    if (!pi || pi.status === "succeeded" || pi.status === "canceled") {
+      pi = newPaymentIntent(
+        emu,
+        {
+          amount: invoice.amount_remaining,
+          currency: invoice.currency,
+          customer: invoice.customer,
+          invoice: invoice.id,
+          clock: invoice.test_clock,
+        },
+        request,
+      );
+      invoice._payment_intent = pi.id;
+      createInvoicePayment(emu, invoice, pi.id);
+    }
+    const confirm = confirmPaymentIntent(emu, pi, pmId, request);
+    result = confirm.ok ? { ok: true } : { ok: false, error: confirm.error };
+  }
+  if (!result.ok) {
+    emu.emit("invoice.payment_failed", invoice, { request, previous: before });
+  }
+  return result;
+}
+
+/** Throwing variant used by `POST /v1/invoices/:id/pay`. */
+export function payInvoiceOrThrow(
+  emu: Emulator,
+  invoice: StripeObject,
+  request: RequestMeta,
+  paymentMethod?: string,
+): void {
+  if (invoice.status === "paid") throw invalid("Invoice is already paid", undefined, "invoice_already_paid");
+  if (invoice.status !== "open")
+    throw invalid(
+      `You can only pay an open invoice. This invoice is ${invoice.status}.`,
+      undefined,
+      "invoice_not_open",
+    );
+  if (!paymentMethod && !defaultPaymentMethodFor(emu, invoice)) {
+    throw invalid(
+      "This customer has no attached payment source or default payment method. Please consider adding a default payment method.",
+      undefined,
+      "invoice_no_customer_line_items",
+    );
+  }
+  const result = attemptInvoicePayment(emu, invoice, request, paymentMethod);
+  if (!result.ok) {
+    const e = result.error!;
+    throw cardError(e.message, e.code, e.decline_code, {
+      payment_method: e.payment_method,
+      charge: e.charge,
+    });
+  }
+}
+
+/** Called when an invoice's PaymentIntent succeeds (auto-collection, pay, or client-side confirm). */
+export function onInvoicePaymentIntentSucceeded(emu: Emulator, pi: StripeObject, request: RequestMeta): void {
+  const invoice = emu.state.get("invoice", pi._invoice);
+  if (!invoice || invoice.status === "paid") return;
+  markInvoicePaid(emu, invoice, request, pi);
+}
+
+export function markInvoicePaid(
+  emu: Emulator,
+  invoice: StripeObject,
+  request: RequestMeta,
+  pi?: StripeObject,
+): void {
+  const { state } = emu;
+  const before = state.render(invoice);
+  const now = nowFor(emu, invoice.test_clock);
+  invoice.status = "paid";
+  invoice.amount_paid = invoice.amount_due;
+  invoice.amount_remaining = 0;
+  invoice.attempted = true;
+  invoice.next_payment_attempt = null;
+  invoice.status_transitions.paid_at = now;
+  if (pi) {
+    for (const payment of state.all("invoice_payment")) {
+      if (payment.invoice !== invoice.id) continue;
+      if (payment.payment.payment_intent === pi.id) {
+        payment.status = "paid";
+        payment.amount_paid = pi.amount_received;
+        payment.status_transitions.paid_at = now;
+      } else if (payment.status === "open") {
+        payment.status = "canceled";
+        payment.status_transitions.canceled_at = now;
+      }
+    }
+  }
+  emu.emit("invoice.paid", invoice, { request, previous: before });
+  emu.emit("invoice.payment_succeeded", invoice, { request });
+  const subId = invoice.parent?.subscription_details?.subscription;
+  const sub = subId ? state.get("subscription", subId) : undefined;
+  if (
+    sub &&
+    pi?.payment_method &&
+    sub.payment_settings?.save_default_payment_method === "on_subscription" &&
+    !sub.default_payment_method
+  ) {
+    sub.default_payment_method = pi.payment_method;
+  }
+  if (sub && sub.latest_invoice === invoice.id && ["incomplete", "past_due", "unpaid"].includes(sub.status)) {
+    const subBefore = state.render(sub);
+    sub.status = "active";
+    emu.emit("customer.subscription.updated", sub, { request, previous: subBefore });
+  }
+}
+
+export function voidInvoice(emu: Emulator, invoice: StripeObject, request: RequestMeta): void {
+  if (invoice.status !== "open" && invoice.status !== "uncollectible") {
+    throw invalid(
+      `You can only void an open or uncollectible invoice. This invoice is ${invoice.status}.`,
+      undefined,
+      "invoice_not_open",
+    );
+  }
+  const before = emu.state.render(invoice);
+  const now = nowFor(emu, invoice.test_clock);
+  invoice.status = "void";
+  invoice.amount_remaining = 0;
+  invoice.next_payment_attempt = null;
+  invoice.status_transitions.voided_at = now;
+  const pi = invoice._payment_intent ? emu.state.get("payment_intent", invoice._payment_intent) : undefined;
+  if (pi && pi.status !== "succeeded") {
+    pi.status = "canceled";
+    pi.canceled_at = now;
+    pi.cancellation_reason = "void_invoice";
+  }
+  for (const payment of emu.state.all("invoice_payment")) {
+    if (payment.invoice === invoice.id && payment.status === "open") {
+      payment.status = "canceled";
+      payment.status_transitions.canceled_at = now;
+    }
+  }
+  emu.emit("invoice.voided", invoice, { request, previous: before });
+}

@@ -1,0 +1,69 @@
+import type { Emulator } from "../context.ts";
+import type { StripeObject } from "../types.ts";
+
+/** The legacy `plan` view of a recurring price that Stripe still embeds in subscription items. */
+export function planFromPrice(price: StripeObject): StripeObject | null {
+  if (!price.recurring) return null;
+  return {
+    id: price.id,
+    object: "plan",
+    active: price.active,
+    amount: price.unit_amount,
+    amount_decimal: price.unit_amount_decimal,
+    billing_scheme: price.billing_scheme,
+    created: price.created,
+    currency: price.currency,
+    interval: price.recurring.interval,
+    interval_count: price.recurring.interval_count,
+    livemode: false,
+    metadata: price.metadata,
+    meter: null,
+    nickname: price.nickname,
+    product: price.product,
+    tiers_mode: null,
+    transform_usage: null,
+    trial_period_days: null,
+    usage_type: price.recurring.usage_type ?? "licensed",
+  };
+}
+
+export function newSubscriptionItem(
+  emu: Emulator,
+  sub: StripeObject,
+  price: StripeObject,
+  quantity: number,
+  periodStart: number,
+  periodEnd: number,
+  metadata: Record<string, string> = {},
+): StripeObject {
+  const item: StripeObject = {
+    id: emu.state.newId("si", 14),
+    object: "subscription_item",
+    billing_thresholds: null,
+    created: periodStart,
+    current_period_end: periodEnd,
+    current_period_start: periodStart,
+    discounts: [],
+    metadata,
+    plan: planFromPrice(price),
+    price: structuredClone(price),
+    quantity,
+    subscription: sub.id,
+    tax_rates: [],
+  };
+  for (const key of Object.keys(item.price)) if (key.startsWith("_")) delete item.price[key];
+  emu.state.insert("subscription_item", item);
+  return item;
+}
+
+export function setItemPrice(item: StripeObject, price: StripeObject): void {
+  item.price = structuredClone(price);
+  for (const key of Object.keys(item.price)) if (key.startsWith("_")) delete item.price[key];
+  item.plan = planFromPrice(price);
+}
+
+export function itemsOf(emu: Emulator, subId: string): StripeObject[] {
+  return [...emu.state.collection("subscription_item").values()]
+    .filter((i) => i.subscription === subId)
+    .sort((a, b) => a._seq - b._seq);
+}

@@ -1,0 +1,135 @@
+import type { Emulator } from "../context.ts";
+import type { RequestMeta, StripeObject } from "../types.ts";
+import {
+  attemptInvoicePayment,
+  buildInvoice,
+  finalizeInvoice,
+  type LineInput,
+  periodLines,
+} from "./invoices.ts";
+import { itemsOf } from "./items.ts";
+import { type Interval, nextBoundary } from "./time.ts";
+
+const CLOCK: RequestMeta = { id: null, idempotency_key: null };
+
+/** Pending invoice items (prorations from `create_prorations`) of a subscription, consumed. */
+export function takePendingItems(emu: Emulator, sub: StripeObject, invoiceId: string | null): LineInput[] {
+  const lines: LineInput[] = [];
+  for (const ii of emu.state.all("invoiceitem").reverse()) {
+    if (ii.invoice || ii.parent?.subscription_details?.subscription !== sub.id) continue;
+    if (invoiceId) ii.invoice = invoiceId;
+    lines.push({
+      amount: ii.amount,
+      description: ii.description,
+      price: emu.state.get("price", ii.pricing.price_details.price)!,
+      quantity: ii.quantity,
+      periodStart: ii.period.start,
+      periodEnd: ii.period.end,
+      subscription: sub.id,
+      subscriptionItem: ii._subscription_item ?? null,
+      proration: ii.proration,
+      invoiceItem: ii.id,
+    });
+  }
+  return lines;
+}
+
+export function cancelSubscriptionNow(
+  emu: Emulator,
+  sub: StripeObject,
+  at: number,
+  request: RequestMeta,
+  reason: string | null,
+): void {
+  const before = emu.state.render(sub);
+  sub.status = "canceled";
+  sub.canceled_at = sub.canceled_at ?? at;
+  sub.ended_at = at;
+  sub.cancel_at_period_end = false;
+  sub.cancellation_details = {
+    ...sub.cancellation_details,
+    reason: reason ?? sub.cancellation_details.reason,
+  };
+  if (sub.schedule) {
+    const schedule = emu.state.get("subscription_schedule", sub.schedule);
+    if (schedule && schedule.status === "active") {
+      schedule.status = "canceled";
+      schedule.canceled_at = at;
+      schedule.current_phase = null;
+      emu.emit("subscription_schedule.canceled", schedule, { request });
+    }
+  }
+  emu.emit("customer.subscription.deleted", sub, { request, previous: before });
+}
+
+/** Start the next period: items move forward, a `subscription_cycle` invoice is finalized and charged. */
+export function renewSubscription(emu: Emulator, sub: StripeObject, at: number): void {
+  const { state } = emu;
+  const items = itemsOf(emu, sub.id);
+  const before = state.render(sub);
+  const first = items[0]!;
+  const recurring = first.price.recurring;
+  const start = first.current_period_end;
+  const end = nextBoundary(
+    sub.billing_cycle_anchor,
+    start,
+    recurring.interval as Interval,
+    recurring.interval_count,
+  );
+  for (const item of items) {
+    item.current_period_start = start;
+    item.current_period_end = end;
+  }
+  emu.emit("customer.subscription.updated", sub, { request: CLOCK, previous: before });
+  const customer = state.get("customer", sub.customer)!;
+  const pending = takePendingItems(emu, sub, null);
+  const invoice = buildInvoice(emu, {
+    customer,
+    subscription: sub,
+    billingReason: "subscription_cycle",
+    lines: [...pending, ...periodLines(emu, sub, items, start, end)],
+    periodStart: before.items.data[0].current_period_start,
+    periodEnd: start,
+  });
+  for (const line of pending) {
+    const ii = line.invoiceItem ? state.get("invoiceitem", line.invoiceItem) : undefined;
+    if (ii) ii.invoice = invoice.id;
+  }
+  sub.latest_invoice = invoice.id;
+  emu.emit("invoice.created", invoice, { request: CLOCK });
+  finalizeInvoice(emu, invoice, CLOCK);
+  if (invoice.status === "open") collectAutomatically(emu, invoice, at);
+}
+
+/** One automatic collection attempt (renewal or Smart Retry) and the dunning that follows a failure. */
+export function collectAutomatically(emu: Emulator, invoice: StripeObject, at: number): void {
+  const { state, config } = emu;
+  const result = attemptInvoicePayment(emu, invoice, CLOCK);
+  if (result.ok) return;
+  const subId = invoice.parent?.subscription_details?.subscription;
+  const sub = subId ? state.get("subscription", subId) : undefined;
+  const retriesUsed = invoice.attempt_count - 1;
+  if (retriesUsed < config.dunning.retries) {
+    invoice.next_payment_attempt = at + config.dunning.intervalSeconds;
+  } else {
+    invoice.next_payment_attempt = null;
+  }
+  if (!sub || sub.latest_invoice !== invoice.id || sub.status === "canceled") return;
+  if (invoice.next_payment_attempt !== null) {
+    if (sub.status === "active") {
+      const before = state.render(sub);
+      sub.status = "past_due";
+      emu.emit("customer.subscription.updated", sub, { request: CLOCK, previous: before });
+    }
+    return;
+  }
+  // Retries exhausted: Stripe's "subscription status" setting after all retries fail.
+  const final = config.dunning.finalStatus;
+  if (final === "canceled") {
+    cancelSubscriptionNow(emu, sub, at, CLOCK, "payment_failed");
+  } else if (sub.status !== final) {
+    const before = state.render(sub);
+    sub.status = final;
+    emu.emit("customer.subscription.updated", sub, { request: CLOCK, previous: before });
+  }
+}

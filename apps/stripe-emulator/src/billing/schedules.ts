@@ -1,0 +1,75 @@
+import type { Emulator } from "../context.ts";
+import type { RequestMeta, StripeObject } from "../types.ts";
+import { itemsOf, newSubscriptionItem, setItemPrice } from "./items.ts";
+import { cancelSubscriptionNow } from "./renewal.ts";
+
+const CLOCK: RequestMeta = { id: null, idempotency_key: null };
+
+export function currentPhaseIndex(schedule: StripeObject, at: number): number {
+  return schedule.phases.findIndex((p: StripeObject) => p.start_date <= at && at < p.end_date);
+}
+
+/** Make the subscription's items match a phase's items (no prorations at a phase boundary). */
+export function applyPhaseItems(emu: Emulator, sub: StripeObject, phase: StripeObject): void {
+  const items = itemsOf(emu, sub.id);
+  const start = items[0]?.current_period_start ?? phase.start_date;
+  const end = items[0]?.current_period_end ?? phase.end_date;
+  phase.items.forEach((phaseItem: StripeObject, i: number) => {
+    const price = emu.state.get("price", phaseItem.price)!;
+    const existing = items[i];
+    if (existing) {
+      if (existing.price.id !== price.id) setItemPrice(existing, price);
+      existing.quantity = phaseItem.quantity;
+    } else {
+      newSubscriptionItem(emu, sub, price, phaseItem.quantity, start, end, phaseItem.metadata ?? {});
+    }
+  });
+  for (const extra of items.slice(phase.items.length)) emu.state.remove("subscription_item", extra.id);
+}
+
+export function releaseSchedule(
+  emu: Emulator,
+  schedule: StripeObject,
+  at: number,
+  request: RequestMeta,
+): void {
+  const before = emu.state.render(schedule);
+  const sub = schedule.subscription ? emu.state.get("subscription", schedule.subscription) : undefined;
+  schedule.status = "released";
+  schedule.released_at = at;
+  schedule.released_subscription = schedule.subscription;
+  schedule.subscription = null;
+  schedule.current_phase = null;
+  if (sub) {
+    const subBefore = emu.state.render(sub);
+    sub.schedule = null;
+    emu.emit("customer.subscription.updated", sub, { request, previous: subBefore });
+  }
+  emu.emit("subscription_schedule.released", schedule, { request, previous: before });
+}
+
+/** At a phase's end date: switch to the next phase, or apply the end behavior. */
+export function transitionSchedule(emu: Emulator, schedule: StripeObject, at: number): void {
+  const before = emu.state.render(schedule);
+  const sub = emu.state.get("subscription", schedule.subscription);
+  const nextIndex = schedule.phases.findIndex((p: StripeObject) => p.start_date <= at && at < p.end_date);
+  if (nextIndex >= 0 && sub) {
+    const phase = schedule.phases[nextIndex];
+    const subBefore = emu.state.render(sub);
+    applyPhaseItems(emu, sub, phase);
+    schedule.current_phase = { end_date: phase.end_date, start_date: phase.start_date };
+    emu.emit("customer.subscription.updated", sub, { request: CLOCK, previous: subBefore });
+    emu.emit("subscription_schedule.updated", schedule, { request: CLOCK, previous: before });
+    return;
+  }
+  if (schedule.end_behavior === "cancel" && sub) {
+    schedule.status = "completed";
+    schedule.completed_at = at;
+    schedule.current_phase = null;
+    sub.schedule = null;
+    cancelSubscriptionNow(emu, sub, at, CLOCK, null);
+    emu.emit("subscription_schedule.completed", schedule, { request: CLOCK, previous: before });
+    return;
+  }
+  releaseSchedule(emu, schedule, at, CLOCK);
+}

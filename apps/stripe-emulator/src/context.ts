@@ -1,0 +1,33 @@
+import type { Logger } from "@bridge/observability";
+import type { EmulatorConfig } from "./config.ts";
+import type { WebhookDispatcher } from "./events/webhooks.ts";
+import type { State } from "./state.ts";
+import type { RequestMeta, StripeObject } from "./types.ts";
+
+export type EmitOptions = { previous?: StripeObject; request?: RequestMeta };
+
+/** Everything a resource handler or billing routine needs. */
+export type Emulator = {
+  state: State;
+  config: EmulatorConfig;
+  logger: Logger;
+  webhooks: WebhookDispatcher;
+  /** Record an event for `obj` (rendered now) and deliver it to matching webhook endpoints. */
+  emit(type: string, obj: StripeObject, options?: EmitOptions): StripeObject;
+};
+
+/** One API call as a handler sees it. */
+export type Call = {
+  emu: Emulator;
+  params: Record<string, string>;
+  /** Form body (POST) or query (GET/DELETE), parsed with qs. */
+  body: StripeObject;
+  request: RequestMeta;
+  apiKey: string;
+};
+
+export type Route = {
+  method: "GET" | "POST" | "DELETE";
+  path: string;
+  handler: (call: Call) => StripeObject | Promise<StripeObject>;
+};

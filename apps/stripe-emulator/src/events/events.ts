@@ -1,0 +1,56 @@
+import type { EmitOptions, Emulator } from "../context.ts";
+import { stripIncludable } from "../http/expand.ts";
+import { API_VERSION } from "../http/version.ts";
+import type { StripeObject } from "../types.ts";
+import { endpointWants } from "./webhooks.ts";
+
+/** Top-level keys whose value changed, with their previous values (Stripe's `previous_attributes`). */
+export function previousAttributes(before: StripeObject, after: StripeObject): StripeObject {
+  const out: StripeObject = {};
+  for (const key of Object.keys(before)) {
+    if (JSON.stringify(before[key]) !== JSON.stringify(after[key])) out[key] = before[key];
+  }
+  return out;
+}
+
+/** Time "now" for an object: its test clock's frozen time, else the wall clock. */
+export function nowFor(emu: Emulator, clockId: string | null | undefined): number {
+  if (clockId) {
+    const clock = emu.state.get("test_helpers.test_clock", clockId);
+    if (clock) return clock.frozen_time;
+  }
+  return Math.floor(Date.now() / 1000);
+}
+
+export function createEvent(
+  emu: Emulator,
+  type: string,
+  obj: StripeObject,
+  options: EmitOptions = {},
+): StripeObject {
+  const { state } = emu;
+  const rendered = state.render(obj);
+  stripIncludable(rendered);
+  const data: StripeObject = { object: rendered };
+  if (options.previous) {
+    stripIncludable(options.previous);
+    const prev = previousAttributes(options.previous, rendered);
+    data.previous_attributes = prev;
+  }
+  const clockId = obj.test_clock ?? obj._test_clock ?? null;
+  const endpoints = state.all("webhook_endpoint").filter((e) => endpointWants(e, type));
+  const event: StripeObject = {
+    id: state.newId("evt"),
+    object: "event",
+    api_version: API_VERSION,
+    created: nowFor(emu, typeof clockId === "string" ? clockId : null),
+    data,
+    livemode: false,
+    pending_webhooks: endpoints.length,
+    request: options.request ?? { id: null, idempotency_key: null },
+    type,
+  };
+  state.insert("event", event);
+  for (const endpoint of endpoints) emu.webhooks.enqueue(endpoint, state.render(event));
+  return event;
+}

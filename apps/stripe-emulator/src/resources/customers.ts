@@ -1,0 +1,198 @@
+import type { Call, Route } from "../context.ts";
+import { nowFor } from "../events/events.ts";
+import { invalid, noSuch } from "../http/errors.ts";
+import { paginate } from "../http/pagination.ts";
+import { int, mergeMetadata, metadata, nullable, str } from "../http/params.ts";
+import type { StripeObject } from "../types.ts";
+import { attachPaymentMethod } from "./payment_methods.ts";
+
+const ADDRESS_KEYS = ["city", "country", "line1", "line2", "postal_code", "state"] as const;
+
+function address(value: unknown): StripeObject | null {
+  if (value === undefined || value === "" || value === null) return null;
+  const v = value as Record<string, unknown>;
+  const out: StripeObject = {};
+  for (const k of ADDRESS_KEYS) out[k] = typeof v[k] === "string" && v[k] !== "" ? v[k] : null;
+  return out;
+}
+
+function shipping(value: unknown): StripeObject | null {
+  if (value === undefined || value === "" || value === null) return null;
+  const v = value as Record<string, unknown>;
+  if (!v.name) throw invalid("Missing required param: shipping[name].", "shipping[name]");
+  return { address: address(v.address ?? {}), name: String(v.name), phone: v.phone ? String(v.phone) : null };
+}
+
+export function getCustomer(call: Call, id: string, param = "id"): StripeObject {
+  const customer = call.emu.state.get("customer", id);
+  if (!customer || customer.deleted) throw noSuch("customer", id, param);
+  return customer;
+}
+
+function applyInvoiceSettings(call: Call, customer: StripeObject, value: unknown): void {
+  if (value === undefined) return;
+  const v = (value || {}) as Record<string, unknown>;
+  if ("default_payment_method" in v) {
+    const pmId = nullable(v.default_payment_method) as string | null;
+    if (pmId) {
+      const pm = call.emu.state.get("payment_method", pmId);
+      if (!pm) throw noSuch("PaymentMethod", pmId, "invoice_settings[default_payment_method]");
+      if (pm.customer !== customer.id) {
+        throw invalid(
+          `The customer does not have a payment method with the ID ${pmId}. The payment method must be attached to the customer.`,
+          "invoice_settings[default_payment_method]",
+          "resource_missing",
+        );
+      }
+    }
+    customer.invoice_settings.default_payment_method = pmId;
+  }
+  if ("footer" in v) customer.invoice_settings.footer = nullable(v.footer);
+}
+
+const UPDATABLE = ["email", "name", "phone", "description"] as const;
+
+function create(call: Call): StripeObject {
+  const { state } = call.emu;
+  const b = call.body;
+  const clockId = str(b.test_clock, "test_clock") ?? null;
+  if (clockId && !state.get("test_helpers.test_clock", clockId))
+    throw noSuch("test_clock", clockId, "test_clock");
+  const id = state.newId("cus", 14);
+  const customer: StripeObject = {
+    id,
+    object: "customer",
+    address: address(b.address),
+    balance: int(b.balance, "balance") ?? 0,
+    created: nowFor(call.emu, clockId),
+    currency: null,
+    default_source: null,
+    delinquent: false,
+    description: str(b.description, "description") ?? null,
+    discount: null,
+    email: str(b.email, "email") ?? null,
+    invoice_prefix: state.randomString(8).toUpperCase(),
+    invoice_settings: {
+      custom_fields: null,
+      default_payment_method: null,
+      footer: null,
+      rendering_options: null,
+    },
+    livemode: false,
+    metadata: metadata(b.metadata),
+    name: str(b.name, "name") ?? null,
+    next_invoice_sequence: 1,
+    phone: str(b.phone, "phone") ?? null,
+    preferred_locales: Array.isArray(b.preferred_locales) ? b.preferred_locales : [],
+    shipping: shipping(b.shipping),
+    tax_exempt: str(b.tax_exempt, "tax_exempt") ?? "none",
+    test_clock: clockId,
+  };
+  state.insert("customer", customer);
+  if (b.payment_method) attachPaymentMethod(call, String(b.payment_method), customer, "payment_method");
+  applyInvoiceSettings(call, customer, b.invoice_settings);
+  call.emu.emit("customer.created", customer, { request: call.request });
+  return customer;
+}
+
+function update(call: Call): StripeObject {
+  const customer = getCustomer(call, call.params.id!);
+  const before = call.emu.state.render(customer);
+  const b = call.body;
+  for (const key of UPDATABLE) if (key in b) customer[key] = nullable(str(b[key], key));
+  if ("address" in b) customer.address = address(b.address);
+  if ("shipping" in b) customer.shipping = shipping(b.shipping);
+  if ("metadata" in b) customer.metadata = mergeMetadata(customer.metadata, b.metadata);
+  if ("balance" in b) customer.balance = int(b.balance, "balance") ?? 0;
+  if ("preferred_locales" in b)
+    customer.preferred_locales = Array.isArray(b.preferred_locales) ? b.preferred_locales : [];
+  if ("tax_exempt" in b) customer.tax_exempt = str(b.tax_exempt, "tax_exempt");
+  applyInvoiceSettings(call, customer, b.invoice_settings);
+  call.emu.emit("customer.updated", customer, { request: call.request, previous: before });
+  return customer;
+}
+
+/** Minimal Stripe search grammar: `field:'value'` clauses joined by AND (email, name, phone, metadata['k']). */
+export function matchesSearch(obj: StripeObject, query: string): boolean {
+  const clauses = query.split(/\s+AND\s+/i);
+  return clauses.every((clause) => {
+    const m = clause.trim().match(/^(\w+)(?:\[['"]([^'"]+)['"]\])?\s*(:|~)\s*['"](.*)['"]$/);
+    if (!m) throw invalid(`Invalid search query: ${query}`, "query");
+    const [, field, key, op, value] = m;
+    const actual = field === "metadata" && key ? obj.metadata?.[key] : obj[field!];
+    if (typeof actual !== "string") return false;
+    return op === ":" ? actual === value : actual.toLowerCase().includes(value!.toLowerCase());
+  });
+}
+
+export const customerRoutes: Route[] = [
+  { method: "POST", path: "/v1/customers", handler: create },
+  {
+    method: "GET",
+    path: "/v1/customers/search",
+    handler: (call) => {
+      const query = str(call.body.query, "query");
+      if (!query) throw invalid("Missing required param: query.", "query", "parameter_missing");
+      const rows = call.emu.state.all("customer").filter((c) => !c.deleted && matchesSearch(c, query));
+      const limit = int(call.body.limit, "limit") ?? 10;
+      return {
+        object: "search_result",
+        data: rows.slice(0, limit).map((c) => call.emu.state.render(c)),
+        has_more: rows.length > limit,
+        next_page: null,
+        url: "/v1/customers/search",
+      };
+    },
+  },
+  {
+    method: "GET",
+    path: "/v1/customers/:id",
+    handler: (call) => {
+      const c = call.emu.state.get("customer", call.params.id!);
+      if (!c) throw noSuch("customer", call.params.id!);
+      return c;
+    },
+  },
+  { method: "POST", path: "/v1/customers/:id", handler: update },
+  {
+    method: "DELETE",
+    path: "/v1/customers/:id",
+    handler: (call) => {
+      const customer = getCustomer(call, call.params.id!);
+      customer.deleted = true;
+      call.emu.emit("customer.deleted", customer, { request: call.request });
+      return { id: customer.id, object: "customer", deleted: true };
+    },
+  },
+  {
+    method: "GET",
+    path: "/v1/customers",
+    handler: (call) => {
+      const email = str(call.body.email, "email");
+      const clock = str(call.body.test_clock, "test_clock");
+      const rows = call.emu.state
+        .all("customer")
+        .filter(
+          (c) =>
+            !c.deleted &&
+            (email === undefined || c.email === email) &&
+            (clock === undefined || c.test_clock === clock),
+        );
+      return paginate(rows, call.body, "/v1/customers", (o) => call.emu.state.render(o));
+    },
+  },
+  {
+    method: "GET",
+    path: "/v1/customers/:id/payment_methods",
+    handler: (call) => {
+      const customer = getCustomer(call, call.params.id!);
+      const type = str(call.body.type, "type");
+      const rows = call.emu.state
+        .all("payment_method")
+        .filter((pm) => pm.customer === customer.id && (!type || pm.type === type));
+      return paginate(rows, call.body, `/v1/customers/${customer.id}/payment_methods`, (o) =>
+        call.emu.state.render(o),
+      );
+    },
+  },
+];

@@ -1,0 +1,310 @@
+import {
+  buildInvoice,
+  finalizeInvoice,
+  markInvoicePaid,
+  payInvoiceOrThrow,
+  periodLines,
+  voidInvoice,
+} from "../billing/invoices.ts";
+import { itemsOf } from "../billing/items.ts";
+import { takePendingItems } from "../billing/renewal.ts";
+import { type Interval, nextBoundary } from "../billing/time.ts";
+import type { Call, Route } from "../context.ts";
+import { nowFor } from "../events/events.ts";
+import { invalid, noSuch } from "../http/errors.ts";
+import { paginate } from "../http/pagination.ts";
+import { bool, mergeMetadata, metadata, nullable, requireStr, str } from "../http/params.ts";
+import type { StripeObject } from "../types.ts";
+import { getCustomer } from "./customers.ts";
+import { getSubscription, planItemsUpdate } from "./subscriptions.ts";
+
+export function getInvoice(call: Call, id: string, param = "id"): StripeObject {
+  const invoice = call.emu.state.get("invoice", id);
+  if (!invoice) throw noSuch("invoice", id, param);
+  return invoice;
+}
+
+function preview(call: Call): StripeObject {
+  const emu = call.emu;
+  const b = call.body;
+  let sub: StripeObject | undefined;
+  const subId = str(b.subscription, "subscription");
+  if (subId) sub = getSubscription(call, subId, "subscription");
+  const customerId = str(b.customer, "customer") ?? sub?.customer;
+  if (!customerId)
+    throw invalid("Missing required param: customer or subscription.", "customer", "parameter_missing");
+  const customer = getCustomer(call, customerId, "customer");
+  if (!sub) {
+    sub = emu.state
+      .all("subscription")
+      .find((s) => s.customer === customer.id && !["canceled", "incomplete_expired"].includes(s.status));
+  }
+  if (!sub)
+    throw invalid("No upcoming invoices for customer: " + customer.id, undefined, "invoice_upcoming_none");
+  if (sub.status === "canceled")
+    throw invalid(
+      "No upcoming invoices for a canceled subscription.",
+      "subscription",
+      "invoice_upcoming_none",
+    );
+  const details = (b.subscription_details ?? {}) as StripeObject;
+  const items = itemsOf(emu, sub.id);
+  const pending = takePendingItems(emu, sub, null).map((l) => ({ ...l }));
+  // takePendingItems does not mark items when invoiceId is null: the preview has no side effects.
+  const hasChanges = details.items !== undefined || details.billing_cycle_anchor !== undefined;
+  if (hasChanges) {
+    const plan = planItemsUpdate(call, sub, details.items, {
+      prorationBehavior: details.proration_behavior,
+      prorationDate: details.proration_date,
+      billingCycleAnchor: details.billing_cycle_anchor,
+    });
+    if (plan.resetAnchor || plan.prorationBehavior === "always_invoice") {
+      return buildInvoice(emu, {
+        customer,
+        subscription: sub,
+        billingReason: "subscription_update",
+        lines: [...pending, ...plan.prorationLines, ...plan.periodLines],
+        periodStart: plan.now,
+        periodEnd: plan.now,
+        preview: true,
+      });
+    }
+    const recurring = plan.changes.find((c) => !c.deleted)!.price.recurring;
+    const nextEnd = nextBoundary(
+      sub.billing_cycle_anchor,
+      plan.periodEnd,
+      recurring.interval as Interval,
+      recurring.interval_count,
+    );
+    const nextLines = plan.changes
+      .filter((c) => !c.deleted)
+      .map((c) => ({ ...c.item, id: c.item?.id ?? null, price: c.price, quantity: c.quantity }));
+    return buildInvoice(emu, {
+      customer,
+      subscription: sub,
+      billingReason: "upcoming",
+      lines: [
+        ...pending,
+        ...plan.prorationLines,
+        ...periodLines(emu, sub, nextLines, plan.periodEnd, nextEnd),
+      ],
+      periodStart: plan.periodStart,
+      periodEnd: plan.periodEnd,
+      preview: true,
+    });
+  }
+  const first = items[0]!;
+  const end = first.current_period_end;
+  const nextEnd = nextBoundary(
+    sub.billing_cycle_anchor,
+    end,
+    first.price.recurring.interval as Interval,
+    first.price.recurring.interval_count,
+  );
+  return buildInvoice(emu, {
+    customer,
+    subscription: sub,
+    billingReason: "upcoming",
+    lines: [...pending, ...periodLines(emu, sub, items, end, nextEnd)],
+    periodStart: first.current_period_start,
+    periodEnd: end,
+    preview: true,
+  });
+}
+
+function attachPayment(call: Call): StripeObject {
+  const emu = call.emu;
+  const invoice = getInvoice(call, call.params.id!);
+  const piId = requireStr(call.body.payment_intent, "payment_intent");
+  const pi = emu.state.get("payment_intent", piId);
+  if (!pi) throw noSuch("payment_intent", piId, "payment_intent");
+  if (invoice.status !== "open") {
+    throw invalid(
+      `You can only attach payments to an open invoice. This invoice is ${invoice.status}.`,
+      undefined,
+      "invoice_not_open",
+    );
+  }
+  if (pi._invoice && pi._invoice !== invoice.id) {
+    throw invalid(
+      "This PaymentIntent is already attached to another invoice.",
+      "payment_intent",
+      "payment_intent_unexpected_state",
+    );
+  }
+  if (pi.currency !== invoice.currency)
+    throw invalid("The PaymentIntent currency must match the invoice currency.", "payment_intent");
+  pi._invoice = invoice.id;
+  const payment: StripeObject = {
+    id: emu.state.newId("inpay"),
+    object: "invoice_payment",
+    amount_paid: null,
+    amount_requested: pi.amount,
+    created: nowFor(emu, invoice.test_clock),
+    currency: pi.currency,
+    invoice: invoice.id,
+    is_default: false,
+    livemode: false,
+    payment: { type: "payment_intent", payment_intent: pi.id },
+    status: "open",
+    status_transitions: { canceled_at: null, paid_at: null },
+    _test_clock: invoice.test_clock,
+  };
+  emu.state.insert("invoice_payment", payment);
+  emu.emit("invoice_payment.attached", payment, { request: call.request });
+  if (pi.status === "succeeded") markInvoicePaid(emu, invoice, call.request, pi);
+  return invoice;
+}
+
+export const invoiceRoutes: Route[] = [
+  { method: "POST", path: "/v1/invoices/create_preview", handler: preview },
+  {
+    method: "POST",
+    path: "/v1/invoices",
+    handler: (call) => {
+      const customer = getCustomer(call, requireStr(call.body.customer, "customer"), "customer");
+      const subId = str(call.body.subscription, "subscription");
+      const sub = subId ? getSubscription(call, subId, "subscription") : null;
+      const invoice = buildInvoice(call.emu, {
+        customer,
+        subscription: sub,
+        billingReason: "manual",
+        lines: [],
+        periodStart: nowFor(call.emu, customer.test_clock),
+        periodEnd: nowFor(call.emu, customer.test_clock),
+        description: str(call.body.description, "description") ?? null,
+        metadata: metadata(call.body.metadata),
+        autoAdvance: bool(call.body.auto_advance, "auto_advance") ?? false,
+      });
+      call.emu.emit("invoice.created", invoice, { request: call.request });
+      return invoice;
+    },
+  },
+  { method: "GET", path: "/v1/invoices/:id", handler: (call) => getInvoice(call, call.params.id!) },
+  {
+    method: "POST",
+    path: "/v1/invoices/:id",
+    handler: (call) => {
+      const invoice = getInvoice(call, call.params.id!);
+      const before = call.emu.state.render(invoice);
+      const b = call.body;
+      if ("metadata" in b) invoice.metadata = mergeMetadata(invoice.metadata, b.metadata);
+      if ("description" in b) invoice.description = nullable(str(b.description, "description"));
+      if ("auto_advance" in b) invoice.auto_advance = bool(b.auto_advance, "auto_advance");
+      if ("default_payment_method" in b)
+        invoice.default_payment_method = nullable(str(b.default_payment_method, "default_payment_method"));
+      call.emu.emit("invoice.updated", invoice, { request: call.request, previous: before });
+      return invoice;
+    },
+  },
+  {
+    method: "DELETE",
+    path: "/v1/invoices/:id",
+    handler: (call) => {
+      const invoice = getInvoice(call, call.params.id!);
+      if (invoice.status !== "draft")
+        throw invalid("You can only delete draft invoices.", undefined, "invoice_not_editable");
+      call.emu.state.remove("invoice", invoice.id);
+      call.emu.emit("invoice.deleted", invoice, { request: call.request });
+      return { id: invoice.id, object: "invoice", deleted: true };
+    },
+  },
+  {
+    method: "POST",
+    path: "/v1/invoices/:id/finalize",
+    handler: (call) => {
+      const invoice = getInvoice(call, call.params.id!);
+      finalizeInvoice(call.emu, invoice, call.request);
+      return invoice;
+    },
+  },
+  {
+    method: "POST",
+    path: "/v1/invoices/:id/pay",
+    handler: (call) => {
+      const invoice = getInvoice(call, call.params.id!);
+      if (bool(call.body.paid_out_of_band, "paid_out_of_band")) {
+        if (invoice.status !== "open") throw invalid("Invoice is not open", undefined, "invoice_not_open");
+        markInvoicePaid(call.emu, invoice, call.request);
+        return invoice;
+      }
+      payInvoiceOrThrow(call.emu, invoice, call.request, str(call.body.payment_method, "payment_method"));
+      return invoice;
+    },
+  },
+  { method: "POST", path: "/v1/invoices/:id/attach_payment", handler: attachPayment },
+  {
+    method: "POST",
+    path: "/v1/invoices/:id/void",
+    handler: (call) => {
+      const invoice = getInvoice(call, call.params.id!);
+      voidInvoice(call.emu, invoice, call.request);
+      return invoice;
+    },
+  },
+  {
+    method: "POST",
+    path: "/v1/invoices/:id/mark_uncollectible",
+    handler: (call) => {
+      const invoice = getInvoice(call, call.params.id!);
+      if (invoice.status !== "open")
+        throw invalid("You can only mark open invoices uncollectible.", undefined, "invoice_not_open");
+      const before = call.emu.state.render(invoice);
+      invoice.status = "uncollectible";
+      invoice.status_transitions.marked_uncollectible_at = nowFor(call.emu, invoice.test_clock);
+      invoice.next_payment_attempt = null;
+      call.emu.emit("invoice.marked_uncollectible", invoice, { request: call.request, previous: before });
+      return invoice;
+    },
+  },
+  {
+    method: "GET",
+    path: "/v1/invoices/:id/lines",
+    handler: (call) => {
+      const invoice = getInvoice(call, call.params.id!);
+      return paginate(invoice.lines.data, call.body, `/v1/invoices/${invoice.id}/lines`, (o) =>
+        structuredClone(o),
+      );
+    },
+  },
+  {
+    method: "GET",
+    path: "/v1/invoices",
+    handler: (call) => {
+      const b = call.body;
+      const customer = str(b.customer, "customer");
+      const subscription = str(b.subscription, "subscription");
+      const status = str(b.status, "status");
+      const rows = call.emu.state
+        .all("invoice")
+        .filter(
+          (i) =>
+            (!customer || i.customer === customer) &&
+            (!subscription || i.parent?.subscription_details?.subscription === subscription) &&
+            (!status || i.status === status),
+        );
+      return paginate(rows, b, "/v1/invoices", (o) => call.emu.state.render(o));
+    },
+  },
+  {
+    method: "GET",
+    path: "/v1/invoice_payments",
+    handler: (call) => {
+      const invoice = str(call.body.invoice, "invoice");
+      const status = str(call.body.status, "status");
+      const rows = call.emu.state
+        .all("invoice_payment")
+        .filter((p) => (!invoice || p.invoice === invoice) && (!status || p.status === status));
+      return paginate(rows, call.body, "/v1/invoice_payments", (o) => call.emu.state.render(o));
+    },
+  },
+  {
+    method: "GET",
+    path: "/v1/invoice_payments/:id",
+    handler: (call) => {
+      const payment = call.emu.state.get("invoice_payment", call.params.id!);
+      if (!payment) throw noSuch("invoice_payment", call.params.id!);
+      return payment;
+    },
+  },
+];

@@ -1,0 +1,144 @@
+import { confirmPaymentIntent, newPaymentIntent } from "../billing/payments.ts";
+import type { Call, Route } from "../context.ts";
+import { cardError, invalid, noSuch } from "../http/errors.ts";
+import { paginate } from "../http/pagination.ts";
+import { bool, int, mergeMetadata, metadata, requireStr, str } from "../http/params.ts";
+import type { StripeObject } from "../types.ts";
+import { attachPaymentMethod, getPaymentMethod } from "./payment_methods.ts";
+
+function getPaymentIntent(call: Call, id: string): StripeObject {
+  const pi = call.emu.state.get("payment_intent", id);
+  if (!pi) throw noSuch("payment_intent", id);
+  return pi;
+}
+
+function confirm(call: Call, pi: StripeObject, pmParam: string | undefined): StripeObject {
+  if (pi.status === "succeeded" || pi.status === "canceled") {
+    throw invalid(
+      `This PaymentIntent's status is ${pi.status}, so it cannot be confirmed.`,
+      undefined,
+      "payment_intent_unexpected_state",
+    );
+  }
+  let pmId = pmParam ?? pi.payment_method;
+  if (!pmId) {
+    throw invalid(
+      "You cannot confirm this PaymentIntent because it's missing a payment method.",
+      "payment_method",
+      "payment_intent_unexpected_state",
+    );
+  }
+  const customer = pi.customer ? call.emu.state.get("customer", pi.customer) : undefined;
+  if (customer && (pi.setup_future_usage || !call.emu.state.get("payment_method", pmId))) {
+    pmId = attachPaymentMethod(call, pmId, customer, "payment_method").id;
+  } else {
+    pmId = getPaymentMethod(call, pmId, "payment_method").id;
+  }
+  const result = confirmPaymentIntent(call.emu, pi, pmId, call.request);
+  if (!result.ok) {
+    const e = result.error;
+    throw cardError(e.message, e.code, e.decline_code, {
+      charge: e.charge,
+      payment_intent: call.emu.state.render(pi),
+      payment_method: e.payment_method,
+    });
+  }
+  return pi;
+}
+
+export const paymentIntentRoutes: Route[] = [
+  {
+    method: "POST",
+    path: "/v1/payment_intents",
+    handler: (call) => {
+      const b = call.body;
+      if (b.payment_method_types !== undefined) {
+        throw invalid(
+          "Received unknown parameter: payment_method_types. Since API version 2026-09-30, payment method types are managed in the Dashboard.",
+          "payment_method_types",
+          "parameter_unknown",
+        );
+      }
+      const amount = int(b.amount, "amount");
+      if (amount === undefined)
+        throw invalid("Missing required param: amount.", "amount", "parameter_missing");
+      if (amount < 50) throw invalid("Amount must be at least $0.50 usd", "amount", "amount_too_small");
+      const customerId = str(b.customer, "customer") ?? null;
+      const customer = customerId ? call.emu.state.get("customer", customerId) : undefined;
+      if (customerId && !customer) throw noSuch("customer", customerId, "customer");
+      const pi = newPaymentIntent(
+        call.emu,
+        {
+          amount,
+          currency: requireStr(b.currency, "currency").toLowerCase(),
+          customer: customerId,
+          description: str(b.description, "description") ?? null,
+          metadata: metadata(b.metadata),
+          clock: customer?.test_clock ?? null,
+          setupFutureUsage: str(b.setup_future_usage, "setup_future_usage") ?? null,
+        },
+        call.request,
+      );
+      const pmId = str(b.payment_method, "payment_method");
+      if (pmId) {
+        pi.payment_method = pmId;
+        pi.status = "requires_confirmation";
+      }
+      if (bool(b.confirm, "confirm")) return confirm(call, pi, pmId);
+      return pi;
+    },
+  },
+  {
+    method: "GET",
+    path: "/v1/payment_intents/:id",
+    handler: (call) => getPaymentIntent(call, call.params.id!),
+  },
+  {
+    method: "POST",
+    path: "/v1/payment_intents/:id",
+    handler: (call) => {
+      const pi = getPaymentIntent(call, call.params.id!);
+      if ("metadata" in call.body) pi.metadata = mergeMetadata(pi.metadata, call.body.metadata);
+      if (call.body.description !== undefined) pi.description = call.body.description || null;
+      const pmId = str(call.body.payment_method, "payment_method");
+      if (pmId && pi.status !== "succeeded") {
+        pi.payment_method = pmId;
+        pi.status = "requires_confirmation";
+      }
+      return pi;
+    },
+  },
+  {
+    method: "POST",
+    path: "/v1/payment_intents/:id/confirm",
+    handler: (call) =>
+      confirm(call, getPaymentIntent(call, call.params.id!), str(call.body.payment_method, "payment_method")),
+  },
+  {
+    method: "POST",
+    path: "/v1/payment_intents/:id/cancel",
+    handler: (call) => {
+      const pi = getPaymentIntent(call, call.params.id!);
+      if (pi.status === "succeeded")
+        throw invalid(
+          "You cannot cancel this PaymentIntent because it has a status of succeeded.",
+          undefined,
+          "payment_intent_unexpected_state",
+        );
+      pi.status = "canceled";
+      pi.canceled_at = Math.floor(Date.now() / 1000);
+      pi.cancellation_reason = call.body.cancellation_reason ?? "requested_by_customer";
+      call.emu.emit("payment_intent.canceled", pi, { request: call.request });
+      return pi;
+    },
+  },
+  {
+    method: "GET",
+    path: "/v1/payment_intents",
+    handler: (call) => {
+      const customer = str(call.body.customer, "customer");
+      const rows = call.emu.state.all("payment_intent").filter((p) => !customer || p.customer === customer);
+      return paginate(rows, call.body, "/v1/payment_intents", (o) => call.emu.state.render(o));
+    },
+  },
+];

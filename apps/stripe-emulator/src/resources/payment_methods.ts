@@ -1,0 +1,171 @@
+import { testCardFor } from "../billing/cards.ts";
+import type { Call, Route } from "../context.ts";
+import { nowFor } from "../events/events.ts";
+import { invalid, noSuch } from "../http/errors.ts";
+import { paginate } from "../http/pagination.ts";
+import { mergeMetadata, metadata, requireStr, str } from "../http/params.ts";
+import type { StripeObject } from "../types.ts";
+
+/** A new `pm_…` card object from a Stripe test id (`pm_card_visa`) or token (`tok_visa`). */
+export function paymentMethodFromTestId(
+  call: Call,
+  testId: string,
+  param: string,
+  clock: string | null,
+): StripeObject {
+  const card = testCardFor(testId);
+  if (!card) throw noSuch("PaymentMethod", testId, param);
+  const { state } = call.emu;
+  const pm: StripeObject = {
+    id: state.newId("pm"),
+    object: "payment_method",
+    allow_redisplay: "unspecified",
+    billing_details: {
+      address: { city: null, country: null, line1: null, line2: null, postal_code: null, state: null },
+      email: null,
+      name: null,
+      phone: null,
+      tax_id: null,
+    },
+    card: {
+      brand: card.brand,
+      checks: { address_line1_check: null, address_postal_code_check: null, cvc_check: "pass" },
+      country: card.country,
+      display_brand: card.brand === "amex" ? "american_express" : card.brand,
+      exp_month: 12,
+      exp_year: new Date().getUTCFullYear() + 3,
+      fingerprint: state.randomString(16),
+      funding: card.funding,
+      generated_from: null,
+      last4: card.last4,
+      networks: { available: [card.brand], preferred: null },
+      regulated_status: "unregulated",
+      three_d_secure_usage: { supported: true },
+      wallet: null,
+    },
+    created: nowFor(call.emu, clock),
+    customer: null,
+    customer_account: null,
+    livemode: false,
+    metadata: {},
+    type: "card",
+    _behavior: card.behavior,
+  };
+  state.insert("payment_method", pm);
+  return pm;
+}
+
+/** Attach (test ids create a fresh `pm_…` first). Returns the attached object. */
+export function attachPaymentMethod(
+  call: Call,
+  idOrTestId: string,
+  customer: StripeObject,
+  param = "payment_method",
+): StripeObject {
+  const { state } = call.emu;
+  let pm = state.get("payment_method", idOrTestId);
+  if (!pm) pm = paymentMethodFromTestId(call, idOrTestId, param, customer.test_clock ?? null);
+  if (pm.customer && pm.customer !== customer.id) {
+    throw invalid(
+      "The payment method you provided has already been attached to a customer.",
+      param,
+      "payment_method_unexpected_state",
+    );
+  }
+  if (pm.customer === customer.id) return pm;
+  pm.customer = customer.id;
+  pm._test_clock = customer.test_clock ?? null;
+  call.emu.emit("payment_method.attached", pm, { request: call.request });
+  return pm;
+}
+
+export function getPaymentMethod(call: Call, id: string, param = "id"): StripeObject {
+  const pm = call.emu.state.get("payment_method", id);
+  if (pm) return pm;
+  // Stripe resolves test ids on retrieve too (a fresh object each time).
+  if (testCardFor(id)) return paymentMethodFromTestId(call, id, param, null);
+  throw noSuch("PaymentMethod", id, param);
+}
+
+export const paymentMethodRoutes: Route[] = [
+  {
+    method: "POST",
+    path: "/v1/payment_methods",
+    handler: (call) => {
+      const type = requireStr(call.body.type, "type");
+      if (type !== "card") throw invalid(`The emulator supports only type=card (got ${type}).`, "type");
+      const token = str(call.body.card?.token, "card[token]");
+      if (!token)
+        throw invalid(
+          "Pass card[token] with a Stripe test token such as tok_visa (raw card numbers are not accepted).",
+          "card",
+        );
+      const pm = paymentMethodFromTestId(call, token, "card[token]", null);
+      pm.metadata = metadata(call.body.metadata);
+      if (call.body.billing_details) Object.assign(pm.billing_details, call.body.billing_details);
+      return pm;
+    },
+  },
+  {
+    method: "GET",
+    path: "/v1/payment_methods/:id",
+    handler: (call) => getPaymentMethod(call, call.params.id!),
+  },
+  {
+    method: "POST",
+    path: "/v1/payment_methods/:id",
+    handler: (call) => {
+      const pm = getPaymentMethod(call, call.params.id!);
+      const before = call.emu.state.render(pm);
+      if ("metadata" in call.body) pm.metadata = mergeMetadata(pm.metadata, call.body.metadata);
+      if (call.body.billing_details) Object.assign(pm.billing_details, call.body.billing_details);
+      if (call.body.card?.exp_month) pm.card.exp_month = Number(call.body.card.exp_month);
+      if (call.body.card?.exp_year) pm.card.exp_year = Number(call.body.card.exp_year);
+      call.emu.emit("payment_method.updated", pm, { request: call.request, previous: before });
+      return pm;
+    },
+  },
+  {
+    method: "POST",
+    path: "/v1/payment_methods/:id/attach",
+    handler: (call) => {
+      const customerId = requireStr(call.body.customer, "customer");
+      const customer = call.emu.state.get("customer", customerId);
+      if (!customer || customer.deleted) throw noSuch("customer", customerId, "customer");
+      return attachPaymentMethod(call, call.params.id!, customer, "id");
+    },
+  },
+  {
+    method: "POST",
+    path: "/v1/payment_methods/:id/detach",
+    handler: (call) => {
+      const pm = getPaymentMethod(call, call.params.id!);
+      if (!pm.customer) {
+        throw invalid(
+          "The payment method you provided is not attached to a customer so detachment is impossible.",
+          undefined,
+          "payment_method_unexpected_state",
+        );
+      }
+      const before = call.emu.state.render(pm);
+      const customer = call.emu.state.get("customer", pm.customer);
+      if (customer && customer.invoice_settings.default_payment_method === pm.id)
+        customer.invoice_settings.default_payment_method = null;
+      pm.customer = null;
+      call.emu.emit("payment_method.detached", pm, { request: call.request, previous: before });
+      return pm;
+    },
+  },
+  {
+    method: "GET",
+    path: "/v1/payment_methods",
+    handler: (call) => {
+      const customer = str(call.body.customer, "customer");
+      const type = str(call.body.type, "type");
+      const rows = call.emu.state
+        .all("payment_method")
+        .filter((pm) => (!customer || pm.customer === customer) && (!type || pm.type === type));
+      return paginate(rows, call.body, "/v1/payment_methods", (o) => call.emu.state.render(o));
+    },
+  },
+];

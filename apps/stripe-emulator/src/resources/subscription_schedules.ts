@@ -1,0 +1,322 @@
+import { itemsOf } from "../billing/items.ts";
+import { cancelSubscriptionNow } from "../billing/renewal.ts";
+import { applyPhaseItems, currentPhaseIndex, releaseSchedule } from "../billing/schedules.ts";
+import { addIntervals, type Interval } from "../billing/time.ts";
+import type { Call, Route } from "../context.ts";
+import { nowFor } from "../events/events.ts";
+import { invalid, noSuch } from "../http/errors.ts";
+import { paginate } from "../http/pagination.ts";
+import { arr, int, mergeMetadata, metadata, oneOf, str } from "../http/params.ts";
+import type { StripeObject } from "../types.ts";
+import { getPrice } from "./prices.ts";
+import { getSubscription } from "./subscriptions.ts";
+
+function getSchedule(call: Call, id: string): StripeObject {
+  const s = call.emu.state.get("subscription_schedule", id);
+  if (!s) throw noSuch("subscription_schedule", id);
+  return s;
+}
+
+function phaseObject(
+  currency: string,
+  start: number,
+  end: number,
+  items: StripeObject[],
+  prorationBehavior: string,
+  meta: Record<string, string>,
+): StripeObject {
+  return {
+    add_invoice_items: [],
+    application_fee_percent: null,
+    automatic_tax: { disabled_reason: null, enabled: false, liability: null },
+    billing_cycle_anchor: null,
+    billing_thresholds: null,
+    collection_method: null,
+    currency,
+    default_payment_method: null,
+    default_tax_rates: [],
+    description: null,
+    discounts: [],
+    end_date: end,
+    invoice_settings: null,
+    items,
+    metadata: meta,
+    on_behalf_of: null,
+    proration_behavior: prorationBehavior,
+    start_date: start,
+    transfer_data: null,
+    trial_end: null,
+  };
+}
+
+function phaseItem(price: StripeObject, quantity: number, meta: Record<string, string> = {}): StripeObject {
+  return { discounts: [], metadata: meta, plan: price.id, price: price.id, quantity, tax_rates: [] };
+}
+
+/** Phases from params: start_date (ts | 'now'), end_date or duration, items; chained back to back. */
+function parsePhases(call: Call, schedule: StripeObject, raw: unknown): StripeObject[] {
+  const now = nowFor(call.emu, schedule.test_clock);
+  const phasesIn = arr(raw);
+  if (phasesIn.length === 0) throw invalid("Missing required param: phases.", "phases", "parameter_missing");
+  const current = schedule.current_phase as StripeObject | null;
+  const out: StripeObject[] = [];
+  let cursor: number | null = null;
+  phasesIn.forEach((p, i) => {
+    let start: number;
+    if (p.start_date === "now") start = now;
+    else if (p.start_date !== undefined) start = int(p.start_date, `phases[${i}][start_date]`)!;
+    else if (cursor !== null) start = cursor;
+    else if (current) start = current.start_date;
+    else start = now;
+    if (i === 0 && current && start !== current.start_date && schedule.status === "active") {
+      throw invalid("You can not modify the start date of the current phase.", "phases[0][start_date]");
+    }
+    if (cursor !== null && start !== cursor) {
+      throw invalid(
+        "Phases must be contiguous: each phase's start_date must equal the previous phase's end_date.",
+        `phases[${i}][start_date]`,
+      );
+    }
+    const itemsIn = arr(p.items);
+    if (itemsIn.length === 0)
+      throw invalid(
+        `Missing required param: phases[${i}][items].`,
+        `phases[${i}][items]`,
+        "parameter_missing",
+      );
+    const prices = itemsIn.map((it, j) => ({
+      price: getPrice(call, String(it.price), `phases[${i}][items][${j}][price]`),
+      quantity: int(it.quantity, `phases[${i}][items][${j}][quantity]`) ?? 1,
+      metadata: metadata(it.metadata),
+    }));
+    const recurring = prices[0]!.price.recurring;
+    let end: number;
+    if (p.end_date !== undefined) end = int(p.end_date, `phases[${i}][end_date]`)!;
+    else if (p.duration) {
+      end = addIntervals(
+        start,
+        oneOf(
+          p.duration.interval,
+          ["day", "week", "month", "year"],
+          `phases[${i}][duration][interval]`,
+        ) as Interval,
+        int(p.duration.interval_count, `phases[${i}][duration][interval_count]`) ?? 1,
+      );
+    } else if (p.iterations !== undefined) {
+      throw invalid(
+        "Received unknown parameter: phases[" + i + "][iterations]. Use duration instead.",
+        `phases[${i}][iterations]`,
+        "parameter_unknown",
+      );
+    } else {
+      end = addIntervals(start, recurring.interval as Interval, recurring.interval_count);
+    }
+    if (end <= start)
+      throw invalid("The phase end_date must be after its start_date.", `phases[${i}][end_date]`);
+    out.push(
+      phaseObject(
+        prices[0]!.price.currency,
+        start,
+        end,
+        prices.map((x) => phaseItem(x.price, x.quantity, x.metadata)),
+        oneOf(
+          p.proration_behavior,
+          ["always_invoice", "create_prorations", "none"],
+          `phases[${i}][proration_behavior]`,
+        ) ?? "create_prorations",
+        metadata(p.metadata),
+      ),
+    );
+    cursor = end;
+  });
+  return out;
+}
+
+function baseSchedule(call: Call, customer: StripeObject, now: number): StripeObject {
+  return {
+    id: call.emu.state.newId("sub_sched"),
+    object: "subscription_schedule",
+    application: null,
+    billing_mode: { type: "flexible", flexible: { proration_discounts: "included" }, updated_at: now },
+    canceled_at: null,
+    completed_at: null,
+    created: now,
+    current_phase: null,
+    customer: customer.id,
+    customer_account: null,
+    default_settings: {
+      application_fee_percent: null,
+      automatic_tax: { disabled_reason: null, enabled: false, liability: null },
+      billing_cycle_anchor: "automatic",
+      billing_thresholds: null,
+      collection_method: "charge_automatically",
+      default_payment_method: null,
+      description: null,
+      invoice_settings: { account_tax_ids: null, days_until_due: null, issuer: { type: "self" } },
+      on_behalf_of: null,
+      transfer_data: null,
+    },
+    end_behavior: oneOf(call.body.end_behavior, ["release", "cancel"], "end_behavior") ?? "release",
+    livemode: false,
+    metadata: metadata(call.body.metadata),
+    phases: [],
+    released_at: null,
+    released_subscription: null,
+    status: "not_started",
+    subscription: null,
+    test_clock: customer.test_clock ?? null,
+  };
+}
+
+export const subscriptionScheduleRoutes: Route[] = [
+  {
+    method: "POST",
+    path: "/v1/subscription_schedules",
+    handler: (call) => {
+      const emu = call.emu;
+      const fromSub = str(call.body.from_subscription, "from_subscription");
+      if (!fromSub) {
+        throw invalid(
+          "The emulator supports creating schedules with from_subscription only.",
+          call.body.customer ? "customer" : "from_subscription",
+        );
+      }
+      if (call.body.phases !== undefined) {
+        throw invalid("You cannot set `phases` if `from_subscription` is set.", "phases");
+      }
+      const sub = getSubscription(call, fromSub, "from_subscription");
+      if (sub.schedule) {
+        throw invalid(
+          `You cannot migrate a subscription that is already attached to a schedule: \`${sub.schedule}\`.`,
+          "from_subscription",
+        );
+      }
+      if (sub.status === "canceled")
+        throw invalid("You cannot create a schedule from a canceled subscription.", "from_subscription");
+      const customer = emu.state.get("customer", sub.customer)!;
+      const now = nowFor(emu, sub.test_clock);
+      const schedule = baseSchedule(call, customer, now);
+      const items = itemsOf(emu, sub.id);
+      const start = items[0]!.current_period_start;
+      const end = items[0]!.current_period_end;
+      schedule.phases = [
+        phaseObject(
+          sub.currency,
+          start,
+          end,
+          items.map((i) => phaseItem(i.price, i.quantity, i.metadata)),
+          "create_prorations",
+          {},
+        ),
+      ];
+      schedule.current_phase = { end_date: end, start_date: start };
+      schedule.status = "active";
+      schedule.subscription = sub.id;
+      emu.state.insert("subscription_schedule", schedule);
+      const subBefore = emu.state.render(sub);
+      sub.schedule = schedule.id;
+      emu.emit("subscription_schedule.created", schedule, { request: call.request });
+      emu.emit("customer.subscription.updated", sub, { request: call.request, previous: subBefore });
+      return schedule;
+    },
+  },
+  {
+    method: "GET",
+    path: "/v1/subscription_schedules/:id",
+    handler: (call) => getSchedule(call, call.params.id!),
+  },
+  {
+    method: "POST",
+    path: "/v1/subscription_schedules/:id",
+    handler: (call) => {
+      const emu = call.emu;
+      const schedule = getSchedule(call, call.params.id!);
+      if (schedule.status !== "active" && schedule.status !== "not_started") {
+        throw invalid(
+          `You cannot update a subscription schedule that is ${schedule.status}.`,
+          undefined,
+          "subscription_schedule_not_active",
+        );
+      }
+      const before = emu.state.render(schedule);
+      if ("metadata" in call.body) schedule.metadata = mergeMetadata(schedule.metadata, call.body.metadata);
+      if ("end_behavior" in call.body)
+        schedule.end_behavior = oneOf(call.body.end_behavior, ["release", "cancel"], "end_behavior");
+      if (call.body.phases !== undefined) {
+        const phases = parsePhases(call, schedule, call.body.phases);
+        schedule.phases = phases;
+        const now = nowFor(emu, schedule.test_clock);
+        const idx = currentPhaseIndex(schedule, now);
+        const phase = idx >= 0 ? phases[idx] : undefined;
+        schedule.current_phase = phase
+          ? { end_date: phase.end_date, start_date: phase.start_date }
+          : schedule.current_phase;
+        const sub = schedule.subscription ? emu.state.get("subscription", schedule.subscription) : undefined;
+        if (sub && phase) {
+          const subBefore = emu.state.render(sub);
+          applyPhaseItems(emu, sub, phase);
+          if (JSON.stringify(subBefore) !== JSON.stringify(emu.state.render(sub))) {
+            emu.emit("customer.subscription.updated", sub, { request: call.request, previous: subBefore });
+          }
+        }
+      }
+      emu.emit("subscription_schedule.updated", schedule, { request: call.request, previous: before });
+      return schedule;
+    },
+  },
+  {
+    method: "POST",
+    path: "/v1/subscription_schedules/:id/release",
+    handler: (call) => {
+      const schedule = getSchedule(call, call.params.id!);
+      if (schedule.status !== "active" && schedule.status !== "not_started") {
+        throw invalid(
+          `You cannot release a subscription schedule that is currently in the \`${schedule.status}\` status.`,
+          undefined,
+          "subscription_schedule_not_active",
+        );
+      }
+      releaseSchedule(call.emu, schedule, nowFor(call.emu, schedule.test_clock), call.request);
+      return schedule;
+    },
+  },
+  {
+    method: "POST",
+    path: "/v1/subscription_schedules/:id/cancel",
+    handler: (call) => {
+      const emu = call.emu;
+      const schedule = getSchedule(call, call.params.id!);
+      if (schedule.status !== "active" && schedule.status !== "not_started") {
+        throw invalid(
+          `You cannot cancel a subscription schedule that is currently in the \`${schedule.status}\` status.`,
+          undefined,
+          "subscription_schedule_not_active",
+        );
+      }
+      const now = nowFor(emu, schedule.test_clock);
+      const before = emu.state.render(schedule);
+      const sub = schedule.subscription ? emu.state.get("subscription", schedule.subscription) : undefined;
+      schedule.status = "canceled";
+      schedule.canceled_at = now;
+      schedule.current_phase = null;
+      if (sub) {
+        sub.schedule = null;
+        if (sub.status !== "canceled")
+          cancelSubscriptionNow(emu, sub, now, call.request, "cancellation_requested");
+      }
+      emu.emit("subscription_schedule.canceled", schedule, { request: call.request, previous: before });
+      return schedule;
+    },
+  },
+  {
+    method: "GET",
+    path: "/v1/subscription_schedules",
+    handler: (call) => {
+      const customer = str(call.body.customer, "customer");
+      const rows = call.emu.state
+        .all("subscription_schedule")
+        .filter((s) => !customer || s.customer === customer);
+      return paginate(rows, call.body, "/v1/subscription_schedules", (o) => call.emu.state.render(o));
+    },
+  },
+];
