@@ -1,0 +1,230 @@
+import {
+  refId,
+  type StripeInvoiceLike,
+  type StripePaymentMethodLike,
+  type StripeSubscriptionLike,
+  type StripeSubscriptionStatus,
+} from "../stripe/types.ts";
+import {
+  type PaymentScheduleFromStripe,
+  scheduleFromInvoice,
+  scheduleFromPreview,
+  unixToIso,
+} from "./payment-schedules.ts";
+
+/**
+ * Stripe subscription state → the patch the sync applies to the Limio subscription (DESIGN §2,
+ * Sync): status and term dates, payment schedules, payment method. Never addresses or names.
+ */
+
+export type LimioSubscriptionStatus = "active" | "cancelled" | "pending" | "expired";
+
+/**
+ * Limio has four statuses, Stripe eight; Stripe's is kept alongside (`stripeStatus`).
+ * - trialing, past_due → active: the customer is still in a term they are entitled to (past_due is dunning).
+ * - incomplete, unpaid, paused → pending: waiting for a payment action before access resumes.
+ * - incomplete_expired → expired: the first payment never happened, the subscription never started.
+ * - canceled → cancelled.
+ */
+export const LIMIO_STATUS_BY_STRIPE_STATUS: Record<StripeSubscriptionStatus, LimioSubscriptionStatus> = {
+  incomplete: "pending",
+  incomplete_expired: "expired",
+  trialing: "active",
+  active: "active",
+  past_due: "active",
+  canceled: "cancelled",
+  unpaid: "pending",
+  paused: "pending",
+};
+
+export function limioStatusFor(stripeStatus: StripeSubscriptionStatus): LimioSubscriptionStatus {
+  const s = LIMIO_STATUS_BY_STRIPE_STATUS[stripeStatus];
+  if (!s) throw new Error(`unknown Stripe subscription status '${stripeStatus}'`);
+  return s;
+}
+
+/** API ≥ 2025-03-31: periods are per item; the term spans them all (earliest start, latest end). */
+export function termDates(sub: Pick<StripeSubscriptionLike, "items">): {
+  termStartDate: string | null;
+  termEndDate: string | null;
+  warnings: string[];
+} {
+  const items = sub.items.data;
+  if (items.length === 0)
+    return { termStartDate: null, termEndDate: null, warnings: ["subscription has no items"] };
+  const warnings = items
+    .filter((i) => i.current_period_end < i.current_period_start)
+    .map(
+      (i) =>
+        `item ${i.id} ends (${unixToIso(i.current_period_end)}) before it starts (${unixToIso(i.current_period_start)})`,
+    );
+  return {
+    termStartDate: unixToIso(Math.min(...items.map((i) => i.current_period_start))),
+    termEndDate: unixToIso(Math.max(...items.map((i) => i.current_period_end))),
+    warnings,
+  };
+}
+
+export type PaymentMethodSummary = {
+  stripePaymentMethodId: string;
+  type: string;
+  brand: string | null;
+  last4: string | null;
+  expMonth: number | null;
+  expYear: number | null;
+};
+
+/** Card brand/last4/expiry; other types (e.g. bacs_debit, sepa_debit) keep their type and last4 only. */
+export function paymentMethodSummary(
+  pm: StripePaymentMethodLike | null | undefined,
+): PaymentMethodSummary | null {
+  if (!pm) return null;
+  if (pm.type === "card" && pm.card) {
+    return {
+      stripePaymentMethodId: pm.id,
+      type: "card",
+      brand: pm.card.brand,
+      last4: pm.card.last4,
+      expMonth: pm.card.exp_month,
+      expYear: pm.card.exp_year,
+    };
+  }
+  const details = pm[pm.type];
+  const last4 = details && typeof details === "object" ? (details as { last4?: unknown }).last4 : undefined;
+  return {
+    stripePaymentMethodId: pm.id,
+    type: pm.type,
+    brand: null,
+    last4: typeof last4 === "string" ? last4 : null,
+    expMonth: null,
+    expYear: null,
+  };
+}
+
+export type StripeSubscriptionScheduleLike = {
+  id: string;
+  status: string;
+  subscription?: string | { id: string } | null;
+  phases: { start_date: number; end_date?: number | null; items: { price: string | { id: string } }[] }[];
+};
+
+export type PendingChange = { stripeScheduleId: string; effectiveAt: string; priceIds: string[] };
+
+/** A scheduled downgrade: the first phase of a live schedule that starts after `now`. */
+export function pendingChangeFromSchedule(
+  schedule: StripeSubscriptionScheduleLike | null | undefined,
+  now: Date,
+): PendingChange | null {
+  if (!schedule || !["not_started", "active"].includes(schedule.status)) return null;
+  const nowSec = now.getTime() / 1000;
+  const next = schedule.phases
+    .filter((p) => p.start_date > nowSec)
+    .sort((a, b) => a.start_date - b.start_date)[0];
+  if (!next) return null;
+  return {
+    stripeScheduleId: schedule.id,
+    effectiveAt: unixToIso(next.start_date),
+    priceIds: next.items.flatMap((i) => refId(i.price) ?? []),
+  };
+}
+
+export type LimioSubscriptionPatch = {
+  status: LimioSubscriptionStatus;
+  stripeStatus: StripeSubscriptionStatus;
+  startDate: string | null;
+  termStartDate: string | null;
+  termEndDate: string | null;
+  cancelAtTermEnd: boolean;
+  cancelAt: string | null;
+  canceledAt: string | null;
+  endedAt: string | null;
+  trialEnd: string | null;
+  stripeSubscriptionId: string;
+  stripeCustomerId: string;
+  stripeScheduleId: string | null;
+  pendingChange: PendingChange | null;
+  /** undefined: not fetched this time, leave the stored one; null: the customer has none. */
+  paymentMethod?: PaymentMethodSummary | null;
+  /** Every schedule Stripe knows now; applied through reconcileSchedules. */
+  schedules: PaymentScheduleFromStripe[];
+  syncedAt: string;
+  /** Oddities in Stripe's data worth logging; not applied. */
+  warnings: string[];
+};
+
+export type BuildSubscriptionPatchInput = {
+  subscription: StripeSubscriptionLike;
+  /** The subscription's recent invoices (any status; drafts and voids are ignored). */
+  invoices?: readonly StripeInvoiceLike[];
+  /** invoices.createPreview for the subscription, or null when there is none. */
+  upcomingInvoice?: StripeInvoiceLike | null;
+  /** The customer's invoice_settings.default_payment_method, resolved by the caller. */
+  defaultPaymentMethod?: StripePaymentMethodLike | null;
+  schedule?: StripeSubscriptionScheduleLike | null;
+  now: Date;
+};
+
+const isoOrNull = (s: number | null | undefined) => (s == null ? null : unixToIso(s));
+const ENDED: readonly StripeSubscriptionStatus[] = ["canceled", "incomplete_expired"];
+
+function invoiceSubscriptionId(inv: StripeInvoiceLike): string | undefined {
+  return (
+    refId(inv.parent?.subscription_details?.subscription) ??
+    refId((inv as { subscription?: unknown }).subscription)
+  );
+}
+
+/** The schedules Stripe implies: one per finalised invoice of this subscription, plus the preview while it renews. */
+export function schedulesFromStripe(input: BuildSubscriptionPatchInput): PaymentScheduleFromStripe[] {
+  const sub = input.subscription;
+  const schedules = (input.invoices ?? [])
+    .filter((inv) => {
+      const owner = invoiceSubscriptionId(inv);
+      return owner === undefined || owner === sub.id;
+    })
+    .flatMap((inv) => scheduleFromInvoice(inv) ?? [])
+    .sort((a, b) => a.date.localeCompare(b.date) || a.key.localeCompare(b.key));
+  // A subscription that ends or will end at term end has no next charge, whatever a preview says.
+  const renews = !ENDED.includes(sub.status) && sub.cancel_at_period_end !== true;
+  if (input.upcomingInvoice && renews) {
+    const next = scheduleFromPreview(input.upcomingInvoice, sub.id);
+    const cancelAt = isoOrNull(sub.cancel_at);
+    if (cancelAt === null || next.date < cancelAt) schedules.push(next);
+  }
+  return schedules;
+}
+
+function resolvePaymentMethod(input: BuildSubscriptionPatchInput): PaymentMethodSummary | null | undefined {
+  if (input.defaultPaymentMethod !== undefined) return paymentMethodSummary(input.defaultPaymentMethod);
+  const onSub = input.subscription.default_payment_method;
+  if (onSub && typeof onSub === "object") return paymentMethodSummary(onSub);
+  return undefined;
+}
+
+export function buildSubscriptionPatch(input: BuildSubscriptionPatchInput): LimioSubscriptionPatch {
+  const sub = input.subscription;
+  const customerId = refId(sub.customer);
+  if (!customerId) throw new Error(`subscription ${sub.id} has no customer`);
+  const term = termDates(sub);
+  const paymentMethod = resolvePaymentMethod(input);
+  return {
+    status: limioStatusFor(sub.status),
+    stripeStatus: sub.status,
+    startDate: isoOrNull(sub.start_date),
+    termStartDate: term.termStartDate,
+    termEndDate: term.termEndDate,
+    cancelAtTermEnd: sub.cancel_at_period_end === true,
+    cancelAt: isoOrNull(sub.cancel_at),
+    canceledAt: isoOrNull(sub.canceled_at),
+    endedAt: isoOrNull(sub.ended_at),
+    trialEnd: isoOrNull(sub.trial_end),
+    stripeSubscriptionId: sub.id,
+    stripeCustomerId: customerId,
+    stripeScheduleId: refId(sub.schedule) ?? null,
+    pendingChange: pendingChangeFromSchedule(input.schedule, input.now),
+    ...(paymentMethod !== undefined ? { paymentMethod } : {}),
+    schedules: schedulesFromStripe(input),
+    syncedAt: input.now.toISOString(),
+    warnings: term.warnings,
+  };
+}
