@@ -10,7 +10,7 @@
 import { describeInfra, startInfra } from "./infra.ts";
 import { log } from "./log.ts";
 
-export const READY_MARKER = "# local-infra ready";
+const READY_MARKER = "# local-infra ready";
 
 function shellQuote(value: string): string {
   return /^[\w@%+=:,./-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
