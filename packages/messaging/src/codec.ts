@@ -34,7 +34,8 @@ export function decodeEnvelope(value: Buffer | null): Envelope {
   try {
     json = JSON.parse(value.toString("utf8"));
   } catch (error) {
-    throw new PoisonMessageError(`value is not JSON: ${(error as Error).message}`, { cause: error });
+    // JSON.parse quotes the input in its message: keep payload bytes out of headers and logs.
+    throw new PoisonMessageError(`value is not JSON (${value.length} bytes)`, { cause: error });
   }
   const parsed = envelopeSchema.safeParse(json);
   if (!parsed.success) {

@@ -240,3 +240,50 @@ describe("crash", () => {
     expect(await committedOffsets(client, groupId, topic)).toEqual([1]);
   });
 });
+
+describe("metrics", () => {
+  it("counts handled, failed, retried and dead-lettered messages and times handler attempts", async () => {
+    const { createMetrics } = await import("@bridge/observability");
+    const { registry } = createMetrics("metrics-test", { defaultMetrics: false });
+    const topic = await freshTopicWithCompanions(client, "metrics");
+    const ok = envelope({ ok: true });
+    const flaky = envelope({ flaky: true });
+    await producer.sendRaw(topic, [{ key: "k", value: "not json", headers: {} }]);
+    await producer.publish(topic, { key: "k", envelope: ok });
+    await producer.publish(topic, { key: "k", envelope: flaky });
+    let flakyAttempts = 0;
+    const done: string[] = [];
+    await start({
+      groupId: uniqueName("metrics"),
+      topics: [topic],
+      registry,
+      retry: { baseDelayMs: 1, maxDelayMs: 2 },
+      handler: async (e) => {
+        if (e.id === flaky.id && ++flakyAttempts < 2) throw new RetryableError("once");
+        done.push(e.id);
+      },
+    });
+    await until(() => done.length === 2, 20_000, "two handled");
+    const value = async (name: string, labels: Record<string, string>, series = name) => {
+      const data = await registry.getSingleMetric(name)?.get();
+      const match = data?.values.find(
+        (v) =>
+          ((v as { metricName?: string }).metricName ?? name) === series &&
+          Object.entries(labels).every(([k, l]) => v.labels[k] === l),
+      );
+      return match?.value ?? 0;
+    };
+    expect(await value("messaging_messages_handled_total", { topic })).toBe(2);
+    expect(await value("messaging_messages_failed_total", { topic, error_class: "retryable" })).toBe(1);
+    expect(await value("messaging_messages_failed_total", { topic, error_class: "poison" })).toBe(1);
+    expect(await value("messaging_messages_retried_total", { topic, where: "in_place" })).toBe(1);
+    expect(await value("messaging_messages_dead_lettered_total", { topic, error_class: "poison" })).toBe(1);
+    expect(
+      await value(
+        "messaging_handle_duration_seconds",
+        { topic, outcome: "handled" },
+        "messaging_handle_duration_seconds_count",
+      ),
+    ).toBe(2);
+  });
+});

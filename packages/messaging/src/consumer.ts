@@ -1,6 +1,7 @@
 import type { Envelope } from "@bridge/domain";
 import type { Logger } from "@bridge/observability";
 import type { Consumer, EachBatchPayload, KafkaMessage } from "kafkajs";
+import type { Registry } from "prom-client";
 import { AbortedError, type BackoffPolicy, backoffDelayMs, waitFor } from "./backoff.ts";
 import { decodeEnvelope, decodeHeaders, type MessageHeaders } from "./codec.ts";
 import {
@@ -12,7 +13,7 @@ import {
 } from "./errors.ts";
 import { type FailureClass, failureHeaders, stampFailure } from "./failure-headers.ts";
 import type { KafkaClient } from "./kafka-client.ts";
-import type { MessagingMetrics } from "./metrics.ts";
+import { createMessagingMetrics } from "./metrics.ts";
 import { createKafkaProducer, type RawProducer } from "./producer.ts";
 import { baseTopicOf, dlqTopicOf, retryTopicOf } from "./topics.ts";
 
@@ -62,7 +63,8 @@ export type ConsumerOptions = {
   concurrency?: number;
   retry?: RetryOptions;
   classifyError?: ErrorClassifier;
-  metrics?: MessagingMetrics;
+  /** Prometheus registry for the messaging_* metrics (see metrics.ts). */
+  registry?: Registry;
   /** Start a new group at the earliest offset (default true: nothing published before the first deploy is lost). */
   fromBeginning?: boolean;
   sessionTimeoutMs?: number;
@@ -96,7 +98,7 @@ export async function startConsumer(client: KafkaClient, options: ConsumerOption
     baseDelayMs: options.retry?.baseDelayMs ?? 200,
     maxDelayMs: options.retry?.maxDelayMs ?? 10_000,
   };
-  const metrics = options.metrics;
+  const metrics = options.registry ? createMessagingMetrics(options.registry) : undefined;
   const subscribed = [
     ...new Set(options.topics.flatMap((t) => (retry.retryTopic ? [t, retryTopicOf(t)] : [t]))),
   ];

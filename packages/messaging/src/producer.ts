@@ -1,9 +1,10 @@
 import type { Envelope } from "@bridge/domain";
 import { CompressionTypes, type IHeaders, Partitioners, type Producer } from "kafkajs";
+import type { Registry } from "prom-client";
 import { encodeEnvelope, type MessageHeaders } from "./codec.ts";
 import { PublishTimeoutError } from "./errors.ts";
 import type { KafkaClient } from "./kafka-client.ts";
-import type { MessagingMetrics } from "./metrics.ts";
+import { createMessagingMetrics } from "./metrics.ts";
 
 export type OutgoingMessage<TData = unknown> = {
   /** Partition key (DESIGN.md §3: usually the Limio subscription id). */
@@ -39,7 +40,8 @@ export interface RawProducer {
 export type ProducerOptions = {
   /** Upper bound for one publish, connection included (default 5000 ms). */
   publishTimeoutMs?: number;
-  metrics?: MessagingMetrics;
+  /** Prometheus registry for messaging_messages_published_total. */
+  registry?: Registry;
 };
 
 export function createProducer(client: KafkaClient, options: ProducerOptions = {}): MessageProducer {
@@ -52,6 +54,7 @@ export function createKafkaProducer(
   options: ProducerOptions = {},
 ): MessageProducer & RawProducer {
   const timeoutMs = options.publishTimeoutMs ?? 5_000;
+  const metrics = options.registry ? createMessagingMetrics(options.registry) : undefined;
   const producer: Producer = client.kafka.producer({
     idempotent: true,
     maxInFlightRequests: 1,
@@ -86,7 +89,7 @@ export function createKafkaProducer(
       () => new PublishTimeoutError(`publish to ${topic} not acknowledged within ${timeoutMs} ms`),
     );
     const metadata = await sent;
-    options.metrics?.published.inc({ topic }, messages.length);
+    metrics?.published.inc({ topic }, messages.length);
     return metadata;
   }
 
