@@ -1,0 +1,74 @@
+import { describe, expect, it } from "vitest";
+import { DomainRuleError } from "../errors.ts";
+import { type LimioChangeAddressOrder, parseLimioOrder } from "../orders/parse-limio-order.ts";
+import { buildCustomerAddressUpdate } from "./address.ts";
+
+const order = (type: string, address: object, extra: object = {}): LimioChangeAddressOrder => {
+  const r = parseLimioOrder({
+    order_type: "change_address",
+    subscriptionId: "sub-5c3d83c60950014c306865f0ab8c499b",
+    type,
+    address,
+    ...extra,
+  });
+  if (!r.ok || r.order.order_type !== "change_address") throw new Error(JSON.stringify(r));
+  return r.order;
+};
+const ada = {
+  firstName: "Ada",
+  lastName: "Lovelace",
+  email: "ada@example.com",
+  phone: "+447700900456",
+  address1: "7 Keble Road",
+  address2: "",
+  city: "Oxford",
+  postalCode: "OX1 3QG",
+  country: "GB",
+};
+const stripeAddr = { line1: "7 Keble Road", city: "Oxford", postal_code: "OX1 3QG", country: "GB" };
+
+describe("buildCustomerAddressUpdate", () => {
+  it("billing → address, plus name, phone, email", () => {
+    expect(buildCustomerAddressUpdate(order("billing", ada))).toEqual({
+      address: stripeAddr,
+      name: "Ada Lovelace",
+      phone: "+447700900456",
+      email: "ada@example.com",
+    });
+  });
+
+  it("delivery → shipping with name and phone", () => {
+    const u = buildCustomerAddressUpdate(order("delivery", ada));
+    expect(u).toEqual({
+      shipping: { name: "Ada Lovelace", phone: "+447700900456", address: stripeAddr },
+      name: "Ada Lovelace",
+      phone: "+447700900456",
+      email: "ada@example.com",
+    });
+    expect(u).not.toHaveProperty("address");
+  });
+
+  it("all → both", () => {
+    const u = buildCustomerAddressUpdate(
+      order("all", { ...ada, state: "Oxfordshire", email: undefined, phone: undefined }),
+    );
+    expect(u.address).toEqual({ ...stripeAddr, state: "Oxfordshire" });
+    expect(u.shipping).toEqual({ name: "Ada Lovelace", address: { ...stripeAddr, state: "Oxfordshire" } });
+    expect(u).not.toHaveProperty("email");
+    expect(u).not.toHaveProperty("phone");
+  });
+
+  it("takes the name from customerDetails when the address has none", () => {
+    const u = buildCustomerAddressUpdate(
+      order("delivery", { city: "Leeds" }, { customerDetails: { firstName: "Grace" } }),
+    );
+    expect(u.shipping?.name).toBe("Grace");
+  });
+
+  it("refuses a delivery address without a name, and an empty address", () => {
+    expect(() => buildCustomerAddressUpdate(order("delivery", { city: "Leeds" }))).toThrow(
+      /needs firstName or lastName/,
+    );
+    expect(() => buildCustomerAddressUpdate(order("billing", { firstName: "A" }))).toThrow(DomainRuleError);
+  });
+});
