@@ -31,7 +31,12 @@ describe("ops server", () => {
 describe("logger redaction", () => {
   it("never writes keys, signatures or card data", () => {
     const lines: string[] = [];
-    const sink = new Writable({ write: (chunk, _enc, done) => (lines.push(chunk.toString()), done()) });
+    const sink = new Writable({
+      write(chunk, _encoding, done) {
+        lines.push(chunk.toString());
+        done();
+      },
+    });
     const logger = pino({ redact: { paths: redactPaths, censor: "[redacted]" } }, sink);
     logger.info({
       req: { headers: { authorization: "Bearer sk_live_secret", "stripe-signature": "t=1,v1=abc" } },
