@@ -130,6 +130,22 @@ describe("commit only after success", () => {
 });
 
 describe("poison messages", () => {
+  it("sends envelope types without a handler to the DLQ as unhandled (or skips them when asked)", async () => {
+    const topic = await freshTopicWithCompanions(client, "unhandled");
+    const known = envelope({}, { type: "known.v1" });
+    const unknown = envelope({}, { type: "brand.new.type" });
+    await producer.publish(topic, { key: "k", envelope: unknown });
+    await producer.publish(topic, { key: "k", envelope: known });
+    const handled: string[] = [];
+    await start({
+      groupId: uniqueName("unhandled"),
+      topics: [topic],
+      handlers: { "known.v1": async (e) => void handled.push(e.id) },
+    });
+    await until(() => handled.length === 1, 20_000, "known handled");
+    const dlq = await listDlq(client, dlqTopicOf(topic));
+    expect(dlq.map((d) => [d.headers["x-message-id"], d.errorClass])).toEqual([[unknown.id, "unhandled"]]);
+  });
   it("go to the DLQ with raw bytes and error headers, and the partition moves on", async () => {
     const topic = await freshTopicWithCompanions(client, "poison");
     const groupId = uniqueName("poison");
