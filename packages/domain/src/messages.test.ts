@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { isMessageType, messageSchemas, parseMessageData, stripeEventReceivedData } from "./messages.ts";
+import {
+  isMessageType,
+  messageSchemas,
+  parseMessage,
+  parseMessageData,
+  stripeEventReceivedData,
+} from "./messages.ts";
 
 const SUB = "sub-5c3d83c60950014c306865f0ab8c499b";
 const ORDER = "order-6f1c2a9d3b7e4f0a8c5d1e2f3a4b5c6d";
@@ -132,6 +138,41 @@ describe("stripeEventReceivedData", () => {
     expect(parseMessageData("stripe.event.received", 1, JSON.parse(JSON.stringify(data))).ok).toBe(true);
     expect(stripeEventReceivedData({ ...event, data: { object: { object: "balance" } } }).object).toEqual({
       type: "balance",
+    });
+  });
+});
+
+describe("parseMessage", () => {
+  const envelope = {
+    id: "m1",
+    type: "limio.sync.requested",
+    version: 1,
+    occurredAt: NOW,
+    source: "ingest-gateway",
+    correlationId: "c1",
+    data: { subscriptionId: SUB, reason: "api", requestId: "r1" },
+  };
+  it("validates the envelope and its data together", () => {
+    expect(parseMessage(envelope)).toEqual({ ok: true, envelope });
+    expect(parseMessage({ ...envelope, id: "" })).toMatchObject({
+      ok: false,
+      code: "invalid_envelope",
+      errors: [{ path: "id" }],
+    });
+    expect(parseMessage(null)).toMatchObject({
+      ok: false,
+      code: "invalid_envelope",
+      errors: [{ path: "(root)" }],
+    });
+    expect(parseMessage({ ...envelope, data: { ...envelope.data, reason: "cron" } })).toMatchObject({
+      ok: false,
+      code: "invalid_data",
+      errors: [{ path: "data.reason" }],
+    });
+    expect(parseMessage({ ...envelope, data: "x" })).toMatchObject({ errors: [{ path: "data" }] });
+    expect(parseMessage({ ...envelope, version: 9 })).toMatchObject({
+      code: "unknown_version",
+      errors: [{ path: "version" }],
     });
   });
 });

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { type Envelope, envelopeSchema } from "./envelope.ts";
 import {
   limioOrderId,
   limioSubscriptionId,
@@ -239,4 +240,34 @@ export function parseMessageData(
       message: i.message,
     })),
   };
+}
+
+/** Validates a whole Kafka value: the envelope, then its `data` against (type, version). */
+export function parseMessage(
+  value: unknown,
+):
+  | { ok: true; envelope: Envelope<unknown> }
+  | {
+      ok: false;
+      code: "invalid_envelope" | "unknown_type" | "unknown_version" | "invalid_data";
+      errors: { path: string; message: string }[];
+    } {
+  const env = envelopeSchema.safeParse(value);
+  if (!env.success) {
+    return {
+      ok: false,
+      code: "invalid_envelope",
+      errors: env.error.issues.map((i) => ({
+        path: i.path.map(String).join(".") || "(root)",
+        message: i.message,
+      })),
+    };
+  }
+  const data = parseMessageData(env.data.type, env.data.version, env.data.data);
+  if (!data.ok) {
+    // Field errors point into the envelope's `data`; type/version errors already name their field.
+    const prefix = (p: string) => (data.code !== "invalid_data" ? p : p === "(root)" ? "data" : `data.${p}`);
+    return { ...data, errors: data.errors.map((e) => ({ ...e, path: prefix(e.path) })) };
+  }
+  return { ok: true, envelope: { ...env.data, data: data.data } };
 }

@@ -58,6 +58,13 @@ describe("parseLimioOrder", () => {
     expect(errorsOf(newOrder({ billingDetails: { email: "not-an-email" } }))[0]).toMatch(
       /^billingDetails\.email/,
     );
+    expect(errorsOf(newOrder({ billingDetails: { email: "" }, customerDetails: { email: "" } }))).toEqual([
+      "customerDetails.email: required: customerDetails.email or billingDetails.email",
+    ]);
+    // Untouched form fields arrive as "": not given, not invalid.
+    expect(
+      errorsOf(newOrder({ customerDetails: { email: "" }, deliveryDetails: { email: "", country: "" } })),
+    ).toEqual([]);
     expect(errorsOf(newOrder({ subscriptionId: "sub-1" }))[0]).toMatch(
       /^subscriptionId: expected a Limio subscription id/,
     );

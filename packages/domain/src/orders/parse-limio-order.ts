@@ -142,7 +142,7 @@ function normalise(o: ParsedAny): ParseLimioOrderResult {
   switch (o.order_type) {
     case "new": {
       // Customers are matched by email in Stripe, so a new order without one cannot be applied.
-      const email = o.customerDetails?.email ?? o.billingDetails.email;
+      const email = o.customerDetails?.email || o.billingDetails.email;
       if (!email) {
         return fail("invalid_order", [
           {

@@ -13,12 +13,16 @@ import {
  * and downstream hooks may rely on them, so unknown fields are kept, never rejected.
  */
 
+/** Shop forms post untouched inputs as "", which means "not given", not "invalid". */
+const countryCode = z.string().regex(/^[A-Z]{2}$/, "expected an ISO 3166-1 alpha-2 country code");
+const optionalEmail = z.union([z.literal(""), z.email()]).optional();
+
 /** Limio's Address shape (billingDetails, deliveryDetails, change_address `address`). */
 export const limioAddressSchema = z
   .object({
     firstName: z.string().optional(),
     lastName: z.string().optional(),
-    email: z.email().optional(),
+    email: optionalEmail,
     workEmail: z.string().optional(),
     phone: z.string().optional(),
     workPhone: z.string().optional(),
@@ -29,10 +33,7 @@ export const limioAddressSchema = z
     city: z.string().optional(),
     state: z.string().optional(),
     postalCode: z.string().optional(),
-    country: z
-      .string()
-      .regex(/^[A-Z]{2}$/, "expected an ISO 3166-1 alpha-2 country code")
-      .optional(),
+    country: z.union([z.literal(""), countryCode]).optional(),
   })
   .loose();
 export type LimioAddress = z.infer<typeof limioAddressSchema>;
@@ -41,7 +42,7 @@ export const limioCustomerDetailsSchema = z
   .object({
     firstName: z.string().optional(),
     lastName: z.string().optional(),
-    email: z.email().optional(),
+    email: optionalEmail,
     phone: z.string().optional(),
     companyName: z.string().optional(),
   })
@@ -106,7 +107,7 @@ export const limioNewOrderSchema = z
     customerDetails: limioCustomerDetailsSchema.optional(),
     payment: limioPaymentSchema,
     checkoutId: z.string().min(1),
-    country: z.string().regex(/^[A-Z]{2}$/, "expected an ISO 3166-1 alpha-2 country code"),
+    country: countryCode,
     autoRenew: z.boolean().optional(),
   })
   .loose();
