@@ -84,6 +84,7 @@ export interface ContainerPostgres {
   stop(): Promise<void>;
 }
 
+// Testcontainers' Ryuk sidecar removes these containers even if this process is SIGKILLed.
 export async function startContainerKafka(log: Logger): Promise<ContainerKafka> {
   const { KafkaContainer } = await import("@testcontainers/kafka");
   const container = await new KafkaContainer(KAFKA_IMAGE).withKraft().start();
@@ -93,11 +94,12 @@ export async function startContainerKafka(log: Logger): Promise<ContainerKafka> 
     "-c",
     "ls /usr/share/java/kafka | grep -o '^kafka-clients-[0-9.]*' | head -1",
   ]);
-  const version =
-    probe.output
-      .trim()
-      .replace(/^kafka-clients-/, "")
-      .replace(/\.$/, "") || KAFKA_IMAGE;
+  // Confluent Platform's version (8.0.x ships Apache Kafka 4.0.x): a broker cannot tell a client its own.
+  const cpVersion = probe.output
+    .trim()
+    .replace(/^kafka-clients-/, "")
+    .replace(/\.$/, "");
+  const version = cpVersion ? `Confluent Platform ${cpVersion}` : KAFKA_IMAGE;
   log(`Kafka ${version} (${KAFKA_IMAGE}, KRaft, Testcontainers) listening on ${brokers}`);
   return { brokers, version, stop: async () => void (await container.stop()) };
 }
