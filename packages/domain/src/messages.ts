@@ -243,9 +243,7 @@ export function parseMessageData(
 }
 
 /** Validates a whole Kafka value: the envelope, then its `data` against (type, version). */
-export function parseMessage(
-  value: unknown,
-):
+export function parseMessage(value: unknown):
   | { ok: true; envelope: Envelope<unknown> }
   | {
       ok: false;
