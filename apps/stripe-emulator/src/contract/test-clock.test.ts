@@ -1,0 +1,184 @@
+import type Stripe from "stripe";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { billingSetup } from "./fixtures.ts";
+import { advanceClock, type Harness, json, startHarness, startReceiver } from "./harness.ts";
+
+const utc = (y: number, m: number, d: number) => Date.UTC(y, m - 1, d, 12, 0, 0) / 1000;
+
+let h: Harness;
+let stripe: Stripe;
+beforeAll(async () => {
+  // Short webhook backoff so the retry path runs inside the test; 3 Smart Retries 3 days apart, then cancel.
+  h = await startHarness({
+    webhookDelivery: { maxAttempts: 5, backoffMs: 5 },
+    dunning: { retries: 3, intervalSeconds: 3 * 86400, finalStatus: "canceled" },
+  });
+  stripe = h.stripe;
+});
+afterAll(async () => {
+  await h.stop();
+});
+
+const TRACKED = new Set([
+  "customer.subscription.created",
+  "customer.subscription.updated",
+  "customer.subscription.deleted",
+  "invoice.created",
+  "invoice.finalized",
+  "invoice.paid",
+  "invoice.payment_succeeded",
+  "invoice.payment_failed",
+  "test_helpers.test_clock.ready",
+]);
+
+describe("test clock: monthly renewals, a card that starts declining, dunning, cancellation", () => {
+  it("renews, fails, retries, cancels — with the expected events, every webhook signed and verified", async () => {
+    const receiver = await startReceiver(stripe, { failFirst: 2 });
+    const endpoint = await stripe.webhookEndpoints.create({ url: receiver.url, enabled_events: ["*"] });
+    receiver.setSecret(endpoint.secret!);
+
+    const { clock, customer, price } = await billingSetup(stripe, { card: "pm_card_visa", frozenTime: utc(2026, 1, 15) });
+    const sub = await stripe.subscriptions.create({
+      customer: customer.id,
+      items: [{ price: price.id }],
+      payment_behavior: "allow_incomplete",
+    });
+    expect(sub.status).toBe("active");
+    expect(sub.items.data[0]!.current_period_end).toBe(utc(2026, 2, 15));
+
+    // Period 1 → 2: renewal charged to the customer's default card.
+    await advanceClock(stripe, clock!.id, utc(2026, 2, 15));
+    let current = await stripe.subscriptions.retrieve(sub.id);
+    expect(current.status).toBe("active");
+    expect(current.items.data[0]!.current_period_start).toBe(utc(2026, 2, 15));
+    expect(current.items.data[0]!.current_period_end).toBe(utc(2026, 3, 15));
+    const renewal1 = await stripe.invoices.retrieve(current.latest_invoice as string);
+    expect(renewal1).toMatchObject({ billing_reason: "subscription_cycle", status: "paid", amount_paid: 1000 });
+    expect(renewal1.lines.data[0]!.period).toEqual({ start: utc(2026, 2, 15), end: utc(2026, 3, 15) });
+
+    // The customer's default card is swapped for one that attaches but fails every charge.
+    const failing = await stripe.paymentMethods.attach("pm_card_chargeCustomerFail", { customer: customer.id });
+    await stripe.customers.update(customer.id, { invoice_settings: { default_payment_method: failing.id } });
+
+    // Period 2 → 3: the renewal fails → past_due, next Smart Retry in 3 days.
+    await advanceClock(stripe, clock!.id, utc(2026, 3, 15));
+    current = await stripe.subscriptions.retrieve(sub.id);
+    expect(current.status).toBe("past_due");
+    const renewal2 = await stripe.invoices.retrieve(current.latest_invoice as string);
+    expect(renewal2).toMatchObject({ status: "open", attempt_count: 1, attempted: true, next_payment_attempt: utc(2026, 3, 18) });
+
+    // Another month: retries on Mar 18, 21, 24 all fail → the subscription is canceled on Mar 24 (no April renewal).
+    await advanceClock(stripe, clock!.id, utc(2026, 4, 15));
+    current = await stripe.subscriptions.retrieve(sub.id);
+    expect(current.status).toBe("canceled");
+    expect(current.ended_at).toBe(utc(2026, 3, 24));
+    expect(current.cancellation_details?.reason).toBe("payment_failed");
+    const finalInvoice = await stripe.invoices.retrieve(renewal2.id);
+    expect(finalInvoice).toMatchObject({ status: "open", attempt_count: 4, next_payment_attempt: null });
+
+    const invoices = await stripe.invoices.list({ subscription: sub.id });
+    expect(invoices.data.map((i) => [i.billing_reason, i.status])).toEqual([
+      ["subscription_cycle", "open"],
+      ["subscription_cycle", "paid"],
+      ["subscription_create", "paid"],
+    ]);
+    const failedIntents = (await stripe.paymentIntents.list({ customer: customer.id })).data.filter(
+      (pi) => pi.status === "requires_payment_method",
+    );
+    expect(failedIntents.length).toBeGreaterThanOrEqual(1);
+    expect(failedIntents[0]!.last_payment_error?.decline_code).toBe("generic_decline");
+
+    // Every event reached the receiver, signed with the endpoint secret (constructEvent verified each).
+    const flushed = await json(await h.http("POST", "/_emulator/webhooks/flush"));
+    expect(receiver.rejected).toEqual([]);
+    const allEvents: Stripe.Event[] = [];
+    for await (const e of stripe.events.list({ limit: 100 })) allEvents.push(e);
+    const sinceEndpoint = allEvents.filter((e) => e.type !== "webhook_endpoint.created");
+    expect(new Set(receiver.received.map((r) => r.event.id))).toEqual(new Set(sinceEndpoint.map((e) => e.id)));
+    expect(flushed.deliveries.some((d: { attempts: number }) => d.attempts > 1)).toBe(true);
+    for (const r of receiver.received) expect(r.signature).toMatch(/^t=\d+,v1=[0-9a-f]{64}$/);
+
+    const sequence = receiver.received.map((r) => r.event.type).filter((t) => TRACKED.has(t));
+    expect(sequence).toEqual([
+      // subscription created and first invoice paid (API request)
+      "customer.subscription.created",
+      "invoice.created",
+      "invoice.finalized",
+      "invoice.paid",
+      "invoice.payment_succeeded",
+      "customer.subscription.updated",
+      // Feb 15 renewal
+      "customer.subscription.updated",
+      "invoice.created",
+      "invoice.finalized",
+      "invoice.paid",
+      "invoice.payment_succeeded",
+      "test_helpers.test_clock.ready",
+      // Mar 15 renewal fails
+      "customer.subscription.updated",
+      "invoice.created",
+      "invoice.finalized",
+      "invoice.payment_failed",
+      "customer.subscription.updated",
+      "test_helpers.test_clock.ready",
+      // Smart Retries Mar 18, 21, 24, then cancellation
+      "invoice.payment_failed",
+      "invoice.payment_failed",
+      "invoice.payment_failed",
+      "customer.subscription.deleted",
+      "test_helpers.test_clock.ready",
+    ]);
+
+    // API-caused events carry the request; clock-caused ones carry request.id null.
+    const created = receiver.received.find((r) => r.event.type === "customer.subscription.created")!.event;
+    expect(created.request?.id).toMatch(/^req_/);
+    expect(created.request?.idempotency_key).toMatch(/^stripe-node-retry-/);
+    const deleted = receiver.received.find((r) => r.event.type === "customer.subscription.deleted")!.event;
+    expect(deleted.request).toEqual({ id: null, idempotency_key: null });
+    expect(deleted.created).toBe(utc(2026, 3, 24));
+    const pastDue = receiver.received
+      .map((r) => r.event)
+      .find((e) => e.type === "customer.subscription.updated" && (e.data.object as Stripe.Subscription).status === "past_due")!;
+    expect(pastDue.data.previous_attributes).toMatchObject({ status: "active" });
+    const periodMove = receiver.received
+      .map((r) => r.event)
+      .filter((e) => e.type === "customer.subscription.updated")[1]!;
+    expect(
+      (periodMove.data.previous_attributes as { items: Stripe.ApiList<Stripe.SubscriptionItem> }).items.data[0]!.current_period_end,
+    ).toBe(utc(2026, 2, 15));
+    await receiver.close();
+  });
+
+  it("cancel_at_period_end subscriptions end at the period end; schedules switch phase at their end date", async () => {
+    const { clock, customer, price, product } = await billingSetup(stripe, { card: "pm_card_visa", frozenTime: utc(2026, 5, 1) });
+    const cheaper = await stripe.prices.create({ product: product.id, currency: "usd", unit_amount: 400, recurring: { interval: "month" } });
+    const ending = await stripe.subscriptions.create({ customer: customer.id, items: [{ price: price.id }], cancel_at_period_end: true });
+    const downgraded = await stripe.subscriptions.create({ customer: customer.id, items: [{ price: price.id }] });
+    const schedule = await stripe.subscriptionSchedules.create({ from_subscription: downgraded.id });
+    const phase0 = schedule.phases[0]!;
+    await stripe.subscriptionSchedules.update(schedule.id, {
+      end_behavior: "release",
+      phases: [
+        { items: [{ price: price.id }], start_date: phase0.start_date, end_date: phase0.end_date },
+        { items: [{ price: cheaper.id }], duration: { interval: "month", interval_count: 1 } },
+      ],
+    });
+
+    await advanceClock(stripe, clock!.id, utc(2026, 6, 2));
+    const endedSub = await stripe.subscriptions.retrieve(ending.id);
+    expect(endedSub.status).toBe("canceled");
+    expect(endedSub.ended_at).toBe(utc(2026, 6, 1));
+    const down = await stripe.subscriptions.retrieve(downgraded.id);
+    expect(down.items.data[0]!.price.id).toBe(cheaper.id);
+    const renewal = await stripe.invoices.retrieve(down.latest_invoice as string);
+    expect(renewal.amount_due).toBe(400);
+    expect(renewal.status).toBe("paid");
+
+    await advanceClock(stripe, clock!.id, utc(2026, 7, 2));
+    const released = await stripe.subscriptionSchedules.retrieve(schedule.id);
+    expect(released.status).toBe("released");
+    expect((await stripe.subscriptions.retrieve(downgraded.id)).schedule).toBeNull();
+    const types = (await stripe.events.list({ type: "subscription_schedule.*", limit: 100 })).data.map((e) => e.type);
+    expect(types.slice(0, 2)).toEqual(["subscription_schedule.released", "subscription_schedule.updated"]);
+  });
+});
