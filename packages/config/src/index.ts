@@ -49,7 +49,7 @@ export const env = {
   stripeSecretKey: zod
     .string({ error: "STRIPE_SECRET_KEY is required" })
     .regex(
-      /^(sk|rk)_(test|live)_[A-Za-z0-9]+$/,
+      /^(sk|rk)_(test|live)_[A-Za-z0-9_]+$/,
       "STRIPE_SECRET_KEY must look like sk_test_…, sk_live_… or rk_…",
     ),
   /** Base URL of the Stripe API; unset means api.stripe.com, set it to the emulator locally. */
