@@ -37,7 +37,10 @@ describe("test clock: monthly renewals, a card that starts declining, dunning, c
     const endpoint = await stripe.webhookEndpoints.create({ url: receiver.url, enabled_events: ["*"] });
     receiver.setSecret(endpoint.secret!);
 
-    const { clock, customer, price } = await billingSetup(stripe, { card: "pm_card_visa", frozenTime: utc(2026, 1, 15) });
+    const { clock, customer, price } = await billingSetup(stripe, {
+      card: "pm_card_visa",
+      frozenTime: utc(2026, 1, 15),
+    });
     const sub = await stripe.subscriptions.create({
       customer: customer.id,
       items: [{ price: price.id }],
@@ -53,11 +56,17 @@ describe("test clock: monthly renewals, a card that starts declining, dunning, c
     expect(current.items.data[0]!.current_period_start).toBe(utc(2026, 2, 15));
     expect(current.items.data[0]!.current_period_end).toBe(utc(2026, 3, 15));
     const renewal1 = await stripe.invoices.retrieve(current.latest_invoice as string);
-    expect(renewal1).toMatchObject({ billing_reason: "subscription_cycle", status: "paid", amount_paid: 1000 });
+    expect(renewal1).toMatchObject({
+      billing_reason: "subscription_cycle",
+      status: "paid",
+      amount_paid: 1000,
+    });
     expect(renewal1.lines.data[0]!.period).toEqual({ start: utc(2026, 2, 15), end: utc(2026, 3, 15) });
 
     // The customer's default card is swapped for one that attaches but fails every charge.
-    const failing = await stripe.paymentMethods.attach("pm_card_chargeCustomerFail", { customer: customer.id });
+    const failing = await stripe.paymentMethods.attach("pm_card_chargeCustomerFail", {
+      customer: customer.id,
+    });
     await stripe.customers.update(customer.id, { invoice_settings: { default_payment_method: failing.id } });
 
     // Period 2 → 3: the renewal fails → past_due, next Smart Retry in 3 days.
@@ -65,7 +74,12 @@ describe("test clock: monthly renewals, a card that starts declining, dunning, c
     current = await stripe.subscriptions.retrieve(sub.id);
     expect(current.status).toBe("past_due");
     const renewal2 = await stripe.invoices.retrieve(current.latest_invoice as string);
-    expect(renewal2).toMatchObject({ status: "open", attempt_count: 1, attempted: true, next_payment_attempt: utc(2026, 3, 18) });
+    expect(renewal2).toMatchObject({
+      status: "open",
+      attempt_count: 1,
+      attempted: true,
+      next_payment_attempt: utc(2026, 3, 18),
+    });
 
     // Another month: retries on Mar 18, 21, 24 all fail → the subscription is canceled on Mar 24 (no April renewal).
     await advanceClock(stripe, clock!.id, utc(2026, 4, 15));
@@ -94,7 +108,9 @@ describe("test clock: monthly renewals, a card that starts declining, dunning, c
     const allEvents: Stripe.Event[] = [];
     for await (const e of stripe.events.list({ limit: 100 })) allEvents.push(e);
     const sinceEndpoint = allEvents.filter((e) => e.type !== "webhook_endpoint.created");
-    expect(new Set(receiver.received.map((r) => r.event.id))).toEqual(new Set(sinceEndpoint.map((e) => e.id)));
+    expect(new Set(receiver.received.map((r) => r.event.id))).toEqual(
+      new Set(sinceEndpoint.map((e) => e.id)),
+    );
     expect(flushed.deliveries.some((d: { attempts: number }) => d.attempts > 1)).toBe(true);
     for (const r of receiver.received) expect(r.signature).toMatch(/^t=\d+,v1=[0-9a-f]{64}$/);
 
@@ -138,22 +154,42 @@ describe("test clock: monthly renewals, a card that starts declining, dunning, c
     expect(deleted.created).toBe(utc(2026, 3, 24));
     const pastDue = receiver.received
       .map((r) => r.event)
-      .find((e) => e.type === "customer.subscription.updated" && (e.data.object as Stripe.Subscription).status === "past_due")!;
+      .find(
+        (e) =>
+          e.type === "customer.subscription.updated" &&
+          (e.data.object as Stripe.Subscription).status === "past_due",
+      )!;
     expect(pastDue.data.previous_attributes).toMatchObject({ status: "active" });
     const periodMove = receiver.received
       .map((r) => r.event)
       .filter((e) => e.type === "customer.subscription.updated")[1]!;
     expect(
-      (periodMove.data.previous_attributes as { items: Stripe.ApiList<Stripe.SubscriptionItem> }).items.data[0]!.current_period_end,
+      (periodMove.data.previous_attributes as { items: Stripe.ApiList<Stripe.SubscriptionItem> }).items
+        .data[0]!.current_period_end,
     ).toBe(utc(2026, 2, 15));
     await receiver.close();
   });
 
   it("cancel_at_period_end subscriptions end at the period end; schedules switch phase at their end date", async () => {
-    const { clock, customer, price, product } = await billingSetup(stripe, { card: "pm_card_visa", frozenTime: utc(2026, 5, 1) });
-    const cheaper = await stripe.prices.create({ product: product.id, currency: "usd", unit_amount: 400, recurring: { interval: "month" } });
-    const ending = await stripe.subscriptions.create({ customer: customer.id, items: [{ price: price.id }], cancel_at_period_end: true });
-    const downgraded = await stripe.subscriptions.create({ customer: customer.id, items: [{ price: price.id }] });
+    const { clock, customer, price, product } = await billingSetup(stripe, {
+      card: "pm_card_visa",
+      frozenTime: utc(2026, 5, 1),
+    });
+    const cheaper = await stripe.prices.create({
+      product: product.id,
+      currency: "usd",
+      unit_amount: 400,
+      recurring: { interval: "month" },
+    });
+    const ending = await stripe.subscriptions.create({
+      customer: customer.id,
+      items: [{ price: price.id }],
+      cancel_at_period_end: true,
+    });
+    const downgraded = await stripe.subscriptions.create({
+      customer: customer.id,
+      items: [{ price: price.id }],
+    });
     const schedule = await stripe.subscriptionSchedules.create({ from_subscription: downgraded.id });
     const phase0 = schedule.phases[0]!;
     await stripe.subscriptionSchedules.update(schedule.id, {
@@ -178,7 +214,9 @@ describe("test clock: monthly renewals, a card that starts declining, dunning, c
     const released = await stripe.subscriptionSchedules.retrieve(schedule.id);
     expect(released.status).toBe("released");
     expect((await stripe.subscriptions.retrieve(downgraded.id)).schedule).toBeNull();
-    const types = (await stripe.events.list({ type: "subscription_schedule.*", limit: 100 })).data.map((e) => e.type);
+    const types = (await stripe.events.list({ type: "subscription_schedule.*", limit: 100 })).data.map(
+      (e) => e.type,
+    );
     expect(types.slice(0, 2)).toEqual(["subscription_schedule.released", "subscription_schedule.updated"]);
   });
 });
