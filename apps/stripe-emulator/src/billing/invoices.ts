@@ -50,6 +50,7 @@ export function buildLine(emu: Emulator, invoiceId: string | null, input: LineIn
     },
     quantity: input.quantity,
     quantity_decimal: String(input.quantity),
+    subscription: input.subscription,
     subtotal: input.amount,
     taxes: [],
   };

@@ -306,7 +306,8 @@ function create(call: Call): StripeObject {
   if (rawItems.length === 0) throw invalid("Missing required param: items.", "items", "parameter_missing");
   const paymentBehavior =
     oneOf(b.payment_behavior, PAYMENT_BEHAVIORS, "payment_behavior") ?? "allow_incomplete";
-  const defaultPm = nullable(str(b.default_payment_method, "default_payment_method")) as string | null;
+  const defaultPm =
+    (nullable(str(b.default_payment_method, "default_payment_method")) as string | undefined) ?? null;
   if (defaultPm) {
     const pm = state.get("payment_method", defaultPm);
     if (!pm || pm.customer !== customer.id) {
@@ -363,6 +364,7 @@ function create(call: Call): StripeObject {
       flexible: { proration_discounts: "included" },
       updated_at: now,
     },
+    billing_schedules: [],
     billing_thresholds: null,
     cancel_at: null,
     cancel_at_period_end: bool(b.cancel_at_period_end, "cancel_at_period_end") ?? false,
@@ -385,6 +387,7 @@ function create(call: Call): StripeObject {
     invoice_settings: { account_tax_ids: null, issuer: { type: "self" } },
     latest_invoice: null,
     livemode: false,
+    managed_payments: null,
     metadata: metadata(b.metadata),
     next_pending_invoice_item_invoice: null,
     on_behalf_of: null,
