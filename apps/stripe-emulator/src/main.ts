@@ -4,8 +4,10 @@ import { loadConfig } from "./config.ts";
 const config = loadConfig();
 const { app, emulator } = buildEmulator(config);
 await app.listen({ port: config.port, host: config.host });
+const address = app.server.address();
+const port = typeof address === "object" && address ? address.port : config.port;
 emulator.logger.info(
-  { url: `http://${config.host}:${config.port}`, rateLimitPerSecond: config.rateLimitPerSecond },
+  { url: `http://${config.host}:${port}`, port, rateLimitPerSecond: config.rateLimitPerSecond },
   "stripe-emulator listening",
 );
 

@@ -1,6 +1,7 @@
 import type { Route } from "../context.ts";
 import { customerRoutes } from "./customers.ts";
 import { eventRoutes } from "./events.ts";
+import { invoicePaymentRoutes } from "./invoice_payments.ts";
 import { invoiceRoutes } from "./invoices.ts";
 import { paymentIntentRoutes } from "./payment_intents.ts";
 import { paymentMethodRoutes } from "./payment_methods.ts";
@@ -23,6 +24,7 @@ export const resources: Record<string, Route[]> = {
   subscriptions: subscriptionRoutes,
   subscription_schedules: subscriptionScheduleRoutes,
   invoices: invoiceRoutes,
+  invoice_payments: invoicePaymentRoutes,
   events: eventRoutes,
   webhook_endpoints: webhookEndpointRoutes,
   test_clocks: testClockRoutes,
