@@ -1,7 +1,10 @@
+import type { MessageProducer } from "@bridge/messaging";
 import { createLogger } from "@bridge/observability";
 import { describe, expect, it } from "vitest";
 import { buildGateway } from "./app.ts";
 import { loadConfig } from "./config.ts";
+import { createKeyMatcher } from "./plugins/auth.ts";
+import { bearer, keys, testConfig } from "./test-support.ts";
 
 const validEnv = {
   KAFKA_BROKERS: "127.0.0.1:9092",
@@ -9,6 +12,35 @@ const validEnv = {
   API_KEYS: "shop:shop-key-0123456789abcdef:orders+read,ops:ops-key-0123456789abcdef:sync",
   STRIPE_WEBHOOK_SECRETS: "whsec_current,whsec_previous",
 };
+
+/** A producer that must never be reached by the requests of this file (all refused before publishing). */
+function stubProducer(connected = true): MessageProducer & { published: number } {
+  const stub = {
+    published: 0,
+    connect: async () => {},
+    disconnect: async () => {},
+    isConnected: () => connected,
+    publish: async () => {
+      stub.published++;
+      return { topic: "t", partition: 0, offset: "0" };
+    },
+    publishBatch: async () => [],
+  };
+  return stub;
+}
+
+async function stubGateway(
+  options: { connected?: boolean; databaseUp?: () => boolean; config?: Record<string, string> } = {},
+) {
+  const producer = stubProducer(options.connected ?? true);
+  const app = await buildGateway({
+    config: testConfig(options.config),
+    logger: createLogger("test", { level: "silent" }),
+    producer,
+    store: { db: {} as never, ping: async () => options.databaseUp?.() ?? true },
+  });
+  return { app, producer };
+}
 
 describe("gateway config", () => {
   it("parses API keys with scopes and several webhook secrets", () => {
@@ -35,19 +67,179 @@ describe("gateway config", () => {
 });
 
 describe("gateway health", () => {
-  it("answers /healthz and reports failing dependencies on /readyz with 503", async () => {
+  it("answers /healthz and reports the producer and the database on /readyz (503 when either is down)", async () => {
     let databaseUp = true;
-    const app = await buildGateway({
-      config: loadConfig(validEnv),
-      logger: createLogger("test", { level: "silent" }),
-      readiness: async () => ({ database: databaseUp }),
-    });
-    expect((await app.inject({ method: "GET", url: "/healthz" })).statusCode).toBe(200);
-    expect((await app.inject({ method: "GET", url: "/readyz" })).statusCode).toBe(200);
+    const { app } = await stubGateway({ databaseUp: () => databaseUp });
+    expect((await app.inject({ method: "GET", url: "/healthz" })).json()).toEqual({ status: "ok" });
+    const ready = await app.inject({ method: "GET", url: "/readyz" });
+    expect(ready.statusCode).toBe(200);
+    expect(ready.json()).toEqual({ status: "ready", checks: { kafka: true, database: true } });
     databaseUp = false;
     const notReady = await app.inject({ method: "GET", url: "/readyz" });
     expect(notReady.statusCode).toBe(503);
     expect(notReady.json()).toMatchObject({ checks: { database: false } });
+    await app.close();
+
+    const disconnected = await stubGateway({ connected: false });
+    const noKafka = await disconnected.app.inject({ method: "GET", url: "/readyz" });
+    expect(noKafka.statusCode).toBe(503);
+    expect(noKafka.json()).toMatchObject({ checks: { kafka: false, database: true } });
+    await disconnected.app.close();
+  });
+});
+
+describe("API keys", () => {
+  it("matches a key by its hash and rejects near misses", () => {
+    const match = createKeyMatcher(testConfig().API_KEYS);
+    expect(match(keys.shop)?.name).toBe("shop");
+    expect(match(keys.ops)?.name).toBe("ops");
+    expect(match(`${keys.shop}x`)).toBeUndefined();
+    expect(match(keys.shop.slice(0, -1))).toBeUndefined();
+    expect(match("")).toBeUndefined();
+  });
+
+  it("answers 401 without a key or with a wrong one and 403 without the scope, in the one error shape", async () => {
+    const { app, producer } = await stubGateway();
+    const order = {
+      order_type: "cancel_subscription",
+      subscriptionId: "sub-5c3d83c60950014c306865f0ab8c499b",
+    };
+    const none = await app.inject({ method: "POST", url: "/api/orders", payload: order });
+    expect(none.statusCode).toBe(401);
+    expect(none.headers["www-authenticate"]).toMatch(/^Bearer/);
+    expect(none.json()).toEqual({ error: { code: "unauthenticated", message: expect.any(String) } });
+
+    const wrong = await app.inject({
+      method: "POST",
+      url: "/api/orders",
+      headers: bearer("not-a-key-at-all-0000"),
+      payload: order,
+    });
+    expect(wrong.statusCode).toBe(401);
+    expect(wrong.json().error.code).toBe("unauthenticated");
+    expect(wrong.body).not.toContain("not-a-key-at-all");
+
+    const scope = await app.inject({
+      method: "POST",
+      url: "/api/orders",
+      headers: bearer(keys.ops),
+      payload: order,
+    });
+    expect(scope.statusCode).toBe(403);
+    expect(scope.json()).toEqual({
+      error: { code: "forbidden", message: expect.stringContaining("orders") },
+    });
+
+    const syncWithShopKey = await app.inject({
+      method: "POST",
+      url: "/api/plugins/stripe/sync/subscription/sub-5c3d83c60950014c306865f0ab8c499b",
+      headers: bearer(keys.shop),
+    });
+    expect(syncWithShopKey.statusCode).toBe(403);
+    const readWithShopKey = await app.inject({
+      method: "GET",
+      url: "/api/subscriptions/sub-5c3d83c60950014c306865f0ab8c499b",
+      headers: bearer(keys.shop),
+    });
+    expect(readWithShopKey.statusCode).toBe(403);
+    const xApiKey = await app.inject({
+      method: "GET",
+      url: "/api/orders/order-00000000000000000000000000000000",
+      headers: { "x-api-key": keys.ops },
+    });
+    expect(xApiKey.statusCode).toBe(403);
+    expect(producer.published).toBe(0);
+    await app.close();
+  });
+});
+
+describe("error shape", () => {
+  it("413 for a body over the limit, 415 for a wrong content type, 400 for bad JSON, 404 for unknown routes", async () => {
+    const { app, producer } = await stubGateway({ config: { BODY_LIMIT_BYTES: "2048" } });
+    const big = await app.inject({
+      method: "POST",
+      url: "/api/orders",
+      headers: { ...bearer(keys.shop), "content-type": "application/json" },
+      payload: JSON.stringify({ order_type: "new", padding: "x".repeat(4096) }),
+    });
+    expect(big.statusCode).toBe(413);
+    expect(big.json()).toEqual({ error: { code: "payload_too_large", message: expect.any(String) } });
+
+    const xml = await app.inject({
+      method: "POST",
+      url: "/api/orders",
+      headers: { ...bearer(keys.shop), "content-type": "application/xml" },
+      payload: "<order/>",
+    });
+    expect(xml.statusCode).toBe(415);
+    expect(xml.json().error.code).toBe("unsupported_media_type");
+
+    const webhookXml = await app.inject({
+      method: "POST",
+      url: "/webhooks/stripe",
+      headers: { "content-type": "text/plain", "stripe-signature": "t=1,v1=00" },
+      payload: "hello",
+    });
+    expect(webhookXml.statusCode).toBe(415);
+
+    const badJson = await app.inject({
+      method: "POST",
+      url: "/api/orders",
+      headers: { ...bearer(keys.shop), "content-type": "application/json" },
+      payload: "{not json",
+    });
+    expect(badJson.statusCode).toBe(400);
+    expect(badJson.json().error.code).toBe("invalid_json");
+
+    const missing = await app.inject({ method: "GET", url: "/nope" });
+    expect(missing.statusCode).toBe(404);
+    expect(missing.json()).toEqual({ error: { code: "not_found", message: "no route for GET /nope" } });
+
+    const badId = await app.inject({
+      method: "GET",
+      url: "/api/subscriptions/nope",
+      headers: bearer(keys.all),
+    });
+    expect(badId.statusCode).toBe(400);
+    expect(badId.json().error).toMatchObject({ code: "validation_error", details: [{ path: "params.id" }] });
+    expect(producer.published).toBe(0);
+    await app.close();
+  });
+
+  it("validation errors name each field path and nothing is published", async () => {
+    const { app, producer } = await stubGateway();
+    const invalid = await app.inject({
+      method: "POST",
+      url: "/api/orders",
+      headers: bearer(keys.shop),
+      payload: {
+        order_type: "new",
+        orderItems: [{ offer: {} }],
+        billingDetails: {},
+        payment: {},
+        checkoutId: "b",
+        country: "GB",
+      },
+    });
+    expect(invalid.statusCode).toBe(400);
+    const body = invalid.json();
+    expect(body.error.code).toBe("invalid_order");
+    expect(body.error.details).toEqual(
+      expect.arrayContaining([expect.objectContaining({ path: "orderItems.0.offer.id" })]),
+    );
+
+    const unsupported = await app.inject({
+      method: "POST",
+      url: "/api/orders",
+      headers: bearer(keys.shop),
+      payload: { order_type: "renew", subscriptionId: "sub-5c3d83c60950014c306865f0ab8c499b" },
+    });
+    expect(unsupported.statusCode).toBe(400);
+    expect(unsupported.json().error).toMatchObject({
+      code: "unsupported_order_type",
+      details: [{ path: "order_type" }],
+    });
+    expect(producer.published).toBe(0);
     await app.close();
   });
 });

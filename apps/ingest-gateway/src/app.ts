@@ -1,25 +1,47 @@
-import type { Logger } from "@bridge/observability";
+import { createMetrics } from "@bridge/observability";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
-import type { GatewayConfig } from "./config.ts";
+import { serializerCompiler, validatorCompiler } from "fastify-type-provider-zod";
+import { type GatewayDeps, type RouteDeps, resolveTopics } from "./deps.ts";
+import { authPlugin } from "./plugins/auth.ts";
+import { correlationPlugin } from "./plugins/correlation.ts";
+import { errorsPlugin } from "./plugins/errors.ts";
+import { kafkaPlugin } from "./plugins/kafka.ts";
+import { metricsPlugin } from "./plugins/metrics.ts";
+import { swaggerPlugin } from "./plugins/swagger.ts";
+import { routes } from "./routes/index.ts";
 
-export type GatewayDeps = {
-  config: GatewayConfig;
-  logger: Logger;
-  /** Named dependency checks for /readyz (producer connected, database reachable). */
-  readiness: () => Promise<Record<string, boolean>>;
-};
+export type { GatewayDeps } from "./deps.ts";
 
 /** The gateway's Fastify app; routes are registered as plugins so tests can build it without listening. */
 export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
     bodyLimit: deps.config.BODY_LIMIT_BYTES,
+    return503OnClosing: true,
   });
-  app.get("/healthz", async () => ({ status: "ok" }));
-  app.get("/readyz", async (_request, reply) => {
-    const checks = await deps.readiness();
-    const ready = Object.values(checks).every(Boolean);
-    return reply.code(ready ? 200 : 503).send({ status: ready ? "ready" : "not_ready", checks });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+
+  const metrics = deps.metrics ?? createMetrics("ingest-gateway", { defaultMetrics: false });
+  const routeDeps: RouteDeps = {
+    ...deps,
+    metrics,
+    topics: resolveTopics(deps.topics),
+    syncPollIntervalMs: deps.syncPollIntervalMs ?? 50,
+    readiness:
+      deps.readiness ??
+      (async () => ({ kafka: deps.producer.isConnected(), database: await deps.store.ping() })),
+  };
+
+  await app.register(errorsPlugin);
+  await app.register(metricsPlugin, { registry: metrics.registry });
+  await app.register(correlationPlugin);
+  await app.register(authPlugin, { keys: deps.config.API_KEYS });
+  await app.register(kafkaPlugin, {
+    producer: deps.producer,
+    retryAfterSeconds: deps.config.RETRY_AFTER_SECONDS,
   });
+  await app.register(swaggerPlugin);
+  for (const route of routes) await app.register(route, { deps: routeDeps });
   return app;
 }

@@ -45,6 +45,14 @@ export const configSchema = z.object({
   /** How long `process_immediately` orders and sync calls wait for their outcome before answering 202. */
   WAIT_TIMEOUT_MS: z.coerce.number().int().min(0).max(120_000).default(10_000),
   BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(1_048_576),
+  /** Upper bound for one Kafka publish (connection included); past it the caller gets 503. */
+  KAFKA_PUBLISH_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
+  /** Partitions of each bridge topic created at boot (existing topics are left alone). */
+  KAFKA_TOPIC_PARTITIONS: z.coerce.number().int().min(1).max(1_000).default(6),
+  /** Seconds a client is told to wait (Retry-After) when Kafka is unavailable. */
+  RETRY_AFTER_SECONDS: z.coerce.number().int().min(1).max(3_600).default(5),
+  /** How long SIGTERM waits for in-flight requests before exiting anyway. */
+  SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(120_000).default(15_000),
   LOG_LEVEL: env.logLevel,
 });
 

@@ -1,0 +1,90 @@
+import { createHash, randomUUID } from "node:crypto";
+import { generateLimioReference, type RandomBytes } from "@bridge/domain";
+
+/**
+ * Idempotency without writes (docs/decisions/008-gateway-idempotency.md): every id of an order is
+ * derived from its idempotency identity, so a resubmission publishes the same order id again and
+ * gets the same answer; the writer dedups by order id.
+ */
+
+export type OrderIdentity =
+  | { kind: "idempotency_key"; value: string }
+  | { kind: "external_id"; value: string }
+  | { kind: "random"; value: string };
+
+const sha256 = (input: string) => createHash("sha256").update(input).digest();
+
+/** The identity of a submission: the Idempotency-Key header, else source + external_id, else random. */
+export function orderIdentity(input: {
+  idempotencyKey?: string | undefined;
+  source: string;
+  externalId?: string | undefined;
+}): OrderIdentity {
+  if (input.idempotencyKey) return { kind: "idempotency_key", value: `key:${input.idempotencyKey}` };
+  if (input.externalId) return { kind: "external_id", value: `ext:${input.source}:${input.externalId}` };
+  return { kind: "random", value: `random:${randomUUID()}` };
+}
+
+/** A deterministic byte stream (SHA-256 in counter mode) standing in for randomness. */
+export function deterministicBytes(seed: string): RandomBytes {
+  let counter = 0;
+  let pool = Buffer.alloc(0);
+  return (n) => {
+    while (pool.length < n) pool = Buffer.concat([pool, sha256(`${seed}#${counter++}`)]);
+    const out = new Uint8Array(pool.subarray(0, n));
+    pool = pool.subarray(n);
+    return out;
+  };
+}
+
+export type DerivedOrderIds = {
+  orderId: string;
+  orderReference: string;
+  /** For new orders: the Limio subscription the order will create. */
+  newSubscriptionId: string;
+  newSubscriptionReference: string;
+};
+
+/**
+ * `order-` + the first 32 hex of sha256(`<api key name>:<identity>`); the new subscription id and
+ * both 12-character references are derived from the order id the same way. Scoping by API key
+ * name keeps two clients' idempotency keys from ever colliding.
+ */
+export function deriveOrderIds(apiKeyName: string, identity: OrderIdentity): DerivedOrderIds {
+  const orderId = `order-${sha256(`${apiKeyName}:${identity.value}`).toString("hex").slice(0, 32)}`;
+  return {
+    orderId,
+    orderReference: generateLimioReference(deterministicBytes(`order-reference:${orderId}`)),
+    newSubscriptionId: `sub-${sha256(`subscription:${orderId}`).toString("hex").slice(0, 32)}`,
+    newSubscriptionReference: generateLimioReference(deterministicBytes(`subscription-reference:${orderId}`)),
+  };
+}
+
+/** JSON with object keys sorted, so equal payloads hash equally whatever their key order. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  if (value && typeof value === "object") {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
+  }
+  return JSON.stringify(value) ?? "null";
+}
+
+/** Fields that say how to answer, not what to do: a resubmission may change them freely. */
+const volatileFields = ["process_immediately"];
+
+/**
+ * Hash of an order payload as published (`data.order`) or as the writer recorded it
+ * (`Order.payload`, which may be the whole `data` of the message).
+ */
+export function orderPayloadHash(payload: unknown): string {
+  let order = payload;
+  if (order && typeof order === "object" && "order" in order && "orderId" in order) {
+    order = (order as { order: unknown }).order;
+  }
+  const copy = { ...(order as Record<string, unknown>) };
+  for (const field of volatileFields) delete copy[field];
+  return createHash("sha256").update(canonicalJson(copy)).digest("hex");
+}

@@ -1,0 +1,99 @@
+import {
+  limioCancelSubscriptionOrderSchema,
+  limioChangeAddressOrderSchema,
+  limioChangeOfferOrderSchema,
+  limioChangePaymentOrderSchema,
+  limioNewOrderSchema,
+  orderOutcomeStatuses,
+} from "@bridge/domain";
+import { z } from "zod";
+
+export const orderStatuses = ["queued", "processing", ...orderOutcomeStatuses] as const;
+export type OrderAnswerStatus = (typeof orderStatuses)[number];
+export const finalStatuses: readonly string[] = orderOutcomeStatuses;
+
+const newOrderExample = {
+  order_type: "new",
+  external_id: "EXT-ORD-12345",
+  source: "shop",
+  process_immediately: false,
+  checkoutId: "basket-0b7e5c1e-3f5a-4c8e-9d2a-6a1f0c4b8e21",
+  country: "GB",
+  orderItems: [{ offer: { id: "f9a4695c077b2d1446d4fd8ebfd071b428e90899" }, quantity: 1 }],
+  customerDetails: { firstName: "Ada", lastName: "Lovelace", email: "ada.lovelace@example.com" },
+  billingDetails: { firstName: "Ada", lastName: "Lovelace", address1: "12 St James's Square", country: "GB" },
+  payment: { type: "stripe", stripe: { result: { paymentMethod: "pm_1Pgc75B7WZ01zgkWlHVgdEGJ" } } },
+};
+
+/**
+ * Limio's Send Order body: one of the supported order types. Documentation and a first check;
+ * the handler validates and normalises with the domain's parseLimioOrder for field-level errors.
+ */
+export const submitOrderBody = z
+  .discriminatedUnion("order_type", [
+    limioNewOrderSchema,
+    limioCancelSubscriptionOrderSchema,
+    limioChangeAddressOrderSchema,
+    limioChangePaymentOrderSchema,
+    limioChangeOfferOrderSchema,
+  ])
+  .meta({
+    id: "LimioOrder",
+    description:
+      "A Limio order (Send Order API). `process_immediately: true` waits for the order's outcome " +
+      "(bounded by WAIT_TIMEOUT_MS); otherwise the order is queued and the answer is 202.",
+    examples: [
+      newOrderExample,
+      {
+        order_type: "cancel_subscription",
+        external_id: "EXT-CANCEL-0042",
+        source: "shop",
+        subscriptionId: "sub-5c3d83c60950014c306865f0ab8c499b",
+        cancelDate: "2026-12-21",
+      },
+    ],
+  });
+
+export const orderAnswerSchema = z
+  .object({
+    id: z
+      .string()
+      .meta({ description: "Limio order id `order-<32 hex>`, derived from the idempotency identity" }),
+    order_reference: z.string().meta({ description: "12-character order reference" }),
+    status: z.enum(orderStatuses).meta({
+      description:
+        "queued: acknowledged by Kafka, not applied yet; processing; applied / failed / skipped: final",
+    }),
+    external_id: z.string().nullable(),
+    subscriptionId: z.string().meta({ description: "Limio subscription id `sub-<32 hex>`" }),
+    subscriptionReference: z.string().meta({ description: "12-character subscription reference" }),
+    reason: z
+      .object({ code: z.string(), message: z.string() })
+      .optional()
+      .meta({ description: "Why the order failed (status failed)" }),
+    clientSecret: z
+      .object({
+        type: z.enum(["invoice_confirmation_secret", "payment_intent", "setup_intent"]),
+        value: z.string(),
+      })
+      .optional()
+      .meta({
+        description:
+          "For process_immediately orders that need the browser to finish payment: the secret to " +
+          "confirm with Stripe.js. Never logged or stored by the bridge.",
+      }),
+  })
+  .meta({
+    id: "OrderAnswer",
+    examples: [
+      {
+        id: "order-3f0c8a4e1b2d4c6e8f0a1b2c3d4e5f60",
+        order_reference: "8HK92PM4Q7WX",
+        status: "queued",
+        external_id: "EXT-ORD-12345",
+        subscriptionId: "sub-5c3d83c60950014c306865f0ab8c499b",
+        subscriptionReference: "29CVV5SJFRQ2",
+      },
+    ],
+  });
+export type OrderAnswer = z.infer<typeof orderAnswerSchema>;

@@ -1,0 +1,182 @@
+import {
+  type Envelope,
+  messageTypes,
+  type StripeEventLike,
+  type StripeEventReceivedV1,
+  stripeEventKey,
+  stripeEventReceivedData,
+} from "@bridge/domain";
+import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
+import Stripe from "stripe";
+import { z } from "zod";
+import type { RouteDeps } from "../../deps.ts";
+import { errorResponses, HttpError } from "../../http-errors.ts";
+
+/** Stripe's default tolerance: a signature older (or newer) than 5 minutes is refused. */
+export const SIGNATURE_TOLERANCE_SECONDS = 300;
+
+/**
+ * Event families the sync-consumer handles. Anything else is acknowledged (so Stripe stops
+ * retrying) and counted, but not published: nothing downstream would read it.
+ */
+const handledEventPrefixes = [
+  "customer.",
+  "invoice.",
+  "invoice_payment.",
+  "payment_method.",
+  "payment_intent.",
+  "setup_intent.",
+  "subscription_schedule.",
+  "charge.",
+];
+export const isHandledStripeEventType = (type: string) =>
+  handledEventPrefixes.some((prefix) => type.startsWith(prefix));
+
+type VerifyFailure = "missing_header" | "malformed_header" | "expired" | "mismatch";
+
+/** Verifies against every configured secret (rotation); the reason of the last failure otherwise. */
+function verify(
+  rawBody: Buffer,
+  header: string | undefined,
+  secrets: string[],
+): { ok: true; event: unknown } | { ok: false; reason: VerifyFailure } {
+  if (!header) return { ok: false, reason: "missing_header" };
+  if (!/(^|,)t=\d+/.test(header) || !/(^|,)v1=[0-9a-f]+/.test(header)) {
+    return { ok: false, reason: "malformed_header" };
+  }
+  let reason: VerifyFailure = "mismatch";
+  for (const secret of secrets) {
+    try {
+      return {
+        ok: true,
+        event: Stripe.webhooks.constructEvent(rawBody, header, secret, SIGNATURE_TOLERANCE_SECONDS),
+      };
+    } catch (error) {
+      // The SDK checks the signature first, then the timestamp: "tolerance" means it matched but is stale.
+      if (error instanceof Error && /tolerance/i.test(error.message)) reason = "expired";
+    }
+  }
+  return { ok: false, reason };
+}
+
+const webhookAnswer = z
+  .object({
+    received: z.literal(true),
+    id: z.string().meta({ description: "The Stripe event id" }),
+    published: z.boolean().meta({ description: "false for event types the bridge does not handle" }),
+  })
+  .meta({ id: "WebhookAnswer", examples: [{ received: true, id: "evt_1QxYz", published: true }] });
+
+const stripeEventBody = z
+  .object({
+    id: z.string(),
+    object: z.literal("event"),
+    type: z.string(),
+    created: z.number().int(),
+    livemode: z.boolean(),
+    data: z.object({ object: z.object({ object: z.string() }).loose() }).loose(),
+  })
+  .loose()
+  .meta({
+    id: "StripeEvent",
+    description: "A Stripe event, sent by Stripe with a `Stripe-Signature` header over the raw body",
+    examples: [
+      {
+        id: "evt_1QxYz",
+        object: "event",
+        type: "customer.subscription.updated",
+        created: 1795287197,
+        livemode: false,
+        data: { object: { id: "sub_1QxYz", object: "subscription", customer: "cus_Q1", status: "active" } },
+      },
+    ],
+  });
+
+/** `POST /webhooks/stripe`: verified on the raw body, published to stripe.events.v1, 200 after the ack. */
+export const stripeWebhookRoute: FastifyPluginAsyncZod<{ deps: RouteDeps }> = async (app, { deps }) => {
+  const secrets = deps.config.STRIPE_WEBHOOK_SECRETS;
+  // The signature covers the exact bytes: keep the body raw in this plugin's scope, JSON only (else 415).
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser("application/json", { parseAs: "buffer" }, (_request, body, done) =>
+    done(null, body),
+  );
+
+  app.post(
+    "/webhooks/stripe",
+    {
+      // The body is verified and parsed by the handler, not by the schema validator.
+      attachValidation: true,
+      schema: {
+        tags: ["webhooks"],
+        summary: "Receive a signed Stripe webhook",
+        description:
+          "Verifies `Stripe-Signature` (HMAC-SHA256 over `<t>.<raw body>`, 300 s tolerance, every configured " +
+          "secret accepted during rotation), then publishes `stripe.event.received` v1 to `stripe.events.v1` " +
+          "keyed by the Stripe subscription (else customer, else event) id, with the Stripe event id as " +
+          "message id so redeliveries dedupe downstream. 200 only once Kafka acknowledged; 503 makes Stripe " +
+          "retry. Event types the bridge does not handle are acknowledged and counted, not published.",
+        headers: z
+          .object({
+            "stripe-signature": z.string().optional().meta({
+              description: "t=<unix seconds>,v1=<hex HMAC-SHA256>",
+              example: "t=1795287197,v1=5257a8…",
+            }),
+          })
+          .loose(),
+        body: stripeEventBody,
+        response: {
+          200: webhookAnswer,
+          ...errorResponses(400, 413, 415, 503),
+        },
+      },
+    },
+    async (request, reply) => {
+      const raw = request.body as unknown;
+      if (!Buffer.isBuffer(raw)) throw new HttpError(400, "invalid_body", "expected a JSON body");
+      const header = request.headers["stripe-signature"];
+      const verified = verify(raw, typeof header === "string" ? header : undefined, secrets);
+      if (!verified.ok) {
+        app.gatewayMetrics.webhookVerificationFailures.inc({ reason: verified.reason });
+        request.log.warn({ reason: verified.reason }, "stripe webhook signature refused");
+        throw new HttpError(
+          400,
+          "invalid_signature",
+          `webhook signature verification failed (${verified.reason})`,
+        );
+      }
+      let data: StripeEventReceivedV1;
+      try {
+        data = stripeEventReceivedData(verified.event as StripeEventLike);
+      } catch (error) {
+        const issues = (error as { issues?: { path: PropertyKey[]; message: string }[] }).issues ?? [];
+        throw new HttpError(400, "invalid_event", "the body is not a Stripe event", {
+          details: issues.map((i) => ({
+            path: i.path.map(String).join(".") || "(root)",
+            message: i.message,
+          })),
+        });
+      }
+      const event = verified.event as StripeEventLike;
+      if (!isHandledStripeEventType(event.type)) {
+        app.gatewayMetrics.webhookUnknownEventTypes.inc({ type: event.type });
+        request.log.info(
+          { eventId: event.id, type: event.type },
+          "stripe event type not handled; acknowledged",
+        );
+        return reply.code(200).send({ received: true as const, id: event.id, published: false });
+      }
+      const envelope: Envelope<StripeEventReceivedV1> = {
+        id: event.id,
+        type: messageTypes.stripeEventReceived,
+        version: 1,
+        occurredAt: new Date(event.created * 1000).toISOString(),
+        source: "stripe",
+        correlationId: request.correlationId,
+        data,
+      };
+      await app.publish(deps.topics.stripeEvents, { key: stripeEventKey(event), envelope });
+      app.gatewayMetrics.webhookEvents.inc({ type: event.type });
+      return reply.code(200).send({ received: true as const, id: event.id, published: true });
+    },
+  );
+};
