@@ -13,6 +13,7 @@ import { applyExpand } from "./http/expand.ts";
 import { FaultInjector } from "./http/faults.ts";
 import { lookupIdempotency, storeIdempotency } from "./http/idempotency.ts";
 import { RateLimiter } from "./http/rate-limit.ts";
+import { rejectUnknownParams } from "./http/unknown-params.ts";
 import { API_VERSION } from "./http/version.ts";
 import { resources } from "./resources/index.ts";
 import { createWebhookEndpoint } from "./resources/webhook_endpoints.ts";
@@ -176,6 +177,7 @@ export function buildEmulator(config: EmulatorConfig): EmulatorHandle {
           }
           scopeKey = found.scopeKey;
         }
+        rejectUnknownParams(req.method, route.path, body);
         const call: Call = {
           emu: emulator,
           params,

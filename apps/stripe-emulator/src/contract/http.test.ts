@@ -61,6 +61,16 @@ describe("HTTP conventions", () => {
     expect((await json(res)).error.message).toMatch(/Unrecognized request URL \(GET: \/v1\/nothing_here\)/);
   });
 
+  it("rejects parameters the endpoint does not take with 400 parameter_unknown", async () => {
+    const error = await h.stripe.customers
+      .create({ email: "x@example.com", favourite_colour: "blue" } as Stripe.CustomerCreateParams)
+      .catch((e) => e);
+    expect(error).toBeInstanceOf(Stripe.errors.StripeInvalidRequestError);
+    expect(error.code).toBe("parameter_unknown");
+    expect(error.param).toBe("favourite_colour");
+    expect(error.message).toBe("Received unknown parameter: favourite_colour");
+  });
+
   it("validates required params with 400 parameter_missing", async () => {
     const error = await h.stripe.prices
       .create({ currency: "usd", unit_amount: 100 } as Stripe.PriceCreateParams)

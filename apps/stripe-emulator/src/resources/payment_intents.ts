@@ -52,13 +52,6 @@ export const paymentIntentRoutes: Route[] = [
     path: "/v1/payment_intents",
     handler: (call) => {
       const b = call.body;
-      if (b.payment_method_types !== undefined) {
-        throw invalid(
-          "Received unknown parameter: payment_method_types. Since API version 2026-09-30, payment method types are managed in the Dashboard.",
-          "payment_method_types",
-          "parameter_unknown",
-        );
-      }
       const amount = int(b.amount, "amount");
       if (amount === undefined)
         throw invalid("Missing required param: amount.", "amount", "parameter_missing");

@@ -50,13 +50,6 @@ export const setupIntentRoutes: Route[] = [
     handler: (call) => {
       const { state } = call.emu;
       const b = call.body;
-      if (b.payment_method_types !== undefined) {
-        throw invalid(
-          "Received unknown parameter: payment_method_types. Since API version 2026-09-30, payment method types are managed in the Dashboard (use automatic_payment_methods or payment_method_configuration).",
-          "payment_method_types",
-          "parameter_unknown",
-        );
-      }
       const customerId = str(b.customer, "customer") ?? null;
       const customer = customerId ? state.get("customer", customerId) : null;
       if (customerId && !customer) throw noSuch("customer", customerId, "customer");
