@@ -150,7 +150,7 @@ describe("store against real Postgres", () => {
   it("upserts catalog offers idempotently", async () => {
     const offer = {
       id: "offer-digital",
-      version: 1,
+      version: "v1",
       name: "Digital",
       stripeProductCode: "prod_digital",
       autoRenew: true,
@@ -166,5 +166,21 @@ describe("store against real Postgres", () => {
 
   it("answers readiness pings", async () => {
     expect(await store.ping()).toBe(true);
+  });
+});
+
+describe("catalog loading", () => {
+  it("loads the demo catalog into offers, and refuses an invalid one naming the field", async () => {
+    const { readFile } = await import("node:fs/promises");
+    const { demoCatalogUrl } = await import("@bridge/domain");
+    const json = JSON.parse(await readFile(demoCatalogUrl, "utf8"));
+    const { loadCatalog } = await import("./index.ts");
+    const loaded = await loadCatalog(store.db, json);
+    expect(loaded).toBe(json.offers.length);
+    const monthly = await store.db.offer.findUnique({ where: { id: json.offers[0].id } });
+    expect(monthly).toMatchObject({ stripeProductCode: json.offers[0].stripeProductCode, term: "1 months" });
+    await expect(loadCatalog(store.db, { offers: [{ ...json.offers[0], charges: [] }] })).rejects.toThrow(
+      /offers\.0\.charges/,
+    );
   });
 });

@@ -38,7 +38,7 @@ CREATE TABLE "Address" (
 -- CreateTable
 CREATE TABLE "Offer" (
     "id" TEXT NOT NULL,
-    "version" INTEGER NOT NULL DEFAULT 1,
+    "version" TEXT,
     "name" TEXT NOT NULL,
     "stripeProductCode" TEXT NOT NULL,
     "term" TEXT,

@@ -2,7 +2,7 @@ import type { Db } from "../store.ts";
 
 export type OfferRecord = {
   id: string;
-  version: number;
+  version?: string | null;
   name: string;
   stripeProductCode: string;
   term?: string | null;
