@@ -26,6 +26,10 @@ function nextDue(emu: Emulator, clockId: string, until: number): Due | null {
       if (at <= until) due.push({ at, order: 1, run: () => expireIncomplete(emu, sub) });
       continue;
     }
+    if (sub.pending_update && sub.pending_update.expires_at <= until) {
+      const at = sub.pending_update.expires_at;
+      due.push({ at, order: 1, run: () => expirePendingUpdate(emu, sub) });
+    }
     const items = itemsOf(emu, sub.id);
     if (items.length === 0) continue;
     const periodEnd = Math.min(...items.map((i) => i.current_period_end));
@@ -53,6 +57,22 @@ function nextDue(emu: Emulator, clockId: string, until: number): Due | null {
 function retry(emu: Emulator, invoice: StripeObject, at: number): void {
   invoice.next_payment_attempt = null;
   collectAutomatically(emu, invoice, at);
+}
+
+/** An unpaid pending_if_incomplete change is discarded when it expires (its invoice is voided). */
+function expirePendingUpdate(emu: Emulator, sub: StripeObject): void {
+  const before = emu.state.render(sub);
+  const at = sub.pending_update.expires_at;
+  sub.pending_update = null;
+  delete sub._pending_item_update;
+  const invoice = sub.latest_invoice ? emu.state.get("invoice", sub.latest_invoice) : undefined;
+  if (invoice?.status === "open") {
+    invoice.status = "void";
+    invoice.next_payment_attempt = null;
+    invoice.status_transitions.voided_at = at;
+    emu.emit("invoice.voided", invoice, { request: CLOCK });
+  }
+  emu.emit("customer.subscription.updated", sub, { request: CLOCK, previous: before });
 }
 
 function expireIncomplete(emu: Emulator, sub: StripeObject): void {

@@ -2,6 +2,7 @@ import type { Emulator } from "../context.ts";
 import { nowFor } from "../events/events.ts";
 import { cardError, invalid } from "../http/errors.ts";
 import type { RequestMeta, StripeObject } from "../types.ts";
+import { applyItemChanges } from "./items.ts";
 import { confirmPaymentIntent, newPaymentIntent } from "./payments.ts";
 
 export type LineInput = {
@@ -408,6 +409,13 @@ export function markInvoicePaid(
     !sub.default_payment_method
   ) {
     sub.default_payment_method = pi.payment_method;
+  }
+  if (sub && sub.latest_invoice === invoice.id && sub._pending_item_update) {
+    const subBefore = state.render(sub);
+    applyItemChanges(emu, sub, sub._pending_item_update);
+    sub.pending_update = null;
+    delete sub._pending_item_update;
+    emu.emit("customer.subscription.updated", sub, { request, previous: subBefore });
   }
   if (sub && sub.latest_invoice === invoice.id && ["incomplete", "past_due", "unpaid"].includes(sub.status)) {
     const subBefore = state.render(sub);

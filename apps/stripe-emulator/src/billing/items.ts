@@ -67,3 +67,60 @@ export function itemsOf(emu: Emulator, subId: string): StripeObject[] {
     .filter((i) => i.subscription === subId)
     .sort((a, b) => a._seq - b._seq);
 }
+
+/** An item change in storable form (also kept on a subscription as its pending update). */
+export type StoredItemChange = {
+  itemId: string | null;
+  priceId: string;
+  quantity: number;
+  deleted: boolean;
+  metadata?: Record<string, string>;
+};
+
+export type StoredItemUpdate = {
+  changes: StoredItemChange[];
+  resetAnchor: boolean;
+  now: number;
+  periodStart: number;
+  periodEnd: number;
+  newPeriodEnd: number;
+};
+
+/** Apply item changes to a subscription; returns the ids of items it created, by price id. */
+export function applyItemChanges(
+  emu: Emulator,
+  sub: StripeObject,
+  update: StoredItemUpdate,
+): Map<string, string> {
+  const created = new Map<string, string>();
+  for (const c of update.changes) {
+    const item = c.itemId ? emu.state.get("subscription_item", c.itemId) : undefined;
+    const price = emu.state.get("price", c.priceId)!;
+    if (item && c.deleted) {
+      emu.state.remove("subscription_item", item.id);
+      continue;
+    }
+    if (item) {
+      if (item.price.id !== price.id) setItemPrice(item, price);
+      item.quantity = c.quantity;
+      if (c.metadata) item.metadata = c.metadata;
+      if (update.resetAnchor) {
+        item.current_period_start = update.now;
+        item.current_period_end = update.newPeriodEnd;
+      }
+    } else if (!c.deleted) {
+      const fresh = newSubscriptionItem(
+        emu,
+        sub,
+        price,
+        c.quantity,
+        update.resetAnchor ? update.now : update.periodStart,
+        update.resetAnchor ? update.newPeriodEnd : update.periodEnd,
+        c.metadata,
+      );
+      created.set(price.id, fresh.id);
+    }
+  }
+  if (update.resetAnchor) sub.billing_cycle_anchor = update.now;
+  return created;
+}

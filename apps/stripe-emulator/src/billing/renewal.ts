@@ -102,9 +102,14 @@ export function renewSubscription(emu: Emulator, sub: StripeObject, at: number):
 }
 
 /** One automatic collection attempt (renewal or Smart Retry) and the dunning that follows a failure. */
-export function collectAutomatically(emu: Emulator, invoice: StripeObject, at: number): void {
+export function collectAutomatically(
+  emu: Emulator,
+  invoice: StripeObject,
+  at: number,
+  request: RequestMeta = CLOCK,
+): void {
   const { state, config } = emu;
-  const result = attemptInvoicePayment(emu, invoice, CLOCK);
+  const result = attemptInvoicePayment(emu, invoice, request);
   if (result.ok) return;
   const subId = invoice.parent?.subscription_details?.subscription;
   const sub = subId ? state.get("subscription", subId) : undefined;
@@ -119,17 +124,17 @@ export function collectAutomatically(emu: Emulator, invoice: StripeObject, at: n
     if (sub.status === "active") {
       const before = state.render(sub);
       sub.status = "past_due";
-      emu.emit("customer.subscription.updated", sub, { request: CLOCK, previous: before });
+      emu.emit("customer.subscription.updated", sub, { request, previous: before });
     }
     return;
   }
   // Retries exhausted: Stripe's "subscription status" setting after all retries fail.
   const final = config.dunning.finalStatus;
   if (final === "canceled") {
-    cancelSubscriptionNow(emu, sub, at, CLOCK, "payment_failed");
+    cancelSubscriptionNow(emu, sub, at, request, "payment_failed");
   } else if (sub.status !== final) {
     const before = state.render(sub);
     sub.status = final;
-    emu.emit("customer.subscription.updated", sub, { request: CLOCK, previous: before });
+    emu.emit("customer.subscription.updated", sub, { request, previous: before });
   }
 }

@@ -146,4 +146,46 @@ describe("prorations (Stripe's per-second formula)", () => {
     expect(invoice.lines.data.map((l) => l.amount)).toEqual([-669, 2500]);
     expect(invoice.total).toBe(1831);
   });
+
+  it("pending_if_incomplete with a failing card keeps the old price as pending_update until the invoice is paid", async () => {
+    const { sub, item, premium, price, customer } = await upgradeSetup();
+    const failing = await stripe.paymentMethods.attach("pm_card_chargeDeclined", { customer: customer.id });
+    await stripe.customers.update(customer.id, { invoice_settings: { default_payment_method: failing.id } });
+    const updated = await stripe.subscriptions.update(sub.id, {
+      items: [{ id: item.id, price: premium.id }],
+      proration_behavior: "always_invoice",
+      payment_behavior: "pending_if_incomplete",
+    });
+    expect(updated.status).toBe("active");
+    expect(updated.items.data[0]!.price.id).toBe(price.id);
+    expect(updated.pending_update?.subscription_items?.[0]?.price.id).toBe(premium.id);
+    expect(updated.pending_update?.expires_at).toBe(UPGRADE_AT + 23 * 3600);
+    const invoice = await stripe.invoices.retrieve(updated.latest_invoice as string);
+    expect(invoice).toMatchObject({ status: "open", attempt_count: 1, amount_due: 1003 });
+
+    const visa = await stripe.paymentMethods.attach("pm_card_visa", { customer: customer.id });
+    await stripe.invoices.pay(invoice.id, { payment_method: visa.id });
+    const applied = await stripe.subscriptions.retrieve(sub.id);
+    expect(applied.items.data[0]!.price.id).toBe(premium.id);
+    expect(applied.pending_update).toBeNull();
+  });
+
+  it("allow_incomplete with a failing card applies the change, leaves the invoice open and the subscription past_due", async () => {
+    const { sub, item, premium, customer } = await upgradeSetup();
+    const failing = await stripe.paymentMethods.attach("pm_card_chargeDeclined", { customer: customer.id });
+    await stripe.customers.update(customer.id, { invoice_settings: { default_payment_method: failing.id } });
+    const updated = await stripe.subscriptions.update(sub.id, {
+      items: [{ id: item.id, price: premium.id }],
+      proration_behavior: "always_invoice",
+      expand: ["latest_invoice"],
+    });
+    expect(updated.status).toBe("past_due");
+    expect(updated.items.data[0]!.price.id).toBe(premium.id);
+    const invoice = updated.latest_invoice as Stripe.Invoice;
+    expect(invoice).toMatchObject({
+      status: "open",
+      attempt_count: 1,
+      next_payment_attempt: UPGRADE_AT + 3 * 86400,
+    });
+  });
 });

@@ -150,7 +150,8 @@ export const customerRoutes: Route[] = [
     handler: (call) => {
       const c = call.emu.state.get("customer", call.params.id!);
       if (!c) throw noSuch("customer", call.params.id!);
-      return c;
+      // Stripe answers a deleted customer with its deleted form.
+      return c.deleted ? { id: c.id, object: "customer", deleted: true } : c;
     },
   },
   { method: "POST", path: "/v1/customers/:id", handler: update },

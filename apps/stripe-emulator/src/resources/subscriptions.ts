@@ -7,9 +7,9 @@ import {
   type LineInput,
   periodLines,
 } from "../billing/invoices.ts";
-import { itemsOf, newSubscriptionItem, setItemPrice } from "../billing/items.ts";
+import { applyItemChanges, itemsOf, newSubscriptionItem, type StoredItemUpdate } from "../billing/items.ts";
 import { prorationAmounts } from "../billing/proration.ts";
-import { cancelSubscriptionNow, takePendingItems } from "../billing/renewal.ts";
+import { cancelSubscriptionNow, collectAutomatically, takePendingItems } from "../billing/renewal.ts";
 import { formatDate, type Interval, nextBoundary } from "../billing/time.ts";
 import type { Call, Emulator, Route } from "../context.ts";
 import { nowFor } from "../events/events.ts";
@@ -232,6 +232,17 @@ function chargeablePaymentMethod(
 ): StripeObject | null {
   const id = sub.default_payment_method ?? customer.invoice_settings.default_payment_method;
   return id ? (emu.state.get("payment_method", id) ?? null) : null;
+}
+
+function wouldFailToCollect(
+  emu: Emulator,
+  sub: StripeObject,
+  customer: StripeObject,
+  amount: number,
+): boolean {
+  if (amount <= 0) return false;
+  const pm = chargeablePaymentMethod(emu, sub, customer);
+  return !pm || !chargeOutcome(pm._behavior ?? "succeed").ok;
 }
 
 /** Stripe's error_if_incomplete: refuse before changing anything when the charge would fail. */
@@ -519,44 +530,63 @@ function update(call: Call): StripeObject {
     sub.canceled_at = at ? nowFor(emu, sub.test_clock) : null;
   }
   let invoice: StripeObject | null = null;
+  let pendingOnly = false;
   if (plan) {
-    for (const c of plan.changes) {
-      if (c.item && c.deleted) {
-        state.remove("subscription_item", c.item.id);
-        continue;
-      }
-      if (c.item) {
-        if (c.item.price.id !== c.price.id) setItemPrice(c.item, c.price);
-        c.item.quantity = c.quantity;
-        if (c.metadata) c.item.metadata = c.metadata;
-        if (plan.resetAnchor) {
-          c.item.current_period_start = plan.now;
-          c.item.current_period_end = plan.newPeriodEnd;
-        }
-      } else {
-        const item = newSubscriptionItem(
-          emu,
-          sub,
-          c.price,
-          c.quantity,
-          plan.resetAnchor ? plan.now : plan.periodStart,
-          plan.resetAnchor ? plan.newPeriodEnd : plan.periodEnd,
-          c.metadata,
-        );
-        for (const line of [...plan.prorationLines, ...plan.periodLines]) {
-          if (line.subscriptionItem === null && line.price.id === c.price.id) line.subscriptionItem = item.id;
-        }
+    const stored: StoredItemUpdate = {
+      changes: plan.changes.map((c) => ({
+        itemId: c.item?.id ?? null,
+        priceId: c.price.id,
+        quantity: c.quantity,
+        deleted: c.deleted,
+        ...(c.metadata ? { metadata: c.metadata } : {}),
+      })),
+      resetAnchor: plan.resetAnchor,
+      now: plan.now,
+      periodStart: plan.periodStart,
+      periodEnd: plan.periodEnd,
+      newPeriodEnd: plan.newPeriodEnd,
+    };
+    const lines = [...plan.prorationLines, ...plan.periodLines];
+    // pending_if_incomplete: when the charge would fail, Stripe keeps the items as they are and
+    // records the change as `pending_update`, applied only once the invoice is paid.
+    pendingOnly =
+      invoiceNow &&
+      paymentBehavior === "pending_if_incomplete" &&
+      wouldFailToCollect(
+        emu,
+        sub,
+        customer,
+        lines.reduce((sum, l) => sum + l.amount, 0),
+      );
+    if (pendingOnly) {
+      sub.pending_update = {
+        billing_cycle_anchor: plan.resetAnchor ? plan.now : null,
+        expires_at: plan.now + 23 * 3600,
+        subscription_items: plan.changes
+          .filter((c) => !c.deleted)
+          .map((c) => ({
+            ...(c.item ? state.render(c.item) : {}),
+            object: "subscription_item",
+            price: state.render(c.price),
+            quantity: c.quantity,
+          })),
+        trial_end: null,
+        trial_from_plan: null,
+      };
+      sub._pending_item_update = stored;
+    } else {
+      const createdItems = applyItemChanges(emu, sub, stored);
+      for (const line of lines) {
+        if (line.subscriptionItem === null) line.subscriptionItem = createdItems.get(line.price.id) ?? null;
       }
     }
-    if (plan.resetAnchor) sub.billing_cycle_anchor = plan.now;
     if (invoiceNow) {
       const pending = takePendingItems(emu, sub, null);
-      const lines = [...pending, ...plan.prorationLines, ...plan.periodLines];
       invoice = buildInvoice(emu, {
         customer,
         subscription: sub,
         billingReason: "subscription_update",
-        lines,
+        lines: [...pending, ...lines],
         periodStart: plan.now,
         periodEnd: plan.now,
       });
@@ -573,15 +603,11 @@ function update(call: Call): StripeObject {
   if (invoice) {
     emu.emit("invoice.created", invoice, { request: call.request });
     finalizeInvoice(emu, invoice, call.request);
-    if (invoice.status === "open" && paymentBehavior !== "default_incomplete") {
-      const result = chargeablePaymentMethod(emu, sub, customer)
-        ? attemptInvoicePayment(emu, invoice, call.request)
-        : { ok: false };
-      if (!result.ok && sub.status === "active") {
-        const prev = state.render(sub);
-        sub.status = "past_due";
-        emu.emit("customer.subscription.updated", sub, { request: call.request, previous: prev });
-      }
+    if (invoice.status === "open" && pendingOnly) {
+      attemptInvoicePayment(emu, invoice, call.request);
+    } else if (invoice.status === "open" && paymentBehavior !== "default_incomplete") {
+      // Same collection as a renewal: a failure makes the subscription past_due and schedules Smart Retries.
+      collectAutomatically(emu, invoice, nowFor(emu, sub.test_clock), call.request);
     }
   }
   return sub;
