@@ -54,7 +54,14 @@ const LOCK_TIMEOUT_MESSAGE =
 export function buildEmulator(config: EmulatorConfig): EmulatorHandle {
   const logger = createLogger("stripe-emulator", { level: config.logLevel });
   const state = new State(config.seed);
-  const webhooks = new WebhookDispatcher({ ...config.webhookDelivery, logger });
+  const webhooks = new WebhookDispatcher({
+    ...config.webhookDelivery,
+    logger,
+    onDelivered: (eventId) => {
+      const event = state.get("event", eventId);
+      if (event && event.pending_webhooks > 0) event.pending_webhooks -= 1;
+    },
+  });
   const emulator: Emulator = {
     state,
     config,

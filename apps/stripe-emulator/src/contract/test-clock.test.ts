@@ -108,6 +108,7 @@ describe("test clock: monthly renewals, a card that starts declining, dunning, c
     const allEvents: Stripe.Event[] = [];
     for await (const e of stripe.events.list({ limit: 100 })) allEvents.push(e);
     expect(allEvents.length).toBeGreaterThan(30);
+    expect(allEvents.filter((e) => e.pending_webhooks !== 0)).toEqual([]);
     expect(new Set(receiver.received.map((r) => r.event.id))).toEqual(new Set(allEvents.map((e) => e.id)));
     expect(flushed.deliveries.some((d: { attempts: number }) => d.attempts > 1)).toBe(true);
     for (const r of receiver.received) expect(r.signature).toMatch(/^t=\d+,v1=[0-9a-f]{64}$/);

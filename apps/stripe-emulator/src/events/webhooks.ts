@@ -18,6 +18,14 @@ export function endpointWants(endpoint: StripeObject, eventType: string): boolea
   return enabled.includes("*") || enabled.includes(eventType);
 }
 
+export type DispatcherOptions = {
+  maxAttempts: number;
+  backoffMs: number;
+  logger: Logger;
+  /** Called once per endpoint when a delivery got a 2xx (Stripe decrements `pending_webhooks`). */
+  onDelivered?: (eventId: string) => void;
+};
+
 export type DeliveryRecord = {
   eventId: string;
   endpointId: string;
@@ -37,9 +45,9 @@ export class WebhookDispatcher {
   private readonly timers = new Set<NodeJS.Timeout>();
   readonly deliveries: DeliveryRecord[] = [];
   private stopped = false;
-  private readonly options: { maxAttempts: number; backoffMs: number; logger: Logger };
+  private readonly options: DispatcherOptions;
 
-  constructor(options: { maxAttempts: number; backoffMs: number; logger: Logger }) {
+  constructor(options: DispatcherOptions) {
     this.options = options;
   }
 
@@ -93,6 +101,7 @@ export class WebhookDispatcher {
     }
     if (ok) {
       record.delivered = true;
+      this.options.onDelivered?.(record.eventId);
       return;
     }
     if (record.attempts >= this.options.maxAttempts || this.stopped) {
