@@ -1,0 +1,368 @@
+import { randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { type Envelope, messageTypes, type OrderOutcomeV1 } from "@bridge/domain";
+import { recordOrder } from "@bridge/store";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { deriveOrderIds, orderIdentity } from "../../idempotency.ts";
+import { type OrderOutcomeWaiter, startOutcomeWaiter } from "../../outcome-waiter.ts";
+import {
+  bearer,
+  keys,
+  seedSubscription,
+  startTestGateway,
+  startTopicReader,
+  type TestGateway,
+  testClient,
+  topicMessageCount,
+  until,
+} from "../../test-support.ts";
+
+const fixture = (name: string) =>
+  JSON.parse(
+    readFileSync(new URL(`../../../../../test/fixtures/limio/${name}.json`, import.meta.url), "utf8"),
+  );
+
+let gw: TestGateway;
+let outcomes: OrderOutcomeWaiter;
+let orders: Awaited<ReturnType<typeof startTopicReader>>;
+
+/** Publishes an outcome as the stripe-writer would. */
+async function publishOutcome(
+  outcome: Omit<OrderOutcomeV1, "completedAt" | "stripe"> & Partial<OrderOutcomeV1>,
+) {
+  const envelope: Envelope<OrderOutcomeV1> = {
+    id: randomUUID(),
+    type: messageTypes.orderOutcome,
+    version: 1,
+    occurredAt: new Date().toISOString(),
+    source: "stripe-writer",
+    correlationId: randomUUID(),
+    data: { stripe: {}, completedAt: new Date().toISOString(), ...outcome },
+  };
+  await gw.producer.publish(gw.topics.orderOutcomes, { key: outcome.subscriptionId, envelope });
+}
+
+beforeAll(async () => {
+  const client = testClient("gateway-outcomes");
+  const { freshTopics } = await import("../../test-support.ts");
+  const topics = await freshTopics();
+  outcomes = await startOutcomeWaiter(client, { topic: topics.orderOutcomes, logger: client.logger });
+  gw = await startTestGateway({ topics, outcomes });
+  orders = await startTopicReader(gw.client, gw.topics.orders);
+  // The waiter's group reads new messages only: wait until it has joined and sees outcomes.
+  const probe = `order-${randomUUID().replaceAll("-", "")}`;
+  await until(
+    async () => {
+      const seen = outcomes.wait(probe, 500);
+      await publishOutcome({
+        orderId: probe,
+        subscriptionId: "sub-00000000000000000000000000000000",
+        orderType: "new",
+        status: "skipped",
+        action: "none",
+      });
+      return (await seen) !== undefined;
+    },
+    60_000,
+    "the outcome consumer to join",
+  );
+}, 120_000);
+
+afterAll(async () => {
+  await orders?.stop();
+  await outcomes?.stop();
+  await gw?.close();
+});
+
+const post = (payload: object, headers: Record<string, string> = {}) =>
+  gw.app.inject({
+    method: "POST",
+    url: "/api/orders",
+    headers: { ...bearer(keys.shop), ...headers },
+    payload,
+  });
+
+describe("POST /api/orders", () => {
+  it("queues a new order: 202 only once the message is in limio.orders.v1, keyed by the new subscription", async () => {
+    const order = { ...fixture("new"), external_id: `EXT-${randomUUID()}` };
+    const response = await post(order, { "x-correlation-id": "corr-new-1" });
+    expect(response.statusCode).toBe(202);
+    const body = response.json();
+    expect(body).toEqual({
+      id: expect.stringMatching(/^order-[0-9a-f]{32}$/),
+      order_reference: expect.stringMatching(/^[A-Z0-9]{12}$/),
+      status: "queued",
+      external_id: order.external_id,
+      subscriptionId: expect.stringMatching(/^sub-[0-9a-f]{32}$/),
+      subscriptionReference: expect.stringMatching(/^[A-Z0-9]{12}$/),
+    });
+    expect(response.headers["x-correlation-id"]).toBe("corr-new-1");
+
+    const message = await orders.find((m) => m.envelope.id === body.id);
+    expect(message.key).toBe(body.subscriptionId);
+    expect(message.envelope).toMatchObject({
+      type: "limio.order.submitted",
+      version: 1,
+      source: "shop",
+      correlationId: "corr-new-1",
+      data: {
+        orderId: body.id,
+        subscriptionId: body.subscriptionId,
+        source: "shop",
+        order: {
+          order_type: "new",
+          id: body.id,
+          order_reference: body.order_reference,
+          sub_reference: body.subscriptionReference,
+          external_id: order.external_id,
+        },
+      },
+    });
+    expect(message.headers["x-message-type"]).toBe("limio.order.submitted");
+  });
+
+  it("resolves a non-new order's subscription in the store and keys the message by it", async () => {
+    const sub = await seedSubscription(gw.store);
+    const order = {
+      ...fixture("cancel_subscription"),
+      subscriptionId: sub.id,
+      external_id: `C-${randomUUID()}`,
+    };
+    const response = await post(order);
+    expect(response.statusCode).toBe(202);
+    expect(response.json()).toMatchObject({
+      status: "queued",
+      subscriptionId: sub.id,
+      subscriptionReference: sub.reference,
+    });
+    const message = await orders.find((m) => m.envelope.id === response.json().id);
+    expect(message.key).toBe(sub.id);
+    expect(message.envelope.data).toMatchObject({
+      subscriptionId: sub.id,
+      order: { order_type: "cancel_subscription" },
+    });
+  });
+
+  it("answers 404 for an unknown Limio subscription and publishes nothing", async () => {
+    const before = await topicMessageCount(gw.client, gw.topics.orders);
+    const response = await post({
+      ...fixture("change_address"),
+      forSubscription: { id: "sub-ffffffffffffffffffffffffffffffff" },
+    });
+    expect(response.statusCode).toBe(404);
+    expect(response.json()).toEqual({
+      error: { code: "subscription_not_found", message: expect.any(String) },
+    });
+    expect(await topicMessageCount(gw.client, gw.topics.orders)).toBe(before);
+  });
+
+  it("is idempotent on Idempotency-Key: the same ids and answer, the same message id again", async () => {
+    const key = `idem-${randomUUID()}`;
+    const order = { ...fixture("new") };
+    delete order.external_id;
+    const first = await post(order, { "idempotency-key": key });
+    const second = await post(order, { "idempotency-key": key });
+    expect(first.statusCode).toBe(202);
+    expect(second.statusCode).toBe(202);
+    expect(second.json()).toEqual(first.json());
+    expect(first.json().id).toBe(
+      deriveOrderIds("shop", orderIdentity({ idempotencyKey: key, source: "shop" })).orderId,
+    );
+    await until(() => orders.messages.filter((m) => m.envelope.id === first.json().id).length === 2);
+    // Without a key nor an external_id every submission is a new order.
+    const a = await post(order);
+    const b = await post(order);
+    expect(a.json().id).not.toBe(b.json().id);
+  });
+
+  it("is idempotent on source + external_id; a different API key gets a different order", async () => {
+    const order = { ...fixture("new"), external_id: `EXT-${randomUUID()}` };
+    const first = await post(order);
+    const again = await post({ ...order, process_immediately: false });
+    expect(again.json().id).toBe(first.json().id);
+    const otherClient = await gw.app.inject({
+      method: "POST",
+      url: "/api/orders",
+      headers: bearer(keys.all),
+      payload: order,
+    });
+    expect(otherClient.statusCode).toBe(202);
+    expect(otherClient.json().id).not.toBe(first.json().id);
+  });
+
+  it("answers from the store once the writer recorded the order, without publishing again; 409 on a different payload", async () => {
+    const order = { ...fixture("new"), external_id: `EXT-${randomUUID()}` };
+    const first = await post(order);
+    const published = await orders.find((m) => m.envelope.id === first.json().id);
+    const data = published.envelope.data as {
+      orderId: string;
+      subscriptionId: string;
+      order: Record<string, unknown>;
+    };
+    // What the writer records for the order (payload = the order as published).
+    await recordOrder(gw.store.db, {
+      id: data.orderId,
+      reference: first.json().order_reference,
+      type: "new",
+      source: "shop",
+      externalId: order.external_id,
+      subscriptionId: data.subscriptionId,
+      status: "applied",
+      payload: data.order,
+    });
+    const before = await topicMessageCount(gw.client, gw.topics.orders);
+    const replay = await post(order);
+    expect(replay.statusCode).toBe(200);
+    expect(replay.json()).toEqual({ ...first.json(), status: "applied" });
+
+    const conflict = await post({ ...order, country: "FR" });
+    expect(conflict.statusCode).toBe(409);
+    expect(conflict.json().error.code).toBe("idempotency_conflict");
+    expect(await topicMessageCount(gw.client, gw.topics.orders)).toBe(before);
+  });
+
+  it("process_immediately waits for the order's outcome: applied with the client secret, failed with the reason", async () => {
+    const order = { ...fixture("new"), external_id: `EXT-${randomUUID()}`, process_immediately: true };
+    const pending = post(order);
+    const message = await orders.find(
+      (m) => (m.envelope.data as { order: { external_id?: string } }).order.external_id === order.external_id,
+    );
+    const data = message.envelope.data as { orderId: string; subscriptionId: string };
+    await publishOutcome({
+      orderId: data.orderId,
+      subscriptionId: data.subscriptionId,
+      orderType: "new",
+      status: "applied",
+      action: "subscription_created",
+      clientSecret: { type: "invoice_confirmation_secret", value: "pi_secret_test" },
+    });
+    const response = await pending;
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toMatchObject({
+      id: data.orderId,
+      status: "applied",
+      clientSecret: { type: "invoice_confirmation_secret", value: "pi_secret_test" },
+    });
+
+    const sub = await seedSubscription(gw.store);
+    const cancel = {
+      ...fixture("cancel_subscription"),
+      subscriptionId: sub.id,
+      external_id: `C-${randomUUID()}`,
+      process_immediately: true,
+    };
+    const pendingCancel = post(cancel);
+    const cancelMessage = await orders.find((m) => m.key === sub.id);
+    await publishOutcome({
+      orderId: cancelMessage.envelope.id,
+      subscriptionId: sub.id,
+      orderType: "cancel_subscription",
+      status: "failed",
+      action: "none",
+      error: { code: "stripe_error", message: "No such subscription" },
+    });
+    const failed = await pendingCancel;
+    expect(failed.statusCode).toBe(200);
+    expect(failed.json()).toMatchObject({
+      status: "failed",
+      reason: { code: "stripe_error", message: "No such subscription" },
+    });
+  });
+});
+
+describe("POST /api/orders, bounded waits", () => {
+  it("answers 202 queued when no outcome comes within WAIT_TIMEOUT_MS", async () => {
+    const quick = await startTestGateway({ topics: gw.topics, config: { WAIT_TIMEOUT_MS: "300" } });
+    try {
+      const order = { ...fixture("new"), external_id: `EXT-${randomUUID()}`, process_immediately: true };
+      const started = Date.now();
+      const response = await quick.app.inject({
+        method: "POST",
+        url: "/api/orders",
+        headers: bearer(keys.shop),
+        payload: order,
+      });
+      expect(response.statusCode).toBe(202);
+      expect(response.json().status).toBe("queued");
+      expect(Date.now() - started).toBeGreaterThanOrEqual(300);
+      expect(Date.now() - started).toBeLessThan(3_000);
+      await orders.find((m) => m.envelope.id === response.json().id);
+    } finally {
+      await quick.close();
+    }
+  });
+
+  it("without an outcome consumer, waits for the store's Order row to turn final and answers with it", async () => {
+    const polling = await startTestGateway({ topics: gw.topics, config: { WAIT_TIMEOUT_MS: "15000" } });
+    try {
+      const order = { ...fixture("new"), external_id: `EXT-${randomUUID()}`, process_immediately: true };
+      const ids = deriveOrderIds("shop", orderIdentity({ source: "shop", externalId: order.external_id }));
+      const pending = polling.app.inject({
+        method: "POST",
+        url: "/api/orders",
+        headers: bearer(keys.shop),
+        payload: order,
+      });
+      const message = await orders.find((m) => m.envelope.id === ids.orderId);
+      const data = message.envelope.data as { subscriptionId: string; order: unknown };
+      await recordOrder(polling.store.db, {
+        id: ids.orderId,
+        reference: ids.orderReference,
+        type: "new",
+        source: "shop",
+        externalId: order.external_id,
+        subscriptionId: data.subscriptionId,
+        status: "queued",
+        payload: data.order,
+      });
+      await polling.store.db.order.update({
+        where: { id: ids.orderId },
+        data: {
+          status: "failed",
+          outcome: { status: "failed", error: { code: "card_declined", message: "Your card was declined." } },
+        },
+      });
+      const answer = await pending;
+      expect(answer.statusCode).toBe(200);
+      expect(answer.json()).toMatchObject({
+        id: ids.orderId,
+        order_reference: ids.orderReference,
+        status: "failed",
+        reason: { code: "card_declined", message: "Your card was declined." },
+      });
+    } finally {
+      await polling.close();
+    }
+  });
+});
+
+describe("POST /api/orders with the broker unavailable", () => {
+  it("answers 503 with Retry-After within the publish timeout, never 2xx", async () => {
+    const down = await startTestGateway({
+      topics: gw.topics,
+      brokers: ["127.0.0.1:1"],
+      config: { KAFKA_PUBLISH_TIMEOUT_MS: "1000", RETRY_AFTER_SECONDS: "7" },
+    });
+    try {
+      const started = Date.now();
+      const response = await down.app.inject({
+        method: "POST",
+        url: "/api/orders",
+        headers: bearer(keys.shop),
+        payload: { ...fixture("new"), external_id: `EXT-${randomUUID()}` },
+      });
+      const elapsed = Date.now() - started;
+      expect(response.statusCode).toBe(503);
+      expect(response.headers["retry-after"]).toBe("7");
+      expect(response.json().error.code).toBe("broker_unavailable");
+      expect(elapsed).toBeLessThan(3_000);
+      const metrics = await down.metrics.render();
+      expect(metrics).toMatch(/gateway_kafka_publish_duration_seconds_count\{[^}]*result="error"[^}]*\} 1/);
+      expect(metrics).toMatch(
+        /gateway_http_requests_total\{route="\/api\/orders",method="POST",status="503"[^}]*\} 1/,
+      );
+    } finally {
+      await down.close();
+    }
+  });
+});
