@@ -53,6 +53,18 @@ describe("customers", () => {
     expect(again.deleted).toBe(true);
   });
 
+  it("enforces Stripe's metadata limits (40-char keys, 500-char values, 50 keys)", async () => {
+    const longKey = await stripe.customers.create({ metadata: { ["k".repeat(41)]: "v" } }).catch((e) => e);
+    expect(longKey.statusCode).toBe(400);
+    const longValue = await stripe.customers.create({ metadata: { k: "v".repeat(501) } }).catch((e) => e);
+    expect(longValue.statusCode).toBe(400);
+    const many = Object.fromEntries(Array.from({ length: 51 }, (_, i) => [`k${i}`, "v"]));
+    const tooMany = await stripe.customers.create({ metadata: many }).catch((e) => e);
+    expect(tooMany.param).toBe("metadata");
+    const ok = await stripe.customers.create({ metadata: { ["k".repeat(40)]: "v".repeat(500) } });
+    expect(Object.keys(ok.metadata)).toHaveLength(1);
+  });
+
   it("lists by exact email and searches with email:'x'", async () => {
     await stripe.customers.create({ email: "a@example.com" });
     const b = await stripe.customers.create({ email: "b@example.com", metadata: { tier: "gold" } });

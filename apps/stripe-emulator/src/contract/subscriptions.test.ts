@@ -82,6 +82,23 @@ describe("subscriptions: creation", () => {
     expect((sub.items.data[0]!.price.product as Stripe.Product).name).toBe("Digital Monthly");
   });
 
+  it("add_invoice_items puts one-off prices on the first invoice only", async () => {
+    const { customer, price, product } = await billingSetup(stripe, { card: "pm_card_visa" });
+    const setupFee = await stripe.prices.create({ product: product.id, currency: "usd", unit_amount: 499 });
+    expect(setupFee.type).toBe("one_time");
+    const sub = await stripe.subscriptions.create({
+      customer: customer.id,
+      items: [{ price: price.id }],
+      add_invoice_items: [{ price: setupFee.id, quantity: 2 }],
+      expand: ["latest_invoice"],
+    });
+    const invoice = sub.latest_invoice as Stripe.Invoice;
+    expect(invoice.lines.data.map((l) => l.amount)).toEqual([1000, 998]);
+    expect(invoice.amount_paid).toBe(1998);
+    const next = await stripe.invoices.createPreview({ subscription: sub.id });
+    expect(next.amount_due).toBe(1000);
+  });
+
   it("error_if_incomplete with a declining card: 402 card_declined and no subscription", async () => {
     const { customer, price } = await billingSetup(stripe, { card: "pm_card_chargeDeclined" });
     const error = await stripe.subscriptions

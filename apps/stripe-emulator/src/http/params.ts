@@ -56,9 +56,16 @@ export function mergeMetadata(existing: Record<string, string>, incoming: unknow
   if (typeof incoming !== "object") throw invalid("Invalid metadata", "metadata");
   const out = { ...existing };
   for (const [k, v] of Object.entries(incoming as Record<string, unknown>)) {
+    if (k.length > 40)
+      throw invalid(`Invalid metadata: keys can be at most 40 characters long (${k}).`, `metadata[${k}]`);
+    if (typeof v === "string" && v.length > 500) {
+      throw invalid("Invalid metadata: values can be at most 500 characters long.", `metadata[${k}]`);
+    }
     if (v === "" || v === null) delete out[k];
     else out[k] = String(v);
   }
+  if (Object.keys(out).length > 50)
+    throw invalid("Invalid metadata: metadata can have at most 50 keys.", "metadata");
   return out;
 }
 

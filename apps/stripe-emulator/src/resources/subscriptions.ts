@@ -423,11 +423,44 @@ function create(call: Call): StripeObject {
   if (sub.cancel_at_period_end) sub.cancel_at = end;
   state.insert("subscription", sub);
   const items = prices.map((p) => newSubscriptionItem(emu, sub, p.price, p.quantity, now, end, p.metadata));
+  const oneOff: LineInput[] = arr(b.add_invoice_items).map((raw, i) => {
+    const price = raw.price
+      ? getPrice(call, String(raw.price), `add_invoice_items[${i}][price]`)
+      : raw.price_data
+        ? createPrice(call, raw.price_data, {
+            fromPriceData: true,
+            param: `add_invoice_items[${i}][price_data]`,
+          })
+        : undefined;
+    if (!price)
+      throw invalid(
+        `Missing required param: add_invoice_items[${i}][price].`,
+        `add_invoice_items[${i}][price]`,
+        "parameter_missing",
+      );
+    if (price.recurring)
+      throw invalid(
+        "add_invoice_items only accepts prices with type=one_time.",
+        `add_invoice_items[${i}][price]`,
+      );
+    const quantity = int(raw.quantity, `add_invoice_items[${i}][quantity]`) ?? 1;
+    return {
+      amount: (price.unit_amount ?? 0) * quantity,
+      description: `${quantity} × ${productName(emu, price)}`,
+      price,
+      quantity,
+      periodStart: now,
+      periodEnd: now,
+      subscription: sub.id,
+      subscriptionItem: null,
+      proration: false,
+    };
+  });
   const invoice = buildInvoice(emu, {
     customer,
     subscription: sub,
     billingReason: "subscription_create",
-    lines: periodLines(emu, sub, items, now, end),
+    lines: [...periodLines(emu, sub, items, now, end), ...oneOff],
     periodStart: now,
     periodEnd: now,
   });
