@@ -1,0 +1,191 @@
+import { createHmac, randomUUID } from "node:crypto";
+import Stripe from "stripe";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  startTestGateway,
+  startTopicReader,
+  type TestGateway,
+  topicMessageCount,
+  webhookSecrets,
+} from "../../test-support.ts";
+
+let gw: TestGateway;
+let events: Awaited<ReturnType<typeof startTopicReader>>;
+
+beforeAll(async () => {
+  gw = await startTestGateway();
+  events = await startTopicReader(gw.client, gw.topics.stripeEvents);
+}, 120_000);
+
+afterAll(async () => {
+  await events?.stop();
+  await gw?.close();
+});
+
+const alnum = () => randomUUID().replaceAll("-", "").slice(0, 20);
+
+function stripeEvent(type = "customer.subscription.updated") {
+  const subscriptionId = `sub_${alnum()}`;
+  const event = {
+    id: `evt_${alnum()}`,
+    object: "event",
+    api_version: "2026-10-28.clover",
+    created: Math.floor(Date.now() / 1000),
+    livemode: false,
+    type,
+    request: { id: null, idempotency_key: null },
+    data: {
+      object: { id: subscriptionId, object: "subscription", customer: `cus_${alnum()}`, status: "active" },
+    },
+  };
+  // Stripe's own formatting: the signature must be checked over these exact bytes.
+  return { event, subscriptionId, payload: JSON.stringify(event, null, 2) };
+}
+
+/** Exactly as Stripe (and the emulator) sign: `t=<unix>,v1=<hex hmac_sha256(secret, "t.body")>`. */
+function handSigned(payload: string, secret: string, timestamp = Math.floor(Date.now() / 1000)) {
+  const v1 = createHmac("sha256", secret).update(`${timestamp}.${payload}`, "utf8").digest("hex");
+  return `t=${timestamp},v1=${v1}`;
+}
+
+const deliver = (payload: string, signature?: string) =>
+  gw.app.inject({
+    method: "POST",
+    url: "/webhooks/stripe",
+    headers: {
+      "content-type": "application/json; charset=utf-8",
+      ...(signature === undefined ? {} : { "stripe-signature": signature }),
+    },
+    payload,
+  });
+
+describe("POST /webhooks/stripe", () => {
+  it("accepts an event signed by the Stripe SDK: 200 once it is in stripe.events.v1, keyed by the Stripe subscription", async () => {
+    const { event, subscriptionId, payload } = stripeEvent();
+    const header = Stripe.webhooks.generateTestHeaderString({ payload, secret: webhookSecrets.current });
+    const response = await deliver(payload, header);
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toEqual({ received: true, id: event.id, published: true });
+    const message = await events.find((m) => m.envelope.id === event.id);
+    expect(message.key).toBe(subscriptionId);
+    expect(message.envelope).toMatchObject({
+      type: "stripe.event.received",
+      version: 1,
+      source: "stripe",
+      data: {
+        eventId: event.id,
+        type: event.type,
+        object: { id: subscriptionId, type: "subscription" },
+        related: { subscriptionId, customerId: event.data.object.customer },
+      },
+    });
+  });
+
+  it("accepts a hand-made HMAC signature and the rotated (second) secret", async () => {
+    const handMade = stripeEvent("invoice.paid");
+    const first = await deliver(handMade.payload, handSigned(handMade.payload, webhookSecrets.current));
+    expect(first.statusCode).toBe(200);
+    await events.find((m) => m.envelope.id === handMade.event.id);
+
+    const rotated = stripeEvent();
+    const second = await deliver(rotated.payload, handSigned(rotated.payload, webhookSecrets.previous));
+    expect(second.statusCode).toBe(200);
+    await events.find((m) => m.envelope.id === rotated.event.id);
+  });
+
+  it("refuses a tampered body, a wrong secret, an expired timestamp and a missing header with 400, publishing nothing", async () => {
+    const before = await topicMessageCount(gw.client, gw.topics.stripeEvents);
+    const { payload } = stripeEvent();
+    const good = handSigned(payload, webhookSecrets.current);
+    const cases = [
+      {
+        name: "tampered",
+        payload: payload.replace('"active"', '"canceled"'),
+        signature: good,
+        reason: "mismatch",
+      },
+      {
+        name: "wrong secret",
+        payload,
+        signature: handSigned(payload, "whsec_someone_else"),
+        reason: "mismatch",
+      },
+      {
+        name: "expired",
+        payload,
+        signature: handSigned(payload, webhookSecrets.current, Math.floor(Date.now() / 1000) - 301),
+        reason: "expired",
+      },
+      { name: "missing header", payload, signature: undefined, reason: "missing_header" },
+      { name: "garbage header", payload, signature: "nonsense", reason: "malformed_header" },
+    ];
+    for (const c of cases) {
+      const response = await deliver(c.payload, c.signature);
+      expect(response.statusCode, c.name).toBe(400);
+      expect(response.json(), c.name).toEqual({
+        error: { code: "invalid_signature", message: expect.stringContaining(c.reason) },
+      });
+      expect(response.body).not.toContain("v1=");
+    }
+    const metrics = await gw.metrics.render();
+    for (const reason of ["mismatch", "expired", "missing_header", "malformed_header"]) {
+      expect(metrics).toMatch(
+        new RegExp(`gateway_webhook_verification_failures_total\\{reason="${reason}"[^}]*\\} [1-9]`),
+      );
+    }
+    // A valid delivery after them proves the reader is live; the refused ones never reached the topic.
+    const valid = stripeEvent();
+    expect((await deliver(valid.payload, handSigned(valid.payload, webhookSecrets.current))).statusCode).toBe(
+      200,
+    );
+    await events.find((m) => m.envelope.id === valid.event.id);
+    expect(await topicMessageCount(gw.client, gw.topics.stripeEvents)).toBe(before + 1);
+  });
+
+  it("acknowledges and counts event types the bridge does not handle, without publishing them", async () => {
+    const before = await topicMessageCount(gw.client, gw.topics.stripeEvents);
+    const { event, payload } = stripeEvent("radar.early_fraud_warning.created");
+    const response = await deliver(payload, handSigned(payload, webhookSecrets.current));
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toEqual({ received: true, id: event.id, published: false });
+    expect(await gw.metrics.render()).toMatch(
+      /gateway_webhook_unknown_event_types_total\{type="radar.early_fraud_warning.created"[^}]*\} 1/,
+    );
+    expect(await topicMessageCount(gw.client, gw.topics.stripeEvents)).toBe(before);
+  });
+
+  it("refuses a signed body that is not a Stripe event with 400", async () => {
+    const payload = JSON.stringify({ hello: "world" });
+    const response = await deliver(payload, handSigned(payload, webhookSecrets.current));
+    expect(response.statusCode).toBe(400);
+    expect(response.json().error.code).toBe("invalid_event");
+  });
+});
+
+describe("POST /webhooks/stripe with the broker unavailable", () => {
+  it("answers 503 with Retry-After (so Stripe retries), never 200", async () => {
+    const down = await startTestGateway({
+      topics: gw.topics,
+      brokers: ["127.0.0.1:1"],
+      config: { KAFKA_PUBLISH_TIMEOUT_MS: "800" },
+    });
+    try {
+      const { payload } = stripeEvent();
+      const started = Date.now();
+      const response = await down.app.inject({
+        method: "POST",
+        url: "/webhooks/stripe",
+        headers: {
+          "content-type": "application/json",
+          "stripe-signature": handSigned(payload, webhookSecrets.current),
+        },
+        payload,
+      });
+      expect(response.statusCode).toBe(503);
+      expect(response.headers["retry-after"]).toBe("5");
+      expect(Date.now() - started).toBeLessThan(3_000);
+    } finally {
+      await down.close();
+    }
+  });
+});
