@@ -398,6 +398,16 @@ export function markInvoicePaid(
       }
     }
   }
+  const customer = state.get("customer", invoice.customer);
+  if (customer?.delinquent) {
+    const stillOpen = state
+      .all("invoice")
+      .some(
+        (i) =>
+          i.customer === customer.id && i.status === "open" && i.attempt_count > 0 && i.id !== invoice.id,
+      );
+    if (!stillOpen) customer.delinquent = false;
+  }
   emu.emit("invoice.paid", invoice, { request, previous: before });
   emu.emit("invoice.payment_succeeded", invoice, { request });
   const subId = invoice.parent?.subscription_details?.subscription;

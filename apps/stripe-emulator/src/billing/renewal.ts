@@ -110,7 +110,9 @@ export function collectAutomatically(
 ): void {
   const { state, config } = emu;
   const result = attemptInvoicePayment(emu, invoice, request);
+  const customer = state.get("customer", invoice.customer);
   if (result.ok) return;
+  if (customer) customer.delinquent = true;
   const subId = invoice.parent?.subscription_details?.subscription;
   const sub = subId ? state.get("subscription", subId) : undefined;
   const retriesUsed = invoice.attempt_count - 1;

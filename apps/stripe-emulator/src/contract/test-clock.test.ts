@@ -80,6 +80,7 @@ describe("test clock: monthly renewals, a card that starts declining, dunning, c
       attempted: true,
       next_payment_attempt: utc(2026, 3, 18),
     });
+    expect(((await stripe.customers.retrieve(customer.id)) as Stripe.Customer).delinquent).toBe(true);
 
     // Another month: retries on Mar 18, 21, 24 all fail → the subscription is canceled on Mar 24 (no April renewal).
     await advanceClock(stripe, clock!.id, utc(2026, 4, 15));
@@ -217,5 +218,33 @@ describe("test clock: monthly renewals, a card that starts declining, dunning, c
       (e) => e.type,
     );
     expect(types.slice(0, 2)).toEqual(["subscription_schedule.released", "subscription_schedule.updated"]);
+  });
+
+  it("refuses to advance more than two intervals of the shortest subscription at once", async () => {
+    const { clock, customer, price } = await billingSetup(stripe, {
+      card: "pm_card_visa",
+      frozenTime: utc(2026, 1, 10),
+    });
+    await stripe.subscriptions.create({ customer: customer.id, items: [{ price: price.id }] });
+    const error = await stripe.testHelpers.testClocks
+      .advance(clock!.id, { frozen_time: utc(2026, 3, 11) })
+      .catch((e) => e);
+    expect(error.statusCode).toBe(400);
+    expect(error.param).toBe("frozen_time");
+    const ok = await advanceClock(stripe, clock!.id, utc(2026, 3, 10));
+    expect(ok.status).toBe("ready");
+    expect(ok.frozen_time).toBe(utc(2026, 3, 10));
+    const backwards = await stripe.testHelpers.testClocks
+      .advance(clock!.id, { frozen_time: utc(2026, 3, 1) })
+      .catch((e) => e);
+    expect(backwards.statusCode).toBe(400);
+    const types = (await stripe.events.list({ type: "test_helpers.test_clock.*", limit: 100 })).data
+      .filter((e) => (e.data.object as { id: string }).id === clock!.id)
+      .map((e) => e.type);
+    expect(types).toEqual([
+      "test_helpers.test_clock.ready",
+      "test_helpers.test_clock.advancing",
+      "test_helpers.test_clock.created",
+    ]);
   });
 });

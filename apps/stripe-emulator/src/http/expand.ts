@@ -31,12 +31,12 @@ export function expandTree(paths: string[]): Tree {
  */
 export function applyExpand(emu: Emulator, value: StripeObject, expandParam: unknown): StripeObject {
   const paths = arr(expandParam).map(String);
-  return expandNode(emu, value, expandTree(paths), paths.join(","));
+  return expandNode(emu, value, expandTree(paths));
 }
 
-function expandNode(emu: Emulator, value: StripeObject, tree: Tree, raw: string): StripeObject {
+function expandNode(emu: Emulator, value: StripeObject, tree: Tree): StripeObject {
   if (value === null || typeof value !== "object") return value;
-  if (Array.isArray(value)) return value.map((v) => expandNode(emu, v, tree, raw));
+  if (Array.isArray(value)) return value.map((v) => expandNode(emu, v, tree));
   const includable = INCLUDABLE[value.object as string] ?? [];
   for (const key of includable) {
     if (!tree.has(key)) delete value[key];
@@ -58,7 +58,7 @@ function expandNode(emu: Emulator, value: StripeObject, tree: Tree, raw: string)
         return found ? emu.state.render(found) : c;
       });
     }
-    value[key] = expandNode(emu, child, sub, raw);
+    value[key] = expandNode(emu, child, sub);
   }
   // Nested objects that were not expanded still hide their includable fields.
   for (const [key, child] of Object.entries(value)) {

@@ -1,9 +1,26 @@
 import { advanceClock } from "../billing/clock.ts";
+import { itemsOf } from "../billing/items.ts";
+import { addIntervals, type Interval } from "../billing/time.ts";
 import type { Call, Route } from "../context.ts";
 import { invalid, noSuch } from "../http/errors.ts";
 import { paginate } from "../http/pagination.ts";
 import { int, str } from "../http/params.ts";
 import type { StripeObject } from "../types.ts";
+
+/** Stripe lets a clock move at most two intervals of its shortest-interval subscription at once. */
+function advanceLimit(call: Call, clock: StripeObject): number | null {
+  let limit: number | null = null;
+  for (const sub of call.emu.state.all("subscription")) {
+    if (sub.test_clock !== clock.id || sub.status === "canceled" || sub.status === "incomplete_expired")
+      continue;
+    for (const item of itemsOf(call.emu, sub.id)) {
+      const r = item.price.recurring;
+      const candidate = addIntervals(clock.frozen_time, r.interval as Interval, 2 * r.interval_count);
+      if (limit === null || candidate < limit) limit = candidate;
+    }
+  }
+  return limit;
+}
 
 function getClock(call: Call, id: string): StripeObject {
   const clock = call.emu.state.get("test_helpers.test_clock", id);
@@ -99,8 +116,16 @@ export const testClockRoutes: Route[] = [
           "frozen_time",
         );
       }
+      const limit = advanceLimit(call, clock);
+      if (limit !== null && target > limit) {
+        throw invalid(
+          "Cannot advance the test clock more than two intervals beyond the shortest subscription interval on it. Advance in smaller steps.",
+          "frozen_time",
+        );
+      }
       clock.status = "advancing";
       clock.status_details = { advancing: { target_frozen_time: target } };
+      call.emu.emit("test_helpers.test_clock.advancing", clock, { request: call.request });
       const response = call.emu.state.render(clock);
       // Stripe advances asynchronously: answer `advancing`, then work and flip to `ready`.
       setImmediate(() => {
