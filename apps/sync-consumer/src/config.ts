@@ -11,6 +11,8 @@ export const configSchema = z.object({
   STRIPE_API_URL: env.stripeApiUrl,
   /** Order sources that mean "Limio initiated this": their Stripe echoes are not re-synced. */
   LIMIO_SOURCES: z.string().default("shop,salesforce,limio,bridge").transform(splitList),
+  /** Partitions of the bridge topics when this service creates them (same default as the gateway). */
+  KAFKA_TOPIC_PARTITIONS: z.coerce.number().int().min(1).max(1_000).default(6),
   PARTITION_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
   LOG_LEVEL: env.logLevel,
 });

@@ -1,23 +1,53 @@
+import { bridgeTopicSpecs, createKafkaClient, ensureTopics, installShutdown } from "@bridge/messaging";
 import { createLogger, createMetrics, startOpsServer } from "@bridge/observability";
 import { createStore } from "@bridge/store";
+import { createStripeClient } from "@bridge/stripe-client";
+import { startSyncConsumer } from "./app.ts";
 import { loadConfig } from "./config.ts";
 
 const config = loadConfig();
 const logger = createLogger("sync-consumer", { level: config.LOG_LEVEL });
 const metrics = createMetrics("sync-consumer");
 const store = createStore(config.DATABASE_URL);
+const kafka = createKafkaClient({ brokers: config.KAFKA_BROKERS, clientId: "sync-consumer", logger });
+const { stripe } = createStripeClient({
+  secretKey: config.STRIPE_SECRET_KEY,
+  apiUrl: config.STRIPE_API_URL,
+  registry: metrics.registry,
+});
+
+await ensureTopics(kafka, bridgeTopicSpecs({ partitions: config.KAFKA_TOPIC_PARTITIONS }));
+
+const admin = kafka.kafka.admin();
+await admin.connect();
+const kafkaReady = async () => {
+  try {
+    await admin.describeCluster();
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+const consumer = await startSyncConsumer({
+  kafka,
+  store,
+  stripe,
+  logger,
+  registry: metrics.registry,
+  limioSources: config.LIMIO_SOURCES,
+  groupId: config.KAFKA_GROUP_ID,
+  concurrency: config.PARTITION_CONCURRENCY,
+  kafkaGauges: true,
+});
 const ops = await startOpsServer({
   port: config.OPS_PORT,
   metrics,
-  readiness: async () => ({ database: await store.ping() }),
+  readiness: async () => ({ database: await store.ping(), kafka: await kafkaReady() }),
 });
-logger.info({ opsPort: ops.port }, "sync-consumer started");
+logger.info({ opsPort: ops.port, limioSources: config.LIMIO_SOURCES }, "sync-consumer started");
 
-for (const signal of ["SIGTERM", "SIGINT"] as const) {
-  process.once(signal, async () => {
-    logger.info({ signal }, "shutting down");
-    await ops.close();
-    await store.close();
-    process.exit(0);
-  });
-}
+installShutdown(
+  [{ stop: () => ops.close() }, consumer, { stop: () => admin.disconnect() }, { stop: () => store.close() }],
+  logger,
+);

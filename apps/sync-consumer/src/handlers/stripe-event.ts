@@ -1,0 +1,105 @@
+import { type Envelope, isLimioInitiated, messageTypes, type StripeEventLike } from "@bridge/domain";
+import type { MessageContext, MessageHandler } from "@bridge/messaging";
+import { handleOnce, recordUnmatched } from "@bridge/store";
+import { CONSUMER, type SyncDeps, syncStore } from "../deps.ts";
+import { type SyncResult, syncSubscriptionInTx } from "../sync/apply-sync.ts";
+import { limioSubscriptionIdOf, resolveSubscriptions } from "../sync/resolve-subscription.ts";
+import { dataOf } from "./parse.ts";
+
+export type StripeEventOutcome =
+  | "skipped_loop"
+  | "skipped_coalesced"
+  | "unmatched"
+  | "ignored"
+  | "synced"
+  | "duplicate";
+
+/**
+ * `stripe.event.received` (the gateway's verified webhooks). The event only says *which*
+ * subscription changed: Stripe's current state is re-fetched, so duplicates and reordering
+ * converge. Limio-initiated events are not synced (loop prevention), Stripe-initiated ones are
+ * applied with audit source `stripe`. Nothing is ever published from here.
+ */
+export function stripeEventHandler(
+  deps: SyncDeps,
+  onOutcome?: (eventId: string, outcome: StripeEventOutcome) => void,
+): MessageHandler {
+  const store = syncStore(deps.store);
+  const done = (envelope: Envelope, outcome: StripeEventOutcome) => onOutcome?.(envelope.id, outcome);
+  const inboxOnly = (envelope: Envelope) => handleOnce(store, CONSUMER, envelope.id, async () => undefined);
+
+  return async (envelope: Envelope, context: MessageContext) => {
+    const data = dataOf(envelope, messageTypes.stripeEventReceived);
+    const event = data.event as unknown as StripeEventLike;
+    const log = deps.logger.child({ messageId: envelope.id, stripeEventId: data.eventId, type: data.type });
+
+    const loop = isLimioInitiated(event, { limioSources: deps.limioSources });
+    if (loop.limioInitiated) {
+      const r = await inboxOnly(envelope);
+      if (!r.duplicate) deps.metrics.skippedLoop.inc();
+      log.debug({ reasons: loop.reasons }, "Limio-initiated Stripe event: not synced");
+      return done(envelope, r.duplicate ? "duplicate" : "skipped_loop");
+    }
+
+    const resolution = await resolveSubscriptions(deps.store.db, {
+      stripeSubscriptionId: data.related.subscriptionId,
+      stripeCustomerId: data.related.customerId,
+      limioSubscriptionId: limioSubscriptionIdOf(event.data.object),
+    });
+
+    if (resolution.kind === "unmatched") {
+      const r = await handleOnce(store, CONSUMER, envelope.id, (tx) =>
+        recordUnmatched(tx, {
+          stripeSubscriptionId: resolution.stripeSubscriptionId,
+          stripeCustomerId: resolution.stripeCustomerId ?? null,
+          eventId: data.eventId,
+          eventType: data.type,
+        }),
+      );
+      if (!r.duplicate) deps.metrics.unmatched.inc();
+      log.info({ stripeSubscriptionId: resolution.stripeSubscriptionId }, "Stripe subscription not in Limio");
+      return done(envelope, r.duplicate ? "duplicate" : "unmatched");
+    }
+    if (resolution.kind === "none") {
+      const r = await inboxOnly(envelope);
+      if (!r.duplicate) deps.metrics.ignored.inc({ reason: resolution.reason });
+      return done(envelope, r.duplicate ? "duplicate" : "ignored");
+    }
+
+    const ids = resolution.subscriptions.map((s) => s.id).sort();
+    const { topic, partition, offset } = context;
+    if (ids.every((id) => deps.coalescer.isReflected(topic, partition, id, offset))) {
+      const r = await inboxOnly(envelope);
+      if (!r.duplicate) deps.metrics.skippedCoalesced.inc();
+      log.debug({ subscriptionIds: ids }, "already reflected by a later refetch: coalesced");
+      return done(envelope, r.duplicate ? "duplicate" : "skipped_coalesced");
+    }
+
+    // Read the log position BEFORE fetching Stripe: everything below it is reflected by the fetch.
+    const watermark = await deps.coalescer.snapshot(topic, partition);
+    const r = await handleOnce(store, CONSUMER, envelope.id, async (tx) => {
+      const results: SyncResult[] = [];
+      // Sorted ids: two events locking the same subscriptions never deadlock.
+      for (const id of ids) {
+        results.push(
+          await syncSubscriptionInTx(tx, deps, id, {
+            trigger: "stripe",
+            causeId: data.eventId,
+            correlationId: envelope.correlationId,
+          }),
+        );
+      }
+      return results;
+    });
+    if (r.duplicate) return done(envelope, "duplicate");
+    for (const result of r.result) {
+      if (result.kind !== "applied") continue;
+      deps.metrics.applied.inc({ trigger: "stripe" });
+      for (const e of result.events) deps.metrics.changes.inc({ kind: e });
+      if (watermark !== undefined)
+        deps.coalescer.remember(topic, partition, result.subscriptionId, watermark);
+    }
+    log.info({ via: resolution.via, results: r.result }, "Stripe event synced");
+    return done(envelope, "synced");
+  };
+}

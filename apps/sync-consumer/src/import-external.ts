@@ -1,0 +1,100 @@
+import { generateLimioReference } from "@bridge/domain";
+import { appendEvent, findSubscriptionByStripeId, handleOnce, markImported, type Store } from "@bridge/store";
+import { classifyStripeError, type Stripe } from "@bridge/stripe-client";
+import { customerForNewOrder, derivedLimioId } from "./customers.ts";
+import { CONSUMER, type SyncDeps, syncStore } from "./deps.ts";
+import { syncSubscriptionInTx } from "./sync/apply-sync.ts";
+
+export type ImportResult = { subscriptionId: string; created: boolean };
+
+/**
+ * Operator action (the `bridge` CLI): bring a subscription created directly in Stripe into the
+ * Limio store, then sync it. Limits, as with Limio's own Stripe sync (limio-stripe-sync.md):
+ * - no offer: the sync cannot map a Stripe price to a Limio offer (`offerId` stays null);
+ * - `origin: "external"` marks it: no commerce actions (cancel, switch, renew) must be accepted on
+ *   it; the writer and gateway should refuse orders for such subscriptions (use the Send Order API
+ *   for subscriptions Limio should manage);
+ * - `source: "stripe"`; the customer is created from the Stripe customer (email, name) or the
+ *   existing Limio customer with that Stripe id or email is reused.
+ * Idempotent: the Limio id derives from the Stripe subscription id, and an already linked
+ * subscription is returned as it is (and re-synced).
+ */
+export async function importExternalSubscription(
+  deps: Pick<SyncDeps, "store" | "stripe" | "logger" | "metrics" | "now"> & Partial<SyncDeps>,
+  stripeSubscriptionId: string,
+  options: { operator?: string } = {},
+): Promise<ImportResult> {
+  const existing = await findSubscriptionByStripeId(deps.store.db, stripeSubscriptionId);
+  const subscriptionId = existing?.id ?? derivedLimioId("sub", `stripe-subscription:${stripeSubscriptionId}`);
+  let customer: Stripe.Customer | undefined;
+  let stripeCustomerId: string | undefined;
+  if (!existing) {
+    try {
+      const sub = await deps.stripe.subscriptions.retrieve(stripeSubscriptionId, { expand: ["customer"] });
+      if (typeof sub.customer === "object" && !("deleted" in sub.customer && sub.customer.deleted)) {
+        customer = sub.customer as Stripe.Customer;
+      }
+      stripeCustomerId = typeof sub.customer === "string" ? sub.customer : sub.customer.id;
+    } catch (error) {
+      throw classifyStripeError(error);
+    }
+  }
+  const fullDeps: SyncDeps = {
+    limioSources: [],
+    coalescer: {
+      snapshot: async () => undefined,
+      remember: () => {},
+      isReflected: () => false,
+      close: async () => {},
+    },
+    ...deps,
+  };
+  const messageId = `import:${stripeSubscriptionId}:${Date.now()}`;
+  let created = false;
+  await handleOnce(syncStore(deps.store as Store), CONSUMER, messageId, async (tx) => {
+    if (!existing) {
+      const email = customer?.email ?? `${stripeCustomerId}@stripe.invalid`;
+      const [firstName, ...rest] = (customer?.name ?? "").split(" ");
+      const limioCustomer = await customerForNewOrder(tx, {
+        orderId: `stripe-customer:${stripeCustomerId}`,
+        email,
+        stripeCustomerId,
+        firstName: firstName || null,
+        lastName: rest.join(" ") || null,
+        phone: customer?.phone ?? null,
+      });
+      await tx.subscription.create({
+        data: {
+          id: subscriptionId,
+          reference: generateLimioReference(),
+          customerId: limioCustomer.id,
+          offerId: null,
+          status: "pending",
+          origin: "external",
+          source: "stripe",
+          stripeCustomerId: stripeCustomerId ?? null,
+          stripeSubscriptionId,
+        },
+      });
+      await appendEvent(tx, {
+        subscriptionId,
+        type: "subscription.imported",
+        source: "operator",
+        causeId: messageId,
+        changes: {
+          stripeSubscriptionId: { from: null, to: stripeSubscriptionId },
+          origin: { from: null, to: "external" },
+          ...(options.operator ? { operator: options.operator } : {}),
+        },
+      });
+      created = true;
+    }
+    await markImported(tx, stripeSubscriptionId, subscriptionId);
+    await syncSubscriptionInTx(tx, fullDeps, subscriptionId, { trigger: "operator", causeId: messageId });
+  });
+  deps.logger.info(
+    { stripeSubscriptionId, subscriptionId, created },
+    "external Stripe subscription imported",
+  );
+  return { subscriptionId, created };
+}

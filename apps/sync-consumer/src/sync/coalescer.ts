@@ -1,0 +1,67 @@
+import type { KafkaClient } from "@bridge/messaging";
+
+/**
+ * Burst coalescing (docs/decisions/010). A refetch of Stripe state reflects every change whose
+ * event was already in Kafka when the refetch started. So before fetching, we read the
+ * partition's high watermark H; once that sync committed, any later message of the same
+ * subscription on that partition with an offset below H is already reflected: it gets its inbox
+ * row and no refetch. Offsets, not clocks: Stripe's `created` is a test clock's frozen time under
+ * test clocks and only has second resolution, and the runtime does not expose Kafka timestamps.
+ *
+ * Safe by construction: a message is only skipped when it was appended before a refetch that
+ * started later and committed. A failed watermark read or a restart forgets the memory: the
+ * worst case is an extra fetch, never a missed change.
+ */
+export type Coalescer = {
+  /** The log position up to which a refetch starting now will see every event; undefined if unknown. */
+  snapshot(topic: string, partition: number): Promise<bigint | undefined>;
+  /** Record, after commit, that `subscriptionId` reflects everything below `watermark` on topic/partition. */
+  remember(topic: string, partition: number, subscriptionId: string, watermark: bigint): void;
+  isReflected(topic: string, partition: number, subscriptionId: string, offset: string): boolean;
+  close(): Promise<void>;
+};
+
+const MAX_ENTRIES = 50_000;
+
+export function createCoalescer(client: KafkaClient | undefined): Coalescer {
+  const memory = new Map<string, bigint>();
+  const admin = client?.kafka.admin();
+  let connected: Promise<void> | undefined;
+  const key = (topic: string, partition: number, sub: string) => `${topic}\u0000${partition}\u0000${sub}`;
+  return {
+    async snapshot(topic, partition) {
+      if (!admin) return undefined;
+      try {
+        connected ??= admin.connect().catch((error: unknown) => {
+          connected = undefined;
+          throw error;
+        });
+        await connected;
+        const offsets = await admin.fetchTopicOffsets(topic);
+        const found = offsets.find((p) => p.partition === partition);
+        return found ? BigInt(found.high) : undefined;
+      } catch (error) {
+        client?.logger.warn({ err: error, topic }, "could not read the high watermark; not coalescing");
+        return undefined;
+      }
+    },
+    remember(topic, partition, sub, watermark) {
+      const k = key(topic, partition, sub);
+      const previous = memory.get(k);
+      if (previous !== undefined && previous >= watermark) return;
+      memory.delete(k);
+      memory.set(k, watermark);
+      if (memory.size > MAX_ENTRIES) {
+        const oldest = memory.keys().next().value;
+        if (oldest !== undefined) memory.delete(oldest);
+      }
+    },
+    isReflected(topic, partition, sub, offset) {
+      const watermark = memory.get(key(topic, partition, sub));
+      return watermark !== undefined && BigInt(offset) < watermark;
+    },
+    async close() {
+      if (connected) await admin?.disconnect().catch(() => {});
+    },
+  };
+}
