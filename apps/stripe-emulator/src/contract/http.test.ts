@@ -1,6 +1,6 @@
 import Stripe from "stripe";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { type Harness, json, startHarness, stripeFor } from "./harness.ts";
+import { type Harness, type Json, json, startHarness, stripeFor, TEST_KEY } from "./harness.ts";
 
 let h: Harness;
 beforeAll(async () => {
@@ -181,6 +181,32 @@ describe("fault injection and request log", () => {
       ["GET", "/v1/customers", 200],
     ]);
     expect(log[0].idempotencyKey).toMatch(/^stripe-node-retry-/);
+  });
+
+  it("lets the SDK's own retries recover from injected faults, replaying nothing twice", async () => {
+    const retrying = new Stripe(TEST_KEY, {
+      host: "127.0.0.1",
+      port: h.emu.port,
+      protocol: "http",
+      maxNetworkRetries: 2,
+    });
+    await h.http("PUT", "/_emulator/faults", {
+      body: JSON.stringify({
+        rules: {
+          "POST /v1/customers": { error500: 1, limit: 1 },
+          "GET /v1/customers": { rateLimit429: 1, limit: 1 },
+        },
+      }),
+      headers: { "content-type": "application/json" },
+    });
+    const customer = await retrying.customers.create({ email: "retry@example.com" });
+    const list = await retrying.customers.list({ email: "retry@example.com" });
+    expect(list.data.map((c) => c.id)).toEqual([customer.id]);
+    const log = (await json(await h.http("GET", "/_emulator/requests"))).data as Json[];
+    const posts = log.filter((r) => r.method === "POST");
+    expect(posts.map((r) => r.status)).toEqual([500, 200]);
+    expect(posts[0]!.idempotencyKey).toBe(posts[1]!.idempotencyKey);
+    expect(log.filter((r) => r.method === "GET").map((r) => r.status)).toEqual([429, 200]);
   });
 
   it("injects 429s at the configured share, deterministically for a seed", async () => {

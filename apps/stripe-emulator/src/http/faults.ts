@@ -8,6 +8,8 @@ export const faultRuleSchema = z.object({
   delayMs: z
     .union([z.tuple([z.number().int().min(0), z.number().int().min(0)]), z.number().int().min(0)])
     .optional(),
+  /** Stop injecting errors after this many (e.g. 1 = only the first matching request fails). */
+  limit: z.number().int().min(0).optional(),
 });
 export type FaultRule = z.infer<typeof faultRuleSchema>;
 
@@ -19,6 +21,7 @@ export type FaultDecision = { kind: "none" | "error500" | "rateLimit429"; delayM
  */
 export class FaultInjector {
   private rules = new Map<string, FaultRule>();
+  private injected = new Map<string, number>();
   private rng: () => number = seededRandom(1);
   private seed = 1;
 
@@ -30,10 +33,12 @@ export class FaultInjector {
     const rules = z.record(z.string(), faultRuleSchema).parse(wrapped ? obj.rules : obj);
     this.rng = seededRandom(this.seed);
     this.rules = new Map(Object.entries(rules).map(([k, v]) => [k.trim(), v]));
+    this.injected.clear();
   }
 
   clear(): void {
     this.rules.clear();
+    this.injected.clear();
   }
 
   describe(): { seed: number; rules: Record<string, FaultRule> } {
@@ -41,20 +46,23 @@ export class FaultInjector {
   }
 
   decide(method: string, route: string | null, path: string): FaultDecision {
-    const rule =
-      (route ? this.rules.get(`${method} ${route}`) : undefined) ??
-      this.rules.get(`${method} ${path}`) ??
-      this.rules.get(`${method} *`) ??
-      this.rules.get("*");
-    if (!rule) return { kind: "none", delayMs: 0 };
+    const key = [route ? `${method} ${route}` : null, `${method} ${path}`, `${method} *`, "*"].find(
+      (k): k is string => k !== null && this.rules.has(k),
+    );
+    const rule = key ? this.rules.get(key) : undefined;
+    if (!key || !rule) return { kind: "none", delayMs: 0 };
     let delayMs = 0;
     if (Array.isArray(rule.delayMs)) {
       const [lo, hi] = rule.delayMs;
       delayMs = Math.round(lo + this.rng() * Math.max(0, hi - lo));
     } else if (typeof rule.delayMs === "number") delayMs = rule.delayMs;
     const roll = this.rng();
-    if (roll < rule.error500) return { kind: "error500", delayMs };
-    if (roll < rule.error500 + rule.rateLimit429) return { kind: "rateLimit429", delayMs };
-    return { kind: "none", delayMs };
+    const used = this.injected.get(key) ?? 0;
+    if (rule.limit !== undefined && used >= rule.limit) return { kind: "none", delayMs };
+    let kind: FaultDecision["kind"] = "none";
+    if (roll < rule.error500) kind = "error500";
+    else if (roll < rule.error500 + rule.rateLimit429) kind = "rateLimit429";
+    if (kind !== "none") this.injected.set(key, used + 1);
+    return { kind, delayMs };
   }
 }
