@@ -1,0 +1,85 @@
+import type Stripe from "stripe";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { type Harness, type Json, json, startHarness, startReceiver } from "./harness.ts";
+
+let h: Harness;
+let stripe: Stripe;
+beforeAll(async () => {
+  h = await startHarness({ webhookDelivery: { maxAttempts: 3, backoffMs: 5 } });
+  stripe = h.stripe;
+});
+afterAll(async () => {
+  await h.stop();
+});
+beforeEach(async () => {
+  await h.http("POST", "/_emulator/reset");
+});
+
+describe("webhook delivery", () => {
+  it("delivers only the enabled event types to an endpoint; '*' gets everything", async () => {
+    const narrow = await startReceiver(stripe);
+    const wide = await startReceiver(stripe);
+    const e1 = await stripe.webhookEndpoints.create({
+      url: narrow.url,
+      enabled_events: ["customer.created"],
+    });
+    const e2 = await stripe.webhookEndpoints.create({ url: wide.url, enabled_events: ["*"] });
+    narrow.setSecret(e1.secret!);
+    wide.setSecret(e2.secret!);
+    const customer = await stripe.customers.create({ email: "w@example.com" });
+    await stripe.customers.update(customer.id, { name: "W" });
+    await stripe.products.create({ name: "P" });
+    await h.http("POST", "/_emulator/webhooks/flush");
+    expect(narrow.received.map((r) => r.event.type)).toEqual(["customer.created"]);
+    expect(wide.received.map((r) => r.event.type)).toEqual([
+      "customer.created",
+      "customer.updated",
+      "product.created",
+    ]);
+    expect([...narrow.rejected, ...wide.rejected]).toEqual([]);
+    // The payload is the stored event, byte for byte what constructEvent verified.
+    const stored = await stripe.events.retrieve(wide.received[0]!.event.id);
+    expect(JSON.parse(wide.received[0]!.rawBody).data).toEqual(JSON.parse(JSON.stringify(stored.data)));
+    await Promise.all([narrow.close(), wide.close()]);
+  });
+
+  it("retries a failing endpoint with backoff and gives up after maxAttempts", async () => {
+    const down = await startReceiver(stripe, { failFirst: 100 });
+    const endpoint = await stripe.webhookEndpoints.create({ url: down.url, enabled_events: ["*"] });
+    down.setSecret(endpoint.secret!);
+    const customer = await stripe.customers.create({});
+    const flushed = await json(await h.http("POST", "/_emulator/webhooks/flush"));
+    const deliveries = (flushed.deliveries as Json[]).filter((d) => d.endpointId === endpoint.id);
+    expect(deliveries).toEqual([
+      {
+        eventId: expect.stringMatching(/^evt_/),
+        endpointId: endpoint.id,
+        attempts: 3,
+        lastStatus: 500,
+        delivered: false,
+      },
+    ]);
+    const event = (await stripe.events.list({ type: "customer.created" })).data[0]!;
+    expect((event.data.object as Stripe.Customer).id).toBe(customer.id);
+    expect(event.pending_webhooks).toBe(1);
+    await down.close();
+  });
+});
+
+describe("test clock deletion and state dump", () => {
+  it("deleting a clock deletes its customers; /_emulator/state dumps the store", async () => {
+    const clock = await stripe.testHelpers.testClocks.create({
+      frozen_time: 1_800_000_000,
+      name: "to delete",
+    });
+    const customer = await stripe.customers.create({ test_clock: clock.id });
+    expect(customer.test_clock).toBe(clock.id);
+    const state = await json(await h.http("GET", "/_emulator/state"));
+    expect(state.customer.map((c: Json) => c.id)).toContain(customer.id);
+    expect(await stripe.testHelpers.testClocks.del(clock.id)).toMatchObject({ id: clock.id, deleted: true });
+    const missing = await stripe.customers.retrieve(customer.id).catch((e) => e);
+    expect(missing.statusCode).toBe(404);
+    const list = await stripe.testHelpers.testClocks.list();
+    expect(list.data).toEqual([]);
+  });
+});
