@@ -58,9 +58,19 @@ export function errorBody(code: string, message: string, details?: ErrorDetail[]
   return { error: { code, message, ...(details && details.length > 0 ? { details } : {}) } };
 }
 
+const statusDescriptions: Record<number, string> = {
+  400: "Malformed request: invalid JSON, validation errors (with field paths), bad signature",
+  401: "Missing or invalid API key",
+  403: "The API key lacks the scope this operation needs",
+  404: "Unknown order or Limio subscription",
+  409: "Idempotency conflict: same identity, different payload",
+  413: "Body larger than BODY_LIMIT_BYTES",
+  415: "Content-Type is not application/json",
+  503: "Kafka did not acknowledge in time (Retry-After says when to retry); nothing was accepted",
+};
+
 /** Standard error responses for the OpenAPI document, by status. */
 export const errorResponses = (...statuses: number[]) =>
-  Object.fromEntries(statuses.map((status) => [status, errorResponseSchema])) as Record<
-    number,
-    typeof errorResponseSchema
-  >;
+  Object.fromEntries(
+    statuses.map((status) => [status, errorResponseSchema.describe(statusDescriptions[status] ?? "Error")]),
+  ) as Record<number, typeof errorResponseSchema>;

@@ -1,0 +1,122 @@
+import { readFileSync } from "node:fs";
+import { createLogger } from "@bridge/observability";
+import { Ajv2020 } from "ajv/dist/2020.js";
+import { describe, expect, it } from "vitest";
+import { buildGateway } from "./app.ts";
+import { generateOpenapi, openapiPath, serialiseOpenapi } from "./openapi.ts";
+import { testConfig } from "./test-support.ts";
+
+type Operation = {
+  summary?: string;
+  security?: unknown[];
+  requestBody?: { content: Record<string, { schema: unknown }> };
+  parameters?: { in: string; name: string; schema: unknown }[];
+  responses: Record<string, { description: string; content?: Record<string, { schema: unknown }> }>;
+};
+type Document = {
+  openapi: string;
+  info: { title: string; version: string };
+  paths: Record<string, Record<string, Operation>>;
+  components: { schemas: Record<string, Record<string, unknown>>; securitySchemes: Record<string, unknown> };
+};
+
+const committed = () => JSON.parse(readFileSync(openapiPath, "utf8")) as Document;
+
+const expectedOperations: [path: string, method: string, statuses: string[]][] = [
+  ["/api/orders", "post", ["200", "202", "400", "401", "403", "404", "409", "413", "415", "503"]],
+  ["/api/orders/{id}", "get", ["200", "400", "401", "403", "404"]],
+  ["/api/plugins/stripe/sync/subscription/{id}", "post", ["200", "202", "400", "401", "403", "404", "503"]],
+  ["/webhooks/stripe", "post", ["200", "400", "413", "415", "503"]],
+  ["/api/subscriptions/{id}", "get", ["200", "400", "401", "403", "404"]],
+  ["/healthz", "get", ["200"]],
+  ["/readyz", "get", ["200", "503"]],
+  ["/metrics", "get", ["200"]],
+];
+
+describe("OpenAPI document", () => {
+  it("is committed and matches what the routes generate (run `npm run openapi -w apps/ingest-gateway`)", async () => {
+    const generated = serialiseOpenapi(await generateOpenapi());
+    expect(readFileSync(openapiPath, "utf8")).toBe(generated);
+  });
+
+  it("is OpenAPI 3.1 with every route, its request and response schemas", () => {
+    const doc = committed();
+    expect(doc.openapi).toMatch(/^3\.1\.\d+$/);
+    expect(doc.info.title).toBeTruthy();
+    expect(Object.keys(doc.paths).sort()).toEqual(
+      [...new Set(expectedOperations.map(([path]) => path))].sort(),
+    );
+    for (const [path, method, statuses] of expectedOperations) {
+      const operation = doc.paths[path]?.[method];
+      expect(operation, `${method} ${path}`).toBeDefined();
+      expect(operation!.summary, `${method} ${path} summary`).toBeTruthy();
+      expect(Object.keys(operation!.responses).sort(), `${method} ${path} statuses`).toEqual(
+        [...statuses].sort(),
+      );
+      for (const [status, response] of Object.entries(operation!.responses)) {
+        expect(response.description, `${method} ${path} ${status}`).toBeTruthy();
+        const content = Object.values(response.content ?? {});
+        expect(content.length, `${method} ${path} ${status} content`).toBeGreaterThan(0);
+        for (const media of content) expect(media.schema).toBeTruthy();
+      }
+    }
+    for (const path of ["/api/orders", "/webhooks/stripe"]) {
+      expect(doc.paths[path]!.post!.requestBody!.content["application/json"]!.schema).toBeTruthy();
+    }
+    for (const [path, method] of [
+      ["/api/orders", "post"],
+      ["/api/orders/{id}", "get"],
+      ["/api/plugins/stripe/sync/subscription/{id}", "post"],
+      ["/api/subscriptions/{id}", "get"],
+    ] as const) {
+      expect(doc.paths[path]![method]!.security).toEqual([{ bearerAuth: [] }]);
+    }
+    expect(doc.components.securitySchemes.bearerAuth).toMatchObject({ type: "http", scheme: "bearer" });
+    const params = doc.paths["/api/plugins/stripe/sync/subscription/{id}"]!.post!.parameters!;
+    expect(params).toEqual(expect.arrayContaining([expect.objectContaining({ in: "path", name: "id" })]));
+  });
+
+  it("has valid JSON Schema 2020-12 schemas whose examples validate, and every $ref resolves", () => {
+    const doc = committed();
+    const ajv = new Ajv2020({ strict: false, allErrors: true, validateFormats: false });
+    const refs = JSON.stringify(doc).match(/"\$ref":"[^"]+"/g) ?? [];
+    for (const ref of refs) {
+      const name = ref.match(/#\/components\/schemas\/([^"]+)/)?.[1];
+      expect(name && doc.components.schemas[name], ref).toBeTruthy();
+    }
+    let examples = 0;
+    for (const [name, schema] of Object.entries(doc.components.schemas)) {
+      const validate = ajv.compile({ ...schema, components: doc.components });
+      for (const example of (schema.examples as unknown[] | undefined) ?? []) {
+        examples++;
+        expect(validate(example), `${name} example: ${ajv.errorsText(validate.errors)}`).toBe(true);
+      }
+    }
+    expect(examples).toBeGreaterThanOrEqual(8);
+    // The error shape really is enforced by its schema.
+    const error = ajv.compile({ ...doc.components.schemas.Error, components: doc.components });
+    expect(error({ error: { code: "x", message: "y" } })).toBe(true);
+    expect(error({ message: "y" })).toBe(false);
+  });
+
+  it("is served at /openapi.json and rendered by Swagger UI at /docs", async () => {
+    const app = await buildGateway({
+      config: testConfig(),
+      logger: createLogger("test", { level: "silent" }),
+      producer: {} as never,
+      store: { db: {} as never, ping: async () => true },
+    });
+    const spec = await app.inject({ method: "GET", url: "/openapi.json" });
+    expect(spec.statusCode).toBe(200);
+    expect(spec.json()).toEqual(committed());
+    const docs = await app.inject({ method: "GET", url: "/docs" });
+    const page =
+      docs.statusCode === 302
+        ? await app.inject({ method: "GET", url: docs.headers.location as string })
+        : docs;
+    expect(page.statusCode).toBe(200);
+    expect(page.headers["content-type"]).toMatch(/text\/html/);
+    expect(page.body).toContain("swagger-ui");
+    await app.close();
+  });
+});
