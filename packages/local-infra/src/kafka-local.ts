@@ -52,9 +52,15 @@ const LOG4J2_YAML = `Configuration:
         level: WARN
 `;
 
-/** A random Kafka cluster id: 16 bytes, base64url without padding (22 chars). */
+/**
+ * A random Kafka cluster id: 16 bytes, base64url without padding (22 chars). Never starting with
+ * "-": Kafka's argument parser would read such an id as an option (1 run in 64 failed that way).
+ */
 export function newClusterId(): string {
-  return randomBytes(16).toString("base64url");
+  for (;;) {
+    const id = randomBytes(16).toString("base64url");
+    if (!id.startsWith("-")) return id;
+  }
 }
 
 export function serverProperties(o: { port: number; controllerPort: number; dataDir: string }): string {
