@@ -1,0 +1,3 @@
+export { type RunningSyncConsumer, type SyncConsumerOptions, startSyncConsumer } from "./app.ts";
+export { CONSUMER } from "./deps.ts";
+export { type ImportResult, importExternalSubscription } from "./import-external.ts";

@@ -1,0 +1,386 @@
+// Helpers for this app's integration tests (real Kafka, Postgres and the Stripe emulator).
+import { randomUUID } from "node:crypto";
+import { createServer, type IncomingMessage, type Server } from "node:http";
+import {
+  DEFAULT_LIMIO_SOURCES,
+  type Envelope,
+  messageTypes,
+  type StripeEventLike,
+  stripeEventKey,
+  stripeEventReceivedData,
+} from "@bridge/domain";
+import { freshDatabase, kafkaBrokers, uniqueName } from "@bridge/local-infra/testing";
+import {
+  createKafkaClient,
+  createProducer,
+  ensureTopics,
+  type KafkaClient,
+  type MessageProducer,
+  topicWithCompanions,
+} from "@bridge/messaging";
+import { createLogger } from "@bridge/observability";
+import { createStore, type Store } from "@bridge/store";
+import { createStripeClient, type Stripe } from "@bridge/stripe-client";
+import { type EmulatorConfig, type RunningEmulator, startEmulator } from "@bridge/stripe-emulator";
+import { Registry } from "prom-client";
+import { type RunningSyncConsumer, startSyncConsumer } from "./app.ts";
+import { CONSUMER, type SyncDeps } from "./deps.ts";
+import type { StripeEventOutcome } from "./handlers/stripe-event.ts";
+import { createSyncMetrics } from "./metrics.ts";
+import { createCoalescer } from "./sync/coalescer.ts";
+
+export const logger = createLogger("sync-consumer-test", { level: process.env.TEST_LOG_LEVEL ?? "error" });
+
+export const utc = (y: number, m: number, d: number) => Date.UTC(y, m - 1, d, 12, 0, 0) / 1000;
+
+/** Polls `condition` until it holds or the deadline passes. */
+export async function until(
+  condition: () => boolean | Promise<boolean>,
+  timeoutMs = 30_000,
+  what = "condition",
+) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export type Emulated = { emu: RunningEmulator; stripe: Stripe; registry: Registry };
+
+export async function startStripe(overrides: Partial<EmulatorConfig> = {}): Promise<Emulated> {
+  const emu = await startEmulator({
+    rateLimitPerSecond: 0,
+    webhookDelivery: { maxAttempts: 5, backoffMs: 5 },
+    ...overrides,
+  });
+  const registry = new Registry();
+  const { stripe } = createStripeClient({
+    secretKey: `sk_test_sync${randomUUID().replaceAll("-", "")}`,
+    apiUrl: emu.url,
+    ratePerSecond: 10_000,
+    maxNetworkRetries: 0,
+    registry,
+  });
+  return { emu, stripe, registry };
+}
+
+/** Deps for calling the sync core directly (no Kafka). */
+export function directDeps(store: Store, stripe: Stripe): SyncDeps {
+  return {
+    store,
+    stripe,
+    logger,
+    metrics: createSyncMetrics(new Registry()),
+    limioSources: DEFAULT_LIMIO_SOURCES,
+    coalescer: createCoalescer(undefined),
+  };
+}
+
+/** A Stripe customer (optionally on a test clock) with a default card, a monthly price, a subscription. */
+export async function stripeSubscription(
+  stripe: Stripe,
+  options: {
+    frozenTime?: number;
+    card?: string;
+    email?: string;
+    amount?: number;
+    metadata?: Record<string, string>;
+    idempotencyPrefix?: string;
+  } = {},
+) {
+  const req = (step: string) =>
+    options.idempotencyPrefix ? { idempotencyKey: `${options.idempotencyPrefix}:${step}` } : undefined;
+  const clock = options.frozenTime
+    ? await stripe.testHelpers.testClocks.create({ frozen_time: options.frozenTime })
+    : null;
+  const customer = await stripe.customers.create(
+    {
+      email: options.email ?? `jenny-${randomUUID().slice(0, 8)}@example.com`,
+      name: "Jenny Rosen",
+      address: { line1: "1 Limio Street", city: "London", postal_code: "EC1A 1AA", country: "GB" },
+      ...(clock ? { test_clock: clock.id } : {}),
+      ...(options.metadata ? { metadata: options.metadata } : {}),
+    },
+    req("customer"),
+  );
+  const product = await stripe.products.create({ name: "Digital Monthly" }, req("product"));
+  const price = await stripe.prices.create(
+    {
+      product: product.id,
+      currency: "gbp",
+      unit_amount: options.amount ?? 1000,
+      recurring: { interval: "month" },
+    },
+    req("price"),
+  );
+  const pm = await stripe.paymentMethods.attach(
+    options.card ?? "pm_card_visa",
+    { customer: customer.id },
+    req("attach"),
+  );
+  await stripe.customers.update(
+    customer.id,
+    { invoice_settings: { default_payment_method: pm.id } },
+    req("default-pm"),
+  );
+  const subscription = await stripe.subscriptions.create(
+    {
+      customer: customer.id,
+      items: [{ price: price.id }],
+      payment_behavior: "allow_incomplete",
+      ...(options.metadata ? { metadata: options.metadata } : {}),
+    },
+    req("subscription"),
+  );
+  return { clock, customer, price, product, subscription, paymentMethod: pm };
+}
+
+/** Poll a test clock until Stripe reports it ready (advance is asynchronous). */
+export async function advanceClock(stripe: Stripe, clockId: string, frozenTime: number) {
+  let clock = await stripe.testHelpers.testClocks.advance(clockId, { frozen_time: frozenTime });
+  const deadline = Date.now() + 30_000;
+  while (clock.status === "advancing") {
+    if (Date.now() > deadline) throw new Error("test clock did not become ready");
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    clock = await stripe.testHelpers.testClocks.retrieve(clockId);
+  }
+  return clock;
+}
+
+/** A Limio customer and subscription linked to a Stripe subscription, as the outcome handler leaves them. */
+export async function seedLimioSubscription(
+  store: Store,
+  input: { stripeSubscriptionId: string; stripeCustomerId: string; email?: string; source?: string },
+) {
+  const hex = () => randomUUID().replaceAll("-", "");
+  const customerId = `cus-${hex()}`;
+  const subscriptionId = `sub-${hex()}`;
+  await store.db.customer.create({
+    data: {
+      id: customerId,
+      email: input.email ?? "jenny@example.com",
+      firstName: "Jenny",
+      lastName: "Limio",
+      phone: "+44 20 0000 0000",
+      stripeCustomerId: input.stripeCustomerId,
+      addresses: {
+        create: [
+          { id: `address-${hex()}`, type: "billing", line1: "9 Limio Road", city: "Bristol", country: "GB" },
+          {
+            id: `address-${hex()}`,
+            type: "delivery",
+            line1: "10 Limio Road",
+            city: "Bristol",
+            country: "GB",
+          },
+        ],
+      },
+    },
+  });
+  await store.db.subscription.create({
+    data: {
+      id: subscriptionId,
+      reference: hex().slice(0, 12).toUpperCase(),
+      customerId,
+      status: "pending",
+      source: input.source ?? "shop",
+      stripeCustomerId: input.stripeCustomerId,
+      stripeSubscriptionId: input.stripeSubscriptionId,
+    },
+  });
+  return { customerId, subscriptionId };
+}
+
+export type BridgeTopics = { stripeEvents: string; sync: string; orderOutcomes: string; orders: string };
+
+export type Harness = Emulated & {
+  store: Store;
+  kafka: KafkaClient;
+  producer: MessageProducer;
+  topics: BridgeTopics;
+  consumer: RunningSyncConsumer;
+  /** What the Stripe-event handler decided, per Stripe event id (in handling order). */
+  outcomes: { eventId: string; outcome: StripeEventOutcome }[];
+  publishSyncRequest(subscriptionId: string, reason?: "api" | "operator"): Promise<string>;
+  publishStripeEvent(event: StripeEventLike): Promise<void>;
+  inboxHas(messageIds: string[]): Promise<boolean>;
+  stop(): Promise<void>;
+};
+
+export async function startHarness(
+  options: { coalesce?: boolean; emulator?: Partial<EmulatorConfig>; partitions?: number } = {},
+): Promise<Harness> {
+  const emulated = await startStripe(options.emulator);
+  const store = createStore(await freshDatabase("sync"), { poolSize: 6 });
+  const kafka = createKafkaClient({ brokers: kafkaBrokers(), clientId: uniqueName("sync-test"), logger });
+  const topics: BridgeTopics = {
+    stripeEvents: uniqueName("stripe-events"),
+    sync: uniqueName("sync"),
+    orderOutcomes: uniqueName("order-outcomes"),
+    orders: uniqueName("orders"),
+  };
+  await ensureTopics(
+    kafka,
+    Object.values(topics).flatMap((t) => topicWithCompanions(t, { partitions: options.partitions ?? 2 })),
+  );
+  const producer = createProducer(kafka);
+  await producer.connect();
+  const outcomes: Harness["outcomes"] = [];
+  const consumer = await startSyncConsumer({
+    kafka,
+    store,
+    stripe: emulated.stripe,
+    logger,
+    registry: emulated.registry,
+    limioSources: DEFAULT_LIMIO_SOURCES,
+    groupId: uniqueName("sync-consumer"),
+    topics,
+    retry: { baseDelayMs: 50, retryTopicDelayMs: 200 },
+    ...(options.coalesce === undefined ? {} : { coalesce: options.coalesce }),
+    hooks: { onStripeEvent: (eventId, outcome) => outcomes.push({ eventId, outcome }) },
+    exit: (code) => {
+      throw new Error(`consumer exited ${code}`);
+    },
+  });
+  return {
+    ...emulated,
+    store,
+    kafka,
+    producer,
+    topics,
+    consumer,
+    outcomes,
+    async publishSyncRequest(subscriptionId, reason = "api") {
+      const id = randomUUID();
+      const envelope: Envelope = {
+        id,
+        type: messageTypes.syncRequested,
+        version: 1,
+        occurredAt: new Date().toISOString(),
+        source: "api",
+        correlationId: randomUUID(),
+        data: { subscriptionId, reason, requestId: id, requestedAt: new Date().toISOString() },
+      };
+      await producer.publish(topics.sync, { key: subscriptionId, envelope });
+      return id;
+    },
+    async publishStripeEvent(event) {
+      await producer.publish(topics.stripeEvents, gatewayMessage(event));
+    },
+    async inboxHas(messageIds) {
+      const n = await store.db.inboxMessage.count({
+        where: { consumer: CONSUMER, messageId: { in: messageIds } },
+      });
+      return n === new Set(messageIds).size;
+    },
+    async stop() {
+      await consumer.stop();
+      await producer.disconnect();
+      await store.close();
+      await emulated.emu.stop();
+    },
+  };
+}
+
+/** The message the gateway publishes for a verified Stripe webhook (id = Stripe event id). */
+export function gatewayMessage(event: StripeEventLike) {
+  const envelope: Envelope = {
+    id: event.id,
+    type: messageTypes.stripeEventReceived,
+    version: 1,
+    occurredAt: new Date(event.created * 1000).toISOString(),
+    source: "stripe",
+    correlationId: randomUUID(),
+    data: stripeEventReceivedData(event),
+  };
+  return { key: stripeEventKey(event), envelope };
+}
+
+/** The event families the gateway publishes (others are acknowledged and dropped). */
+const HANDLED = [
+  "customer.",
+  "invoice.",
+  "invoice_payment.",
+  "payment_method.",
+  "payment_intent.",
+  "setup_intent.",
+  "subscription_schedule.",
+  "charge.",
+];
+
+/**
+ * A stand-in for the gateway's webhook route: verifies each delivery with the SDK and publishes
+ * `stripe.event.received` to the harness topic, answering 200 only after Kafka acknowledged.
+ */
+export async function startWebhookReceiver(h: Harness) {
+  const published: StripeEventLike[] = [];
+  let secret = "";
+  const readBody = (req: IncomingMessage) =>
+    new Promise<string>((resolve) => {
+      const chunks: Buffer[] = [];
+      req.on("data", (c: Buffer) => chunks.push(c));
+      req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+    });
+  const server: Server = createServer(async (req, res) => {
+    const raw = await readBody(req);
+    try {
+      const event = h.stripe.webhooks.constructEvent(
+        raw,
+        String(req.headers["stripe-signature"] ?? ""),
+        secret,
+      );
+      if (HANDLED.some((p) => event.type.startsWith(p))) {
+        await h.publishStripeEvent(event as unknown as StripeEventLike);
+        published.push(event as unknown as StripeEventLike);
+      }
+      res.writeHead(200).end("ok");
+    } catch {
+      res.writeHead(400).end();
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  const port = typeof address === "object" && address ? address.port : 0;
+  const endpoint = await h.stripe.webhookEndpoints.create({
+    url: `http://127.0.0.1:${port}/webhooks/stripe`,
+    enabled_events: ["*"],
+  });
+  secret = endpoint.secret ?? "";
+  return {
+    published,
+    /** Wait until every delivery is done and every published event has its inbox row. */
+    async settle(timeoutMs = 60_000) {
+      await h.emu.flushWebhooks();
+      await until(() => h.inboxHas(published.map((e) => e.id)), timeoutMs, "every published event handled");
+    },
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+/** Every message currently in a topic (from the beginning up to its end), read with a throwaway group. */
+export async function topicSize(kafka: KafkaClient, topic: string): Promise<number> {
+  const admin = kafka.kafka.admin();
+  await admin.connect();
+  try {
+    const offsets = await admin.fetchTopicOffsets(topic);
+    return offsets.reduce((n, p) => n + Number(p.high) - Number(p.low), 0);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Requests the emulator logged for `GET /v1/subscriptions/<id>`. */
+export async function subscriptionFetches(
+  emu: RunningEmulator,
+  stripeSubscriptionId: string,
+): Promise<number> {
+  const res = await fetch(`${emu.url}/_emulator/requests`);
+  const body = (await res.json()) as
+    | { data?: { method: string; path: string }[] }
+    | { method: string; path: string }[];
+  const list = Array.isArray(body) ? body : (body.data ?? []);
+  return list.filter(
+    (r) => r.method === "GET" && r.path.split("?")[0] === `/v1/subscriptions/${stripeSubscriptionId}`,
+  ).length;
+}
