@@ -278,6 +278,7 @@ export function buildEmulator(config: EmulatorConfig): EmulatorHandle {
   };
 
   // Control routes (Stripe never uses /_emulator/).
+  app.get("/_emulator/health", async () => ({ status: "ok" }));
   app.post("/_emulator/reset", async () => {
     await webhooks.flush();
     state.reset();
