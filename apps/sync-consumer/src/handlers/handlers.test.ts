@@ -1,0 +1,224 @@
+import { randomUUID } from "node:crypto";
+import { type Envelope, messageTypes, type OrderOutcomeV1 } from "@bridge/domain";
+import { findSubscriptionDetail, listEventsForSubscription, recordOrder, wasHandled } from "@bridge/store";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CONSUMER } from "../deps.ts";
+import {
+  type Harness,
+  seedLimioSubscription,
+  startHarness,
+  stripeSubscription,
+  until,
+} from "../test-support.ts";
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness();
+});
+afterAll(async () => {
+  await h?.stop();
+});
+
+const hex = () => randomUUID().replaceAll("-", "");
+
+async function publishOutcome(data: Omit<OrderOutcomeV1, "completedAt">) {
+  const envelope: Envelope = {
+    id: randomUUID(),
+    type: messageTypes.orderOutcome,
+    version: 1,
+    occurredAt: new Date().toISOString(),
+    source: "stripe-writer",
+    correlationId: randomUUID(),
+    data: { ...data, completedAt: new Date().toISOString() },
+  };
+  await h.producer.publish(h.topics.orderOutcomes, { key: data.subscriptionId, envelope });
+  return envelope.id;
+}
+
+describe("sync request round trip through Kafka", () => {
+  it("a limio.sync.requested envelope is applied and its inbox row written in the same transaction", async () => {
+    const s = await stripeSubscription(h.stripe);
+    const { subscriptionId } = await seedLimioSubscription(h.store, {
+      stripeSubscriptionId: s.subscription.id,
+      stripeCustomerId: s.customer.id,
+    });
+    const messageId = await h.publishSyncRequest(subscriptionId, "api");
+    await until(() => wasHandled(h.store.db, CONSUMER, messageId), 30_000, "the sync request's inbox row");
+    // The inbox row exists only once the sync is in the store (what the gateway's Sync API waits for).
+    const sub = await findSubscriptionDetail(h.store.db, subscriptionId);
+    expect(sub).toMatchObject({ status: "active", stripeStatus: "active" });
+    expect(sub?.paymentMethod).toMatchObject({ brand: "visa", last4: "4242" });
+    expect(sub?.paymentSchedules.length).toBe(2);
+    const events = await listEventsForSubscription(h.store.db, subscriptionId);
+    expect(events.find((e) => e.type === "subscription.status_changed")).toMatchObject({
+      source: "api",
+      causeId: messageId,
+    });
+  });
+});
+
+describe("order outcomes", () => {
+  it("a new order creates the Limio customer and subscription, links Stripe and syncs; change_address updates the customer", async () => {
+    const orderId = `order-${hex()}`;
+    const subscriptionId = `sub-${hex()}`;
+    const email = `Shop.Buyer+${hex().slice(0, 6)}@Example.com`;
+    const s = await stripeSubscription(h.stripe, {
+      email,
+      metadata: { limio_order_id: orderId, limio_subscription_id: subscriptionId, limio_source: "shop" },
+      idempotencyPrefix: `limio:${orderId}`,
+    });
+    const payload = {
+      order_type: "new",
+      source: "shop",
+      orderItems: [{ offer: { id: "offer-not-in-catalog" }, quantity: 1 }],
+      billingDetails: {
+        firstName: "Shop",
+        lastName: "Buyer",
+        email,
+        address1: "1 High St",
+        city: "Leeds",
+        country: "GB",
+      },
+      deliveryDetails: {
+        firstName: "Shop",
+        lastName: "Buyer",
+        address1: "2 Low St",
+        city: "York",
+        country: "GB",
+      },
+      customerDetails: { firstName: "Shop", lastName: "Buyer", email },
+      payment: {},
+      checkoutId: "basket-1",
+      country: "GB",
+      email,
+      stripePayment: {},
+    };
+    await recordOrder(h.store.db, {
+      id: orderId,
+      reference: hex().slice(0, 12).toUpperCase(),
+      type: "new",
+      source: "shop",
+      subscriptionId,
+      status: "applied",
+      payload,
+    });
+
+    // The writer's sync request overtakes its outcome (another topic): retried until the subscription exists.
+    const syncId = await h.publishSyncRequest(subscriptionId, "operator");
+    const outcomeId = await publishOutcome({
+      orderId,
+      subscriptionId,
+      orderType: "new",
+      status: "applied",
+      action: "subscription_created",
+      stripe: { customerId: s.customer.id, subscriptionId: s.subscription.id },
+    });
+    await until(() => h.inboxHas([outcomeId, syncId]), 45_000, "outcome and sync request handled");
+
+    const sub = await findSubscriptionDetail(h.store.db, subscriptionId);
+    expect(sub).toMatchObject({
+      origin: "limio",
+      source: "shop",
+      offerId: null,
+      status: "active",
+      stripeSubscriptionId: s.subscription.id,
+      stripeCustomerId: s.customer.id,
+    });
+    expect(sub?.reference).toMatch(/^[A-Z0-9]{12}$/);
+    expect(sub?.customer).toMatchObject({
+      email: email.toLowerCase(),
+      firstName: "Shop",
+      lastName: "Buyer",
+      stripeCustomerId: s.customer.id,
+    });
+    expect(sub?.customer.id).toMatch(/^cus-[0-9a-f]{32}$/);
+    expect(sub?.customer.addresses.map((a) => [a.type, a.line1]).sort()).toEqual([
+      ["billing", "1 High St"],
+      ["delivery", "2 Low St"],
+    ]);
+    const types = (await listEventsForSubscription(h.store.db, subscriptionId)).map((e) => e.type);
+    expect(types).toEqual(
+      expect.arrayContaining(["subscription.created", "order.applied", "subscription.status_changed"]),
+    );
+
+    // change_address (Limio's own order): the customer's delivery address, name and phone change.
+    const changeId = `order-${hex()}`;
+    await recordOrder(h.store.db, {
+      id: changeId,
+      reference: hex().slice(0, 12).toUpperCase(),
+      type: "change_address",
+      source: "shop",
+      subscriptionId,
+      status: "applied",
+      payload: {
+        order_type: "change_address",
+        type: "delivery",
+        subscriptionId,
+        address: {
+          firstName: "Shopper",
+          lastName: "Moved",
+          phone: "+44 1",
+          address1: "3 New St",
+          city: "Hull",
+          country: "GB",
+        },
+      },
+    });
+    const changeOutcome = await publishOutcome({
+      orderId: changeId,
+      subscriptionId,
+      orderType: "change_address",
+      status: "applied",
+      action: "address_updated",
+      stripe: { customerId: s.customer.id },
+    });
+    await until(() => h.inboxHas([changeOutcome]), 30_000, "change_address outcome handled");
+    const customer = await h.store.db.customer.findUnique({
+      where: { id: sub!.customerId },
+      include: { addresses: true },
+    });
+    expect(customer).toMatchObject({
+      firstName: "Shopper",
+      lastName: "Moved",
+      phone: "+44 1",
+      email: email.toLowerCase(),
+    });
+    expect(customer?.addresses.map((a) => [a.type, a.line1]).sort()).toEqual([
+      ["billing", "1 High St"],
+      ["delivery", "3 New St"],
+    ]);
+  });
+
+  it("a second new order of the same email reuses the Limio customer", async () => {
+    const email = `repeat-${hex().slice(0, 6)}@example.com`;
+    const subs: string[] = [];
+    for (const _ of [1, 2]) {
+      const orderId = `order-${hex()}`;
+      const subscriptionId = `sub-${hex()}`;
+      const s = await stripeSubscription(h.stripe, { email });
+      await recordOrder(h.store.db, {
+        id: orderId,
+        reference: hex().slice(0, 12).toUpperCase(),
+        type: "new",
+        source: "salesforce",
+        subscriptionId,
+        status: "applied",
+        payload: { order_type: "new", email: email.toUpperCase(), billingDetails: { email }, orderItems: [] },
+      });
+      const id = await publishOutcome({
+        orderId,
+        subscriptionId,
+        orderType: "new",
+        status: "applied",
+        action: "subscription_created",
+        stripe: { customerId: s.customer.id, subscriptionId: s.subscription.id },
+      });
+      await until(() => h.inboxHas([id]), 30_000, "outcome handled");
+      subs.push(subscriptionId);
+    }
+    const rows = await h.store.db.subscription.findMany({ where: { id: { in: subs } } });
+    expect(rows).toHaveLength(2);
+    expect(new Set(rows.map((r) => r.customerId)).size).toBe(1);
+    expect(rows.every((r) => r.source === "salesforce")).toBe(true);
+  });
+});
