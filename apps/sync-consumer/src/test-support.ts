@@ -316,6 +316,8 @@ const HANDLED = [
 export async function startWebhookReceiver(h: Harness) {
   const published: StripeEventLike[] = [];
   let secret = "";
+  let paused = false;
+  let holding: StripeEventLike[] = [];
   const readBody = (req: IncomingMessage) =>
     new Promise<string>((resolve) => {
       const chunks: Buffer[] = [];
@@ -331,8 +333,12 @@ export async function startWebhookReceiver(h: Harness) {
         secret,
       );
       if (HANDLED.some((p) => event.type.startsWith(p))) {
-        await h.publishStripeEvent(event as unknown as StripeEventLike);
-        published.push(event as unknown as StripeEventLike);
+        if (paused) {
+          holding.push(event as unknown as StripeEventLike);
+        } else {
+          await h.publishStripeEvent(event as unknown as StripeEventLike);
+          published.push(event as unknown as StripeEventLike);
+        }
       }
       res.writeHead(200).end("ok");
     } catch {
@@ -349,6 +355,19 @@ export async function startWebhookReceiver(h: Harness) {
   secret = endpoint.secret ?? "";
   return {
     published,
+    /** Hold deliveries (acknowledged, not yet published) to release them as one burst. */
+    pause() {
+      paused = true;
+    },
+    held: () => [...holding],
+    /** Publish every held event at once (concurrent webhook deliveries at the gateway). */
+    async resume() {
+      const burst = holding;
+      holding = [];
+      paused = false;
+      await Promise.all(burst.map((e) => h.publishStripeEvent(e)));
+      published.push(...burst);
+    },
     /** Wait until every delivery is done and every published event has its inbox row. */
     async settle(timeoutMs = 60_000) {
       await h.emu.flushWebhooks();

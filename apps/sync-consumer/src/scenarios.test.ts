@@ -1,0 +1,171 @@
+import { randomUUID } from "node:crypto";
+import { dlqTopicOf } from "@bridge/messaging";
+import { findSubscriptionDetail, listEventsForSubscription } from "@bridge/store";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  advanceClock,
+  type Harness,
+  seedLimioSubscription,
+  startHarness,
+  startWebhookReceiver,
+  stripeSubscription,
+  subscriptionFetches,
+  topicSize,
+  utc,
+} from "./test-support.ts";
+
+// The motivating cases of the Limio Stripe sync, end to end with nobody calling any API: the
+// emulator's signed webhooks → a receiver publishing stripe.event.received exactly as the gateway
+// does → Kafka → the sync-consumer → Postgres.
+
+let h: Harness;
+let receiver: Awaited<ReturnType<typeof startWebhookReceiver>>;
+beforeAll(async () => {
+  h = await startHarness({
+    emulator: { dunning: { retries: 3, intervalSeconds: 3 * 86400, finalStatus: "canceled" } },
+  });
+  receiver = await startWebhookReceiver(h);
+});
+afterAll(async () => {
+  await receiver?.close();
+  await h?.stop();
+});
+
+const hex = () => randomUUID().replaceAll("-", "");
+const at = (seconds: number) => new Date(seconds * 1000).toISOString();
+const outcomeOf = (eventId: string) => h.outcomes.filter((o) => o.eventId === eventId).map((o) => o.outcome);
+
+async function nothingPublishedByTheConsumer() {
+  // The sync-consumer publishes nothing: no orders, no sync requests, no dead letters.
+  expect(await topicSize(h.kafka, h.topics.orders)).toBe(0);
+  expect(await topicSize(h.kafka, h.topics.sync)).toBe(0);
+  for (const t of [h.topics.stripeEvents, h.topics.sync, h.topics.orderOutcomes]) {
+    expect(await topicSize(h.kafka, dlqTopicOf(t))).toBe(0);
+  }
+}
+
+describe("Stripe-initiated changes reach the Limio subscription", () => {
+  it("renewal, then cancellation after failed payments (test clock); Limio-initiated events are not synced", async () => {
+    const orderId = `order-${hex()}`;
+    const limioSubId = `sub-${hex()}`;
+    const start = utc(2026, 1, 15);
+    // Created the way the writer does: Limio metadata and `limio:<order>:<step>` idempotency keys.
+    const s = await stripeSubscription(h.stripe, {
+      frozenTime: start,
+      card: "pm_card_visa",
+      metadata: { limio_order_id: orderId, limio_subscription_id: limioSubId, limio_source: "shop" },
+      idempotencyPrefix: `limio:${orderId}`,
+    });
+    const { subscriptionId } = await seedLimioSubscription(h.store, {
+      stripeSubscriptionId: s.subscription.id,
+      stripeCustomerId: s.customer.id,
+    });
+    await receiver.settle();
+    const creationEvents = [...receiver.published];
+    expect(creationEvents.length).toBeGreaterThan(3);
+    // Loop prevention: every event of the Limio-initiated creation is skipped, nothing synced.
+    for (const e of creationEvents) expect(outcomeOf(e.id)).toEqual(["skipped_loop"]);
+    expect(await listEventsForSubscription(h.store.db, subscriptionId)).toEqual([]);
+    expect(await subscriptionFetches(h.emu, s.subscription.id)).toBe(0);
+
+    // A Limio-initiated change (the writer cancelling at period end for an order) is not synced either.
+    await h.stripe.subscriptions.update(
+      s.subscription.id,
+      { cancel_at_period_end: true, metadata: { limio_order_id: `order-${hex()}` } },
+      { idempotencyKey: `limio:order-${hex()}:cancel` },
+    );
+    await h.stripe.subscriptions.update(
+      s.subscription.id,
+      { cancel_at_period_end: false },
+      { idempotencyKey: `limio:order-${hex()}:undo` },
+    );
+    await receiver.settle();
+    for (const e of receiver.published.slice(creationEvents.length))
+      expect(outcomeOf(e.id)).toEqual(["skipped_loop"]);
+    expect(await listEventsForSubscription(h.store.db, subscriptionId)).toEqual([]);
+
+    // Renewal in Stripe (Feb 15): Limio's term moves, the payment is recorded, nobody called an API.
+    await advanceClock(h.stripe, s.clock!.id, utc(2026, 2, 16));
+    await receiver.settle();
+    let sub = await findSubscriptionDetail(h.store.db, subscriptionId);
+    expect(sub).toMatchObject({ status: "active", stripeStatus: "active", source: "stripe" });
+    expect(sub?.termStart?.toISOString()).toBe(at(utc(2026, 2, 15)));
+    expect(sub?.termEnd?.toISOString()).toBe(at(utc(2026, 3, 15)));
+    expect(sub?.paymentSchedules.filter((p) => p.status === "paid")).toHaveLength(2);
+    expect(sub?.paymentMethod).toMatchObject({ brand: "visa", last4: "4242" });
+
+    // The customer's card is swapped in Stripe for one that declines: renewal fails on Mar 15,
+    // Smart Retries on Mar 18, 21, 24 fail, Stripe cancels the subscription.
+    const failing = await h.stripe.paymentMethods.attach("pm_card_chargeCustomerFail", {
+      customer: s.customer.id,
+    });
+    await h.stripe.customers.update(s.customer.id, {
+      invoice_settings: { default_payment_method: failing.id },
+    });
+    await advanceClock(h.stripe, s.clock!.id, utc(2026, 3, 16));
+    await receiver.settle();
+    sub = await findSubscriptionDetail(h.store.db, subscriptionId);
+    expect(sub).toMatchObject({ status: "active", stripeStatus: "past_due" });
+    expect(sub?.paymentSchedules.filter((p) => p.status === "failed")).toHaveLength(1);
+    expect(sub?.paymentMethod?.stripePaymentMethodId).toBe(failing.id);
+
+    await advanceClock(h.stripe, s.clock!.id, utc(2026, 4, 15));
+    await receiver.settle();
+    sub = await findSubscriptionDetail(h.store.db, subscriptionId);
+    expect(sub).toMatchObject({ status: "cancelled", stripeStatus: "canceled", cancelAtTermEnd: false });
+    expect(sub?.endedAt?.toISOString()).toBe(at(utc(2026, 3, 24)));
+    // No renewal after the cancellation is predicted.
+    expect(sub?.paymentSchedules.filter((p) => p.status === "scheduled")).toEqual([]);
+
+    // Exactly one Limio update to cancelled, caused by Stripe; every synced change audited as `stripe`.
+    const audit = await listEventsForSubscription(h.store.db, subscriptionId);
+    const cancellations = audit.filter(
+      (e) =>
+        e.type === "subscription.status_changed" &&
+        (e.changes as { status?: { to?: string } }).status?.to === "cancelled",
+    );
+    expect(cancellations).toHaveLength(1);
+    expect(audit.every((e) => e.source === "stripe")).toBe(true);
+    expect(h.outcomes.filter((o) => o.outcome === "skipped_loop").length).toBeGreaterThanOrEqual(
+      creationEvents.length,
+    );
+    await nothingPublishedByTheConsumer();
+  });
+});
+
+describe("bursts", () => {
+  it("10 events for one subscription cause at most 2 subscription fetches, and the last change is applied", async () => {
+    const s = await stripeSubscription(h.stripe);
+    const { subscriptionId } = await seedLimioSubscription(h.store, {
+      stripeSubscriptionId: s.subscription.id,
+      stripeCustomerId: s.customer.id,
+    });
+    await receiver.settle();
+    const before = await subscriptionFetches(h.emu, s.subscription.id);
+    const already = new Set(receiver.published.map((e) => e.id));
+
+    // Ten Stripe-side changes in a row (as a Dashboard user would), delivered as a burst.
+    receiver.pause();
+    for (let i = 1; i <= 10; i++) {
+      await h.stripe.subscriptions.update(s.subscription.id, { cancel_at_period_end: i % 2 === 0 });
+    }
+    await h.emu.flushWebhooks();
+    const burst = receiver.held().filter((e) => e.type === "customer.subscription.updated");
+    expect(burst).toHaveLength(10);
+    await receiver.resume();
+    await receiver.settle();
+
+    const fetches = (await subscriptionFetches(h.emu, s.subscription.id)) - before;
+    console.info(
+      `[burst] 10 customer.subscription.updated events → ${fetches} GET /v1/subscriptions/${s.subscription.id}`,
+    );
+    expect(fetches).toBeGreaterThanOrEqual(1);
+    expect(fetches).toBeLessThanOrEqual(2);
+    const outcomes = burst.map((e) => outcomeOf(e.id)[0]);
+    expect(outcomes.filter((o) => o === "synced").length).toBe(fetches);
+    expect(outcomes.filter((o) => o === "skipped_coalesced").length).toBe(10 - fetches);
+    expect(receiver.published.filter((e) => !already.has(e.id)).length).toBeGreaterThanOrEqual(10);
+    // The last change (cancel at period end = true) is in Limio: coalescing never misses a change.
+    expect(await findSubscriptionDetail(h.store.db, subscriptionId)).toMatchObject({ cancelAtTermEnd: true });
+  });
+});
