@@ -11,6 +11,7 @@ export {
   TEMPLATE_DATABASE,
   uniqueDatabaseName,
 } from "./databases.ts";
+export { freePort, freePorts } from "./free-port.ts";
 export { describeInfra, type Infra, type InfraSource, type StartInfraOptions, startInfra } from "./infra.ts";
 export { bridgeCacheDir, ensureKafkaJars, KAFKA_VERSION } from "./kafka-jars.ts";
 export { type LocalKafka, startLocalKafka } from "./kafka-local.ts";
