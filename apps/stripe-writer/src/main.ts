@@ -1,23 +1,13 @@
+import { installShutdown } from "@bridge/messaging";
 import { createLogger, createMetrics, startOpsServer } from "@bridge/observability";
-import { createStore } from "@bridge/store";
 import { loadConfig } from "./config.ts";
+import { startWriterService } from "./service.ts";
 
 const config = loadConfig();
 const logger = createLogger("stripe-writer", { level: config.LOG_LEVEL });
+if (config.WRITER_CRASH_AT) logger.warn({ crashAt: config.WRITER_CRASH_AT }, "TEST-ONLY crash switch is set");
 const metrics = createMetrics("stripe-writer");
-const store = createStore(config.DATABASE_URL);
-const ops = await startOpsServer({
-  port: config.OPS_PORT,
-  metrics,
-  readiness: async () => ({ database: await store.ping() }),
-});
-logger.info({ opsPort: ops.port }, "stripe-writer started");
-
-for (const signal of ["SIGTERM", "SIGINT"] as const) {
-  process.once(signal, async () => {
-    logger.info({ signal }, "shutting down");
-    await ops.close();
-    await store.close();
-    process.exit(0);
-  });
-}
+const service = await startWriterService(config, { logger, metrics });
+const ops = await startOpsServer({ port: config.OPS_PORT, metrics, readiness: service.ready });
+installShutdown([{ stop: () => ops.close() }, service], logger);
+logger.info({ opsPort: ops.port, topics: service.topics }, "stripe-writer started");

@@ -1,0 +1,238 @@
+import { buildPriceParams, fullName, type LimioNewOrder, type Offer, stripeAddress } from "@bridge/domain";
+import { stripeFailureOf } from "@bridge/stripe-client";
+import type Stripe from "stripe";
+import {
+  type ActionContext,
+  type ActionResult,
+  type ClientSecret,
+  hookContext,
+  limioMetadata,
+  loadOffer,
+  OrderFailure,
+  type StripeIds,
+} from "../context.ts";
+import { isPermanentStripeError } from "../failures.ts";
+
+type CustomerStep = { customerId: string; created: boolean };
+type PriceStep = { priceId: string; recurring: boolean; created: boolean };
+type SubscriptionStep = {
+  subscriptionId: string;
+  status: string;
+  invoiceId: string | null;
+  invoiceStatus: string | null;
+  amountDue: number;
+  currency: string;
+};
+
+/** Stripe matches emails exactly; Limio forms do not normalise them, so we do (trimmed, lowercased). */
+export const normaliseEmail = (email: string): string => email.trim().toLowerCase();
+
+/** Customer fields from the order: billing → `address`, delivery → `shipping`, name / phone / email. */
+export function customerDetails(order: LimioNewOrder): Stripe.CustomerUpdateParams & { email: string } {
+  const billing = order.billingDetails;
+  const delivery = order.deliveryDetails;
+  const name = fullName(order.customerDetails ?? {}) ?? fullName(billing);
+  const phone = order.customerDetails?.phone || billing.phone || undefined;
+  const address = stripeAddress(billing);
+  const shippingAddress = delivery ? stripeAddress(delivery) : {};
+  const shippingName = delivery ? (fullName(delivery) ?? name) : undefined;
+  return {
+    email: normaliseEmail(order.email),
+    ...(name ? { name } : {}),
+    ...(phone ? { phone } : {}),
+    ...(Object.keys(address).length > 0 ? { address } : {}),
+    ...(Object.keys(shippingAddress).length > 0 && shippingName
+      ? {
+          shipping: {
+            name: shippingName,
+            address: shippingAddress,
+            ...(delivery?.phone ? { phone: delivery.phone } : {}),
+          },
+        }
+      : {}),
+  };
+}
+
+/**
+ * `new` (Order Submitted): customer (matched by email or created) → product → one price per
+ * charge → subscription (default_incomplete) → first payment (PaymentIntent attached, or the
+ * PaymentMethod charged, or the invoice's confirmation secret handed to the shop).
+ */
+export async function newOrder(ctx: ActionContext): Promise<ActionResult> {
+  const order = ctx.order as LimioNewOrder;
+  const { stripe, step } = ctx;
+  const metadata = limioMetadata(ctx);
+  const [item, ...others] = order.orderItems;
+  if (!item || others.length > 0) {
+    throw new OrderFailure("unsupported_order", "a new order must carry exactly one order item (one offer)");
+  }
+  const offer: Offer = await loadOffer(ctx.db, item.offer.id);
+  const quantity = item.quantity ?? 1;
+  const { paymentMethodId, paymentIntentId } = order.stripePayment;
+  const details = customerDetails(order);
+
+  // 1. Customer: matched by normalised email with customers.list (consistent right after writes,
+  // unlike search), else created with everything at once (payment method included).
+  const customer = await step<CustomerStep>("customer", async (key) => {
+    const found = (await stripe.customers.list({ email: details.email, limit: 1 })).data[0];
+    if (found) return { customerId: found.id, created: found.metadata?.limio_order_id === ctx.orderId };
+    const created = await stripe.customers.create(
+      {
+        ...(details as Stripe.CustomerCreateParams),
+        metadata,
+        ...(paymentMethodId && !paymentIntentId
+          ? { payment_method: paymentMethodId, invoice_settings: { default_payment_method: paymentMethodId } }
+          : {}),
+      },
+      { idempotencyKey: key },
+    );
+    return { customerId: created.id, created: true };
+  });
+  const ids: StripeIds = { customerId: customer.customerId };
+
+  // An existing customer gets the PaymentMethod attached, then billing details and the default updated.
+  if (!customer.created) {
+    if (paymentMethodId && !paymentIntentId) {
+      await step("payment-method", async (key) => {
+        await stripe.paymentMethods.attach(
+          paymentMethodId,
+          { customer: customer.customerId },
+          { idempotencyKey: key },
+        );
+        return { paymentMethodId };
+      });
+    }
+    await step("customer-update", async (key) => {
+      await stripe.customers.update(
+        customer.customerId,
+        {
+          ...details,
+          metadata,
+          ...(paymentMethodId && !paymentIntentId
+            ? { invoice_settings: { default_payment_method: paymentMethodId } }
+            : {}),
+        },
+        { idempotencyKey: key },
+      );
+      return { customerId: customer.customerId };
+    });
+  }
+
+  // 2. Product (deterministic id from the catalog) and 3. one Price per charge, reused by lookup key.
+  await step("product", (key) => ctx.lookups.ensureProduct(offer, key, metadata));
+  const prices: PriceStep[] = [];
+  for (let i = 0; i < offer.charges.length; i++) {
+    prices.push(
+      await step<PriceStep>(`price.${i}`, (key) =>
+        ctx.lookups.resolvePrice(buildPriceParams(offer, i), key, metadata),
+      ),
+    );
+  }
+  const recurring = prices.filter((p) => p.recurring);
+  const oneOff = prices.filter((p) => !p.recurring);
+  if (recurring.length === 0) {
+    throw new OrderFailure(
+      "unsupported_offer",
+      `offer '${offer.id}' has no recurring charge to subscribe to`,
+    );
+  }
+
+  // 4. Subscription, after the beforeStripeSubscription hook. The confirmation secret stays in memory.
+  let confirmationSecret: string | undefined;
+  const subscription = await step<SubscriptionStep>("subscription", async (key) => {
+    const base: Stripe.SubscriptionCreateParams = {
+      customer: customer.customerId,
+      items: recurring.map((p) => ({ price: p.priceId, quantity })),
+      ...(oneOff.length > 0
+        ? { add_invoice_items: oneOff.map((p) => ({ price: p.priceId, quantity })) }
+        : {}),
+      payment_behavior: "default_incomplete",
+      payment_settings: { save_default_payment_method: "on_subscription" },
+      ...(paymentMethodId && !paymentIntentId ? { default_payment_method: paymentMethodId } : {}),
+      metadata: { ...metadata, limio_offer_id: offer.id },
+      expand: ["latest_invoice.confirmation_secret"],
+    };
+    const params = await ctx.hooks.beforeStripeSubscription(
+      base,
+      hookContext(ctx, { offer, stripeCustomerId: customer.customerId }),
+    );
+    const created = await stripe.subscriptions.create(params, { idempotencyKey: key });
+    const invoice = created.latest_invoice as Stripe.Invoice | null;
+    confirmationSecret = invoice?.confirmation_secret?.client_secret ?? undefined;
+    return {
+      subscriptionId: created.id,
+      status: created.status,
+      invoiceId: invoice?.id ?? null,
+      invoiceStatus: invoice?.status ?? null,
+      amountDue: invoice?.amount_due ?? 0,
+      currency: created.currency,
+    };
+  });
+  ids.subscriptionId = subscription.subscriptionId;
+  if (subscription.invoiceId) ids.invoiceId = subscription.invoiceId;
+  const applied = (clientSecret?: ClientSecret): ActionResult => ({
+    status: "applied",
+    action: "subscription_created",
+    stripe: ids,
+    ...(clientSecret ? { clientSecret } : {}),
+  });
+  if (!subscription.invoiceId || subscription.invoiceStatus !== "open" || subscription.amountDue === 0) {
+    return applied();
+  }
+  const invoiceId = subscription.invoiceId;
+
+  // 5. First payment.
+  if (paymentIntentId) {
+    ids.paymentIntentId = paymentIntentId;
+    await step("payment", async (key) => {
+      const invoice = await stripe.invoices.attachPayment(
+        invoiceId,
+        { payment_intent: paymentIntentId },
+        { idempotencyKey: key },
+      );
+      return { invoiceStatus: invoice.status };
+    });
+    return applied();
+  }
+  if (paymentMethodId) {
+    try {
+      await step("payment", async (key) => {
+        const params = await ctx.hooks.beforeStripePayInvoice(
+          { payment_method: paymentMethodId, off_session: true },
+          {
+            ...hookContext(ctx, {
+              offer,
+              stripeCustomerId: customer.customerId,
+              stripeSubscriptionId: subscription.subscriptionId,
+            }),
+            invoiceId,
+            amountDue: subscription.amountDue,
+            currency: subscription.currency,
+          },
+        );
+        const invoice = await stripe.invoices.pay(invoiceId, params, { idempotencyKey: key });
+        return { invoiceStatus: invoice.status };
+      });
+    } catch (error) {
+      // A decline fails the order (the subscription stays incomplete); the ids tell the shop which.
+      if (!isPermanentStripeError(error)) throw error;
+      const failure = stripeFailureOf(error);
+      throw new OrderFailure(failure.code, failure.message, {
+        stripeCode: failure.declineCode ?? failure.code,
+        stripe: ids,
+        cause: error,
+      });
+    }
+    return applied();
+  }
+
+  // No payment details: the shop confirms the first invoice with its confirmation secret.
+  if (confirmationSecret === undefined) {
+    // Resumed after the subscription step: the secret was never stored, fetch it again.
+    const invoice = await stripe.invoices.retrieve(invoiceId, { expand: ["confirmation_secret"] });
+    confirmationSecret = invoice.confirmation_secret?.client_secret ?? undefined;
+  }
+  return applied(
+    confirmationSecret ? { type: "invoice_confirmation_secret", value: confirmationSecret } : undefined,
+  );
+}

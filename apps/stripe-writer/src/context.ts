@@ -1,0 +1,111 @@
+import type { LimioOrder, Offer, OrderOutcomeV1 } from "@bridge/domain";
+import { RetryableError } from "@bridge/messaging";
+import type { Logger } from "@bridge/observability";
+import { type Db, findOffer, findSubscription } from "@bridge/store";
+import type Stripe from "stripe";
+import type { HookContext, Hooks } from "./hooks.ts";
+import type { StripeLookups } from "./lookups.ts";
+import type { OrderSteps, StepRunner } from "./steps.ts";
+
+/** Everything an action needs; built per order by the writer. */
+export type ActionContext = {
+  stripe: Stripe;
+  db: Db;
+  orderId: string;
+  /** Limio subscription id (the Kafka key). */
+  subscriptionId: string;
+  source: string;
+  order: LimioOrder;
+  step: StepRunner;
+  steps: OrderSteps;
+  hooks: Hooks;
+  lookups: StripeLookups;
+  logger: Logger;
+};
+
+export type StripeIds = OrderOutcomeV1["stripe"];
+export type ClientSecret = NonNullable<OrderOutcomeV1["clientSecret"]>;
+
+/** What an action reports; the writer turns it into the outcome message and the Order row. */
+export type ActionResult = {
+  status: "applied" | "failed" | "skipped";
+  action: string;
+  stripe: StripeIds;
+  clientSecret?: ClientSecret | undefined;
+  error?: { code: string; message: string; stripeCode?: string | undefined } | undefined;
+};
+
+export type Action = (ctx: ActionContext) => Promise<ActionResult>;
+
+/**
+ * A business failure decided by the writer (unknown subscription or offer, …): the order fails
+ * with this code; `stripe` carries the ids created before the failure.
+ */
+export class OrderFailure extends Error {
+  override readonly name = "OrderFailure";
+  readonly code: string;
+  readonly stripeCode: string | undefined;
+  readonly stripe: StripeIds;
+  constructor(
+    code: string,
+    message: string,
+    options: { stripeCode?: string; stripe?: StripeIds; cause?: unknown } = {},
+  ) {
+    super(message, { cause: options.cause });
+    this.code = code;
+    this.stripeCode = options.stripeCode;
+    this.stripe = options.stripe ?? {};
+  }
+}
+
+/** Limio metadata stamped on every Stripe object the writer creates or updates (loop prevention). */
+export function limioMetadata(
+  ctx: Pick<ActionContext, "orderId" | "subscriptionId" | "source">,
+): Record<string, string> {
+  return { limio_order_id: ctx.orderId, limio_subscription_id: ctx.subscriptionId, limio_source: ctx.source };
+}
+
+export function hookContext(ctx: ActionContext, extra: Partial<HookContext> = {}): HookContext {
+  return {
+    orderId: ctx.orderId,
+    subscriptionId: ctx.subscriptionId,
+    source: ctx.source,
+    order: ctx.order,
+    ...extra,
+  };
+}
+
+/** The catalog offer (`raw` of the Offer row); unknown → the order fails with `offer_not_found`. */
+export async function loadOffer(db: Db, offerId: string): Promise<Offer> {
+  const row = await findOffer(db, offerId);
+  if (!row) throw new OrderFailure("offer_not_found", `offer '${offerId}' is not in the catalog`);
+  return row.raw as Offer;
+}
+
+export type LinkedSubscription = {
+  id: string;
+  offerId: string | null;
+  stripeCustomerId: string;
+  stripeSubscriptionId: string;
+};
+
+/**
+ * The Limio subscription a non-`new` order targets, with its Stripe ids. Unknown → the order
+ * fails (`subscription_not_found`); known but not linked yet (the sync-consumer links it from the
+ * `new` outcome) → retry later.
+ */
+export async function linkedSubscription(ctx: ActionContext): Promise<LinkedSubscription> {
+  const sub = await findSubscription(ctx.db, ctx.subscriptionId);
+  if (!sub) throw new OrderFailure("subscription_not_found", `no Limio subscription ${ctx.subscriptionId}`);
+  if (!sub.stripeSubscriptionId || !sub.stripeCustomerId) {
+    throw new RetryableError(`Limio subscription ${ctx.subscriptionId} is not linked to Stripe yet`, {
+      retryAfterMs: 1_000,
+    });
+  }
+  return {
+    id: sub.id,
+    offerId: sub.offerId,
+    stripeCustomerId: sub.stripeCustomerId,
+    stripeSubscriptionId: sub.stripeSubscriptionId,
+  };
+}

@@ -1,0 +1,190 @@
+import { freshDatabase, kafkaBrokers } from "@bridge/local-infra/testing";
+import { findOrder } from "@bridge/store";
+import type Stripe from "stripe";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { WriterService } from "./service.ts";
+import { finalOrder, type Harness, newOrder, offers, startHarness } from "./test-support.ts";
+
+let h: Harness;
+let writer: WriterService;
+
+beforeAll(async () => {
+  h = await startHarness({ brokers: kafkaBrokers(), databaseUrl: await freshDatabase("writer_new") });
+  writer = await h.startWriter();
+});
+afterAll(async () => {
+  await h?.stop();
+});
+
+describe("new order through Kafka", () => {
+  it("creates customer, product, price and an active subscription paid with the order's PaymentMethod", async () => {
+    const { orderId, subscriptionId, envelope } = await h.publishOrder(
+      newOrder({
+        email: "Ada.Lovelace@Example.com",
+        payment: { type: "stripe", paymentMethodId: await h.card() },
+      }),
+    );
+    const outcome = await h.waitForOutcome(orderId);
+    expect(outcome).toMatchObject({
+      orderId,
+      subscriptionId,
+      orderType: "new",
+      status: "applied",
+      action: "subscription_created",
+    });
+    expect(outcome.clientSecret).toBeUndefined();
+
+    const customer = (await h.stripe.customers.retrieve(outcome.stripe.customerId!)) as Stripe.Customer;
+    expect(customer.email).toBe("ada.lovelace@example.com");
+    expect(customer.name).toBe("Ada Lovelace");
+    expect(customer.phone).toBe("+44 20 7946 0000");
+    expect(customer.address).toMatchObject({
+      line1: "12 St James's Square",
+      city: "London",
+      postal_code: "SW1Y 4LB",
+      country: "GB",
+    });
+    expect(customer.shipping).toMatchObject({
+      name: "Ada Lovelace",
+      address: { line1: "1 Printing House Yard", postal_code: "E2 7PR" },
+    });
+    expect(customer.metadata).toMatchObject({
+      limio_order_id: orderId,
+      limio_subscription_id: subscriptionId,
+      limio_source: "shop",
+    });
+    expect(customer.invoice_settings.default_payment_method).toMatch(/^pm_/);
+
+    const sub = await h.stripe.subscriptions.retrieve(outcome.stripe.subscriptionId!, {
+      expand: ["latest_invoice"],
+    });
+    expect(sub.status).toBe("active");
+    expect(sub.metadata).toMatchObject({
+      limio_order_id: orderId,
+      limio_subscription_id: subscriptionId,
+      limio_source: "shop",
+      limio_offer_id: offers.digitalMonthly,
+    });
+    expect(sub.items.data).toHaveLength(1);
+    expect(sub.items.data[0]!.price).toMatchObject({
+      unit_amount: 999,
+      currency: "gbp",
+      product: "prod_LedgerDigital01",
+      recurring: { interval: "month", interval_count: 1 },
+    });
+    expect((sub.latest_invoice as Stripe.Invoice).status).toBe("paid");
+    const product = await h.stripe.products.retrieve("prod_LedgerDigital01");
+    expect(product.metadata.limio_order_id).toBe(orderId);
+
+    // Order row: applied, outcome stored; the sync request follows with a deterministic id.
+    const row = await finalOrder(h.store, orderId);
+    expect(row.status).toBe("applied");
+    expect((row.outcome as { action: string }).action).toBe("subscription_created");
+    const sync = h.seen.syncs.find((e) => e.id === `${orderId}:sync`);
+    expect(sync?.data).toMatchObject({ subscriptionId, reason: "order", orderId });
+    expect(sync?.correlationId).toBe(envelope.correlationId);
+    expect(sync?.causationId).toBe(envelope.id);
+
+    // Every write carried the step's idempotency key.
+    const log = (await (await fetch(`${h.emu.url}/_emulator/requests`)).json()) as {
+      data: { method: string; path: string; idempotencyKey: string | null }[];
+    };
+    const writes = log.data.filter((r) => r.method === "POST" && r.idempotencyKey?.includes(orderId));
+    expect(writes.map((r) => r.idempotencyKey).sort()).toEqual(
+      [
+        `limio:${orderId}:customer`,
+        `limio:${orderId}:payment`,
+        `limio:${orderId}:price.0`,
+        `limio:${orderId}:product`,
+        `limio:${orderId}:subscription`,
+      ].sort(),
+    );
+  });
+
+  it("matches the customer by email, reuses the price and returns the invoice confirmation secret without payment details", async () => {
+    const first = await h.waitForOutcome(
+      (
+        await h.publishOrder(
+          newOrder({
+            email: "grace@example.com",
+            payment: { type: "stripe", paymentMethodId: await h.card() },
+          }),
+        )
+      ).orderId,
+    );
+    const before = await h.stripe.prices.list({ lookup_keys: [], limit: 100 });
+    const { orderId } = await h.publishOrder(newOrder({ email: "GRACE@example.com" }));
+    const outcome = await h.waitForOutcome(orderId);
+    expect(outcome.status).toBe("applied");
+    expect(outcome.stripe.customerId).toBe(first.stripe.customerId);
+    expect(outcome.clientSecret?.type).toBe("invoice_confirmation_secret");
+    expect(outcome.clientSecret?.value).toMatch(/_secret_/);
+    const sub = await h.stripe.subscriptions.retrieve(outcome.stripe.subscriptionId!);
+    expect(sub.status).toBe("incomplete");
+    const firstSub = await h.stripe.subscriptions.retrieve(first.stripe.subscriptionId!);
+    expect(sub.items.data[0]!.price.id).toBe(firstSub.items.data[0]!.price.id);
+    const after = await h.stripe.prices.list({ limit: 100 });
+    expect(after.data.length).toBe(before.data.length);
+    const customers = await h.stripe.customers.list({ email: "grace@example.com" });
+    expect(customers.data).toHaveLength(1);
+    // The stored outcome never holds the secret.
+    const row = await findOrder(h.store.db, orderId);
+    expect(JSON.stringify(row?.outcome)).not.toContain("_secret_");
+  });
+
+  it("attaches a PaymentIntent from the order to the first invoice", async () => {
+    const pi = await h.stripe.paymentIntents.create({
+      amount: 2700,
+      currency: "gbp",
+      payment_method: await h.card(),
+      confirm: true,
+    });
+    const { orderId } = await h.publishOrder(
+      newOrder({
+        email: "pi@example.com",
+        offerId: offers.digitalQuarterly,
+        payment: { type: "stripe", stripe: { result: { paymentIntent: pi.id } } },
+      }),
+    );
+    const outcome = await h.waitForOutcome(orderId);
+    expect(outcome).toMatchObject({ status: "applied", stripe: { paymentIntentId: pi.id } });
+    const invoice = await h.stripe.invoices.retrieve(outcome.stripe.invoiceId!);
+    expect(invoice.status).toBe("paid");
+    const sub = await h.stripe.subscriptions.retrieve(outcome.stripe.subscriptionId!);
+    expect(sub.status).toBe("active");
+  });
+
+  it("fails with card_declined and leaves the subscription incomplete", async () => {
+    const { orderId } = await h.publishOrder(
+      newOrder({
+        email: "declined@example.com",
+        payment: { type: "stripe", paymentMethodId: await h.card("tok_chargeDeclined") },
+      }),
+    );
+    const outcome = await h.waitForOutcome(orderId);
+    expect(outcome.status).toBe("failed");
+    expect(outcome.error?.code).toBe("card_declined");
+    expect(outcome.stripe.subscriptionId).toMatch(/^sub_/);
+    const sub = await h.stripe.subscriptions.retrieve(outcome.stripe.subscriptionId!);
+    expect(sub.status).toBe("incomplete");
+    expect((await findOrder(h.store.db, orderId))?.status).toBe("failed");
+  });
+
+  it("skips orders whose source is stripe without calling Stripe", async () => {
+    await fetch(`${h.emu.url}/_emulator/requests`, { method: "DELETE" });
+    const { orderId } = await h.publishOrder(newOrder({ email: "loop@example.com", source: "stripe" }));
+    const outcome = await h.waitForOutcome(orderId);
+    expect(outcome).toMatchObject({ status: "skipped", action: "none" });
+    const log = (await (await fetch(`${h.emu.url}/_emulator/requests`)).json()) as { data: unknown[] };
+    expect(log.data).toHaveLength(0);
+  });
+
+  it("fails an order for an offer not in the catalog", async () => {
+    const { orderId } = await h.publishOrder(
+      newOrder({ email: "nooffer@example.com", offerId: "no-such-offer" }),
+    );
+    const outcome = await h.waitForOutcome(orderId);
+    expect(outcome).toMatchObject({ status: "failed", error: { code: "offer_not_found" } });
+    expect(writer).toBeDefined();
+  });
+});

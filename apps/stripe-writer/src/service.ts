@@ -1,0 +1,107 @@
+import {
+  bridgeTopicSpecs,
+  topics as bridgeTopics,
+  createKafkaClient,
+  createProducer,
+  ensureTopics,
+  type RunningConsumer,
+  startConsumer,
+  type TopicSpec,
+  topicWithCompanions,
+} from "@bridge/messaging";
+import { createLogger, createMetrics, type Logger, type Metrics } from "@bridge/observability";
+import { createStore, type Store } from "@bridge/store";
+import { createStripeClient } from "@bridge/stripe-client";
+import { failureClassifier } from "./classify.ts";
+import type { WriterConfig } from "./config.ts";
+import { crashHookFor, parseCrashPoint } from "./crash.ts";
+import { type Hooks, loadHooks } from "./hooks.ts";
+import { createStripeLookups } from "./lookups.ts";
+import { createWriter, type WriterTopics } from "./writer.ts";
+
+/** Topic names with the configured prefix (empty in production). */
+export function writerTopics(prefix: string): WriterTopics {
+  return {
+    orders: `${prefix}${bridgeTopics.orders}`,
+    stripeEvents: `${prefix}${bridgeTopics.stripeEvents}`,
+    sync: `${prefix}${bridgeTopics.sync}`,
+    orderOutcomes: `${prefix}${bridgeTopics.orderOutcomes}`,
+  };
+}
+
+function topicSpecs(prefix: string, partitions: number): TopicSpec[] {
+  if (prefix === "") return bridgeTopicSpecs({ partitions });
+  return Object.values(writerTopics(prefix)).flatMap((topic) => topicWithCompanions(topic, { partitions }));
+}
+
+export type WriterService = {
+  store: Store;
+  metrics: Metrics;
+  logger: Logger;
+  topics: WriterTopics;
+  hooks: Hooks;
+  ready(): Promise<Record<string, boolean>>;
+  /** Stops the consumer (in-flight orders finish), then the producer and the store. */
+  stop(): Promise<void>;
+  consumer: RunningConsumer;
+};
+
+/** The writer's moving parts, for main.ts and in-process tests. */
+export async function startWriterService(
+  config: WriterConfig,
+  overrides: { logger?: Logger; metrics?: Metrics; hooks?: Hooks; exit?: (code: number) => void } = {},
+): Promise<WriterService> {
+  const logger = overrides.logger ?? createLogger("stripe-writer", { level: config.LOG_LEVEL });
+  const metrics = overrides.metrics ?? createMetrics("stripe-writer");
+  const hooks = overrides.hooks ?? (await loadHooks(config.HOOK_MODULES));
+  const store = createStore(config.DATABASE_URL);
+  const { stripe } = createStripeClient({
+    secretKey: config.STRIPE_SECRET_KEY,
+    apiUrl: config.STRIPE_API_URL,
+    ratePerSecond: config.STRIPE_RATE_LIMIT_PER_SECOND,
+    maxNetworkRetries: config.STRIPE_MAX_NETWORK_RETRIES,
+    registry: metrics.registry,
+  });
+  const topics = writerTopics(config.KAFKA_TOPIC_PREFIX);
+  const kafka = createKafkaClient({ brokers: config.KAFKA_BROKERS, clientId: "stripe-writer", logger });
+  await ensureTopics(kafka, topicSpecs(config.KAFKA_TOPIC_PREFIX, config.KAFKA_TOPIC_PARTITIONS));
+  const producer = createProducer(kafka, { registry: metrics.registry });
+  await producer.connect();
+  const writer = createWriter({
+    db: store.db,
+    stripe,
+    producer,
+    topics,
+    hooks,
+    lookups: createStripeLookups(stripe, { maxEntries: config.STRIPE_CACHE_SIZE }),
+    logger,
+    registry: metrics.registry,
+    crash: crashHookFor(parseCrashPoint(config.WRITER_CRASH_AT)),
+  });
+  const consumer = await startConsumer(kafka, {
+    groupId: config.KAFKA_GROUP_ID,
+    topics: [topics.orders, topics.stripeEvents],
+    handlers: writer.handlers,
+    onUnhandledType: "skip",
+    concurrency: config.PARTITION_CONCURRENCY,
+    classifyError: failureClassifier,
+    registry: metrics.registry,
+    logger,
+    ...(overrides.exit ? { exit: overrides.exit } : {}),
+  });
+  if (hooks.names.length > 0) logger.info({ hooks: hooks.names }, "hooks loaded");
+  return {
+    store,
+    metrics,
+    logger,
+    topics,
+    hooks,
+    consumer,
+    ready: async () => ({ database: await store.ping(), kafka: producer.isConnected() }),
+    async stop() {
+      await consumer.stop();
+      await producer.disconnect();
+      await store.close();
+    },
+  };
+}
