@@ -120,6 +120,11 @@ export function buildEmulator(config: EmulatorConfig): EmulatorHandle {
     status: number,
     requestId: string,
   ) => {
+    // Never the Authorization header; LOG_LEVEL=debug shows every call, failures at info.
+    logger[status >= 400 ? "info" : "debug"](
+      { method: req.method, path: req.url.split("?")[0], status, requestId, idempotencyKey },
+      "stripe request",
+    );
     state.requestLog.push({
       requestId,
       method: req.method,
