@@ -209,7 +209,12 @@ export type Harness = Emulated & {
 };
 
 export async function startHarness(
-  options: { coalesce?: boolean; emulator?: Partial<EmulatorConfig>; partitions?: number } = {},
+  options: {
+    coalesce?: boolean;
+    emulator?: Partial<EmulatorConfig>;
+    partitions?: number;
+    kafkaGauges?: boolean;
+  } = {},
 ): Promise<Harness> {
   const emulated = await startStripe(options.emulator);
   const store = createStore(await freshDatabase("sync"), { poolSize: 6 });
@@ -238,6 +243,7 @@ export async function startHarness(
     topics,
     retry: { baseDelayMs: 50, retryTopicDelayMs: 200 },
     ...(options.coalesce === undefined ? {} : { coalesce: options.coalesce }),
+    ...(options.kafkaGauges ? { kafkaGauges: true } : {}),
     hooks: { onStripeEvent: (eventId, outcome) => outcomes.push({ eventId, outcome }) },
     exit: (code) => {
       throw new Error(`consumer exited ${code}`);
