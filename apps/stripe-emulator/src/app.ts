@@ -2,7 +2,6 @@ import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { createLogger } from "@bridge/observability";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
-import qs from "qs";
 import type { EmulatorConfig } from "./config.ts";
 import type { Call, Emulator, Route } from "./context.ts";
 import { createEvent } from "./events/events.ts";
@@ -11,6 +10,7 @@ import { authenticate } from "./http/auth.ts";
 import { StripeApiError } from "./http/errors.ts";
 import { applyExpand } from "./http/expand.ts";
 import { FaultInjector } from "./http/faults.ts";
+import { parseForm } from "./http/form.ts";
 import { lookupIdempotency, storeIdempotency } from "./http/idempotency.ts";
 import { RateLimiter } from "./http/rate-limit.ts";
 import { rejectUnknownParams } from "./http/unknown-params.ts";
@@ -29,12 +29,6 @@ export type EmulatorHandle = {
   /** Write the snapshot file (when configured). */
   saveSnapshot(): void;
 };
-
-const QS_OPTIONS = { depth: 20, arrayLimit: 1000, parameterLimit: 10_000 } as const;
-
-function parseForm(body: string): StripeObject {
-  return qs.parse(body, QS_OPTIONS) as StripeObject;
-}
 
 function stripeError(
   status: number,
