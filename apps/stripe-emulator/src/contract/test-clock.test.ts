@@ -247,4 +247,42 @@ describe("test clock: monthly renewals, a card that starts declining, dunning, c
       "test_helpers.test_clock.created",
     ]);
   });
+
+  it("with the final status set to unpaid, exhausted retries leave the subscription unpaid; paying reactivates it", async () => {
+    const settings = (body: object) =>
+      h.http("PUT", "/_emulator/settings", {
+        body: JSON.stringify(body),
+        headers: { "content-type": "application/json" },
+      });
+    await settings({ dunningFinalStatus: "unpaid", dunningRetries: 1, dunningIntervalSeconds: 86400 });
+    try {
+      const { clock, customer, price } = await billingSetup(stripe, {
+        card: "pm_card_visa",
+        frozenTime: utc(2026, 8, 1),
+      });
+      const sub = await stripe.subscriptions.create({ customer: customer.id, items: [{ price: price.id }] });
+      const failing = await stripe.paymentMethods.attach("pm_card_chargeDeclinedInsufficientFunds", {
+        customer: customer.id,
+      });
+      await stripe.customers.update(customer.id, {
+        invoice_settings: { default_payment_method: failing.id },
+      });
+      await advanceClock(stripe, clock!.id, utc(2026, 9, 1));
+      expect((await stripe.subscriptions.retrieve(sub.id)).status).toBe("past_due");
+      await advanceClock(stripe, clock!.id, utc(2026, 9, 3));
+      const unpaid = await stripe.subscriptions.retrieve(sub.id);
+      expect(unpaid.status).toBe("unpaid");
+      const invoice = await stripe.invoices.retrieve(unpaid.latest_invoice as string);
+      expect(invoice).toMatchObject({ status: "open", attempt_count: 2, next_payment_attempt: null });
+      const visa = await stripe.paymentMethods.attach("pm_card_visa", { customer: customer.id });
+      await stripe.invoices.pay(invoice.id, { payment_method: visa.id });
+      expect((await stripe.subscriptions.retrieve(sub.id)).status).toBe("active");
+    } finally {
+      await settings({
+        dunningFinalStatus: "canceled",
+        dunningRetries: 3,
+        dunningIntervalSeconds: 3 * 86400,
+      });
+    }
+  });
 });
