@@ -1,4 +1,5 @@
 import { env, parseConfig, splitList } from "@bridge/config";
+import { topics } from "@bridge/messaging";
 import { z } from "zod";
 
 /** Every setting of the sync-consumer, parsed once at boot (see README "Configuration"). */
@@ -13,6 +14,13 @@ export const configSchema = z.object({
   LIMIO_SOURCES: z.string().default("shop,salesforce,limio,bridge").transform(splitList),
   /** Partitions of the bridge topics when this service creates them (same default as the gateway). */
   KAFKA_TOPIC_PARTITIONS: z.coerce.number().int().min(1).max(1_000).default(6),
+  /**
+   * Topic names (default: the contract names of DESIGN.md §3). Overridden only to run a second
+   * bridge side by side on one cluster, or in tests.
+   */
+  TOPIC_STRIPE_EVENTS: z.string().min(1).default(topics.stripeEvents),
+  TOPIC_SYNC: z.string().min(1).default(topics.sync),
+  TOPIC_ORDER_OUTCOMES: z.string().min(1).default(topics.orderOutcomes),
   PARTITION_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
   LOG_LEVEL: env.logLevel,
 });

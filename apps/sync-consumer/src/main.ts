@@ -1,4 +1,4 @@
-import { bridgeTopicSpecs, createKafkaClient, ensureTopics, installShutdown } from "@bridge/messaging";
+import { createKafkaClient, ensureTopics, installShutdown, topicWithCompanions } from "@bridge/messaging";
 import { createLogger, createMetrics, startOpsServer } from "@bridge/observability";
 import { createStore } from "@bridge/store";
 import { createStripeClient } from "@bridge/stripe-client";
@@ -16,7 +16,17 @@ const { stripe } = createStripeClient({
   registry: metrics.registry,
 });
 
-await ensureTopics(kafka, bridgeTopicSpecs({ partitions: config.KAFKA_TOPIC_PARTITIONS }));
+const topics = {
+  stripeEvents: config.TOPIC_STRIPE_EVENTS,
+  sync: config.TOPIC_SYNC,
+  orderOutcomes: config.TOPIC_ORDER_OUTCOMES,
+};
+await ensureTopics(
+  kafka,
+  Object.values(topics).flatMap((topic) =>
+    topicWithCompanions(topic, { partitions: config.KAFKA_TOPIC_PARTITIONS }),
+  ),
+);
 
 const admin = kafka.kafka.admin();
 await admin.connect();
@@ -37,6 +47,7 @@ const consumer = await startSyncConsumer({
   registry: metrics.registry,
   limioSources: config.LIMIO_SOURCES,
   groupId: config.KAFKA_GROUP_ID,
+  topics,
   concurrency: config.PARTITION_CONCURRENCY,
   kafkaGauges: true,
 });
