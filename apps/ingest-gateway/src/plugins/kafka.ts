@@ -1,5 +1,6 @@
 import { InvalidEnvelopeError, type MessageProducer, type OutgoingMessage } from "@bridge/messaging";
 import type { FastifyInstance } from "fastify";
+import { createBatchingPublisher } from "../batching-publisher.ts";
 import { HttpError } from "../http-errors.ts";
 import { globalPlugin } from "./global-plugin.ts";
 
@@ -15,12 +16,13 @@ declare module "fastify" {
 
 export const kafkaPlugin = globalPlugin(
   async (app: FastifyInstance, options: { producer: MessageProducer; retryAfterSeconds: number }) => {
+    const publisher = createBatchingPublisher(options.producer);
     app.decorate("publish", async <T>(topic: string, message: OutgoingMessage<T>) => {
       const started = performance.now();
       const observe = (result: string) =>
         app.gatewayMetrics.publishDuration.observe({ topic, result }, (performance.now() - started) / 1000);
       try {
-        await options.producer.publish(topic, message);
+        await publisher.publish(topic, message);
         observe("ok");
       } catch (error) {
         observe("error");

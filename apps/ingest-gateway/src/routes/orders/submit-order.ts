@@ -6,8 +6,8 @@ import {
   type OrderSubmittedV1,
   parseLimioOrder,
 } from "@bridge/domain";
-import { findOrder, findOrderByExternalId, findSubscription } from "@bridge/store";
-import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
+import { findOrder, findSubscription } from "@bridge/store";
+import { type FastifyPluginAsyncZod, validatorCompiler } from "fastify-type-provider-zod";
 import { z } from "zod";
 import type { RouteDeps } from "../../deps.ts";
 import { errorResponses, HttpError } from "../../http-errors.ts";
@@ -15,7 +15,34 @@ import { deriveOrderIds, orderIdentity, orderPayloadHash } from "../../idempoten
 import { pollUntil } from "../../poll.ts";
 import { finalStatuses, type OrderAnswer, orderAnswerSchema, submitOrderBody } from "./schemas.ts";
 
-type StoredOrder = NonNullable<Awaited<ReturnType<typeof findOrder>>>;
+type StoredOrder = {
+  id: string;
+  reference: string;
+  status: string;
+  externalId: string | null;
+  subscriptionId: string;
+  payload: unknown;
+  outcome: unknown;
+};
+
+/**
+ * The order recorded under the derived id, or earlier under this source + external_id: one raw
+ * round trip on the hot path (cheaper than the query compiler, this runs for every submission).
+ */
+async function findExistingOrder(
+  db: RouteDeps["store"]["db"],
+  id: string,
+  source: string,
+  externalId: string | undefined,
+): Promise<StoredOrder | null> {
+  const rows = await db.$queryRaw<StoredOrder[]>`
+    SELECT "id", "reference", "status", "externalId", "subscriptionId", "payload", "outcome"
+    FROM "Order"
+    WHERE "id" = ${id} OR ("source" = ${source} AND "externalId" = ${externalId ?? null})
+    ORDER BY ("id" = ${id}) DESC, "createdAt" ASC
+    LIMIT 1`;
+  return rows[0] ?? null;
+}
 
 const headers = z
   .object({
@@ -59,7 +86,11 @@ export const submitOrderRoute: FastifyPluginAsyncZod<{ deps: RouteDeps }> = asyn
     "/api/orders",
     {
       onRequest: app.requireScope("orders"),
-      attachValidation: true,
+      // The body schema documents the order; parseLimioOrder validates it (once) with field paths.
+      validatorCompiler: ({ schema, method, url, httpPart }) =>
+        httpPart === "body"
+          ? (data: unknown) => ({ value: data })
+          : validatorCompiler({ schema: schema as never, method, url, httpPart }),
       schema: {
         tags: ["orders"],
         summary: "Submit a Limio order (Send Order API)",
@@ -101,12 +132,7 @@ export const submitOrderRoute: FastifyPluginAsyncZod<{ deps: RouteDeps }> = asyn
       const isNew = order.order_type === "new";
 
       const [existing, subscription] = await Promise.all([
-        identity.kind === "random"
-          ? null
-          : findOrder(db, ids.orderId).then(
-              (found) =>
-                found ?? (order.external_id ? findOrderByExternalId(db, source, order.external_id) : null),
-            ),
+        identity.kind === "random" ? null : findExistingOrder(db, ids.orderId, source, order.external_id),
         isNew ? null : findSubscription(db, order.subscriptionId!),
       ]);
       if (!isNew && !subscription) {
