@@ -2,7 +2,7 @@ import type { Emulator } from "../context.ts";
 import type { RequestMeta, StripeObject } from "../types.ts";
 import { itemsOf } from "./items.ts";
 import { cancelSubscriptionNow, collectAutomatically, renewSubscription } from "./renewal.ts";
-import { transitionSchedule } from "./schedules.ts";
+import { startSchedule, transitionSchedule } from "./schedules.ts";
 
 const CLOCK: RequestMeta = { id: null, idempotency_key: null };
 const INCOMPLETE_EXPIRY_SECONDS = 23 * 3600;
@@ -14,6 +14,11 @@ function nextDue(emu: Emulator, clockId: string, until: number): Due | null {
   const { state } = emu;
   const due: Due[] = [];
   for (const schedule of state.all("subscription_schedule")) {
+    if (schedule.test_clock === clockId && schedule.status === "not_started") {
+      const at = schedule.phases[0].start_date;
+      if (at <= until) due.push({ at, order: 0, run: () => startSchedule(emu, schedule, CLOCK) });
+      continue;
+    }
     if (schedule.test_clock !== clockId || schedule.status !== "active" || !schedule.current_phase) continue;
     const at = schedule.current_phase.end_date;
     if (at <= until) due.push({ at, order: 0, run: () => transitionSchedule(emu, schedule, at) });

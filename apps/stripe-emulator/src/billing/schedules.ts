@@ -1,4 +1,5 @@
 import type { Emulator } from "../context.ts";
+import { createSubscription } from "../resources/subscriptions.ts";
 import type { RequestMeta, StripeObject } from "../types.ts";
 import { itemsOf, newSubscriptionItem, setItemPrice } from "./items.ts";
 import { cancelSubscriptionNow } from "./renewal.ts";
@@ -46,6 +47,35 @@ export function releaseSchedule(
     emu.emit("customer.subscription.updated", sub, { request, previous: subBefore });
   }
   emu.emit("subscription_schedule.released", schedule, { request, previous: before });
+}
+
+/** A `not_started` schedule reaches its start: its first phase becomes a new subscription. */
+export function startSchedule(emu: Emulator, schedule: StripeObject, request: RequestMeta): void {
+  const before = emu.state.render(schedule);
+  const phase = schedule.phases[0];
+  const defaultPm = schedule.default_settings.default_payment_method;
+  const sub = createSubscription({
+    emu,
+    params: {},
+    apiKey: "",
+    request,
+    body: {
+      customer: schedule.customer,
+      items: phase.items.map((i: StripeObject) => ({
+        price: i.price,
+        quantity: String(i.quantity),
+        metadata: i.metadata,
+      })),
+      metadata: phase.metadata,
+      ...(defaultPm ? { default_payment_method: defaultPm } : {}),
+      payment_behavior: "allow_incomplete",
+    },
+  });
+  sub.schedule = schedule.id;
+  schedule.subscription = sub.id;
+  schedule.status = "active";
+  schedule.current_phase = { end_date: phase.end_date, start_date: phase.start_date };
+  emu.emit("subscription_schedule.updated", schedule, { request, previous: before });
 }
 
 /** At a phase's end date: switch to the next phase, or apply the end behavior. */

@@ -285,4 +285,59 @@ describe("test clock: monthly renewals, a card that starts declining, dunning, c
       });
     }
   });
+
+  it("a schedule for a customer starts in the future, switches phase, then cancels (end_behavior cancel)", async () => {
+    const { clock, customer, price, product } = await billingSetup(stripe, {
+      card: "pm_card_visa",
+      frozenTime: utc(2026, 10, 1),
+    });
+    const annualish = await stripe.prices.create({
+      product: product.id,
+      currency: "usd",
+      unit_amount: 700,
+      recurring: { interval: "month" },
+    });
+    const schedule = await stripe.subscriptionSchedules.create({
+      customer: customer.id,
+      start_date: utc(2026, 10, 10),
+      end_behavior: "cancel",
+      phases: [
+        {
+          items: [{ price: price.id }],
+          duration: { interval: "month", interval_count: 1 },
+          metadata: { phase: "intro" },
+        },
+        { items: [{ price: annualish.id }], duration: { interval: "month", interval_count: 1 } },
+      ],
+    });
+    expect(schedule.status).toBe("not_started");
+    expect(schedule.subscription).toBeNull();
+    expect(schedule.phases.map((p) => [p.start_date, p.end_date])).toEqual([
+      [utc(2026, 10, 10), utc(2026, 11, 10)],
+      [utc(2026, 11, 10), utc(2026, 12, 10)],
+    ]);
+
+    await advanceClock(stripe, clock!.id, utc(2026, 10, 11));
+    const started = await stripe.subscriptionSchedules.retrieve(schedule.id);
+    expect(started.status).toBe("active");
+    const sub = await stripe.subscriptions.retrieve(started.subscription as string, {
+      expand: ["latest_invoice"],
+    });
+    expect(sub).toMatchObject({
+      status: "active",
+      schedule: schedule.id,
+      start_date: utc(2026, 10, 10),
+      metadata: { phase: "intro" },
+    });
+    expect((sub.latest_invoice as Stripe.Invoice).amount_paid).toBe(1000);
+
+    await advanceClock(stripe, clock!.id, utc(2026, 11, 11));
+    const switched = await stripe.subscriptions.retrieve(sub.id, { expand: ["latest_invoice"] });
+    expect(switched.items.data[0]!.price.id).toBe(annualish.id);
+    expect((switched.latest_invoice as Stripe.Invoice).amount_paid).toBe(700);
+
+    await advanceClock(stripe, clock!.id, utc(2026, 12, 11));
+    expect((await stripe.subscriptions.retrieve(sub.id)).status).toBe("canceled");
+    expect((await stripe.subscriptionSchedules.retrieve(schedule.id)).status).toBe("completed");
+  });
 });

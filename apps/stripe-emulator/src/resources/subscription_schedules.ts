@@ -1,6 +1,6 @@
 import { itemsOf } from "../billing/items.ts";
 import { cancelSubscriptionNow } from "../billing/renewal.ts";
-import { applyPhaseItems, currentPhaseIndex, releaseSchedule } from "../billing/schedules.ts";
+import { applyPhaseItems, currentPhaseIndex, releaseSchedule, startSchedule } from "../billing/schedules.ts";
 import { addIntervals, type Interval } from "../billing/time.ts";
 import type { Call, Route } from "../context.ts";
 import { nowFor } from "../events/events.ts";
@@ -168,6 +168,32 @@ function baseSchedule(call: Call, customer: StripeObject, now: number): StripeOb
   };
 }
 
+/** A schedule for a customer: phases start at `start_date` ('now' or a timestamp). */
+function createFromPhases(call: Call): StripeObject {
+  const emu = call.emu;
+  const b = call.body;
+  const customerId = str(b.customer, "customer");
+  if (!customerId) throw invalid("Missing required param: customer.", "customer", "parameter_missing");
+  const customer = emu.state.get("customer", customerId);
+  if (!customer || customer.deleted) throw noSuch("customer", customerId, "customer");
+  const now = nowFor(emu, customer.test_clock);
+  const start = b.start_date === undefined || b.start_date === "now" ? now : int(b.start_date, "start_date")!;
+  const schedule = baseSchedule(call, customer, now);
+  const phasesIn = arr(b.phases);
+  if (phasesIn[0] && phasesIn[0].start_date === undefined)
+    phasesIn[0] = { ...phasesIn[0], start_date: String(start) };
+  schedule.phases = parsePhases(call, schedule, phasesIn);
+  const defaultPm = str(
+    b.default_settings?.default_payment_method,
+    "default_settings[default_payment_method]",
+  );
+  if (defaultPm) schedule.default_settings.default_payment_method = defaultPm;
+  emu.state.insert("subscription_schedule", schedule);
+  emu.emit("subscription_schedule.created", schedule, { request: call.request });
+  if (schedule.phases[0].start_date <= now) startSchedule(emu, schedule, call.request);
+  return schedule;
+}
+
 export const subscriptionScheduleRoutes: Route[] = [
   {
     method: "POST",
@@ -175,12 +201,7 @@ export const subscriptionScheduleRoutes: Route[] = [
     handler: (call) => {
       const emu = call.emu;
       const fromSub = str(call.body.from_subscription, "from_subscription");
-      if (!fromSub) {
-        throw invalid(
-          "The emulator supports creating schedules with from_subscription only.",
-          call.body.customer ? "customer" : "from_subscription",
-        );
-      }
+      if (!fromSub) return createFromPhases(call);
       if (call.body.phases !== undefined) {
         throw invalid("You cannot set `phases` if `from_subscription` is set.", "phases");
       }

@@ -302,7 +302,8 @@ function newInvoiceItem(call: Call, sub: StripeObject, line: LineInput): StripeO
   return ii;
 }
 
-function create(call: Call): StripeObject {
+/** `POST /v1/subscriptions` (also used when a subscription schedule starts). */
+export function createSubscription(call: Call): StripeObject {
   const emu = call.emu;
   const { state } = emu;
   const b = call.body;
@@ -647,7 +648,7 @@ function update(call: Call): StripeObject {
 }
 
 export const subscriptionRoutes: Route[] = [
-  { method: "POST", path: "/v1/subscriptions", handler: create },
+  { method: "POST", path: "/v1/subscriptions", handler: createSubscription },
   { method: "GET", path: "/v1/subscriptions/:id", handler: (call) => getSubscription(call, call.params.id!) },
   { method: "POST", path: "/v1/subscriptions/:id", handler: update },
   {
