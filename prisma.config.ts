@@ -13,8 +13,6 @@ export default defineConfig({
   async adapter() {
     const url = process.env.DATABASE_URL;
     if (!url) throw new Error("DATABASE_URL is not set");
-    // Only the CLI uses this adapter: a short idle timeout lets `migrate deploy` exit as soon as it
-    // is done instead of holding pg's idle connection (and the process) for the default 10 s.
-    return new PrismaPg({ connectionString: url, idleTimeoutMillis: 100 });
+    return new PrismaPg({ connectionString: url });
   },
 });
