@@ -58,7 +58,13 @@ export async function fetchStripeState(
         ? (sub.schedule as unknown as StripeSubscriptionScheduleLike)
         : null;
 
-    const raw = { ...(sub as unknown as Record<string, unknown>), customer: customer?.id ?? sub.customer };
+    // Expanded objects are reduced to ids: the raw copy is for debugging, not a second PII store.
+    const raw = {
+      ...(sub as unknown as Record<string, unknown>),
+      customer: customer?.id ?? sub.customer,
+      default_payment_method: onSub?.id ?? sub.default_payment_method ?? null,
+      schedule: schedule?.id ?? sub.schedule ?? null,
+    };
     return {
       subscription: {
         ...(sub as unknown as StripeSubscriptionLike),
