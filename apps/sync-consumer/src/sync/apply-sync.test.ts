@@ -191,6 +191,26 @@ describe("sync core against the emulator and Postgres", () => {
     expect(after?.email).toBe("limio.customer@example.com");
   });
 
+  it("concurrent syncs of one subscription serialise on the row lock: no duplicate schedules, one audit event per change", async () => {
+    const s = await stripeSubscription(stripe.stripe);
+    const { subscriptionId } = await seedLimioSubscription(store, {
+      stripeSubscriptionId: s.subscription.id,
+      stripeCustomerId: s.customer.id,
+    });
+    // Unlocked, these would all see no schedules and insert the same keys (unique violation).
+    const results = await Promise.all(Array.from({ length: 5 }, () => sync(subscriptionId)));
+    expect(results.filter((r) => r.kind === "applied" && r.events.length > 0)).toHaveLength(1);
+    const sub = await findSubscriptionDetail(store.db, subscriptionId);
+    expect(sub?.paymentSchedules).toHaveLength(2);
+    const types = (await listEventsForSubscription(store.db, subscriptionId)).map((e) => e.type).sort();
+    expect(types).toEqual([
+      "subscription.payment_method_changed",
+      "subscription.payment_schedules_changed",
+      "subscription.status_changed",
+      "subscription.term_changed",
+    ]);
+  });
+
   it("reports a subscription without a Stripe link, and an unknown one, without calling Stripe", async () => {
     const { subscriptionId } = await seedLimioSubscription(store, {
       stripeSubscriptionId: "sub_placeholder",
