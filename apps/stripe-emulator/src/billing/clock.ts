@@ -31,6 +31,19 @@ function nextDue(emu: Emulator, clockId: string, until: number): Due | null {
       if (at <= until) due.push({ at, order: 1, run: () => expireIncomplete(emu, sub) });
       continue;
     }
+    if (sub.status === "trialing" && sub.trial_end && !sub._trial_will_end_sent) {
+      const at = sub.trial_end - 3 * 86400;
+      if (at >= sub.created && at <= until) {
+        due.push({
+          at,
+          order: 1,
+          run: () => {
+            sub._trial_will_end_sent = true;
+            emu.emit("customer.subscription.trial_will_end", sub, { request: CLOCK });
+          },
+        });
+      }
+    }
     if (sub.pending_update && sub.pending_update.expires_at <= until) {
       const at = sub.pending_update.expires_at;
       due.push({ at, order: 1, run: () => expirePendingUpdate(emu, sub) });

@@ -427,7 +427,12 @@ export function markInvoicePaid(
     delete sub._pending_item_update;
     emu.emit("customer.subscription.updated", sub, { request, previous: subBefore });
   }
-  if (sub && sub.latest_invoice === invoice.id && ["incomplete", "past_due", "unpaid"].includes(sub.status)) {
+  const leavesTrial = sub?.status === "trialing" && invoice.billing_reason !== "subscription_create";
+  if (
+    sub &&
+    sub.latest_invoice === invoice.id &&
+    (leavesTrial || ["incomplete", "past_due", "unpaid"].includes(sub.status))
+  ) {
     const subBefore = state.render(sub);
     sub.status = "active";
     emu.emit("customer.subscription.updated", sub, { request, previous: subBefore });

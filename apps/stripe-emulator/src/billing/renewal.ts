@@ -66,6 +66,17 @@ export function cancelSubscriptionNow(
 export function renewSubscription(emu: Emulator, sub: StripeObject, at: number): void {
   const { state } = emu;
   const items = itemsOf(emu, sub.id);
+  const customerForTrial = state.get("customer", sub.customer);
+  if (
+    sub.status === "trialing" &&
+    sub.trial_settings?.end_behavior?.missing_payment_method === "cancel" &&
+    !sub.default_payment_method &&
+    !customerForTrial?.invoice_settings?.default_payment_method
+  ) {
+    // Trial ends without a payment method and the subscription asked to cancel in that case.
+    cancelSubscriptionNow(emu, sub, at, CLOCK, "cancellation_requested");
+    return;
+  }
   const before = state.render(sub);
   const first = items[0]!;
   const recurring = first.price.recurring;
@@ -123,7 +134,7 @@ export function collectAutomatically(
   }
   if (!sub || sub.latest_invoice !== invoice.id || sub.status === "canceled") return;
   if (invoice.next_payment_attempt !== null) {
-    if (sub.status === "active") {
+    if (sub.status === "active" || sub.status === "trialing") {
       const before = state.render(sub);
       sub.status = "past_due";
       emu.emit("customer.subscription.updated", sub, { request, previous: before });

@@ -340,4 +340,61 @@ describe("test clock: monthly renewals, a card that starts declining, dunning, c
     expect((await stripe.subscriptions.retrieve(sub.id)).status).toBe("canceled");
     expect((await stripe.subscriptionSchedules.retrieve(schedule.id)).status).toBe("completed");
   });
+
+  it("trials: trialing with a zero invoice and a pending SetupIntent, trial_will_end 3 days before, then charged", async () => {
+    const { clock, customer, price } = await billingSetup(stripe, { frozenTime: utc(2027, 1, 1) });
+    const sub = await stripe.subscriptions.create({
+      customer: customer.id,
+      items: [{ price: price.id }],
+      trial_period_days: 14,
+      payment_behavior: "default_incomplete",
+      payment_settings: { save_default_payment_method: "on_subscription" },
+      expand: ["latest_invoice", "pending_setup_intent"],
+    });
+    expect(sub.status).toBe("trialing");
+    expect(sub.trial_start).toBe(utc(2027, 1, 1));
+    expect(sub.trial_end).toBe(utc(2027, 1, 15));
+    expect(sub.items.data[0]!.current_period_end).toBe(utc(2027, 1, 15));
+    const first = sub.latest_invoice as Stripe.Invoice;
+    expect(first).toMatchObject({ status: "paid", amount_due: 0, billing_reason: "subscription_create" });
+    expect(first.lines.data[0]!.description).toBe("Trial period for Digital Monthly");
+    const si = sub.pending_setup_intent as Stripe.SetupIntent;
+    expect(si.status).toBe("requires_payment_method");
+    const confirmed = await stripe.setupIntents.confirm(si.id, { payment_method: "pm_card_visa" });
+    await stripe.customers.update(customer.id, {
+      invoice_settings: { default_payment_method: confirmed.payment_method as string },
+    });
+
+    await advanceClock(stripe, clock!.id, utc(2027, 1, 13));
+    const warned = await stripe.events.list({ type: "customer.subscription.trial_will_end" });
+    expect(warned.data.map((e) => [(e.data.object as Stripe.Subscription).id, e.created])).toEqual([
+      [sub.id, utc(2027, 1, 12)],
+    ]);
+    expect((await stripe.subscriptions.retrieve(sub.id)).status).toBe("trialing");
+
+    await advanceClock(stripe, clock!.id, utc(2027, 1, 16));
+    const after = await stripe.subscriptions.retrieve(sub.id, { expand: ["latest_invoice"] });
+    expect(after.status).toBe("active");
+    expect(after.items.data[0]!.current_period_end).toBe(utc(2027, 2, 15));
+    expect(after.latest_invoice as Stripe.Invoice).toMatchObject({
+      status: "paid",
+      amount_paid: 1000,
+      billing_reason: "subscription_cycle",
+    });
+  });
+
+  it("trials ending without a payment method cancel when trial_settings ask for it", async () => {
+    const { clock, customer, price } = await billingSetup(stripe, { frozenTime: utc(2027, 3, 1) });
+    const sub = await stripe.subscriptions.create({
+      customer: customer.id,
+      items: [{ price: price.id }],
+      trial_end: utc(2027, 3, 8),
+      trial_settings: { end_behavior: { missing_payment_method: "cancel" } },
+    });
+    expect(sub.status).toBe("trialing");
+    await advanceClock(stripe, clock!.id, utc(2027, 3, 9));
+    const ended = await stripe.subscriptions.retrieve(sub.id);
+    expect(ended.status).toBe("canceled");
+    expect(ended.ended_at).toBe(utc(2027, 3, 8));
+  });
 });

@@ -1,9 +1,9 @@
-import type { Call, Route } from "../context.ts";
+import type { Call, Emulator, Route } from "../context.ts";
 import { nowFor } from "../events/events.ts";
 import { invalid, noSuch } from "../http/errors.ts";
 import { paginate } from "../http/pagination.ts";
 import { bool, mergeMetadata, metadata, oneOf, str } from "../http/params.ts";
-import type { StripeObject } from "../types.ts";
+import type { RequestMeta, StripeObject } from "../types.ts";
 import { attachPaymentMethod, getPaymentMethod } from "./payment_methods.ts";
 
 function getSetupIntent(call: Call, id: string): StripeObject {
@@ -43,6 +43,51 @@ function confirm(call: Call, si: StripeObject, pmParam: string | undefined): Str
   return si;
 }
 
+/** A stored SetupIntent in `requires_payment_method`; emits `setup_intent.created` when `request` is given. */
+export function newSetupIntent(
+  emu: Emulator,
+  customer: StripeObject | null,
+  usage: string,
+  request: RequestMeta | null,
+): StripeObject {
+  const { state } = emu;
+  const id = state.newId("seti");
+  const si: StripeObject = {
+    id,
+    object: "setup_intent",
+    application: null,
+    automatic_payment_methods: { allow_redirects: "always", enabled: true },
+    cancellation_reason: null,
+    client_secret: `${id}_secret_${state.randomString(32)}`,
+    created: nowFor(emu, customer?.test_clock),
+    customer: customer?.id ?? null,
+    customer_account: null,
+    description: null,
+    excluded_payment_method_types: null,
+    flow_directions: null,
+    last_setup_error: null,
+    latest_attempt: null,
+    livemode: false,
+    mandate: null,
+    metadata: {},
+    next_action: null,
+    on_behalf_of: null,
+    payment_method: null,
+    payment_method_configuration_details: null,
+    payment_method_options: {
+      card: { mandate_options: null, network: null, request_three_d_secure: "automatic" },
+    },
+    payment_method_types: ["card"],
+    single_use_mandate: null,
+    status: "requires_payment_method",
+    usage,
+    _test_clock: customer?.test_clock ?? null,
+  };
+  state.insert("setup_intent", si);
+  if (request) emu.emit("setup_intent.created", si, { request });
+  return si;
+}
+
 export const setupIntentRoutes: Route[] = [
   {
     method: "POST",
@@ -53,44 +98,19 @@ export const setupIntentRoutes: Route[] = [
       const customerId = str(b.customer, "customer") ?? null;
       const customer = customerId ? state.get("customer", customerId) : null;
       if (customerId && !customer) throw noSuch("customer", customerId, "customer");
-      const id = state.newId("seti");
-      const si: StripeObject = {
-        id,
-        object: "setup_intent",
-        application: null,
-        automatic_payment_methods: { allow_redirects: "always", enabled: true },
-        cancellation_reason: null,
-        client_secret: `${id}_secret_${state.randomString(32)}`,
-        created: nowFor(call.emu, customer?.test_clock),
-        customer: customerId,
-        customer_account: null,
-        description: str(b.description, "description") ?? null,
-        excluded_payment_method_types: null,
-        flow_directions: null,
-        last_setup_error: null,
-        latest_attempt: null,
-        livemode: false,
-        mandate: null,
-        metadata: metadata(b.metadata),
-        next_action: null,
-        on_behalf_of: null,
-        payment_method: null,
-        payment_method_configuration_details: null,
-        payment_method_options: {
-          card: { mandate_options: null, network: null, request_three_d_secure: "automatic" },
-        },
-        payment_method_types: ["card"],
-        single_use_mandate: null,
-        status: "requires_payment_method",
-        usage: oneOf(b.usage, ["on_session", "off_session"], "usage") ?? "off_session",
-        _test_clock: customer?.test_clock ?? null,
-      };
+      const si = newSetupIntent(
+        call.emu,
+        customer ?? null,
+        oneOf(b.usage, ["on_session", "off_session"], "usage") ?? "off_session",
+        null,
+      );
+      si.description = str(b.description, "description") ?? null;
+      si.metadata = metadata(b.metadata);
       const pmId = str(b.payment_method, "payment_method");
       if (pmId) {
         si.payment_method = getPaymentMethod(call, pmId, "payment_method").id;
         si.status = "requires_confirmation";
       }
-      state.insert("setup_intent", si);
       call.emu.emit("setup_intent.created", si, { request: call.request });
       if (bool(b.confirm, "confirm")) return confirm(call, si, pmId);
       return si;

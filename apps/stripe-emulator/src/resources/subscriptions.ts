@@ -19,6 +19,7 @@ import { arr, bool, int, mergeMetadata, metadata, nullable, oneOf, requireStr, s
 import type { StripeObject } from "../types.ts";
 import { getCustomer } from "./customers.ts";
 import { createPrice, getPrice } from "./prices.ts";
+import { newSetupIntent } from "./setup_intents.ts";
 
 const PAYMENT_BEHAVIORS = [
   "allow_incomplete",
@@ -308,12 +309,6 @@ export function createSubscription(call: Call): StripeObject {
   const { state } = emu;
   const b = call.body;
   const customer = getCustomer(call, requireStr(b.customer, "customer"), "customer");
-  if (b.trial_period_days !== undefined || b.trial_end !== undefined) {
-    throw invalid(
-      "Trials are not supported by the emulator.",
-      b.trial_end !== undefined ? "trial_end" : "trial_period_days",
-    );
-  }
   const rawItems = arr(b.items);
   if (rawItems.length === 0) throw invalid("Missing required param: items.", "items", "parameter_missing");
   const paymentBehavior =
@@ -358,18 +353,25 @@ export function createSubscription(call: Call): StripeObject {
       );
     }
   }
-  const total = prices.reduce((sum, p) => sum + (p.price.unit_amount ?? 0) * p.quantity, 0);
   const now = nowFor(emu, customer.test_clock);
+  // Trials: the first period runs to trial_end, is invoiced at 0, and the anchor moves to trial_end.
+  const trialDays = int(b.trial_period_days, "trial_period_days");
+  const trialEndParam = b.trial_end === "now" ? undefined : int(b.trial_end, "trial_end");
+  const trialEnd = trialEndParam ?? (trialDays ? now + trialDays * 86400 : undefined);
+  if (trialEnd !== undefined && trialEnd <= now) {
+    throw invalid("Invalid timestamp: must be an integer Unix timestamp in the future.", "trial_end");
+  }
+  const total = trialEnd ? 0 : prices.reduce((sum, p) => sum + (p.price.unit_amount ?? 0) * p.quantity, 0);
   const draft: StripeObject = { default_payment_method: defaultPm };
   if (paymentBehavior === "error_if_incomplete") precheckPayment(emu, draft, customer, total);
-  const end = nextBoundary(now, now, recurring.interval as Interval, recurring.interval_count);
+  const end = trialEnd ?? nextBoundary(now, now, recurring.interval as Interval, recurring.interval_count);
   const sub: StripeObject = {
     id: state.newId("sub"),
     object: "subscription",
     application: null,
     application_fee_percent: null,
     automatic_tax: { disabled_reason: null, enabled: false, liability: null },
-    billing_cycle_anchor: now,
+    billing_cycle_anchor: trialEnd ?? now,
     billing_cycle_anchor_config: null,
     billing_mode: {
       type: b.billing_mode?.type ?? "flexible",
@@ -414,12 +416,16 @@ export function createSubscription(call: Call): StripeObject {
     pending_update: null,
     schedule: null,
     start_date: now,
-    status: "incomplete",
+    status: trialEnd ? "trialing" : "incomplete",
     test_clock: customer.test_clock,
     transfer_data: null,
-    trial_end: null,
-    trial_settings: { end_behavior: { missing_payment_method: "create_invoice" } },
-    trial_start: null,
+    trial_end: trialEnd ?? null,
+    trial_settings: {
+      end_behavior: {
+        missing_payment_method: b.trial_settings?.end_behavior?.missing_payment_method ?? "create_invoice",
+      },
+    },
+    trial_start: trialEnd ? now : null,
   };
   if (sub.cancel_at_period_end) sub.cancel_at = end;
   state.insert("subscription", sub);
@@ -461,7 +467,14 @@ export function createSubscription(call: Call): StripeObject {
     customer,
     subscription: sub,
     billingReason: "subscription_create",
-    lines: [...periodLines(emu, sub, items, now, end), ...oneOff],
+    lines: [
+      ...periodLines(emu, sub, items, now, end).map((line) =>
+        trialEnd
+          ? { ...line, amount: 0, description: `Trial period for ${productName(emu, line.price)}` }
+          : line,
+      ),
+      ...oneOff,
+    ],
     periodStart: now,
     periodEnd: now,
   });
@@ -478,6 +491,10 @@ export function createSubscription(call: Call): StripeObject {
   }
   if (sub.collection_method === "send_invoice" && sub.status === "incomplete") {
     sub.status = "active";
+  }
+  if (trialEnd && paymentBehavior === "default_incomplete" && !chargeablePaymentMethod(emu, sub, customer)) {
+    // Stripe collects the card for after the trial with a SetupIntent.
+    sub.pending_setup_intent = newSetupIntent(emu, customer, "off_session", call.request).id;
   }
   return sub;
 }
@@ -496,6 +513,12 @@ function update(call: Call): StripeObject {
         "resource_missing",
       );
     }
+  }
+  if ("trial_end" in b || "trial_from_plan" in b) {
+    throw invalid(
+      "Changing a trial on an existing subscription is not supported by the emulator.",
+      "trial_end",
+    );
   }
   const touchesCancel = "cancel_at_period_end" in b || "cancel_at" in b;
   if (touchesCancel && sub.schedule) {
