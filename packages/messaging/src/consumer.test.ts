@@ -303,3 +303,37 @@ describe("metrics", () => {
     ).toBe(2);
   });
 });
+
+describe("per-message logger", () => {
+  it("binds the message id, type and correlation id to every line a handler writes", async () => {
+    const { Writable } = await import("node:stream");
+    const { pino } = await import("pino");
+    const lines: Record<string, unknown>[] = [];
+    const sink = new Writable({
+      write(chunk, _encoding, done) {
+        lines.push(JSON.parse(chunk.toString()));
+        done();
+      },
+    });
+    const topic = await freshTopicWithCompanions(client, "logger");
+    const sent = envelope({ n: 1 }, { correlationId: "corr-from-the-http-request", causationId: "cause-1" });
+    let handled = false;
+    await start({
+      groupId: uniqueName("logger"),
+      topics: [topic],
+      logger: pino(sink),
+      handler: async (_envelope, ctx) => {
+        ctx.logger.info("applied");
+        handled = true;
+      },
+    });
+    await producer.publish(topic, { key: "k", envelope: sent });
+    await until(() => handled, 20_000, "message handled");
+    expect(lines.find((line) => line.msg === "applied")).toMatchObject({
+      messageId: sent.id,
+      messageType: sent.type,
+      correlationId: "corr-from-the-http-request",
+      causationId: "cause-1",
+    });
+  });
+});

@@ -30,6 +30,11 @@ export type MessageContext = {
   retryRound: number;
   /** Aborted when the consumer stops; long handlers may use it to give up early. */
   signal: AbortSignal;
+  /**
+   * The consumer's logger bound to this message (messageId, type, correlationId, causationId),
+   * so every line a handler writes can be followed across services by its correlation id.
+   */
+  logger: Logger;
 };
 
 export type MessageHandler<TData = unknown> = (
@@ -238,6 +243,12 @@ export async function startConsumer(client: KafkaClient, options: ConsumerOption
           attempt,
           retryRound,
           signal: stopController.signal,
+          logger: logger.child({
+            messageId: envelope.id,
+            messageType: envelope.type,
+            correlationId: envelope.correlationId,
+            ...(envelope.causationId ? { causationId: envelope.causationId } : {}),
+          }),
         });
         timer?.({ outcome: "handled" });
         metrics?.handled.inc({ topic, type: envelope.type });

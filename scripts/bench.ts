@@ -1,0 +1,118 @@
+// `npm run bench`: runs every benchmark in the repo against one Kafka + Postgres (started here
+// unless KAFKA_BROKERS / DATABASE_URL are set), then writes one report, Markdown and JSON, with
+// the machine it ran on. Each benchmark measures its own baseline in the same run and reports
+// ratios, so figures from different machines stay comparable.
+import { mkdir, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { describeInfra, startInfra } from "@bridge/local-infra";
+import { applyMigrations } from "@bridge/store/migrations";
+import pg from "pg";
+
+type BenchmarkEntry = {
+  name: string;
+  /** What the figures mean, for the report. */
+  description: string;
+  run: () => Promise<Record<string, unknown>>;
+  /** One line of headline figures for the summary table. */
+  headline: (result: Record<string, unknown>) => string;
+};
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+
+const benchmarks: BenchmarkEntry[] = [
+  {
+    name: "ingest-gateway: POST /api/orders with durable publish",
+    description:
+      "Throughput of Limio's Send Order API (validate, authenticate, publish to Kafka with acks=all) as a ratio to a bare Fastify hello-world route measured in the same run, same concurrency.",
+    run: async () => (await import("../apps/ingest-gateway/bench/orders.bench.ts")).runGatewayBenchmark(),
+    headline: (r) =>
+      `ratio ${fmt(r.ratio, 2)} (target ≥ 0.5); ${fmt(r.ordersRps, 0)} orders/s vs ${fmt(r.helloRps, 0)} hello/s; p99 ${fmt(r.ordersP99Ms, 1)} ms vs ${fmt(r.helloP99Ms, 1)} ms`,
+  },
+];
+
+function fmt(value: unknown, digits: number): string {
+  return typeof value === "number" ? value.toFixed(digits) : String(value);
+}
+
+async function main() {
+  const only = process.argv[2];
+  const selected = benchmarks.filter((b) => !only || b.name.includes(only));
+  const infra = await startInfra();
+  const results: {
+    name: string;
+    description: string;
+    headline: string;
+    result: Record<string, unknown>;
+    seconds: number;
+  }[] = [];
+  try {
+    // A dedicated, migrated database so benchmarks never touch a developer's data.
+    const admin = new pg.Client({ connectionString: infra.databaseUrl });
+    await admin.connect();
+    const dbName = `bench_${Date.now().toString(36)}`;
+    await admin.query(`CREATE DATABASE ${dbName}`);
+    await admin.end();
+    const databaseUrl = new URL(infra.databaseUrl);
+    databaseUrl.pathname = `/${dbName}`;
+    await applyMigrations(databaseUrl.toString());
+    process.env.KAFKA_BROKERS = infra.kafkaBrokers;
+    process.env.DATABASE_URL = databaseUrl.toString();
+
+    for (const benchmark of selected) {
+      process.stderr.write(`[bench] ${benchmark.name}\n`);
+      const started = Date.now();
+      const result = await benchmark.run();
+      results.push({
+        name: benchmark.name,
+        description: benchmark.description,
+        headline: benchmark.headline(result),
+        result,
+        seconds: (Date.now() - started) / 1000,
+      });
+      process.stderr.write(`[bench]   ${benchmark.headline(result)}\n`);
+    }
+  } finally {
+    await infra.stop();
+  }
+
+  const machine = {
+    date: new Date().toISOString(),
+    host: os.hostname(),
+    cpus: `${os.cpus().length} × ${os.cpus()[0]?.model ?? "unknown"}`,
+    memoryGiB: Number((os.totalmem() / 2 ** 30).toFixed(1)),
+    os: `${os.type()} ${os.release()} ${os.arch()}`,
+    node: process.version,
+    infrastructure: describeInfra(infra),
+    loadAverage: os.loadavg().map((value) => Number(value.toFixed(2))),
+  };
+  const outDir = path.join(root, "bench", "results");
+  await mkdir(outDir, { recursive: true });
+  await writeFile(path.join(outDir, "report.json"), `${JSON.stringify({ machine, results }, null, 2)}\n`);
+  const markdown = [
+    "# Benchmark report",
+    "",
+    `Run ${machine.date} on ${machine.cpus}, ${machine.memoryGiB} GiB, ${machine.os}, Node ${machine.node}.`,
+    `Infrastructure: ${machine.infrastructure}. Load average at the end: ${machine.loadAverage.join(", ")}.`,
+    "",
+    "| benchmark | headline | seconds |",
+    "|---|---|---|",
+    ...results.map((r) => `| ${r.name} | ${r.headline} | ${r.seconds.toFixed(0)} |`),
+    "",
+    ...results.flatMap((r) => [
+      `## ${r.name}`,
+      "",
+      r.description,
+      "",
+      "```json",
+      JSON.stringify(r.result, null, 2),
+      "```",
+      "",
+    ]),
+  ].join("\n");
+  await writeFile(path.join(outDir, "report.md"), markdown);
+  process.stdout.write(`${markdown}\nReport written to bench/results/report.md and report.json\n`);
+}
+
+await main();
