@@ -188,4 +188,29 @@ describe("prorations (Stripe's per-second formula)", () => {
       next_payment_attempt: UPGRADE_AT + 3 * 86400,
     });
   });
+
+  it("a downgrade with always_invoice credits the customer balance, used by the next invoice", async () => {
+    const { sub, item, product, customer, clock } = await upgradeSetup();
+    const basic = await stripe.prices.create({
+      product: product.id,
+      currency: "usd",
+      unit_amount: 400,
+      recurring: { interval: "month" },
+    });
+    const updated = await stripe.subscriptions.update(sub.id, {
+      items: [{ id: item.id, price: basic.id }],
+      proration_behavior: "always_invoice",
+      expand: ["latest_invoice"],
+    });
+    // credit −669 (as above) + charge round(400 × 1_791_000 / 2_678_400 = 267.473…) = 267 → total −402
+    const invoice = updated.latest_invoice as Stripe.Invoice;
+    expect(invoice.lines.data.map((l) => l.amount)).toEqual([-669, 267]);
+    expect(invoice).toMatchObject({ total: -402, amount_due: 0, status: "paid", ending_balance: -402 });
+    expect(((await stripe.customers.retrieve(customer.id)) as Stripe.Customer).balance).toBe(-402);
+    await advanceClock(stripe, clock!.id, PERIOD_END + 60);
+    const renewal = await stripe.invoices.retrieve(
+      (await stripe.subscriptions.retrieve(sub.id)).latest_invoice as string,
+    );
+    expect(renewal).toMatchObject({ total: 400, starting_balance: -402, amount_due: 0, ending_balance: -2 });
+  });
 });
