@@ -22,6 +22,7 @@ export {
 } from "./errors.ts";
 export { type FailureClass, failureHeaders } from "./failure-headers.ts";
 export { createKafkaClient, type KafkaClient, type KafkaClientOptions } from "./kafka-client.ts";
+export { consumerLag, type PartitionLag } from "./lag.ts";
 export { createMessagingMetrics, type MessagingMetrics } from "./metrics.ts";
 export {
   createProducer,
