@@ -130,6 +130,11 @@ export class State {
     this.index.delete(id);
   }
 
+  /** All objects of a type in insertion order (oldest first), without sorting. */
+  values(type: ObjectType): StripeObject[] {
+    return [...this.collection(type).values()];
+  }
+
   /** All objects of a type, newest first (Stripe's list order). */
   all(type: ObjectType): StripeObject[] {
     return [...this.collection(type).values()].sort((a, b) => b.created - a.created || b._seq - a._seq);

@@ -266,7 +266,7 @@ function createInvoicePayment(emu: Emulator, invoice: StripeObject, paymentInten
     created: nowFor(emu, invoice.test_clock),
     currency: invoice.currency,
     invoice: invoice.id,
-    is_default: !emu.state.all("invoice_payment").some((p) => p.invoice === invoice.id),
+    is_default: !emu.state.values("invoice_payment").some((p) => p.invoice === invoice.id),
     livemode: false,
     payment: { type: "payment_intent", payment_intent: paymentIntentId },
     status: "open",
@@ -386,7 +386,7 @@ export function markInvoicePaid(
   invoice.next_payment_attempt = null;
   invoice.status_transitions.paid_at = now;
   if (pi) {
-    for (const payment of state.all("invoice_payment")) {
+    for (const payment of state.values("invoice_payment")) {
       if (payment.invoice !== invoice.id) continue;
       if (payment.payment.payment_intent === pi.id) {
         payment.status = "paid";
@@ -401,7 +401,7 @@ export function markInvoicePaid(
   const customer = state.get("customer", invoice.customer);
   if (customer?.delinquent) {
     const stillOpen = state
-      .all("invoice")
+      .values("invoice")
       .some(
         (i) =>
           i.customer === customer.id && i.status === "open" && i.attempt_count > 0 && i.id !== invoice.id,
@@ -459,7 +459,7 @@ export function voidInvoice(emu: Emulator, invoice: StripeObject, request: Reque
     pi.canceled_at = now;
     pi.cancellation_reason = "void_invoice";
   }
-  for (const payment of emu.state.all("invoice_payment")) {
+  for (const payment of emu.state.values("invoice_payment")) {
     if (payment.invoice === invoice.id && payment.status === "open") {
       payment.status = "canceled";
       payment.status_transitions.canceled_at = now;

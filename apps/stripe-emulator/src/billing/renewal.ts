@@ -15,7 +15,7 @@ const CLOCK: RequestMeta = { id: null, idempotency_key: null };
 /** Pending invoice items (prorations from `create_prorations`) of a subscription, consumed. */
 export function takePendingItems(emu: Emulator, sub: StripeObject, invoiceId: string | null): LineInput[] {
   const lines: LineInput[] = [];
-  for (const ii of emu.state.all("invoiceitem").reverse()) {
+  for (const ii of emu.state.values("invoiceitem")) {
     if (ii.invoice || ii.parent?.subscription_details?.subscription !== sub.id) continue;
     if (invoiceId) ii.invoice = invoiceId;
     lines.push({

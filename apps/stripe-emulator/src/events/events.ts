@@ -38,7 +38,7 @@ export function createEvent(
     data.previous_attributes = prev;
   }
   const clockId = obj.test_clock ?? obj._test_clock ?? null;
-  const endpoints = state.all("webhook_endpoint").filter((e) => endpointWants(e, type));
+  const endpoints = state.values("webhook_endpoint").filter((e) => endpointWants(e, type));
   const event: StripeObject = {
     id: state.newId("evt"),
     object: "event",

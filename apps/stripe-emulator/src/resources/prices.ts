@@ -12,7 +12,7 @@ function setLookupKey(call: Call, price: StripeObject, key: string | null, trans
     return;
   }
   if (key.length > 200) throw invalid("Invalid lookup_key: must be at most 200 characters.", "lookup_key");
-  const holder = call.emu.state.all("price").find((p) => p.lookup_key === key && p.id !== price.id);
+  const holder = call.emu.state.values("price").find((p) => p.lookup_key === key && p.id !== price.id);
   if (holder) {
     if (!transfer) {
       throw invalid(

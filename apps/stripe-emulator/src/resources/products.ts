@@ -80,7 +80,7 @@ export const productRoutes: Route[] = [
     path: "/v1/products/:id",
     handler: (call) => {
       const product = getProduct(call, call.params.id!);
-      if (call.emu.state.all("price").some((p) => p.product === product.id)) {
+      if (call.emu.state.values("price").some((p) => p.product === product.id)) {
         throw invalid(
           "This product cannot be deleted because it has one or more user-created prices.",
           undefined,
