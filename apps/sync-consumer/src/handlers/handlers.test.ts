@@ -35,6 +35,24 @@ async function publishOutcome(data: Omit<OrderOutcomeV1, "completedAt">) {
   return envelope.id;
 }
 
+/** The sync request the writer publishes after each order. */
+async function publishOrderSync(subscriptionId: string, orderId: string) {
+  const id = randomUUID();
+  await h.producer.publish(h.topics.sync, {
+    key: subscriptionId,
+    envelope: {
+      id,
+      type: messageTypes.syncRequested,
+      version: 1,
+      occurredAt: new Date().toISOString(),
+      source: "stripe-writer",
+      correlationId: randomUUID(),
+      data: { subscriptionId, reason: "order", requestId: id, orderId },
+    },
+  });
+  return id;
+}
+
 describe("sync request round trip through Kafka", () => {
   it("a limio.sync.requested envelope is applied and its inbox row written in the same transaction", async () => {
     const s = await stripeSubscription(h.stripe);
@@ -103,16 +121,24 @@ describe("order outcomes", () => {
       payload,
     });
 
-    // The writer's sync request overtakes its outcome (another topic): retried until the subscription exists.
-    const syncId = await h.publishSyncRequest(subscriptionId, "operator");
-    const outcomeId = await publishOutcome({
+    const outcome = {
       orderId,
       subscriptionId,
-      orderType: "new",
-      status: "applied",
+      orderType: "new" as const,
+      status: "applied" as const,
       action: "subscription_created",
       stripe: { customerId: s.customer.id, subscriptionId: s.subscription.id },
-    });
+    };
+    await h.store.db.order.update({ where: { id: orderId }, data: { outcome } });
+    // The writer's sync request overtakes its outcome (another topic): retried until the subscription exists.
+    const syncId = await publishOrderSync(subscriptionId, orderId);
+    await until(
+      async () =>
+        (await h.registry.getSingleMetric("messaging_messages_failed_total")?.get())?.values.length !== 0,
+      20_000,
+      "the early sync request to fail once",
+    );
+    const outcomeId = await publishOutcome(outcome);
     await until(() => h.inboxHas([outcomeId, syncId]), 45_000, "outcome and sync request handled");
 
     const sub = await findSubscriptionDetail(h.store.db, subscriptionId);
@@ -186,6 +212,47 @@ describe("order outcomes", () => {
     expect(customer?.addresses.map((a) => [a.type, a.line1]).sort()).toEqual([
       ["billing", "1 High St"],
       ["delivery", "3 New St"],
+    ]);
+  });
+
+  it("a new order that failed before reaching Stripe creates nothing; its outcome and sync request are recorded, not retried", async () => {
+    const orderId = `order-${hex()}`;
+    const subscriptionId = `sub-${hex()}`;
+    const outcome = {
+      orderId,
+      subscriptionId,
+      orderType: "new" as const,
+      status: "failed" as const,
+      action: "none",
+      stripe: {},
+      error: { code: "card_declined", message: "Your card was declined." },
+    };
+    await recordOrder(h.store.db, {
+      id: orderId,
+      reference: hex().slice(0, 12).toUpperCase(),
+      type: "new",
+      source: "shop",
+      subscriptionId,
+      status: "failed",
+      payload: { order_type: "new", email: "declined@example.com" },
+    });
+    await h.store.db.order.update({ where: { id: orderId }, data: { outcome } });
+    const outcomeId = await publishOutcome(outcome);
+    const syncId = await publishOrderSync(subscriptionId, orderId);
+    await until(
+      () => h.inboxHas([outcomeId, syncId]),
+      20_000,
+      "failed outcome and its sync request recorded",
+    );
+    expect(await h.store.db.subscription.findUnique({ where: { id: subscriptionId } })).toBeNull();
+    const audit = await h.store.db.event.findMany({ where: { orderId } });
+    expect(audit).toMatchObject([
+      {
+        type: "order.failed",
+        subscriptionId: null,
+        source: "shop",
+        changes: { error: { code: "card_declined" } },
+      },
     ]);
   });
 

@@ -1,6 +1,6 @@
 import { type Envelope, messageTypes } from "@bridge/domain";
 import { type MessageHandler, RetryableError } from "@bridge/messaging";
-import { findSubscription, handleOnce } from "@bridge/store";
+import { findOrder, findSubscription, handleOnce } from "@bridge/store";
 import { CONSUMER, type SyncDeps, syncStore } from "../deps.ts";
 import { syncSubscriptionInTx } from "../sync/apply-sync.ts";
 import { dataOf } from "./parse.ts";
@@ -15,7 +15,7 @@ export function syncRequestedHandler(deps: SyncDeps): MessageHandler {
   return async (envelope: Envelope) => {
     const data = dataOf(envelope, messageTypes.syncRequested);
     const existing = await findSubscription(deps.store.db, data.subscriptionId);
-    if (!existing) {
+    if (!existing && (await mayStillBeCreated(deps, data.orderId))) {
       // After a `new` order the writer's sync request may overtake its outcome (another topic):
       // retry until the outcome created the subscription; the runtime parks it in the DLQ at last.
       throw new RetryableError(`Limio subscription ${data.subscriptionId} does not exist (yet)`);
@@ -43,4 +43,21 @@ export function syncRequestedHandler(deps: SyncDeps): MessageHandler {
       "sync request handled",
     );
   };
+}
+
+/**
+ * Will an order outcome still create this subscription? Only a sync requested for an order can
+ * wait for one: while the order is not final, or when its outcome names a Stripe subscription
+ * (the outcome creating the Limio subscription is then on its way). A failed `new` order that
+ * never reached Stripe, or a request for an unknown id, has nothing to sync: recorded, not retried.
+ */
+async function mayStillBeCreated(deps: SyncDeps, orderId: string | undefined): Promise<boolean> {
+  if (!orderId) return false;
+  const order = await findOrder(deps.store.db, orderId);
+  if (!order) return true;
+  if (order.type !== "new") return false;
+  if (!["applied", "failed", "skipped"].includes(order.status)) return true;
+  const outcome = order.outcome as { stripe?: { subscriptionId?: string } } | null;
+  if (!outcome) return true;
+  return typeof outcome.stripe?.subscriptionId === "string";
 }
