@@ -1,0 +1,18 @@
+import type { ParseArgsOptionsConfig } from "node:util";
+import type { CliContext } from "../context.ts";
+
+export type CommandArgs = {
+  positionals: string[];
+  values: Record<string, string | boolean | (string | boolean)[] | undefined>;
+};
+
+/** One operator action. `run` resolves to the process exit code (0 ok, 1 failed or drift found). */
+export type Command = {
+  name: string;
+  summary: string;
+  usage: string;
+  options?: ParseArgsOptionsConfig;
+  run(ctx: CliContext, args: CommandArgs): Promise<number>;
+};
+
+export const exitCodes = { ok: 0, failed: 1, usage: 2, timedOut: 3 } as const;

@@ -1,0 +1,11 @@
+import type { Command } from "./command.ts";
+import { dlqList } from "./dlq-list.ts";
+import { dlqRedrive } from "./dlq-redrive.ts";
+import { lag } from "./lag.ts";
+import { resync } from "./resync.ts";
+import { resyncAll } from "./resync-all.ts";
+
+/** Every operator command, by name. */
+export const commands: Record<string, Command> = Object.fromEntries(
+  [resync, resyncAll, dlqList, dlqRedrive, lag].map((command) => [command.name, command]),
+);
