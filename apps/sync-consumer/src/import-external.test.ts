@@ -48,7 +48,8 @@ describe("subscriptions created directly in Stripe", () => {
     });
     expect((await metric("sync_unmatched_total"))[0]?.value).toBe(1);
 
-    const deps = directDeps(h.store, h.stripe);
+    // What the `bridge` CLI passes: store, Stripe client, logger.
+    const deps = { store: h.store, stripe: h.stripe, logger: directDeps(h.store, h.stripe).logger };
     const first = await importExternalSubscription(deps, s.subscription.id, { operator: "ops@example.com" });
     expect(first.created).toBe(true);
     const sub = await findSubscriptionDetail(h.store.db, first.subscriptionId);

@@ -1,8 +1,10 @@
 import { generateLimioReference } from "@bridge/domain";
 import { appendEvent, findSubscriptionByStripeId, handleOnce, markImported, type Store } from "@bridge/store";
 import { classifyStripeError, type Stripe } from "@bridge/stripe-client";
+import { Registry } from "prom-client";
 import { customerForNewOrder, derivedLimioId } from "./customers.ts";
 import { CONSUMER, type SyncDeps, syncStore } from "./deps.ts";
+import { createSyncMetrics } from "./metrics.ts";
 import { syncSubscriptionInTx } from "./sync/apply-sync.ts";
 
 export type ImportResult = { subscriptionId: string; created: boolean };
@@ -20,7 +22,7 @@ export type ImportResult = { subscriptionId: string; created: boolean };
  * subscription is returned as it is (and re-synced).
  */
 export async function importExternalSubscription(
-  deps: Pick<SyncDeps, "store" | "stripe" | "logger" | "metrics" | "now"> & Partial<SyncDeps>,
+  deps: Pick<SyncDeps, "store" | "stripe" | "logger"> & Partial<SyncDeps>,
   stripeSubscriptionId: string,
   options: { operator?: string } = {},
 ): Promise<ImportResult> {
@@ -41,6 +43,7 @@ export async function importExternalSubscription(
   }
   const fullDeps: SyncDeps = {
     limioSources: [],
+    metrics: createSyncMetrics(new Registry()),
     coalescer: {
       snapshot: async () => undefined,
       remember: () => {},
