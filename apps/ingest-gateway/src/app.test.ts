@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { buildGateway } from "./app.ts";
 import { loadConfig } from "./config.ts";
 import { createKeyMatcher } from "./plugins/auth.ts";
-import { bearer, keys, testConfig } from "./test-support.ts";
+import { bearer, keys, testConfig, webhookSecrets } from "./test-support.ts";
 
 const validEnv = {
   KAFKA_BROKERS: "127.0.0.1:9092",
@@ -241,5 +241,62 @@ describe("error shape", () => {
     });
     expect(producer.published).toBe(0);
     await app.close();
+  });
+});
+
+describe("observability", () => {
+  it("exposes Prometheus metrics by route and status, and never logs API keys or signatures", async () => {
+    const lines: string[] = [];
+    const { createMetrics } = await import("@bridge/observability");
+    const { pino } = await import("pino");
+    const { redactPaths } = await import("@bridge/observability");
+    const logger = pino(
+      { level: "trace", redact: { paths: redactPaths, censor: "[redacted]" } },
+      { write: (line: string) => lines.push(line) },
+    );
+    const metrics = createMetrics("ingest-gateway-test", { defaultMetrics: false });
+    const app = await buildGateway({
+      config: testConfig(),
+      logger,
+      producer: stubProducer(),
+      store: { db: {} as never, ping: async () => true },
+      metrics,
+    });
+    await app.inject({
+      method: "GET",
+      url: "/api/orders/order-00000000000000000000000000000000",
+      headers: bearer(keys.shop),
+    });
+    await app.inject({
+      method: "GET",
+      url: "/api/orders/order-00000000000000000000000000000000",
+      headers: bearer("wrong-key-0123456789abcdef"),
+    });
+    await app.inject({
+      method: "POST",
+      url: "/webhooks/stripe",
+      headers: { "content-type": "application/json", "stripe-signature": "t=1700000000,v1=deadbeefdeadbeef" },
+      payload: JSON.stringify({ id: "evt_1" }),
+    });
+    const scraped = await app.inject({ method: "GET", url: "/metrics" });
+    expect(scraped.statusCode).toBe(200);
+    expect(scraped.headers["content-type"]).toMatch(/text\/plain/);
+    expect(scraped.body).toMatch(
+      /gateway_http_requests_total\{route="\/api\/orders\/:id",method="GET",status="403"[^}]*\} 1/,
+    );
+    expect(scraped.body).toMatch(
+      /gateway_http_requests_total\{route="\/api\/orders\/:id",method="GET",status="401"[^}]*\} 1/,
+    );
+    expect(scraped.body).toMatch(
+      /gateway_http_request_duration_seconds_bucket\{[^}]*route="\/webhooks\/stripe"/,
+    );
+    expect(scraped.body).toMatch(/gateway_webhook_verification_failures_total\{reason="mismatch"[^}]*\} 1/);
+    await app.close();
+    const logged = lines.join("\n");
+    expect(lines.length).toBeGreaterThan(3);
+    expect(logged).not.toContain(keys.shop);
+    expect(logged).not.toContain("wrong-key-0123456789abcdef");
+    expect(logged).not.toContain("deadbeefdeadbeef");
+    expect(logged).not.toContain(webhookSecrets.current);
   });
 });

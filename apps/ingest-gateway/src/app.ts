@@ -33,6 +33,16 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
       (async () => ({ kafka: deps.producer.isConnected(), database: await deps.store.ping() })),
   };
 
+  // Graceful close: requests still in flight when close() starts answer with `Connection: close`,
+  // so keep-alive clients do not hold the server open until their idle timeout.
+  let closing = false;
+  app.addHook("preClose", async () => {
+    closing = true;
+  });
+  app.addHook("onSend", async (_request, reply) => {
+    if (closing) reply.header("connection", "close");
+  });
+
   await app.register(errorsPlugin);
   await app.register(metricsPlugin, { registry: metrics.registry });
   await app.register(correlationPlugin);
