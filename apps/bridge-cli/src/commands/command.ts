@@ -1,4 +1,5 @@
 import type { ParseArgsOptionsConfig } from "node:util";
+import { dlqTopicOf } from "@bridge/messaging";
 import type { CliContext } from "../context.ts";
 
 export type CommandArgs = {
@@ -16,3 +17,10 @@ export type Command = {
 };
 
 export const exitCodes = { ok: 0, failed: 1, usage: 2, timedOut: 3 } as const;
+
+/** `limio.orders.v1` or `limio.orders.v1.dlq` → the DLQ topic; undefined when missing. */
+export function dlqTopicArg(positionals: string[]): { topic: string; dlq: string } | undefined {
+  const [topic] = positionals;
+  if (!topic) return undefined;
+  return { topic, dlq: topic.endsWith(".dlq") ? topic : dlqTopicOf(topic) };
+}

@@ -1,5 +1,5 @@
-import { dlqTopicOf, listDlq } from "@bridge/messaging";
-import { type Command, exitCodes } from "./command.ts";
+import { listDlq } from "@bridge/messaging";
+import { type Command, dlqTopicArg, exitCodes } from "./command.ts";
 
 /** Show what is parked in a topic's DLQ and why. */
 export const dlqList: Command = {
@@ -8,12 +8,12 @@ export const dlqList: Command = {
   usage: "bridge dlq-list <topic> [--limit 50]   (topic: e.g. limio.orders.v1, or its .dlq name)",
   options: { limit: { type: "string", default: "50" } },
   async run(ctx, { positionals, values }) {
-    const [topic] = positionals;
-    if (!topic) {
+    const target = dlqTopicArg(positionals);
+    if (!target) {
       ctx.err(`usage: ${this.usage}`);
       return exitCodes.usage;
     }
-    const dlq = topic.endsWith(".dlq") ? topic : dlqTopicOf(topic);
+    const { topic, dlq } = target;
     const entries = await listDlq(ctx.kafka(this.name), dlq, { limit: Number(values.limit) });
     if (entries.length === 0) {
       ctx.out(`${dlq} is empty`);

@@ -1,5 +1,5 @@
-import { dlqTopicOf, redrive } from "@bridge/messaging";
-import { type Command, exitCodes } from "./command.ts";
+import { redrive } from "@bridge/messaging";
+import { type Command, dlqTopicArg, exitCodes } from "./command.ts";
 
 /** Put DLQ messages back on their original topic once the cause is fixed. */
 export const dlqRedrive: Command = {
@@ -8,12 +8,12 @@ export const dlqRedrive: Command = {
   usage: "bridge dlq-redrive <topic> [--id <partition-offset> ...]",
   options: { id: { type: "string", multiple: true } },
   async run(ctx, { positionals, values }) {
-    const [topic] = positionals;
-    if (!topic) {
+    const target = dlqTopicArg(positionals);
+    if (!target) {
       ctx.err(`usage: ${this.usage}`);
       return exitCodes.usage;
     }
-    const dlq = topic.endsWith(".dlq") ? topic : dlqTopicOf(topic);
+    const { dlq } = target;
     const ids = values.id as string[] | undefined;
     const done = await redrive(ctx.kafka(this.name), dlq, ids ? { ids } : {});
     for (const entry of done) ctx.out(`re-drove ${entry.id} → ${entry.topic}`);
