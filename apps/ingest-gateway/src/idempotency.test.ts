@@ -1,4 +1,11 @@
-import { limioOrderId, limioReference, limioSubscriptionId } from "@bridge/domain";
+import { readFileSync } from "node:fs";
+import {
+  limioOrderId,
+  limioReference,
+  limioSubscriptionId,
+  messageTypes,
+  parseMessageData,
+} from "@bridge/domain";
 import { describe, expect, it } from "vitest";
 import { canonicalJson, deriveOrderIds, orderIdentity, orderPayloadHash } from "./idempotency.ts";
 import { createOutcomeRegistry } from "./outcome-waiter.ts";
@@ -43,6 +50,38 @@ describe("order identity and derived ids", () => {
     expect(orderPayloadHash(order)).toBe(orderPayloadHash({ ...reordered, process_immediately: true }));
     expect(orderPayloadHash({ orderId: "order-x", order })).toBe(orderPayloadHash(order));
     expect(orderPayloadHash({ ...order, country: "FR" })).not.toBe(orderPayloadHash(order));
+  });
+});
+
+describe("the payload hash against what the writer records", () => {
+  it("is unchanged by the writer's re-parse of data.order and by a JSONB round trip, for every fixture", () => {
+    for (const name of ["new", "cancel_subscription", "change_address", "change_payment", "change_offer"]) {
+      const raw = JSON.parse(
+        readFileSync(new URL(`../../../test/fixtures/limio/${name}.json`, import.meta.url), "utf8"),
+      );
+      const parsed = parseMessageData(messageTypes.orderSubmitted, 1, {
+        orderId: "order-0123456789abcdef0123456789abcdef",
+        subscriptionId:
+          raw.subscriptionId ?? raw.forSubscription?.id ?? "sub-0123456789abcdef0123456789abcdef",
+        order: raw,
+        receivedAt: new Date().toISOString(),
+        source: "shop",
+      });
+      expect(parsed.ok, name).toBe(true);
+      if (!parsed.ok) continue;
+      // What the gateway publishes: the normalised order plus its derived fields.
+      const published = {
+        ...parsed.data.order,
+        id: "order-0123456789abcdef0123456789abcdef",
+        order_reference: "8HK92PM4Q7WX",
+      };
+      // What the writer records: data.order re-parsed, stored as JSONB (keys reordered).
+      const reparsed = parseMessageData(messageTypes.orderSubmitted, 1, { ...parsed.data, order: published });
+      expect(reparsed.ok, name).toBe(true);
+      if (!reparsed.ok) continue;
+      const stored = JSON.parse(canonicalJson(reparsed.data.order));
+      expect(orderPayloadHash(stored), name).toBe(orderPayloadHash(published));
+    }
   });
 });
 
