@@ -21,7 +21,6 @@ export type SyncConsumerOptions = {
   stripe: Stripe;
   logger: Logger;
   registry: Registry;
-  limioSources: readonly string[];
   groupId?: string;
   topics?: Partial<SyncTopics>;
   concurrency?: number;
@@ -52,7 +51,6 @@ export async function startSyncConsumer(options: SyncConsumerOptions): Promise<R
     stripe: options.stripe,
     logger: options.logger,
     metrics,
-    limioSources: options.limioSources,
     coalescer,
     ...(options.now ? { now: options.now } : {}),
   };

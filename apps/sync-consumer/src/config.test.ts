@@ -8,9 +8,10 @@ const validEnv = {
 };
 
 describe("sync-consumer config", () => {
-  it("defaults the Limio sources whose echoes are not re-synced", () => {
-    expect(loadConfig(validEnv).LIMIO_SOURCES).toEqual(["shop", "salesforce", "limio", "bridge"]);
-    expect(loadConfig({ ...validEnv, LIMIO_SOURCES: "shop, crm" }).LIMIO_SOURCES).toEqual(["shop", "crm"]);
+  it("defaults the ops port and the contract topic names", () => {
+    const config = loadConfig(validEnv);
+    expect(config.OPS_PORT).toBe(9102);
+    expect(config.KAFKA_TOPIC_PARTITIONS).toBe(6);
   });
 
   it("refuses a database URL that is not Postgres", () => {

@@ -1,4 +1,4 @@
-import { env, parseConfig, splitList } from "@bridge/config";
+import { env, parseConfig } from "@bridge/config";
 import { topics } from "@bridge/messaging";
 import { z } from "zod";
 
@@ -10,8 +10,6 @@ export const configSchema = z.object({
   DATABASE_URL: env.databaseUrl,
   STRIPE_SECRET_KEY: env.stripeSecretKey,
   STRIPE_API_URL: env.stripeApiUrl,
-  /** Order sources that mean "Limio initiated this": their Stripe echoes are not re-synced. */
-  LIMIO_SOURCES: z.string().default("shop,salesforce,limio,bridge").transform(splitList),
   /** Partitions of the bridge topics when this service creates them (same default as the gateway). */
   KAFKA_TOPIC_PARTITIONS: z.coerce.number().int().min(1).max(1_000).default(6),
   /**

@@ -17,8 +17,6 @@ export type SyncDeps = {
   stripe: Stripe;
   logger: Logger;
   metrics: SyncMetrics;
-  /** Order sources whose Stripe echoes are not re-synced. */
-  limioSources: readonly string[];
   coalescer: Coalescer;
   now?: () => Date;
 };

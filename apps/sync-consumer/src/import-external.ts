@@ -42,7 +42,6 @@ export async function importExternalSubscription(
     }
   }
   const fullDeps: SyncDeps = {
-    limioSources: [],
     metrics: createSyncMetrics(new Registry()),
     coalescer: {
       snapshot: async () => undefined,

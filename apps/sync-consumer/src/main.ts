@@ -45,7 +45,6 @@ const consumer = await startSyncConsumer({
   stripe,
   logger,
   registry: metrics.registry,
-  limioSources: config.LIMIO_SOURCES,
   groupId: config.KAFKA_GROUP_ID,
   topics,
   concurrency: config.PARTITION_CONCURRENCY,
@@ -56,7 +55,7 @@ const ops = await startOpsServer({
   metrics,
   readiness: async () => ({ database: await store.ping(), kafka: await kafkaReady() }),
 });
-logger.info({ opsPort: ops.port, limioSources: config.LIMIO_SOURCES }, "sync-consumer started");
+logger.info({ opsPort: ops.port }, "sync-consumer started");
 
 installShutdown(
   [{ stop: () => ops.close() }, consumer, { stop: () => admin.disconnect() }, { stop: () => store.close() }],

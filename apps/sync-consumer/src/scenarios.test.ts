@@ -137,6 +137,67 @@ describe("Stripe-initiated changes reach the Limio subscription", () => {
   });
 });
 
+describe("the shop finishing the first payment", () => {
+  it("is synced although the objects carry Limio metadata: only the bridge's own requests are skipped", async () => {
+    const orderId = `order-${hex()}`;
+    const limioSubId = `sub-${hex()}`;
+    const key = (step: string) => ({ idempotencyKey: `limio:${orderId}:${step}` });
+    const metadata = { limio_order_id: orderId, limio_subscription_id: limioSubId, limio_source: "shop" };
+    // What the writer does for a new order without a payment method: an incomplete subscription.
+    const customer = await h.stripe.customers.create(
+      { email: `shop-${hex().slice(0, 6)}@example.com`, metadata },
+      key("customer"),
+    );
+    const price = await h.stripe.prices.create(
+      {
+        currency: "gbp",
+        unit_amount: 999,
+        recurring: { interval: "month" },
+        product_data: { name: "Digital" },
+      },
+      key("price"),
+    );
+    const subscription = await h.stripe.subscriptions.create(
+      {
+        customer: customer.id,
+        items: [{ price: price.id }],
+        payment_behavior: "default_incomplete",
+        metadata,
+      },
+      key("subscription"),
+    );
+    const { subscriptionId } = await seedLimioSubscription(h.store, {
+      stripeSubscriptionId: subscription.id,
+      stripeCustomerId: customer.id,
+    });
+    await h.store.db.subscription.update({
+      where: { id: subscriptionId },
+      data: { status: "pending", stripeStatus: "incomplete" },
+    });
+    await receiver.settle();
+    const before = receiver.published.length;
+
+    // The shopper confirms in the browser: a request that is not the bridge's (no `limio:` key).
+    const card = await h.stripe.paymentMethods.attach("pm_card_visa", { customer: customer.id });
+    await h.stripe.invoices.pay(subscription.latest_invoice as string, { payment_method: card.id });
+    await receiver.settle();
+
+    const paymentEvents = receiver.published.slice(before);
+    expect(paymentEvents.length).toBeGreaterThan(0);
+    expect(paymentEvents.some((e) => outcomeOf(e.id).includes("skipped_loop"))).toBe(false);
+    const sub = await findSubscriptionDetail(h.store.db, subscriptionId);
+    expect(sub).toMatchObject({ status: "active", stripeStatus: "active" });
+    const activated = (await listEventsForSubscription(h.store.db, subscriptionId)).filter(
+      (e) => e.type === "subscription.status_changed",
+    );
+    expect(activated).toHaveLength(1);
+    expect(activated[0]).toMatchObject({
+      source: "stripe",
+      changes: { status: { from: "pending", to: "active" } },
+    });
+  });
+});
+
 describe("bursts", () => {
   it("10 events for one subscription cause at most 2 subscription fetches, and the last change is applied", async () => {
     const s = await stripeSubscription(h.stripe);

@@ -2,7 +2,6 @@
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import {
-  DEFAULT_LIMIO_SOURCES,
   type Envelope,
   messageTypes,
   type StripeEventLike,
@@ -72,7 +71,6 @@ export function directDeps(store: Store, stripe: Stripe): SyncDeps {
     stripe,
     logger,
     metrics: createSyncMetrics(new Registry()),
-    limioSources: DEFAULT_LIMIO_SOURCES,
     coalescer: createCoalescer(undefined),
   };
 }
@@ -238,7 +236,6 @@ export async function startHarness(
     stripe: emulated.stripe,
     logger,
     registry: emulated.registry,
-    limioSources: DEFAULT_LIMIO_SOURCES,
     groupId: uniqueName("sync-consumer"),
     topics,
     retry: { baseDelayMs: 50, retryTopicDelayMs: 200 },

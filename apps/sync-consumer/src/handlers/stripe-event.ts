@@ -33,7 +33,7 @@ export function stripeEventHandler(
     const event = data.event as unknown as StripeEventLike;
     const log = deps.logger.child({ messageId: envelope.id, stripeEventId: data.eventId, type: data.type });
 
-    const loop = isLimioInitiated(event, { limioSources: deps.limioSources });
+    const loop = isLimioInitiated(event, {});
     if (loop.limioInitiated) {
       const r = await inboxOnly(envelope);
       if (!r.duplicate) deps.metrics.skippedLoop.inc();

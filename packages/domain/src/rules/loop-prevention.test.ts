@@ -11,7 +11,7 @@ const ev = (
 });
 
 describe("isLimioInitiated", () => {
-  it("recognises the bridge's idempotency key prefix", () => {
+  it("recognises the bridge's idempotency key prefix, and only it", () => {
     expect(
       isLimioInitiated(ev({}, { id: "req_1", idempotency_key: "limio:order-1:create-subscription" })),
     ).toEqual({
@@ -23,63 +23,45 @@ describe("isLimioInitiated", () => {
     );
   });
 
-  it("recognises Limio sources in the object's metadata on API-driven events", () => {
-    for (const source of ["shop", "salesforce", "limio", "bridge"]) {
-      const r = isLimioInitiated(ev({ metadata: { limio_source: source } }));
-      expect(r).toEqual({
-        limioInitiated: true,
-        reasons: [`metadata.limio_source '${source}' is a Limio source`],
-      });
-    }
-  });
-
-  it("honours configured sources", () => {
-    const e = ev({ metadata: { limio_source: "callcentre" } });
-    expect(isLimioInitiated(e).limioInitiated).toBe(false);
-    expect(isLimioInitiated(e).reasons).toEqual(["metadata.limio_source 'callcentre' is not a Limio source"]);
-    expect(isLimioInitiated(e, { limioSources: ["callcentre"] }).limioInitiated).toBe(true);
-    expect(
-      isLimioInitiated(ev({ metadata: { limio_source: "shop" } }), { limioSources: ["callcentre"] })
-        .limioInitiated,
-    ).toBe(false);
-  });
-
-  it("reads an invoice's inherited subscription metadata", () => {
-    const invoice = {
+  it("syncs the shop confirming the first payment in the browser, though the objects carry Limio metadata", () => {
+    const invoicePaid = {
       object: "invoice",
       metadata: {},
       parent: { subscription_details: { metadata: { limio_source: "shop" } } },
     };
-    expect(isLimioInitiated(ev(invoice)).reasons).toEqual([
-      "parent.subscription_details.metadata.limio_source 'shop' is a Limio source",
+    const check = isLimioInitiated(ev(invoicePaid, { id: "req_browser", idempotency_key: "stripe-js-uuid" }));
+    expect(check.limioInitiated).toBe(false);
+    expect(check.reasons).toEqual([
+      "no 'limio:' idempotency key: an API request that is not the bridge's (shop checkout, Dashboard, another integration)",
+      "parent.subscription_details.metadata.limio_source 'shop' noted; the object came from Limio, this change did not",
     ]);
   });
 
   it("never treats Stripe's own events (renewals, dunning) as Limio-initiated", () => {
     const renewal = ev({ metadata: { limio_source: "shop" } }, { id: null, idempotency_key: null });
-    expect(isLimioInitiated(renewal)).toEqual({
+    expect(isLimioInitiated(renewal).limioInitiated).toBe(false);
+    expect(isLimioInitiated(renewal).reasons[0]).toContain("Stripe raised it itself");
+  });
+
+  it("syncs a Dashboard edit of a subscription the bridge created", () => {
+    expect(isLimioInitiated(ev({ metadata: { limio_source: "salesforce" } })).limioInitiated).toBe(false);
+  });
+
+  it("treats an event with no request as not Limio-initiated", () => {
+    expect(isLimioInitiated(ev({ metadata: { limio_source: "shop" } }, null))).toMatchObject({
       limioInitiated: false,
-      reasons: ["metadata.limio_source 'shop' ignored: Stripe raised this event itself (request.id null)"],
+      reasons: ["no 'limio:' idempotency key: the event carries no request", expect.any(String)],
     });
   });
 
-  it("falls back to metadata when the event carries no request", () => {
-    expect(isLimioInitiated(ev({ metadata: { limio_source: "shop" } }, null)).limioInitiated).toBe(true);
-  });
-
-  it("explains a plain Stripe-side change", () => {
-    expect(isLimioInitiated(ev({ metadata: {} }))).toEqual({
-      limioInitiated: false,
-      reasons: ["no Limio metadata or idempotency key"],
-    });
-  });
-
-  it("reports both reasons when key and metadata agree, and a custom prefix", () => {
-    const both = ev({ metadata: { limio_source: "shop" } }, { id: "req_1", idempotency_key: "limio:x" });
-    expect(isLimioInitiated(both).reasons).toHaveLength(2);
+  it("accepts a custom prefix", () => {
     expect(
       isLimioInitiated(ev({}, { id: "r", idempotency_key: "acme:1" }), { idempotencyPrefix: "acme:" })
         .limioInitiated,
     ).toBe(true);
+    expect(
+      isLimioInitiated(ev({}, { id: "r", idempotency_key: "limio:1" }), { idempotencyPrefix: "acme:" })
+        .limioInitiated,
+    ).toBe(false);
   });
 });
