@@ -35,7 +35,9 @@ describe("cancel_subscription", () => {
     expect(sub.cancel_at_period_end).toBe(true);
     expect(sub.cancel_at).toBe(sub.items.data[0]!.current_period_end);
     expect(sub.metadata.limio_order_id).toBe(orderId);
-    expect(h.seen.syncs.some((e) => e.id === `${orderId}:sync`)).toBe(true);
+    await poll(() => h.seen.syncs.some((e) => e.id === `${orderId}:sync`) || undefined, {
+      what: "the sync request",
+    });
   });
 
   it("cancels at a cancelDate after the current period end, without prorating", async () => {
@@ -292,6 +294,8 @@ describe("change_payment", () => {
     expect(
       (await h.stripe.subscriptions.retrieve(created.stripe.subscriptionId!)).default_payment_method,
     ).toBe(pm);
-    expect(h.seen.syncs.some((e) => e.id === `${orderId}:setup-succeeded:sync`)).toBe(true);
+    await poll(() => h.seen.syncs.some((e) => e.id === `${orderId}:setup-succeeded:sync`) || undefined, {
+      what: "the sync request",
+    });
   });
 });

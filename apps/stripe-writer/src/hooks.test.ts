@@ -62,7 +62,7 @@ describe("hooks", () => {
         module: {
           beforeStripeSubscription: (p) => ({
             ...p,
-            metadata: { ...p.metadata, order: `${p.metadata?.order}+second` },
+            metadata: { ...p.metadata, order: `${(p.metadata as Record<string, string>).order}+second` },
           }),
         },
       },

@@ -3,7 +3,7 @@ import { findOrder } from "@bridge/store";
 import type Stripe from "stripe";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { WriterService } from "./service.ts";
-import { finalOrder, type Harness, newOrder, offers, startHarness } from "./test-support.ts";
+import { finalOrder, type Harness, newOrder, offers, poll, startHarness } from "./test-support.ts";
 
 let h: Harness;
 let writer: WriterService;
@@ -80,7 +80,9 @@ describe("new order through Kafka", () => {
     const row = await finalOrder(h.store, orderId);
     expect(row.status).toBe("applied");
     expect((row.outcome as { action: string }).action).toBe("subscription_created");
-    const sync = h.seen.syncs.find((e) => e.id === `${orderId}:sync`);
+    const sync = await poll(() => h.seen.syncs.find((e) => e.id === `${orderId}:sync`), {
+      what: "the sync request",
+    });
     expect(sync?.data).toMatchObject({ subscriptionId, reason: "order", orderId });
     expect(sync?.correlationId).toBe(envelope.correlationId);
     expect(sync?.causationId).toBe(envelope.id);

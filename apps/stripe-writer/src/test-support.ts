@@ -284,3 +284,72 @@ export async function finalOrder(store: Store, orderId: string, timeoutMs = 30_0
     { timeoutMs, what: `order ${orderId} to finish` },
   );
 }
+
+export type ChildWriter = {
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** SIGTERM, then wait for the exit. */
+  stop(): Promise<void>;
+  output(): string;
+};
+
+/** `node apps/stripe-writer/src/main.ts` as a child process with this environment. */
+export async function spawnWriter(env: Record<string, string>): Promise<ChildWriter> {
+  const { spawn } = await import("node:child_process");
+  const main = new URL("./main.ts", import.meta.url).pathname;
+  const child = spawn(process.execPath, [main], {
+    env: { ...process.env, KAFKAJS_NO_PARTITIONER_WARNING: "1", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  child.stdout.on("data", (d: Buffer) => {
+    out = (out + d.toString()).slice(-20_000);
+  });
+  child.stderr.on("data", (d: Buffer) => {
+    out = (out + d.toString()).slice(-20_000);
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once("exit", (code, signal) => resolve({ code, signal })),
+  );
+  return {
+    exited,
+    output: () => out,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** A paid subscription made directly with the SDK and linked in the store (no writer involved). */
+export async function seedPaidSubscription(h: Harness, offerId: string): Promise<OrderOutcomeV1> {
+  const { buildPriceParams } = await import("@bridge/domain");
+  const { findOffer } = await import("@bridge/store");
+  const offer = (await findOffer(h.store.db, offerId))!.raw as import("@bridge/domain").Offer;
+  const params = buildPriceParams(offer, 0);
+  await h.stripe.products
+    .retrieve(offer.stripeProductCode)
+    .catch(() => h.stripe.products.create({ id: offer.stripeProductCode, name: offer.name }));
+  const price =
+    (await h.stripe.prices.list({ lookup_keys: [params.lookup_key] })).data[0] ??
+    (await h.stripe.prices.create(params));
+  const pm = await h.card();
+  const customer = await h.stripe.customers.create({
+    email: `seed+${hex(8)}@example.com`,
+    payment_method: pm,
+    invoice_settings: { default_payment_method: pm },
+  });
+  const sub = await h.stripe.subscriptions.create({ customer: customer.id, items: [{ price: price.id }] });
+  const outcome: OrderOutcomeV1 = {
+    orderId: newOrderId(),
+    subscriptionId: newSubscriptionId(),
+    orderType: "new",
+    status: "applied",
+    action: "subscription_created",
+    stripe: { customerId: customer.id, subscriptionId: sub.id },
+    completedAt: new Date().toISOString(),
+  };
+  await h.linkSubscription(outcome, offerId);
+  return outcome;
+}

@@ -2,6 +2,7 @@ import {
   buildPriceParams,
   type LimioChangeOfferOrder,
   type Offer,
+  type SwitchDirection,
   switchDirection,
   switchPlan,
 } from "@bridge/domain";
@@ -17,6 +18,13 @@ import {
 import { currentPeriodEnd } from "./cancel-subscription.ts";
 
 type PriceStep = { priceId: string; recurring: boolean; created: boolean };
+type SwitchStepPlan = {
+  fromOfferId: string;
+  direction: SwitchDirection;
+  items: { id: string; priceId: string; quantity: number }[];
+  periodEnd: number;
+  scheduleId: string | null;
+};
 
 /** The offer the subscription is on: the store's, else the Limio offer id stamped on its Stripe price. */
 function currentOfferId(storeOfferId: string | null, sub: Stripe.Subscription): string | undefined {
@@ -42,15 +50,34 @@ export async function changeOffer(ctx: ActionContext): Promise<ActionResult> {
   const linked = await linkedSubscription(ctx);
   const ids = { customerId: linked.stripeCustomerId, subscriptionId: linked.stripeSubscriptionId };
   const metadata = limioMetadata(ctx);
-  const sub = await stripe.subscriptions.retrieve(linked.stripeSubscriptionId);
-  const fromId = currentOfferId(linked.offerId, sub);
-  if (!fromId)
-    throw new OrderFailure("offer_not_found", `cannot tell which offer ${linked.id} is on`, { stripe: ids });
-  const from: Offer = await loadOffer(ctx.db, fromId);
+  // The plan is recorded before any write, so a resumed order sends byte-identical params (same
+  // idempotency keys, same parameters) even though Stripe's subscription has changed meanwhile.
+  const plan = await step<SwitchStepPlan>("plan", async () => {
+    const sub = await stripe.subscriptions.retrieve(linked.stripeSubscriptionId);
+    const fromId = currentOfferId(linked.offerId, sub);
+    if (!fromId)
+      throw new OrderFailure("offer_not_found", `cannot tell which offer ${linked.id} is on`, {
+        stripe: ids,
+      });
+    const from: Offer = await loadOffer(ctx.db, fromId);
+    const to: Offer = await loadOffer(ctx.db, order.offer.id);
+    return {
+      fromOfferId: from.id,
+      direction: switchDirection(from, to),
+      items: sub.items.data.map((item) => ({
+        id: item.id,
+        priceId: item.price.id,
+        quantity: item.quantity ?? 1,
+      })),
+      periodEnd: currentPeriodEnd(sub),
+      scheduleId: typeof sub.schedule === "string" ? sub.schedule : (sub.schedule?.id ?? null),
+    };
+  });
   const to: Offer = await loadOffer(ctx.db, order.offer.id);
-  const direction = switchDirection(from, to);
-  const plan = switchPlan(direction);
-  const quantity = sub.items.data[0]?.quantity ?? 1;
+  const direction = plan.direction;
+  const timing = switchPlan(direction);
+  const quantity = plan.items[0]?.quantity ?? 1;
+  const scheduleId = plan.scheduleId;
 
   await step("product", (key) => ctx.lookups.ensureProduct(to, key, metadata));
   const prices: PriceStep[] = [];
@@ -64,9 +91,8 @@ export async function changeOffer(ctx: ActionContext): Promise<ActionResult> {
   const recurring = prices.filter((p) => p.recurring);
   if (recurring.length === 0)
     throw new OrderFailure("unsupported_offer", `offer '${to.id}' has no recurring charge`, { stripe: ids });
-  const scheduleId = typeof sub.schedule === "string" ? sub.schedule : (sub.schedule?.id ?? null);
 
-  if (plan.timing === "immediate") {
+  if (timing.timing === "immediate") {
     if (scheduleId) {
       await step("release-schedule", async (key) => {
         await stripe.subscriptionSchedules.release(scheduleId, {}, { idempotencyKey: key });
@@ -75,7 +101,7 @@ export async function changeOffer(ctx: ActionContext): Promise<ActionResult> {
     }
     const swap = await step<{ invoiceId: string | null; amountDue: number }>("swap", async (key) => {
       // The first recurring price replaces the first item; other old items go, other new prices are added.
-      const [first, ...rest] = sub.items.data;
+      const [first, ...rest] = plan.items;
       const items: Stripe.SubscriptionUpdateParams.Item[] = [
         ...(first ? [{ id: first.id, price: recurring[0]!.priceId, quantity }] : []),
         ...rest.map((item) => ({ id: item.id, deleted: true as const })),
@@ -85,14 +111,14 @@ export async function changeOffer(ctx: ActionContext): Promise<ActionResult> {
         linked.stripeSubscriptionId,
         {
           items,
-          proration_behavior: plan.proration_behavior,
+          proration_behavior: timing.proration_behavior,
           metadata: { ...metadata, limio_offer_id: to.id },
           expand: ["latest_invoice"],
         },
         { idempotencyKey: key },
       );
       const invoice = updated.latest_invoice as Stripe.Invoice | null;
-      const fresh = plan.proration_behavior === "always_invoice" && invoice ? invoice : null;
+      const fresh = timing.proration_behavior === "always_invoice" && invoice ? invoice : null;
       return { invoiceId: fresh?.id ?? null, amountDue: fresh?.amount_due ?? 0 };
     });
     return {
@@ -117,7 +143,7 @@ export async function changeOffer(ctx: ActionContext): Promise<ActionResult> {
       phaseStart: created.current_phase?.start_date ?? created.phases[0]!.start_date,
     };
   });
-  const periodEnd = currentPeriodEnd(sub);
+  const periodEnd = plan.periodEnd;
   await step("schedule-phases", async (key) => {
     const newRecurring = to.charges.find((c) => c.type === "recurring");
     const price = buildPriceParams(to, to.charges.indexOf(newRecurring!));
@@ -127,7 +153,7 @@ export async function changeOffer(ctx: ActionContext): Promise<ActionResult> {
         end_behavior: "release",
         phases: [
           {
-            items: sub.items.data.map((item) => ({ price: item.price.id, quantity: item.quantity ?? 1 })),
+            items: plan.items.map((item) => ({ price: item.priceId, quantity: item.quantity })),
             start_date: schedule.phaseStart,
             end_date: periodEnd,
             proration_behavior: "none",
