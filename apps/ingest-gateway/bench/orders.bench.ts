@@ -166,7 +166,7 @@ export async function runGatewayBenchmark(
   await ensureTopics(kafka, topicWithCompanions(ordersTopic, { partitions: 6, replicationFactor: 1 }));
   const producer = createProducer(kafka, { publishTimeoutMs: config.KAFKA_PUBLISH_TIMEOUT_MS });
   await producer.connect();
-  const store = createStore(config.DATABASE_URL);
+  const store = createStore(config.DATABASE_URL, { poolSize: Number(process.env.BENCH_DB_POOL ?? 10) });
   const metrics = createMetrics("ingest-gateway-bench", { defaultMetrics: false });
   const gateway = await buildGateway({
     config,
