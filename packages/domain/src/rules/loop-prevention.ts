@@ -1,15 +1,20 @@
 import type { StripeEventLike } from "../stripe/types.ts";
 
 /**
- * Was this Stripe event caused by the bridge acting on a Limio order? Such events must not be
- * synced back as if Stripe had changed on its own (Limio: "exclude orders where the source is
- * shop or salesforce"). The writer stamps `limio_source` metadata and `limio:` idempotency keys.
+ * Was this Stripe event caused by the bridge applying a Limio order? Such events are not synced
+ * back from webhooks: the writer requests a sync after every order it applies (Limio: "exclude
+ * orders where the source is shop or salesforce", or the sync loops).
+ *
+ * The only deciding signal is the request's idempotency key: every Stripe write the writer makes
+ * carries `limio:<order id>:<step>`, and nobody else uses that prefix. The `limio_source`
+ * metadata the writer also stamps is NOT enough: the shop confirming the first payment in the
+ * browser, a Dashboard edit, or Stripe's own renewals and dunning all raise events on objects
+ * that carry it, and those changes must reach Limio (decision 005).
  */
 
-export const DEFAULT_LIMIO_SOURCES: readonly string[] = ["shop", "salesforce", "limio", "bridge"];
 export const BRIDGE_IDEMPOTENCY_PREFIX = "limio:";
 
-export type LoopPreventionOptions = { limioSources?: readonly string[]; idempotencyPrefix?: string };
+export type LoopPreventionOptions = { idempotencyPrefix?: string };
 export type LoopCheck = { limioInitiated: boolean; reasons: string[] };
 
 function metadataSource(object: Record<string, unknown>): { where: string; source: string } | undefined {
@@ -25,40 +30,24 @@ function metadataSource(object: Record<string, unknown>): { where: string; sourc
   return undefined;
 }
 
-/**
- * Limio-initiated when the request's idempotency key carries the bridge prefix, or when the
- * object's metadata names a Limio source AND the event came from an API request. Events Stripe
- * raises on its own (`request.id` null: renewals, dunning, end-of-term cancellation) are never
- * Limio-initiated, even on an object the bridge created, or renewals would never sync.
- */
 export function isLimioInitiated(
   event: Pick<StripeEventLike, "data" | "request">,
   options: LoopPreventionOptions = {},
 ): LoopCheck {
-  const sources = options.limioSources ?? DEFAULT_LIMIO_SOURCES;
   const prefix = options.idempotencyPrefix ?? BRIDGE_IDEMPOTENCY_PREFIX;
-  const reasons: string[] = [];
-
   const key = event.request?.idempotency_key;
-  const keyMatches = typeof key === "string" && key.startsWith(prefix);
-  if (keyMatches) {
-    reasons.push(`request.idempotency_key starts with '${prefix}'`);
-  }
-
   const meta = metadataSource(event.data.object);
-  const automatic = event.request != null && event.request.id === null;
-  if (meta) {
-    if (!sources.includes(meta.source)) {
-      reasons.push(`${meta.where} '${meta.source}' is not a Limio source`);
-    } else if (automatic) {
-      reasons.push(
-        `${meta.where} '${meta.source}' ignored: Stripe raised this event itself (request.id null)`,
-      );
-    } else {
-      reasons.push(`${meta.where} '${meta.source}' is a Limio source`);
-      return { limioInitiated: true, reasons };
-    }
+  if (typeof key === "string" && key.startsWith(prefix)) {
+    return { limioInitiated: true, reasons: [`request.idempotency_key starts with '${prefix}'`] };
   }
-  if (reasons.length === 0) reasons.push("no Limio metadata or idempotency key");
-  return { limioInitiated: keyMatches, reasons };
+  const origin =
+    event.request == null
+      ? "the event carries no request"
+      : event.request.id === null
+        ? "Stripe raised it itself (renewal, dunning, schedule)"
+        : "an API request that is not the bridge's (shop checkout, Dashboard, another integration)";
+  const reasons = [`no '${prefix}' idempotency key: ${origin}`];
+  if (meta)
+    reasons.push(`${meta.where} '${meta.source}' noted; the object came from Limio, this change did not`);
+  return { limioInitiated: false, reasons };
 }
