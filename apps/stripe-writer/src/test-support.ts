@@ -123,6 +123,7 @@ export async function startHarness(options: {
   brokers: string[];
   databaseUrl: string;
   emulator?: Parameters<typeof startEmulator>[0];
+  partitions?: number;
 }): Promise<Harness> {
   const emu = await startEmulator({ rateLimitPerSecond: 0, ...options.emulator });
   const stripe = new Stripe(TEST_KEY, {
@@ -139,7 +140,7 @@ export async function startHarness(options: {
   const kafka = createKafkaClient({ brokers: options.brokers, clientId: "writer-test", logger });
   await ensureTopics(
     kafka,
-    Object.values(topics).flatMap((t) => topicWithCompanions(t, { partitions: 3 })),
+    Object.values(topics).flatMap((t) => topicWithCompanions(t, { partitions: options.partitions ?? 3 })),
   );
   const producer = createProducer(kafka);
   await producer.connect();
@@ -166,7 +167,7 @@ export async function startHarness(options: {
   const env = (overrides: Record<string, string> = {}): Record<string, string> => ({
     KAFKA_BROKERS: options.brokers.join(","),
     KAFKA_TOPIC_PREFIX: prefix,
-    KAFKA_TOPIC_PARTITIONS: "3",
+    KAFKA_TOPIC_PARTITIONS: String(options.partitions ?? 3),
     KAFKA_GROUP_ID: `writer-${prefix}`,
     DATABASE_URL: options.databaseUrl,
     STRIPE_SECRET_KEY: TEST_KEY,
