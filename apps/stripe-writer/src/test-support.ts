@@ -130,6 +130,7 @@ export async function startHarness(options: {
     host: emu.host,
     port: emu.port,
     protocol: "http",
+    telemetry: false,
     maxNetworkRetries: 5,
   });
   const store = createStore(options.databaseUrl);
