@@ -1,7 +1,8 @@
 import type { Logger } from "@bridge/observability";
 import type { Store } from "@bridge/store";
 import type { Stripe } from "@bridge/stripe-client";
-import type { SyncMetrics } from "./metrics.ts";
+import { Registry } from "prom-client";
+import { createSyncMetrics, type SyncMetrics } from "./metrics.ts";
 import type { Coalescer } from "./sync/coalescer.ts";
 
 /** The consumer name of the inbox rows (the gateway's Sync API waits for exactly this). */
@@ -27,5 +28,24 @@ export function syncStore(store: Store): Store {
     ...store,
     transaction: (work, options) =>
       store.transaction(work, { timeoutMs: SYNC_TRANSACTION_TIMEOUT_MS, ...(options ?? {}) }),
+  };
+}
+
+/**
+ * Deps for one-off operator actions (import, reconcile) outside the consumer: a private metrics
+ * registry and no coalescing (every call reads Stripe).
+ */
+export function operatorDeps(
+  deps: Pick<SyncDeps, "store" | "stripe" | "logger"> & Partial<SyncDeps>,
+): SyncDeps {
+  return {
+    metrics: createSyncMetrics(new Registry()),
+    coalescer: {
+      snapshot: async () => undefined,
+      remember: () => {},
+      isReflected: () => false,
+      close: async () => {},
+    },
+    ...deps,
   };
 }

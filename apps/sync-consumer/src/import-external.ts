@@ -1,10 +1,8 @@
 import { generateLimioReference } from "@bridge/domain";
 import { appendEvent, findSubscriptionByStripeId, handleOnce, markImported, type Store } from "@bridge/store";
 import { classifyStripeError, type Stripe } from "@bridge/stripe-client";
-import { Registry } from "prom-client";
 import { customerForNewOrder, derivedLimioId } from "./customers.ts";
-import { CONSUMER, type SyncDeps, syncStore } from "./deps.ts";
-import { createSyncMetrics } from "./metrics.ts";
+import { CONSUMER, operatorDeps, type SyncDeps, syncStore } from "./deps.ts";
 import { syncSubscriptionInTx } from "./sync/apply-sync.ts";
 
 export type ImportResult = { subscriptionId: string; created: boolean };
@@ -41,16 +39,7 @@ export async function importExternalSubscription(
       throw classifyStripeError(error);
     }
   }
-  const fullDeps: SyncDeps = {
-    metrics: createSyncMetrics(new Registry()),
-    coalescer: {
-      snapshot: async () => undefined,
-      remember: () => {},
-      isReflected: () => false,
-      close: async () => {},
-    },
-    ...deps,
-  };
+  const fullDeps = operatorDeps(deps);
   const messageId = `import:${stripeSubscriptionId}:${Date.now()}`;
   let created = false;
   await handleOnce(syncStore(deps.store as Store), CONSUMER, messageId, async (tx) => {

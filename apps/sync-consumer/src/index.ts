@@ -2,3 +2,4 @@ export { type RunningSyncConsumer, type SyncConsumerOptions, startSyncConsumer }
 export { CONSUMER } from "./deps.ts";
 export { type ImportResult, importExternalSubscription } from "./import-external.ts";
 export { createSyncMetrics, type SyncMetrics } from "./metrics.ts";
+export { type Drift, type ReconcileResult, reconcileSubscription } from "./reconcile.ts";

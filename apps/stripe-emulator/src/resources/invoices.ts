@@ -79,19 +79,22 @@ function preview(call: Call): StripeObject {
     const nextLines = plan.changes
       .filter((c) => !c.deleted)
       .map((c) => ({ ...c.item, id: c.item?.id ?? null, price: c.price, quantity: c.quantity }));
-    return buildInvoice(emu, {
-      customer,
-      subscription: sub,
-      billingReason: "upcoming",
-      lines: [
-        ...pending,
-        ...plan.prorationLines,
-        ...periodLines(emu, sub, nextLines, plan.periodEnd, nextEnd),
-      ],
-      periodStart: plan.periodStart,
-      periodEnd: plan.periodEnd,
-      preview: true,
-    });
+    return datedAtRenewal(
+      buildInvoice(emu, {
+        customer,
+        subscription: sub,
+        billingReason: "upcoming",
+        lines: [
+          ...pending,
+          ...plan.prorationLines,
+          ...periodLines(emu, sub, nextLines, plan.periodEnd, nextEnd),
+        ],
+        periodStart: plan.periodStart,
+        periodEnd: plan.periodEnd,
+        preview: true,
+      }),
+      plan.periodEnd,
+    );
   }
   const first = items[0]!;
   const end = first.current_period_end;
@@ -101,15 +104,26 @@ function preview(call: Call): StripeObject {
     first.price.recurring.interval as Interval,
     first.price.recurring.interval_count,
   );
-  return buildInvoice(emu, {
-    customer,
-    subscription: sub,
-    billingReason: "upcoming",
-    lines: [...pending, ...periodLines(emu, sub, items, end, nextEnd)],
-    periodStart: first.current_period_start,
-    periodEnd: end,
-    preview: true,
-  });
+  return datedAtRenewal(
+    buildInvoice(emu, {
+      customer,
+      subscription: sub,
+      billingReason: "upcoming",
+      lines: [...pending, ...periodLines(emu, sub, items, end, nextEnd)],
+      periodStart: first.current_period_start,
+      periodEnd: end,
+      preview: true,
+    }),
+    end,
+  );
+}
+
+/**
+ * Stripe dates the upcoming invoice at the renewal it previews, not at the call: `created` and
+ * `next_payment_attempt` are the period boundary, so two previews of one renewal are identical.
+ */
+function datedAtRenewal(invoice: StripeObject, renewal: number): StripeObject {
+  return { ...invoice, created: renewal, next_payment_attempt: renewal };
 }
 
 function attachPayment(call: Call): StripeObject {

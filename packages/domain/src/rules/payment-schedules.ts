@@ -112,7 +112,8 @@ export function scheduleFromPreview(
     key: `upcoming:${stripeSubscriptionId}:${anchor}`,
     stripeInvoiceId: null,
     status: "scheduled",
-    date: unixToIso(preview.next_payment_attempt ?? preview.created),
+    // The renewal date; never `created` first: a preview's `created` may be the time of the call.
+    date: unixToIso(preview.next_payment_attempt ?? period?.start ?? preview.created),
     ...amounts(preview, preview.amount_due),
     ...periodAndDescription(preview),
   };
