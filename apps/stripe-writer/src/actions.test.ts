@@ -229,7 +229,62 @@ describe("change_offer", () => {
   });
 });
 
+describe("change_offer edge cases", () => {
+  it("same value: swapped now without proration; another currency fails with currency_mismatch", async () => {
+    const created = await h.subscribe(email(), offers.digitalMonthly);
+    const before = await h.stripe.subscriptions.retrieve(created.stripe.subscriptionId!);
+    const same = await apply({
+      order_type: "change_offer",
+      subscriptionId: created.subscriptionId,
+      offer: { id: offers.digitalMonthly },
+    });
+    expect(same.outcome).toMatchObject({ status: "applied", action: "offer_swapped" });
+    const after = await h.stripe.subscriptions.retrieve(created.stripe.subscriptionId!);
+    expect(after.latest_invoice).toBe(before.latest_invoice);
+    const usd = await apply({
+      order_type: "change_offer",
+      subscriptionId: created.subscriptionId,
+      offer: { id: "a5be949a105891ea22d779e23fd01ed49d950eed" },
+    });
+    expect(usd.outcome).toMatchObject({ status: "failed", error: { code: "currency_mismatch" } });
+  });
+});
+
 describe("change_payment", () => {
+  it("pays the open invoice of the subscription with the new method", async () => {
+    // A subscription whose first invoice is still open (no payment method yet).
+    const customer = await h.stripe.customers.create({ email: email() });
+    const price = (await h.stripe.prices.list({ limit: 100 })).data.find(
+      (p) => p.unit_amount === 999 && p.active,
+    )!;
+    const sub = await h.stripe.subscriptions.create({
+      customer: customer.id,
+      items: [{ price: price.id }],
+      payment_behavior: "default_incomplete",
+    });
+    expect(sub.status).toBe("incomplete");
+    const outcome0 = {
+      orderId: `order-${hex()}`,
+      subscriptionId: newSubscriptionId(),
+      orderType: "new" as const,
+      status: "applied" as const,
+      action: "subscription_created",
+      stripe: { customerId: customer.id, subscriptionId: sub.id },
+      completedAt: new Date().toISOString(),
+    };
+    await h.linkSubscription(outcome0, offers.digitalMonthly);
+    const pm = await h.card("tok_visa");
+    const { outcome } = await apply({
+      order_type: "change_payment",
+      subscriptionId: outcome0.subscriptionId,
+      payment: { type: "stripe", paymentMethodId: pm },
+    });
+    expect(outcome).toMatchObject({ status: "applied", action: "payment_method_updated" });
+    expect(outcome.stripe.invoiceId).toBe(sub.latest_invoice);
+    expect((await h.stripe.invoices.retrieve(outcome.stripe.invoiceId!)).status).toBe("paid");
+    expect((await h.stripe.subscriptions.retrieve(sub.id)).status).toBe("active");
+  });
+
   it("with a confirmed PaymentMethod: default on customer and subscription at once", async () => {
     const created = await h.subscribe(email(), offers.digitalMonthly);
     const pm = await h.card("tok_mastercard");

@@ -1,0 +1,99 @@
+import { freshDatabase } from "@bridge/local-infra/testing";
+import { createStore } from "@bridge/store";
+import { describe, expect, it } from "vitest";
+import { cancelParams } from "./actions/cancel-subscription.ts";
+import { customerDetails, normaliseEmail } from "./actions/new-order.ts";
+import { loadConfig } from "./config.ts";
+import { parseCrashPoint } from "./crash.ts";
+import { BoundedCache } from "./lookups.ts";
+import { loadOrderSteps } from "./steps.ts";
+
+describe("cancelParams (cancelDate rule)", () => {
+  const periodEnd = Date.parse("2026-12-01T00:00:00Z") / 1000;
+  it("absent, past or before the period end → end of the current period", () => {
+    expect(cancelParams(undefined, periodEnd)).toEqual({ cancel_at_period_end: true });
+    expect(cancelParams("2020-01-01", periodEnd)).toEqual({ cancel_at_period_end: true });
+    expect(cancelParams("2026-11-25T10:00:00Z", periodEnd)).toEqual({ cancel_at_period_end: true });
+    expect(cancelParams("2026-12-01T00:00:00Z", periodEnd)).toEqual({ cancel_at_period_end: true });
+  });
+  it("after the period end → cancel_at that date, no proration", () => {
+    expect(cancelParams("2027-01-15", periodEnd)).toEqual({
+      cancel_at: Date.parse("2027-01-15") / 1000,
+      proration_behavior: "none",
+    });
+  });
+});
+
+describe("new order details", () => {
+  it("normalises the email and maps billing → address, delivery → shipping", () => {
+    expect(normaliseEmail("  Ada@Example.COM ")).toBe("ada@example.com");
+    const details = customerDetails({
+      email: "Ada@Example.com",
+      billingDetails: { firstName: "Ada", lastName: "L", address1: "1 A St", country: "GB" },
+      deliveryDetails: { firstName: "Bo", address1: "2 B St", country: "GB" },
+    } as never);
+    expect(details).toEqual({
+      email: "ada@example.com",
+      name: "Ada L",
+      address: { line1: "1 A St", country: "GB" },
+      shipping: { name: "Bo", address: { line1: "2 B St", country: "GB" } },
+    });
+  });
+});
+
+describe("BoundedCache", () => {
+  it("forgets the least recently used entry past its bound", () => {
+    const cache = new BoundedCache<string, number>(2);
+    cache.set("a", 1);
+    cache.set("b", 2);
+    expect(cache.get("a")).toBe(1); // a is now the most recent
+    cache.set("c", 3);
+    expect(cache.get("b")).toBeUndefined();
+    expect(cache.get("a")).toBe(1);
+    expect(cache.size).toBe(2);
+  });
+});
+
+describe("config", () => {
+  const env = {
+    KAFKA_BROKERS: "127.0.0.1:9092",
+    DATABASE_URL: "postgresql://x@127.0.0.1/db",
+    STRIPE_SECRET_KEY: "sk_test_x",
+  };
+  it("splits HOOK_MODULES and validates the test-only crash switch", () => {
+    expect(loadConfig({ ...env, HOOK_MODULES: "./a.ts, ./b.ts" }).HOOK_MODULES).toEqual(["./a.ts", "./b.ts"]);
+    expect(loadConfig(env).WRITER_CRASH_AT).toBeUndefined();
+    expect(
+      parseCrashPoint(loadConfig({ ...env, WRITER_CRASH_AT: "price.0:after-record" }).WRITER_CRASH_AT),
+    ).toEqual({ step: "price.0", when: "after-record" });
+    expect(() => loadConfig({ ...env, WRITER_CRASH_AT: "price" })).toThrow(/WRITER_CRASH_AT/);
+  });
+});
+
+describe("step runner", () => {
+  it("runs a step once with its idempotency key, records it, and replays the record on a redelivery", async () => {
+    const store = createStore(await freshDatabase("writer_steps"));
+    try {
+      const orderId = "order-0123456789abcdef0123456789abcdef";
+      const keys: string[] = [];
+      const first = await loadOrderSteps({ db: store.db, orderId });
+      expect(await first.step("customer", async (key) => (keys.push(key), { customerId: "cus_1" }))).toEqual({
+        customerId: "cus_1",
+      });
+      await expect(first.step("price.0", async () => Promise.reject(new Error("boom")))).rejects.toThrow(
+        "boom",
+      );
+      const again = await loadOrderSteps({ db: store.db, orderId });
+      expect([...again.replayed]).toEqual(["customer"]);
+      expect(await again.step("customer", async () => ({ customerId: "cus_other" }))).toEqual({
+        customerId: "cus_1",
+      });
+      expect(await again.step("price.0", async (key) => (keys.push(key), { priceId: "price_1" }))).toEqual({
+        priceId: "price_1",
+      });
+      expect(keys).toEqual([`limio:${orderId}:customer`, `limio:${orderId}:price.0`]);
+    } finally {
+      await store.close();
+    }
+  });
+});
