@@ -2,9 +2,12 @@
 // migrations applied, then the stripe-emulator, ingest-gateway, stripe-writer and sync-consumer as
 // separate processes. Prints where each listens; Ctrl-C (or SIGTERM) stops everything it started.
 import { type ChildProcess, spawn } from "node:child_process";
+import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { demoCatalogUrl } from "@bridge/domain";
 import { startInfra } from "@bridge/local-infra";
+import { createStore, loadCatalog } from "@bridge/store";
 import { applyMigrations } from "@bridge/store/migrations";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -41,8 +44,10 @@ async function main() {
   };
   for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, () => void stopAll(0));
 
+  let offers = 0;
   try {
     await applyMigrations(infra.databaseUrl);
+    offers = await seedCatalog(infra.databaseUrl);
     const common = {
       KAFKA_BROKERS: infra.kafkaBrokers,
       DATABASE_URL: infra.databaseUrl,
@@ -90,6 +95,7 @@ async function main() {
       `  Kafka             ${infra.kafkaBrokers}   (${infra.kafkaVersion}, ${infra.mode.kafka})`,
       `  Postgres          ${redact(infra.databaseUrl)}   (${infra.postgresVersion.split(" on ")[0]}, ${infra.mode.postgres})`,
       `  local API key     ${local.apiKey}`,
+      `  catalog           ${offers} offers from ${process.env.CATALOG_FILE ?? "the demo catalog"}`,
       "",
       "Try:",
       `  curl -s http://127.0.0.1:${ports.gateway}/readyz`,
@@ -99,6 +105,17 @@ async function main() {
       "",
     ].join("\n"),
   );
+}
+
+/** Load the catalog (CATALOG_FILE, else the demo catalog) so the writer can price orders. */
+async function seedCatalog(databaseUrl: string): Promise<number> {
+  const file = process.env.CATALOG_FILE ?? demoCatalogUrl;
+  const store = createStore(databaseUrl, { poolSize: 1 });
+  try {
+    return await loadCatalog(store.db, JSON.parse(await readFile(file, "utf8")));
+  } finally {
+    await store.close();
+  }
 }
 
 function startApp(name: string, env: Record<string, string>) {

@@ -38,16 +38,20 @@ describe("scripts/run-local.ts (the README run command)", () => {
     child.stdout.on("data", (chunk: Buffer) => {
       stdout += chunk.toString();
     });
-    child.stderr.resume();
+    let stderr = "";
+    child.stderr.on("data", (chunk: Buffer) => {
+      stderr = (stderr + chunk.toString()).slice(-4000);
+    });
     const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
 
     const deadline = Date.now() + 90_000;
     while (!stdout.includes("is running") && Date.now() < deadline && child.exitCode === null) {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    expect(stdout).toContain("is running");
+    expect(stdout, `run-local did not come up; its stderr ends with:\n${stderr}`).toContain("is running");
     for (const port of [gateway, emulator, writerOps, syncOps])
       expect(stdout).toContain(`http://127.0.0.1:${port}`);
+    expect(stdout).toMatch(/catalog +\d+ offers from the demo catalog/);
 
     const urls = [
       `http://127.0.0.1:${gateway}/healthz`,
