@@ -302,10 +302,13 @@ describe("change_payment", () => {
 
   it("without one: a SetupIntent's client secret, then setup_intent.succeeded finishes the change", async () => {
     const created = await h.subscribe(email(), offers.digitalMonthly);
-    const { orderId, outcome } = await apply({
+    const original = await h.publishOrder({
+      source: "shop",
       order_type: "change_payment",
       subscriptionId: created.subscriptionId,
     });
+    const orderId = original.orderId;
+    const outcome = await h.waitForOutcome(orderId);
     expect(outcome).toMatchObject({
       status: "applied",
       action: "payment_setup_started",
@@ -352,5 +355,10 @@ describe("change_payment", () => {
     await poll(() => h.seen.syncs.some((e) => e.id === `${orderId}:setup-succeeded:sync`) || undefined, {
       what: "the sync request",
     });
+    // The original order redelivered afterwards does not turn the change back into "started".
+    await h.publishEnvelope(original.subscriptionId, original.envelope);
+    await poll(() => h.seen.outcomes.filter((e) => e.id === `${orderId}:outcome`).length >= 2 || undefined);
+    const row = await h.store.db.order.findUnique({ where: { id: orderId } });
+    expect((row?.outcome as { action: string }).action).toBe("payment_method_updated");
   });
 });

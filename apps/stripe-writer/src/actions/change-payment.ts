@@ -126,6 +126,16 @@ export async function changePayment(ctx: ActionContext): Promise<ActionResult> {
     clientSecret = intent.client_secret ?? undefined;
     return { setupIntentId: intent.id };
   });
+  const ids = {
+    customerId: linked.stripeCustomerId,
+    subscriptionId: linked.stripeSubscriptionId,
+    setupIntentId: setup.setupIntentId,
+  };
+  // Redelivered after the SetupIntent already succeeded and the change was finished: report that,
+  // not the start again (the Order row keeps its final outcome).
+  if (ctx.steps.isDone("setup-succeeded.subscription-default")) {
+    return { status: "applied", action: "payment_method_updated", stripe: ids };
+  }
   // Resumed after the step: the secret is never stored, so read it again.
   clientSecret ??= (await ctx.stripe.setupIntents.retrieve(setup.setupIntentId)).client_secret ?? undefined;
   return {

@@ -1,0 +1,55 @@
+import { freePort } from "@bridge/local-infra";
+import { freshDatabase, kafkaBrokers } from "@bridge/local-infra/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Harness, hex, newOrder, poll, spawnWriter, startHarness } from "./test-support.ts";
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness({ brokers: kafkaBrokers(), databaseUrl: await freshDatabase("writer_main") });
+});
+afterAll(async () => {
+  await h?.stop();
+});
+
+describe("main.ts as a process", () => {
+  it("is ready (database + Kafka), applies an order, exposes metrics and exits 0 on SIGTERM", async () => {
+    const port = await freePort();
+    const child = await spawnWriter(h.env({ OPS_PORT: String(port) }));
+    try {
+      const ready = await poll(
+        async () => {
+          const res = await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined);
+          return res?.status === 200
+            ? ((await res.json()) as { checks: Record<string, boolean> })
+            : undefined;
+        },
+        { timeoutMs: 30_000, what: "readyz" },
+      );
+      expect(ready.checks).toEqual({ database: true, kafka: true });
+      const { orderId } = await h.publishOrder(
+        newOrder({
+          email: `main+${hex(6)}@example.com`,
+          payment: { type: "stripe", paymentMethodId: await h.card() },
+        }),
+      );
+      expect((await h.waitForOutcome(orderId)).status).toBe("applied");
+      const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      expect(metrics).toMatch(/stripe_writer_orders_total\{order_type="new",status="applied"[^}]*\} 1/);
+      expect(metrics).toMatch(
+        /stripe_requests_total\{method="POST",route="\/v1\/subscriptions",status="200"[^}]*\} 1/,
+      );
+    } finally {
+      await child.stop();
+    }
+    expect((await child.exited).code).toBe(0);
+  }, 60_000);
+
+  it("refuses to boot on a bad environment, naming the variable but never the secret", async () => {
+    const child = await spawnWriter(h.env({ STRIPE_SECRET_KEY: "pk_test_leaky_value", KAFKA_BROKERS: "" }));
+    const exit = await child.exited;
+    expect(exit.code).not.toBe(0);
+    expect(child.output()).toContain("STRIPE_SECRET_KEY");
+    expect(child.output()).toContain("KAFKA_BROKERS");
+    expect(child.output()).not.toContain("pk_test_leaky_value");
+  });
+});
