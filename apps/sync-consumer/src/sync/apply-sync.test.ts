@@ -224,3 +224,51 @@ describe("sync core against the emulator and Postgres", () => {
     expect(await sync("sub-00000000000000000000000000000000")).toMatchObject({ kind: "not_found" });
   });
 });
+
+describe("the Limio offer follows what Stripe bills", () => {
+  it("moves to the offer named by the billed price's limio_offer_id, once, and ignores offers missing from the catalog", async () => {
+    const offer = (id: string) => ({
+      id,
+      name: id,
+      stripeProductCode: "prod_demo",
+      autoRenew: true,
+      charges: [],
+      raw: {},
+    });
+    await store.db.offer.createMany({ data: [offer("offer-digital"), offer("offer-print")] });
+    const s = await stripeSubscription(stripe.stripe);
+    const { subscriptionId } = await seedLimioSubscription(store, {
+      stripeSubscriptionId: s.subscription.id,
+      stripeCustomerId: s.customer.id,
+    });
+    await store.db.subscription.update({ where: { id: subscriptionId }, data: { offerId: "offer-digital" } });
+    const item = s.subscription.items.data[0]!;
+    const upgradeTo = async (offerId: string) => {
+      const price = await stripe.stripe.prices.create({
+        currency: "gbp",
+        unit_amount: 2499,
+        recurring: { interval: "month" },
+        product: typeof item.price.product === "string" ? item.price.product : item.price.product.id,
+        metadata: { limio_offer_id: offerId },
+      });
+      await stripe.stripe.subscriptions.update(s.subscription.id, {
+        items: [{ id: item.id, price: price.id }],
+        proration_behavior: "none",
+      });
+    };
+
+    await upgradeTo("offer-print");
+    await sync(subscriptionId);
+    await sync(subscriptionId);
+    expect((await findSubscriptionDetail(store.db, subscriptionId))?.offerId).toBe("offer-print");
+    const offerEvents = (await listEventsForSubscription(store.db, subscriptionId)).filter(
+      (e) => e.type === "subscription.offer_changed",
+    );
+    expect(offerEvents).toHaveLength(1);
+    expect(offerEvents[0]?.changes).toEqual({ offerId: { from: "offer-digital", to: "offer-print" } });
+
+    await upgradeTo("offer-not-in-catalog");
+    await sync(subscriptionId);
+    expect((await findSubscriptionDetail(store.db, subscriptionId))?.offerId).toBe("offer-print");
+  });
+});

@@ -88,7 +88,14 @@ export async function syncSubscriptionInTx(
     });
 
   const events: string[] = [];
-  const columnGroups = columnChanges(row, patch);
+  const offerId = await knownOffer(tx, patch.offerId);
+  if (patch.offerId !== undefined && offerId === undefined) {
+    deps.logger.warn(
+      { subscriptionId, offerId: patch.offerId },
+      "Stripe bills an offer missing from the catalog",
+    );
+  }
+  const columnGroups = columnChanges(row, patch, offerId);
   const data: Prisma.SubscriptionUncheckedUpdateInput = {};
   for (const [type, changes] of Object.entries(columnGroups)) {
     if (Object.keys(changes).length === 0) continue;
@@ -121,8 +128,18 @@ export async function syncSubscriptionInTx(
 
 const COLUMN_DATES = new Set(["startDate", "termStart", "termEnd", "endedAt"]);
 
+/** The offer id when the catalog has it (offerId is a foreign key), else undefined: leave it. */
+async function knownOffer(tx: Tx, offerId: string | undefined): Promise<string | undefined> {
+  if (offerId === undefined) return undefined;
+  return (await tx.offer.findUnique({ where: { id: offerId }, select: { id: true } }))?.id;
+}
+
 /** Column changes grouped by audit event type; dates compared as instants. */
-function columnChanges(row: Row, patch: LimioSubscriptionPatch): Record<string, FieldChanges> {
+function columnChanges(
+  row: Row,
+  patch: LimioSubscriptionPatch,
+  offerId: string | undefined,
+): Record<string, FieldChanges> {
   const groups: Record<string, [string, unknown, unknown][]> = {
     "subscription.status_changed": [
       ["status", row.status, patch.status],
@@ -135,6 +152,8 @@ function columnChanges(row: Row, patch: LimioSubscriptionPatch): Record<string, 
       ["termStart", iso(row.termStart), patch.termStartDate],
       ["termEnd", iso(row.termEnd), patch.termEndDate],
     ],
+    // The offer follows what Stripe bills: an upgrade at once, a downgrade when its phase starts.
+    "subscription.offer_changed": offerId === undefined ? [] : [["offerId", row.offerId, offerId]],
     "subscription.stripe_link_changed": [
       ["stripeCustomerId", row.stripeCustomerId, patch.stripeCustomerId],
       ["stripeSubscriptionId", row.stripeSubscriptionId, patch.stripeSubscriptionId],

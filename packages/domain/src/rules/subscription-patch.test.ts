@@ -3,6 +3,7 @@ import { stripeSubscriptionStatuses } from "../stripe/types.ts";
 import { card, DAY, invoice, item, subscription, T0 } from "../test-support/stripe-builders.ts";
 import { unixToIso } from "./payment-schedules.ts";
 import {
+  billedOffer,
   buildSubscriptionPatch,
   limioStatusFor,
   paymentMethodSummary,
@@ -233,5 +234,30 @@ describe("buildSubscriptionPatch", () => {
     expect(() => buildSubscriptionPatch({ subscription: subscription({ customer: "" }), now })).toThrow(
       /no customer/,
     );
+  });
+});
+
+describe("billedOffer", () => {
+  const sub = (metadata: Record<string, string> | undefined) =>
+    ({
+      items: {
+        data: [
+          {
+            id: "si_1",
+            current_period_start: 0,
+            current_period_end: 1,
+            price: { id: "price_1", currency: "gbp", unit_amount: 999, metadata },
+          },
+        ],
+      },
+    }) as unknown as Parameters<typeof billedOffer>[0];
+
+  it("names the Limio offer of the billed price, so the Limio offer follows switches", () => {
+    expect(billedOffer(sub({ limio_offer_id: "offer-print" }))).toEqual({ offerId: "offer-print" });
+  });
+
+  it("leaves the stored offer alone when no price names one (external subscriptions)", () => {
+    expect(billedOffer(sub(undefined))).toEqual({});
+    expect(billedOffer(sub({ other: "x" }))).toEqual({});
   });
 });

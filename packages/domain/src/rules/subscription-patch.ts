@@ -143,6 +143,12 @@ export type LimioSubscriptionPatch = {
   stripeCustomerId: string;
   stripeScheduleId: string | null;
   pendingChange: PendingChange | null;
+  /**
+   * The Limio offer Stripe bills now (`limio_offer_id` on the item's price, stamped by the writer):
+   * follows upgrades at once and downgrades when their schedule phase starts. undefined when no
+   * price carries it (e.g. an imported external subscription): leave the stored offer alone.
+   */
+  offerId?: string;
   /** undefined: not fetched this time, leave the stored one; null: the customer has none. */
   paymentMethod?: PaymentMethodSummary | null;
   /** Every schedule Stripe knows now; applied through reconcileSchedules. */
@@ -201,6 +207,15 @@ function resolvePaymentMethod(input: BuildSubscriptionPatchInput): PaymentMethod
   return undefined;
 }
 
+/** The Limio offer of the first item whose price names one. */
+export function billedOffer(sub: StripeSubscriptionLike): { offerId?: string } {
+  for (const item of sub.items.data) {
+    const offerId = item.price.metadata?.limio_offer_id;
+    if (typeof offerId === "string" && offerId.length > 0) return { offerId };
+  }
+  return {};
+}
+
 export function buildSubscriptionPatch(input: BuildSubscriptionPatchInput): LimioSubscriptionPatch {
   const sub = input.subscription;
   const customerId = refId(sub.customer);
@@ -222,6 +237,7 @@ export function buildSubscriptionPatch(input: BuildSubscriptionPatchInput): Limi
     stripeCustomerId: customerId,
     stripeScheduleId: refId(sub.schedule) ?? null,
     pendingChange: pendingChangeFromSchedule(input.schedule, input.now),
+    ...billedOffer(sub),
     ...(paymentMethod !== undefined ? { paymentMethod } : {}),
     schedules: schedulesFromStripe(input),
     syncedAt: input.now.toISOString(),
