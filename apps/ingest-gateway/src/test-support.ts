@@ -164,7 +164,10 @@ export async function startTestGateway(
 }
 
 /** A customer and a subscription in the Limio store, as the sync-consumer would have recorded them. */
-export async function seedSubscription(store: Store, overrides: { id?: string; reference?: string } = {}) {
+export async function seedSubscription(
+  store: Store,
+  overrides: { id?: string; reference?: string; origin?: "limio" | "external" } = {},
+) {
   const hex = () => randomUUID().replaceAll("-", "");
   const customer = await store.db.customer.create({
     data: {
@@ -181,6 +184,7 @@ export async function seedSubscription(store: Store, overrides: { id?: string; r
       customerId: customer.id,
       status: "active",
       source: "shop",
+      origin: overrides.origin ?? "limio",
       stripeCustomerId: `cus_${hex().slice(0, 14)}`,
       stripeSubscriptionId: `sub_${hex().slice(0, 14)}`,
     },

@@ -156,6 +156,19 @@ describe("POST /api/orders", () => {
     expect(await topicMessageCount(gw.client, gw.topics.orders)).toBe(before);
   });
 
+  it("refuses commerce actions on a subscription imported from Stripe (409) and publishes nothing", async () => {
+    const sub = await seedSubscription(gw.store, { origin: "external" });
+    const before = await topicMessageCount(gw.client, gw.topics.orders);
+    const response = await post({
+      ...fixture("cancel_subscription"),
+      subscriptionId: sub.id,
+      external_id: `X-${randomUUID()}`,
+    });
+    expect(response.statusCode).toBe(409);
+    expect(response.json()).toMatchObject({ error: { code: "subscription_external" } });
+    expect(await topicMessageCount(gw.client, gw.topics.orders)).toBe(before);
+  });
+
   it("is idempotent on Idempotency-Key: the same ids and answer, the same message id again", async () => {
     const key = `idem-${randomUUID()}`;
     const order = { ...fixture("new") };

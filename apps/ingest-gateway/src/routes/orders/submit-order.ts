@@ -138,6 +138,14 @@ export const submitOrderRoute: FastifyPluginAsyncZod<{ deps: RouteDeps }> = asyn
       if (!isNew && !subscription) {
         throw new HttpError(404, "subscription_not_found", `no Limio subscription ${order.subscriptionId}`);
       }
+      // Limio allows no commerce actions on subscriptions imported from Stripe (limio-stripe-sync.md).
+      if (subscription?.origin === "external") {
+        throw new HttpError(
+          409,
+          "subscription_external",
+          `${order.subscriptionId} was imported from Stripe: commerce actions are not available on it; use the Send Order API to create subscriptions Limio manages`,
+        );
+      }
       const subscriptionId = isNew ? (order.subscriptionId ?? ids.newSubscriptionId) : order.subscriptionId!;
       const subscriptionReference = subscription?.reference ?? ids.newSubscriptionReference;
 
