@@ -1,7 +1,10 @@
 import { freePort } from "@bridge/local-infra";
 import { freshDatabase, kafkaBrokers } from "@bridge/local-infra/testing";
+import { ensureTopics, topicWithCompanions } from "@bridge/messaging";
+import { startEmulator } from "@bridge/stripe-emulator";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Harness, hex, newOrder, poll, spawnWriter, startHarness } from "./test-support.ts";
+import { writerTopics } from "./service.ts";
+import { finalOrder, type Harness, hex, newOrder, poll, spawnWriter, startHarness } from "./test-support.ts";
 
 let h: Harness;
 beforeAll(async () => {
@@ -52,4 +55,54 @@ describe("main.ts as a process", () => {
     expect(child.output()).toContain("KAFKA_BROKERS");
     expect(child.output()).not.toContain("pk_test_leaky_value");
   });
+
+  it("exits 1 on a fatal Stripe error (key refused) without committing the order; a restart applies it", async () => {
+    const refusing = await startEmulator({ rateLimitPerSecond: 0, apiKeys: ["sk_test_someone_else"] });
+    const prefix = `t${hex(10)}.`;
+    const topics = writerTopics(prefix);
+    await ensureTopics(
+      h.kafka,
+      Object.values(topics).flatMap((t) => topicWithCompanions(t, { partitions: 3 })),
+    );
+    const orderId = `order-${hex()}`;
+    const subscriptionId = `sub-${hex()}`;
+    const order = newOrder({ email: `fatal+${hex(6)}@example.com` });
+    await h.producer.publish(topics.orders, {
+      key: subscriptionId,
+      envelope: {
+        id: orderId,
+        type: "limio.order.submitted",
+        version: 1,
+        occurredAt: new Date().toISOString(),
+        source: "test",
+        correlationId: orderId,
+        data: {
+          orderId,
+          subscriptionId,
+          order: { ...order, id: orderId, subscriptionId },
+          receivedAt: new Date().toISOString(),
+          source: "shop",
+        },
+      },
+    });
+    const env = { KAFKA_TOPIC_PREFIX: prefix, KAFKA_GROUP_ID: `fatal-${hex(6)}` };
+    try {
+      const dying = await spawnWriter(h.env({ ...env, STRIPE_API_URL: refusing.url }));
+      const exit = await Promise.race([
+        dying.exited,
+        new Promise<"timeout">((r) => setTimeout(() => r("timeout"), 40_000)),
+      ]);
+      if (exit === "timeout") await dying.stop();
+      expect(exit).toMatchObject({ code: 1 });
+      expect(dying.output()).not.toContain("sk_test_writer");
+    } finally {
+      await refusing.stop();
+    }
+    const healthy = await spawnWriter(h.env(env));
+    try {
+      expect((await finalOrder(h.store, orderId, 40_000)).status).toBe("applied");
+    } finally {
+      await healthy.stop();
+    }
+  }, 90_000);
 });
