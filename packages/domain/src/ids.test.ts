@@ -92,6 +92,9 @@ describe("Stripe ids", () => {
     expect(isStripeId("product", "prod_QXg1hqf4jFNsqG")).toBe(true);
     expect(isStripeId("invoice", "in_1Pgc6tB7WZ01zgkWu9fdqL6I")).toBe(true);
     expect(isStripeId("paymentMethod", "pm_1Pgc75B7WZ01zgkWlHVgdEGJ")).toBe(true);
+    // Stripe test mode accepts its test payment method ids directly: the shop may send them.
+    expect(isStripeId("paymentMethod", "pm_card_visa")).toBe(true);
+    expect(isStripeId("paymentMethod", "pm_card_chargeDeclined")).toBe(true);
     expect(isStripeId("paymentIntent", "pi_3MtwBwLkdIwHu7ix28a3tqPa")).toBe(true);
     expect(isStripeId("setupIntent", "seti_1Mm8s8LkdIwHu7ix0OXBfTRG")).toBe(true);
     expect(isStripeId("event", "evt_1NG8Du2eZvKYlo2CUI79vXWy")).toBe(true);

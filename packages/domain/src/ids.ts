@@ -104,7 +104,8 @@ const stripeIdPatterns: Record<StripeIdKind, RegExp> = {
   price: /^price_[A-Za-z0-9]+$/,
   product: /^prod_[A-Za-z0-9]+$/,
   invoice: /^in_[A-Za-z0-9]+$/,
-  paymentMethod: /^pm_[A-Za-z0-9]+$/,
+  // Stripe's test-mode ids (pm_card_visa, pm_card_chargeDeclined…) contain underscores.
+  paymentMethod: /^pm_[A-Za-z0-9_]+$/,
   paymentIntent: /^pi_[A-Za-z0-9]+$/,
   setupIntent: /^seti_[A-Za-z0-9]+$/,
   event: /^evt_[A-Za-z0-9]+$/,

@@ -1,3 +1,4 @@
+import type { Admin } from "kafkajs";
 import type { KafkaClient } from "./kafka-client.ts";
 
 /** Topic names of DESIGN.md §3. */
@@ -104,7 +105,34 @@ export async function ensureTopics(client: KafkaClient, specs: TopicSpec[]): Pro
         }
       }
     }
+    await waitForLeaders(admin, specs);
   } finally {
     await admin.disconnect();
+  }
+}
+
+/**
+ * Services start together and create the same topics: one may list a topic another has just
+ * created before its partitions have leaders, and a consumer subscribing then crashes with
+ * UNKNOWN_TOPIC_OR_PARTITION. Return only once every partition of every topic has a leader.
+ */
+async function waitForLeaders(admin: Admin, specs: TopicSpec[], timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ready = await admin
+      .fetchTopicMetadata({ topics: specs.map((s) => s.topic) })
+      .then((metadata) =>
+        specs.every((spec) => {
+          const partitions = metadata.topics.find((t) => t.name === spec.topic)?.partitions ?? [];
+          return partitions.length >= spec.partitions && partitions.every((p) => p.leader >= 0);
+        }),
+      )
+      .catch(() => false);
+    if (ready) return;
+    if (Date.now() > deadline)
+      throw new Error(
+        `topics have no leaders after ${timeoutMs} ms: ${specs.map((s) => s.topic).join(", ")}`,
+      );
+    await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
