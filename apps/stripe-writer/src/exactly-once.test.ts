@@ -173,6 +173,26 @@ describe("the writer SIGKILLed after each step and restarted", () => {
     expect(invoices.data[0]!.status).toBe("paid");
   }, 400_000);
 
+  it("new for an existing customer: the method attached and the details updated once", async () => {
+    const email = `existing+${hex(6)}@example.com`;
+    const existing = await h.stripe.customers.create({ email });
+    const pm = await h.card();
+    const orderId = newOrderId();
+    await h.publishOrder(newOrder({ email, payment: { type: "stripe", paymentMethodId: pm } }), { orderId });
+    await killChain(
+      orderId,
+      both(["customer", "payment-method", "customer-update", "subscription", "payment"]),
+    );
+    expect((await h.waitForOutcome(orderId)).stripe.customerId).toBe(existing.id);
+    expect((await h.stripe.customers.list({ email })).data).toHaveLength(1);
+    const customer = (await h.stripe.customers.retrieve(existing.id)) as Stripe.Customer;
+    expect(customer.invoice_settings.default_payment_method).toBe(pm);
+    expect(customer.address?.line1).toBe("12 St James's Square");
+    const subs = await subscriptionsOfOrder(orderId);
+    expect(subs).toHaveLength(1);
+    expect(subs[0]!.status).toBe("active");
+  }, 400_000);
+
   it("change_offer upgrade, downgrade, cancel, change_address, change_payment: one effect each", async () => {
     // upgrade
     const upSub = await seedPaidSubscription(h, offers.digitalMonthly);
