@@ -289,3 +289,38 @@ describe("order outcomes", () => {
     expect(rows.every((r) => r.source === "salesforce")).toBe(true);
   });
 });
+
+describe("an order's sync request that comes back late", () => {
+  it("is skipped once a later sync reflected it, so Stripe's own later changes are not attributed to the order", async () => {
+    const s = await stripeSubscription(h.stripe);
+    const { subscriptionId } = await seedLimioSubscription(h.store, {
+      stripeSubscriptionId: s.subscription.id,
+      stripeCustomerId: s.customer.id,
+    });
+    const issuedAt = new Date(Date.now() - 60_000).toISOString();
+    // The outcome's inline sync ran after the writer issued its request.
+    const first = await h.publishSyncRequest(subscriptionId, "api");
+    await until(() => wasHandled(h.store.db, CONSUMER, first), 30_000, "the later sync");
+    // Meanwhile Stripe cancels on its own (a webhook would sync this, as Stripe's change).
+    await h.stripe.subscriptions.cancel(s.subscription.id);
+
+    const id = randomUUID();
+    await h.producer.publish(h.topics.sync, {
+      key: subscriptionId,
+      envelope: {
+        id,
+        type: messageTypes.syncRequested,
+        version: 1,
+        occurredAt: issuedAt,
+        source: "stripe-writer",
+        correlationId: randomUUID(),
+        data: { subscriptionId, reason: "order", requestId: id, orderId: `order-${hex()}` },
+      },
+    });
+    await until(() => wasHandled(h.store.db, CONSUMER, id), 30_000, "the late order sync request");
+    const sub = await findSubscriptionDetail(h.store.db, subscriptionId);
+    expect(sub).toMatchObject({ status: "active", stripeStatus: "active" });
+    const audit = await listEventsForSubscription(h.store.db, subscriptionId);
+    expect(audit.filter((e) => e.causeId === id)).toEqual([]);
+  });
+});

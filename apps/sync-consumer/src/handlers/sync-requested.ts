@@ -20,6 +20,15 @@ export function syncRequestedHandler(deps: SyncDeps): MessageHandler {
       // retry until the outcome created the subscription; the runtime parks it in the DLQ at last.
       throw new RetryableError(`Limio subscription ${data.subscriptionId} does not exist (yet)`);
     }
+    if (data.reason === "order" && reflectedSince(existing?.lastSyncedAt, envelope.occurredAt)) {
+      // The order's outcome already synced this subscription inline, after this request was
+      // issued. Syncing again later (this request may come back from the retry topic minutes
+      // on) would apply whatever Stripe did meanwhile, a renewal or a dunning cancellation, as
+      // if the order had caused it; the webhooks for those changes sync them as Stripe's.
+      const skipped = await handleOnce(store, CONSUMER, envelope.id, async () => undefined);
+      if (!skipped.duplicate) deps.metrics.skippedCoalesced.inc();
+      return;
+    }
     const result = await handleOnce(store, CONSUMER, envelope.id, (tx) =>
       syncSubscriptionInTx(tx, deps, data.subscriptionId, {
         trigger: data.reason,
@@ -43,6 +52,11 @@ export function syncRequestedHandler(deps: SyncDeps): MessageHandler {
       "sync request handled",
     );
   };
+}
+
+/** Has a sync read Stripe after `issuedAt`? Then that sync reflects everything the request asks. */
+function reflectedSince(lastSyncedAt: Date | null | undefined, issuedAt: string): boolean {
+  return lastSyncedAt != null && lastSyncedAt.getTime() >= Date.parse(issuedAt);
 }
 
 /**
