@@ -17,3 +17,19 @@ export { bridgeCacheDir, ensureKafkaJars, KAFKA_VERSION } from "./kafka-jars.ts"
 export { type LocalKafka, startLocalKafka } from "./kafka-local.ts";
 export { log, redactUrl } from "./log.ts";
 export { type LocalPostgres, startLocalPostgres } from "./postgres-local.ts";
+export {
+  isAlive,
+  type Service,
+  type ServiceSpec,
+  signalGroup,
+  startService,
+  tailFile,
+  waitUntilGone,
+} from "./processes.ts";
+export {
+  type Restartable,
+  type RestartableKafka,
+  type RestartablePostgres,
+  startRestartableKafka,
+  startRestartablePostgres,
+} from "./restartable.ts";

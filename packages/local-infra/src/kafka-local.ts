@@ -3,7 +3,7 @@
 
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Kafka, logLevel } from "kafkajs";
@@ -25,6 +25,16 @@ export interface LocalKafka {
 export interface LocalKafkaOptions extends KafkaJarsOptions {
   startupTimeoutMs?: number;
   log?: Logger;
+  /** Listener port (default: a free one). Fixed ports let a restarted broker keep its address. */
+  port?: number;
+  /** Controller port (default: a free one); give it together with `port`. */
+  controllerPort?: number;
+  /**
+   * A directory owned by the caller for the config, logs and data: formatted once, reused by a
+   * later start (same topics, offsets and committed groups) and NOT removed on stop.
+   * Default: a temporary directory removed on stop.
+   */
+  workDir?: string;
 }
 
 const LOG4J2_YAML = `Configuration:
@@ -149,12 +159,21 @@ export async function startLocalKafka(options: LocalKafkaOptions = {}): Promise<
   const jarsMs = Date.now() - t0;
   const classPath = join(jars.libDir, "*");
 
+  const ownedByCaller = options.workDir !== undefined;
+  const fixedPorts = options.port !== undefined && options.controllerPort !== undefined;
   let lastError: unknown;
   for (let attempt = 1; attempt <= 3; attempt++) {
-    const workDir = mkdtempSync(join(tmpdir(), "bridge-kafka-"));
-    const [port, controllerPort] = (await freePorts(2)) as [number, number];
+    const workDir = options.workDir ?? mkdtempSync(join(tmpdir(), "bridge-kafka-"));
+    if (ownedByCaller) mkdirSync(workDir, { recursive: true });
+    const removeWorkDir = () => {
+      if (!ownedByCaller) rmSync(workDir, { recursive: true, force: true });
+    };
+    const [port, controllerPort] = fixedPorts
+      ? [options.port!, options.controllerPort!]
+      : ((await freePorts(2)) as [number, number]);
     const propsFile = join(workDir, "server.properties");
-    const logFile = join(workDir, "broker.log");
+    // One log per start: the readiness check looks for the "started" line of this start only.
+    const logFile = join(workDir, ownedByCaller ? `broker-${Date.now()}.log` : "broker.log");
     const log4jFile = join(workDir, "log4j2.yaml");
     writeFileSync(propsFile, serverProperties({ port, controllerPort, dataDir: join(workDir, "data") }));
     writeFileSync(log4jFile, LOG4J2_YAML);
@@ -163,24 +182,27 @@ export async function startLocalKafka(options: LocalKafkaOptions = {}): Promise<
     const t1 = Date.now();
     let service: Service | undefined;
     try {
-      await runToCompletion(
-        "java",
-        [
-          "-Xmx256m",
-          "-XX:TieredStopAtLevel=1",
-          `-Dlog4j2.configurationFile=${log4jFile}`,
-          "-cp",
-          classPath,
-          "kafka.tools.StorageTool",
-          "format",
-          "-t",
-          newClusterId(),
-          "-c",
-          propsFile,
-          "--ignore-formatted",
-        ],
-        logFile,
-      );
+      // A caller's directory formatted by an earlier start keeps its cluster id: format only once.
+      const formatted = ownedByCaller && existsSync(join(workDir, "data", "meta.properties"));
+      if (!formatted)
+        await runToCompletion(
+          "java",
+          [
+            "-Xmx256m",
+            "-XX:TieredStopAtLevel=1",
+            `-Dlog4j2.configurationFile=${log4jFile}`,
+            "-cp",
+            classPath,
+            "kafka.tools.StorageTool",
+            "format",
+            "-t",
+            newClusterId(),
+            "-c",
+            propsFile,
+            "--ignore-formatted",
+          ],
+          logFile,
+        );
       const formatMs = Date.now() - t1;
       const t2 = Date.now();
       service = startService({
@@ -196,7 +218,7 @@ export async function startLocalKafka(options: LocalKafkaOptions = {}): Promise<
         ],
         logFile,
         cwd: workDir,
-        workDir,
+        ...(ownedByCaller ? {} : { workDir }),
         stopSignal: "SIGTERM",
         stopTimeoutMs: 20_000,
       });
@@ -216,7 +238,7 @@ export async function startLocalKafka(options: LocalKafkaOptions = {}): Promise<
         pids: [running.pid, running.watchdogPid],
         timings: { jarsMs, formatMs, startMs },
         stop() {
-          stopped ??= running.stop().finally(() => rmSync(workDir, { recursive: true, force: true }));
+          stopped ??= running.stop().finally(removeWorkDir);
           return stopped;
         },
       };
@@ -226,8 +248,11 @@ export async function startLocalKafka(options: LocalKafkaOptions = {}): Promise<
       await service?.stop();
       const bindFailure = /Address already in use|BindException/.test(tail);
       if (bindFailure && attempt < 3) {
-        log(`Kafka could not bind its ports (attempt ${attempt}); retrying on other ports`);
-        rmSync(workDir, { recursive: true, force: true });
+        log(
+          `Kafka could not bind its ports (attempt ${attempt}); retrying on ${fixedPorts ? "the same ports" : "other ports"}`,
+        );
+        removeWorkDir();
+        if (fixedPorts) await new Promise((resolve) => setTimeout(resolve, 1000 * attempt));
         continue;
       }
       log(`Kafka failed to start: ${(error as Error).message}\n--- tail of ${logFile} ---\n${tail}`);

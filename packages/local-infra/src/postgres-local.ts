@@ -6,7 +6,7 @@
 // and SIGTERM. Running the server detached also lets the watchdog (processes.ts) reap it if
 // our process is SIGKILLed.
 import { execFile, spawn } from "node:child_process";
-import { chownSync, mkdtempSync, rmSync } from "node:fs";
+import { chownSync, existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { arch, platform, tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -30,6 +30,14 @@ export interface LocalPostgres {
 export interface LocalPostgresOptions {
   startupTimeoutMs?: number;
   log?: Logger;
+  /** Port to listen on (default: a free one). A fixed port lets a restarted server keep its URL. */
+  port?: number;
+  /**
+   * A directory owned by the caller for the cluster and its logs: initialised once (initdb),
+   * reused by a later start (same databases and rows) and NOT removed on stop.
+   * Default: a temporary directory removed on stop.
+   */
+  workDir?: string;
 }
 
 interface PgBinaries {
@@ -112,28 +120,35 @@ export async function startLocalPostgres(options: LocalPostgresOptions = {}): Pr
   const { initdb, postgres } = await binaries();
   const ids = await runAsIds();
 
-  const workDir = mkdtempSync(join(tmpdir(), "bridge-pg-"));
+  const ownedByCaller = options.workDir !== undefined;
+  const workDir = options.workDir ?? mkdtempSync(join(tmpdir(), "bridge-pg-"));
+  if (ownedByCaller) mkdirSync(workDir, { recursive: true, mode: 0o700 });
   const dataDir = join(workDir, "data");
-  const logFile = join(workDir, "postgres.log");
-  const cleanup = () => rmSync(workDir, { recursive: true, force: true });
+  // One log per start: the readiness check looks for the "ready" line of this start only.
+  const logFile = join(workDir, ownedByCaller ? `postgres-${Date.now()}.log` : "postgres.log");
+  const cleanup = () => {
+    if (!ownedByCaller) rmSync(workDir, { recursive: true, force: true });
+  };
   // mkdtemp gives 0700: the postgres user must be able to enter it to reach its data directory.
   if (ids) chownSync(workDir, ids.uid, ids.gid);
+  const initialised = existsSync(join(dataDir, "PG_VERSION"));
 
   const t0 = Date.now();
   try {
-    await run(
-      initdb,
-      [
-        `--pgdata=${dataDir}`,
-        "--auth=trust",
-        "--username=postgres",
-        "--encoding=UTF8",
-        "--no-locale",
-        "--no-sync",
-        "--no-instructions",
-      ],
-      ids,
-    );
+    if (!initialised)
+      await run(
+        initdb,
+        [
+          `--pgdata=${dataDir}`,
+          "--auth=trust",
+          "--username=postgres",
+          "--encoding=UTF8",
+          "--no-locale",
+          "--no-sync",
+          "--no-instructions",
+        ],
+        ids,
+      );
   } catch (error) {
     cleanup();
     throw error;
@@ -142,7 +157,7 @@ export async function startLocalPostgres(options: LocalPostgresOptions = {}): Pr
 
   let lastError: unknown;
   for (let attempt = 1; attempt <= 3; attempt++) {
-    const port = await freePort();
+    const port = options.port ?? (await freePort());
     const url = `postgresql://postgres@127.0.0.1:${port}/postgres`;
     const t1 = Date.now();
     const service = startService({
@@ -170,7 +185,7 @@ export async function startLocalPostgres(options: LocalPostgresOptions = {}): Pr
         "lc_messages=C",
       ],
       logFile,
-      workDir,
+      ...(ownedByCaller ? {} : { workDir }),
       env: { ...process.env, LC_ALL: "C", LC_MESSAGES: "C" },
       ...(ids ?? {}),
       // SIGINT = "fast" shutdown: roll back open transactions, disconnect clients, stop.
@@ -200,7 +215,10 @@ export async function startLocalPostgres(options: LocalPostgresOptions = {}): Pr
       const tail = tailFile(logFile);
       await service.stop();
       if (/could not bind|Address already in use/.test(tail) && attempt < 3) {
-        log(`postgres could not bind port ${port} (attempt ${attempt}); retrying on another port`);
+        log(
+          `postgres could not bind port ${port} (attempt ${attempt}); retrying on ${options.port === undefined ? "another port" : "the same port"}`,
+        );
+        if (options.port !== undefined) await new Promise((resolve) => setTimeout(resolve, 1000 * attempt));
         continue;
       }
       log(`postgres failed to start: ${(error as Error).message}\n--- tail of ${logFile} ---\n${tail}`);
