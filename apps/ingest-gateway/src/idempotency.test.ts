@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import {
+  canonicalJson,
   limioOrderId,
   limioReference,
   limioSubscriptionId,
@@ -7,7 +8,7 @@ import {
   parseMessageData,
 } from "@bridge/domain";
 import { describe, expect, it } from "vitest";
-import { canonicalJson, deriveOrderIds, orderIdentity, orderPayloadHash } from "./idempotency.ts";
+import { deriveOrderIds, orderIdentity, orderPayloadHash } from "./idempotency.ts";
 import { createOutcomeRegistry } from "./outcome-waiter.ts";
 
 describe("order identity and derived ids", () => {

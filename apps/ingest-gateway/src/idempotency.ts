@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from "node:crypto";
-import { generateLimioReference, type RandomBytes } from "@bridge/domain";
+import { generateLimioReference, orderContent, type RandomBytes } from "@bridge/domain";
 
 /**
  * Idempotency without writes (docs/decisions/008-gateway-idempotency.md): every id of an order is
@@ -60,31 +60,10 @@ export function deriveOrderIds(apiKeyName: string, identity: OrderIdentity): Der
   };
 }
 
-/** JSON with object keys sorted, so equal payloads hash equally whatever their key order. */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
-  if (value && typeof value === "object") {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
-  }
-  return JSON.stringify(value) ?? "null";
-}
-
-/** Fields that say how to answer, not what to do: a resubmission may change them freely. */
-const volatileFields = ["process_immediately"];
-
 /**
  * Hash of an order payload as published (`data.order`) or as the writer recorded it
- * (`Order.payload`, which may be the whole `data` of the message).
+ * (`Order.payload`, which may be the whole `data` of the message); see `orderContent`.
  */
 export function orderPayloadHash(payload: unknown): string {
-  let order = payload;
-  if (order && typeof order === "object" && "order" in order && "orderId" in order) {
-    order = (order as { order: unknown }).order;
-  }
-  const copy = { ...(order as Record<string, unknown>) };
-  for (const field of volatileFields) delete copy[field];
-  return createHash("sha256").update(canonicalJson(copy)).digest("hex");
+  return createHash("sha256").update(orderContent(payload)).digest("hex");
 }

@@ -35,6 +35,42 @@ async function subscriptionsOfOrder(orderId: string): Promise<Stripe.Subscriptio
   );
 }
 
+describe("a redelivered order id with other content", () => {
+  it("applies the order recorded first: another action cannot ride on the order's id", async () => {
+    const writer = await h.startWriter();
+    const paid = await seedPaidSubscription(h, offers.digitalMonthly);
+    const first = await h.publishOrder({
+      source: "shop",
+      order_type: "change_address",
+      subscriptionId: paid.subscriptionId,
+      type: "billing",
+      billingDetails: {
+        firstName: "Ada",
+        lastName: "King",
+        address1: "1 Ockham Park",
+        city: "Surrey",
+        country: "GB",
+      },
+    });
+    expect(await h.waitForOutcome(first.orderId)).toMatchObject({ status: "applied" });
+
+    // The same order id (same idempotency identity) naming another action, published before the
+    // gateway could see the first order's row (decision 008).
+    await h.publishOrder(
+      { source: "shop", order_type: "cancel_subscription", subscriptionId: paid.subscriptionId },
+      { orderId: first.orderId, subscriptionId: paid.subscriptionId },
+    );
+    const outcomes = await poll(() => {
+      const seen = h.seen.outcomes.filter((e) => e.id === `${first.orderId}:outcome`);
+      return seen.length >= 2 ? seen : undefined;
+    });
+    expect(outcomes[1]!.data).toMatchObject({ orderType: "change_address", status: "applied" });
+    const sub = await h.stripe.subscriptions.retrieve(paid.stripe.subscriptionId!);
+    expect(sub.cancel_at_period_end).toBe(false);
+    await writer.stop();
+  });
+});
+
 describe("an order delivered twice", () => {
   it("is applied once: one customer, price and subscription; outcomes share one id", async () => {
     const writer = await h.startWriter();

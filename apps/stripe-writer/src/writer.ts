@@ -1,5 +1,7 @@
 import {
   type Envelope,
+  type LimioOrder,
+  limioOrderSchema,
   messageTypes,
   type OrderOutcomeV1,
   type OrderSubmittedV1,
@@ -7,6 +9,7 @@ import {
   parseMessageData,
   type StripeEventReceivedV1,
   type SyncRequestedV1,
+  sameOrder,
 } from "@bridge/domain";
 import {
   type MessageHandler,
@@ -187,7 +190,20 @@ export function createWriter(deps: WriterDeps): Writer {
     }
   }
 
-  const handleOrder: MessageHandler = async (envelope) => {
+  /**
+   * A redelivered order id is the order recorded first: a resubmission with other content that
+   * reached Kafka before the gateway could see the first one (decision 008) is not applied as is.
+   */
+  async function firstRecorded(orderId: string, order: LimioOrder, logger: Logger): Promise<LimioOrder> {
+    const row = await findOrder(deps.db, orderId);
+    if (!row || sameOrder(row.payload, order)) return order;
+    const recorded = limioOrderSchema.safeParse(row.payload);
+    if (!recorded.success) return order;
+    logger.warn({ orderId }, "redelivered order id with other content: applying the order recorded first");
+    return recorded.data;
+  }
+
+  const handleOrder: MessageHandler = async (envelope, context) => {
     const parsed = parseMessageData(messageTypes.orderSubmitted, 1, envelope.data);
     if (!parsed.ok) {
       throw new PoisonMessageError(
@@ -195,20 +211,21 @@ export function createWriter(deps: WriterDeps): Writer {
       );
     }
     const data = parsed.data;
-    const order = data.order;
-    const orderType = order.order_type;
-    const source = order.source ?? data.source;
-    await recordOrder(deps.db, {
+    const inserted = await recordOrder(deps.db, {
       id: data.orderId,
-      reference: (order.order_reference as string | undefined) || data.orderId.slice(6, 18).toUpperCase(),
-      type: orderType,
-      source,
-      externalId: order.external_id ?? null,
+      reference:
+        (data.order.order_reference as string | undefined) || data.orderId.slice(6, 18).toUpperCase(),
+      type: data.order.order_type,
+      source: data.order.source ?? data.source,
+      externalId: data.order.external_id ?? null,
       subscriptionId: data.subscriptionId,
       status: "processing",
-      payload: order,
+      payload: data.order,
       correlationId: envelope.correlationId,
     });
+    const order = inserted ? data.order : await firstRecorded(data.orderId, data.order, context.logger);
+    const orderType = order.order_type;
+    const source = order.source ?? data.source;
     const ids = { outcome: `${data.orderId}:outcome`, sync: `${data.orderId}:sync` };
     const meta = { orderId: data.orderId, subscriptionId: data.subscriptionId, orderType };
 
@@ -223,7 +240,7 @@ export function createWriter(deps: WriterDeps): Writer {
       crash: deps.crash,
       onRun: (step) => metrics?.steps.inc({ step: `${orderType}:${step.replace(/\.\d+$/, "")}` }),
     });
-    const ctx = contextFor({ ...data, source }, steps);
+    const ctx = contextFor({ ...data, order, source }, steps);
     const result = await runAction(() => actions[orderType](ctx));
     await finish(envelope, meta, result, ids);
   };

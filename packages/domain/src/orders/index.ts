@@ -1,2 +1,3 @@
 export * from "./parse-limio-order.ts";
+export * from "./same-order.ts";
 export * from "./schemas.ts";

@@ -15,12 +15,13 @@ export type NewOrderRecord = {
   correlationId?: string | null;
 };
 
-/** Insert an order once; recording it again (a redelivery) keeps the first row. */
-export async function recordOrder(db: Db, order: NewOrderRecord): Promise<void> {
-  await db.order.createMany({
+/** Insert an order once; recording it again (a redelivery) keeps the first row. True when inserted. */
+export async function recordOrder(db: Db, order: NewOrderRecord): Promise<boolean> {
+  const { count } = await db.order.createMany({
     data: [{ ...order, payload: order.payload as never }],
     skipDuplicates: true,
   });
+  return count === 1;
 }
 
 export async function findOrder(db: Db, id: string) {
