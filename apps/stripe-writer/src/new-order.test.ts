@@ -172,6 +172,24 @@ describe("new order through Kafka", () => {
     expect((await findOrder(h.store.db, orderId))?.status).toBe("failed");
   });
 
+  it("pays with Stripe's test shortcut ids (pm_card_visa), which attach as a new PaymentMethod", async () => {
+    // A new customer, and one that already exists in Stripe (matched by email, card attached).
+    const existing = `shortcut.existing.${Date.now()}@example.com`;
+    await h.stripe.customers.create({ email: existing });
+    for (const email of [`shortcut.new.${Date.now()}@example.com`, existing]) {
+      const { orderId } = await h.publishOrder(
+        newOrder({ email, payment: { type: "stripe", paymentMethodId: "pm_card_visa" } }),
+      );
+      const outcome = await h.waitForOutcome(orderId);
+      expect(outcome, email).toMatchObject({ status: "applied" });
+      const sub = await h.stripe.subscriptions.retrieve(outcome.stripe.subscriptionId!, {
+        expand: ["default_payment_method"],
+      });
+      expect(sub.status, email).toBe("active");
+      expect((sub.default_payment_method as { card?: { last4?: string } }).card?.last4).toBe("4242");
+    }
+  });
+
   it("skips orders whose source is stripe without calling Stripe", async () => {
     await fetch(`${h.emu.url}/_emulator/requests`, { method: "DELETE" });
     const { orderId } = await h.publishOrder(newOrder({ email: "loop@example.com", source: "stripe" }));

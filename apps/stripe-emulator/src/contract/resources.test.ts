@@ -153,6 +153,18 @@ describe("products and prices", () => {
 });
 
 describe("payment methods", () => {
+  it("creating a customer with a test shortcut as payment_method and default resolves both to the attached method", async () => {
+    const customer = await h.stripe.customers.create({
+      email: "snippet@example.com",
+      payment_method: "pm_card_visa",
+      invoice_settings: { default_payment_method: "pm_card_visa" },
+    });
+    const attached = (await h.stripe.customers.listPaymentMethods(customer.id)).data;
+    expect(attached).toHaveLength(1);
+    expect(attached[0]!.id).not.toBe("pm_card_visa");
+    expect(customer.invoice_settings.default_payment_method).toBe(attached[0]!.id);
+  });
+
   it("attaching a test id creates a new pm_ with card details; detach and list by customer", async () => {
     const customer = await stripe.customers.create({ email: "cards@example.com" });
     const visa = await stripe.paymentMethods.attach("pm_card_visa", { customer: customer.id });

@@ -89,8 +89,18 @@ function create(call: Call): StripeObject {
     test_clock: clockId,
   };
   state.insert("customer", customer);
-  if (b.payment_method) attachPaymentMethod(call, String(b.payment_method), customer, "payment_method");
-  applyInvoiceSettings(call, customer, b.invoice_settings);
+  let invoiceSettings = b.invoice_settings;
+  if (b.payment_method) {
+    const requested = String(b.payment_method);
+    const attached = attachPaymentMethod(call, requested, customer, "payment_method");
+    // Stripe's documented test snippet names the same test shortcut (pm_card_visa) as the
+    // default: it means the method attached by this request, which got a new id.
+    const settings = invoiceSettings as Record<string, unknown> | undefined;
+    if (attached.id !== requested && settings?.default_payment_method === requested) {
+      invoiceSettings = { ...settings, default_payment_method: attached.id };
+    }
+  }
+  applyInvoiceSettings(call, customer, invoiceSettings);
   call.emu.emit("customer.created", customer, { request: call.request });
   return customer;
 }

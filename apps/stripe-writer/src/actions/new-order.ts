@@ -13,7 +13,8 @@ import {
 } from "../context.ts";
 import { isPermanentStripeError } from "../failures.ts";
 
-type CustomerStep = { customerId: string; created: boolean };
+/** `paymentMethodId`: the customer's attached method as Stripe names it (see below). */
+type CustomerStep = { customerId: string; created: boolean; paymentMethodId?: string };
 type PriceStep = { priceId: string; recurring: boolean; created: boolean };
 type SubscriptionStep = {
   subscriptionId: string;
@@ -86,21 +87,30 @@ export async function newOrder(ctx: ActionContext): Promise<ActionResult> {
       },
       { idempotencyKey: key },
     );
-    return { customerId: created.id, created: true };
+    const attached = created.invoice_settings?.default_payment_method;
+    return {
+      customerId: created.id,
+      created: true,
+      ...(typeof attached === "string" ? { paymentMethodId: attached } : {}),
+    };
   });
+  // The id Stripe gives the attached method: the shop's own `pm_…` id, but a new one for Stripe's
+  // test shortcuts (pm_card_visa…), which attach as a fresh object. Later calls use this one.
+  let attachedMethodId = customer.paymentMethodId ?? paymentMethodId;
   const ids: StripeIds = { customerId: customer.customerId };
 
   // An existing customer gets the PaymentMethod attached, then billing details and the default updated.
   if (!customer.created) {
     if (paymentMethodId && !paymentIntentId) {
-      await step("payment-method", async (key) => {
-        await stripe.paymentMethods.attach(
+      const attached = await step("payment-method", async (key) => {
+        const pm = await stripe.paymentMethods.attach(
           paymentMethodId,
           { customer: customer.customerId },
           { idempotencyKey: key },
         );
-        return { paymentMethodId };
+        return { paymentMethodId: pm.id };
       });
+      attachedMethodId = attached.paymentMethodId;
     }
     await step("customer-update", async (key) => {
       await stripe.customers.update(
@@ -108,8 +118,8 @@ export async function newOrder(ctx: ActionContext): Promise<ActionResult> {
         {
           ...details,
           metadata,
-          ...(paymentMethodId && !paymentIntentId
-            ? { invoice_settings: { default_payment_method: paymentMethodId } }
+          ...(attachedMethodId && !paymentIntentId
+            ? { invoice_settings: { default_payment_method: attachedMethodId } }
             : {}),
         },
         { idempotencyKey: key },
@@ -148,7 +158,7 @@ export async function newOrder(ctx: ActionContext): Promise<ActionResult> {
         : {}),
       payment_behavior: "default_incomplete",
       payment_settings: { save_default_payment_method: "on_subscription" },
-      ...(paymentMethodId && !paymentIntentId ? { default_payment_method: paymentMethodId } : {}),
+      ...(attachedMethodId && !paymentIntentId ? { default_payment_method: attachedMethodId } : {}),
       metadata: { ...metadata, limio_offer_id: offer.id },
       expand: ["latest_invoice.confirmation_secret"],
     };
@@ -194,11 +204,11 @@ export async function newOrder(ctx: ActionContext): Promise<ActionResult> {
     });
     return applied();
   }
-  if (paymentMethodId) {
+  if (attachedMethodId) {
     try {
       await step("payment", async (key) => {
         const params = await ctx.hooks.beforeStripePayInvoice(
-          { payment_method: paymentMethodId, off_session: true },
+          { payment_method: attachedMethodId, off_session: true },
           {
             ...hookContext(ctx, {
               offer,
