@@ -3,7 +3,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import { serializerCompiler, validatorCompiler } from "fastify-type-provider-zod";
 import { type GatewayDeps, type RouteDeps, resolveTopics } from "./deps.ts";
 import { authPlugin } from "./plugins/auth.ts";
-import { correlationPlugin } from "./plugins/correlation.ts";
+import { correlationChildLoggerFactory, correlationPlugin } from "./plugins/correlation.ts";
 import { errorsPlugin } from "./plugins/errors.ts";
 import { kafkaPlugin } from "./plugins/kafka.ts";
 import { metricsPlugin } from "./plugins/metrics.ts";
@@ -16,6 +16,8 @@ export type { GatewayDeps } from "./deps.ts";
 export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
+    // Every request's log lines carry its correlation id (the one its messages carry).
+    childLoggerFactory: correlationChildLoggerFactory,
     bodyLimit: deps.config.BODY_LIMIT_BYTES,
     return503OnClosing: true,
   });

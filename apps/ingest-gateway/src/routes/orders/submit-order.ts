@@ -248,9 +248,10 @@ export const submitOrderRoute: FastifyPluginAsyncZod<{ deps: RouteDeps }> = asyn
         abort.abort();
         throw error;
       }
+      // Kafka acknowledged: the request logger carries the correlation id the message carries.
       request.log.info(
         { orderId: ids.orderId, subscriptionId, orderType: order.order_type },
-        "order published",
+        "order accepted",
       );
       return finish(wait, answer("queued"));
     },

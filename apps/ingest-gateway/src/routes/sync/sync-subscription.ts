@@ -70,6 +70,7 @@ export const syncSubscriptionRoute: FastifyPluginAsyncZod<{ deps: RouteDeps }> =
         },
       };
       await app.publish(deps.topics.sync, { key: id, envelope });
+      request.log.info({ subscriptionId: id, messageId }, "sync request accepted");
 
       // The sync-consumer writes its inbox row in the transaction that applies the sync.
       const done = await pollUntil(() => wasHandled(deps.store.db, SYNC_CONSUMER, messageId), {

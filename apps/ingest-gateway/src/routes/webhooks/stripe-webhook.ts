@@ -176,6 +176,7 @@ export const stripeWebhookRoute: FastifyPluginAsyncZod<{ deps: RouteDeps }> = as
       };
       await app.publish(deps.topics.stripeEvents, { key: stripeEventKey(event), envelope });
       app.gatewayMetrics.webhookEvents.inc({ type: event.type });
+      request.log.info({ eventId: event.id, type: event.type }, "stripe event accepted");
       return reply.code(200).send({ received: true as const, id: event.id, published: true });
     },
   );
