@@ -127,6 +127,7 @@ export function createWriter(deps: WriterDeps): Writer {
     data: { orderId: string; subscriptionId: string; orderType: OrderOutcomeV1["orderType"] },
     result: ActionResult,
     ids: { outcome: string; sync: string },
+    logger: Logger,
   ) {
     const outcome: OrderOutcomeV1 = {
       orderId: data.orderId,
@@ -144,7 +145,8 @@ export function createWriter(deps: WriterDeps): Writer {
     await setOrderStatus(deps.db, data.orderId, result.status, stored);
     await publishOutcome(envelope, outcome, ids);
     metrics?.orders.inc({ order_type: data.orderType, status: result.status });
-    deps.logger.info(
+    // The message's logger: the line carries the order's correlation id.
+    logger.info(
       {
         orderId: data.orderId,
         subscriptionId: data.subscriptionId,
@@ -153,13 +155,14 @@ export function createWriter(deps: WriterDeps): Writer {
         action: result.action,
         error: result.error?.code,
       },
-      "order finished",
+      result.status === "failed" ? "order failed" : "order applied",
     );
   }
 
   function contextFor(
     data: { orderId: string; subscriptionId: string; order: OrderSubmittedV1["order"]; source: string },
     steps: Awaited<ReturnType<typeof loadOrderSteps>>,
+    logger: Logger,
   ): ActionContext {
     return {
       stripe: deps.stripe,
@@ -172,7 +175,7 @@ export function createWriter(deps: WriterDeps): Writer {
       steps,
       hooks: deps.hooks,
       lookups: deps.lookups,
-      logger: deps.logger.child({ orderId: data.orderId }),
+      logger: logger.child({ orderId: data.orderId }),
     };
   }
 
@@ -231,7 +234,7 @@ export function createWriter(deps: WriterDeps): Writer {
 
     // Loop prevention: a change that came from Stripe is already in Stripe.
     if (source === "stripe") {
-      await finish(envelope, meta, { status: "skipped", action: "none", stripe: {} }, ids);
+      await finish(envelope, meta, { status: "skipped", action: "none", stripe: {} }, ids, context.logger);
       return;
     }
     const steps = await loadOrderSteps({
@@ -240,9 +243,9 @@ export function createWriter(deps: WriterDeps): Writer {
       crash: deps.crash,
       onRun: (step) => metrics?.steps.inc({ step: `${orderType}:${step.replace(/\.\d+$/, "")}` }),
     });
-    const ctx = contextFor({ ...data, order, source }, steps);
+    const ctx = contextFor({ ...data, order, source }, steps, context.logger);
     const result = await runAction(() => actions[orderType](ctx));
-    await finish(envelope, meta, result, ids);
+    await finish(envelope, meta, result, ids, context.logger);
   };
 
   /**
@@ -250,7 +253,7 @@ export function createWriter(deps: WriterDeps): Writer {
    * re-fetched (the payload is not trusted), then its method becomes the default and an open
    * invoice is paid. Other Stripe events are not the writer's business.
    */
-  const handleStripeEvent: MessageHandler = async (envelope) => {
+  const handleStripeEvent: MessageHandler = async (envelope, context) => {
     const parsed = parseMessageData(messageTypes.stripeEventReceived, 1, envelope.data);
     if (!parsed.ok) return; // the sync-consumer owns this topic's poison handling
     const event: StripeEventReceivedV1 = parsed.data;
@@ -267,7 +270,7 @@ export function createWriter(deps: WriterDeps): Writer {
     if (!orderId || intent.status !== "succeeded") return;
     const row = await findOrder(deps.db, orderId);
     if (row?.type !== "change_payment") {
-      deps.logger.warn({ setupIntentId, orderId }, "setup_intent.succeeded for an unknown order; ignored");
+      context.logger.warn({ setupIntentId, orderId }, "setup_intent.succeeded for an unknown order; ignored");
       return;
     }
     const paymentMethodId =
@@ -282,7 +285,7 @@ export function createWriter(deps: WriterDeps): Writer {
     });
     if (!parsedOrder.ok) throw new PoisonMessageError(`stored order ${orderId} no longer parses`);
     const steps = await loadOrderSteps({ db: deps.db, orderId, crash: deps.crash });
-    const ctx = contextFor({ ...parsedOrder.data, source: row.source }, steps);
+    const ctx = contextFor({ ...parsedOrder.data, source: row.source }, steps, context.logger);
     const result = await runAction(async () => {
       const sub = await findSubscription(deps.db, row.subscriptionId);
       if (!sub?.stripeSubscriptionId || !sub.stripeCustomerId) {
@@ -309,6 +312,7 @@ export function createWriter(deps: WriterDeps): Writer {
       { orderId, subscriptionId: row.subscriptionId, orderType: "change_payment" },
       result,
       { outcome: `${orderId}:setup-succeeded:outcome`, sync: `${orderId}:setup-succeeded:sync` },
+      context.logger,
     );
   };
 
