@@ -5,7 +5,7 @@ import {
   messageTypes,
   type OrderOutcomeV1,
 } from "@bridge/domain";
-import { type MessageHandler, RetryableError } from "@bridge/messaging";
+import { type MessageContext, type MessageHandler, RetryableError } from "@bridge/messaging";
 import { appendEvent, findOrder, handleOnce, markImported, type Prisma } from "@bridge/store";
 import { customerForNewOrder, upsertAddress } from "../customers.ts";
 import { CONSUMER, type SyncDeps, syncStore } from "../deps.ts";
@@ -33,7 +33,7 @@ const str = (v: unknown) => (typeof v === "string" && v.trim() !== "" ? v : null
  */
 export function orderOutcomeHandler(deps: SyncDeps): MessageHandler {
   const store = syncStore(deps.store);
-  return async (envelope: Envelope) => {
+  return async (envelope: Envelope, context: MessageContext) => {
     const outcome = dataOf(envelope, messageTypes.orderOutcome);
     const order = await findOrder(deps.store.db, outcome.orderId);
     if (!order) throw new RetryableError(`order ${outcome.orderId} is not recorded (yet)`);
@@ -82,15 +82,16 @@ export function orderOutcomeHandler(deps: SyncDeps): MessageHandler {
       deps.metrics.applied.inc({ trigger: "order" });
       for (const e of r.result.events) deps.metrics.changes.inc({ kind: e });
     }
-    deps.logger.info(
+    // The message's logger (messageId, correlationId bound): the order's correlation id.
+    context.logger.info(
       {
-        messageId: envelope.id,
         orderId: outcome.orderId,
         subscriptionId: outcome.subscriptionId,
         status: outcome.status,
         orderType: outcome.orderType,
+        result: r.result,
       },
-      "order outcome recorded",
+      "sync applied",
     );
   };
 }

@@ -31,7 +31,8 @@ export function stripeEventHandler(
   return async (envelope: Envelope, context: MessageContext) => {
     const data = dataOf(envelope, messageTypes.stripeEventReceived);
     const event = data.event as unknown as StripeEventLike;
-    const log = deps.logger.child({ messageId: envelope.id, stripeEventId: data.eventId, type: data.type });
+    // The message's logger already binds messageId, messageType and correlationId.
+    const log = context.logger.child({ stripeEventId: data.eventId, type: data.type });
 
     const loop = isLimioInitiated(event, {});
     if (loop.limioInitiated) {
@@ -99,7 +100,9 @@ export function stripeEventHandler(
       if (watermark !== undefined)
         deps.coalescer.remember(topic, partition, result.subscriptionId, watermark);
     }
-    log.info({ via: resolution.via, results: r.result }, "Stripe event synced");
+    for (const result of r.result) {
+      log.info({ via: resolution.via, subscriptionId: result.subscriptionId, result }, "sync applied");
+    }
     return done(envelope, "synced");
   };
 }

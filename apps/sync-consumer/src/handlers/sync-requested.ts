@@ -1,5 +1,5 @@
 import { type Envelope, messageTypes } from "@bridge/domain";
-import { type MessageHandler, RetryableError } from "@bridge/messaging";
+import { type MessageContext, type MessageHandler, RetryableError } from "@bridge/messaging";
 import { findOrder, findSubscription, handleOnce } from "@bridge/store";
 import { CONSUMER, type SyncDeps, syncStore } from "../deps.ts";
 import { syncSubscriptionInTx } from "../sync/apply-sync.ts";
@@ -12,7 +12,7 @@ import { dataOf } from "./parse.ts";
  */
 export function syncRequestedHandler(deps: SyncDeps): MessageHandler {
   const store = syncStore(deps.store);
-  return async (envelope: Envelope) => {
+  return async (envelope: Envelope, context: MessageContext) => {
     const data = dataOf(envelope, messageTypes.syncRequested);
     const existing = await findSubscription(deps.store.db, data.subscriptionId);
     if (!existing && (await mayStillBeCreated(deps, data.orderId))) {
@@ -26,7 +26,12 @@ export function syncRequestedHandler(deps: SyncDeps): MessageHandler {
       // on) would apply whatever Stripe did meanwhile, a renewal or a dunning cancellation, as
       // if the order had caused it; the webhooks for those changes sync them as Stripe's.
       const skipped = await handleOnce(store, CONSUMER, envelope.id, async () => undefined);
-      if (!skipped.duplicate) deps.metrics.skippedCoalesced.inc();
+      if (skipped.duplicate) return;
+      deps.metrics.skippedCoalesced.inc();
+      context.logger.info(
+        { subscriptionId: data.subscriptionId, reason: data.reason, result: { kind: "skipped_reflected" } },
+        "sync skipped: already reflected since the request",
+      );
       return;
     }
     const result = await handleOnce(store, CONSUMER, envelope.id, (tx) =>
@@ -42,14 +47,10 @@ export function syncRequestedHandler(deps: SyncDeps): MessageHandler {
       deps.metrics.applied.inc({ trigger: data.reason });
       for (const e of result.result.events) deps.metrics.changes.inc({ kind: e });
     }
-    deps.logger.info(
-      {
-        messageId: envelope.id,
-        subscriptionId: data.subscriptionId,
-        reason: data.reason,
-        result: result.result,
-      },
-      "sync request handled",
+    // The message's logger (messageId, correlationId bound): the requester's correlation id.
+    context.logger.info(
+      { subscriptionId: data.subscriptionId, reason: data.reason, result: result.result },
+      "sync applied",
     );
   };
 }
