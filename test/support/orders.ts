@@ -132,11 +132,13 @@ export async function submitOrder(
   target: { gatewayUrl: string; apiKey: string },
   order: PlannedOrder,
   stats: ClientStats,
-  options: { deadline: number; resubmission?: boolean },
+  options: { deadline: number | (() => number); resubmission?: boolean },
 ): Promise<Accepted> {
+  const deadline = () => (typeof options.deadline === "number" ? options.deadline : options.deadline());
+  let last = "";
   for (;;) {
-    if (Date.now() > options.deadline)
-      throw new Error(`order ${order.externalId} not accepted before the deadline`);
+    if (Date.now() > deadline())
+      throw new Error(`order ${order.externalId} not accepted before the deadline; last answer: ${last}`);
     stats.attempts += 1;
     let status = 0;
     let retryAfter: string | null = null;
@@ -155,6 +157,7 @@ export async function submitOrder(
       status = 0; // connection refused / reset / timeout
     }
     stats.statuses[String(status)] = (stats.statuses[String(status)] ?? 0) + 1;
+    last = `${status} ${JSON.stringify(json ?? null).slice(0, 300)}`;
     if (status >= 200 && status < 300 && json) {
       if (options.resubmission) stats.resubmitted += 1;
       else stats.accepted += 1;
@@ -181,6 +184,9 @@ export async function submitOrder(
   }
 }
 
+/** Thrown by a check to end the polling at once. */
+export class StalledError extends Error {}
+
 /** Polls `check` until it returns a value (not undefined), or throws naming `what` at the deadline. */
 export async function until<T>(
   what: string,
@@ -194,6 +200,7 @@ export async function until<T>(
       const value = await check();
       if (value !== undefined) return value;
     } catch (error) {
+      if (error instanceof StalledError) throw error;
       lastError = error; // e.g. the database is restarting: try again
     }
     if (Date.now() > deadline) {
@@ -207,6 +214,8 @@ export async function until<T>(
 }
 
 export type StoreProgress = {
+  /** Recorded by the writer, not finished (it is between Stripe calls). */
+  processing: number;
   applied: number;
   linked: number;
   synced: number;
@@ -217,9 +226,10 @@ export type StoreProgress = {
 /** How far the orders got in the Limio store: applied, linked to Stripe, synced (active with a card). */
 export async function storeProgress(store: Store, orderIds: string[]): Promise<StoreProgress> {
   const rows = await store.db.$queryRaw<
-    { applied: bigint; linked: bigint; synced: bigint; failed: bigint }[]
+    { processing: bigint; applied: bigint; linked: bigint; synced: bigint; failed: bigint }[]
   >`
     SELECT
+      count(*) FILTER (WHERE o.status = 'processing') AS processing,
       count(*) FILTER (WHERE o.status = 'applied') AS applied,
       count(*) FILTER (WHERE o.status = 'applied' AND s."stripeSubscriptionId" IS NOT NULL) AS linked,
       count(*) FILTER (WHERE o.status = 'applied' AND s."stripeSubscriptionId" IS NOT NULL
@@ -231,6 +241,7 @@ export async function storeProgress(store: Store, orderIds: string[]): Promise<S
     WHERE o.id = ANY(${orderIds})`;
   const row = rows[0]!;
   return {
+    processing: Number(row.processing),
     applied: Number(row.applied),
     linked: Number(row.linked),
     synced: Number(row.synced),
@@ -244,13 +255,21 @@ export async function waitUntilSettled(
   store: Store,
   orderIds: string[],
   timeoutMs: number,
+  stallMs = 90_000,
 ): Promise<StoreProgress> {
   let last: StoreProgress | undefined;
+  let changedAt = Date.now();
   return until(
     `every one of ${orderIds.length} orders applied, linked and synced`,
     async () => {
-      last = await storeProgress(store, orderIds);
-      return last.synced === orderIds.length ? last : undefined;
+      const now = await storeProgress(store, orderIds);
+      if (JSON.stringify(now) !== JSON.stringify(last)) changedAt = Date.now();
+      last = now;
+      if (now.synced === orderIds.length) return now;
+      // Stalled: the consumers' retries (in place, then the retry topic's 5–20 s) are long over.
+      if (Date.now() - stallMs > changedAt)
+        throw new StalledError(`no progress for ${stallMs / 1000} s; last seen ${JSON.stringify(now)}`);
+      return undefined;
     },
     { timeoutMs, intervalMs: 500, describe: () => `; last seen ${JSON.stringify(last)}` },
   );
@@ -391,4 +410,31 @@ export function printFigures(scenario: string, figures: Record<string, unknown>)
     .map(([k, v]) => `${k}=${typeof v === "object" ? JSON.stringify(v) : String(v)}`)
     .join(" ");
   process.stdout.write(`[faults:${scenario}] ${text}\n`);
+}
+
+/** The most frequent warnings and errors of a service's JSON log: a failure's context. */
+export function logSummary(output: string, top = 8): string {
+  const counts = new Map<string, number>();
+  for (const line of output.split("\n")) {
+    if (!line.startsWith("{")) continue;
+    try {
+      const entry = JSON.parse(line) as {
+        level?: number;
+        msg?: string;
+        error?: unknown;
+        err?: { message?: string };
+      };
+      if ((entry.level ?? 0) < 40) continue;
+      const error = typeof entry.error === "string" ? entry.error : entry.err?.message;
+      const key = `${entry.msg ?? "?"}${error ? ` (${error})` : ""}`.slice(0, 200);
+      counts.set(key, (counts.get(key) ?? 0) + 1);
+    } catch {
+      // not a log line
+    }
+  }
+  return [...counts.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, top)
+    .map(([k, n]) => `  ${n}× ${k}`)
+    .join("\n");
 }

@@ -5,6 +5,7 @@ import { randomUUID } from "node:crypto";
 import { type RestartableKafka, startRestartableKafka } from "@bridge/local-infra";
 import { createStore, type Store } from "@bridge/store";
 import type { Stripe } from "@bridge/stripe-client";
+import { messageIdsInTopic } from "./kafka-topics.ts";
 import {
   type Accepted,
   type ClientStats,
@@ -12,9 +13,11 @@ import {
   type DriftReport,
   type ExactlyOnceReport,
   loadDemoCatalog,
+  logSummary,
   printFigures,
   reconcileAll,
   type StoreProgress,
+  type StripeRequestFigures,
   stripeRequestFigures,
   testStripe,
   waitUntilSettled,
@@ -91,6 +94,7 @@ export type EndState = {
   exactlyOnce: ExactlyOnceReport;
   drift: DriftReport;
   settleSeconds: number;
+  stripe: StripeRequestFigures;
 };
 
 /**
@@ -106,22 +110,31 @@ export async function checkEndState(
     client?: ClientStats;
     extra?: Record<string, unknown>;
     settleTimeoutMs?: number;
+    /** Runs once everything settled, before the checks (e.g. turn injected faults off). */
+    afterSettled?: () => Promise<void>;
   },
 ): Promise<EndState> {
   const t = Date.now();
-  const progress = await waitUntilSettled(
-    scenario.store,
-    accepted.map((o) => o.orderId),
-    figures.settleTimeoutMs ?? 240_000,
-  );
+  let progress: StoreProgress;
+  try {
+    progress = await waitUntilSettled(
+      scenario.store,
+      accepted.map((o) => o.orderId),
+      figures.settleTimeoutMs ?? 240_000,
+    );
+  } catch (error) {
+    throw new Error(`${(error as Error).message}\n${await diagnoseMissing(scenario, accepted)}`);
+  }
   const settleSeconds = (Date.now() - t) / 1000;
+  // The request log up to here: the run itself, before the checks add their own reads.
+  const stripe = await stripeRequestFigures(scenario.services.stripeApiUrl);
+  await figures.afterSettled?.();
   const exactlyOnce = await checkExactlyOnce(scenario.stripe, scenario.store, accepted);
   const drift = await reconcileAll(
     scenario.databaseUrl,
     scenario.services.stripeApiUrl,
     accepted.map((o) => o.subscriptionId),
   );
-  const stripe = await stripeRequestFigures(scenario.services.stripeApiUrl);
   const [writerMetrics, syncMetrics] = await Promise.all([
     scenario.services.metrics("writer").catch(() => ""),
     scenario.services.metrics("sync").catch(() => ""),
@@ -163,5 +176,39 @@ export async function checkEndState(
     settleSeconds: settleSeconds.toFixed(1),
     ...figures.extra,
   });
-  return { progress, exactlyOnce, drift, settleSeconds };
+  return { progress, exactlyOnce, drift, settleSeconds, stripe };
+}
+
+/**
+ * For a run that did not settle: the accepted orders the writer never recorded, and whether
+ * each is in limio.orders.v1 at all (an order the gateway answered 2xx for must be there).
+ */
+async function diagnoseMissing(scenario: Scenario, accepted: Accepted[]): Promise<string> {
+  try {
+    const recorded = new Set(
+      (
+        await scenario.store.db.order.findMany({
+          where: { id: { in: accepted.map((o) => o.orderId) } },
+          select: { id: true },
+        })
+      ).map((o) => o.id),
+    );
+    const missing = accepted.filter((o) => !recorded.has(o.orderId));
+    if (missing.length === 0) return "every accepted order was recorded by the writer";
+    const inTopic = await messageIdsInTopic(scenario.kafka.brokers, "limio.orders.v1");
+    const lost = missing.filter((o) => !inTopic.has(o.orderId));
+    return (
+      `${missing.length} accepted orders never recorded by the writer; ${lost.length} of them are not in ` +
+      `limio.orders.v1 at all (answered 2xx by the gateway, never in Kafka): ` +
+      `${lost
+        .slice(0, 10)
+        .map((o) => o.orderId)
+        .join(
+          ", ",
+        )}\nthe gateway's most frequent warnings and errors:\n${logSummary(scenario.services.output("gateway"))}` +
+      `\nthe writer's:\n${logSummary(scenario.services.output("writer"))}`
+    );
+  } catch (error) {
+    return `(diagnosis failed: ${(error as Error).message})`;
+  }
 }

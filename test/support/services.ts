@@ -240,9 +240,11 @@ export async function startBridgeServices(options: ServicesOptions): Promise<Bri
   };
 
   try {
-    // The emulator first (the writer and sync call it at once), then the rest together.
-    await start("emulator");
-    await Promise.all((["gateway", "writer", "sync"] as const).map((name) => start(name)));
+    // One after the other: the emulator (the writer and sync call it at once), then the gateway,
+    // which creates the bridge topics. Started together on an empty broker, the writer can die
+    // at boot on "This server does not host this topic-partition" while another service's
+    // topic creation is still propagating (seen once; an orchestrator would restart it).
+    for (const name of ["emulator", "gateway", "writer", "sync"] as const) await start(name);
   } catch (error) {
     await stop();
     throw error;
