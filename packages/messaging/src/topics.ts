@@ -74,7 +74,28 @@ export function bridgeTopicSpecs(options: { partitions: number; replicationFacto
  * existing topics are left alone; if one exists with fewer partitions than asked, it throws
  * rather than silently running with less parallelism (or re-partitioning keys).
  */
-export async function ensureTopics(client: KafkaClient, specs: TopicSpec[]): Promise<void> {
+export async function ensureTopics(
+  client: KafkaClient,
+  specs: TopicSpec[],
+  options: { timeoutMs?: number } = {},
+): Promise<void> {
+  // Services start together, often while the broker is still loading: a transient error that
+  // kafkajs marks retriable should not kill a service at boot (seen under load: admin requests
+  // timing out). Anything else, or a broker still failing after the deadline, is thrown.
+  const deadline = Date.now() + (options.timeoutMs ?? 60_000);
+  for (;;) {
+    try {
+      return await ensureTopicsOnce(client, specs);
+    } catch (error) {
+      const retriable = (error as { retriable?: boolean }).retriable === true;
+      if (!retriable || Date.now() > deadline) throw error;
+      client.logger.warn({ err: error }, "creating topics failed; retrying");
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
+}
+
+async function ensureTopicsOnce(client: KafkaClient, specs: TopicSpec[]): Promise<void> {
   const admin = client.kafka.admin();
   await admin.connect();
   try {
