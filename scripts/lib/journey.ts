@@ -4,15 +4,9 @@
 // Run by `npm run demo` (printing each step) and by test/e2e/journey.test.ts.
 import { randomUUID } from "node:crypto";
 import { createStripeClient, type Stripe } from "@bridge/stripe-client";
+import { demoOffers, newOrderBody, shopCard } from "./shop.ts";
 
-const offers = {
-  digitalMonthly: { id: "cd6ab2dcae031206d51dc28b1dbfebdb980be49f", name: "Digital Monthly", amount: 999 },
-  printDigital: {
-    id: "f9a4695c077b2d1446d4fd8ebfd071b428e90899",
-    name: "Print + Digital Monthly",
-    amount: 2499,
-  },
-};
+const offers = demoOffers;
 const DAY = 86_400;
 
 type LimioView = {
@@ -107,36 +101,8 @@ export async function runJourney(
     return { clock, email, now };
   };
 
-  /** What the shop's Stripe.js does at checkout: a PaymentMethod created from the card details. */
-  const shopCard = async (token: string) =>
-    (await stripe.paymentMethods.create({ type: "card", card: { token } })).id;
-
-  const newOrder = (email: string, paymentMethod: string) => ({
-    order_type: "new",
-    orderItems: [{ offer: { id: offers.digitalMonthly.id }, quantity: 1 }],
-    customerDetails: { firstName: "Ada", lastName: "Lovelace", email },
-    billingDetails: {
-      firstName: "Ada",
-      lastName: "Lovelace",
-      email,
-      address1: "12 St James's Square",
-      city: "London",
-      postalCode: "SW1Y 4JH",
-      country: "GB",
-    },
-    deliveryDetails: {
-      firstName: "Ada",
-      lastName: "Lovelace",
-      address1: "45 Marylebone High Street",
-      city: "London",
-      postalCode: "W1U 5HG",
-      country: "GB",
-    },
-    payment: { type: "stripe", stripe: { result: { paymentMethod } } },
-    country: "GB",
-    checkoutId: `basket-${randomUUID()}`,
-    orderDate: new Date().toISOString(),
-  });
+  const card = (token: string) => shopCard(stripe, token);
+  const newOrder = (email: string, paymentMethod: string) => newOrderBody(email, paymentMethod);
 
   const main = await customerOnClock("journey");
   let subscriptionId = "";
@@ -148,7 +114,7 @@ export async function runJourney(
       name: "New order (Order Submitted): customer matched by email, price, subscription, first payment",
       journey: true,
       run: async () => {
-        const answer = await order(newOrder(main.email, await shopCard("tok_visa")));
+        const answer = await order(newOrder(main.email, await card("tok_visa")));
         expectApplied(answer);
         subscriptionId = String(answer.subscriptionId);
         const v = await until(
@@ -297,7 +263,7 @@ export async function runJourney(
           subscriptionId,
           payment: {
             type: "stripe",
-            stripe: { result: { paymentMethod: await shopCard("tok_mastercard") } },
+            stripe: { result: { paymentMethod: await card("tok_mastercard") } },
           },
         });
         expectApplied(answer);
@@ -346,7 +312,7 @@ export async function runJourney(
       journey: false,
       run: async () => {
         const other = await customerOnClock("dunning");
-        const answer = await order(newOrder(other.email, await shopCard("tok_visa")));
+        const answer = await order(newOrder(other.email, await card("tok_visa")));
         expectApplied(answer);
         const id = String(answer.subscriptionId);
         let v = await until(id, "active", (s) => s.status === "active" && s.stripe.subscriptionId !== null);

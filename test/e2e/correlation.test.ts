@@ -7,8 +7,7 @@ import { freshDatabase, kafkaBrokers } from "@bridge/local-infra/testing";
 import { createStripeClient } from "@bridge/stripe-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type LocalStack, startLocalStack } from "../../scripts/lib/local-stack.ts";
-
-const digitalMonthly = "cd6ab2dcae031206d51dc28b1dbfebdb980be49f";
+import { newOrderBody, shopCard } from "../../scripts/lib/shop.ts";
 
 let stack: LocalStack;
 beforeAll(async () => {
@@ -45,9 +44,7 @@ describe("correlation id across gateway, writer and sync-consumer logs", () => {
       apiUrl: stack.stripeApiUrl,
       ratePerSecond: 1000,
     });
-    // What the shop's Stripe.js does at checkout: a PaymentMethod from the card details.
-    const paymentMethod = (await stripe.paymentMethods.create({ type: "card", card: { token: "tok_visa" } }))
-      .id;
+    const paymentMethod = await shopCard(stripe);
     const email = `correlation.${correlationId.slice(0, 8)}@example.com`;
     const headers = { authorization: `Bearer ${stack.apiKey}` };
 
@@ -55,25 +52,9 @@ describe("correlation id across gateway, writer and sync-consumer logs", () => {
       method: "POST",
       headers: { ...headers, "content-type": "application/json", "x-correlation-id": correlationId },
       body: JSON.stringify({
-        order_type: "new",
-        source: "shop",
+        ...newOrderBody(email, paymentMethod),
         process_immediately: true,
         external_id: `correlation-${randomUUID()}`,
-        orderItems: [{ offer: { id: digitalMonthly }, quantity: 1 }],
-        customerDetails: { firstName: "Ada", lastName: "Lovelace", email },
-        billingDetails: {
-          firstName: "Ada",
-          lastName: "Lovelace",
-          email,
-          address1: "12 St James's Square",
-          city: "London",
-          postalCode: "SW1Y 4JH",
-          country: "GB",
-        },
-        payment: { type: "stripe", stripe: { result: { paymentMethod } } },
-        country: "GB",
-        checkoutId: `basket-${randomUUID()}`,
-        orderDate: new Date().toISOString(),
       }),
     });
     const answer = (await response.json()) as { status?: string; subscriptionId?: string; id?: string };
