@@ -1,7 +1,7 @@
 // Helpers for this app's tests (imported by *.test.ts only).
 import { randomUUID } from "node:crypto";
 import type { Envelope } from "@bridge/domain";
-import { freshDatabase, freshTopic, kafkaBrokers, uniqueName } from "@bridge/local-infra/testing";
+import { freshDatabase, freshTopic, kafkaBrokers, uniqueName, until } from "@bridge/local-infra/testing";
 import { createKafkaClient, createProducer, type KafkaClient, type MessageProducer } from "@bridge/messaging";
 import { createLogger, createMetrics, type Metrics } from "@bridge/observability";
 import { createStore, type Store } from "@bridge/store";
@@ -99,17 +99,7 @@ export async function topicMessageCount(client: KafkaClient, topic: string): Pro
   }
 }
 
-export async function until(
-  condition: () => boolean | Promise<boolean>,
-  timeoutMs = 20_000,
-  what = "condition",
-) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
+export { until };
 
 export type TestGateway = {
   app: FastifyInstance;

@@ -8,7 +8,12 @@ import {
   stripeEventKey,
   stripeEventReceivedData,
 } from "@bridge/domain";
-import { freshDatabase, kafkaBrokers, uniqueName } from "@bridge/local-infra/testing";
+import {
+  freshDatabase,
+  kafkaBrokers,
+  uniqueName,
+  until as untilCondition,
+} from "@bridge/local-infra/testing";
 import {
   createKafkaClient,
   createProducer,
@@ -32,18 +37,9 @@ export const logger = createLogger("sync-consumer-test", { level: process.env.TE
 
 export const utc = (y: number, m: number, d: number) => Date.UTC(y, m - 1, d, 12, 0, 0) / 1000;
 
-/** Polls `condition` until it holds or the deadline passes. */
-export async function until(
-  condition: () => boolean | Promise<boolean>,
-  timeoutMs = 30_000,
-  what = "condition",
-) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+/** The shared poller with this package's longer default (syncs read Stripe inside a transaction). */
+export const until = (condition: () => boolean | Promise<boolean>, timeoutMs = 30_000, what = "condition") =>
+  untilCondition(condition, timeoutMs, what);
 
 export type Emulated = { emu: RunningEmulator; stripe: Stripe; registry: Registry };
 

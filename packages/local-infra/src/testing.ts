@@ -73,3 +73,19 @@ export async function freshTopic(prefix: string, options: { partitions?: number 
   }
   return topic;
 }
+
+/**
+ * Polls `condition` until it holds, failing after `timeoutMs` with what was awaited: tests wait
+ * on real conditions (a row written, a message consumed), never on fixed sleeps.
+ */
+export async function until(
+  condition: () => boolean | Promise<boolean>,
+  timeoutMs = 20_000,
+  what = "condition",
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}

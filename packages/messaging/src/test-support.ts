@@ -1,7 +1,7 @@
 // Helpers shared by this package's tests (not exported by index.ts).
 import { randomUUID } from "node:crypto";
 import type { Envelope } from "@bridge/domain";
-import { kafkaBrokers, uniqueName } from "@bridge/local-infra/testing";
+import { kafkaBrokers, uniqueName, until } from "@bridge/local-infra/testing";
 import { createLogger } from "@bridge/observability";
 import { createKafkaClient, type KafkaClient } from "./kafka-client.ts";
 import { ensureTopics, topicWithCompanions } from "./topics.ts";
@@ -38,18 +38,7 @@ export async function freshTopicWithCompanions(
   return topic;
 }
 
-/** Polls `condition` until it holds or the deadline passes. */
-export async function until(
-  condition: () => boolean | Promise<boolean>,
-  timeoutMs = 20_000,
-  what = "condition",
-) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+export { until };
 
 /** Committed offset per partition of a group on a topic (-1 when none). */
 export async function committedOffsets(
