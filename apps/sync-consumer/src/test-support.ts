@@ -3,6 +3,7 @@ import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import {
   type Envelope,
+  isHandledStripeEventType,
   messageTypes,
   type StripeEventLike,
   stripeEventKey,
@@ -296,18 +297,6 @@ export function gatewayMessage(event: StripeEventLike) {
   return { key: stripeEventKey(event), envelope };
 }
 
-/** The event families the gateway publishes (others are acknowledged and dropped). */
-const HANDLED = [
-  "customer.",
-  "invoice.",
-  "invoice_payment.",
-  "payment_method.",
-  "payment_intent.",
-  "setup_intent.",
-  "subscription_schedule.",
-  "charge.",
-];
-
 /**
  * A stand-in for the gateway's webhook route: verifies each delivery with the SDK and publishes
  * `stripe.event.received` to the harness topic, answering 200 only after Kafka acknowledged.
@@ -331,7 +320,7 @@ export async function startWebhookReceiver(h: Harness) {
         String(req.headers["stripe-signature"] ?? ""),
         secret,
       );
-      if (HANDLED.some((p) => event.type.startsWith(p))) {
+      if (isHandledStripeEventType(event.type)) {
         if (paused) {
           holding.push(event as unknown as StripeEventLike);
         } else {

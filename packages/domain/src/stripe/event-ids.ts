@@ -80,3 +80,21 @@ export function stripeEventKey(event: Pick<StripeEventLike, "id" | "data">): str
   const ids = relatedStripeIds(event.data.object);
   return ids.subscriptionId ?? ids.customerId ?? event.id;
 }
+
+/**
+ * Stripe event families the bridge acts on (the sync-consumer, and the writer for
+ * `setup_intent.succeeded`). The gateway acknowledges other events, counts them and drops them.
+ */
+export const handledStripeEventPrefixes: readonly string[] = [
+  "customer.",
+  "invoice.",
+  "invoice_payment.",
+  "payment_method.",
+  "payment_intent.",
+  "setup_intent.",
+  "subscription_schedule.",
+  "charge.",
+];
+
+export const isHandledStripeEventType = (type: string): boolean =>
+  handledStripeEventPrefixes.some((prefix) => type.startsWith(prefix));

@@ -1,5 +1,6 @@
 import {
   type Envelope,
+  isHandledStripeEventType,
   messageTypes,
   type StripeEventLike,
   type StripeEventReceivedV1,
@@ -15,22 +16,6 @@ import { errorResponses, HttpError } from "../../http-errors.ts";
 /** Stripe's default tolerance: a signature older (or newer) than 5 minutes is refused. */
 export const SIGNATURE_TOLERANCE_SECONDS = 300;
 
-/**
- * Event families the sync-consumer handles. Anything else is acknowledged (so Stripe stops
- * retrying) and counted, but not published: nothing downstream would read it.
- */
-const handledEventPrefixes = [
-  "customer.",
-  "invoice.",
-  "invoice_payment.",
-  "payment_method.",
-  "payment_intent.",
-  "setup_intent.",
-  "subscription_schedule.",
-  "charge.",
-];
-export const isHandledStripeEventType = (type: string) =>
-  handledEventPrefixes.some((prefix) => type.startsWith(prefix));
 
 type VerifyFailure = "missing_header" | "malformed_header" | "expired" | "mismatch";
 
