@@ -382,6 +382,8 @@ export type StripeRequestFigures = {
   injected429: number;
   /** Keyed POSTs Stripe answered from its idempotency store instead of applying again. */
   idempotentReplays: number;
+  /** Writes sent again with the key of an earlier attempt (after a failure, a kill, a redelivery). */
+  keyedRetries: number;
 };
 
 /** Figures from the emulator's request log. */
@@ -390,9 +392,14 @@ export async function stripeRequestFigures(stripeApiUrl: string): Promise<Stripe
     data: { method: string; status: number; idempotencyKey: string | null }[];
   };
   const succeeded = new Set<string>();
+  const seen = new Set<string>();
   let idempotentReplays = 0;
+  let keyedRetries = 0;
   for (const entry of log.data) {
-    if (entry.method !== "POST" || !entry.idempotencyKey || entry.status >= 400) continue;
+    if (entry.method !== "POST" || !entry.idempotencyKey) continue;
+    if (seen.has(entry.idempotencyKey)) keyedRetries += 1;
+    seen.add(entry.idempotencyKey);
+    if (entry.status >= 400) continue;
     if (succeeded.has(entry.idempotencyKey)) idempotentReplays += 1;
     else succeeded.add(entry.idempotencyKey);
   }
@@ -401,6 +408,7 @@ export async function stripeRequestFigures(stripeApiUrl: string): Promise<Stripe
     injected500: log.data.filter((r) => r.status === 500).length,
     injected429: log.data.filter((r) => r.status === 429).length,
     idempotentReplays,
+    keyedRetries,
   };
 }
 

@@ -167,6 +167,7 @@ export async function checkEndState(
     duplicatesPrevented: {
       gatewayResubmissions: client?.resubmitted ?? 0,
       stripeIdempotentReplays: stripe.idempotentReplays,
+      stripeWritesRetriedWithTheirKey: stripe.keyedRetries,
     },
     stripeSubscriptions: exactlyOnce.stripeSubscriptions,
     exactlyOnceProblems: exactlyOnce.problems.length,
