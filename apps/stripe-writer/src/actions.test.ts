@@ -359,6 +359,6 @@ describe("change_payment", () => {
     await h.publishEnvelope(original.subscriptionId, original.envelope);
     await poll(() => h.seen.outcomes.filter((e) => e.id === `${orderId}:outcome`).length >= 2 || undefined);
     const row = await h.store.db.order.findUnique({ where: { id: orderId } });
-    expect((row?.outcome as { action: string }).action).toBe("payment_method_updated");
+    expect(row?.outcome).toMatchObject({ action: "payment_method_updated" });
   });
 });

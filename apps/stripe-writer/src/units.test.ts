@@ -77,7 +77,12 @@ describe("step runner", () => {
       const orderId = "order-0123456789abcdef0123456789abcdef";
       const keys: string[] = [];
       const first = await loadOrderSteps({ db: store.db, orderId });
-      expect(await first.step("customer", async (key) => (keys.push(key), { customerId: "cus_1" }))).toEqual({
+      expect(
+        await first.step("customer", async (key) => {
+          keys.push(key);
+          return { customerId: "cus_1" };
+        }),
+      ).toEqual({
         customerId: "cus_1",
       });
       await expect(first.step("price.0", async () => Promise.reject(new Error("boom")))).rejects.toThrow(
@@ -88,7 +93,12 @@ describe("step runner", () => {
       expect(await again.step("customer", async () => ({ customerId: "cus_other" }))).toEqual({
         customerId: "cus_1",
       });
-      expect(await again.step("price.0", async (key) => (keys.push(key), { priceId: "price_1" }))).toEqual({
+      expect(
+        await again.step("price.0", async (key) => {
+          keys.push(key);
+          return { priceId: "price_1" };
+        }),
+      ).toEqual({
         priceId: "price_1",
       });
       expect(keys).toEqual([`limio:${orderId}:customer`, `limio:${orderId}:price.0`]);

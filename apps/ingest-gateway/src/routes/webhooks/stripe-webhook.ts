@@ -16,7 +16,6 @@ import { errorResponses, HttpError } from "../../http-errors.ts";
 /** Stripe's default tolerance: a signature older (or newer) than 5 minutes is refused. */
 export const SIGNATURE_TOLERANCE_SECONDS = 300;
 
-
 type VerifyFailure = "missing_header" | "malformed_header" | "expired" | "mismatch";
 
 /** Verifies against every configured secret (rotation); the reason of the last failure otherwise. */
