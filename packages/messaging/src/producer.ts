@@ -55,42 +55,71 @@ export function createKafkaProducer(
 ): MessageProducer & RawProducer {
   const timeoutMs = options.publishTimeoutMs ?? 5_000;
   const metrics = options.registry ? createMessagingMetrics(options.registry) : undefined;
-  const producer: Producer = client.kafka.producer({
-    idempotent: true,
-    maxInFlightRequests: 1,
-    createPartitioner: Partitioners.DefaultPartitioner,
-    // Bounded so a dead broker does not pile up sends retrying forever behind timed-out callers.
-    retry: { retries: 8, initialRetryTime: 100, maxRetryTime: Math.max(1_000, timeoutMs) },
-  });
+  /**
+   * One kafkajs producer per generation. kafkajs rolls its idempotent sequence numbers back when
+   * a send fails, even when the broker had stored that batch; the next batch then reuses those
+   * numbers and the broker acknowledges it as a duplicate WITHOUT storing it: an acknowledged
+   * message lost (seen after a broker restart; kafkajs issue #598). After any failed or timed-out
+   * send the producer is discarded and the next send starts a new one, whose new producer id
+   * makes every sequence number fresh.
+   */
+  type Generation = { producer: Producer; connecting?: Promise<void> };
   let connected = false;
-  let connecting: Promise<void> | undefined;
-  producer.on(producer.events.CONNECT, () => {
-    connected = true;
-  });
-  producer.on(producer.events.DISCONNECT, () => {
-    connected = false;
-  });
+  const newGeneration = (): Generation => {
+    const producer: Producer = client.kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      createPartitioner: Partitioners.DefaultPartitioner,
+      // Bounded so a dead broker does not pile up sends retrying forever behind timed-out callers.
+      retry: { retries: 8, initialRetryTime: 100, maxRetryTime: Math.max(1_000, timeoutMs) },
+    });
+    const generation: Generation = { producer };
+    producer.on(producer.events.CONNECT, () => {
+      if (current === generation) connected = true;
+    });
+    producer.on(producer.events.DISCONNECT, () => {
+      if (current === generation) connected = false;
+    });
+    return generation;
+  };
+  let current = newGeneration();
 
-  const connect = (): Promise<void> => {
-    connecting ??= producer.connect().catch((error: unknown) => {
-      connecting = undefined;
+  const connectGeneration = (generation: Generation): Promise<void> => {
+    generation.connecting ??= generation.producer.connect().catch((error: unknown) => {
+      generation.connecting = undefined;
       throw error;
     });
-    return connecting;
+    return generation.connecting;
+  };
+  const connect = () => connectGeneration(current);
+
+  /** Replace the producer after a failed send (once per generation, whatever number of sends failed). */
+  const discard = (generation: Generation) => {
+    if (current !== generation) return;
+    current = newGeneration();
+    connected = false;
+    generation.producer.disconnect().catch(() => {});
+    connect().catch(() => {}); // readiness recovers as soon as the broker answers
+    client.logger.warn("publish failed: starting a new producer so no sequence number is reused");
   };
 
   async function send(topic: string, messages: RawMessage[]) {
-    const sent = withTimeout(
-      (async () => {
-        await connect();
-        return producer.send({ topic, acks: -1, compression: CompressionTypes.None, messages });
-      })(),
-      timeoutMs,
-      () => new PublishTimeoutError(`publish to ${topic} not acknowledged within ${timeoutMs} ms`),
-    );
-    const metadata = await sent;
-    metrics?.published.inc({ topic }, messages.length);
-    return metadata;
+    const generation = current;
+    try {
+      const metadata = await withTimeout(
+        (async () => {
+          await connectGeneration(generation);
+          return generation.producer.send({ topic, acks: -1, compression: CompressionTypes.None, messages });
+        })(),
+        timeoutMs,
+        () => new PublishTimeoutError(`publish to ${topic} not acknowledged within ${timeoutMs} ms`),
+      );
+      metrics?.published.inc({ topic }, messages.length);
+      return metadata;
+    } catch (error) {
+      discard(generation);
+      throw error;
+    }
   }
 
   return {
@@ -109,10 +138,14 @@ export function createKafkaProducer(
     async sendRaw(topic, messages) {
       await send(topic, messages);
     },
-    isConnected: () => connected,
+    isConnected: () => {
+      // A readiness probe finding it disconnected starts the reconnect (a not-ready gateway gets
+      // no traffic, so waiting for the next publish could wait forever).
+      if (!connected) connect().catch(() => {});
+      return connected;
+    },
     async disconnect() {
-      connecting = undefined;
-      await producer.disconnect();
+      await current.producer.disconnect();
     },
   };
 }
