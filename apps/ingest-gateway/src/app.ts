@@ -45,7 +45,7 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
     if (closing) reply.header("connection", "close");
   });
 
-  await app.register(errorsPlugin);
+  await app.register(errorsPlugin, { retryAfterSeconds: deps.config.RETRY_AFTER_SECONDS });
   await app.register(metricsPlugin, { registry: metrics.registry });
   await app.register(correlationPlugin);
   await app.register(authPlugin, { keys: deps.config.API_KEYS });

@@ -12,6 +12,13 @@ describe("sync-consumer config", () => {
     const config = loadConfig(validEnv);
     expect(config.OPS_PORT).toBe(9102);
     expect(config.KAFKA_TOPIC_PARTITIONS).toBe(6);
+    expect(config.STRIPE_RATE_LIMIT_PER_SECOND).toBeUndefined();
+    expect(loadConfig({ ...validEnv, STRIPE_RATE_LIMIT_PER_SECOND: "40" }).STRIPE_RATE_LIMIT_PER_SECOND).toBe(
+      40,
+    );
+    expect(() => loadConfig({ ...validEnv, STRIPE_RATE_LIMIT_PER_SECOND: "-1" })).toThrow(
+      /STRIPE_RATE_LIMIT_PER_SECOND/,
+    );
   });
 
   it("refuses a database URL that is not Postgres", () => {

@@ -10,6 +10,11 @@ export const configSchema = z.object({
   DATABASE_URL: env.databaseUrl,
   STRIPE_SECRET_KEY: env.stripeSecretKey,
   STRIPE_API_URL: env.stripeApiUrl,
+  /**
+   * Requests per second this process may make on the Stripe key (default: Stripe's 25 test /
+   * 100 live). Stripe's limit is per key: with the writer on the same key, split it between them.
+   */
+  STRIPE_RATE_LIMIT_PER_SECOND: z.coerce.number().positive().optional(),
   /** Partitions of the bridge topics when this service creates them (same default as the gateway). */
   KAFKA_TOPIC_PARTITIONS: z.coerce.number().int().min(1).max(1_000).default(6),
   /**

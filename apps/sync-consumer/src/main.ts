@@ -12,6 +12,7 @@ const store = createStore(config.DATABASE_URL);
 const kafka = createKafkaClient({ brokers: config.KAFKA_BROKERS, clientId: "sync-consumer", logger });
 const { stripe } = createStripeClient({
   secretKey: config.STRIPE_SECRET_KEY,
+  ratePerSecond: config.STRIPE_RATE_LIMIT_PER_SECOND,
   apiUrl: config.STRIPE_API_URL,
   registry: metrics.registry,
 });

@@ -1,3 +1,4 @@
+import { isStoreUnavailable } from "@bridge/store";
 import type { FastifyError, FastifyInstance } from "fastify";
 import { hasZodFastifySchemaValidationErrors } from "fastify-type-provider-zod";
 import { type ErrorDetail, errorBody, HttpError } from "../http-errors.ts";
@@ -18,44 +19,62 @@ const fastifyCodes: Record<string, { status: number; code: string; message?: str
 
 const pointerToPath = (pointer: string) => pointer.replace(/^\//, "").replaceAll("/", ".") || "(root)";
 
-/** Every 4xx/5xx in the one error shape `{ error: { code, message, details? } }`. */
-export const errorsPlugin = globalPlugin(async (app: FastifyInstance) => {
-  app.setNotFoundHandler((request, reply) => {
-    reply
-      .code(404)
-      .send(errorBody("not_found", `no route for ${request.method} ${request.url.split("?")[0]}`));
-  });
+/**
+ * Every 4xx/5xx in the one error shape `{ error: { code, message, details? } }`. The store being
+ * down is a 503 with Retry-After, like Kafka being down: the client should retry, nothing is lost.
+ */
+export const errorsPlugin = globalPlugin(
+  async (app: FastifyInstance, options: { retryAfterSeconds: number }) => {
+    app.setNotFoundHandler((request, reply) => {
+      reply
+        .code(404)
+        .send(errorBody("not_found", `no route for ${request.method} ${request.url.split("?")[0]}`));
+    });
 
-  app.setErrorHandler((error: FastifyError | HttpError, request, reply) => {
-    if (error instanceof HttpError) {
-      for (const [name, value] of Object.entries(error.headers)) reply.header(name, value);
-      if (error.statusCode >= 500) request.log.warn({ code: error.code, err: error.cause }, error.message);
-      return reply.code(error.statusCode).send(errorBody(error.code, error.message, error.details));
-    }
-    if (hasZodFastifySchemaValidationErrors(error)) {
-      const where = error.validationContext ?? "body";
-      const details: ErrorDetail[] = error.validation.map((issue) => ({
-        path:
-          where === "body"
-            ? pointerToPath(issue.instancePath)
-            : `${where}.${pointerToPath(issue.instancePath)}`,
-        message: issue.message ?? "invalid",
-      }));
-      return reply.code(400).send(errorBody("validation_error", `the request ${where} is invalid`, details));
-    }
-    const mapped = error.code ? fastifyCodes[error.code] : undefined;
-    if (mapped) {
-      return reply.code(mapped.status).send(errorBody(mapped.code, mapped.message ?? error.message));
-    }
-    if (error instanceof SyntaxError || (error.statusCode === 400 && error.code?.startsWith("FST_ERR_CTP"))) {
-      return reply.code(400).send(errorBody("invalid_json", "the body is not valid JSON"));
-    }
-    const status =
-      error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
-    if (status === 500) {
-      request.log.error({ err: error }, "unhandled error");
-      return reply.code(500).send(errorBody("internal_error", "internal error"));
-    }
-    return reply.code(status).send(errorBody("bad_request", error.message));
-  });
-}, "errors");
+    app.setErrorHandler((error: FastifyError | HttpError, request, reply) => {
+      if (error instanceof HttpError) {
+        for (const [name, value] of Object.entries(error.headers)) reply.header(name, value);
+        if (error.statusCode >= 500) request.log.warn({ code: error.code, err: error.cause }, error.message);
+        return reply.code(error.statusCode).send(errorBody(error.code, error.message, error.details));
+      }
+      if (hasZodFastifySchemaValidationErrors(error)) {
+        const where = error.validationContext ?? "body";
+        const details: ErrorDetail[] = error.validation.map((issue) => ({
+          path:
+            where === "body"
+              ? pointerToPath(issue.instancePath)
+              : `${where}.${pointerToPath(issue.instancePath)}`,
+          message: issue.message ?? "invalid",
+        }));
+        return reply
+          .code(400)
+          .send(errorBody("validation_error", `the request ${where} is invalid`, details));
+      }
+      const mapped = error.code ? fastifyCodes[error.code] : undefined;
+      if (mapped) {
+        return reply.code(mapped.status).send(errorBody(mapped.code, mapped.message ?? error.message));
+      }
+      if (
+        error instanceof SyntaxError ||
+        (error.statusCode === 400 && error.code?.startsWith("FST_ERR_CTP"))
+      ) {
+        return reply.code(400).send(errorBody("invalid_json", "the body is not valid JSON"));
+      }
+      if (isStoreUnavailable(error)) {
+        request.log.warn({ err: error }, "the Limio store is unavailable");
+        return reply
+          .code(503)
+          .header("Retry-After", String(options.retryAfterSeconds))
+          .send(errorBody("store_unavailable", "the subscription store is unavailable; retry later"));
+      }
+      const status =
+        error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
+      if (status === 500) {
+        request.log.error({ err: error }, "unhandled error");
+        return reply.code(500).send(errorBody("internal_error", "internal error"));
+      }
+      return reply.code(status).send(errorBody("bad_request", error.message));
+    });
+  },
+  "errors",
+);
