@@ -1,15 +1,13 @@
 // What the fault tests do around the running services: a Limio-like order client that retries
 // on 503 honouring Retry-After, the catalog and cards they need, and the end-state checks
 // (exactly one Stripe subscription per order, every order linked in the Limio store, zero drift).
-import { randomUUID } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { demoCatalogUrl } from "@bridge/domain";
 import { createLogger } from "@bridge/observability";
 import { createStore, loadCatalog, type Store } from "@bridge/store";
 import { createStripeClient, type Stripe } from "@bridge/stripe-client";
 import { type ReconcileResult, reconcileSubscription } from "@bridge/sync-consumer";
-
-export const digitalMonthly = "cd6ab2dcae031206d51dc28b1dbfebdb980be49f";
+import { newOrderBody } from "../../scripts/lib/shop.ts";
 
 /** Loads the demo catalog into a migrated database, so the writer can price orders. */
 export async function loadDemoCatalog(databaseUrl: string): Promise<number> {
@@ -72,26 +70,7 @@ export function planNewOrders(run: string, cards: string[]): PlannedOrder[] {
     return {
       externalId,
       email,
-      body: {
-        source: "shop",
-        external_id: externalId,
-        order_type: "new",
-        orderItems: [{ offer: { id: digitalMonthly }, quantity: 1 }],
-        customerDetails: { firstName: "Ada", lastName: "Lovelace", email },
-        billingDetails: {
-          firstName: "Ada",
-          lastName: "Lovelace",
-          email,
-          address1: "12 St James's Square",
-          city: "London",
-          postalCode: "SW1Y 4JH",
-          country: "GB",
-        },
-        payment: { type: "stripe", stripe: { result: { paymentMethod } } },
-        country: "GB",
-        checkoutId: `basket-${randomUUID()}`,
-        orderDate: new Date().toISOString(),
-      },
+      body: { ...newOrderBody(email, paymentMethod), external_id: externalId },
     };
   });
 }
