@@ -6,9 +6,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { describeInfra, startInfra } from "@bridge/local-infra";
-import { applyMigrations } from "@bridge/store/migrations";
-import pg from "pg";
+import { startInfraWithDatabase } from "@bridge/local-infra";
 
 type BenchmarkEntry = {
   name: string;
@@ -59,7 +57,7 @@ function fmt(value: unknown, digits: number): string {
 async function main() {
   const only = process.argv[2];
   const selected = benchmarks.filter((b) => !only || b.name.includes(only));
-  const infra = await startInfra();
+  const infra = await startInfraWithDatabase("bench");
   const results: {
     name: string;
     description: string;
@@ -69,17 +67,8 @@ async function main() {
     seconds: number;
   }[] = [];
   try {
-    // A dedicated, migrated database so benchmarks never touch a developer's data.
-    const admin = new pg.Client({ connectionString: infra.databaseUrl });
-    await admin.connect();
-    const dbName = `bench_${Date.now().toString(36)}`;
-    await admin.query(`CREATE DATABASE ${dbName}`);
-    await admin.end();
-    const databaseUrl = new URL(infra.databaseUrl);
-    databaseUrl.pathname = `/${dbName}`;
-    await applyMigrations(databaseUrl.toString());
     process.env.KAFKA_BROKERS = infra.kafkaBrokers;
-    process.env.DATABASE_URL = databaseUrl.toString();
+    process.env.DATABASE_URL = infra.databaseUrl;
 
     for (const benchmark of selected) {
       process.stderr.write(`[bench] ${benchmark.name}\n`);
@@ -106,7 +95,7 @@ async function main() {
     memoryGiB: Number((os.totalmem() / 2 ** 30).toFixed(1)),
     os: `${os.type()} ${os.release()} ${os.arch()}`,
     node: process.version,
-    infrastructure: describeInfra(infra),
+    infrastructure: infra.description,
     loadAverage: os.loadavg().map((value) => Number(value.toFixed(2))),
   };
   const outDir = path.join(root, "bench", "results");

@@ -85,17 +85,14 @@ export async function runWriterBenchmark(
     "../src/test-support.ts"
   );
 
+  // Run alone: Kafka and a migrated database of its own; from `npm run bench`: the runner's.
   let brokers = process.env.KAFKA_BROKERS;
   let databaseUrl = process.env.DATABASE_URL;
   let stopInfra = async () => {};
   if (!brokers || !databaseUrl) {
-    const { startInfra, createDatabase, uniqueDatabaseName } = await import("@bridge/local-infra");
-    const { applyMigrations } = await import("@bridge/store/migrations");
-    const infra = await startInfra();
-    stopInfra = () => infra.stop();
-    brokers = infra.kafkaBrokers;
-    databaseUrl = await createDatabase(infra.databaseUrl, uniqueDatabaseName("bench_writer"));
-    await applyMigrations(databaseUrl);
+    const infra = await (await import("@bridge/local-infra")).startInfraWithDatabase("bench_writer");
+    ({ kafkaBrokers: brokers, databaseUrl } = infra);
+    stopInfra = infra.stop;
   }
 
   const h = await startHarness({ brokers: brokers.split(","), databaseUrl, partitions });

@@ -11,6 +11,11 @@ export {
   TEMPLATE_DATABASE,
   uniqueDatabaseName,
 } from "./databases.ts";
+export {
+  applyStoreMigrations,
+  type InfraWithDatabase,
+  startInfraWithDatabase,
+} from "./databases-migrated.ts";
 export { freePort, freePorts } from "./free-port.ts";
 export { describeInfra, type Infra, type InfraSource, type StartInfraOptions, startInfra } from "./infra.ts";
 export { bridgeCacheDir, ensureKafkaJars, KAFKA_VERSION } from "./kafka-jars.ts";

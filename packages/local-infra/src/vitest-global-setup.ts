@@ -2,9 +2,6 @@
 // infra.ts), prepares the migrated template database that every test file copies
 // (testing.ts#freshDatabase), hands the addresses to the test workers, and stops it all at the end.
 import { randomBytes } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import type { TestProject } from "vitest/node";
 import {
   createTemplateDatabase,
@@ -12,38 +9,13 @@ import {
   sealTemplate,
   TEMPLATE_DATABASE,
 } from "./databases.ts";
+import { applyStoreMigrations } from "./databases-migrated.ts";
 import { describeInfra, startInfra } from "./infra.ts";
 import { log } from "./log.ts";
 
-const MIGRATIONS_MODULE = "@bridge/store/migrations";
-
-/** Whether @bridge/store exports ./migrations yet (it is written in parallel with this harness). */
-function migrationsModuleExists(): boolean {
-  const storeDir = fileURLToPath(new URL("../../store/", import.meta.url));
-  try {
-    const pkg = JSON.parse(readFileSync(join(storeDir, "package.json"), "utf8")) as { exports?: unknown };
-    const target = (pkg.exports as Record<string, unknown> | undefined)?.["./migrations"];
-    const file = typeof target === "string" ? target : (target as { default?: string } | undefined)?.default;
-    return typeof file === "string" && existsSync(join(storeDir, file));
-  } catch {
-    return false;
-  }
-}
-
 async function applyMigrationsTo(url: string): Promise<void> {
-  if (!migrationsModuleExists()) {
-    log(
-      `${MIGRATIONS_MODULE} does not exist yet: template database ${TEMPLATE_DATABASE} stays EMPTY (no migrations applied)`,
-    );
-    return;
-  }
-  const specifier: string = MIGRATIONS_MODULE; // a variable: the module may not exist at typecheck time
-  const mod = (await import(specifier)) as { applyMigrations?: (databaseUrl: string) => Promise<unknown> };
-  if (typeof mod.applyMigrations !== "function") {
-    throw new Error(`${MIGRATIONS_MODULE} does not export applyMigrations(databaseUrl)`);
-  }
   const t = Date.now();
-  await mod.applyMigrations(url);
+  await applyStoreMigrations(url);
   log(`migrations applied to ${TEMPLATE_DATABASE} in ${Date.now() - t} ms`);
 }
 
