@@ -1,5 +1,5 @@
 import type { Prisma } from "../client.ts";
-import type { Store } from "../store.ts";
+import type { Db, Store } from "../store.ts";
 
 export type HandleOnceResult<T> = { duplicate: true } | { duplicate: false; result: T };
 
@@ -26,7 +26,7 @@ export async function handleOnce<T>(
 }
 
 export async function wasHandled(
-  db: Prisma.TransactionClient | Store["db"],
+  db: Db,
   consumer: string,
   messageId: string,
 ) {
