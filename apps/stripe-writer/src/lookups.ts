@@ -72,10 +72,18 @@ export function createStripeLookups(stripe: Stripe, options: { maxEntries: numbe
       } catch (error) {
         if (!isMissing(error)) throw error;
       }
-      await stripe.products.create(
-        { id: productId, name: offer.productName ?? offer.name, metadata },
-        { idempotencyKey },
-      );
+      try {
+        await stripe.products.create(
+          { id: productId, name: offer.productName ?? offer.name, metadata },
+          { idempotencyKey },
+        );
+      } catch (error) {
+        // Another order (another partition) created the same catalog product since our look-up:
+        // the id is the catalog's, so it is the product we wanted.
+        if (codeOf(error) !== "resource_already_exists") throw error;
+        products.set(productId, true);
+        return { productId, created: false };
+      }
       products.set(productId, true);
       return { productId, created: true };
     },

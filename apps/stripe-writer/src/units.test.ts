@@ -5,7 +5,7 @@ import { cancelParams } from "./actions/cancel-subscription.ts";
 import { customerDetails, normaliseEmail } from "./actions/new-order.ts";
 import { loadConfig } from "./config.ts";
 import { parseCrashPoint } from "./crash.ts";
-import { BoundedCache } from "./lookups.ts";
+import { BoundedCache, createStripeLookups } from "./lookups.ts";
 import { loadOrderSteps } from "./steps.ts";
 
 describe("cancelParams (cancelDate rule)", () => {
@@ -38,6 +38,43 @@ describe("new order details", () => {
       address: { line1: "1 A St", country: "GB" },
       shipping: { name: "Bo", address: { line1: "2 B St", country: "GB" } },
     });
+  });
+});
+
+describe("ensureProduct", () => {
+  it("reuses the catalog product another order created between its look-up and its create", async () => {
+    const missing = Object.assign(new Error("No such product"), {
+      statusCode: 404,
+      code: "resource_missing",
+    });
+    const exists = Object.assign(new Error("Product already exists."), {
+      statusCode: 400,
+      code: "resource_already_exists",
+    });
+    const calls: string[] = [];
+    const stripe = {
+      products: {
+        retrieve: async () => {
+          calls.push("retrieve");
+          throw missing;
+        },
+        create: async () => {
+          calls.push("create");
+          throw exists;
+        },
+      },
+    } as unknown as Parameters<typeof createStripeLookups>[0];
+    const lookups = createStripeLookups(stripe, { maxEntries: 10 });
+    const offer = { stripeProductCode: "prod_LedgerDigital01", name: "Digital" } as Parameters<
+      typeof lookups.ensureProduct
+    >[0];
+    expect(await lookups.ensureProduct(offer, "limio:order-2:product", {})).toEqual({
+      productId: "prod_LedgerDigital01",
+      created: false,
+    });
+    // Known from now on: no further Stripe call for it.
+    await lookups.ensureProduct(offer, "limio:order-3:product", {});
+    expect(calls).toEqual(["retrieve", "create"]);
   });
 });
 
