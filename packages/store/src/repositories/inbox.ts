@@ -25,10 +25,6 @@ export async function handleOnce<T>(
   });
 }
 
-export async function wasHandled(
-  db: Db,
-  consumer: string,
-  messageId: string,
-) {
+export async function wasHandled(db: Db, consumer: string, messageId: string) {
   return (await db.inboxMessage.count({ where: { consumer, messageId } })) > 0;
 }
