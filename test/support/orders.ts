@@ -6,7 +6,7 @@ import { demoCatalogUrl } from "@bridge/domain";
 import { createLogger } from "@bridge/observability";
 import { createStore, loadCatalog, type Store } from "@bridge/store";
 import { createStripeClient, type Stripe } from "@bridge/stripe-client";
-import { type ReconcileResult, reconcileSubscription } from "@bridge/sync-consumer";
+import { type ReconcileResult, reconcileSubscription } from "@bridge/sync-core";
 import { newOrderBody } from "../../scripts/lib/shop.ts";
 
 /** Loads the demo catalog into a migrated database, so the writer can price orders. */

@@ -1,8 +1,8 @@
 import { type StripeEventLike, stripeEventReceivedData } from "@bridge/domain";
 import { findSubscriptionDetail, listEventsForSubscription } from "@bridge/store";
+import { CONSUMER } from "@bridge/sync-core";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CONSUMER } from "./deps.ts";
 import {
   advanceClock,
   gatewayMessage,

@@ -5,8 +5,8 @@ import {
   listEventsForSubscription,
   listUnmatched,
 } from "@bridge/store";
+import { importExternalSubscription } from "@bridge/sync-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { importExternalSubscription } from "./import-external.ts";
 import { directDeps, type Harness, startHarness, stripeSubscription, until } from "./test-support.ts";
 
 let h: Harness;

@@ -2,8 +2,8 @@ import { createKafkaClient, ensureTopics, installShutdown, topicWithCompanions }
 import { createLogger, createMetrics, startOpsServer } from "@bridge/observability";
 import { createStore } from "@bridge/store";
 import { createStripeClient } from "@bridge/stripe-client";
-import { startSyncConsumer } from "./app.ts";
 import { loadConfig } from "./config.ts";
+import { startSyncConsumer } from "./wiring.ts";
 
 const config = loadConfig();
 const logger = createLogger("sync-consumer", { level: config.LOG_LEVEL });
@@ -29,17 +29,6 @@ await ensureTopics(
   ),
 );
 
-const admin = kafka.kafka.admin();
-await admin.connect();
-const kafkaReady = async () => {
-  try {
-    await admin.describeCluster();
-    return true;
-  } catch {
-    return false;
-  }
-};
-
 const consumer = await startSyncConsumer({
   kafka,
   store,
@@ -54,11 +43,8 @@ const consumer = await startSyncConsumer({
 const ops = await startOpsServer({
   port: config.OPS_PORT,
   metrics,
-  readiness: async () => ({ database: await store.ping(), kafka: await kafkaReady() }),
+  readiness: async () => ({ database: await store.ping(), kafka: await consumer.kafkaReachable() }),
 });
 logger.info({ opsPort: ops.port }, "sync-consumer started");
 
-installShutdown(
-  [{ stop: () => ops.close() }, consumer, { stop: () => admin.disconnect() }, { stop: () => store.close() }],
-  logger,
-);
+installShutdown([{ stop: () => ops.close() }, consumer, { stop: () => store.close() }], logger);

@@ -1,7 +1,6 @@
 import { findSubscriptionDetail, listEventsForSubscription, wasHandled } from "@bridge/store";
+import { CONSUMER, reconcileSubscription } from "@bridge/sync-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CONSUMER } from "./deps.ts";
-import { reconcileSubscription } from "./reconcile.ts";
 import {
   directDeps,
   type Harness,

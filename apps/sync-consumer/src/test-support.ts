@@ -27,12 +27,10 @@ import { createLogger } from "@bridge/observability";
 import { createStore, type Store } from "@bridge/store";
 import { createStripeClient, type Stripe } from "@bridge/stripe-client";
 import { type EmulatorConfig, type RunningEmulator, startEmulator } from "@bridge/stripe-emulator";
+import { CONSUMER, createSyncMetrics, noCoalescing, type SyncDeps } from "@bridge/sync-core";
 import { Registry } from "prom-client";
-import { type RunningSyncConsumer, startSyncConsumer } from "./app.ts";
-import { CONSUMER, type SyncDeps } from "./deps.ts";
 import type { StripeEventOutcome } from "./handlers/stripe-event.ts";
-import { createSyncMetrics } from "./metrics.ts";
-import { createCoalescer } from "./sync/coalescer.ts";
+import { type RunningSyncConsumer, startSyncConsumer } from "./wiring.ts";
 
 export const logger = createLogger("sync-consumer-test", { level: process.env.TEST_LOG_LEVEL ?? "error" });
 
@@ -68,7 +66,7 @@ export function directDeps(store: Store, stripe: Stripe): SyncDeps {
     stripe,
     logger,
     metrics: createSyncMetrics(new Registry()),
-    coalescer: createCoalescer(undefined),
+    coalescer: noCoalescing,
   };
 }
 

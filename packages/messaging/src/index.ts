@@ -1,3 +1,4 @@
+export { createOffsetReader, type OffsetReader } from "./admin.ts";
 export { type BackoffPolicy, backoffDelayMs } from "./backoff.ts";
 export { decodeEnvelope, encodeEnvelope, type MessageHeaders } from "./codec.ts";
 export {
@@ -21,8 +22,10 @@ export {
   RetryableError,
 } from "./errors.ts";
 export { type FailureClass, failureHeaders } from "./failure-headers.ts";
+export { type ConsumerGaugeOptions, registerConsumerGauges } from "./gauges.ts";
 export { createKafkaClient, type KafkaClient, type KafkaClientOptions } from "./kafka-client.ts";
 export { consumerLag, type PartitionLag } from "./lag.ts";
+export { messageData } from "./message-data.ts";
 export { createMessagingMetrics, type MessagingMetrics } from "./metrics.ts";
 export {
   createProducer,

@@ -3,6 +3,9 @@ import { createPrismaClient, type Prisma, type PrismaClient } from "./client.ts"
 /** A Prisma client or an open transaction: every repository function accepts either. */
 export type Db = PrismaClient | Prisma.TransactionClient;
 
+/** An open transaction (what `Store.transaction` hands its work). */
+export type Tx = Prisma.TransactionClient;
+
 export type Store = {
   db: PrismaClient;
   /** Run `work` in one serializable-enough transaction (read committed + unique constraints). */

@@ -1,4 +1,4 @@
-import { importExternalSubscription } from "@bridge/sync-consumer";
+import { importExternalSubscription } from "@bridge/sync-core";
 import { type Command, exitCodes } from "./command.ts";
 import { syncDeps } from "./stripe-deps.ts";
 

@@ -1,5 +1,5 @@
 import { listLinkedSubscriptions } from "@bridge/store";
-import { reconcileSubscription } from "@bridge/sync-consumer";
+import { reconcileSubscription } from "@bridge/sync-core";
 import { type Command, exitCodes } from "./command.ts";
 import { syncDeps } from "./stripe-deps.ts";
 

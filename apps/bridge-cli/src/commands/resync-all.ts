@@ -2,7 +2,7 @@ import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { createProducer, topics } from "@bridge/messaging";
-import { listLinkedSubscriptions } from "@bridge/store";
+import { countLinkedSubscriptions, listLinkedSubscriptions } from "@bridge/store";
 import type { CliContext } from "../context.ts";
 import { type Command, exitCodes } from "./command.ts";
 import { operatorSyncRequest } from "./sync-requests.ts";
@@ -41,9 +41,7 @@ export const resyncAll: Command = {
     let after = values.after as string | undefined;
     if (values.resume) after = (await readFile(file, "utf8").catch(() => "")).trim() || undefined;
     const store = ctx.store(this.name);
-    const total = await store.db.subscription.count({
-      where: { stripeSubscriptionId: { not: null }, ...(after ? { id: { gt: after } } : {}) },
-    });
+    const total = await countLinkedSubscriptions(store.db, { after });
     const producer = createProducer(ctx.kafka(this.name));
     let queued = 0;
     try {

@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { type Envelope, messageTypes, type OrderOutcomeV1 } from "@bridge/domain";
 import { findSubscriptionDetail, listEventsForSubscription, recordOrder, wasHandled } from "@bridge/store";
+import { CONSUMER } from "@bridge/sync-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CONSUMER } from "../deps.ts";
 import {
   type Harness,
   seedLimioSubscription,

@@ -1,6 +1,6 @@
 import { messageTypes } from "@bridge/domain";
 import type { MessageHandler } from "@bridge/messaging";
-import type { SyncDeps } from "../deps.ts";
+import type { SyncDeps } from "@bridge/sync-core";
 import { orderOutcomeHandler } from "./order-outcome.ts";
 import { type StripeEventOutcome, stripeEventHandler } from "./stripe-event.ts";
 import { syncRequestedHandler } from "./sync-requested.ts";

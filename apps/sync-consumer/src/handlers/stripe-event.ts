@@ -1,10 +1,15 @@
 import { type Envelope, isLimioInitiated, messageTypes, type StripeEventLike } from "@bridge/domain";
-import type { MessageContext, MessageHandler } from "@bridge/messaging";
+import { type MessageContext, type MessageHandler, messageData } from "@bridge/messaging";
 import { handleOnce, recordUnmatched } from "@bridge/store";
-import { CONSUMER, type SyncDeps, syncStore } from "../deps.ts";
-import { type SyncResult, syncSubscriptionInTx } from "../sync/apply-sync.ts";
-import { limioSubscriptionIdOf, resolveSubscriptions } from "../sync/resolve-subscription.ts";
-import { dataOf } from "./parse.ts";
+import {
+  CONSUMER,
+  limioSubscriptionIdOf,
+  resolveSubscriptions,
+  type SyncDeps,
+  type SyncResult,
+  syncStore,
+  syncSubscriptionInTx,
+} from "@bridge/sync-core";
 
 export type StripeEventOutcome =
   | "skipped_loop"
@@ -29,7 +34,7 @@ export function stripeEventHandler(
   const inboxOnly = (envelope: Envelope) => handleOnce(store, CONSUMER, envelope.id, async () => undefined);
 
   return async (envelope: Envelope, context: MessageContext) => {
-    const data = dataOf(envelope, messageTypes.stripeEventReceived);
+    const data = messageData(envelope, messageTypes.stripeEventReceived);
     const event = data.event as unknown as StripeEventLike;
     // The message's logger already binds messageId, messageType and correlationId.
     const log = context.logger.child({ stripeEventId: data.eventId, type: data.type });

@@ -1,9 +1,7 @@
 import { type Envelope, messageTypes } from "@bridge/domain";
-import { type MessageContext, type MessageHandler, RetryableError } from "@bridge/messaging";
+import { type MessageContext, type MessageHandler, messageData, RetryableError } from "@bridge/messaging";
 import { findOrder, findSubscription, handleOnce } from "@bridge/store";
-import { CONSUMER, type SyncDeps, syncStore } from "../deps.ts";
-import { syncSubscriptionInTx } from "../sync/apply-sync.ts";
-import { dataOf } from "./parse.ts";
+import { CONSUMER, type SyncDeps, syncStore, syncSubscriptionInTx } from "@bridge/sync-core";
 
 /**
  * `limio.sync.requested` (gateway Sync API, writer after an applied order, operators): sync one
@@ -13,7 +11,7 @@ import { dataOf } from "./parse.ts";
 export function syncRequestedHandler(deps: SyncDeps): MessageHandler {
   const store = syncStore(deps.store);
   return async (envelope: Envelope, context: MessageContext) => {
-    const data = dataOf(envelope, messageTypes.syncRequested);
+    const data = messageData(envelope, messageTypes.syncRequested);
     const existing = await findSubscription(deps.store.db, data.subscriptionId);
     if (!existing && (await mayStillBeCreated(deps, data.orderId))) {
       // After a `new` order the writer's sync request may overtake its outcome (another topic):

@@ -17,3 +17,30 @@ export async function ensureCustomer(db: Db, data: Prisma.CustomerUncheckedCreat
 export async function linkStripeCustomer(db: Db, id: string, stripeCustomerId: string) {
   return db.customer.update({ where: { id }, data: { stripeCustomerId } });
 }
+
+/** The oldest customer with this email, compared case-insensitively. */
+export async function findCustomerByEmail(db: Db, email: string) {
+  return db.customer.findFirst({
+    where: { email: { equals: email, mode: "insensitive" } },
+    orderBy: { createdAt: "asc" },
+  });
+}
+
+export async function updateCustomer(db: Db, id: string, data: Prisma.CustomerUncheckedUpdateInput) {
+  return db.customer.update({ where: { id }, data });
+}
+
+export type AddressColumns = Omit<Prisma.AddressUncheckedCreateInput, "id" | "customerId" | "type">;
+
+/** A customer's address of one type (billing or delivery): created with `id`, else updated. */
+export async function upsertAddress(
+  db: Db,
+  address: { id: string; customerId: string; type: "billing" | "delivery" } & AddressColumns,
+) {
+  const { id, customerId, type, ...columns } = address;
+  return db.address.upsert({
+    where: { customerId_type: { customerId, type } },
+    create: { id, customerId, type, ...columns },
+    update: columns,
+  });
+}

@@ -32,3 +32,8 @@ export async function appendEvent(db: Db, input: AuditEventInput) {
 export async function listEventsForSubscription(db: Db, subscriptionId: string, limit = 100) {
   return db.event.findMany({ where: { subscriptionId }, orderBy: { createdAt: "asc" }, take: limit });
 }
+
+/** The audit events one message (or Stripe event, or operator run) caused, oldest first. */
+export async function listEventsByCause(db: Db, causeId: string) {
+  return db.event.findMany({ where: { causeId }, orderBy: { createdAt: "asc" } });
+}

@@ -28,3 +28,14 @@ export async function handleOnce<T>(
 export async function wasHandled(db: Db, consumer: string, messageId: string) {
   return (await db.inboxMessage.count({ where: { consumer, messageId } })) > 0;
 }
+
+/**
+ * The inbox name of the sync (the sync-consumer group). A message id with a row under this name
+ * has been applied to the Limio store: the Sync API's "is my request done?" is `isSyncHandled`.
+ */
+export const SYNC_INBOX = "sync-consumer";
+
+/** Has the sync applied the message `messageId` (a sync request, an order outcome, a webhook)? */
+export async function isSyncHandled(db: Db, messageId: string) {
+  return wasHandled(db, SYNC_INBOX, messageId);
+}

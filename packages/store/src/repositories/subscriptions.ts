@@ -42,3 +42,28 @@ export async function listLinkedSubscriptions(db: Db, options: { after?: string;
     take: options.limit,
   });
 }
+
+/** How many linked subscriptions come after `after` (the backfill's progress total). */
+export async function countLinkedSubscriptions(db: Db, options: { after?: string | undefined } = {}) {
+  return db.subscription.count({
+    where: { stripeSubscriptionId: { not: null }, ...(options.after ? { id: { gt: options.after } } : {}) },
+  });
+}
+
+/**
+ * Lock one subscription row for the rest of the transaction (`SELECT … FOR UPDATE`) and read it
+ * with its payment schedules and payment method; null when it does not exist. Concurrent syncs of
+ * one subscription serialise here (docs/decisions/010).
+ */
+export async function lockSubscriptionForSync(tx: Prisma.TransactionClient, id: string) {
+  const locked = await tx.$queryRaw<
+    { id: string }[]
+  >`SELECT id FROM "Subscription" WHERE id = ${id} FOR UPDATE`;
+  if (locked.length === 0) return null;
+  return tx.subscription.findUnique({
+    where: { id },
+    include: { paymentSchedules: true, paymentMethod: true },
+  });
+}
+
+export type LockedSubscription = NonNullable<Awaited<ReturnType<typeof lockSubscriptionForSync>>>;

@@ -7,11 +7,21 @@ import {
   type PaymentScheduleFromStripe,
   reconcileSchedules,
 } from "@bridge/domain";
-import { appendEvent, type FieldChanges, type Prisma } from "@bridge/store";
-import type { SyncDeps } from "../deps.ts";
+import {
+  appendEvent,
+  createPaymentSchedule,
+  deletePaymentMethod,
+  type FieldChanges,
+  findOffer,
+  type LockedSubscription,
+  lockSubscriptionForSync,
+  setPaymentMethod,
+  type Tx,
+  updatePaymentSchedule,
+  updateSubscription,
+} from "@bridge/store";
+import type { SyncDeps } from "./deps.ts";
 import { fetchStripeState } from "./fetch-stripe-state.ts";
-
-type Tx = Prisma.TransactionClient;
 
 /** Audit source: `stripe` for webhook-triggered syncs, else the sync request's reason. */
 export type SyncTrigger = "stripe" | "api" | "order" | "webhook" | "operator";
@@ -29,20 +39,7 @@ export type SyncResult =
   | { kind: "not_linked"; subscriptionId: string }
   | { kind: "not_found"; subscriptionId: string };
 
-type Row = NonNullable<Awaited<ReturnType<typeof loadLocked>>>;
-
-async function loadLocked(tx: Tx, id: string) {
-  // Concurrent syncs of one subscription serialise here; the Stripe read happens inside the
-  // lock, so whichever commits last wrote the newest Stripe state.
-  const locked = await tx.$queryRaw<
-    { id: string }[]
-  >`SELECT id FROM "Subscription" WHERE id = ${id} FOR UPDATE`;
-  if (locked.length === 0) return null;
-  return tx.subscription.findUnique({
-    where: { id },
-    include: { paymentSchedules: true, paymentMethod: true },
-  });
-}
+type Row = LockedSubscription;
 
 const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);
 const date = (s: string | null) => (s === null ? null : new Date(s));
@@ -58,7 +55,9 @@ export async function syncSubscriptionInTx(
   subscriptionId: string,
   ctx: SyncContext,
 ): Promise<SyncResult> {
-  const row = await loadLocked(tx, subscriptionId);
+  // Concurrent syncs of one subscription serialise on the row lock; the Stripe read happens
+  // inside it, so whichever commits last wrote the newest Stripe state.
+  const row = await lockSubscriptionForSync(tx, subscriptionId);
   if (!row) return { kind: "not_found", subscriptionId };
   if (!row.stripeSubscriptionId) return { kind: "not_linked", subscriptionId };
 
@@ -96,11 +95,11 @@ export async function syncSubscriptionInTx(
     );
   }
   const columnGroups = columnChanges(row, patch, offerId);
-  const data: Prisma.SubscriptionUncheckedUpdateInput = {};
+  const data: Record<string, unknown> = {};
   for (const [type, changes] of Object.entries(columnGroups)) {
     if (Object.keys(changes).length === 0) continue;
     for (const [field, { to }] of Object.entries(changes)) {
-      (data as Record<string, unknown>)[field] = COLUMN_DATES.has(field) ? date(to as string | null) : to;
+      data[field] = COLUMN_DATES.has(field) ? date(to as string | null) : to;
     }
     await audit(type, changes);
     events.push(type);
@@ -119,10 +118,7 @@ export async function syncSubscriptionInTx(
   }
 
   if (events.length > 0 && ctx.trigger === "stripe") data.source = "stripe";
-  await tx.subscription.update({
-    where: { id: subscriptionId },
-    data: { ...data, lastSyncedAt: now, stripeRaw: state.raw as Prisma.InputJsonValue },
-  });
+  await updateSubscription(tx, subscriptionId, { ...data, lastSyncedAt: now, stripeRaw: state.raw as never });
   return { kind: "applied", subscriptionId, events };
 }
 
@@ -131,7 +127,7 @@ const COLUMN_DATES = new Set(["startDate", "termStart", "termEnd", "endedAt"]);
 /** The offer id when the catalog has it (offerId is a foreign key), else undefined: leave it. */
 async function knownOffer(tx: Tx, offerId: string | undefined): Promise<string | undefined> {
   if (offerId === undefined) return undefined;
-  return (await tx.offer.findUnique({ where: { id: offerId }, select: { id: true } }))?.id;
+  return (await findOffer(tx, offerId))?.id;
 }
 
 /** Column changes grouped by audit event type; dates compared as instants. */
@@ -226,25 +222,23 @@ async function reconcileStoredSchedules(
   const r = reconcileSchedules(stored, fromStripe, now);
   const changes: Record<string, { from: unknown; to: unknown }> = {};
   for (const c of r.create) {
-    await tx.paymentSchedule.create({
-      data: {
-        id: generateLimioId("schedule"),
-        subscriptionId: row.id,
-        stripeKey: c.key,
-        ...scheduleColumns(c),
-      },
+    await createPaymentSchedule(tx, {
+      id: generateLimioId("schedule"),
+      subscriptionId: row.id,
+      stripeKey: c.key,
+      ...scheduleColumns(c),
     });
     changes[c.key] = { from: null, to: scheduleSummary(c) };
   }
   for (const u of r.update) {
     const next = wantedByKey.get(u.stored.key);
     if (!next || !u.stored.id) continue;
-    await tx.paymentSchedule.update({ where: { id: u.stored.id }, data: scheduleColumns(next) });
+    await updatePaymentSchedule(tx, u.stored.id, scheduleColumns(next));
     changes[u.stored.key] = { from: scheduleSummary(u.stored), to: scheduleSummary(next) };
   }
   for (const c of r.cancel) {
     if (!c.id) continue;
-    await tx.paymentSchedule.update({ where: { id: c.id }, data: { status: "cancelled" } });
+    await updatePaymentSchedule(tx, c.id, { status: "cancelled" });
     changes[c.key] = { from: scheduleSummary(c), to: { ...scheduleSummary(c), status: "cancelled" } };
   }
   return changes;
@@ -274,13 +268,9 @@ async function applyPaymentMethod(
   const from = row.paymentMethod ? methodSummary(row.paymentMethod) : null;
   if (sameMethod(from, next)) return null;
   if (next === null) {
-    await tx.paymentMethod.delete({ where: { subscriptionId: row.id } });
+    await deletePaymentMethod(tx, row.id);
   } else {
-    await tx.paymentMethod.upsert({
-      where: { subscriptionId: row.id },
-      create: { subscriptionId: row.id, ...next },
-      update: next,
-    });
+    await setPaymentMethod(tx, row.id, next);
   }
   return { from, to: next };
 }

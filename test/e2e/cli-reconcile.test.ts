@@ -1,5 +1,7 @@
 // `bridge reconcile` finds drift introduced behind the bridge's back; `bridge resync` repairs it,
 // through Kafka and a real sync-consumer, against the Stripe emulator.
+
+import { runCli } from "@bridge/bridge-cli";
 import { freshDatabase, kafkaBrokers, uniqueName } from "@bridge/local-infra/testing";
 import { bridgeTopicSpecs, createKafkaClient, ensureTopics } from "@bridge/messaging";
 import { createLogger } from "@bridge/observability";
@@ -9,7 +11,6 @@ import { type RunningEmulator, startEmulator } from "@bridge/stripe-emulator";
 import { type RunningSyncConsumer, startSyncConsumer } from "@bridge/sync-consumer";
 import { Registry } from "prom-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runCli } from "./main.ts";
 
 const logger = createLogger("cli-reconcile-test", { level: "error" });
 let emulator: RunningEmulator;

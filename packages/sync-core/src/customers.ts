@@ -1,8 +1,13 @@
 import { createHash } from "node:crypto";
 import type { LimioAddress } from "@bridge/domain";
-import type { Prisma } from "@bridge/store";
-
-type Tx = Prisma.TransactionClient;
+import {
+  ensureCustomer,
+  findCustomerByEmail,
+  findCustomerByStripeId,
+  linkStripeCustomer,
+  type Tx,
+  upsertAddress as upsertAddressRow,
+} from "@bridge/store";
 
 export const normaliseEmail = (email: string) => email.trim().toLowerCase();
 
@@ -34,11 +39,11 @@ export async function upsertAddress(
   type: "billing" | "delivery",
   a: LimioAddress,
 ) {
-  const columns = addressColumns(a);
-  await tx.address.upsert({
-    where: { customerId_type: { customerId, type } },
-    create: { id: derivedLimioId("address", `${customerId}:${type}`), customerId, type, ...columns },
-    update: columns,
+  await upsertAddressRow(tx, {
+    id: derivedLimioId("address", `${customerId}:${type}`),
+    customerId,
+    type,
+    ...addressColumns(a),
   });
 }
 
@@ -59,35 +64,20 @@ export async function customerForNewOrder(
   },
 ) {
   const email = normaliseEmail(input.email);
-  const byStripe = input.stripeCustomerId
-    ? await tx.customer.findUnique({ where: { stripeCustomerId: input.stripeCustomerId } })
-    : null;
-  const existing =
-    byStripe ??
-    (await tx.customer.findFirst({
-      where: { email: { equals: email, mode: "insensitive" } },
-      orderBy: { createdAt: "asc" },
-    }));
+  const byStripe = input.stripeCustomerId ? await findCustomerByStripeId(tx, input.stripeCustomerId) : null;
+  const existing = byStripe ?? (await findCustomerByEmail(tx, email));
   if (existing) {
     if (!existing.stripeCustomerId && input.stripeCustomerId) {
-      return tx.customer.update({
-        where: { id: existing.id },
-        data: { stripeCustomerId: input.stripeCustomerId },
-      });
+      return linkStripeCustomer(tx, existing.id, input.stripeCustomerId);
     }
     return existing;
   }
-  const id = derivedLimioId("cus", `limio-order:${input.orderId}`);
-  return tx.customer.upsert({
-    where: { id },
-    update: {},
-    create: {
-      id,
-      email,
-      firstName: input.firstName ?? null,
-      lastName: input.lastName ?? null,
-      phone: input.phone ?? null,
-      stripeCustomerId: input.stripeCustomerId ?? null,
-    },
+  return ensureCustomer(tx, {
+    id: derivedLimioId("cus", `limio-order:${input.orderId}`),
+    email,
+    firstName: input.firstName ?? null,
+    lastName: input.lastName ?? null,
+    phone: input.phone ?? null,
+    stripeCustomerId: input.stripeCustomerId ?? null,
   });
 }

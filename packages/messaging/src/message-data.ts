@@ -1,8 +1,11 @@
 import { type Envelope, type MessageType, type MessageVersion, parseMessageData } from "@bridge/domain";
-import { PoisonMessageError } from "@bridge/messaging";
+import { PoisonMessageError } from "./errors.ts";
 
-/** The envelope's data validated against its (type, version) schema; anything else is poison. */
-export function dataOf<T extends MessageType>(envelope: Envelope, type: T) {
+/**
+ * The envelope's data validated against the domain's schema for its (type, version): the one way
+ * every handler reads message data. Anything else is poison (DLQ at once, raw bytes kept).
+ */
+export function messageData<T extends MessageType>(envelope: Envelope, type: T) {
   const parsed = parseMessageData(type, envelope.version as MessageVersion<T>, envelope.data);
   if (!parsed.ok) {
     const summary = parsed.errors

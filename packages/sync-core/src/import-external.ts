@@ -1,9 +1,15 @@
 import { generateLimioReference } from "@bridge/domain";
-import { appendEvent, findSubscriptionByStripeId, handleOnce, markImported, type Store } from "@bridge/store";
+import {
+  appendEvent,
+  createSubscription,
+  findSubscriptionByStripeId,
+  handleOnce,
+  markImported,
+} from "@bridge/store";
 import { classifyStripeError, type Stripe } from "@bridge/stripe-client";
+import { syncSubscriptionInTx } from "./apply-sync.ts";
 import { customerForNewOrder, derivedLimioId } from "./customers.ts";
-import { CONSUMER, operatorDeps, type SyncDeps, syncStore } from "./deps.ts";
-import { syncSubscriptionInTx } from "./sync/apply-sync.ts";
+import { CONSUMER, type OperatorDeps, operatorDeps, syncStore } from "./deps.ts";
 
 export type ImportResult = { subscriptionId: string; created: boolean };
 
@@ -20,7 +26,7 @@ export type ImportResult = { subscriptionId: string; created: boolean };
  * subscription is returned as it is (and re-synced).
  */
 export async function importExternalSubscription(
-  deps: Pick<SyncDeps, "store" | "stripe" | "logger"> & Partial<SyncDeps>,
+  deps: OperatorDeps,
   stripeSubscriptionId: string,
   options: { operator?: string } = {},
 ): Promise<ImportResult> {
@@ -42,7 +48,7 @@ export async function importExternalSubscription(
   const fullDeps = operatorDeps(deps);
   const messageId = `import:${stripeSubscriptionId}:${Date.now()}`;
   let created = false;
-  await handleOnce(syncStore(deps.store as Store), CONSUMER, messageId, async (tx) => {
+  await handleOnce(syncStore(deps.store), CONSUMER, messageId, async (tx) => {
     if (!existing) {
       const email = customer?.email ?? `${stripeCustomerId}@stripe.invalid`;
       const [firstName, ...rest] = (customer?.name ?? "").split(" ");
@@ -54,18 +60,16 @@ export async function importExternalSubscription(
         lastName: rest.join(" ") || null,
         phone: customer?.phone ?? null,
       });
-      await tx.subscription.create({
-        data: {
-          id: subscriptionId,
-          reference: generateLimioReference(),
-          customerId: limioCustomer.id,
-          offerId: null,
-          status: "pending",
-          origin: "external",
-          source: "stripe",
-          stripeCustomerId: stripeCustomerId ?? null,
-          stripeSubscriptionId,
-        },
+      await createSubscription(tx, {
+        id: subscriptionId,
+        reference: generateLimioReference(),
+        customerId: limioCustomer.id,
+        offerId: null,
+        status: "pending",
+        origin: "external",
+        source: "stripe",
+        stripeCustomerId: stripeCustomerId ?? null,
+        stripeSubscriptionId,
       });
       await appendEvent(tx, {
         subscriptionId,

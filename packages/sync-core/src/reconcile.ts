@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
-import { operatorDeps, type SyncDeps, syncStore } from "./deps.ts";
-import { syncSubscriptionInTx } from "./sync/apply-sync.ts";
+import { listEventsByCause } from "@bridge/store";
+import { syncSubscriptionInTx } from "./apply-sync.ts";
+import { type OperatorDeps, operatorDeps, syncStore } from "./deps.ts";
 
 export type Drift = { type: string; changes: unknown };
 
@@ -25,7 +26,7 @@ class DryRun extends Error {
  * found here is exactly what `bridge resync` repairs. Reads Stripe, writes nothing.
  */
 export async function reconcileSubscription(
-  deps: Pick<SyncDeps, "store" | "stripe" | "logger"> & Partial<SyncDeps>,
+  deps: OperatorDeps,
   subscriptionId: string,
 ): Promise<ReconcileResult> {
   const full = operatorDeps(deps);
@@ -34,7 +35,7 @@ export async function reconcileSubscription(
     await syncStore(full.store).transaction(async (tx) => {
       const result = await syncSubscriptionInTx(tx, full, subscriptionId, { trigger: "operator", causeId });
       if (result.kind !== "applied") throw new DryRun({ subscriptionId, status: result.kind, drift: [] });
-      const events = await tx.event.findMany({ where: { causeId }, orderBy: { createdAt: "asc" } });
+      const events = await listEventsByCause(tx, causeId);
       const drift = events.map((event) => ({ type: event.type, changes: event.changes }));
       throw new DryRun({ subscriptionId, status: drift.length > 0 ? "drift" : "in_sync", drift });
     });

@@ -6,8 +6,14 @@ import {
   listEventsForSubscription,
   type Store,
 } from "@bridge/store";
+import {
+  CONSUMER,
+  type SyncContext,
+  type SyncDeps,
+  syncStore,
+  syncSubscriptionInTx,
+} from "@bridge/sync-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CONSUMER, type SyncDeps, syncStore } from "../deps.ts";
 import {
   advanceClock,
   directDeps,
@@ -16,8 +22,7 @@ import {
   startStripe,
   stripeSubscription,
   utc,
-} from "../test-support.ts";
-import { type SyncContext, syncSubscriptionInTx } from "./apply-sync.ts";
+} from "./test-support.ts";
 
 let stripe: Emulated;
 let store: Store;

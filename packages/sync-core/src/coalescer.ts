@@ -1,4 +1,5 @@
-import type { KafkaClient } from "@bridge/messaging";
+import type { OffsetReader } from "@bridge/messaging";
+import { LRUCache } from "lru-cache";
 
 /**
  * Burst coalescing (docs/decisions/010). A refetch of Stripe state reflects every change whose
@@ -18,50 +19,32 @@ export type Coalescer = {
   /** Record, after commit, that `subscriptionId` reflects everything below `watermark` on topic/partition. */
   remember(topic: string, partition: number, subscriptionId: string, watermark: bigint): void;
   isReflected(topic: string, partition: number, subscriptionId: string, offset: string): boolean;
-  close(): Promise<void>;
 };
 
+/** Coalescing off: every Stripe event refetches (operator actions, or `coalesce: false`). */
+export const noCoalescing: Coalescer = {
+  snapshot: async () => undefined,
+  remember: () => {},
+  isReflected: () => false,
+};
+
+/** Most recently used (topic, partition, subscription) entries kept; older ones are forgotten. */
 const MAX_ENTRIES = 50_000;
 
-export function createCoalescer(client: KafkaClient | undefined): Coalescer {
-  const memory = new Map<string, bigint>();
-  const admin = client?.kafka.admin();
-  let connected: Promise<void> | undefined;
+export function createCoalescer(offsets: OffsetReader): Coalescer {
+  const memory = new LRUCache<string, bigint>({ max: MAX_ENTRIES });
   const key = (topic: string, partition: number, sub: string) => `${topic}\u0000${partition}\u0000${sub}`;
   return {
-    async snapshot(topic, partition) {
-      if (!admin) return undefined;
-      try {
-        connected ??= admin.connect().catch((error: unknown) => {
-          connected = undefined;
-          throw error;
-        });
-        await connected;
-        const offsets = await admin.fetchTopicOffsets(topic);
-        const found = offsets.find((p) => p.partition === partition);
-        return found ? BigInt(found.high) : undefined;
-      } catch (error) {
-        client?.logger.warn({ err: error, topic }, "could not read the high watermark; not coalescing");
-        return undefined;
-      }
-    },
+    snapshot: (topic, partition) => offsets.highWatermark(topic, partition),
     remember(topic, partition, sub, watermark) {
       const k = key(topic, partition, sub);
       const previous = memory.get(k);
       if (previous !== undefined && previous >= watermark) return;
-      memory.delete(k);
       memory.set(k, watermark);
-      if (memory.size > MAX_ENTRIES) {
-        const oldest = memory.keys().next().value;
-        if (oldest !== undefined) memory.delete(oldest);
-      }
     },
     isReflected(topic, partition, sub, offset) {
       const watermark = memory.get(key(topic, partition, sub));
       return watermark !== undefined && BigInt(offset) < watermark;
-    },
-    async close() {
-      if (connected) await admin?.disconnect().catch(() => {});
     },
   };
 }

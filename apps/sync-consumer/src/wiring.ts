@@ -1,19 +1,41 @@
 import {
   topics as bridgeTopics,
+  createOffsetReader,
   dlqTopicOf,
   type KafkaClient,
   type RetryOptions,
   type RunningConsumer,
+  registerConsumerGauges,
   startConsumer,
 } from "@bridge/messaging";
 import type { Logger } from "@bridge/observability";
 import type { Store } from "@bridge/store";
 import type { Stripe } from "@bridge/stripe-client";
+import {
+  createCoalescer,
+  createSyncMetrics,
+  noCoalescing,
+  type SyncDeps,
+  type SyncMetrics,
+} from "@bridge/sync-core";
 import type { Registry } from "prom-client";
-import type { SyncTopics } from "./deps.ts";
 import { type HandlerHooks, syncHandlers } from "./handlers/index.ts";
-import { createSyncMetrics, registerKafkaGauges, type SyncMetrics } from "./metrics.ts";
-import { createCoalescer } from "./sync/coalescer.ts";
+
+export type SyncTopics = { stripeEvents: string; sync: string; orderOutcomes: string };
+
+/**
+ * How the sync retries a failed message: a few quick in-place attempts (a lock timeout, a Stripe
+ * 5xx), then three rounds through `<topic>.retry` spaced 5 s, 10 s, 20 s (an order outcome whose
+ * Order row is not visible yet, a Stripe outage), then the DLQ for an operator to re-drive.
+ */
+export const syncRetryPolicy: Required<RetryOptions> = {
+  attempts: 3,
+  baseDelayMs: 200,
+  maxDelayMs: 10_000,
+  retryTopic: true,
+  retryRounds: 3,
+  retryTopicDelayMs: 5_000,
+};
 
 export type SyncConsumerOptions = {
   kafka: KafkaClient;
@@ -24,6 +46,7 @@ export type SyncConsumerOptions = {
   groupId?: string;
   topics?: Partial<SyncTopics>;
   concurrency?: number;
+  /** Replaces parts of `syncRetryPolicy` (tests shorten the delays). */
   retry?: RetryOptions;
   /** Burst coalescing on (default) or off (every Stripe event refetches). */
   coalesce?: boolean;
@@ -34,7 +57,12 @@ export type SyncConsumerOptions = {
   now?: () => Date;
 };
 
-export type RunningSyncConsumer = RunningConsumer & { metrics: SyncMetrics; topics: SyncTopics };
+export type RunningSyncConsumer = RunningConsumer & {
+  metrics: SyncMetrics;
+  topics: SyncTopics;
+  /** Can the cluster be reached (readiness)? */
+  kafkaReachable(): Promise<boolean>;
+};
 
 /** The consumer group `sync-consumer` on stripe.events.v1, limio.sync.v1, limio.order-outcomes.v1. */
 export async function startSyncConsumer(options: SyncConsumerOptions): Promise<RunningSyncConsumer> {
@@ -45,40 +73,42 @@ export async function startSyncConsumer(options: SyncConsumerOptions): Promise<R
   };
   const groupId = options.groupId ?? "sync-consumer";
   const metrics = createSyncMetrics(options.registry);
-  const coalescer = createCoalescer(options.coalesce === false ? undefined : options.kafka);
-  const deps = {
+  const offsets = createOffsetReader(options.kafka);
+  const deps: SyncDeps = {
     store: options.store,
     stripe: options.stripe,
     logger: options.logger,
     metrics,
-    coalescer,
+    coalescer: options.coalesce === false ? noCoalescing : createCoalescer(offsets),
     ...(options.now ? { now: options.now } : {}),
   };
   const inputs = [topics.orderOutcomes, topics.sync, topics.stripeEvents];
-  const gauges = options.kafkaGauges
-    ? registerKafkaGauges(options.registry, options.kafka, {
-        groupId,
-        topics: inputs,
-        dlqTopics: inputs.map(dlqTopicOf),
-      })
-    : undefined;
+  if (options.kafkaGauges) {
+    registerConsumerGauges(options.registry, offsets, {
+      lagMetric: "sync_consumer_lag",
+      dlqMetric: "sync_dlq_messages",
+      groupId,
+      topics: inputs,
+      dlqTopics: inputs.map(dlqTopicOf),
+    });
+  }
   const consumer = await startConsumer(options.kafka, {
     groupId,
     topics: inputs,
     handlers: syncHandlers(deps, options.hooks),
     concurrency: options.concurrency ?? 4,
+    retry: { ...syncRetryPolicy, ...options.retry },
     registry: options.registry,
     logger: options.logger,
-    ...(options.retry ? { retry: options.retry } : {}),
     ...(options.exit ? { exit: options.exit } : {}),
   });
   return {
     metrics,
     topics,
+    kafkaReachable: () => offsets.reachable(),
     async stop() {
       await consumer.stop();
-      await coalescer.close();
-      await gauges?.close();
+      await offsets.close();
     },
   };
 }

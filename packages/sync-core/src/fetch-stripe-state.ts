@@ -5,7 +5,7 @@ import type {
   StripeSubscriptionScheduleLike,
 } from "@bridge/domain";
 import { classifyStripeError, type Stripe } from "@bridge/stripe-client";
-import type { SyncMetrics } from "../metrics.ts";
+import type { SyncMetrics } from "./metrics.ts";
 
 /** Recent invoices read per sync: history older than this stays as stored (reconcile keeps past schedules). */
 export const INVOICES_PER_SYNC = 24;

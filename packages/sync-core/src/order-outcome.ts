@@ -1,0 +1,167 @@
+import { generateLimioReference, type LimioAddress, type OrderOutcomeV1 } from "@bridge/domain";
+import {
+  appendEvent,
+  createSubscription,
+  findCustomer,
+  findOffer,
+  findSubscription,
+  markImported,
+  type Tx,
+  updateCustomer,
+  updateSubscription,
+} from "@bridge/store";
+import { type SyncResult, syncSubscriptionInTx } from "./apply-sync.ts";
+import { customerForNewOrder, upsertAddress } from "./customers.ts";
+import type { SyncDeps } from "./deps.ts";
+
+/** The parts of the stored Limio order (validated by the gateway's order schema) the sync reads. */
+export type StoredOrderPayload = Record<string, unknown> & {
+  email?: string;
+  billingDetails?: LimioAddress;
+  deliveryDetails?: LimioAddress;
+  customerDetails?: { firstName?: string; lastName?: string; email?: string; phone?: string };
+  address?: LimioAddress;
+  type?: string;
+  orderItems?: { offer?: { id?: string } }[];
+};
+
+export type StoredOrder = { source: string; payload: unknown };
+
+const str = (v: unknown) => (typeof v === "string" && v.trim() !== "" ? v : null);
+
+/**
+ * Apply one order outcome to the Limio store, inside the caller's transaction (which holds the
+ * inbox row). The outcome is the only message that tells the sync an order was applied: a `new`
+ * order that reached Stripe creates the Limio customer and subscription and links them to Stripe;
+ * a schedule id is linked; an applied `change_address` updates the Limio customer from the order;
+ * every outcome is audited (`order.<status>`); a linked subscription is then synced.
+ */
+export async function applyOrderOutcomeInTx(
+  tx: Tx,
+  deps: SyncDeps,
+  outcome: OrderOutcomeV1,
+  order: StoredOrder,
+  message: { id: string; correlationId: string },
+): Promise<SyncResult | null> {
+  const payload = (order.payload ?? {}) as StoredOrderPayload;
+  const createsSubscription =
+    outcome.orderType === "new" &&
+    outcome.stripe.subscriptionId !== undefined &&
+    (outcome.status === "applied" || outcome.status === "failed");
+  if (createsSubscription) await createFromNewOrder(tx, outcome, order.source, payload);
+
+  const sub = await findSubscription(tx, outcome.subscriptionId);
+  if (sub && outcome.stripe.scheduleId && sub.stripeScheduleId !== outcome.stripe.scheduleId) {
+    await updateSubscription(tx, sub.id, { stripeScheduleId: outcome.stripe.scheduleId });
+  }
+  if (sub && outcome.orderType === "change_address" && outcome.status === "applied") {
+    await applyAddressChange(tx, sub.customerId, payload, outcome.orderId, order.source);
+  }
+  await appendEvent(tx, {
+    subscriptionId: sub ? sub.id : null,
+    orderId: outcome.orderId,
+    type: `order.${outcome.status}`,
+    source: order.source,
+    causeId: message.id,
+    correlationId: message.correlationId,
+    changes: {
+      orderType: outcome.orderType,
+      action: outcome.action,
+      ...(outcome.error ? { error: { code: outcome.error.code, message: outcome.error.message } } : {}),
+    },
+  });
+  if (!sub?.stripeSubscriptionId) return null;
+  return syncSubscriptionInTx(tx, deps, sub.id, {
+    trigger: "order",
+    causeId: message.id,
+    correlationId: message.correlationId,
+    orderId: outcome.orderId,
+  });
+}
+
+async function createFromNewOrder(
+  tx: Tx,
+  outcome: OrderOutcomeV1,
+  source: string,
+  payload: StoredOrderPayload,
+) {
+  const existing = await findSubscription(tx, outcome.subscriptionId);
+  if (existing) return existing;
+  const billing = payload.billingDetails ?? {};
+  const details = payload.customerDetails ?? {};
+  const email = str(payload.email) ?? str(details.email) ?? str(billing.email);
+  if (!email) throw new Error(`order ${outcome.orderId} has no email`);
+  const customer = await customerForNewOrder(tx, {
+    orderId: outcome.orderId,
+    email,
+    stripeCustomerId: outcome.stripe.customerId,
+    firstName: str(details.firstName) ?? str(billing.firstName),
+    lastName: str(details.lastName) ?? str(billing.lastName),
+    phone: str(details.phone) ?? str(billing.phone),
+  });
+  if (payload.billingDetails) await upsertAddress(tx, customer.id, "billing", payload.billingDetails);
+  if (payload.deliveryDetails) await upsertAddress(tx, customer.id, "delivery", payload.deliveryDetails);
+
+  const offerRef = payload.orderItems?.[0]?.offer?.id;
+  const offer = offerRef ? await findOffer(tx, offerRef) : null;
+  const created = await createSubscription(tx, {
+    id: outcome.subscriptionId,
+    reference: generateLimioReference(),
+    customerId: customer.id,
+    offerId: offer?.id ?? null,
+    status: "pending",
+    origin: "limio",
+    source,
+    stripeCustomerId: outcome.stripe.customerId ?? customer.stripeCustomerId ?? null,
+    stripeSubscriptionId: outcome.stripe.subscriptionId ?? null,
+    stripeScheduleId: outcome.stripe.scheduleId ?? null,
+  });
+  if (outcome.stripe.subscriptionId) await markImported(tx, outcome.stripe.subscriptionId, created.id);
+  await appendEvent(tx, {
+    subscriptionId: created.id,
+    orderId: outcome.orderId,
+    type: "subscription.created",
+    source,
+    changes: {
+      customerId: { from: null, to: customer.id },
+      offerId: { from: null, to: created.offerId },
+      stripeSubscriptionId: { from: null, to: created.stripeSubscriptionId },
+      ...(offerRef && !offer ? { offerNotInCatalog: offerRef } : {}),
+    },
+  });
+  return created;
+}
+
+/** Limio's change_address: billing, delivery or both, plus name and phone (never the email). */
+async function applyAddressChange(
+  tx: Tx,
+  customerId: string,
+  payload: StoredOrderPayload,
+  orderId: string,
+  source: string,
+) {
+  const address =
+    payload.address ?? (payload.type === "delivery" ? payload.deliveryDetails : payload.billingDetails);
+  if (!address) return;
+  const types: ("billing" | "delivery")[] =
+    payload.type === "all"
+      ? ["billing", "delivery"]
+      : payload.type === "delivery"
+        ? ["delivery"]
+        : ["billing"];
+  for (const type of types) await upsertAddress(tx, customerId, type, address);
+  const details = payload.customerDetails ?? {};
+  const before = await findCustomer(tx, customerId);
+  if (!before) throw new Error(`Limio customer ${customerId} is missing`);
+  await updateCustomer(tx, customerId, {
+    firstName: str(details.firstName) ?? str(address.firstName) ?? before.firstName,
+    lastName: str(details.lastName) ?? str(address.lastName) ?? before.lastName,
+    phone: str(details.phone) ?? str(address.phone) ?? before.phone,
+  });
+  await appendEvent(tx, {
+    orderId,
+    type: "customer.address_changed",
+    source,
+    changes: { addressTypes: types, customerId },
+  });
+}
