@@ -1,11 +1,29 @@
 import type { LimioOrder, Offer, OrderOutcomeV1 } from "@bridge/domain";
-import { RetryableError } from "@bridge/messaging";
+import { type MessageProducer, RetryableError } from "@bridge/messaging";
 import type { Logger } from "@bridge/observability";
 import { type Db, findOffer, findSubscription } from "@bridge/store";
+import type { Registry } from "prom-client";
 import type Stripe from "stripe";
+import type { CrashHook } from "./crash.ts";
 import type { HookContext, Hooks } from "./hooks.ts";
 import type { StripeLookups } from "./lookups.ts";
 import type { OrderSteps, StepRunner } from "./steps.ts";
+
+export type WriterTopics = { orders: string; stripeEvents: string; orderOutcomes: string };
+
+/** What the writer's handlers share, built once by the wiring. */
+export type WriterDeps = {
+  db: Db;
+  stripe: Stripe;
+  producer: MessageProducer;
+  topics: WriterTopics;
+  hooks: Hooks;
+  lookups: StripeLookups;
+  logger: Logger;
+  registry?: Registry | undefined;
+  crash?: CrashHook | undefined;
+  now?: () => Date;
+};
 
 /** Everything an action needs; built per order by the writer. */
 export type ActionContext = {
@@ -56,6 +74,28 @@ export class OrderFailure extends Error {
     this.stripeCode = options.stripeCode;
     this.stripe = options.stripe ?? {};
   }
+}
+
+/** The context of one order's action: the order as recorded, its steps, the shared clients. */
+export function actionContext(
+  deps: WriterDeps,
+  order: { orderId: string; subscriptionId: string; source: string; order: LimioOrder },
+  steps: OrderSteps,
+  logger: Logger,
+): ActionContext {
+  return {
+    stripe: deps.stripe,
+    db: deps.db,
+    orderId: order.orderId,
+    subscriptionId: order.subscriptionId,
+    source: order.source,
+    order: order.order,
+    step: steps.step,
+    steps,
+    hooks: deps.hooks,
+    lookups: deps.lookups,
+    logger: logger.child({ orderId: order.orderId }),
+  };
 }
 
 /** Limio metadata stamped on every Stripe object the writer creates or updates (loop prevention). */

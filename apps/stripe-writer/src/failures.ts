@@ -1,22 +1,17 @@
 import { DomainRuleError } from "@bridge/domain";
-import { FatalError, PermanentError, RetryableError } from "@bridge/messaging";
-import { classifyStripeError, stripeFailureOf } from "@bridge/stripe-client";
-import Stripe from "stripe";
+import { classifyStripeError, stripeErrorClass, stripeFailureOf } from "@bridge/stripe-client";
 import type { ActionResult } from "./context.ts";
 import { OrderFailure } from "./context.ts";
 import { HookError } from "./hooks.ts";
 
-const isStripeError = (error: unknown): error is Stripe.errors.StripeError =>
-  error instanceof Stripe.errors.StripeError;
-
-export function isPermanentStripeError(error: unknown): boolean {
-  return isStripeError(error) && classifyStripeError(error) instanceof PermanentError;
-}
+/** A Stripe refusal the order cannot recover from (declined card, invalid request). */
+export const isPermanentStripeError = (error: unknown): boolean => stripeErrorClass(error) === "permanent";
 
 /**
  * What a failed action means for the order: a failed outcome (permanent: Stripe refused, a hook
- * threw, a domain rule or the writer refused the order), or an error to rethrow so the runtime
- * retries (retryable) or the process exits (fatal).
+ * threw, a domain rule or the writer refused the order), or an error rethrown for the runtime:
+ * Stripe's retryable and fatal errors as the runtime's classes (with Retry-After), anything else
+ * as it is (retried by default).
  */
 export function failureOutcome(error: unknown): Pick<ActionResult, "error" | "stripe"> {
   if (error instanceof OrderFailure) {
@@ -34,19 +29,22 @@ export function failureOutcome(error: unknown): Pick<ActionResult, "error" | "st
   if (error instanceof DomainRuleError) {
     return { stripe: {}, error: { code: error.code, message: error.message } };
   }
-  if (isStripeError(error)) {
-    const classified = classifyStripeError(error);
-    if (!(classified instanceof PermanentError)) throw classified;
-    const failure = stripeFailureOf(error);
-    return {
-      stripe: {},
-      error: {
-        code: failure.code,
-        message: failure.message,
-        stripeCode: failure.declineCode ?? failure.code,
-      },
-    };
+  const stripeClass = stripeErrorClass(error);
+  if (stripeClass === undefined) throw error;
+  if (stripeClass !== "permanent") throw classifyStripeError(error);
+  const failure = stripeFailureOf(error);
+  return {
+    stripe: {},
+    error: { code: failure.code, message: failure.message, stripeCode: failure.declineCode ?? failure.code },
+  };
+}
+
+/** Runs an action; a failure the order cannot recover from becomes a `failed` result. */
+export async function runAction(action: () => Promise<ActionResult>): Promise<ActionResult> {
+  try {
+    return await action();
+  } catch (error) {
+    const failed = failureOutcome(error);
+    return { status: "failed", action: "none", stripe: failed.stripe, error: failed.error };
   }
-  if (error instanceof FatalError || error instanceof RetryableError) throw error;
-  throw error;
 }

@@ -3,8 +3,8 @@ import { freshDatabase, kafkaBrokers } from "@bridge/local-infra/testing";
 import { ensureTopics, topicWithCompanions } from "@bridge/messaging";
 import { startEmulator } from "@bridge/stripe-emulator";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { writerTopics } from "./service.ts";
 import { finalOrder, type Harness, hex, newOrder, poll, spawnWriter, startHarness } from "./test-support.ts";
+import { writerTopics } from "./wiring.ts";
 
 let h: Harness;
 beforeAll(async () => {

@@ -1,7 +1,7 @@
 import { installShutdown } from "@bridge/messaging";
 import { createLogger, createMetrics, startOpsServer } from "@bridge/observability";
 import { loadConfig } from "./config.ts";
-import { startWriterService } from "./service.ts";
+import { startWriterService } from "./wiring.ts";
 
 const config = loadConfig();
 const logger = createLogger("stripe-writer", { level: config.LOG_LEVEL });

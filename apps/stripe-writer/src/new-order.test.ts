@@ -2,8 +2,8 @@ import { freshDatabase, kafkaBrokers } from "@bridge/local-infra/testing";
 import { findOrder } from "@bridge/store";
 import type Stripe from "stripe";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { WriterService } from "./service.ts";
 import { finalOrder, type Harness, newOrder, offers, poll, startHarness } from "./test-support.ts";
+import type { WriterService } from "./wiring.ts";
 
 let h: Harness;
 let writer: WriterService;
@@ -76,16 +76,18 @@ describe("new order through Kafka", () => {
     const product = await h.stripe.products.retrieve("prod_LedgerDigital01");
     expect(product.metadata.limio_order_id).toBe(orderId);
 
-    // Order row: applied, outcome stored; the sync request follows with a deterministic id.
+    // Order row: applied, outcome stored; the outcome (deterministic id) is the only message that
+    // tells the sync the order was applied: no second sync request follows it.
     const row = await finalOrder(h.store, orderId);
     expect(row.status).toBe("applied");
     expect((row.outcome as { action: string }).action).toBe("subscription_created");
-    const sync = await poll(() => h.seen.syncs.find((e) => e.id === `${orderId}:sync`), {
-      what: "the sync request",
+    const published = await poll(() => h.seen.outcomes.find((e) => e.id === `${orderId}:outcome`), {
+      what: "the order outcome",
     });
-    expect(sync?.data).toMatchObject({ subscriptionId, reason: "order", orderId });
-    expect(sync?.correlationId).toBe(envelope.correlationId);
-    expect(sync?.causationId).toBe(envelope.id);
+    expect(published?.data).toMatchObject({ subscriptionId, orderId, status: "applied" });
+    expect(published?.correlationId).toBe(envelope.correlationId);
+    expect(published?.causationId).toBe(envelope.id);
+    expect(await h.syncRequestsAfterOrdersHandled()).toBe(0);
 
     // Every write carried the step's idempotency key.
     const log = (await (await fetch(`${h.emu.url}/_emulator/requests`)).json()) as {

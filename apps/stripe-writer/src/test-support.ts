@@ -3,7 +3,10 @@ import { randomUUID } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { demoCatalogUrl, type Envelope, messageTypes, type OrderOutcomeV1 } from "@bridge/domain";
 import {
+  topics as bridgeTopics,
+  consumerLag,
   createKafkaClient,
+  createOffsetReader,
   createProducer,
   ensureTopics,
   type KafkaClient,
@@ -17,9 +20,9 @@ import { createStore, findOrder, loadCatalog, type Store } from "@bridge/store";
 import { type RunningEmulator, startEmulator } from "@bridge/stripe-emulator";
 import Stripe from "stripe";
 import { loadConfig, type WriterConfig } from "./config.ts";
+import type { WriterTopics } from "./context.ts";
 import type { Hooks } from "./hooks.ts";
-import { startWriterService, type WriterService, writerTopics } from "./service.ts";
-import type { WriterTopics } from "./writer.ts";
+import { startWriterService, type WriterService, writerTopics } from "./wiring.ts";
 
 export const TEST_KEY = "sk_test_writer";
 
@@ -103,6 +106,11 @@ export type Harness = {
   card(token?: string): Promise<string>;
   /** Places and links a new subscription (paid with a tok_visa card); returns its outcome. */
   subscribe(email: string, offerId: string, payment?: Record<string, unknown>): Promise<OrderOutcomeV1>;
+  /**
+   * Sync requests on the bridge's sync topic once the writer committed every order it read: the
+   * writer publishes none (the order outcome is the one message telling the sync an order was applied).
+   */
+  syncRequestsAfterOrdersHandled(): Promise<number>;
   stop(): Promise<void>;
 };
 
@@ -137,11 +145,15 @@ export async function startHarness(options: {
   await loadCatalog(store.db, JSON.parse(await readFile(demoCatalogUrl, "utf8")));
   const prefix = `t${hex(10)}.`;
   const topics = writerTopics(prefix);
+  // Not a writer topic: collected to prove the writer publishes no sync request of its own.
+  const syncTopic = `${prefix}${bridgeTopics.sync}`;
   const logger = createLogger("writer-test", { level: process.env.TEST_LOG_LEVEL ?? "silent" });
   const kafka = createKafkaClient({ brokers: options.brokers, clientId: "writer-test", logger });
   await ensureTopics(
     kafka,
-    Object.values(topics).flatMap((t) => topicWithCompanions(t, { partitions: options.partitions ?? 3 })),
+    [...Object.values(topics), syncTopic].flatMap((t) =>
+      topicWithCompanions(t, { partitions: options.partitions ?? 3 }),
+    ),
   );
   const producer = createProducer(kafka);
   await producer.connect();
@@ -149,7 +161,7 @@ export async function startHarness(options: {
   const collectors: RunningConsumer[] = [
     await startConsumer(kafka, {
       groupId: `collector-${hex(8)}`,
-      topics: [topics.orderOutcomes, topics.sync],
+      topics: [topics.orderOutcomes, syncTopic],
       retry: { retryTopic: false, attempts: 1 },
       onUnhandledType: "skip",
       logger,
@@ -180,6 +192,7 @@ export async function startHarness(options: {
   });
   const config = (overrides: Record<string, string> = {}) => loadConfig(env(overrides));
 
+  const offsets = createOffsetReader(kafka);
   const harness: Harness = {
     emu,
     stripe,
@@ -192,6 +205,15 @@ export async function startHarness(options: {
     seen,
     config,
     env,
+    async syncRequestsAfterOrdersHandled() {
+      await poll(
+        async () =>
+          (await consumerLag(kafka, `writer-${prefix}`, [topics.orders])).every((p) => p.lag === 0) ||
+          undefined,
+        { what: "the writer to commit every order" },
+      );
+      return (await offsets.partitionSizes(syncTopic)).reduce((n, p) => n + p.size, 0);
+    },
     async startWriter(opts = {}) {
       const service = await startWriterService(config(opts.env), {
         logger,
@@ -268,6 +290,7 @@ export async function startHarness(options: {
     async stop() {
       for (const s of services.splice(0)) await s.stop().catch(() => {});
       for (const c of collectors) await c.stop().catch(() => {});
+      await offsets.close();
       await producer.disconnect().catch(() => {});
       await store.close().catch(() => {});
       await emu.stop().catch(() => {});

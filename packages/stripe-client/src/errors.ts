@@ -1,4 +1,4 @@
-import { FatalError, PermanentError, RetryableError } from "@bridge/messaging";
+import { type ErrorClass, FatalError, PermanentError, RetryableError } from "@bridge/errors";
 import Stripe from "stripe";
 
 /** What a failed Stripe call means for the order: retry later, or fail it with Stripe's reason. */
@@ -62,4 +62,25 @@ export function classifyStripeError(error: unknown): RetryableError | PermanentE
     });
   }
   return new PermanentError(summary, { cause: error });
+}
+
+/**
+ * The class of a Stripe SDK error for the Kafka runtime's `classifyError` option (the same
+ * table as `classifyStripeError`); undefined for anything that is not a Stripe error.
+ */
+export function stripeErrorClass(error: unknown): ErrorClass | undefined {
+  if (!(error instanceof Stripe.errors.StripeError)) return undefined;
+  const classified = classifyStripeError(error);
+  if (classified instanceof FatalError) return "fatal";
+  if (classified instanceof PermanentError) return "permanent";
+  return "retryable";
+}
+
+/** A Stripe call whose failure is rethrown classified (retryable with Retry-After, permanent, fatal). */
+export async function classified<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    throw classifyStripeError(error);
+  }
 }

@@ -1,4 +1,10 @@
 export type { Stripe } from "stripe";
 export { createStripeClient, routeOf, type StripeClient, type StripeClientOptions } from "./client.ts";
-export { classifyStripeError, type StripeFailure, stripeFailureOf } from "./errors.ts";
+export {
+  classified,
+  classifyStripeError,
+  type StripeFailure,
+  stripeErrorClass,
+  stripeFailureOf,
+} from "./errors.ts";
 export { createRateLimiter, defaultRateFor, type RateLimiter, sharedLimiterFor } from "./rate-limiter.ts";

@@ -1,15 +1,22 @@
-import type { LimioChangePaymentOrder } from "@bridge/domain";
-import { stripeFailureOf } from "@bridge/stripe-client";
+import { type LimioChangePaymentOrder, limioOrderSchema } from "@bridge/domain";
+import { PoisonMessageError } from "@bridge/messaging";
+import type { Logger } from "@bridge/observability";
+import { findOrder } from "@bridge/store";
+import { classified, type Stripe, stripeFailureOf } from "@bridge/stripe-client";
 import {
   type ActionContext,
   type ActionResult,
+  actionContext,
   hookContext,
   type LinkedSubscription,
   limioMetadata,
   linkedSubscription,
   OrderFailure,
+  type WriterDeps,
 } from "../context.ts";
-import { isPermanentStripeError } from "../failures.ts";
+import { isPermanentStripeError, runAction } from "../failures.ts";
+import type { OrderRef } from "../outcomes.ts";
+import { loadOrderSteps } from "../steps.ts";
 
 /**
  * Makes a confirmed PaymentMethod the default of the customer and of the subscription, then
@@ -108,8 +115,8 @@ export async function adoptPaymentMethod(
 
 /**
  * `change_payment`: a PaymentMethod the shop already confirmed becomes the default at once;
- * otherwise a SetupIntent (off_session) is created and its client secret returned, and the
- * writer finishes the change when `setup_intent.succeeded` arrives (setup-intent-succeeded.ts).
+ * otherwise a SetupIntent (off_session) is created and its client secret returned, and
+ * `completeChangePayment` finishes the change when `setup_intent.succeeded` arrives.
  */
 export async function changePayment(ctx: ActionContext): Promise<ActionResult> {
   const order = ctx.order as LimioChangePaymentOrder;
@@ -148,4 +155,49 @@ export async function changePayment(ctx: ActionContext): Promise<ActionResult> {
     },
     ...(clientSecret ? { clientSecret: { type: "setup_intent" as const, value: clientSecret } } : {}),
   };
+}
+
+/**
+ * The second half of a `change_payment` that started a SetupIntent: on `setup_intent.succeeded`
+ * the intent is re-fetched (the event payload is not trusted), and its method becomes the default
+ * of the customer and the subscription and pays an open invoice, as the immediate path does.
+ * Runs in the context of the order as recorded (its steps continue under `setup-succeeded.`).
+ * Null when the intent is not one of the writer's change_payment orders, or has not succeeded.
+ */
+export async function completeChangePayment(
+  deps: WriterDeps,
+  setupIntentId: string,
+  logger: Logger,
+): Promise<{ order: OrderRef; result: ActionResult } | null> {
+  const intent: Stripe.SetupIntent = await classified(() => deps.stripe.setupIntents.retrieve(setupIntentId));
+  const orderId = intent.metadata?.limio_order_id;
+  if (!orderId || intent.status !== "succeeded") return null;
+  const row = await findOrder(deps.db, orderId);
+  if (row?.type !== "change_payment") {
+    logger.warn({ setupIntentId, orderId }, "setup_intent.succeeded for an unknown order; ignored");
+    return null;
+  }
+  const paymentMethodId =
+    typeof intent.payment_method === "string" ? intent.payment_method : intent.payment_method?.id;
+  if (!paymentMethodId) return null;
+  const recorded = limioOrderSchema.safeParse(row.payload);
+  if (!recorded.success) throw new PoisonMessageError(`stored order ${orderId} no longer parses`);
+
+  const steps = await loadOrderSteps({ db: deps.db, orderId, crash: deps.crash });
+  const ctx = actionContext(
+    deps,
+    { orderId, subscriptionId: row.subscriptionId, source: row.source, order: recorded.data },
+    steps,
+    logger,
+  );
+  const result = await runAction(async () => {
+    const linked = await linkedSubscription(ctx);
+    // A SetupIntent with a customer attaches the method itself.
+    const adopted = await adoptPaymentMethod(ctx, linked, paymentMethodId, {
+      prefix: "setup-succeeded.",
+      attach: false,
+    });
+    return { ...adopted, stripe: { ...adopted.stripe, setupIntentId } };
+  });
+  return { order: { orderId, subscriptionId: row.subscriptionId, orderType: "change_payment" }, result };
 }

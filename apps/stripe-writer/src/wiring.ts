@@ -4,6 +4,7 @@ import {
   createKafkaClient,
   createProducer,
   ensureTopics,
+  type RetryOptions,
   type RunningConsumer,
   startConsumer,
   type TopicSpec,
@@ -11,20 +12,34 @@ import {
 } from "@bridge/messaging";
 import { createLogger, createMetrics, type Logger, type Metrics } from "@bridge/observability";
 import { createStore, type Store } from "@bridge/store";
-import { createStripeClient } from "@bridge/stripe-client";
-import { failureClassifier } from "./classify.ts";
+import { createStripeClient, stripeErrorClass } from "@bridge/stripe-client";
 import type { WriterConfig } from "./config.ts";
+import type { WriterTopics } from "./context.ts";
 import { crashHookFor, parseCrashPoint } from "./crash.ts";
+import { writerHandlers } from "./handlers/index.ts";
 import { type Hooks, loadHooks } from "./hooks.ts";
 import { createStripeLookups } from "./lookups.ts";
-import { createWriter, type WriterTopics } from "./writer.ts";
+
+/**
+ * How the writer retries an order that failed for a passing reason (Stripe 5xx or 429, a lock
+ * timeout, a subscription not linked yet): three in-place attempts with backoff (honouring
+ * Retry-After), then three rounds through `<topic>.retry` spaced 5 s, 10 s, 20 s, then the DLQ.
+ * Every Stripe write carries the step's idempotency key, so a retry never repeats an effect.
+ */
+export const writerRetryPolicy: Required<RetryOptions> = {
+  attempts: 3,
+  baseDelayMs: 200,
+  maxDelayMs: 10_000,
+  retryTopic: true,
+  retryRounds: 3,
+  retryTopicDelayMs: 5_000,
+};
 
 /** Topic names with the configured prefix (empty in production). */
 export function writerTopics(prefix: string): WriterTopics {
   return {
     orders: `${prefix}${bridgeTopics.orders}`,
     stripeEvents: `${prefix}${bridgeTopics.stripeEvents}`,
-    sync: `${prefix}${bridgeTopics.sync}`,
     orderOutcomes: `${prefix}${bridgeTopics.orderOutcomes}`,
   };
 }
@@ -67,7 +82,7 @@ export async function startWriterService(
   await ensureTopics(kafka, topicSpecs(config.KAFKA_TOPIC_PREFIX, config.KAFKA_TOPIC_PARTITIONS));
   const producer = createProducer(kafka, { registry: metrics.registry });
   await producer.connect();
-  const writer = createWriter({
+  const handlers = writerHandlers({
     db: store.db,
     stripe,
     producer,
@@ -81,10 +96,11 @@ export async function startWriterService(
   const consumer = await startConsumer(kafka, {
     groupId: config.KAFKA_GROUP_ID,
     topics: [topics.orders, topics.stripeEvents],
-    handlers: writer.handlers,
+    handlers,
     onUnhandledType: "skip",
     concurrency: config.PARTITION_CONCURRENCY,
-    classifyError: failureClassifier,
+    retry: writerRetryPolicy,
+    classifyError: stripeErrorClass,
     registry: metrics.registry,
     logger,
     ...(overrides.exit ? { exit: overrides.exit } : {}),

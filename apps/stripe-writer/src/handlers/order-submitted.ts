@@ -1,0 +1,78 @@
+import { type LimioOrder, limioOrderSchema, messageTypes, sameOrder } from "@bridge/domain";
+import { type MessageHandler, messageData } from "@bridge/messaging";
+import type { Logger } from "@bridge/observability";
+import { type Db, findOrder, recordOrder } from "@bridge/store";
+import { actions } from "../actions/index.ts";
+import { actionContext, type WriterDeps } from "../context.ts";
+import { runAction } from "../failures.ts";
+import type { FinishOrder } from "../outcomes.ts";
+import { loadOrderSteps, stepsCounter } from "../steps.ts";
+
+/**
+ * `limio.order.submitted`: record the order, run its action against Stripe (each step once per
+ * order, resumable), then finish it with exactly one outcome.
+ */
+export function orderSubmittedHandler(deps: WriterDeps, finish: FinishOrder): MessageHandler {
+  const steps = stepsCounter(deps.registry);
+  return async (envelope, context) => {
+    const data = messageData(envelope, messageTypes.orderSubmitted);
+    const inserted = await recordOrder(deps.db, {
+      id: data.orderId,
+      reference:
+        (data.order.order_reference as string | undefined) || data.orderId.slice(6, 18).toUpperCase(),
+      type: data.order.order_type,
+      source: data.order.source ?? data.source,
+      externalId: data.order.external_id ?? null,
+      subscriptionId: data.subscriptionId,
+      status: "processing",
+      payload: data.order,
+      correlationId: envelope.correlationId,
+    });
+    const order = inserted
+      ? data.order
+      : await firstRecorded(deps.db, data.orderId, data.order, context.logger);
+    const orderType = order.order_type;
+    const source = order.source ?? data.source;
+    const ref = { orderId: data.orderId, subscriptionId: data.subscriptionId, orderType };
+    const outcomeId = `${data.orderId}:outcome`;
+
+    // Loop prevention: a change that came from Stripe is already in Stripe.
+    if (source === "stripe") {
+      await finish(
+        envelope,
+        ref,
+        { status: "skipped", action: "none", stripe: {} },
+        outcomeId,
+        context.logger,
+      );
+      return;
+    }
+    const orderSteps = await loadOrderSteps({
+      db: deps.db,
+      orderId: data.orderId,
+      crash: deps.crash,
+      onRun: (step) => steps?.inc({ step: `${orderType}:${step.replace(/\.\d+$/, "")}` }),
+    });
+    const ctx = actionContext(deps, { ...data, order, source }, orderSteps, context.logger);
+    const result = await runAction(() => actions[orderType](ctx));
+    await finish(envelope, ref, result, outcomeId, context.logger);
+  };
+}
+
+/**
+ * A redelivered order id is the order recorded first: a resubmission with other content that
+ * reached Kafka before the gateway could see the first one (decision 008) is not applied as is.
+ */
+async function firstRecorded(
+  db: Db,
+  orderId: string,
+  order: LimioOrder,
+  logger: Logger,
+): Promise<LimioOrder> {
+  const row = await findOrder(db, orderId);
+  if (!row || sameOrder(row.payload, order)) return order;
+  const recorded = limioOrderSchema.safeParse(row.payload);
+  if (!recorded.success) return order;
+  logger.warn({ orderId }, "redelivered order id with other content: applying the order recorded first");
+  return recorded.data;
+}

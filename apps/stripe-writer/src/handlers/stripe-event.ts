@@ -1,0 +1,29 @@
+import { messageTypes, parseMessageData } from "@bridge/domain";
+import type { MessageHandler } from "@bridge/messaging";
+import { completeChangePayment } from "../actions/change-payment.ts";
+import type { WriterDeps } from "../context.ts";
+import type { FinishOrder } from "../outcomes.ts";
+
+/**
+ * `stripe.event.received`: the writer only cares about `setup_intent.succeeded`, which finishes a
+ * `change_payment` order waiting for its SetupIntent (actions/change-payment.ts). Other events
+ * are the sync-consumer's business, and so is this topic's poison handling: an envelope whose data
+ * does not parse is left to it.
+ */
+export function stripeEventHandler(deps: WriterDeps, finish: FinishOrder): MessageHandler {
+  return async (envelope, context) => {
+    const parsed = parseMessageData(messageTypes.stripeEventReceived, 1, envelope.data);
+    if (!parsed.ok || parsed.data.type !== "setup_intent.succeeded") return;
+    const setupIntentId = parsed.data.related.setupIntentId ?? parsed.data.object.id;
+    if (!setupIntentId) return;
+    const completed = await completeChangePayment(deps, setupIntentId, context.logger);
+    if (!completed) return;
+    await finish(
+      envelope,
+      completed.order,
+      completed.result,
+      `${completed.order.orderId}:setup-succeeded:outcome`,
+      context.logger,
+    );
+  };
+}

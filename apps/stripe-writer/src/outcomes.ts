@@ -1,0 +1,89 @@
+import { type Envelope, messageTypes, type OrderOutcomeV1, orderOutcomeV1 } from "@bridge/domain";
+import type { MessageProducer } from "@bridge/messaging";
+import type { Logger } from "@bridge/observability";
+import { type Db, setOrderStatus } from "@bridge/store";
+import { Counter, type Registry } from "prom-client";
+import type { ActionResult } from "./context.ts";
+
+const SOURCE = "stripe-writer";
+
+export type OrderRef = {
+  orderId: string;
+  subscriptionId: string;
+  orderType: OrderOutcomeV1["orderType"];
+};
+
+export type OutcomeDeps = {
+  db: Db;
+  producer: MessageProducer;
+  /** `limio.order-outcomes.v1` (with the configured prefix). */
+  outcomesTopic: string;
+  logger: Logger;
+  registry?: Registry | undefined;
+  now?: () => Date;
+};
+
+/** Records an order's outcome on its Order row, publishes it, counts and logs it. */
+export type FinishOrder = (
+  cause: Envelope,
+  order: OrderRef,
+  result: ActionResult,
+  outcomeId: string,
+  logger: Logger,
+) => Promise<void>;
+
+function ordersCounter(registry: Registry | undefined) {
+  if (!registry) return undefined;
+  return (
+    (registry.getSingleMetric("stripe_writer_orders_total") as Counter<string> | undefined) ??
+    new Counter({
+      name: "stripe_writer_orders_total",
+      help: "Orders finished by the writer, by order type and outcome status",
+      labelNames: ["order_type", "status"],
+      registers: [registry],
+    })
+  );
+}
+
+/**
+ * The order outcome is the one message that tells the rest of the bridge (the sync, the gateway's
+ * wait, callbacks) what became of an order; its id is deterministic (`<orderId>:outcome`), so a
+ * redelivered order republishes the same message and consumers dedupe it.
+ */
+export function createOutcomePublisher(deps: OutcomeDeps): FinishOrder {
+  const now = deps.now ?? (() => new Date());
+  const counter = ordersCounter(deps.registry);
+  return async (cause, order, result, outcomeId, logger) => {
+    const outcome: OrderOutcomeV1 = {
+      ...order,
+      status: result.status,
+      action: result.action,
+      stripe: result.stripe,
+      ...(result.clientSecret ? { clientSecret: result.clientSecret } : {}),
+      ...(result.error ? { error: result.error } : {}),
+      completedAt: now().toISOString(),
+    };
+    // The stored outcome never carries the client secret (DESIGN §4: no secrets in the store).
+    const { clientSecret: _secret, ...stored } = outcome;
+    await setOrderStatus(deps.db, order.orderId, result.status, stored);
+    await deps.producer.publish(deps.outcomesTopic, {
+      key: outcome.subscriptionId,
+      envelope: {
+        id: outcomeId,
+        type: messageTypes.orderOutcome,
+        version: 1,
+        occurredAt: now().toISOString(),
+        source: SOURCE,
+        correlationId: cause.correlationId,
+        causationId: cause.id,
+        data: orderOutcomeV1.parse(outcome),
+      },
+    });
+    counter?.inc({ order_type: order.orderType, status: result.status });
+    // The message's logger: the line carries the order's correlation id.
+    logger.info(
+      { ...order, status: result.status, action: result.action, error: result.error?.code },
+      result.status === "failed" ? "order failed" : "order applied",
+    );
+  };
+}
