@@ -34,6 +34,7 @@ export {
   type ProducerOptions,
   type PublishReceipt,
 } from "./producer.ts";
+export { defaultRetryPolicy } from "./retry-policy.ts";
 export { installShutdown, type ShutdownOptions, type Stoppable } from "./shutdown.ts";
 export {
   baseTopicOf,

@@ -1,0 +1,179 @@
+import type { Envelope } from "@bridge/domain";
+import type { Logger } from "@bridge/observability";
+import type { KafkaMessage } from "kafkajs";
+import { backoffDelayMs, waitFor } from "./backoff.ts";
+import { decodeEnvelope, decodeHeaders, type MessageHeaders } from "./codec.ts";
+import {
+  classifyError,
+  type ErrorClassifier,
+  errorMessageOf,
+  errorNameOf,
+  retryAfterMsOf,
+} from "./errors.ts";
+import { failureHeaders } from "./failure-headers.ts";
+import type { Forwarder, MessageSource } from "./forwarder.ts";
+import type { MessagingMetrics } from "./metrics.ts";
+import type { RetryPolicy } from "./retry-policy.ts";
+import { baseTopicOf, retryTopicOf } from "./topics.ts";
+
+export type MessageContext = {
+  /** Topic the message was read from (`x` or `x.retry`). */
+  topic: string;
+  partition: number;
+  offset: string;
+  key: string | null;
+  headers: MessageHeaders;
+  /** 1 for the first attempt in this delivery, 2 for the first in-place retry, … */
+  attempt: number;
+  /** How many times the message went through `<topic>.retry` already. */
+  retryRound: number;
+  /** Aborted when the consumer stops; long handlers may use it to give up early. */
+  signal: AbortSignal;
+  /**
+   * The consumer's logger bound to this message (messageId, type, correlationId, causationId),
+   * so every line a handler writes can be followed across services by its correlation id.
+   */
+  logger: Logger;
+};
+
+export type MessageHandler<TData = unknown> = (
+  envelope: Envelope<TData>,
+  context: MessageContext,
+) => Promise<void>;
+
+/** What became of one message: handled or forwarded (commit it), or fatal (stop, do not commit). */
+export type Outcome = { kind: "done" } | { kind: "fatal"; error: unknown };
+
+const DONE: Outcome = { kind: "done" };
+
+export type MessageProcessor = {
+  handlerFor(type: string): MessageHandler | undefined;
+  onUnhandledType: "dlq" | "skip";
+  retry: RetryPolicy;
+  classifyError?: ErrorClassifier | undefined;
+  forwarder: Forwarder;
+  metrics: MessagingMetrics | undefined;
+  logger: Logger;
+  signal: AbortSignal;
+};
+
+/**
+ * One message of a partition: wait out a retry-topic delay, decode (poison → DLQ), dispatch by
+ * envelope type, then on failure retry in place with backoff, forward to `.retry`, or dead-letter,
+ * by the error's class (docs/decisions/003).
+ */
+export async function processMessage(
+  p: MessageProcessor,
+  source: MessageSource,
+  message: KafkaMessage,
+  heartbeat: () => Promise<void>,
+): Promise<Outcome> {
+  const { topic } = source;
+  const headers = decodeHeaders(message.headers);
+  const retryRound = Number.parseInt(headers[failureHeaders.retryCount] ?? "0", 10) || 0;
+
+  if (topic !== baseTopicOf(topic)) {
+    const notBefore = Date.parse(headers[failureHeaders.retryNotBefore] ?? "");
+    if (Number.isFinite(notBefore) && notBefore > Date.now()) {
+      await waitFor(notBefore - Date.now(), p.signal, heartbeat);
+    }
+  }
+
+  let envelope: Envelope;
+  try {
+    envelope = decodeEnvelope(message.value);
+  } catch (error) {
+    p.metrics?.failed.inc({ topic, error_class: "poison" });
+    await p.forwarder.deadLetter(message, source, "poison", error);
+    return DONE;
+  }
+
+  const handler = p.handlerFor(envelope.type);
+  if (!handler) {
+    if (p.onUnhandledType === "skip") return DONE;
+    await p.forwarder.deadLetter(
+      message,
+      source,
+      "unhandled",
+      new Error(`no handler for message type ${envelope.type}`),
+    );
+    return DONE;
+  }
+  const logger = p.logger.child({
+    messageId: envelope.id,
+    messageType: envelope.type,
+    correlationId: envelope.correlationId,
+    ...(envelope.causationId ? { causationId: envelope.causationId } : {}),
+  });
+
+  for (let attempt = 1; ; attempt++) {
+    const timer = p.metrics?.handleDuration.startTimer({ topic });
+    try {
+      await handler(envelope, {
+        ...source,
+        key: message.key?.toString("utf8") ?? null,
+        headers,
+        attempt,
+        retryRound,
+        signal: p.signal,
+        logger,
+      });
+      timer?.({ outcome: "handled" });
+      p.metrics?.handled.inc({ topic, type: envelope.type });
+      return DONE;
+    } catch (error) {
+      const errorClass = classifyError(error, p.classifyError);
+      timer?.({ outcome: errorClass });
+      p.metrics?.failed.inc({ topic, error_class: errorClass });
+      if (errorClass === "fatal") return { kind: "fatal", error };
+      if (errorClass === "poison" || errorClass === "permanent") {
+        await p.forwarder.deadLetter(message, source, errorClass, error);
+        return DONE;
+      }
+      const where = { ...source, messageId: envelope.id, attempt, errorClass };
+      if (attempt < p.retry.attempts) {
+        const delay = backoffDelayMs(attempt, p.retry.backoff, retryAfterMsOf(error));
+        p.logger.warn(
+          { ...where, delayMs: delay, error: errorMessageOf(error), errorName: errorNameOf(error) },
+          "handler failed; retrying",
+        );
+        p.metrics?.retried.inc({ topic, where: "in_place" });
+        await waitFor(delay, p.signal, heartbeat);
+        continue;
+      }
+      if (p.retry.retryTopic && retryRound < p.retry.retryRounds) {
+        await forwardToRetryTopic(p, message, source, retryRound, errorClass, error);
+        p.logger.warn(
+          { ...where, retryRound: retryRound + 1, error: errorMessageOf(error) },
+          "forwarded to the retry topic",
+        );
+        return DONE;
+      }
+      await p.forwarder.deadLetter(message, source, errorClass, error);
+      return DONE;
+    }
+  }
+}
+
+/** The next round through `<topic>.retry`, not before `retryTopicDelayMs · 2^round` (or Retry-After). */
+async function forwardToRetryTopic(
+  p: MessageProcessor,
+  message: KafkaMessage,
+  source: MessageSource,
+  retryRound: number,
+  errorClass: "retryable",
+  error: unknown,
+) {
+  const delay = Math.max(p.retry.retryTopicDelayMs * 2 ** retryRound, retryAfterMsOf(error) ?? 0);
+  await p.forwarder.forward(
+    retryTopicOf(source.topic),
+    message,
+    source,
+    { errorClass, error },
+    {
+      [failureHeaders.retryCount]: String(retryRound + 1),
+      [failureHeaders.retryNotBefore]: new Date(Date.now() + delay).toISOString(),
+    },
+  );
+  p.metrics?.retried.inc({ topic: source.topic, where: "retry_topic" });
+}
