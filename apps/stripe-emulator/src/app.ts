@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { createLogger } from "@bridge/observability";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
+import { z } from "zod";
 import type { EmulatorConfig } from "./config.ts";
 import type { Call, Emulator, Route } from "./context.ts";
 import { createEvent } from "./events/events.ts";
@@ -16,6 +17,8 @@ import { RateLimiter } from "./http/rate-limit.ts";
 import { rejectUnknownParams } from "./http/unknown-params.ts";
 import { API_VERSION } from "./http/version.ts";
 import { resources } from "./resources/index.ts";
+import { authenticatePaymentIntentByCustomer } from "./resources/payment_intents.ts";
+import { authenticateSetupIntentByCustomer } from "./resources/setup_intents.ts";
 import { createWebhookEndpoint } from "./resources/webhook_endpoints.ts";
 import { State } from "./state.ts";
 import type { StripeObject } from "./types.ts";
@@ -40,7 +43,14 @@ function stripeError(
 }
 
 const RATE_LIMIT_MESSAGE =
-  "Too many requests hit the API too quickly. We recommend an exponential backoff of your requests.";
+  "Request rate limit exceeded. Learn more about rate limits here https://stripe.com/docs/rate-limits.";
+/**
+ * A rate-limit 429 (`code: rate_limit`) carries no `Stripe-Should-Retry: true`: Stripe's client
+ * libraries do not retry rate limits by themselves (docs.stripe.com/rate-limits#handling-limiting-gracefully),
+ * so the caller's own backoff must. Lock timeouts, by contrast, are safe to retry and say so.
+ */
+const rateLimited = () =>
+  new StripeApiError(429, { type: "invalid_request_error", code: "rate_limit", message: RATE_LIMIT_MESSAGE });
 const LOCK_TIMEOUT_MESSAGE =
   "This object cannot be accessed right now because another API request or Stripe process is currently accessing it. If you see this error intermittently, retry the request. If you see this error frequently and are making multiple concurrent requests to a single object, make your requests serially or at a lower rate.";
 
@@ -64,7 +74,7 @@ export function buildEmulator(config: EmulatorConfig): EmulatorHandle {
     emit: (type, obj, options) => createEvent(emulator, type, obj, options),
   };
   const faults = new FaultInjector();
-  const rateLimiter = new RateLimiter(config.rateLimitPerSecond);
+  const rateLimiter = new RateLimiter(config.rateLimitPerSecond, config.endpointRateLimitPerSecond);
   const locks = new Set<string>();
 
   const seedWebhook = () => {
@@ -144,13 +154,7 @@ export function buildEmulator(config: EmulatorConfig): EmulatorHandle {
     let payload: string;
     try {
       const apiKey = authenticate(req.headers.authorization, config.apiKeys);
-      if (!rateLimiter.take(apiKey)) {
-        throw new StripeApiError(
-          429,
-          { type: "invalid_request_error", code: "rate_limit", message: RATE_LIMIT_MESSAGE },
-          { "stripe-should-retry": "true" },
-        );
-      }
+      if (!rateLimiter.take(apiKey, `${req.method} ${route.path}`)) throw rateLimited();
       const fault = faults.decide(req.method, route.path, req.url.split("?")[0]!);
       const lockKey = req.method !== "GET" && params.id ? params.id : null;
       if (lockKey && locks.has(lockKey)) {
@@ -165,13 +169,7 @@ export function buildEmulator(config: EmulatorConfig): EmulatorHandle {
         if (fault.delayMs > 0) await new Promise((r) => setTimeout(r, fault.delayMs));
         if (fault.kind === "error500")
           throw stripeError(500, "api_error", "An unknown error occurred (injected fault).");
-        if (fault.kind === "rateLimit429") {
-          throw new StripeApiError(
-            429,
-            { type: "invalid_request_error", code: "rate_limit", message: RATE_LIMIT_MESSAGE },
-            { "stripe-should-retry": "true" },
-          );
-        }
+        if (fault.kind === "rateLimit429") throw rateLimited();
         let scopeKey: string | null = null;
         if (req.method === "POST" && idempotencyKey) {
           const fingerprint = JSON.stringify([req.method, req.url.split("?")[0], body]);
@@ -306,6 +304,8 @@ export function buildEmulator(config: EmulatorConfig): EmulatorHandle {
   app.put("/_emulator/settings", async (req) => {
     const b = (req.body ?? {}) as Record<string, unknown>;
     if (typeof b.rateLimitPerSecond === "number") rateLimiter.perSecond = b.rateLimitPerSecond;
+    if (typeof b.endpointRateLimitPerSecond === "number")
+      rateLimiter.perEndpointPerSecond = b.endpointRateLimitPerSecond;
     if (typeof b.webhookBackoffMs === "number") {
       webhooks.setBackoff(
         b.webhookBackoffMs,
@@ -322,8 +322,36 @@ export function buildEmulator(config: EmulatorConfig): EmulatorHandle {
     ) {
       config.dunning.finalStatus = b.dunningFinalStatus;
     }
-    return { rateLimitPerSecond: rateLimiter.perSecond, dunning: config.dunning };
+    return {
+      rateLimitPerSecond: rateLimiter.perSecond,
+      endpointRateLimitPerSecond: rateLimiter.perEndpointPerSecond,
+      dunning: config.dunning,
+    };
   });
+  // Stripe's 3-D Secure test page, played by the test: complete or fail the authentication.
+  const authenticateBody = z.object({ outcome: z.enum(["succeed", "fail"]) });
+  const authenticateRoute =
+    (authenticate: (emu: Emulator, id: string, outcome: "succeed" | "fail") => StripeObject) =>
+    async (req: FastifyRequest, reply: FastifyReply) => {
+      const requestId = `req_${randomBytes(10).toString("hex").slice(0, 14)}`;
+      const parsed = authenticateBody.safeParse(req.body ?? {});
+      if (!parsed.success) {
+        const error = stripeError(400, "invalid_request_error", 'Body must be {"outcome":"succeed"|"fail"}.');
+        return send(reply, 400, errorPayload(error, requestId));
+      }
+      try {
+        const { id } = req.params as { id: string };
+        return send(reply, 200, JSON.stringify(authenticate(emulator, id, parsed.data.outcome), null, 2));
+      } catch (error) {
+        if (!(error instanceof StripeApiError)) throw error;
+        return send(reply, error.status, errorPayload(error, requestId));
+      }
+    };
+  app.post(
+    "/_emulator/payment_intents/:id/authenticate",
+    authenticateRoute(authenticatePaymentIntentByCustomer),
+  );
+  app.post("/_emulator/setup_intents/:id/authenticate", authenticateRoute(authenticateSetupIntentByCustomer));
   app.post("/_emulator/snapshot", async () => {
     saveSnapshot();
     return { path: config.snapshotPath ?? null };

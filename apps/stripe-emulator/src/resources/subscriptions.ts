@@ -1,4 +1,4 @@
-import { chargeOutcome } from "../billing/cards.ts";
+import { chargeDecline, needsAuthentication } from "../billing/cards.ts";
 import {
   attemptInvoicePayment,
   buildInvoice,
@@ -243,7 +243,7 @@ function wouldFailToCollect(
 ): boolean {
   if (amount <= 0) return false;
   const pm = chargeablePaymentMethod(emu, sub, customer);
-  return !pm || !chargeOutcome(pm._behavior ?? "succeed").ok;
+  return !pm || chargeDecline(pm._card) !== null || needsAuthentication(pm._card, pm._set_up === true);
 }
 
 /** Stripe's error_if_incomplete: refuse before changing anything when the charge would fail. */
@@ -257,11 +257,20 @@ function precheckPayment(emu: Emulator, sub: StripeObject, customer: StripeObjec
       "resource_missing",
     );
   }
-  const outcome = chargeOutcome(pm._behavior ?? "succeed");
-  if (!outcome.ok)
-    throw cardError(outcome.message, outcome.code, outcome.declineCode, {
+  const decline = chargeDecline(pm._card);
+  if (decline)
+    throw cardError(decline.message, decline.code, decline.declineCode, {
       payment_method: emu.state.render(pm),
     });
+  // "error_if_incomplete: … if a payment method requires 3DS authentication … returns an error
+  // instead" (docs.stripe.com/api/subscriptions/create#create_subscription-payment_behavior).
+  if (needsAuthentication(pm._card, pm._set_up === true))
+    throw cardError(
+      "This payment requires additional user action before it can be completed successfully.",
+      "invoice_payment_intent_requires_action",
+      undefined,
+      { payment_method: emu.state.render(pm) },
+    );
 }
 
 function newInvoiceItem(call: Call, sub: StripeObject, line: LineInput): StripeObject {
