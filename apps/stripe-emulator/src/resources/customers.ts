@@ -138,7 +138,9 @@ export function matchesSearch(obj: StripeObject, query: string): boolean {
     const [, field, key, op, value] = m;
     const actual = field === "metadata" && key ? obj.metadata?.[key] : obj[field!];
     if (typeof actual !== "string") return false;
-    return op === ":" ? actual === value : actual.toLowerCase().includes(value!.toLowerCase());
+    // docs.stripe.com/search#query-language: exact (`:`) and substring (`~`) matches ignore case.
+    const [have, want] = [actual.toLowerCase(), value!.toLowerCase()];
+    return op === ":" ? have === want : have.includes(want);
   });
 }
 
