@@ -17,7 +17,7 @@ import { paginate } from "../http/pagination.ts";
 import { bool, mergeMetadata, metadata, nullable, requireStr, str } from "../http/params.ts";
 import type { StripeObject } from "../types.ts";
 import { getCustomer } from "./customers.ts";
-import { getSubscription, planItemsUpdate } from "./subscriptions.ts";
+import { getSubscription, planItemsUpdate } from "./subscription-plan.ts";
 
 export function getInvoice(call: Call, id: string, param = "id"): StripeObject {
   const invoice = call.emu.state.get("invoice", id);

@@ -9,7 +9,7 @@ import { paginate } from "../http/pagination.ts";
 import { arr, int, mergeMetadata, metadata, oneOf, str } from "../http/params.ts";
 import type { StripeObject } from "../types.ts";
 import { getPrice } from "./prices.ts";
-import { getSubscription } from "./subscriptions.ts";
+import { getSubscription } from "./subscription-plan.ts";
 
 function getSchedule(call: Call, id: string): StripeObject {
   const s = call.emu.state.get("subscription_schedule", id);
