@@ -48,13 +48,13 @@ export function testClient(name = "gateway-test", brokers = kafkaBrokers()): Kaf
 }
 
 export async function freshTopics(): Promise<GatewayTopics> {
-  const [orders, stripeEvents, sync, orderOutcomes] = await Promise.all([
-    freshTopic("gw-orders"),
-    freshTopic("gw-stripe-events"),
-    freshTopic("gw-sync"),
-    freshTopic("gw-outcomes"),
-  ]);
-  return { orders: orders, stripeEvents: stripeEvents, sync: sync, orderOutcomes: orderOutcomes };
+  // One after the other: concurrent creations waiting for leaders sometimes fail at the start of
+  // a run with UNKNOWN_TOPIC_OR_PARTITION from kafkajs' metadata retry.
+  const orders = await freshTopic("gw-orders");
+  const stripeEvents = await freshTopic("gw-stripe-events");
+  const sync = await freshTopic("gw-sync");
+  const orderOutcomes = await freshTopic("gw-outcomes");
+  return { orders, stripeEvents, sync, orderOutcomes };
 }
 
 export type ReadMessage = { key: string | null; envelope: Envelope; headers: Record<string, string> };

@@ -26,7 +26,11 @@ export { consumerLag, type PartitionLag } from "./lag.ts";
 export { createMessagingMetrics, type MessagingMetrics } from "./metrics.ts";
 export {
   createProducer,
+  DEFAULT_MAX_MESSAGE_BYTES,
+  type EncodedMessage,
+  encodeMessage,
   type MessageProducer,
+  MessageTooLargeError,
   type OutgoingMessage,
   type ProducerOptions,
   type PublishReceipt,

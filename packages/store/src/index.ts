@@ -8,5 +8,6 @@ export * from "./repositories/offers.ts";
 export * from "./repositories/order-steps.ts";
 export * from "./repositories/orders.ts";
 export * from "./repositories/subscriptions.ts";
+export * from "./repositories/sync-requests.ts";
 export * from "./repositories/unmatched.ts";
 export { createStore, type Db, type Store } from "./store.ts";
