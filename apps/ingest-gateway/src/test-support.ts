@@ -47,13 +47,27 @@ export function testClient(name = "gateway-test", brokers = kafkaBrokers()): Kaf
   });
 }
 
+/**
+ * A fresh topic; retried when kafkajs' wait for its leader fails with UNKNOWN_TOPIC_OR_PARTITION,
+ * which happens to the first topics created right after the run's broker started.
+ */
+async function freshTopicRetried(prefix: string): Promise<string> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await freshTopic(prefix);
+    } catch (error) {
+      if (attempt >= 5 || (error as { type?: string }).type !== "UNKNOWN_TOPIC_OR_PARTITION") throw error;
+    }
+  }
+}
+
 export async function freshTopics(): Promise<GatewayTopics> {
-  // One after the other: concurrent creations waiting for leaders sometimes fail at the start of
-  // a run with UNKNOWN_TOPIC_OR_PARTITION from kafkajs' metadata retry.
-  const orders = await freshTopic("gw-orders");
-  const stripeEvents = await freshTopic("gw-stripe-events");
-  const sync = await freshTopic("gw-sync");
-  const orderOutcomes = await freshTopic("gw-outcomes");
+  const [orders, stripeEvents, sync, orderOutcomes] = await Promise.all([
+    freshTopicRetried("gw-orders"),
+    freshTopicRetried("gw-stripe-events"),
+    freshTopicRetried("gw-sync"),
+    freshTopicRetried("gw-outcomes"),
+  ]);
   return { orders, stripeEvents, sync, orderOutcomes };
 }
 
