@@ -69,6 +69,8 @@ async function main() {
       HOST: "127.0.0.1",
       API_KEYS: `local:${local.apiKey}:orders+sync+read`,
       STRIPE_WEBHOOK_SECRETS: local.webhookSecret,
+      // A local run: the published example key and webhook secret are fine here (decision 013).
+      ALLOW_EXAMPLE_SECRETS: "true",
     });
     startApp("stripe-writer", { ...common, ...stripe, OPS_PORT: String(ports.writerOps) });
     startApp("sync-consumer", { ...common, ...stripe, OPS_PORT: String(ports.syncOps) });

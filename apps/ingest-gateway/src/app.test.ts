@@ -25,6 +25,10 @@ function stubProducer(connected = true): MessageProducer & { published: number }
       return { topic: "t", partition: 0, offset: "0" };
     },
     publishBatch: async () => [],
+    publishEncoded: async () => {
+      stub.published++;
+      return [];
+    },
   };
   return stub;
 }
@@ -63,6 +67,25 @@ describe("gateway config", () => {
     } catch (error) {
       expect((error as Error).message).not.toContain("short-secret-value");
     }
+  });
+
+  it("refuses the published example secrets unless ALLOW_EXAMPLE_SECRETS says the run is local", () => {
+    const published = [
+      { API_KEYS: "local:local-dev-key-change-me:orders+sync+read" },
+      { STRIPE_WEBHOOK_SECRETS: "whsec_local_emulator_only" },
+    ];
+    for (const overrides of published) {
+      expect(() => loadConfig({ ...validEnv, ...overrides })).toThrow(/published in this repository/);
+      expect(() => loadConfig({ ...validEnv, ...overrides, ALLOW_EXAMPLE_SECRETS: "true" })).not.toThrow();
+    }
+  });
+
+  it("keeps bodies well under Kafka's message limit and sockets open longer than any answer takes", () => {
+    const config = loadConfig(validEnv);
+    expect(config.BODY_LIMIT_BYTES * 2).toBeLessThanOrEqual(config.KAFKA_MAX_MESSAGE_BYTES);
+    expect(config.KAFKA_MAX_MESSAGE_BYTES).toBeLessThan(1_048_588);
+    expect(() => loadConfig({ ...validEnv, BODY_LIMIT_BYTES: "900000" })).toThrow(/BODY_LIMIT_BYTES/);
+    expect(() => loadConfig({ ...validEnv, SOCKET_TIMEOUT_MS: "10000" })).toThrow(/SOCKET_TIMEOUT_MS/);
   });
 });
 
@@ -248,12 +271,10 @@ describe("observability", () => {
   it("exposes Prometheus metrics by route and status, and never logs API keys or signatures", async () => {
     const lines: string[] = [];
     const { createMetrics } = await import("@bridge/observability");
-    const { pino } = await import("pino");
-    const { redactPaths } = await import("@bridge/observability");
-    const logger = pino(
-      { level: "trace", redact: { paths: redactPaths, censor: "[redacted]" } },
-      { write: (line: string) => lines.push(line) },
-    );
+    const logger = createLogger("ingest-gateway-test", {
+      level: "trace",
+      destination: { write: (line: string) => lines.push(line) },
+    });
     const metrics = createMetrics("ingest-gateway-test", { defaultMetrics: false });
     const app = await buildGateway({
       config: testConfig(),
@@ -278,6 +299,7 @@ describe("observability", () => {
       headers: { "content-type": "application/json", "stripe-signature": "t=1700000000,v1=deadbeefdeadbeef" },
       payload: JSON.stringify({ id: "evt_1" }),
     });
+    await app.inject({ method: "GET", url: "/healthz?api_key=query-secret-0123456789&token=tok-987" });
     const scraped = await app.inject({ method: "GET", url: "/metrics" });
     expect(scraped.statusCode).toBe(200);
     expect(scraped.headers["content-type"]).toMatch(/text\/plain/);
@@ -296,6 +318,9 @@ describe("observability", () => {
     expect(lines.length).toBeGreaterThan(3);
     expect(logged).not.toContain(keys.shop);
     expect(logged).not.toContain("wrong-key-0123456789abcdef");
+    expect(logged).not.toContain("query-secret-0123456789");
+    expect(logged).not.toContain("tok-987");
+    expect(logged).toContain('"url":"/healthz?[redacted]"');
     expect(logged).not.toContain("deadbeefdeadbeef");
     expect(logged).not.toContain(webhookSecrets.current);
   });

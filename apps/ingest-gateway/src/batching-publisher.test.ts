@@ -1,33 +1,34 @@
-import { InvalidEnvelopeError, type MessageProducer, type OutgoingMessage } from "@bridge/messaging";
+import {
+  type EncodedMessage,
+  InvalidEnvelopeError,
+  type MessageProducer,
+  MessageTooLargeError,
+  type OutgoingMessage,
+} from "@bridge/messaging";
 import { describe, expect, it } from "vitest";
 import { createBatchingPublisher } from "./batching-publisher.ts";
 
 /** A producer whose sends complete when the test says so. */
 function controlledProducer() {
-  const sends: { topic: string; ids: string[]; settle: (error?: Error) => void }[] = [];
-  const send = (topic: string, messages: OutgoingMessage<unknown>[]) =>
-    new Promise<never[]>((resolve, reject) => {
-      sends.push({
-        topic,
-        ids: messages.map((m) => m.envelope.id),
-        settle: (error) => (error ? reject(error) : resolve([])),
-      });
-    });
+  const sends: { topic: string; ids: string[]; bytes: number; settle: (error?: Error) => void }[] = [];
   const producer = {
     connect: async () => {},
     disconnect: async () => {},
     isConnected: () => true,
-    publishBatch: send,
-    publish: async (topic: string, message: OutgoingMessage<unknown>) => {
-      if (message.envelope.id.startsWith("bad")) throw new InvalidEnvelopeError("invalid");
-      await send(topic, [message]);
-      return { topic, partition: 0, offset: "0" };
-    },
+    publishEncoded: (topic: string, messages: EncodedMessage[]) =>
+      new Promise<never[]>((resolve, reject) => {
+        sends.push({
+          topic,
+          ids: messages.map((m) => (JSON.parse(m.value) as { id: string }).id),
+          bytes: messages.reduce((sum, m) => sum + m.bytes, 0),
+          settle: (error) => (error ? reject(error) : resolve([])),
+        });
+      }),
   } as unknown as MessageProducer;
   return { producer, sends };
 }
 
-const message = (id: string): OutgoingMessage<unknown> => ({
+const message = (id: string, data: unknown = {}): OutgoingMessage<unknown> => ({
   key: "k",
   envelope: {
     id,
@@ -36,9 +37,16 @@ const message = (id: string): OutgoingMessage<unknown> => ({
     occurredAt: new Date().toISOString(),
     source: "s",
     correlationId: "c",
-    data: {},
+    data,
   },
 });
+
+/** An object nested `depth` levels deep: the 10,000-deep body of issue 16. */
+const nested = (depth: number) => {
+  let value: unknown = {};
+  for (let i = 0; i < depth; i++) value = { a: value };
+  return value;
+};
 
 const settled = async (promise: Promise<unknown>) => {
   let state = "pending";
@@ -49,6 +57,8 @@ const settled = async (promise: Promise<unknown>) => {
   await new Promise((resolve) => setImmediate(resolve));
   return state;
 };
+
+const nextTick = () => new Promise((resolve) => setImmediate(resolve));
 
 describe("batching publisher", () => {
   it("sends a lone message at once, batches what arrives while a send is in flight, resolves each after its ack", async () => {
@@ -65,7 +75,7 @@ describe("batching publisher", () => {
     expect(await settled(second)).toBe("pending");
     sends[0]!.settle();
     await first;
-    await new Promise((resolve) => setImmediate(resolve));
+    await nextTick();
     expect(sends[2]).toMatchObject({ topic: "orders", ids: ["m2", "m3"] });
     expect(await settled(second)).toBe("pending");
     sends[2]!.settle();
@@ -74,7 +84,7 @@ describe("batching publisher", () => {
     await otherTopic;
   });
 
-  it("fails every caller of a failed batch, and isolates an invalid envelope", async () => {
+  it("fails every caller of a batch the broker did not acknowledge", async () => {
     const { producer, sends } = controlledProducer();
     const publisher = createBatchingPublisher(producer);
     const lone = publisher.publish("orders", message("m1"));
@@ -86,23 +96,52 @@ describe("batching publisher", () => {
       expect(b).rejects.toThrow("still down"),
     ]);
     sends[0]!.settle(new Error("broker down"));
-    await new Promise((resolve) => setImmediate(resolve));
+    await nextTick();
     expect(sends[1]!.ids).toEqual(["m2", "m3"]);
     sends[1]!.settle(new Error("still down"));
     await failures;
+  });
 
-    const gate = publisher.publish("orders", message("m4"));
-    const good = publisher.publish("orders", message("m5"));
-    const bad = publisher.publish("orders", message("bad-1"));
-    const badRefused = expect(bad).rejects.toBeInstanceOf(InvalidEnvelopeError);
-    sends[2]!.settle();
+  it("refuses a message that cannot be encoded (10,000 levels deep) to its own caller only; its neighbours are sent", async () => {
+    const { producer, sends } = controlledProducer();
+    const publisher = createBatchingPublisher(producer);
+    const gate = publisher.publish("orders", message("m0"));
+    const neighbours = ["m1", "m2", "m3"].map((id) => publisher.publish("orders", message(id)));
+    const deep = publisher.publish("orders", message("deep", nested(10_000)));
+    const more = publisher.publish("orders", message("m4"));
+    await expect(deep).rejects.toBeInstanceOf(InvalidEnvelopeError);
+    sends[0]!.settle();
     await gate;
-    await new Promise((resolve) => setImmediate(resolve));
-    sends[3]!.settle(new InvalidEnvelopeError("one of them is invalid"));
-    await new Promise((resolve) => setImmediate(resolve));
-    expect(sends[4]).toMatchObject({ ids: ["m5"] });
-    sends[4]!.settle();
-    await expect(good).resolves.toBeUndefined();
-    await badRefused;
+    await nextTick();
+    expect(sends[1]!.ids).toEqual(["m1", "m2", "m3", "m4"]);
+    sends[1]!.settle();
+    await expect(Promise.all([...neighbours, more])).resolves.toBeDefined();
+  });
+
+  it("refuses a message larger than the broker accepts to its own caller, and caps batches by bytes", async () => {
+    const { producer, sends } = controlledProducer();
+    const maxBytes = 4_000;
+    const publisher = createBatchingPublisher(producer, { maxBytes });
+    const huge = publisher.publish("orders", message("huge", { blob: "x".repeat(maxBytes) }));
+    await expect(huge).rejects.toBeInstanceOf(MessageTooLargeError);
+    expect(sends).toEqual([]);
+
+    // Ten messages of ~1 KB each while a send is in flight: they go out in batches under 4,000 bytes.
+    const gate = publisher.publish("orders", message("gate"));
+    const queued = Array.from({ length: 10 }, (_, i) =>
+      publisher.publish("orders", message(`m${i}`, { blob: "y".repeat(800) })),
+    );
+    sends[0]!.settle();
+    await gate;
+    for (let sent = 1; sent < sends.length + 1 && queued.length > 0; sent++) {
+      await nextTick();
+      if (!sends[sent]) break;
+      expect(sends[sent]!.bytes).toBeLessThanOrEqual(maxBytes);
+      sends[sent]!.settle();
+    }
+    await Promise.all(queued);
+    const batched = sends.slice(1).flatMap((s) => s.ids);
+    expect(batched).toEqual(Array.from({ length: 10 }, (_, i) => `m${i}`));
+    expect(sends.length - 1).toBeGreaterThanOrEqual(3);
   });
 });

@@ -1,42 +1,60 @@
-import type { MessageProducer, OutgoingMessage } from "@bridge/messaging";
+import {
+  DEFAULT_MAX_MESSAGE_BYTES,
+  type EncodedMessage,
+  encodeMessage,
+  type MessageProducer,
+  type OutgoingMessage,
+} from "@bridge/messaging";
 
-type Pending = { message: OutgoingMessage<unknown>; resolve: () => void; reject: (error: unknown) => void };
+type Pending = { message: EncodedMessage; resolve: () => void; reject: (error: unknown) => void };
+type TopicQueue = { waiting: Pending[]; inFlight: boolean };
 
 /**
  * Group commit for publishes: while one produce request per topic is in flight, the messages
- * that arrive meanwhile queue up and go out together in the next request (`publishBatch`, same
- * acks=all guarantee, resolved per message once the broker acknowledged the batch). A lone
- * request is sent at once, so latency at low load is one round trip; under load the number of
- * round trips per message drops with the queue length. A failed batch fails each of its callers
- * (the gateway answers them 503); an invalid envelope is retried alone so it cannot sink others.
+ * that arrive meanwhile queue up and go out together in the next request (same acks=all
+ * guarantee, resolved per message once the broker acknowledged the batch). A lone request is
+ * sent at once, so latency at low load is one round trip; under load the number of round trips
+ * per message drops with the queue length.
+ *
+ * Each message is encoded and size-checked when it is handed in, before it joins a batch: one
+ * that cannot be encoded or is too large fails its own caller only (InvalidEnvelopeError,
+ * MessageTooLargeError), never its neighbours. A batch holds at most `maxBatch` messages and
+ * `maxBytes` bytes, so the broker never refuses a batch for its size. A batch the broker does
+ * not acknowledge fails each of its callers (the gateway answers them 503).
  */
-export function createBatchingPublisher(producer: MessageProducer, options: { maxBatch?: number } = {}) {
+export function createBatchingPublisher(
+  producer: MessageProducer,
+  options: { maxBatch?: number; maxBytes?: number } = {},
+) {
   const maxBatch = options.maxBatch ?? 500;
-  const queues = new Map<string, { waiting: Pending[]; inFlight: boolean }>();
+  const maxBytes = options.maxBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+  const queues = new Map<string, TopicQueue>();
 
-  async function flush(topic: string, state: { waiting: Pending[]; inFlight: boolean }) {
+  /** The longest prefix of `waiting` within both caps (at least one message: each fits alone). */
+  function nextBatch(waiting: Pending[]): Pending[] {
+    let count = 0;
+    let bytes = 0;
+    while (count < waiting.length && count < maxBatch) {
+      const size = waiting[count]!.message.bytes;
+      if (count > 0 && bytes + size > maxBytes) break;
+      bytes += size;
+      count++;
+    }
+    return waiting.splice(0, count);
+  }
+
+  async function flush(topic: string, state: TopicQueue) {
     state.inFlight = true;
     while (state.waiting.length > 0) {
-      const batch = state.waiting.splice(0, maxBatch);
+      const batch = nextBatch(state.waiting);
       try {
-        await producer.publishBatch(
+        await producer.publishEncoded(
           topic,
           batch.map((p) => p.message),
         );
         for (const p of batch) p.resolve();
       } catch (error) {
-        if (batch.length > 1 && (error as Error)?.name === "InvalidEnvelopeError") {
-          await Promise.all(
-            batch.map((p) =>
-              producer.publish(topic, p.message).then(
-                () => p.resolve(),
-                (e: unknown) => p.reject(e),
-              ),
-            ),
-          );
-        } else {
-          for (const p of batch) p.reject(error);
-        }
+        for (const p of batch) p.reject(error);
       }
     }
     state.inFlight = false;
@@ -44,6 +62,12 @@ export function createBatchingPublisher(producer: MessageProducer, options: { ma
 
   return {
     publish<T>(topic: string, message: OutgoingMessage<T>): Promise<void> {
+      let encoded: EncodedMessage;
+      try {
+        encoded = encodeMessage(message, maxBytes);
+      } catch (error) {
+        return Promise.reject(error);
+      }
       let state = queues.get(topic);
       if (!state) {
         state = { waiting: [], inFlight: false };
@@ -51,7 +75,7 @@ export function createBatchingPublisher(producer: MessageProducer, options: { ma
       }
       const queued = state;
       return new Promise<void>((resolve, reject) => {
-        queued.waiting.push({ message: message as OutgoingMessage<unknown>, resolve, reject });
+        queued.waiting.push({ message: encoded, resolve, reject });
         if (!queued.inFlight) void flush(topic, queued);
       });
     },

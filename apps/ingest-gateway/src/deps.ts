@@ -3,6 +3,7 @@ import { topics as bridgeTopics } from "@bridge/messaging";
 import type { Logger, Metrics } from "@bridge/observability";
 import type { Store } from "@bridge/store";
 import type { GatewayConfig } from "./config.ts";
+import type { InputLimits } from "./input-limits.ts";
 import type { OrderOutcomeWaiter } from "./outcome-waiter.ts";
 
 export type GatewayTopics = { orders: string; stripeEvents: string; sync: string; orderOutcomes: string };
@@ -30,6 +31,7 @@ export type GatewayDeps = {
 export type RouteDeps = Omit<GatewayDeps, "topics" | "syncPollIntervalMs"> & {
   topics: GatewayTopics;
   syncPollIntervalMs: number;
+  inputLimits: InputLimits;
 };
 
 export function resolveTopics(overrides: Partial<GatewayTopics> = {}): GatewayTopics {

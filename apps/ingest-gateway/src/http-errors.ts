@@ -59,13 +59,14 @@ export function errorBody(code: string, message: string, details?: ErrorDetail[]
 }
 
 const statusDescriptions: Record<number, string> = {
-  400: "Malformed request: invalid JSON, validation errors (with field paths), bad signature",
+  400: "Malformed request: invalid JSON, validation errors and input outside the edge limits (with field paths), bad signature",
   401: "Missing or invalid API key",
   403: "The API key lacks the scope this operation needs",
   404: "Unknown order or Limio subscription",
-  409: "Idempotency conflict: same identity, different payload",
-  413: "Body larger than BODY_LIMIT_BYTES",
+  409: "Conflict: the same idempotency identity (of this API key) with a different payload, or a subscription that allows no orders",
+  413: "Body larger than the route's limit, or a message larger than the broker accepts",
   415: "Content-Type is not application/json",
+  429: "Too many requests for this API key (Retry-After says when to retry)",
   503: "Kafka did not acknowledge in time (Retry-After says when to retry); nothing was accepted",
 };
 

@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from "node:crypto";
-import { generateLimioReference, orderContent, type RandomBytes } from "@bridge/domain";
+import { canonicalJson, generateLimioReference, orderContent, type RandomBytes } from "@bridge/domain";
 
 /**
  * Idempotency without writes (docs/decisions/008-gateway-idempotency.md): every id of an order is
@@ -51,7 +51,11 @@ export type DerivedOrderIds = {
  * name keeps two clients' idempotency keys from ever colliding.
  */
 export function deriveOrderIds(apiKeyName: string, identity: OrderIdentity): DerivedOrderIds {
-  const orderId = `order-${sha256(`${apiKeyName}:${identity.value}`).toString("hex").slice(0, 32)}`;
+  return idsOfOrder(`order-${sha256(`${apiKeyName}:${identity.value}`).toString("hex").slice(0, 32)}`);
+}
+
+/** The references and new subscription that belong to an order id (all derived from it). */
+export function idsOfOrder(orderId: string): DerivedOrderIds {
   return {
     orderId,
     orderReference: generateLimioReference(deterministicBytes(`order-reference:${orderId}`)),
@@ -66,4 +70,19 @@ export function deriveOrderIds(apiKeyName: string, identity: OrderIdentity): Der
  */
 export function orderPayloadHash(payload: unknown): string {
   return createHash("sha256").update(orderContent(payload)).digest("hex");
+}
+
+/**
+ * The top-level fields in which two payloads (as in `orderPayloadHash`) differ, sorted, leaving
+ * out `assigned` (fields the gateway fills in from the order id): what a 409 names. Empty when
+ * they are the same order.
+ */
+export function conflictingFields(a: unknown, b: unknown, assigned: readonly string[] = []): string[] {
+  if (orderPayloadHash(a) === orderPayloadHash(b)) return [];
+  const left = JSON.parse(orderContent(a)) as Record<string, unknown>;
+  const right = JSON.parse(orderContent(b)) as Record<string, unknown>;
+  const names = new Set([...Object.keys(left), ...Object.keys(right)]);
+  return [...names]
+    .filter((name) => !assigned.includes(name) && canonicalJson(left[name]) !== canonicalJson(right[name]))
+    .sort();
 }

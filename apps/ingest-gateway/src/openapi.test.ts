@@ -23,9 +23,13 @@ type Document = {
 const committed = () => JSON.parse(readFileSync(openapiPath, "utf8")) as Document;
 
 const expectedOperations: [path: string, method: string, statuses: string[]][] = [
-  ["/api/orders", "post", ["200", "202", "400", "401", "403", "404", "409", "413", "415", "503"]],
+  ["/api/orders", "post", ["200", "202", "400", "401", "403", "404", "409", "413", "415", "429", "503"]],
   ["/api/orders/{id}", "get", ["200", "400", "401", "403", "404"]],
-  ["/api/plugins/stripe/sync/subscription/{id}", "post", ["200", "202", "400", "401", "403", "404", "503"]],
+  [
+    "/api/plugins/stripe/sync/subscription/{id}",
+    "post",
+    ["200", "202", "400", "401", "403", "404", "429", "503"],
+  ],
   ["/webhooks/stripe", "post", ["200", "400", "413", "415", "503"]],
   ["/api/subscriptions/{id}", "get", ["200", "400", "401", "403", "404"]],
   ["/healthz", "get", ["200"]],

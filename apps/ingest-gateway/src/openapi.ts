@@ -26,6 +26,7 @@ export async function generateOpenapi(): Promise<Record<string, unknown>> {
     producer: {
       publish: unused,
       publishBatch: unused,
+      publishEncoded: unused,
       connect: unused,
       disconnect: unused,
       isConnected: () => false,

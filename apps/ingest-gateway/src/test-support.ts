@@ -47,14 +47,28 @@ export function testClient(name = "gateway-test", brokers = kafkaBrokers()): Kaf
   });
 }
 
+/**
+ * A fresh topic; retried when kafkajs' wait for its leader fails with UNKNOWN_TOPIC_OR_PARTITION,
+ * which happens to the first topics created right after the run's broker started.
+ */
+async function freshTopicRetried(prefix: string): Promise<string> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await freshTopic(prefix);
+    } catch (error) {
+      if (attempt >= 5 || (error as { type?: string }).type !== "UNKNOWN_TOPIC_OR_PARTITION") throw error;
+    }
+  }
+}
+
 export async function freshTopics(): Promise<GatewayTopics> {
   const [orders, stripeEvents, sync, orderOutcomes] = await Promise.all([
-    freshTopic("gw-orders"),
-    freshTopic("gw-stripe-events"),
-    freshTopic("gw-sync"),
-    freshTopic("gw-outcomes"),
+    freshTopicRetried("gw-orders"),
+    freshTopicRetried("gw-stripe-events"),
+    freshTopicRetried("gw-sync"),
+    freshTopicRetried("gw-outcomes"),
   ]);
-  return { orders: orders, stripeEvents: stripeEvents, sync: sync, orderOutcomes: orderOutcomes };
+  return { orders, stripeEvents, sync, orderOutcomes };
 }
 
 export type ReadMessage = { key: string | null; envelope: Envelope; headers: Record<string, string> };

@@ -54,9 +54,26 @@ export const env = {
     ),
   /** Base URL of the Stripe API; unset means api.stripe.com, set it to the emulator locally. */
   stripeApiUrl: zod.url({ error: "STRIPE_API_URL must be a URL such as http://127.0.0.1:12111" }).optional(),
+  /** Where an ops server (/healthz, /readyz, /metrics) listens: loopback unless told otherwise. */
+  opsHost: zod.string().min(1).default("127.0.0.1"),
   boolean: (fallback: boolean) =>
     zod
       .enum(["true", "false", "1", "0"])
       .default(fallback ? "true" : "false")
       .transform((value) => value === "true" || value === "1"),
 };
+
+/**
+ * Secrets printed in this repository's README, compose file and local scripts: anyone can read
+ * them, so a deployment that still uses one is open to everyone. Configuration refuses them
+ * unless the run says it is local (ALLOW_EXAMPLE_SECRETS=true, set by the local scripts).
+ */
+export const publishedExampleSecrets: readonly string[] = [
+  "local-dev-key-change-me",
+  "whsec_local_emulator_only",
+];
+
+/** The published example secrets among `values` (to refuse them outside local runs). */
+export function exampleSecretsIn(values: readonly string[]): string[] {
+  return values.filter((value) => publishedExampleSecrets.includes(value));
+}

@@ -29,7 +29,11 @@ export { messageData } from "./message-data.ts";
 export { createMessagingMetrics, type MessagingMetrics } from "./metrics.ts";
 export {
   createProducer,
+  DEFAULT_MAX_MESSAGE_BYTES,
+  type EncodedMessage,
+  encodeMessage,
   type MessageProducer,
+  MessageTooLargeError,
   type OutgoingMessage,
   type ProducerOptions,
   type PublishReceipt,

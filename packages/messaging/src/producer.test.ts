@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { type MessageContext, type RunningConsumer, startConsumer } from "./consumer.ts";
 import { InvalidEnvelopeError, PublishTimeoutError } from "./errors.ts";
 import { createKafkaClient } from "./kafka-client.ts";
-import { createProducer } from "./producer.ts";
+import { createProducer, encodeMessage, MessageTooLargeError } from "./producer.ts";
 import { envelope, freshTopicWithCompanions, testClient, until } from "./test-support.ts";
 
 const client = testClient("producer-test");
@@ -84,6 +84,46 @@ describe("producer → consumer round trip", () => {
     await expect(producer.publish("never-created-topic", { key: "k", envelope: bad })).rejects.toBeInstanceOf(
       InvalidEnvelopeError,
     );
+  });
+});
+
+describe("messages the broker would refuse", () => {
+  const highWatermark = async (topic: string) => {
+    const admin = client.kafka.admin();
+    await admin.connect();
+    try {
+      const offsets = await admin.fetchTopicOffsets(topic);
+      return offsets.reduce((sum, p) => sum + Number(p.high), 0);
+    } finally {
+      await admin.disconnect();
+    }
+  };
+
+  it("refuses, before sending, a message or a batch larger than maxMessageBytes; smaller batches go through", async () => {
+    const topic = await freshTopicWithCompanions(client, "too-large", 1);
+    const limited = createProducer(client, { maxMessageBytes: 10_000 });
+    const sized = (k: string) => ({ key: k, envelope: envelope({ blob: "x".repeat(3_000) }) });
+    await expect(
+      limited.publish(topic, { key: "k", envelope: envelope({ blob: "x".repeat(10_000) }) }),
+    ).rejects.toBeInstanceOf(MessageTooLargeError);
+    await expect(limited.publishBatch(topic, ["a", "b", "c", "d"].map(sized))).rejects.toBeInstanceOf(
+      MessageTooLargeError,
+    );
+    expect(await highWatermark(topic)).toBe(0);
+    await limited.publishBatch(topic, ["a", "b"].map(sized));
+    expect(await highWatermark(topic)).toBe(2);
+    await limited.disconnect();
+  });
+
+  it("measures a message as it goes on the wire, and refuses one nested too deep to encode", () => {
+    const encoded = encodeMessage({ key: "sub-é", envelope: envelope({ name: "Zoë" }) });
+    let expected = Buffer.byteLength("sub-é") + Buffer.byteLength(encoded.value);
+    for (const [name, value] of Object.entries(encoded.headers)) expected += Buffer.byteLength(name + value);
+    expect(encoded.bytes).toBe(expected);
+
+    let deep: unknown = {};
+    for (let i = 0; i < 10_000; i++) deep = { a: deep };
+    expect(() => encodeMessage({ key: "k", envelope: envelope(deep) })).toThrow(InvalidEnvelopeError);
   });
 });
 

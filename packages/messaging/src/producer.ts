@@ -2,7 +2,7 @@ import type { Envelope } from "@bridge/domain";
 import { CompressionTypes, type IHeaders, Partitioners, type Producer } from "kafkajs";
 import type { Registry } from "prom-client";
 import { encodeEnvelope, type MessageHeaders } from "./codec.ts";
-import { PublishTimeoutError } from "./errors.ts";
+import { InvalidEnvelopeError, PublishTimeoutError } from "./errors.ts";
 import type { KafkaClient } from "./kafka-client.ts";
 import { createMessagingMetrics } from "./metrics.ts";
 
@@ -16,6 +16,56 @@ export type OutgoingMessage<TData = unknown> = {
 
 export type PublishReceipt = { topic: string; partition: number; offset: string };
 
+/** A message as it goes on the wire: encoded once, its size known before it joins a batch. */
+export type EncodedMessage = { key: string; value: string; headers: MessageHeaders; bytes: number };
+
+/**
+ * Kafka's default largest message (`message.max.bytes`, 1,048,588) less room for the record
+ * batch framing. A message or batch above the broker's limit is refused by the broker as a whole.
+ */
+export const DEFAULT_MAX_MESSAGE_BYTES = 1_000_000;
+
+/** The message (or batch) is larger than the broker accepts: a property of the message, never retried. */
+export class MessageTooLargeError extends Error {
+  override readonly name = "MessageTooLargeError";
+  readonly bytes: number;
+  readonly maxBytes: number;
+  constructor(bytes: number, maxBytes: number) {
+    super(`message of ${bytes} bytes exceeds the ${maxBytes} bytes the broker accepts`);
+    this.bytes = bytes;
+    this.maxBytes = maxBytes;
+  }
+}
+
+/**
+ * Validates and encodes one message and measures it (key, value and headers, UTF-8). Throws
+ * InvalidEnvelopeError for an envelope that cannot be encoded (including one nested too deep for
+ * the encoder), MessageTooLargeError above `maxBytes`.
+ */
+export function encodeMessage<TData>(
+  message: OutgoingMessage<TData>,
+  maxBytes: number = DEFAULT_MAX_MESSAGE_BYTES,
+): EncodedMessage {
+  let encoded: { value: string; headers: MessageHeaders };
+  try {
+    encoded = encodeEnvelope(message.envelope, message.headers);
+  } catch (error) {
+    if (error instanceof InvalidEnvelopeError) throw error;
+    // A RangeError (call stack) from validating or stringifying a pathological payload.
+    throw new InvalidEnvelopeError(
+      `refusing to publish an envelope that cannot be encoded: ${(error as Error).message}`,
+      {
+        cause: error,
+      },
+    );
+  }
+  let bytes = Buffer.byteLength(message.key) + Buffer.byteLength(encoded.value);
+  for (const [name, value] of Object.entries(encoded.headers))
+    bytes += Buffer.byteLength(name) + Buffer.byteLength(value);
+  if (bytes > maxBytes) throw new MessageTooLargeError(bytes, maxBytes);
+  return { key: message.key, ...encoded, bytes };
+}
+
 export interface MessageProducer {
   connect(): Promise<void>;
   /**
@@ -25,6 +75,11 @@ export interface MessageProducer {
   publish<TData>(topic: string, message: OutgoingMessage<TData>): Promise<PublishReceipt>;
   /** Same guarantees for several messages to one topic in one request. */
   publishBatch<TData>(topic: string, messages: OutgoingMessage<TData>[]): Promise<PublishReceipt[]>;
+  /**
+   * Messages already encoded with `encodeMessage`, in one request; rejects with
+   * MessageTooLargeError, before sending, when together they exceed the broker's limit.
+   */
+  publishEncoded(topic: string, messages: EncodedMessage[]): Promise<PublishReceipt[]>;
   /** For readiness probes: connected and not disconnected since. */
   isConnected(): boolean;
   disconnect(): Promise<void>;
@@ -42,6 +97,8 @@ export type ProducerOptions = {
   publishTimeoutMs?: number;
   /** Prometheus registry for messaging_messages_published_total. */
   registry?: Registry;
+  /** The broker's largest message (and batch) in bytes; larger ones are refused before sending. */
+  maxMessageBytes?: number;
 };
 
 export function createProducer(client: KafkaClient, options: ProducerOptions = {}): MessageProducer {
@@ -54,6 +111,7 @@ export function createKafkaProducer(
   options: ProducerOptions = {},
 ): MessageProducer & RawProducer {
   const timeoutMs = options.publishTimeoutMs ?? 5_000;
+  const maxBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
   const metrics = options.registry ? createMessagingMetrics(options.registry) : undefined;
   /**
    * One kafkajs producer per generation. kafkajs rolls its idempotent sequence numbers back when
@@ -122,19 +180,29 @@ export function createKafkaProducer(
     }
   }
 
+  async function publishEncoded(topic: string, messages: EncodedMessage[]): Promise<PublishReceipt[]> {
+    if (messages.length === 0) return [];
+    const total = messages.reduce((sum, m) => sum + m.bytes, 0);
+    if (total > maxBytes) throw new MessageTooLargeError(total, maxBytes);
+    const metadata = await send(
+      topic,
+      messages.map(({ key, value, headers }) => ({ key, value, headers })),
+    );
+    return metadata.map((m) => ({ topic, partition: m.partition, offset: m.baseOffset ?? "-1" }));
+  }
+
   return {
     connect,
     async publish(topic, message) {
-      const { value, headers } = encodeEnvelope(message.envelope, message.headers);
-      const [meta] = await send(topic, [{ key: message.key, value, headers }]);
-      return { topic, partition: meta?.partition ?? -1, offset: meta?.baseOffset ?? "-1" };
+      const [receipt] = await publishEncoded(topic, [encodeMessage(message, maxBytes)]);
+      return receipt ?? { topic, partition: -1, offset: "-1" };
     },
-    async publishBatch(topic, messages) {
-      if (messages.length === 0) return [];
-      const encoded = messages.map((m) => ({ key: m.key, ...encodeEnvelope(m.envelope, m.headers) }));
-      const metadata = await send(topic, encoded);
-      return metadata.map((m) => ({ topic, partition: m.partition, offset: m.baseOffset ?? "-1" }));
-    },
+    publishBatch: (topic, messages) =>
+      publishEncoded(
+        topic,
+        messages.map((m) => encodeMessage(m, maxBytes)),
+      ),
+    publishEncoded,
     async sendRaw(topic, messages) {
       await send(topic, messages);
     },

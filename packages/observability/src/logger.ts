@@ -1,4 +1,4 @@
-import { type Logger, pino } from "pino";
+import { type DestinationStream, type Logger, pino } from "pino";
 
 export type { Logger };
 
@@ -29,13 +29,45 @@ export const redactPaths = [
   "*.card.cvc",
 ];
 
-/** JSON logs with the service name on every line; LOG_LEVEL controls verbosity. */
-export function createLogger(service: string, options: { level?: string } = {}): Logger {
-  return pino({
+type LoggedRequest = {
+  method?: string;
+  url?: string;
+  host?: string;
+  ip?: string;
+  socket?: { remotePort?: number };
+};
+
+/**
+ * An HTTP request as logged (Fastify's fields), with the query string cut off: clients put API
+ * keys and tokens there (`?api_key=…`), and a log line must never carry them.
+ */
+export function requestForLog(req: LoggedRequest) {
+  const url = req.url ?? "";
+  const queryAt = url.indexOf("?");
+  return {
+    method: req.method,
+    url: queryAt === -1 ? url : `${url.slice(0, queryAt)}?[redacted]`,
+    host: req.host,
+    remoteAddress: req.ip,
+    remotePort: req.socket?.remotePort,
+  };
+}
+
+/**
+ * JSON logs with the service name on every line; LOG_LEVEL controls verbosity. `destination`
+ * (default stdout) lets tests read what would be written.
+ */
+export function createLogger(
+  service: string,
+  options: { level?: string; destination?: DestinationStream } = {},
+): Logger {
+  const settings = {
     name: service,
     level: options.level ?? process.env.LOG_LEVEL ?? "info",
     base: { service },
     redact: { paths: redactPaths, censor: "[redacted]" },
+    serializers: { req: requestForLog },
     timestamp: pino.stdTimeFunctions.isoTime,
-  });
+  };
+  return options.destination ? pino(settings, options.destination) : pino(settings);
 }

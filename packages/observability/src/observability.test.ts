@@ -1,7 +1,8 @@
+import { networkInterfaces } from "node:os";
 import { Writable } from "node:stream";
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
-import { createMetrics, redactPaths, startOpsServer } from "./index.ts";
+import { createLogger, createMetrics, redactPaths, requestForLog, startOpsServer } from "./index.ts";
 
 describe("ops server", () => {
   it("serves health, readiness (503 when a check fails) and metrics", async () => {
@@ -28,7 +29,43 @@ describe("ops server", () => {
   });
 });
 
+describe("ops server binding", () => {
+  it("listens on loopback unless told otherwise: unreachable on the machine's other addresses", async () => {
+    const server = await startOpsServer({
+      port: 0,
+      metrics: createMetrics("test-service", { defaultMetrics: false }),
+      readiness: async () => ({}),
+    });
+    try {
+      expect((await fetch(`http://127.0.0.1:${server.port}/healthz`)).status).toBe(200);
+      const external = Object.values(networkInterfaces())
+        .flat()
+        .find((address) => address && address.family === "IPv4" && !address.internal);
+      if (external) {
+        await expect(fetch(`http://${external.address}:${server.port}/healthz`)).rejects.toThrow();
+      }
+    } finally {
+      await server.close();
+    }
+  });
+});
+
 describe("logger redaction", () => {
+  it("logs requests without their query string (clients put keys and tokens there)", () => {
+    const lines: string[] = [];
+    const logger = createLogger("test", {
+      level: "info",
+      destination: { write: (line: string) => lines.push(line) },
+    });
+    logger.info({
+      req: { method: "GET", url: "/api/orders/x?api_key=sk_live_in_query&x=1", ip: "127.0.0.1" },
+    });
+    const line = lines.join("");
+    expect(line).not.toContain("sk_live_in_query");
+    expect(JSON.parse(line).req).toMatchObject({ method: "GET", url: "/api/orders/x?[redacted]" });
+    expect(requestForLog({ url: "/healthz" }).url).toBe("/healthz");
+  });
+
   it("never writes keys, signatures or card data", () => {
     const lines: string[] = [];
     const sink = new Writable({

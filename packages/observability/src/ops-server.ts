@@ -8,7 +8,9 @@ export type ReadinessCheck = () => Promise<Record<string, boolean>>;
 
 /**
  * The small HTTP server every background service exposes: `/healthz` (process up), `/readyz`
- * (each dependency check, 503 when one fails) and `/metrics` (Prometheus text).
+ * (each dependency check, 503 when one fails) and `/metrics` (Prometheus text). It listens on
+ * loopback unless `host` says otherwise: these routes are for the operator's scraper and probes,
+ * not the internet.
  */
 export async function startOpsServer(options: {
   port: number;
@@ -33,7 +35,7 @@ export async function startOpsServer(options: {
       return send(res, 500, { error: { code: "internal", message: (error as Error).message } });
     }
   });
-  await new Promise<void>((resolve) => server.listen(options.port, options.host ?? "0.0.0.0", resolve));
+  await new Promise<void>((resolve) => server.listen(options.port, options.host ?? "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
   return {
     port,

@@ -10,5 +10,6 @@ export * from "./repositories/orders.ts";
 export * from "./repositories/payment-methods.ts";
 export * from "./repositories/payment-schedules.ts";
 export * from "./repositories/subscriptions.ts";
+export * from "./repositories/sync-requests.ts";
 export * from "./repositories/unmatched.ts";
 export { createStore, type Db, type Store, type Tx } from "./store.ts";

@@ -1,8 +1,8 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import fp from "fastify-plugin";
 import type { ApiKey, ApiScope } from "../config.ts";
 import { HttpError } from "../http-errors.ts";
-import { globalPlugin } from "./global-plugin.ts";
 
 declare module "fastify" {
   interface FastifyInstance {
@@ -45,22 +45,25 @@ function presentedKey(request: FastifyRequest): string | undefined {
   return typeof apiKey === "string" && apiKey.length > 0 ? apiKey : undefined;
 }
 
-export const authPlugin = globalPlugin(async (app: FastifyInstance, options: { keys: ApiKey[] }) => {
-  const match = createKeyMatcher(options.keys);
-  app.decorateRequest("apiKeyName", "");
-  app.decorate("requireScope", (scope: ApiScope) => async (request: FastifyRequest) => {
-    const presented = presentedKey(request);
-    const challenge = { "WWW-Authenticate": `Bearer realm="ingest-gateway", scope="${scope}"` };
-    if (!presented) {
-      throw new HttpError(401, "unauthenticated", "missing API key: send Authorization: Bearer <key>", {
-        headers: challenge,
-      });
-    }
-    const key = match(presented);
-    if (!key) throw new HttpError(401, "unauthenticated", "invalid API key", { headers: challenge });
-    if (!key.scopes.includes(scope)) {
-      throw new HttpError(403, "forbidden", `this API key lacks the '${scope}' scope`);
-    }
-    request.apiKeyName = key.name;
-  });
-}, "auth");
+export const authPlugin = fp(
+  async (app: FastifyInstance, options: { keys: ApiKey[] }) => {
+    const match = createKeyMatcher(options.keys);
+    app.decorateRequest("apiKeyName", "");
+    app.decorate("requireScope", (scope: ApiScope) => async (request: FastifyRequest) => {
+      const presented = presentedKey(request);
+      const challenge = { "WWW-Authenticate": `Bearer realm="ingest-gateway", scope="${scope}"` };
+      if (!presented) {
+        throw new HttpError(401, "unauthenticated", "missing API key: send Authorization: Bearer <key>", {
+          headers: challenge,
+        });
+      }
+      const key = match(presented);
+      if (!key) throw new HttpError(401, "unauthenticated", "invalid API key", { headers: challenge });
+      if (!key.scopes.includes(scope)) {
+        throw new HttpError(403, "forbidden", `this API key lacks the '${scope}' scope`);
+      }
+      request.apiKeyName = key.name;
+    });
+  },
+  { name: "auth" },
+);

@@ -1,8 +1,8 @@
 import { isStoreUnavailable } from "@bridge/store";
 import type { FastifyError, FastifyInstance } from "fastify";
+import fp from "fastify-plugin";
 import { hasZodFastifySchemaValidationErrors } from "fastify-type-provider-zod";
 import { type ErrorDetail, errorBody, HttpError } from "../http-errors.ts";
-import { globalPlugin } from "./global-plugin.ts";
 
 /** Fastify's own error codes → our status and code. */
 const fastifyCodes: Record<string, { status: number; code: string; message?: string }> = {
@@ -23,7 +23,7 @@ const pointerToPath = (pointer: string) => pointer.replace(/^\//, "").replaceAll
  * Every 4xx/5xx in the one error shape `{ error: { code, message, details? } }`. The store being
  * down is a 503 with Retry-After, like Kafka being down: the client should retry, nothing is lost.
  */
-export const errorsPlugin = globalPlugin(
+export const errorsPlugin = fp(
   async (app: FastifyInstance, options: { retryAfterSeconds: number }) => {
     app.setNotFoundHandler((request, reply) => {
       reply
@@ -76,5 +76,5 @@ export const errorsPlugin = globalPlugin(
       return reply.code(status).send(errorBody("bad_request", error.message));
     });
   },
-  "errors",
+  { name: "errors" },
 );

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from "fastify";
+import fp from "fastify-plugin";
 import { Counter, Histogram, type Registry } from "prom-client";
-import { globalPlugin } from "./global-plugin.ts";
 
 export type GatewayMetrics = {
   publishDuration: Histogram<"topic" | "result">;
@@ -57,13 +57,16 @@ function gatewayMetricsOn(registry: Registry) {
   };
 }
 
-export const metricsPlugin = globalPlugin(async (app: FastifyInstance, options: { registry: Registry }) => {
-  const { requests, requestDuration, ...gateway } = gatewayMetricsOn(options.registry);
-  app.decorate("gatewayMetrics", gateway);
-  app.addHook("onResponse", async (request, reply) => {
-    const route = request.routeOptions.url ?? "unmatched";
-    const labels = { route, method: request.method, status: String(reply.statusCode) };
-    requests.inc(labels);
-    requestDuration.observe(labels, reply.elapsedTime / 1000);
-  });
-}, "metrics");
+export const metricsPlugin = fp(
+  async (app: FastifyInstance, options: { registry: Registry }) => {
+    const { requests, requestDuration, ...gateway } = gatewayMetricsOn(options.registry);
+    app.decorate("gatewayMetrics", gateway);
+    app.addHook("onResponse", async (request, reply) => {
+      const route = request.routeOptions.url ?? "unmatched";
+      const labels = { route, method: request.method, status: String(reply.statusCode) };
+      requests.inc(labels);
+      requestDuration.observe(labels, reply.elapsedTime / 1000);
+    });
+  },
+  { name: "metrics" },
+);

@@ -33,7 +33,7 @@ export async function findOrderByIdempotencyKey(db: Db, idempotencyKey: string) 
 }
 
 export async function findOrderByExternalId(db: Db, source: string, externalId: string) {
-  return db.order.findUnique({ where: { source_externalId: { source, externalId } } });
+  return db.order.findFirst({ where: { source, externalId }, orderBy: { createdAt: "asc" } });
 }
 
 export async function setOrderStatus(

@@ -62,11 +62,22 @@ export const orderAnswerSchema = z
     order_reference: z.string().meta({ description: "12-character order reference" }),
     status: z.enum(orderStatuses).meta({
       description:
-        "queued: acknowledged by Kafka, not applied yet; processing; applied / failed / skipped: final",
+        "queued: acknowledged by Kafka, not applied yet; processing; applied / failed / skipped: final. " +
+        "`applied` means Stripe's state proves the order (see limioSync for the Limio subscription).",
     }),
     external_id: z.string().nullable(),
     subscriptionId: z.string().meta({ description: "Limio subscription id `sub-<32 hex>`" }),
     subscriptionReference: z.string().meta({ description: "12-character subscription reference" }),
+    limioSync: z
+      .enum(["synced", "pending"])
+      .optional()
+      .meta({
+        description:
+          "With status `applied`: `synced` once the Limio subscription shows what the order did " +
+          "(the sync the writer requested after it was applied); `pending` while that sync has not " +
+          "run yet (the sync-consumer is behind or down): Stripe's state is final, the Limio " +
+          "subscription catches up, and GET /api/subscriptions/{id} may answer 404 for a new one until then.",
+      }),
     reason: z
       .object({ code: z.string(), message: z.string() })
       .optional()

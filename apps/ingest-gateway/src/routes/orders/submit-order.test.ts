@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { type Envelope, messageTypes, type OrderOutcomeV1 } from "@bridge/domain";
-import { recordOrder } from "@bridge/store";
+import { orderSyncMessageId, recordOrder, SYNC_CONSUMER_INBOX } from "@bridge/store";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { deriveOrderIds, orderIdentity } from "../../idempotency.ts";
 import { type OrderOutcomeWaiter, startOutcomeWaiter } from "../../outcome-waiter.ts";
@@ -241,6 +241,10 @@ describe("POST /api/orders", () => {
       (m) => (m.envelope.data as { order: { external_id?: string } }).order.external_id === order.external_id,
     );
     const data = message.envelope.data as { orderId: string; subscriptionId: string };
+    // The sync-consumer applied the sync the writer requested for the order: Limio shows it.
+    await gw.store.db.inboxMessage.create({
+      data: { consumer: SYNC_CONSUMER_INBOX, messageId: orderSyncMessageId(data.orderId) },
+    });
     await publishOutcome({
       orderId: data.orderId,
       subscriptionId: data.subscriptionId,
@@ -254,6 +258,7 @@ describe("POST /api/orders", () => {
     expect(response.json()).toMatchObject({
       id: data.orderId,
       status: "applied",
+      limioSync: "synced",
       clientSecret: { type: "invoice_confirmation_secret", value: "pi_secret_test" },
     });
 
@@ -282,6 +287,37 @@ describe("POST /api/orders", () => {
     });
   });
 });
+
+describe("POST /api/orders, process_immediately while the sync-consumer is down", () => {
+  it("answers applied (Stripe holds the final state) with limioSync pending, after waiting for the sync", async () => {
+    const order = { ...fixture("new"), external_id: `EXT-${randomUUID()}`, process_immediately: true };
+    const started = Date.now();
+    const pending = post(order);
+    const message = await orders.find((m) => m.envelope.id === deriveIds(order.external_id).orderId);
+    const data = message.envelope.data as { orderId: string; subscriptionId: string };
+    await publishOutcome({
+      orderId: data.orderId,
+      subscriptionId: data.subscriptionId,
+      orderType: "new",
+      status: "applied",
+      action: "subscription_created",
+    });
+    const response = await pending;
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toMatchObject({ id: data.orderId, status: "applied", limioSync: "pending" });
+    // It waited for the sync within WAIT_TIMEOUT_MS (3 s in these tests) before saying so.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(2_900);
+    const subscription = await gw.app.inject({
+      method: "GET",
+      url: `/api/subscriptions/${data.subscriptionId}`,
+      headers: bearer(keys.all),
+    });
+    expect(subscription.statusCode).toBe(404);
+  });
+});
+
+const deriveIds = (externalId: string) =>
+  deriveOrderIds("shop", orderIdentity({ source: "shop", externalId }));
 
 describe("POST /api/orders, bounded waits", () => {
   it("answers 202 queued when no outcome comes within WAIT_TIMEOUT_MS", async () => {

@@ -1,14 +1,11 @@
 import { randomUUID } from "node:crypto";
 import { type Envelope, messageTypes, type SyncRequestedV1 } from "@bridge/domain";
-import { findSubscription, wasHandled } from "@bridge/store";
+import { findSubscription, isSyncRequestApplied } from "@bridge/store";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import type { RouteDeps } from "../../deps.ts";
 import { errorResponses, HttpError } from "../../http-errors.ts";
 import { pollUntil } from "../../poll.ts";
-
-/** The consumer name the sync-consumer records in its inbox (InboxMessage.consumer). */
-export const SYNC_CONSUMER = "sync-consumer";
 
 const syncAnswer = z
   .object({
@@ -27,6 +24,8 @@ export const syncSubscriptionRoute: FastifyPluginAsyncZod<{ deps: RouteDeps }> =
     "/api/plugins/stripe/sync/subscription/:id",
     {
       onRequest: app.requireScope("sync"),
+      // Each call costs Stripe reads: bounded per API key.
+      config: { rateLimit: { max: deps.config.RATE_LIMIT_SYNC_PER_MINUTE, timeWindow: 60_000 } },
       schema: {
         tags: ["sync"],
         summary: "Sync a Limio subscription from Stripe",
@@ -45,7 +44,7 @@ export const syncSubscriptionRoute: FastifyPluginAsyncZod<{ deps: RouteDeps }> =
         response: {
           200: syncAnswer.describe("The sync was applied"),
           202: syncAnswer.describe("Kafka acknowledged the request; the sync is still queued"),
-          ...errorResponses(400, 401, 403, 404, 503),
+          ...errorResponses(400, 401, 403, 404, 429, 503),
         },
       },
     },
@@ -61,7 +60,7 @@ export const syncSubscriptionRoute: FastifyPluginAsyncZod<{ deps: RouteDeps }> =
         version: 1,
         occurredAt: new Date().toISOString(),
         source: "api",
-        correlationId: request.correlationId,
+        correlationId: request.id,
         data: {
           subscriptionId: id,
           reason: "api",
@@ -72,8 +71,7 @@ export const syncSubscriptionRoute: FastifyPluginAsyncZod<{ deps: RouteDeps }> =
       await app.publish(deps.topics.sync, { key: id, envelope });
       request.log.info({ subscriptionId: id, messageId }, "sync request accepted");
 
-      // The sync-consumer writes its inbox row in the transaction that applies the sync.
-      const done = await pollUntil(() => wasHandled(deps.store.db, SYNC_CONSUMER, messageId), {
+      const done = await pollUntil(() => isSyncRequestApplied(deps.store.db, messageId), {
         timeoutMs: deps.config.WAIT_TIMEOUT_MS,
         intervalMs: deps.syncPollIntervalMs,
       });

@@ -93,7 +93,7 @@ describe("POST /webhooks/stripe", () => {
     await events.find((m) => m.envelope.id === rotated.event.id);
   });
 
-  it("refuses a tampered body, a wrong secret, an expired timestamp and a missing header with 400, publishing nothing", async () => {
+  it("refuses a tampered body, a wrong secret, an expired or future timestamp and a missing header with 400, publishing nothing", async () => {
     const before = await topicMessageCount(gw.client, gw.topics.stripeEvents);
     const { payload } = stripeEvent();
     const good = handSigned(payload, webhookSecrets.current);
@@ -116,6 +116,13 @@ describe("POST /webhooks/stripe", () => {
         signature: handSigned(payload, webhookSecrets.current, Math.floor(Date.now() / 1000) - 301),
         reason: "expired",
       },
+      {
+        // Beyond the tolerance in the future: the SDK alone accepts it.
+        name: "future",
+        payload,
+        signature: handSigned(payload, webhookSecrets.current, Math.floor(Date.now() / 1000) + 301),
+        reason: "future",
+      },
       { name: "missing header", payload, signature: undefined, reason: "missing_header" },
       { name: "garbage header", payload, signature: "nonsense", reason: "malformed_header" },
     ];
@@ -128,7 +135,7 @@ describe("POST /webhooks/stripe", () => {
       expect(response.body).not.toContain("v1=");
     }
     const metrics = await gw.metrics.render();
-    for (const reason of ["mismatch", "expired", "missing_header", "malformed_header"]) {
+    for (const reason of ["mismatch", "expired", "future", "missing_header", "malformed_header"]) {
       expect(metrics).toMatch(
         new RegExp(`gateway_webhook_verification_failures_total\\{reason="${reason}"[^}]*\\} [1-9]`),
       );
@@ -152,6 +159,20 @@ describe("POST /webhooks/stripe", () => {
       /gateway_webhook_unknown_event_types_total\{type="radar.early_fraud_warning.created"[^}]*\} 1/,
     );
     expect(await topicMessageCount(gw.client, gw.topics.stripeEvents)).toBe(before);
+  });
+
+  it("refuses a signed event carrying a string Postgres cannot store, naming the field", async () => {
+    const { event } = stripeEvent();
+    const payload = JSON.stringify({
+      ...event,
+      data: { object: { ...event.data.object, description: "a\u0000b" } },
+    });
+    const response = await deliver(payload, handSigned(payload, webhookSecrets.current));
+    expect(response.statusCode).toBe(400);
+    expect(response.json().error).toMatchObject({
+      code: "invalid_input",
+      details: [{ path: "data.object.description" }],
+    });
   });
 
   it("refuses a signed body that is not a Stripe event with 400", async () => {

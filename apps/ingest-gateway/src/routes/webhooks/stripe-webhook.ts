@@ -12,11 +12,12 @@ import Stripe from "stripe";
 import { z } from "zod";
 import type { RouteDeps } from "../../deps.ts";
 import { errorResponses, HttpError } from "../../http-errors.ts";
+import { refuseUnstorable } from "../../plugins/input-limits.ts";
 
-/** Stripe's default tolerance: a signature older (or newer) than 5 minutes is refused. */
+/** Stripe's default tolerance: a signature older (or, here, newer) than 5 minutes is refused. */
 export const SIGNATURE_TOLERANCE_SECONDS = 300;
 
-type VerifyFailure = "missing_header" | "malformed_header" | "expired" | "mismatch";
+type VerifyFailure = "missing_header" | "malformed_header" | "expired" | "future" | "mismatch";
 
 /** Verifies against every configured secret (rotation); the reason of the last failure otherwise. */
 function verify(
@@ -25,8 +26,14 @@ function verify(
   secrets: string[],
 ): { ok: true; event: unknown } | { ok: false; reason: VerifyFailure } {
   if (!header) return { ok: false, reason: "missing_header" };
-  if (!/(^|,)t=\d+/.test(header) || !/(^|,)v1=[0-9a-f]+/.test(header)) {
+  const timestamp = /(?:^|,)t=(\d+)/.exec(header)?.[1];
+  if (!timestamp || !/(^|,)v1=[0-9a-f]+/.test(header)) {
     return { ok: false, reason: "malformed_header" };
+  }
+  // The SDK refuses only signatures older than the tolerance; one dated later than it is refused
+  // too, so a signature captured from a clock-skewed or compromised signer cannot be replayed later.
+  if (Number(timestamp) > Date.now() / 1000 + SIGNATURE_TOLERANCE_SECONDS) {
+    return { ok: false, reason: "future" };
   }
   let reason: VerifyFailure = "mismatch";
   for (const secret of secrets) {
@@ -85,9 +92,25 @@ export const stripeWebhookRoute: FastifyPluginAsyncZod<{ deps: RouteDeps }> = as
     done(null, body),
   );
 
+  const refuse = (reason: VerifyFailure, log: { warn(o: object, m: string): void }) => {
+    app.gatewayMetrics.webhookVerificationFailures.inc({ reason });
+    log.warn({ reason }, "stripe webhook signature refused");
+    return new HttpError(400, "invalid_signature", `webhook signature verification failed (${reason})`);
+  };
+
   app.post(
     "/webhooks/stripe",
     {
+      // This route faces the internet unauthenticated: a request without a signature is refused
+      // before its body is read (and its connection closed), and bodies are bounded to what
+      // Stripe's events need.
+      bodyLimit: deps.config.WEBHOOK_BODY_LIMIT_BYTES,
+      onRequest: async (request, reply) => {
+        if (typeof request.headers["stripe-signature"] !== "string") {
+          reply.header("connection", "close");
+          throw refuse("missing_header", request.log);
+        }
+      },
       // The body is verified and parsed by the handler, not by the schema validator.
       attachValidation: true,
       schema: {
@@ -119,15 +142,8 @@ export const stripeWebhookRoute: FastifyPluginAsyncZod<{ deps: RouteDeps }> = as
       if (!Buffer.isBuffer(raw)) throw new HttpError(400, "invalid_body", "expected a JSON body");
       const header = request.headers["stripe-signature"];
       const verified = verify(raw, typeof header === "string" ? header : undefined, secrets);
-      if (!verified.ok) {
-        app.gatewayMetrics.webhookVerificationFailures.inc({ reason: verified.reason });
-        request.log.warn({ reason: verified.reason }, "stripe webhook signature refused");
-        throw new HttpError(
-          400,
-          "invalid_signature",
-          `webhook signature verification failed (${verified.reason})`,
-        );
-      }
+      if (!verified.ok) throw refuse(verified.reason, request.log);
+      refuseUnstorable(verified.event, deps.inputLimits);
       let data: StripeEventReceivedV1;
       try {
         data = stripeEventReceivedData(verified.event as StripeEventLike);
@@ -155,7 +171,7 @@ export const stripeWebhookRoute: FastifyPluginAsyncZod<{ deps: RouteDeps }> = as
         version: 1,
         occurredAt: new Date(event.created * 1000).toISOString(),
         source: "stripe",
-        correlationId: request.correlationId,
+        correlationId: request.id,
         data,
       };
       await app.publish(deps.topics.stripeEvents, { key: stripeEventKey(event), envelope });

@@ -1,0 +1,278 @@
+import {
+  type Envelope,
+  type LimioOrder,
+  messageTypes,
+  type OrderOutcomeV1,
+  type OrderSubmittedV1,
+  parseLimioOrder,
+} from "@bridge/domain";
+import { findOrder, findSubscription, isSyncRequestApplied, orderSyncMessageId } from "@bridge/store";
+import type { RouteDeps } from "../../deps.ts";
+import { HttpError } from "../../http-errors.ts";
+import {
+  conflictingFields,
+  type DerivedOrderIds,
+  deriveOrderIds,
+  idsOfOrder,
+  type OrderIdentity,
+  orderIdentity,
+} from "../../idempotency.ts";
+import { pollUntil } from "../../poll.ts";
+import { finalStatuses, type OrderAnswer } from "./schemas.ts";
+
+/**
+ * The named steps of `POST /api/orders` (the route in submit-order.ts runs them in order):
+ * parse → identify → look up what the store knows → build the message → publish → answer,
+ * waiting for the outcome when the order asks to be processed immediately.
+ */
+
+type Db = RouteDeps["store"]["db"];
+
+/** A validated order with its idempotency identity and the ids derived from it. */
+export type Submission = {
+  order: LimioOrder;
+  source: string;
+  identity: OrderIdentity;
+  ids: DerivedOrderIds;
+  isNew: boolean;
+};
+
+/** The Limio subscription the order acts on (for a new order: the one it will create). */
+export type Target = { subscriptionId: string; subscriptionReference: string };
+
+export type StoredOrder = {
+  id: string;
+  reference: string;
+  status: string;
+  externalId: string | null;
+  subscriptionId: string;
+  payload: unknown;
+  outcome: unknown;
+};
+
+/** Validates the body (field paths on failure) and derives the order's ids for this API key. */
+export function parseSubmission(body: unknown, apiKeyName: string, idempotencyKey: unknown): Submission {
+  const parsed = parseLimioOrder(body);
+  if (!parsed.ok) {
+    throw new HttpError(
+      400,
+      parsed.code,
+      parsed.code === "unsupported_order_type" ? "unsupported order type" : "the order is invalid",
+      { details: parsed.errors },
+    );
+  }
+  const order = parsed.order;
+  const source = order.source ?? "api";
+  const identity = orderIdentity({
+    idempotencyKey: typeof idempotencyKey === "string" && idempotencyKey !== "" ? idempotencyKey : undefined,
+    source,
+    externalId: order.external_id,
+  });
+  return {
+    order,
+    source,
+    identity,
+    ids: deriveOrderIds(apiKeyName, identity),
+    isNew: order.order_type === "new",
+  };
+}
+
+/**
+ * The order this API key already submitted under this identity, or under this source +
+ * external_id without an Idempotency-Key (so adding one later does not create a second order):
+ * both ids are derived from the key's name, so another client's orders are never found.
+ * One raw round trip on the hot path (cheaper than the query compiler).
+ */
+export async function findExistingOrder(db: Db, submission: Submission, apiKeyName: string) {
+  if (submission.identity.kind === "random") return null;
+  const byExternalId = submission.order.external_id
+    ? deriveOrderIds(
+        apiKeyName,
+        orderIdentity({ source: submission.source, externalId: submission.order.external_id }),
+      ).orderId
+    : submission.ids.orderId;
+  const rows = await db.$queryRaw<StoredOrder[]>`
+    SELECT "id", "reference", "status", "externalId", "subscriptionId", "payload", "outcome"
+    FROM "Order"
+    WHERE "id" IN (${submission.ids.orderId}, ${byExternalId})
+    ORDER BY ("id" = ${submission.ids.orderId}) DESC
+    LIMIT 1`;
+  return rows[0] ?? null;
+}
+
+/** The subscription a non-new order acts on (404 unknown, 409 imported from Stripe); a new one's ids. */
+export async function resolveTarget(db: Db, submission: Submission): Promise<Target> {
+  const { order, ids } = submission;
+  if (submission.isNew) {
+    return {
+      subscriptionId: order.subscriptionId ?? ids.newSubscriptionId,
+      subscriptionReference: ids.newSubscriptionReference,
+    };
+  }
+  const subscription = await findSubscription(db, order.subscriptionId!);
+  if (!subscription) {
+    throw new HttpError(404, "subscription_not_found", `no Limio subscription ${order.subscriptionId}`);
+  }
+  // Limio allows no commerce actions on subscriptions imported from Stripe (limio-stripe-sync.md).
+  if (subscription.origin === "external") {
+    throw new HttpError(
+      409,
+      "subscription_external",
+      `${order.subscriptionId} was imported from Stripe: commerce actions are not available on it; use the Send Order API to create subscriptions Limio manages`,
+    );
+  }
+  return { subscriptionId: subscription.id, subscriptionReference: subscription.reference };
+}
+
+/** The order as published: the gateway's ids filled in. */
+export function publishedOrder({ order, ids, isNew }: Submission, target: Target): LimioOrder {
+  return {
+    ...order,
+    id: ids.orderId,
+    order_reference: ids.orderReference,
+    ...(isNew ? { subscriptionId: target.subscriptionId, sub_reference: ids.newSubscriptionReference } : {}),
+  };
+}
+
+/**
+ * 409 when the stored order under this identity has other content; the message names the fields.
+ * The fields the gateway derives from the order id are left out of the comparison: the stored
+ * order may have been found under the external_id's id, not this identity's.
+ */
+export function refuseConflict(existing: StoredOrder, published: LimioOrder, submission: Submission): void {
+  const assigned = ["id", "order_reference", "sub_reference"];
+  if (submission.isNew && submission.order.subscriptionId === undefined) assigned.push("subscriptionId");
+  const fields = conflictingFields(existing.payload, published, assigned);
+  if (fields.length === 0) return;
+  const by = submission.identity.kind === "idempotency_key" ? "Idempotency-Key" : "source and external_id";
+  throw new HttpError(
+    409,
+    "idempotency_conflict",
+    `order ${existing.id} was already submitted by this API key with this ${by}, with different ${fields.join(", ")}`,
+    { details: fields.map((path) => ({ path, message: "differs from the order submitted first" })) },
+  );
+}
+
+/** `limio.order.submitted` v1; the order id is the message id, so every inbox dedups a resubmission. */
+export function orderEnvelope(
+  submission: Submission,
+  target: Target,
+  order: LimioOrder,
+  correlationId: string,
+): Envelope<OrderSubmittedV1> {
+  const now = new Date().toISOString();
+  return {
+    id: submission.ids.orderId,
+    type: messageTypes.orderSubmitted,
+    version: 1,
+    occurredAt: now,
+    source: submission.source,
+    correlationId,
+    data: {
+      orderId: submission.ids.orderId,
+      subscriptionId: target.subscriptionId,
+      order,
+      receivedAt: now,
+      source: submission.source,
+    },
+  };
+}
+
+function outcomeReason(outcome: unknown): OrderAnswer["reason"] {
+  const error = (outcome as { error?: { code?: unknown; message?: unknown } } | null)?.error;
+  if (error && typeof error.code === "string" && typeof error.message === "string") {
+    return { code: error.code, message: error.message };
+  }
+  return undefined;
+}
+
+/** The three ways an answer is built: queued, from the store's row, from the outcome message. */
+export function answers(submission: Submission, target: Target) {
+  const { ids, order } = submission;
+  return {
+    queued: (): OrderAnswer => ({
+      id: ids.orderId,
+      order_reference: ids.orderReference,
+      status: "queued",
+      external_id: order.external_id ?? null,
+      subscriptionId: target.subscriptionId,
+      subscriptionReference: target.subscriptionReference,
+    }),
+    fromStore: (row: StoredOrder): OrderAnswer => {
+      const reason = outcomeReason(row.outcome);
+      return {
+        id: row.id,
+        order_reference: row.reference,
+        status: row.status as OrderAnswer["status"],
+        external_id: row.externalId,
+        subscriptionId: row.subscriptionId,
+        // A row found under the external_id's id: a new order's subscription reference is
+        // derived from that row's own id.
+        subscriptionReference:
+          submission.isNew && row.id !== ids.orderId
+            ? idsOfOrder(row.id).newSubscriptionReference
+            : target.subscriptionReference,
+        ...(reason ? { reason } : {}),
+      };
+    },
+    fromOutcome: (outcome: OrderOutcomeV1): OrderAnswer => ({
+      id: ids.orderId,
+      order_reference: ids.orderReference,
+      status: outcome.status,
+      external_id: order.external_id ?? null,
+      subscriptionId: target.subscriptionId,
+      subscriptionReference: target.subscriptionReference,
+      ...(outcome.error ? { reason: { code: outcome.error.code, message: outcome.error.message } } : {}),
+      ...(outcome.clientSecret ? { clientSecret: outcome.clientSecret } : {}),
+    }),
+  };
+}
+
+/**
+ * Waits (until `deadline`) for the order to turn final: the outcome message from the outcome
+ * consumer, or, without one, the store's Order row. Start it BEFORE publishing, so an outcome
+ * that comes back quickly cannot be missed.
+ */
+export function waitForOutcome(
+  deps: RouteDeps,
+  orderId: string,
+  deadline: number,
+  signal: AbortSignal,
+): Promise<OrderOutcomeV1 | undefined> {
+  const timeoutMs = Math.max(0, deadline - Date.now());
+  if (deps.outcomes) return deps.outcomes.wait(orderId, timeoutMs, signal);
+  return pollUntil(
+    async () => finalStatuses.includes((await findOrder(deps.store.db, orderId))?.status ?? ""),
+    {
+      timeoutMs,
+      intervalMs: 100,
+      signal,
+    },
+  ).then(() => undefined);
+}
+
+/** The order's row, or null when the store cannot tell (the wait's fallback must not fail the request). */
+export async function storedOrder(db: Db, orderId: string): Promise<StoredOrder | null> {
+  try {
+    return await findOrder(db, orderId);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * For an `applied` answer: whether the Limio subscription already shows the order (the writer's
+ * sync request for it was applied), waiting for that until `deadline`. Stripe's state is final
+ * either way; `pending` says the Limio side lags (decision 013).
+ */
+export async function limioSyncOf(
+  deps: RouteDeps,
+  orderId: string,
+  deadline: number,
+): Promise<OrderAnswer["limioSync"]> {
+  const synced = await pollUntil(() => isSyncRequestApplied(deps.store.db, orderSyncMessageId(orderId)), {
+    timeoutMs: Math.max(0, deadline - Date.now()),
+    intervalMs: deps.syncPollIntervalMs,
+  });
+  return synced ? "synced" : "pending";
+}

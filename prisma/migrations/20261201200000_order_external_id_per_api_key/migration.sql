@@ -1,0 +1,6 @@
+-- DropIndex
+DROP INDEX "Order_source_externalId_key";
+
+-- CreateIndex
+CREATE INDEX "Order_source_externalId_idx" ON "Order"("source", "externalId");
+
