@@ -1,28 +1,31 @@
-# One image for the four apps; `APP` selects which one runs. Node 24 runs the TypeScript sources
-# directly (type stripping), so the build stage only installs, generates and typechecks.
-FROM node:24-bookworm-slim AS build
+# One production image for the four services; `APP` selects which one runs. Node 24 runs the
+# TypeScript sources directly (type stripping), so there is no build step: install the production
+# dependencies of every workspace (no dev or test packages), copy the sources, generate the Prisma
+# client. Every workspace's package.json is copied before `npm ci`, else npm ci refuses the lock
+# (test/ops/dockerfile.test.ts replays these steps without a Docker engine and checks that).
+# CI typechecks and tests; the image does not repeat it.
+FROM node:24-bookworm-slim
+ENV NODE_ENV=production KAFKAJS_NO_PARTITIONER_WARNING=1 PRISMA_HIDE_UPDATE_MESSAGE=1
 WORKDIR /app
 COPY package.json package-lock.json ./
+COPY apps/bridge-cli/package.json apps/bridge-cli/
 COPY apps/ingest-gateway/package.json apps/ingest-gateway/
+COPY apps/stripe-emulator/package.json apps/stripe-emulator/
 COPY apps/stripe-writer/package.json apps/stripe-writer/
 COPY apps/sync-consumer/package.json apps/sync-consumer/
-COPY apps/stripe-emulator/package.json apps/stripe-emulator/
-COPY packages/domain/package.json packages/domain/
-COPY packages/messaging/package.json packages/messaging/
-COPY packages/store/package.json packages/store/
 COPY packages/config/package.json packages/config/
-COPY packages/observability/package.json packages/observability/
+COPY packages/domain/package.json packages/domain/
 COPY packages/local-infra/package.json packages/local-infra/
-RUN npm ci --no-fund --no-audit
+COPY packages/messaging/package.json packages/messaging/
+COPY packages/observability/package.json packages/observability/
+COPY packages/store/package.json packages/store/
+COPY packages/stripe-client/package.json packages/stripe-client/
+# --omit=optional drops what production does not need either: TypeScript and Babel (optional peers
+# of prisma) and pg-cloudflare. --ignore-scripts: no production package needs an install script
+# (Prisma runs its JS engine, docs/decisions/007); the Prisma client is generated below.
+RUN npm ci --omit=dev --omit=optional --ignore-scripts --no-fund --no-audit && npm cache clean --force
 COPY . .
-RUN DATABASE_URL=postgresql://build:build@localhost:5432/build npx prisma generate \
- && npx turbo run typecheck
-
-FROM node:24-bookworm-slim AS runtime
-ENV NODE_ENV=production KAFKAJS_NO_PARTITIONER_WARNING=1
-WORKDIR /app
-COPY --from=build /app /app
-RUN npm prune --omit=dev --no-fund --no-audit || true
+RUN DATABASE_URL=postgresql://build:build@localhost:5432/build npx --no-install prisma generate
 USER node
 ARG APP=ingest-gateway
 ENV APP=${APP}

@@ -6,6 +6,8 @@ export default defineConfig({
   test: {
     include: ["apps/*/src/**/*.test.ts", "packages/*/src/**/*.test.ts", "test/**/*.test.ts"],
     globalSetup: ["packages/local-infra/src/vitest-global-setup.ts"],
+    // Every worker may load kafkajs directly (test helpers): fix its negative timeout there too.
+    setupFiles: ["packages/messaging/src/kafkajs-fix.ts"],
     pool: "forks",
     testTimeout: 30_000,
     hookTimeout: 120_000,

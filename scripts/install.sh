@@ -5,11 +5,16 @@ cd "$(dirname "$0")/.."
 source scripts/node-env.sh
 stamp=node_modules/.bridge-install-stamp
 if [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ]; then
-  # `npm install`, not `npm ci`: the registry these machines reach lacks other platforms' optional
-  # binaries (biome, turbo for Windows/macOS), so the lock cannot list them and `npm ci` refuses it.
-  # The lock still pins every version that is installed (docs/decisions/004-node-24-bootstrap.md).
-  echo "== npm install (from package-lock.json)"
-  npm install --no-fund --no-audit
+  # `npm ci`: exactly what package-lock.json pins. The lock lists every platform's optional
+  # binaries (biome, turbo), so it installs on any OS (docs/decisions/004-node-24-bootstrap.md).
+  echo "== npm ci (from package-lock.json)"
+  if ! npm ci --no-fund --no-audit; then
+    echo "[install] npm ci failed (its error is above): dependencies are not installed" >&2
+    exit 1
+  fi
   touch "$stamp"
 fi
-scripts/prisma.sh generate >/dev/null
+if ! scripts/prisma.sh generate >/dev/null; then
+  echo "[install] prisma generate failed (its error is above): the store's client is missing" >&2
+  exit 1
+fi

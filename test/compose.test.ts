@@ -1,13 +1,20 @@
-// No Docker engine runs on the build machines, so docker-compose.yml is checked statically:
-// every app service's environment must satisfy that app's own config schema, and the ports it
-// publishes and health-checks must be the ones the app listens on.
+// docker-compose.yml checked statically everywhere: every app service's environment must satisfy
+// that app's own config schema, and the ports it publishes and health-checks must be the ones the
+// app listens on. Where a Docker engine answers, the stack is also built and run: an order goes
+// through it and is applied. Without an engine that journey is not registered (a log line says
+// so); test/ops/dockerfile.test.ts replays the image's build steps on every machine instead.
+import { execFileSync } from "node:child_process";
+import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { dockerEngineAvailable } from "@bridge/local-infra";
+import { createStripeClient } from "@bridge/stripe-client";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { configSchema as gatewaySchema } from "../apps/ingest-gateway/src/config.ts";
 import { configSchema as emulatorSchema } from "../apps/stripe-emulator/src/config.ts";
 import { configSchema as writerSchema } from "../apps/stripe-writer/src/config.ts";
 import { configSchema as syncSchema } from "../apps/sync-consumer/src/config.ts";
+import { newOrderBody, shopCard } from "../scripts/lib/shop.ts";
 
 type Service = {
   build?: { args?: { APP?: string } };
@@ -40,7 +47,7 @@ describe("docker-compose.yml", () => {
     expect((compose.services.kafka as { image: string }).image).toMatch(/^apache\/kafka:4\./);
     expect(compose.services.kafka?.environment?.KAFKA_PROCESS_ROLES).toBe("broker,controller");
     expect((compose.services.postgres as { image: string }).image).toBe("postgres:17");
-    expect(compose.services.migrate?.command).toEqual(["node", "scripts/migrate.ts"]);
+    expect(compose.services.migrate?.command).toEqual(["node", "scripts/migrate.ts", "--load-catalog"]);
   });
 
   for (const [name, { schema, portVar }] of Object.entries(apps)) {
@@ -71,3 +78,44 @@ describe("docker-compose.yml", () => {
     });
   }
 });
+
+const root = new URL("..", import.meta.url).pathname;
+
+if (await dockerEngineAvailable()) {
+  describe("docker compose (a Docker engine answered)", () => {
+    it("builds the image, starts the stack and applies an order priced from the demo catalog", async () => {
+      const project = `bridge-test-${randomUUID().slice(0, 8)}`;
+      const compose = (...args: string[]) =>
+        execFileSync("docker", ["compose", "-p", project, ...args], {
+          cwd: root,
+          stdio: "pipe",
+          timeout: 900_000,
+        });
+      try {
+        compose("up", "--build", "--detach", "--wait");
+        const { stripe } = createStripeClient({
+          secretKey: "sk_test_local_emulator",
+          apiUrl: "http://127.0.0.1:12111",
+          ratePerSecond: 100,
+        });
+        const email = `compose.${randomUUID()}@example.com`;
+        const response = await fetch("http://127.0.0.1:8080/api/orders", {
+          method: "POST",
+          headers: { authorization: "Bearer local-dev-key-change-me", "content-type": "application/json" },
+          body: JSON.stringify({
+            ...newOrderBody(email, await shopCard(stripe)),
+            external_id: `compose-${randomUUID()}`,
+            process_immediately: true,
+          }),
+        });
+        expect(await response.json()).toMatchObject({ status: "applied" });
+      } finally {
+        compose("down", "--volumes", "--remove-orphans");
+      }
+    }, 1_200_000);
+  });
+} else {
+  console.log(
+    "[compose.test] no Docker engine answered: the image build and compose journey do not apply here",
+  );
+}

@@ -12,6 +12,11 @@ import { ensureKafkaJars, KAFKA_VERSION, type KafkaJarsOptions } from "./kafka-j
 import { log as defaultLog, type Logger } from "./log.ts";
 import { type Service, startService, tailFile } from "./processes.ts";
 
+// kafkajs' negative-timeout fix lives with the messaging runtime; loaded by name, not statically:
+// @bridge/messaging's tests depend on this package, so a static import would be a cycle.
+const kafkajsFix: string = "@bridge/messaging/kafkajs-fix";
+await import(kafkajsFix);
+
 export interface LocalKafka {
   brokers: string;
   version: string;

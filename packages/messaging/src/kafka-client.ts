@@ -1,5 +1,6 @@
 import type { Logger } from "@bridge/observability";
 import { Kafka, type LogEntry, logLevel } from "kafkajs";
+import "./kafkajs-fix.ts";
 
 export type KafkaClientOptions = {
   brokers: string[];
