@@ -18,7 +18,7 @@ import { type SupportedOrderType, supportedOrderTypes } from "./schemas.ts";
 
 export type Disposition = "applied" | "kept" | "refused";
 
-export const features = [
+export const writerFeatureNames = [
   "discounts",
   "add_ons",
   "multiple_items",
@@ -26,7 +26,7 @@ export const features = [
   "future_start",
   "effective_date",
 ] as const;
-export type Feature = (typeof features)[number];
+export type Feature = (typeof writerFeatureNames)[number];
 export type FeatureSet = Readonly<Record<Feature, boolean>>;
 export const FEATURE_LABELS: Record<Feature, string> = {
   discounts: "discounts",
@@ -46,10 +46,9 @@ export const WRITER_FEATURES: FeatureSet = {
   future_start: false, // rules/new-order-plan.ts (trial_end)
   effective_date: false, // rules/switch-plan.ts (switchTiming)
 };
-export const ALL_FEATURES: FeatureSet = Object.fromEntries(features.map((f) => [f, true])) as Record<
-  Feature,
-  boolean
->;
+export const ALL_FEATURES: FeatureSet = Object.fromEntries(
+  writerFeatureNames.map((f) => [f, true]),
+) as Record<Feature, boolean>;
 
 export type NeutralContext = { now: Date; path: readonly (string | number)[] };
 
@@ -800,7 +799,7 @@ export const ORDER_FIELD_RULES: readonly FieldRule[] = [
   },
 ];
 
-export type FieldRefusal = { path: string; message: string };
+export type UnsupportedField = { path: string; message: string };
 
 function matches(pattern: readonly string[], path: readonly (string | number)[]): boolean {
   return pattern.length === path.length && pattern.every((p, i) => p === "*" || p === String(path[i]));
@@ -847,9 +846,9 @@ export function checkOrderFields(
   type: SupportedOrderType,
   order: Record<string, unknown>,
   options: { now: Date; features?: FeatureSet },
-): FieldRefusal[] {
+): UnsupportedField[] {
   const featureSet = options.features ?? WRITER_FEATURES;
-  const refusals: FieldRefusal[] = [];
+  const refusals: UnsupportedField[] = [];
   const visit = (value: unknown, path: (string | number)[]) => {
     if (value === undefined) return;
     const where = path.join(".");

@@ -76,7 +76,7 @@ export type SwitchPlanned =
           items: PhaseItem[];
           start_date: number;
           billing_cycle_anchor: "phase_start";
-          /** At the period end there is nothing to prorate; at an earlier date unused time is credited. */
+          /** At the period end there is nothing to prorate; at another date unused time is credited. */
           proration_behavior: "none" | "create_prorations";
           duration: { interval: StripeRecurring["interval"]; interval_count: number };
         },
@@ -243,10 +243,8 @@ export function planSwitch(input: {
         ],
         start_date: unix(timing.at),
         billing_cycle_anchor: "phase_start",
-        proration_behavior:
-          timing.timing === "date" && timing.at.getTime() < periodEnd.getTime()
-            ? "create_prorations"
-            : "none",
+        // At a date inside a billing period the unused time is credited; at the period end there is none.
+        proration_behavior: timing.timing === "date" ? "create_prorations" : "none",
         duration: { interval: interval!.interval, interval_count: interval!.interval_count },
       },
     ],
