@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { couponForDiscount, discountOff, type LimioOrderDiscount } from "./discounts.ts";
 import type { StripeRecurring } from "./price-params.ts";
-import { FieldRefusal } from "./refusal.ts";
+import { refusalOf } from "./refusal.ts";
 
 type Billing = { currency: string; recurring: StripeRecurring };
 const monthly: Billing = { currency: "GBP", recurring: { interval: "month", interval_count: 1 } };
@@ -26,13 +26,7 @@ const amount = (extra: Record<string, unknown> = {}) =>
 
 /** The refusal's path, or "no refusal". */
 function refusedAt(run: () => unknown): string {
-  try {
-    run();
-    return "no refusal";
-  } catch (e) {
-    if (e instanceof FieldRefusal) return e.path;
-    throw e;
-  }
+  return refusalOf(run)?.path ?? "no refusal";
 }
 
 describe("couponForDiscount", () => {

@@ -67,6 +67,15 @@ const BASE = "orderDiscount.discountOverrides";
 const COUPON_NAME_MAX = 40;
 export const MAX_DISCOUNT_MONTHS = 120;
 
+/** One of Limio's words (any case), or a refusal listing them. */
+function limioWord<T>(words: Record<string, T>, value: string | undefined, path: string): T {
+  const meaning = value === undefined ? undefined : words[value.trim().toLowerCase()];
+  if (meaning === undefined) {
+    return refuse(path, `${JSON.stringify(value)} is not one of ${Object.keys(words).join(", ")}`);
+  }
+  return meaning;
+}
+
 function positiveInteger(value: unknown, path: string): number {
   const n = typeof value === "string" && value.trim() !== "" ? Number(value) : value;
   if (typeof n !== "number" || !Number.isInteger(n) || n <= 0) {
@@ -104,14 +113,7 @@ function couponDuration(
   overrides: NonNullable<LimioOrderDiscount["discountOverrides"]>,
   billing: StripeRecurring,
 ): Pick<StripeCouponCreateParams, "duration" | "duration_in_months"> {
-  const word = overrides.durationType?.trim().toLowerCase();
-  const kind = word === undefined ? undefined : DURATION_TYPES[word];
-  if (!kind) {
-    return refuse(
-      `${BASE}.durationType`,
-      `${JSON.stringify(overrides.durationType)} is not one of ${Object.keys(DURATION_TYPES).join(", ")}`,
-    );
-  }
+  const kind = limioWord(DURATION_TYPES, overrides.durationType, `${BASE}.durationType`);
   if (kind === "once" || kind === "forever") return { duration: kind };
   const length = positiveInteger(overrides.durationLength, `${BASE}.durationLength`);
   const perInterval = intervalMonths(billing);
@@ -144,14 +146,7 @@ export function couponForDiscount(
 ): StripeCouponCreateParams {
   const o = discount.discountOverrides;
   if (!o) return refuse(`${BASE}`, "required: the discount's type, value and duration");
-  const typeWord = o.discountType?.trim().toLowerCase();
-  const type = typeWord === undefined ? undefined : DISCOUNT_TYPES[typeWord];
-  if (!type) {
-    return refuse(
-      `${BASE}.discountType`,
-      `${JSON.stringify(o.discountType)} is not one of ${Object.keys(DISCOUNT_TYPES).join(", ")}`,
-    );
-  }
+  const type = limioWord(DISCOUNT_TYPES, o.discountType, `${BASE}.discountType`);
   let value: Pick<StripeCouponCreateParams, "percent_off" | "amount_off" | "currency">;
   if (type === "percentage") {
     if (o.amountDiscount !== undefined && o.amountDiscount !== "") {

@@ -7,7 +7,7 @@ import {
   planNewOrder,
   subscriptionCreateParams,
 } from "./new-order-plan.ts";
-import { FieldRefusal } from "./refusal.ts";
+import { refusalOf } from "./refusal.ts";
 
 const offer = (id: string, charges: object[], extra: object = {}): Offer =>
   offerSchema.parse({
@@ -65,15 +65,7 @@ const findOffer = (id: string) => catalog[id];
 const now = new Date("2026-12-01T10:00:00Z");
 const plan = (order: Partial<NewOrderInput> & { orderItems?: NewOrderInput["orderItems"] }) =>
   planNewOrder({ order: { orderItems: [{ offer: { id: "digital" } }], ...order }, findOffer, now });
-const refusedAt = (run: () => unknown): string => {
-  try {
-    run();
-    return "no refusal";
-  } catch (e) {
-    if (e instanceof FieldRefusal) return e.message;
-    throw e;
-  }
-};
+const refusedAt = (run: () => unknown): string => refusalOf(run)?.message ?? "no refusal";
 
 describe("planNewOrder: items, add-ons, quantities", () => {
   it("one offer: its recurring charge is the item, its one-off charge goes on the first invoice", () => {

@@ -17,3 +17,14 @@ export class FieldRefusal extends DomainRuleError {
 export const refuse = (path: string, message: string): never => {
   throw new FieldRefusal(path, message);
 };
+
+/** Runs a rule; a FieldRefusal becomes a value (for callers that answer with it, and tests). */
+export function refusalOf(run: () => unknown): FieldRefusal | undefined {
+  try {
+    run();
+    return undefined;
+  } catch (e) {
+    if (e instanceof FieldRefusal) return e;
+    throw e;
+  }
+}

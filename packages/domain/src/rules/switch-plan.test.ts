@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { type Offer, offerSchema } from "../catalog.ts";
 import { DomainRuleError } from "../errors.ts";
-import { FieldRefusal } from "./refusal.ts";
+import { refusalOf } from "./refusal.ts";
 import {
   type CurrentItem,
   catalogSwitchDirection,
@@ -185,15 +185,7 @@ describe("planSwitch: quantities and add-ons", () => {
   });
 
   it("refuses a switch that would leave an add-on at another interval, or remove items in a pending update", () => {
-    const refused = (run: () => unknown) => {
-      try {
-        run();
-      } catch (e) {
-        if (e instanceof FieldRefusal) return e.path;
-        throw e;
-      }
-      return "no refusal";
-    };
+    const refused = (run: () => unknown) => refusalOf(run)?.path ?? "no refusal";
     expect(refused(() => plan(yearlyEqual, { current: [base, addOn] }))).toBe("offer.id");
     const twoItems: CurrentItem[] = [base, { ...base, itemId: "si_base2", priceId: "price_monthly_2" }];
     expect(refused(() => plan(monthlyDearer, { current: twoItems }))).toBe("offer.id");
