@@ -6,6 +6,7 @@ export * from "./messages.ts";
 export * from "./orders/index.ts";
 export * from "./rules/address.ts";
 export * from "./rules/apply-patch.ts";
+export * from "./rules/cancel.ts";
 export * from "./rules/discounts.ts";
 export * from "./rules/loop-prevention.ts";
 export * from "./rules/money.ts";

@@ -36,12 +36,13 @@ const base: CurrentItem = {
   quantity: 2,
   recurring: { interval: "month", interval_count: 1 },
 };
+/** An add-on item: another offer's price on the same subscription. */
 const addOn: CurrentItem = {
+  ...base,
   itemId: "si_addon",
   priceId: "price_puzzles",
   offerId: "puzzles",
   quantity: 1,
-  recurring: { interval: "month", interval_count: 1 },
 };
 const plan = (to: Offer, extra: { from?: Offer; current?: CurrentItem[]; effectiveDate?: string } = {}) =>
   planSwitch({
