@@ -7,6 +7,7 @@ export * from "./repositories/inbox.ts";
 export * from "./repositories/offers.ts";
 export * from "./repositories/order-steps.ts";
 export * from "./repositories/orders.ts";
+export * from "./repositories/stripe-budget.ts";
 export * from "./repositories/subscriptions.ts";
 export * from "./repositories/unmatched.ts";
 export { createStore, type Db, type Store } from "./store.ts";
