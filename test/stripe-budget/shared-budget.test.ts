@@ -1,0 +1,209 @@
+// One Stripe budget per account (decision 016) against a real Postgres: several budgets, in one
+// process over separate connection pools and in separate processes, together stay within the
+// account's limit in every one-second window; orders are served before background work; and a
+// Postgres outage falls back to a local share and recovers.
+import { spawn } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { adminDatabaseUrl, freshDatabase, until } from "@bridge/local-infra/testing";
+import { createStore, type Store, stripeBudgetStore } from "@bridge/store";
+import { type BudgetLane, createSharedBudget, type SharedBudget } from "@bridge/stripe-client";
+import pg from "pg";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { busiestSecond, recordingGrants } from "../support/stripe-budget-grants.ts";
+
+const LIMIT = 20;
+const taker = path.join(path.dirname(fileURLToPath(import.meta.url)), "../support/stripe-budget-taker.ts");
+
+let databaseUrl: string;
+const stores: Store[] = [];
+const budgets: SharedBudget[] = [];
+
+beforeAll(async () => {
+  databaseUrl = await freshDatabase("budget");
+});
+
+afterEach(async () => {
+  await Promise.all(budgets.splice(0).map((b) => b.close()));
+  await Promise.all(stores.splice(0).map((s) => s.close()));
+});
+
+/** A budget over its own connection pool, as a separate process would have. */
+function budgetFor(
+  budgetId: string,
+  lane: BudgetLane,
+  grants: number[] = [],
+  extra: { storeTimeoutMs?: number } = {},
+) {
+  const store = createStore(databaseUrl, { poolSize: 2 });
+  stores.push(store);
+  const budget = createSharedBudget({
+    store: recordingGrants(stripeBudgetStore(store.db, budgetId), grants),
+    lane,
+    limitPerSecond: LIMIT,
+    ...extra,
+  });
+  budgets.push(budget);
+  return budget;
+}
+
+/** Every budget's connection pool open, so timing starts with no connection setup in it. */
+async function connected() {
+  await Promise.all(stores.map((store) => store.ping()));
+}
+
+/** Takes tokens as fast as they are granted until `endAt`; returns how many. */
+async function takeUntil(budget: SharedBudget, endAt: number): Promise<number> {
+  let taken = 0;
+  while (Date.now() < endAt) {
+    await budget.acquire();
+    taken += 1;
+  }
+  return taken;
+}
+
+describe("one Stripe budget shared by every process of an account", () => {
+  it("four budgets on separate connections never exceed the account's limit in any second", async () => {
+    const budgetId = `acct-${randomUUID()}`;
+    const lanes: BudgetLane[] = ["orders", "orders", "background", "background"];
+    const all: number[] = [];
+    const budgets = lanes.map((lane) => budgetFor(budgetId, lane, all));
+    await connected();
+    const seconds = 3;
+    const endAt = Date.now() + seconds * 1000;
+    await Promise.all(budgets.map((budget) => takeUntil(budget, endAt)));
+
+    expect(busiestSecond(all)).toBeLessThanOrEqual(LIMIT);
+    // Four per-process limiters would take 4 × LIMIT; the shared one uses most of one LIMIT.
+    expect(all.length).toBeGreaterThanOrEqual(0.85 * LIMIT * seconds);
+    expect(all.length).toBeLessThanOrEqual(LIMIT * seconds + 2);
+  });
+
+  it("three separate processes together never exceed the account's limit in any second", async () => {
+    const budgetId = `acct-${randomUUID()}`;
+    const lanes: BudgetLane[] = ["orders", "orders", "background"];
+    const children = lanes.map((lane) => {
+      const child = spawn(process.execPath, [taker], {
+        env: {
+          ...process.env,
+          DATABASE_URL: databaseUrl,
+          BUDGET_ID: budgetId,
+          LANE: lane,
+          LIMIT: String(LIMIT),
+          DURATION_MS: "3000",
+        },
+        stdio: ["pipe", "pipe", "pipe"],
+      });
+      let stdout = "";
+      let stderr = "";
+      child.stdout.on("data", (d) => {
+        stdout += d.toString();
+      });
+      child.stderr.on("data", (d) => {
+        stderr += d.toString();
+      });
+      const exited = new Promise<number[]>((resolve, reject) =>
+        child.on("exit", (code) => {
+          const line = stdout.split("\n").find((l) => l.startsWith("grants "));
+          if (code === 0 && line !== undefined)
+            resolve(line.slice("grants ".length).split(",").filter(Boolean).map(Number));
+          else reject(new Error(`taker exited ${code}: ${stderr}`));
+        }),
+      );
+      return { child, exited, ready: () => stdout.includes("ready\n") };
+    });
+    // Every child connected before the race starts, so they all compete for the whole window.
+    await until(() => children.every((c) => c.ready()), 45_000, "the takers to connect");
+    for (const { child } of children) child.stdin.end("go\n");
+    const outputs = await Promise.all(children.map((c) => c.exited));
+
+    const all = outputs.flat();
+    expect(busiestSecond(all)).toBeLessThanOrEqual(LIMIT);
+    expect(all.length).toBeGreaterThanOrEqual(0.8 * LIMIT * 3);
+    for (const grants of outputs.slice(0, 2)) expect(grants.length).toBeGreaterThan(0);
+  }, 60_000);
+
+  it("serves orders before background work when both want every token", async () => {
+    const budgetId = `acct-${randomUUID()}`;
+    const backgroundGrants: number[] = [];
+    const orderGrants: number[] = [];
+    const background = [
+      budgetFor(budgetId, "background", backgroundGrants),
+      budgetFor(budgetId, "background", backgroundGrants),
+    ];
+    const orders = budgetFor(budgetId, "orders", orderGrants);
+    await connected();
+    const ordersFrom = Date.now() + 1000;
+    const endAt = ordersFrom + 2000;
+
+    await Promise.all([
+      ...background.map((b) => takeUntil(b, endAt)),
+      (async () => {
+        await until(() => Date.now() >= ordersFrom, 5000, "background work to have the bucket");
+        await takeUntil(orders, endAt);
+      })(),
+    ]);
+
+    // Alone, background work uses the budget; once orders want tokens, they get nearly all of them
+    // (background work only wins a token when an order's next request comes late).
+    const backgroundAlone = backgroundGrants.filter((t) => t < ordersFrom).length;
+    const backgroundAlongsideOrders = backgroundGrants.filter((t) => t >= ordersFrom + 100).length;
+    expect(backgroundAlone).toBeGreaterThanOrEqual(0.8 * LIMIT);
+    expect(orderGrants.length).toBeGreaterThanOrEqual(0.8 * LIMIT * 2);
+    expect(backgroundAlongsideOrders).toBeLessThanOrEqual(0.1 * orderGrants.length);
+  });
+
+  it("falls back to a local share of the account while Postgres refuses connections, then shares again", async () => {
+    const budgetId = `acct-${randomUUID()}`;
+    const modes: string[] = [];
+    const orders = budgetFor(budgetId, "orders", [], { storeTimeoutMs: 300 });
+    const background = budgetFor(budgetId, "background", [], { storeTimeoutMs: 300 });
+    await orders.acquire();
+    await background.acquire();
+    // Both heartbeats have run: each knows two processes share the account.
+    await until(
+      () => orders.fallbackRatePerSecond() > orders.ratePerSecond / 5,
+      5000,
+      "the members to be counted",
+    );
+    const shareOfOrders = orders.fallbackRatePerSecond();
+    const shareOfBackground = background.fallbackRatePerSecond();
+    expect(shareOfOrders + shareOfBackground).toBeLessThan(LIMIT);
+
+    const admin = new pg.Client({ connectionString: adminDatabaseUrl() });
+    await admin.connect();
+    const database = new URL(databaseUrl).pathname.slice(1);
+    try {
+      await admin.query(`ALTER DATABASE "${database}" ALLOW_CONNECTIONS false`);
+      await admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", [
+        database,
+      ]);
+
+      const start = Date.now();
+      const taken = await takeUntil(orders, start + 2000);
+      expect(orders.mode()).toBe("fallback");
+      modes.push(orders.mode());
+      // Still serving, at no more than its share (plus the one token its local bucket starts with).
+      expect(taken).toBeGreaterThan(0);
+      expect(taken).toBeLessThanOrEqual(Math.ceil(shareOfOrders * ((Date.now() - start) / 1000)) + 1);
+    } finally {
+      await admin.query(`ALTER DATABASE "${database}" ALLOW_CONNECTIONS true`);
+      await admin.end();
+    }
+
+    await until(
+      async () => {
+        await orders.acquire();
+        return orders.mode() === "shared";
+      },
+      10_000,
+      "the budget to share through Postgres again",
+    );
+    expect(modes).toEqual(["fallback"]);
+  });
+});
+
+afterAll(async () => {
+  await Promise.all(budgets.map((b) => b.close()));
+});
