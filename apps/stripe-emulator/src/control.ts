@@ -3,7 +3,7 @@ import { z } from "zod";
 import type { EmulatorConfig } from "./config.ts";
 import type { Emulator } from "./context.ts";
 import type { WebhookDispatcher } from "./events/webhooks.ts";
-import { StripeApiError } from "./http/errors.ts";
+import { invalid, noSuch, StripeApiError } from "./http/errors.ts";
 import type { FaultInjector } from "./http/faults.ts";
 import type { RateLimiter } from "./http/rate-limit.ts";
 import { errorPayload, newRequestId, send, stripeError } from "./http/respond.ts";
@@ -22,10 +22,29 @@ export type ControlDeps = {
 };
 
 const authenticateBody = z.object({ outcome: z.enum(["succeed", "fail"]) });
-type CustomerAnswer = (emu: Emulator, id: string, outcome: "succeed" | "fail") => StripeObject;
+type CustomerAnswer = (emu: Emulator, intent: StripeObject, outcome: "succeed" | "fail") => StripeObject;
+const INTENTS = {
+  payment_intent: { label: "PaymentIntent", answer: authenticatePaymentIntentByCustomer },
+  setup_intent: { label: "SetupIntent", answer: authenticateSetupIntentByCustomer },
+} satisfies Record<string, { label: string; answer: CustomerAnswer }>;
+
+/** The intent, which must be waiting for its customer's authentication. */
+function awaitingAuthentication(emulator: Emulator, type: keyof typeof INTENTS, id: string): StripeObject {
+  const intent = emulator.state.get(type, id);
+  const { label } = INTENTS[type];
+  if (!intent) throw noSuch(type, id);
+  if (intent.status !== "requires_action") {
+    throw invalid(
+      `This ${label}'s status is ${intent.status}; only a ${label} in requires_action can be authenticated.`,
+      undefined,
+      `${type}_unexpected_state`,
+    );
+  }
+  return intent;
+}
 
 /** Stripe's 3-D Secure test page, played by the test: complete or fail the authentication. */
-function authenticateRoute(emulator: Emulator, answer: CustomerAnswer) {
+function authenticateRoute(emulator: Emulator, type: keyof typeof INTENTS) {
   return async (req: FastifyRequest, reply: FastifyReply) => {
     const requestId = newRequestId();
     const parsed = authenticateBody.safeParse(req.body ?? {});
@@ -35,7 +54,12 @@ function authenticateRoute(emulator: Emulator, answer: CustomerAnswer) {
     }
     try {
       const { id } = req.params as { id: string };
-      return send(reply, 200, JSON.stringify(answer(emulator, id, parsed.data.outcome), null, 2));
+      const intent = awaitingAuthentication(emulator, type, id);
+      return send(
+        reply,
+        200,
+        JSON.stringify(INTENTS[type].answer(emulator, intent, parsed.data.outcome), null, 2),
+      );
     } catch (error) {
       if (!(error instanceof StripeApiError)) throw error;
       return send(reply, error.status, errorPayload(error, requestId));
@@ -105,14 +129,8 @@ export function registerControlRoutes(app: FastifyInstance, deps: ControlDeps): 
   app.put("/_emulator/settings", async (req) =>
     applySettings((req.body ?? {}) as Record<string, unknown>, config, deps),
   );
-  app.post(
-    "/_emulator/payment_intents/:id/authenticate",
-    authenticateRoute(emulator, authenticatePaymentIntentByCustomer),
-  );
-  app.post(
-    "/_emulator/setup_intents/:id/authenticate",
-    authenticateRoute(emulator, authenticateSetupIntentByCustomer),
-  );
+  app.post("/_emulator/payment_intents/:id/authenticate", authenticateRoute(emulator, "payment_intent"));
+  app.post("/_emulator/setup_intents/:id/authenticate", authenticateRoute(emulator, "setup_intent"));
   app.post("/_emulator/snapshot", async () => {
     deps.saveSnapshot();
     return { path: config.snapshotPath ?? null };

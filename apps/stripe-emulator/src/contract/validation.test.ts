@@ -1,28 +1,17 @@
 import Stripe from "stripe";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { StripeApiError } from "../http/errors.ts";
 import { billingSetup } from "./fixtures.ts";
-import { type Harness, startHarness } from "./harness.ts";
+import { useHarness } from "./harness.ts";
 
-let h: Harness;
-let stripe: Stripe;
-beforeAll(async () => {
-  h = await startHarness();
-  stripe = h.stripe;
-});
-afterAll(async () => {
-  await h.stop();
-});
-beforeEach(async () => {
-  await h.http("POST", "/_emulator/reset");
-});
+const t = useHarness();
 
 // docs.stripe.com/api/errors: invalid_request_error "arises when your request has invalid
 // parameters"; `param` names the parameter, nested ones with brackets.
 describe("parameters at every depth", () => {
   it("refuses a value outside a nested enum, naming it with its bracket path", async () => {
-    const { customer, price } = await billingSetup(stripe, { withClock: false, card: "pm_card_visa" });
-    const error = await stripe.subscriptions
+    const { customer, price } = await billingSetup(t.stripe, { withClock: false, card: "pm_card_visa" });
+    const error = await t.stripe.subscriptions
       .create({
         customer: customer.id,
         items: [{ price: price.id }],
@@ -33,11 +22,13 @@ describe("parameters at every depth", () => {
     expect(error).toBeInstanceOf(Stripe.errors.StripeInvalidRequestError);
     expect(error.param).toBe("payment_settings[save_default_payment_method]");
     expect(error.message).toContain("off, or on_subscription");
-    expect((await stripe.subscriptions.list({ customer: customer.id, status: "all" })).data).toHaveLength(0);
+    expect((await t.stripe.subscriptions.list({ customer: customer.id, status: "all" })).data).toHaveLength(
+      0,
+    );
   });
 
   it("refuses an unknown nested key with parameter_unknown, also inside arrays", async () => {
-    const { customer, price } = await billingSetup(stripe, { withClock: false, card: "pm_card_visa" });
+    const { customer, price } = await billingSetup(t.stripe, { withClock: false, card: "pm_card_visa" });
     for (const [params, param] of [
       [
         { payment_settings: { save_default_payment_methods: "off" } },
@@ -45,7 +36,7 @@ describe("parameters at every depth", () => {
       ],
       [{ items: [{ price: price.id, qty: 2 }] }, "items[0][qty]"],
     ] as const) {
-      const error = await stripe.subscriptions
+      const error = await t.stripe.subscriptions
         // biome-ignore lint/suspicious/noExplicitAny: parameters Stripe does not take.
         .create({ customer: customer.id, items: [{ price: price.id }], ...(params as any) })
         .catch((e) => e);
@@ -56,13 +47,13 @@ describe("parameters at every depth", () => {
   });
 
   it("refuses a bad top-level enum and accepts every documented value", async () => {
-    const { customer, price } = await billingSetup(stripe, { withClock: false, card: "pm_card_visa" });
-    const error = await stripe.subscriptions
+    const { customer, price } = await billingSetup(t.stripe, { withClock: false, card: "pm_card_visa" });
+    const error = await t.stripe.subscriptions
       // biome-ignore lint/suspicious/noExplicitAny: a value Stripe does not take.
       .create({ customer: customer.id, items: [{ price: price.id }], collection_method: "by_hand" as any })
       .catch((e) => e);
     expect(error.param).toBe("collection_method");
-    const sub = await stripe.subscriptions.create({
+    const sub = await t.stripe.subscriptions.create({
       customer: customer.id,
       items: [{ price: price.id, metadata: { any_key: "free" } }],
       payment_settings: { save_default_payment_method: "on_subscription" },
@@ -73,7 +64,7 @@ describe("parameters at every depth", () => {
 
   it("validates list query parameters too", async () => {
     // biome-ignore lint/suspicious/noExplicitAny: a filter Stripe does not take.
-    const error = await stripe.customers.list({ emails: "x@example.com" } as any).catch((e) => e);
+    const error = await t.stripe.customers.list({ emails: "x@example.com" } as any).catch((e) => e);
     expect(error.code).toBe("parameter_unknown");
     expect(error.param).toBe("emails");
   });
@@ -99,14 +90,14 @@ describe("error codes", () => {
   // message "A price (`price_…`) already uses that lookup key." (no code); `transfer_lookup_key`
   // moves the key (docs.stripe.com/api/prices/create#create_price-transfer_lookup_key).
   it("a taken price lookup_key: 400 on param lookup_key, no invented code; transfer_lookup_key moves it", async () => {
-    const product = await stripe.products.create({ name: "Lookup" });
-    const first = await stripe.prices.create({
+    const product = await t.stripe.products.create({ name: "Lookup" });
+    const first = await t.stripe.prices.create({
       product: product.id,
       currency: "gbp",
       unit_amount: 999,
       lookup_key: "k",
     });
-    const error = await stripe.prices
+    const error = await t.stripe.prices
       .create({ product: product.id, currency: "gbp", unit_amount: 999, lookup_key: "k" })
       .catch((e) => e);
     expect(error).toBeInstanceOf(Stripe.errors.StripeInvalidRequestError);
@@ -114,14 +105,14 @@ describe("error codes", () => {
     expect(error.param).toBe("lookup_key");
     expect(error.code).toBeUndefined();
     expect(error.message).toBe(`A price (\`${first.id}\`) already uses that lookup key.`);
-    const moved = await stripe.prices.create({
+    const moved = await t.stripe.prices.create({
       product: product.id,
       currency: "gbp",
       unit_amount: 1099,
       lookup_key: "k",
       transfer_lookup_key: true,
     });
-    expect((await stripe.prices.list({ lookup_keys: ["k"] })).data.map((p) => p.id)).toEqual([moved.id]);
+    expect((await t.stripe.prices.list({ lookup_keys: ["k"] })).data.map((p) => p.id)).toEqual([moved.id]);
   });
 });
 
@@ -129,9 +120,9 @@ describe("error codes", () => {
 // based on the customer's email field."
 describe("customers.list({ email })", () => {
   it("is case-sensitive", async () => {
-    const ada = await stripe.customers.create({ email: "Ada@Example.com" });
-    expect((await stripe.customers.list({ email: "ada@example.com" })).data).toHaveLength(0);
-    expect((await stripe.customers.list({ email: "Ada@Example.com" })).data.map((c) => c.id)).toEqual([
+    const ada = await t.stripe.customers.create({ email: "Ada@Example.com" });
+    expect((await t.stripe.customers.list({ email: "ada@example.com" })).data).toHaveLength(0);
+    expect((await t.stripe.customers.list({ email: "Ada@Example.com" })).data.map((c) => c.id)).toEqual([
       ada.id,
     ]);
   });

@@ -67,18 +67,9 @@ function answer(
  */
 export function authenticatePaymentIntentByCustomer(
   emu: Emulator,
-  id: string,
+  pi: StripeObject,
   outcome: "succeed" | "fail",
 ): StripeObject {
-  const pi = emu.state.get("payment_intent", id);
-  if (!pi) throw noSuch("payment_intent", id);
-  if (pi.status !== "requires_action") {
-    throw invalid(
-      `This PaymentIntent's status is ${pi.status}; only a PaymentIntent in requires_action can be authenticated.`,
-      undefined,
-      "payment_intent_unexpected_state",
-    );
-  }
   const request = { id: null, idempotency_key: null };
   const result = authenticatePaymentIntent(emu, pi, outcome, request);
   const invoice = pi._invoice ? emu.state.get("invoice", pi._invoice) : undefined;

@@ -112,18 +112,9 @@ function failSetup(
  */
 export function authenticateSetupIntentByCustomer(
   emu: Emulator,
-  id: string,
+  si: StripeObject,
   outcome: "succeed" | "fail",
 ): StripeObject {
-  const si = emu.state.get("setup_intent", id);
-  if (!si) throw noSuch("setupintent", id);
-  if (si.status !== "requires_action") {
-    throw invalid(
-      `This SetupIntent's status is ${si.status}; only a SetupIntent in requires_action can be authenticated.`,
-      undefined,
-      "setup_intent_unexpected_state",
-    );
-  }
   const pm = emu.state.get("payment_method", si.payment_method)!;
   const request = { id: null, idempotency_key: null };
   if (outcome === "succeed") succeedSetup(emu, si, pm, request, emu.state.render(si));

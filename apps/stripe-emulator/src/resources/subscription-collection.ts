@@ -55,3 +55,15 @@ export function precheckPayment(
       { payment_method: emu.state.render(pm) },
     );
 }
+
+/** A subscription's `default_payment_method` must be attached to its customer. */
+export function requireAttachedMethod(emu: Emulator, paymentMethodId: string, customerId: string): void {
+  const pm = emu.state.get("payment_method", paymentMethodId);
+  if (!pm || pm.customer !== customerId) {
+    throw invalid(
+      `The customer does not have a payment method with the ID ${paymentMethodId}. The payment method must be attached to the customer.`,
+      "default_payment_method",
+      "resource_missing",
+    );
+  }
+}

@@ -15,7 +15,11 @@ import type { StripeObject } from "../types.ts";
 import { getCustomer } from "./customers.ts";
 import { createPrice, getPrice } from "./prices.ts";
 import { newSetupIntent } from "./setup_intents.ts";
-import { chargeablePaymentMethod, precheckPayment } from "./subscription-collection.ts";
+import {
+  chargeablePaymentMethod,
+  precheckPayment,
+  requireAttachedMethod,
+} from "./subscription-collection.ts";
 import { PAYMENT_BEHAVIORS, productName, resolveItemPrice } from "./subscription-plan.ts";
 
 /** `POST /v1/subscriptions` (also used when a subscription schedule starts). */
@@ -30,16 +34,7 @@ export function createSubscription(call: Call): StripeObject {
     oneOf(b.payment_behavior, PAYMENT_BEHAVIORS, "payment_behavior") ?? "allow_incomplete";
   const defaultPm =
     (nullable(str(b.default_payment_method, "default_payment_method")) as string | undefined) ?? null;
-  if (defaultPm) {
-    const pm = state.get("payment_method", defaultPm);
-    if (!pm || pm.customer !== customer.id) {
-      throw invalid(
-        `The customer does not have a payment method with the ID ${defaultPm}. The payment method must be attached to the customer.`,
-        "default_payment_method",
-        "resource_missing",
-      );
-    }
-  }
+  if (defaultPm) requireAttachedMethod(emu, defaultPm, customer.id);
   const prices = rawItems.map((raw, i) => {
     const price = resolveItemPrice(call, raw, i);
     if (!price)

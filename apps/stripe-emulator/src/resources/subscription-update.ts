@@ -6,7 +6,7 @@ import { nowFor } from "../events/events.ts";
 import { invalid } from "../http/errors.ts";
 import { bool, int, mergeMetadata, nullable, oneOf, str } from "../http/params.ts";
 import type { StripeObject } from "../types.ts";
-import { precheckPayment, wouldFailToCollect } from "./subscription-collection.ts";
+import { precheckPayment, requireAttachedMethod, wouldFailToCollect } from "./subscription-collection.ts";
 import { getSubscription, PAYMENT_BEHAVIORS, planItemsUpdate } from "./subscription-plan.ts";
 
 /** Proration lines kept as pending invoice items (`create_prorations`), billed at the next invoice. */
@@ -83,16 +83,7 @@ export function updateSubscription(call: Call): StripeObject {
     oneOf(b.payment_behavior, PAYMENT_BEHAVIORS, "payment_behavior") ?? "allow_incomplete";
   if ("default_payment_method" in b) {
     const pmId = nullable(str(b.default_payment_method, "default_payment_method")) as string | null;
-    if (pmId) {
-      const pm = state.get("payment_method", pmId);
-      if (!pm || pm.customer !== sub.customer) {
-        throw invalid(
-          `The customer does not have a payment method with the ID ${pmId}. The payment method must be attached to the customer.`,
-          "default_payment_method",
-          "resource_missing",
-        );
-      }
-    }
+    if (pmId) requireAttachedMethod(emu, pmId, sub.customer);
   }
   const plan =
     b.items !== undefined || b.billing_cycle_anchor !== undefined
