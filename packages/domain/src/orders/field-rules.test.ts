@@ -1,9 +1,12 @@
 import { describe, expect, it } from "vitest";
+import { type Offer, offerSchema } from "../catalog.ts";
+import { planNewOrder } from "../rules/new-order-plan.ts";
 import {
   ALL_FEATURES,
   checkOrderFields,
   dispositionOf,
   ORDER_FIELD_RULES,
+  planRefusals,
   ruleFor,
   WRITER_FEATURES,
 } from "./field-rules.ts";
@@ -229,5 +232,47 @@ describe("the table", () => {
 
   it("checkOrderFields ignores undefined values (absent fields)", () => {
     expect(checkOrderFields("new", { orderDiscount: undefined, isGift: undefined }, { now })).toEqual([]);
+  });
+});
+
+describe("planRefusals: what the catalog asks for that no order field says", () => {
+  const offer = (id: string, extra: object = {}, charge: object = {}): Offer =>
+    offerSchema.parse({
+      id,
+      name: id,
+      stripeProductCode: "prod_Test01",
+      term: { length: 1, type: "months" },
+      charges: [
+        {
+          value: "9.99",
+          currencyCode: "GBP",
+          type: "recurring",
+          repeat_interval: 1,
+          repeat_interval_type: "months",
+          ...charge,
+        },
+      ],
+      ...extra,
+    });
+  const catalog: Record<string, Offer> = {
+    plain: offer("plain"),
+    fixed: offer("fixed", { autoRenew: false }),
+    trial: offer("trial", {}, { trigger: "delayed", delay_interval: 7, delay_interval_type: "days" }),
+  };
+  const planFor = (orderItems: { offer: { id: string } }[]) =>
+    planNewOrder({ order: { orderItems }, findOffer: (id) => catalog[id], now });
+
+  it("refuses, naming the offer, a fixed term or a trial the writer does not execute yet", () => {
+    expect(planRefusals(planFor([{ offer: { id: "plain" } }]))).toEqual([]);
+    expect(planRefusals(planFor([{ offer: { id: "fixed" } }]))).toEqual([
+      { path: "orderItems.0.offer.id", message: expect.stringMatching(/^not supported yet \(fixed terms\)/) },
+    ]);
+    expect(planRefusals(planFor([{ offer: { id: "trial" } }])).map((r) => r.path)).toEqual([
+      "orderItems.0.offer.id",
+    ]);
+    expect(
+      planRefusals(planFor([{ offer: { id: "plain" } }, { offer: { id: "plain" } }])).map((r) => r.path),
+    ).toEqual(["orderItems.1"]);
+    expect(planRefusals(planFor([{ offer: { id: "trial" } }]), ALL_FEATURES)).toEqual([]);
   });
 });

@@ -294,6 +294,19 @@ describe("planNewOrder: fixed terms", () => {
   });
 });
 
+describe("planNewOrder: what asked for a later start or a fixed term", () => {
+  it("names the order field, or the offer when the catalog alone asks for it", () => {
+    expect(plan({ orderDate: "2026-12-24" }).trialFrom).toBe("orderDate");
+    expect(plan({ orderItems: [{ offer: { id: "trial-14d" } }] }).trialFrom).toBe("orderItems.0.offer.id");
+    expect(plan({ autoRenew: false }).fixedTermFrom).toBe("autoRenew");
+    expect(plan({ orderItems: [{ offer: { id: "fixed-year" } }] }).fixedTermFrom).toBe(
+      "orderItems.0.offer.id",
+    );
+    expect(plan({})).not.toHaveProperty("trialFrom");
+    expect(plan({})).not.toHaveProperty("fixedTermFrom");
+  });
+});
+
 describe("checkTotal", () => {
   it("accepts the amount Stripe bills today and refuses any other, naming total", () => {
     expect(
