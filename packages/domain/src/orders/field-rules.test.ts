@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { type Offer, offerSchema } from "../catalog.ts";
+import type { Offer } from "../catalog.ts";
 import { planNewOrder } from "../rules/new-order-plan.ts";
+import { monthlyCharge, testOffer } from "../test-support/offer-builders.ts";
 import {
   ALL_FEATURES,
   checkOrderFields,
@@ -237,23 +238,7 @@ describe("the table", () => {
 
 describe("planRefusals: what the catalog asks for that no order field says", () => {
   const offer = (id: string, extra: object = {}, charge: object = {}): Offer =>
-    offerSchema.parse({
-      id,
-      name: id,
-      stripeProductCode: "prod_Test01",
-      term: { length: 1, type: "months" },
-      charges: [
-        {
-          value: "9.99",
-          currencyCode: "GBP",
-          type: "recurring",
-          repeat_interval: 1,
-          repeat_interval_type: "months",
-          ...charge,
-        },
-      ],
-      ...extra,
-    });
+    testOffer(id, [monthlyCharge("9.99", charge)], extra);
   const catalog: Record<string, Offer> = {
     plain: offer("plain"),
     fixed: offer("fixed", { autoRenew: false }),

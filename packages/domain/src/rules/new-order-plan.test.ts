@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { type Offer, offerSchema } from "../catalog.ts";
+import type { Offer } from "../catalog.ts";
+import { monthlyCharge, testOffer as offer, oneOffCharge as oneOff } from "../test-support/offer-builders.ts";
 import {
   checkTotal,
   isFutureDate,
@@ -8,31 +9,6 @@ import {
   subscriptionCreateParams,
 } from "./new-order-plan.ts";
 import { refusalOf } from "./refusal.ts";
-
-const offer = (id: string, charges: object[], extra: object = {}): Offer =>
-  offerSchema.parse({
-    id,
-    name: id,
-    stripeProductCode: "prod_Test01",
-    term: { length: 1, type: "months" },
-    charges,
-    ...extra,
-  });
-const monthlyCharge = (value: string, extra: object = {}) => ({
-  value,
-  currencyCode: "GBP",
-  type: "recurring",
-  trigger: "subscription_start",
-  repeat_interval: 1,
-  repeat_interval_type: "months",
-  ...extra,
-});
-const oneOff = (value: string, trigger = "order_date") => ({
-  value,
-  currencyCode: "GBP",
-  type: "one_time",
-  trigger,
-});
 
 const catalog: Record<string, Offer> = Object.fromEntries(
   [
