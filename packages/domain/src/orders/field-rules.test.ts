@@ -87,13 +87,18 @@ describe("fields that change what a customer pays are refused by path until the 
       ok: false,
       code: "unsupported_field",
       errors: [
-        { path: "isGift", message: "not supported unless false: gifts are not supported" },
-        { path: "orderDiscount", message: expect.stringMatching(/^not supported yet \(discounts\)/) },
+        { path: "isGift", message: "not supported: gifts are not supported; accepted only when false" },
+        {
+          path: "orderDiscount",
+          message: expect.stringMatching(
+            /^discounts are not applied in Stripe yet; accepted only when empty$/,
+          ),
+        },
       ],
     });
     const date = parseLimioOrder(newOrder({ orderDate: "2027-01-01" }), { now });
     expect(date.ok ? null : date.errors[0]!.message).toMatch(
-      /^not supported yet \(future starts\) unless today or earlier/,
+      /^future starts are not applied in Stripe yet; accepted only when today or earlier$/,
     );
   });
 
@@ -250,7 +255,10 @@ describe("planRefusals: what the catalog asks for that no order field says", () 
   it("refuses, naming the offer, a fixed term or a trial the writer does not execute yet", () => {
     expect(planRefusals(planFor([{ offer: { id: "plain" } }]))).toEqual([]);
     expect(planRefusals(planFor([{ offer: { id: "fixed" } }]))).toEqual([
-      { path: "orderItems.0.offer.id", message: expect.stringMatching(/^not supported yet \(fixed terms\)/) },
+      {
+        path: "orderItems.0.offer.id",
+        message: expect.stringMatching(/^fixed terms are not applied in Stripe yet: /),
+      },
     ]);
     expect(planRefusals(planFor([{ offer: { id: "trial" } }])).map((r) => r.path)).toEqual([
       "orderItems.0.offer.id",

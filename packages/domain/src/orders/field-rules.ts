@@ -50,6 +50,8 @@ export const ALL_FEATURES: FeatureSet = Object.fromEntries(
   writerFeatureNames.map((f) => [f, true]),
 ) as Record<Feature, boolean>;
 
+const notYet = (feature: Feature) => `${FEATURE_LABELS[feature]} are not applied in Stripe yet`;
+
 export type NeutralContext = { now: Date; path: readonly (string | number)[] };
 
 export type FieldRule = {
@@ -512,9 +514,9 @@ export function checkOrderFields(
     if (dispositionOf(rule, featureSet) === "refused" && !neutral) {
       refusals.push({
         path: where,
-        message: rule.feature
-          ? `not supported yet (${FEATURE_LABELS[rule.feature]})${rule.neutral ? ` unless ${rule.neutral.when}` : ""}: ${rule.note || rule.stripe}`
-          : `not supported${rule.neutral ? ` unless ${rule.neutral.when}` : ""}: ${rule.note}`,
+        message:
+          (rule.feature ? notYet(rule.feature) : `not supported: ${rule.note}`) +
+          (rule.neutral ? `; accepted only when ${rule.neutral.when}` : ""),
       });
       return;
     }
@@ -566,7 +568,7 @@ export function planRefusals(
   const refusals: UnsupportedField[] = [];
   const need = (feature: Feature, path: string | undefined, what: string) => {
     if (path !== undefined && !featureSet[feature]) {
-      refusals.push({ path, message: `not supported yet (${FEATURE_LABELS[feature]}): ${what}` });
+      refusals.push({ path, message: `${notYet(feature)}: ${what}` });
     }
   };
   need("future_start", plan.trialFrom, "billing would start later than today (trial_end)");
