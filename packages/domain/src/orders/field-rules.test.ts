@@ -1,9 +1,13 @@
 import { describe, expect, it } from "vitest";
+import type { Offer } from "../catalog.ts";
+import { planNewOrder } from "../rules/new-order-plan.ts";
+import { monthlyCharge, testOffer } from "../test-support/offer-builders.ts";
 import {
   ALL_FEATURES,
   checkOrderFields,
   dispositionOf,
   ORDER_FIELD_RULES,
+  planRefusals,
   ruleFor,
   WRITER_FEATURES,
 } from "./field-rules.ts";
@@ -83,13 +87,18 @@ describe("fields that change what a customer pays are refused by path until the 
       ok: false,
       code: "unsupported_field",
       errors: [
-        { path: "isGift", message: "not supported unless false: gifts are not supported" },
-        { path: "orderDiscount", message: expect.stringMatching(/^not supported yet \(discounts\)/) },
+        { path: "isGift", message: "not supported: gifts are not supported; accepted only when false" },
+        {
+          path: "orderDiscount",
+          message: expect.stringMatching(
+            /^discounts are not applied in Stripe yet; accepted only when empty$/,
+          ),
+        },
       ],
     });
     const date = parseLimioOrder(newOrder({ orderDate: "2027-01-01" }), { now });
     expect(date.ok ? null : date.errors[0]!.message).toMatch(
-      /^not supported yet \(future starts\) unless today or earlier/,
+      /^future starts are not applied in Stripe yet; accepted only when today or earlier$/,
     );
   });
 
@@ -229,5 +238,34 @@ describe("the table", () => {
 
   it("checkOrderFields ignores undefined values (absent fields)", () => {
     expect(checkOrderFields("new", { orderDiscount: undefined, isGift: undefined }, { now })).toEqual([]);
+  });
+});
+
+describe("planRefusals: what the catalog asks for that no order field says", () => {
+  const offer = (id: string, extra: object = {}, charge: object = {}): Offer =>
+    testOffer(id, [monthlyCharge("9.99", charge)], extra);
+  const catalog: Record<string, Offer> = {
+    plain: offer("plain"),
+    fixed: offer("fixed", { autoRenew: false }),
+    trial: offer("trial", {}, { trigger: "delayed", delay_interval: 7, delay_interval_type: "days" }),
+  };
+  const planFor = (orderItems: { offer: { id: string } }[]) =>
+    planNewOrder({ order: { orderItems }, findOffer: (id) => catalog[id], now });
+
+  it("refuses, naming the offer, a fixed term or a trial the writer does not execute yet", () => {
+    expect(planRefusals(planFor([{ offer: { id: "plain" } }]))).toEqual([]);
+    expect(planRefusals(planFor([{ offer: { id: "fixed" } }]))).toEqual([
+      {
+        path: "orderItems.0.offer.id",
+        message: expect.stringMatching(/^fixed terms are not applied in Stripe yet: /),
+      },
+    ]);
+    expect(planRefusals(planFor([{ offer: { id: "trial" } }])).map((r) => r.path)).toEqual([
+      "orderItems.0.offer.id",
+    ]);
+    expect(
+      planRefusals(planFor([{ offer: { id: "plain" } }, { offer: { id: "plain" } }])).map((r) => r.path),
+    ).toEqual(["orderItems.1"]);
+    expect(planRefusals(planFor([{ offer: { id: "trial" } }]), ALL_FEATURES)).toEqual([]);
   });
 });

@@ -1,4 +1,4 @@
-import { isFutureDate } from "../rules/new-order-plan.ts";
+import { isFutureDate, type NewOrderPlan } from "../rules/new-order-plan.ts";
 import { type SupportedOrderType, supportedOrderTypes } from "./schemas.ts";
 
 /**
@@ -49,6 +49,8 @@ export const WRITER_FEATURES: FeatureSet = {
 export const ALL_FEATURES: FeatureSet = Object.fromEntries(
   writerFeatureNames.map((f) => [f, true]),
 ) as Record<Feature, boolean>;
+
+const notYet = (feature: Feature) => `${FEATURE_LABELS[feature]} are not applied in Stripe yet`;
 
 export type NeutralContext = { now: Date; path: readonly (string | number)[] };
 
@@ -512,9 +514,9 @@ export function checkOrderFields(
     if (dispositionOf(rule, featureSet) === "refused" && !neutral) {
       refusals.push({
         path: where,
-        message: rule.feature
-          ? `not supported yet (${FEATURE_LABELS[rule.feature]})${rule.neutral ? ` unless ${rule.neutral.when}` : ""}: ${rule.note || rule.stripe}`
-          : `not supported${rule.neutral ? ` unless ${rule.neutral.when}` : ""}: ${rule.note}`,
+        message:
+          (rule.feature ? notYet(rule.feature) : `not supported: ${rule.note}`) +
+          (rule.neutral ? `; accepted only when ${rule.neutral.when}` : ""),
       });
       return;
     }
@@ -551,4 +553,30 @@ export function fieldTableRows(type: SupportedOrderType): FieldTableRow[] {
     ].filter((n) => n !== "");
     return { field: r.path, happens, stripe: r.stripe, note: notes.join("; ") };
   });
+}
+
+/**
+ * What a new order's plan needs that the writer does not execute yet, named by field. The field
+ * check cannot see the catalog: an offer whose own autoRenew is false, or whose charges are
+ * delayed (Limio's trial), asks for a fixed term or a later start without any order field
+ * saying so. The writer refuses the order with these until it executes the feature.
+ */
+export function planRefusals(
+  plan: NewOrderPlan,
+  featureSet: FeatureSet = WRITER_FEATURES,
+): UnsupportedField[] {
+  const refusals: UnsupportedField[] = [];
+  const need = (feature: Feature, path: string | undefined, what: string) => {
+    if (path !== undefined && !featureSet[feature]) {
+      refusals.push({ path, message: `${notYet(feature)}: ${what}` });
+    }
+  };
+  need("future_start", plan.trialFrom, "billing would start later than today (trial_end)");
+  need("fixed_term", plan.fixedTermFrom, "the subscription would end at its term end (cancel_at)");
+  need("discounts", plan.coupon ? "orderDiscount" : undefined, "a coupon on the subscription");
+  const second = plan.items.find((c) => c.role === "offer" && c.path !== "orderItems.0");
+  need("multiple_items", second?.path, "a second order item on the subscription");
+  const addOn = [...plan.items, ...plan.addInvoiceItems].find((c) => c.role === "add_on");
+  need("add_ons", addOn?.path, "an add-on");
+  return refusals;
 }

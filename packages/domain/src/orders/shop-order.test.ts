@@ -31,8 +31,11 @@ describe("the real Limio shop order", () => {
       ok: false,
       code: "unsupported_field",
       errors: [
-        { path: "orderItems.0.addOns", message: expect.stringMatching(/^not supported yet \(add-ons\)/) },
-        { path: "orderDiscount", message: expect.stringMatching(/^not supported yet \(discounts\)/) },
+        {
+          path: "orderItems.0.addOns",
+          message: expect.stringMatching(/^add-ons are not applied in Stripe yet/),
+        },
+        { path: "orderDiscount", message: expect.stringMatching(/^discounts are not applied in Stripe yet/) },
       ],
     });
   });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { type Offer, offerSchema } from "../catalog.ts";
+import type { Offer } from "../catalog.ts";
+import { monthlyCharge, testOffer as offer, oneOffCharge as oneOff } from "../test-support/offer-builders.ts";
 import {
   checkTotal,
   isFutureDate,
@@ -8,31 +9,6 @@ import {
   subscriptionCreateParams,
 } from "./new-order-plan.ts";
 import { refusalOf } from "./refusal.ts";
-
-const offer = (id: string, charges: object[], extra: object = {}): Offer =>
-  offerSchema.parse({
-    id,
-    name: id,
-    stripeProductCode: "prod_Test01",
-    term: { length: 1, type: "months" },
-    charges,
-    ...extra,
-  });
-const monthlyCharge = (value: string, extra: object = {}) => ({
-  value,
-  currencyCode: "GBP",
-  type: "recurring",
-  trigger: "subscription_start",
-  repeat_interval: 1,
-  repeat_interval_type: "months",
-  ...extra,
-});
-const oneOff = (value: string, trigger = "order_date") => ({
-  value,
-  currencyCode: "GBP",
-  type: "one_time",
-  trigger,
-});
 
 const catalog: Record<string, Offer> = Object.fromEntries(
   [
@@ -291,6 +267,19 @@ describe("planNewOrder: fixed terms", () => {
         plan({ orderItems: [{ offer: { id: "annual" } }, { offer: { id: "annual" } }], autoRenew: false }),
       ),
     ).toBe("no refusal");
+  });
+});
+
+describe("planNewOrder: what asked for a later start or a fixed term", () => {
+  it("names the order field, or the offer when the catalog alone asks for it", () => {
+    expect(plan({ orderDate: "2026-12-24" }).trialFrom).toBe("orderDate");
+    expect(plan({ orderItems: [{ offer: { id: "trial-14d" } }] }).trialFrom).toBe("orderItems.0.offer.id");
+    expect(plan({ autoRenew: false }).fixedTermFrom).toBe("autoRenew");
+    expect(plan({ orderItems: [{ offer: { id: "fixed-year" } }] }).fixedTermFrom).toBe(
+      "orderItems.0.offer.id",
+    );
+    expect(plan({})).not.toHaveProperty("trialFrom");
+    expect(plan({})).not.toHaveProperty("fixedTermFrom");
   });
 });
 

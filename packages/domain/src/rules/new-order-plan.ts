@@ -56,8 +56,12 @@ export type NewOrderPlan = {
   billingStart: Date;
   /** Set when billing starts later: the subscription trials until then. */
   trialEnd?: Date;
+  /** What asked for the later start: a future `orderDate`, or the offer's delayed charge. */
+  trialFrom?: "orderDate" | "orderItems.0.offer.id";
   /** Set for a fixed term: the subscription ends at the term end. */
   cancelAt?: Date;
+  /** What made the term fixed: the order's `autoRenew: false`, or the offer's autoRenew. */
+  fixedTermFrom?: "autoRenew" | "orderItems.0.offer.id";
   /** What the first invoice charges today, minor units. */
   amountDueToday: number;
 };
@@ -286,8 +290,10 @@ export function planNewOrder(input: {
     addInvoiceItems,
     ...(coupon ? { coupon } : {}),
     billingStart,
-    ...(trialEnd ? { trialEnd } : {}),
-    ...(cancelAt ? { cancelAt } : {}),
+    ...(trialEnd ? { trialEnd, trialFrom: futureStart ? "orderDate" : "orderItems.0.offer.id" } : {}),
+    ...(cancelAt
+      ? { cancelAt, fixedTermFrom: order.autoRenew === false ? "autoRenew" : "orderItems.0.offer.id" }
+      : {}),
     amountDueToday,
   };
 }

@@ -246,22 +246,16 @@ describe("buildSubscriptionPatch with the offer's term", () => {
       start_date: start,
       items: { data: [item({ current_period_start: start, current_period_end: start + 31 * DAY })] },
     });
-    const patch = buildSubscriptionPatch({
-      subscription: sub,
-      offerTerm: twelveMonths,
-      now: new Date(Date.UTC(2026, 2, 1)),
-    });
-    expect([patch.termStartDate, patch.termEndDate]).toEqual([
+    const termAt = (now: Date) => {
+      const p = buildSubscriptionPatch({ subscription: sub, offerTerm: twelveMonths, now });
+      return [p.termStartDate, p.termEndDate];
+    };
+    expect(termAt(new Date(Date.UTC(2026, 2, 1)))).toEqual([
       "2026-01-15T00:00:00.000Z",
       "2027-01-15T00:00:00.000Z",
     ]);
     // Rolled over at renewal.
-    const later = buildSubscriptionPatch({
-      subscription: sub,
-      offerTerm: twelveMonths,
-      now: new Date(Date.UTC(2027, 0, 20)),
-    });
-    expect([later.termStartDate, later.termEndDate]).toEqual([
+    expect(termAt(new Date(Date.UTC(2027, 0, 20)))).toEqual([
       "2027-01-15T00:00:00.000Z",
       "2028-01-15T00:00:00.000Z",
     ]);
