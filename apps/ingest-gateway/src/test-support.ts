@@ -56,7 +56,8 @@ async function freshTopicRetried(prefix: string): Promise<string> {
     try {
       return await freshTopic(prefix);
     } catch (error) {
-      if (attempt >= 5 || (error as { type?: string }).type !== "UNKNOWN_TOPIC_OR_PARTITION") throw error;
+      if (attempt >= 10 || (error as { type?: string }).type !== "UNKNOWN_TOPIC_OR_PARTITION") throw error;
+      await new Promise((resolve) => setTimeout(resolve, 250 * attempt));
     }
   }
 }

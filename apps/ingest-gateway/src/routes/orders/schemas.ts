@@ -41,7 +41,11 @@ export const submitOrderBody = z
     id: "LimioOrder",
     description:
       "A Limio order (Send Order API). `process_immediately: true` waits for the order's outcome " +
-      "(bounded by WAIT_TIMEOUT_MS); otherwise the order is queued and the answer is 202.",
+      "(bounded by WAIT_TIMEOUT_MS); otherwise the order is queued and the answer is 202. " +
+      "Edge limits, configurable (400 naming the field): no NUL or unpaired surrogate in any string or " +
+      "field name, strings up to 10,000 characters, nesting up to 16 levels, arrays up to 100 items " +
+      "(orderItems up to 20), up to 1,000 fields in all, quantity up to 100, amounts up to 99,999,999 " +
+      "minor units; bodies up to 256 KiB (else 413).",
     examples: [
       newOrderExample,
       {

@@ -42,6 +42,20 @@ async function publishOutcome(
   await gw.producer.publish(gw.topics.orderOutcomes, { key: outcome.subscriptionId, envelope });
 }
 
+/** The outcome of a new order the writer applied. */
+const publishNewOrderApplied = (
+  data: { orderId: string; subscriptionId: string },
+  extra: Partial<OrderOutcomeV1> = {},
+) =>
+  publishOutcome({
+    orderId: data.orderId,
+    subscriptionId: data.subscriptionId,
+    orderType: "new",
+    status: "applied",
+    action: "subscription_created",
+    ...extra,
+  });
+
 beforeAll(async () => {
   const client = testClient("gateway-outcomes");
   const { freshTopics } = await import("../../test-support.ts");
@@ -245,12 +259,7 @@ describe("POST /api/orders", () => {
     await gw.store.db.inboxMessage.create({
       data: { consumer: SYNC_CONSUMER_INBOX, messageId: orderSyncMessageId(data.orderId) },
     });
-    await publishOutcome({
-      orderId: data.orderId,
-      subscriptionId: data.subscriptionId,
-      orderType: "new",
-      status: "applied",
-      action: "subscription_created",
+    await publishNewOrderApplied(data, {
       clientSecret: { type: "invoice_confirmation_secret", value: "pi_secret_test" },
     });
     const response = await pending;
@@ -295,13 +304,7 @@ describe("POST /api/orders, process_immediately while the sync-consumer is down"
     const pending = post(order);
     const message = await orders.find((m) => m.envelope.id === deriveIds(order.external_id).orderId);
     const data = message.envelope.data as { orderId: string; subscriptionId: string };
-    await publishOutcome({
-      orderId: data.orderId,
-      subscriptionId: data.subscriptionId,
-      orderType: "new",
-      status: "applied",
-      action: "subscription_created",
-    });
+    await publishNewOrderApplied(data);
     const response = await pending;
     expect(response.statusCode).toBe(200);
     expect(response.json()).toMatchObject({ id: data.orderId, status: "applied", limioSync: "pending" });
