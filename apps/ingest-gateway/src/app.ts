@@ -1,6 +1,7 @@
 import { createMetrics } from "@bridge/observability";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import { serializerCompiler, validatorCompiler } from "fastify-type-provider-zod";
+import { consolePlugin } from "./console/plugin.ts";
 import { type GatewayDeps, type RouteDeps, resolveTopics } from "./deps.ts";
 import { authPlugin } from "./plugins/auth.ts";
 import { correlationChildLoggerFactory, correlationPlugin } from "./plugins/correlation.ts";
@@ -55,5 +56,6 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
   });
   await app.register(swaggerPlugin);
   for (const route of routes) await app.register(route, { deps: routeDeps });
+  await app.register(consolePlugin, { deps: routeDeps });
   return app;
 }

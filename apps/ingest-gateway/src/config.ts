@@ -1,7 +1,7 @@
 import { env, parseConfig, splitList } from "@bridge/config";
 import { z } from "zod";
 
-const scopes = ["orders", "sync", "read"] as const;
+const scopes = ["orders", "sync", "read", "ops"] as const;
 export type ApiScope = (typeof scopes)[number];
 export type ApiKey = { name: string; key: string; scopes: ApiScope[] };
 
@@ -54,6 +54,9 @@ export const configSchema = z.object({
   /** How long SIGTERM waits for in-flight requests before exiting anyway. */
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(120_000).default(15_000),
   LOG_LEVEL: env.logLevel,
+  /** Consumer groups whose lag the operator console shows (each app's KAFKA_GROUP_ID). */
+  WRITER_GROUP_ID: z.string().min(1).default("stripe-writer"),
+  SYNC_GROUP_ID: z.string().min(1).default("sync-consumer"),
 });
 
 export type GatewayConfig = z.infer<typeof configSchema>;
