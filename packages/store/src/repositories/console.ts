@@ -67,6 +67,16 @@ export async function handledMessageIds(db: Db, messageIds: string[]): Promise<S
   return new Set(rows.map((row) => row.messageId));
 }
 
+/** The orders (of those given) the writer finished: applied, failed or skipped. */
+export async function finishedOrderIds(db: Db, orderIds: string[]): Promise<Set<string>> {
+  if (orderIds.length === 0) return new Set();
+  const rows = await db.order.findMany({
+    where: { id: { in: orderIds }, status: { in: ["applied", "failed", "skipped"] } },
+    select: { id: true },
+  });
+  return new Set(rows.map((row) => row.id));
+}
+
 /** Audit events of the given types caused by the given message ids (e.g. console re-drives). */
 export async function eventsCausedBy(db: Db, types: string[], causeIds: string[]) {
   if (causeIds.length === 0) return [];

@@ -330,7 +330,7 @@ async function dlqView(flash) {
     h(
       "p",
       { class: "note" },
-      "A DLQ is a log: entries stay after a re-drive. “applied” means a consumer recorded the message in its inbox since.",
+      "A DLQ is a log: entries stay after a re-drive. “applied” means the message was handled since: the sync-consumer recorded it in its inbox, or the writer finished the order.",
     ),
     h(
       "div",

@@ -1,5 +1,6 @@
+import { messageTypes } from "@bridge/domain";
 import { type DlqEntry, dlqTopicOf, listDlq, redrive } from "@bridge/messaging";
-import { appendEvent, eventsCausedBy, handledMessageIds } from "@bridge/store";
+import { appendEvent, eventsCausedBy, finishedOrderIds, handledMessageIds } from "@bridge/store";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { errorResponses, HttpError } from "../../http-errors.ts";
@@ -14,13 +15,18 @@ const READ_TIMEOUT_MS = 10_000;
 const positionOf = (dlq: string, entry: Pick<DlqEntry, "partition" | "offset">) =>
   `${dlq}/${entry.partition}/${entry.offset}`;
 
-function envelopeOf(value: Buffer | null): { id?: string; type?: string; body: unknown } {
+type DecodedEnvelope = { id?: string; type?: string; orderId?: string; body: unknown };
+
+function envelopeOf(value: Buffer | null): DecodedEnvelope {
   const text = value?.toString("utf8") ?? "";
   try {
-    const parsed = JSON.parse(text) as { id?: unknown; type?: unknown };
+    const parsed = JSON.parse(text) as { id?: unknown; type?: unknown; data?: { orderId?: unknown } };
     return {
       ...(typeof parsed.id === "string" ? { id: parsed.id } : {}),
       ...(typeof parsed.type === "string" ? { type: parsed.type } : {}),
+      ...(parsed.type === messageTypes.orderSubmitted && typeof parsed.data?.orderId === "string"
+        ? { orderId: parsed.data.orderId }
+        : {}),
       body: redactSecrets(parsed),
     };
   } catch {
@@ -40,7 +46,11 @@ const dlqMessage = z
     originalTopic: z.string().nullable(),
     headers: z.record(z.string(), z.string()),
     value: z.unknown().meta({ description: "The message as it failed (client secrets redacted)" }),
-    applied: z.boolean().meta({ description: "A consumer recorded this message id in its inbox since" }),
+    applied: z.boolean().meta({
+      description:
+        "Handled since: a consumer recorded this message id in its inbox (the sync-consumer), or, " +
+        "for an order, the writer finished it (applied, failed or skipped)",
+    }),
     redriven: z.array(z.object({ at: z.string(), operator: z.string() })),
   })
   .meta({ id: "ConsoleDlqMessage" });
@@ -68,8 +78,10 @@ export const dlqRoutes: FastifyPluginAsyncZod<{ deps: ConsoleDeps }> = async (ap
     }
     const envelopes = entries.map((entry) => envelopeOf(entry.value));
     const ids = envelopes.flatMap((e) => (e.id ? [e.id] : []));
-    const [handled, redrives] = await Promise.all([
+    const orderIds = envelopes.flatMap((e) => (e.orderId ? [e.orderId] : []));
+    const [handled, finishedOrders, redrives] = await Promise.all([
       handledMessageIds(deps.store.db, ids),
+      finishedOrderIds(deps.store.db, orderIds),
       eventsCausedBy(
         deps.store.db,
         [REDRIVEN],
@@ -89,7 +101,9 @@ export const dlqRoutes: FastifyPluginAsyncZod<{ deps: ConsoleDeps }> = async (ap
         originalTopic: entry.original.topic ?? null,
         headers: entry.headers,
         value: envelope.body,
-        applied: envelope.id !== undefined && handled.has(envelope.id),
+        applied:
+          (envelope.id !== undefined && handled.has(envelope.id)) ||
+          (envelope.orderId !== undefined && finishedOrders.has(envelope.orderId)),
         redriven: redrives
           .filter((event) => event.causeId === positionOf(dlq, entry))
           .map((event) => ({
