@@ -175,6 +175,31 @@ async function orderView(id) {
   );
 }
 
+/** Audit events: when, the subscription (when the list spans several), type, source, changes. */
+function eventTable(events) {
+  const subscription = (e) =>
+    e.subscriptionId ? h("a", { href: `#/subscriptions/${e.subscriptionId}` }, e.subscriptionId) : null;
+  return h(
+    "table",
+    {},
+    h(
+      "tbody",
+      {},
+      events.map((e) =>
+        h(
+          "tr",
+          {},
+          h("td", {}, when(e.at)),
+          "subscriptionId" in e ? h("td", {}, subscription(e)) : null,
+          h("td", {}, e.type),
+          h("td", {}, e.source),
+          h("td", {}, json(e.changes)),
+        ),
+      ),
+    ),
+  );
+}
+
 async function subscriptionView(id, flash) {
   const view = await call("GET", `/subscriptions/${encodeURIComponent(id)}`);
   const resync = h(
@@ -245,24 +270,7 @@ async function subscriptionView(id, flash) {
     h("h2", {}, "Limio compared with Stripe"),
     comparison,
     h("h2", {}, "Event log"),
-    h(
-      "table",
-      {},
-      h(
-        "tbody",
-        {},
-        view.events.map((e) =>
-          h(
-            "tr",
-            {},
-            h("td", {}, when(e.at)),
-            h("td", {}, e.type),
-            h("td", {}, e.source),
-            h("td", {}, json(e.changes)),
-          ),
-        ),
-      ),
-    ),
+    eventTable(view.events),
   );
 }
 
@@ -418,31 +426,7 @@ async function driftView() {
       ),
     ),
     h("h2", {}, "Latest changes applied by syncs"),
-    h(
-      "table",
-      {},
-      h(
-        "tbody",
-        {},
-        drift.repaired.map((e) =>
-          h(
-            "tr",
-            {},
-            h("td", {}, when(e.at)),
-            h(
-              "td",
-              {},
-              e.subscriptionId
-                ? h("a", { href: `#/subscriptions/${e.subscriptionId}` }, e.subscriptionId)
-                : "",
-            ),
-            h("td", {}, e.type),
-            h("td", {}, e.source),
-            h("td", {}, json(e.changes)),
-          ),
-        ),
-      ),
-    ),
+    eventTable(drift.repaired),
   );
 }
 

@@ -52,41 +52,11 @@ export const subscriptionRoutes: FastifyPluginAsyncZod<{ deps: ConsoleDeps }> = 
       const found = await findSubscriptionForConsole(deps.store.db, request.params.id);
       if (!found)
         throw new HttpError(404, "subscription_not_found", `no Limio subscription ${request.params.id}`);
-      const { stripeRaw, customer, offer, paymentSchedules, paymentMethod, ...sub } = found.subscription;
+      // The Limio record as stored (dates as ISO strings), without the Stripe JSON shown beside it.
+      const { stripeRaw, ...limio } = found.subscription;
       return {
-        limio: {
-          id: sub.id,
-          reference: sub.reference,
-          status: sub.status,
-          offer: offer ? `${offer.name} (${offer.id})` : sub.offerId,
-          customer: {
-            id: customer.id,
-            email: customer.email,
-            name: [customer.firstName, customer.lastName].join(" "),
-          },
-          cancelAtTermEnd: sub.cancelAtTermEnd,
-          startDate: iso(sub.startDate),
-          termStart: iso(sub.termStart),
-          termEnd: iso(sub.termEnd),
-          endedAt: iso(sub.endedAt),
-          origin: sub.origin,
-          source: sub.source,
-          paymentMethod: paymentMethod
-            ? {
-                brand: paymentMethod.brand,
-                last4: paymentMethod.last4,
-                id: paymentMethod.stripePaymentMethodId,
-              }
-            : null,
-          paymentSchedules: paymentSchedules.map((s) => ({
-            status: s.status,
-            amount: s.amount,
-            currency: s.currency,
-            dueDate: iso(s.dueDate),
-            stripeInvoiceId: s.stripeInvoiceId,
-          })),
-        },
-        stripe: { lastSyncedAt: iso(sub.lastSyncedAt), raw: stripeRaw ?? null },
+        limio: JSON.parse(JSON.stringify(limio)) as Record<string, unknown>,
+        stripe: { lastSyncedAt: iso(limio.lastSyncedAt), raw: stripeRaw ?? null },
         comparison: compareWithStripe(found.subscription),
         events: found.events.map((e) => ({
           at: e.createdAt.toISOString(),
