@@ -202,9 +202,12 @@ describe("the operator console in Chromium", () => {
     await page.getByRole("button", { name: "Log in" }).click();
     await page.getByRole("heading", { name: "Orders" }).waitFor();
     await expect.poll(() => page.locator("#operator").textContent()).toBe("operator: operator");
+    await page.locator(`tr[data-order="${applied.orderId}"]`).waitFor();
 
     await page.getByLabel("Status").selectOption("failed");
     await page.getByRole("button", { name: "Filter" }).click();
+    // The filtered list replaces the full one: the applied order leaves, the failed one stays.
+    await page.locator(`tr[data-order="${applied.orderId}"]`).waitFor({ state: "detached" });
     const row = page.locator(`tr[data-order="${failed.orderId}"]`);
     await row.waitFor();
     expect(await page.locator("tbody tr[data-order]").count()).toBe(1);
