@@ -3,6 +3,7 @@ import rateLimit from "@fastify/rate-limit";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import { serializerCompiler, validatorCompiler } from "fastify-type-provider-zod";
 import type { GatewayConfig } from "./config.ts";
+import { consolePlugin } from "./console/plugin.ts";
 import { type GatewayDeps, type RouteDeps, resolveTopics } from "./deps.ts";
 import { HttpError } from "./http-errors.ts";
 import type { InputLimits } from "./input-limits.ts";
@@ -98,5 +99,6 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
   });
   await app.register(swaggerPlugin);
   for (const route of routes) await app.register(route, { deps: routeDeps });
+  await app.register(consolePlugin, { deps: routeDeps });
   return app;
 }

@@ -1,7 +1,7 @@
 import { env, exampleSecretsIn, parseConfig, splitList } from "@bridge/config";
 import { z } from "zod";
 
-const scopes = ["orders", "sync", "read"] as const;
+const scopes = ["orders", "sync", "read", "ops"] as const;
 export type ApiScope = (typeof scopes)[number];
 export type ApiKey = { name: string; key: string; scopes: ApiScope[] };
 
@@ -61,6 +61,9 @@ export const configSchema = z
     LOG_LEVEL: env.logLevel,
     /** Local runs only: accept the secrets this repository publishes (local-dev-key-change-me, …). */
     ALLOW_EXAMPLE_SECRETS: env.boolean(false),
+    /** Consumer groups whose lag the operator console shows (each app's KAFKA_GROUP_ID). */
+    WRITER_GROUP_ID: z.string().min(1).default("stripe-writer"),
+    SYNC_GROUP_ID: z.string().min(1).default("sync-consumer"),
 
     // Edge limits (docs/decisions/013-edge-limits.md).
     /**

@@ -35,6 +35,17 @@ const expectedOperations: [path: string, method: string, statuses: string[]][] =
   ["/healthz", "get", ["200"]],
   ["/readyz", "get", ["200", "503"]],
   ["/metrics", "get", ["200"]],
+  ["/console/api/session", "post", ["200", "400", "401", "403"]],
+  ["/console/api/session", "get", ["200", "401", "403"]],
+  ["/console/api/session", "delete", ["200"]],
+  ["/console/api/orders", "get", ["200", "400", "401", "403"]],
+  ["/console/api/orders/{id}", "get", ["200", "401", "403", "404"]],
+  ["/console/api/subscriptions/{id}", "get", ["200", "400", "401", "403", "404"]],
+  ["/console/api/subscriptions/{id}/resync", "post", ["202", "400", "401", "403", "404", "503"]],
+  ["/console/api/dlq", "get", ["200", "401", "403"]],
+  ["/console/api/dlq/{topic}/redrive", "post", ["200", "400", "401", "403", "404"]],
+  ["/console/api/lag", "get", ["200", "401", "403"]],
+  ["/console/api/drift", "get", ["200", "401", "403"]],
 ];
 
 describe("OpenAPI document", () => {

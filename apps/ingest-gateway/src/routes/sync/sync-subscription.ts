@@ -1,11 +1,10 @@
-import { randomUUID } from "node:crypto";
-import { type Envelope, messageTypes, type SyncRequestedV1 } from "@bridge/domain";
 import { findSubscription, isSyncRequestApplied } from "@bridge/store";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import type { RouteDeps } from "../../deps.ts";
 import { errorResponses, HttpError } from "../../http-errors.ts";
 import { pollUntil } from "../../poll.ts";
+import { publishSyncRequest } from "../../sync-request.ts";
 
 const syncAnswer = z
   .object({
@@ -53,22 +52,11 @@ export const syncSubscriptionRoute: FastifyPluginAsyncZod<{ deps: RouteDeps }> =
       const subscription = await findSubscription(deps.store.db, id);
       if (!subscription) throw new HttpError(404, "subscription_not_found", `no Limio subscription ${id}`);
 
-      const messageId = randomUUID();
-      const envelope: Envelope<SyncRequestedV1> = {
-        id: messageId,
-        type: messageTypes.syncRequested,
-        version: 1,
-        occurredAt: new Date().toISOString(),
-        source: "api",
+      const messageId = await publishSyncRequest(app, deps.topics.sync, {
+        subscriptionId: id,
+        reason: "api",
         correlationId: request.id,
-        data: {
-          subscriptionId: id,
-          reason: "api",
-          requestId: messageId,
-          requestedAt: new Date().toISOString(),
-        },
-      };
-      await app.publish(deps.topics.sync, { key: id, envelope });
+      });
       request.log.info({ subscriptionId: id, messageId }, "sync request accepted");
 
       const done = await pollUntil(() => isSyncRequestApplied(deps.store.db, messageId), {
