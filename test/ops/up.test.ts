@@ -11,13 +11,14 @@ import { afterAll, describe, expect, it } from "vitest";
 import { getJson, postOrder, servicePid, startUp, type Up, upPorts } from "./up-process.ts";
 
 const root = path.resolve(import.meta.dirname, "../..");
-const dataDir = mkdtempSync(path.join(tmpdir(), "bridge-up-data-"));
-chmodSync(dataDir, 0o755); // like a folder in a clone: Postgres (run as postgres) keeps its data there
+const scratch = mkdtempSync(path.join(tmpdir(), "bridge-up-"));
+chmodSync(scratch, 0o755); // like a clone's folder: Postgres (run as postgres when root) can enter it
+const dataDir = path.join(scratch, "data"); // created by up.sh, like .data/ in a fresh clone
 let up: Up | undefined;
 
 afterAll(async () => {
   await up?.stop();
-  rmSync(dataDir, { recursive: true, force: true });
+  rmSync(scratch, { recursive: true, force: true });
 });
 
 describe("./scripts/up.sh", () => {
@@ -26,6 +27,7 @@ describe("./scripts/up.sh", () => {
     const env = { BRIDGE_DATA_DIR: dataDir };
     up = await startUp(root, ports, env);
     expect(up.stdout()).toContain(`data in ${dataDir}`);
+    expect(up.stderr()).not.toContain("Postgres data kept in"); // the postgres user reaches dataDir
     expect(up.stderr()).not.toMatch(/exited \(/); // nothing crashed while starting
     const before = await postOrder(up, "up-before");
     expect(before.status).toBe("applied");
@@ -53,7 +55,7 @@ describe("./scripts/up.sh", () => {
     const ports = await upPorts();
     const taken = createServer().listen(Number(ports.LOCAL_POSTGRES_PORT), "127.0.0.1");
     await once(taken, "listening");
-    const dir = mkdtempSync(path.join(tmpdir(), "bridge-up-fail-"));
+    const dir = path.join(scratch, "fail");
     try {
       const failed = await startUp(root, ports, { BRIDGE_DATA_DIR: dir }).then(
         () => undefined,

@@ -123,9 +123,12 @@ function reachableBinaries(found: PgBinaries, ids: Ids | undefined, log: Logger)
   return binaries;
 }
 
-/** A data folder `ids` can reach: `wanted` when it can, else its stand-in in the shared folder. */
+/**
+ * A data folder `ids` can reach: `wanted` when it can reach its parent (`wanted` itself is
+ * given to that user below), else a stand-in in the shared folder.
+ */
 function reachableWorkDir(wanted: string, ids: Ids | undefined, log: Logger): string {
-  if (!ids || reachableBy(wanted, ids)) return wanted;
+  if (!ids || reachableBy(dirname(resolve(wanted)), ids)) return wanted;
   const key = createHash("sha256").update(resolve(wanted)).digest("hex").slice(0, 16);
   const dir = sharedDir("postgres-data", key);
   log(`the postgres user cannot reach ${wanted}: Postgres data kept in ${dir}`);
@@ -208,6 +211,8 @@ export async function startLocalPostgres(options: LocalPostgresOptions = {}): Pr
   const { initdb, postgres } = reachableBinaries(await binaries(), ids, log);
 
   const ownedByCaller = options.workDir !== undefined;
+  // Its parent with the usual permissions (not the data folder's 0700), so the check below is real.
+  if (ownedByCaller) mkdirSync(dirname(resolve(options.workDir as string)), { recursive: true });
   const workDir = ownedByCaller
     ? reachableWorkDir(options.workDir as string, ids, log)
     : mkdtempSync(join(ids && !reachableBy(tmpdir(), ids) ? sharedDir() : tmpdir(), "bridge-pg-"));
