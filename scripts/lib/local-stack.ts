@@ -11,6 +11,9 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
 export type LocalStack = {
   gatewayUrl: string;
   stripeApiUrl: string;
+  /** The stripe-writer's and sync-consumer's ops servers (healthz, readyz, metrics). */
+  writerOpsUrl: string;
+  syncOpsUrl: string;
   apiKey: string;
   /** Everything the services wrote to stdout (JSON log lines), for tests that read logs. */
   output(): string;
@@ -54,6 +57,8 @@ export async function startLocalStack(
   return {
     gatewayUrl: `http://127.0.0.1:${gateway}`,
     stripeApiUrl: `http://127.0.0.1:${emulator}`,
+    writerOpsUrl: `http://127.0.0.1:${writerOps}`,
+    syncOpsUrl: `http://127.0.0.1:${syncOps}`,
     apiKey: "local-dev-key-change-me",
     output: () => out,
     async stop() {

@@ -17,11 +17,18 @@ export {
   startInfraWithDatabase,
 } from "./databases-migrated.ts";
 export { freePort, freePorts } from "./free-port.ts";
-export { describeInfra, type Infra, type InfraSource, type StartInfraOptions, startInfra } from "./infra.ts";
+export {
+  describeInfra,
+  type Infra,
+  type InfraSource,
+  InfraStartError,
+  type StartInfraOptions,
+  startInfra,
+} from "./infra.ts";
 export { bridgeCacheDir, ensureKafkaJars, KAFKA_VERSION } from "./kafka-jars.ts";
 export { type LocalKafka, startLocalKafka } from "./kafka-local.ts";
 export { log, redactUrl } from "./log.ts";
-export { type LocalPostgres, startLocalPostgres } from "./postgres-local.ts";
+export { type LocalPostgres, reachableBy, SHARED_DIR, startLocalPostgres } from "./postgres-local.ts";
 export {
   isAlive,
   type Service,

@@ -3,6 +3,7 @@
 //   2. Testcontainers when a Docker engine answers;
 //   3. local processes: Apache Kafka from Maven Central jars, embedded Postgres 18.
 // BRIDGE_INFRA=local|containers forces a path for what the environment does not provide.
+import { join } from "node:path";
 import { dockerEngineAvailable, startContainerKafka, startContainerPostgres } from "./containers.ts";
 import { postgresVersion } from "./databases.ts";
 import { startLocalKafka } from "./kafka-local.ts";
@@ -30,6 +31,11 @@ export interface Infra {
 export interface StartInfraOptions {
   env?: NodeJS.ProcessEnv;
   log?: Logger;
+  /**
+   * Keep the locally started Kafka's and Postgres' data in `dataDir` (kafka/, postgres/) on fixed
+   * ports, so a later start finds the same topics, offsets and rows. Default: throwaway data.
+   */
+  persistent?: { dataDir: string; kafkaPort: number; kafkaControllerPort: number; postgresPort: number };
 }
 
 interface Part<T> {
@@ -48,6 +54,7 @@ export async function startInfra(options: StartInfraOptions = {}): Promise<Infra
   const log = options.log ?? defaultLog;
   const t0 = Date.now();
   const timings: Record<string, number> = {};
+  const persistent = options.persistent;
 
   const kafkaFromEnv = env.KAFKA_BROKERS?.trim() || undefined;
   const databaseFromEnv = env.DATABASE_URL?.trim() || undefined;
@@ -88,7 +95,14 @@ export async function startInfra(options: StartInfraOptions = {}): Promise<Infra
         stop: c.stop,
       };
     }
-    const k = await startLocalKafka({ log });
+    const k = await startLocalKafka({
+      log,
+      ...(persistent && {
+        workDir: join(persistent.dataDir, "kafka"),
+        port: persistent.kafkaPort,
+        controllerPort: persistent.kafkaControllerPort,
+      }),
+    });
     return {
       value: k.brokers,
       version: k.version,
@@ -123,7 +137,10 @@ export async function startInfra(options: StartInfraOptions = {}): Promise<Infra
         stop: c.stop,
       };
     }
-    const p = await startLocalPostgres({ log });
+    const p = await startLocalPostgres({
+      log,
+      ...(persistent && { workDir: join(persistent.dataDir, "postgres"), port: persistent.postgresPort }),
+    });
     return {
       value: p.url,
       version: p.version,
@@ -142,8 +159,8 @@ export async function startInfra(options: StartInfraOptions = {}): Promise<Infra
   const [k, p] = await Promise.allSettled([kafka(), postgres()]);
   if (k.status === "rejected" || p.status === "rejected") {
     await Promise.allSettled([k, p].map((r) => (r.status === "fulfilled" ? r.value.stop() : undefined)));
-    const reason = k.status === "rejected" ? k.reason : (p as PromiseRejectedResult).reason;
-    throw reason instanceof Error ? reason : new Error(String(reason));
+    if (k.status === "rejected") throw new InfraStartError("Kafka", k.reason);
+    throw new InfraStartError("Postgres", (p as PromiseRejectedResult).reason);
   }
   const kafkaPart = k.value;
   const postgresPart = p.value;
@@ -167,6 +184,17 @@ export async function startInfra(options: StartInfraOptions = {}): Promise<Infra
       return stopping;
     },
   };
+}
+
+/** Which part could not start and why, in one line (the details were logged before). */
+export class InfraStartError extends Error {
+  readonly part: "Kafka" | "Postgres";
+  constructor(part: "Kafka" | "Postgres", reason: unknown) {
+    const why = (reason instanceof Error ? reason.message : String(reason)).split("\n")[0];
+    super(`${part} did not start: ${why}`, { cause: reason });
+    this.name = "InfraStartError";
+    this.part = part;
+  }
 }
 
 /** One line: where each part comes from, versions and start time. */

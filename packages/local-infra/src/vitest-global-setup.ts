@@ -10,7 +10,7 @@ import {
   TEMPLATE_DATABASE,
 } from "./databases.ts";
 import { applyStoreMigrations } from "./databases-migrated.ts";
-import { describeInfra, startInfra } from "./infra.ts";
+import { describeInfra, type Infra, startInfra } from "./infra.ts";
 import { log } from "./log.ts";
 
 async function applyMigrationsTo(url: string): Promise<void> {
@@ -19,8 +19,18 @@ async function applyMigrationsTo(url: string): Promise<void> {
   log(`migrations applied to ${TEMPLATE_DATABASE} in ${Date.now() - t} ms`);
 }
 
+/** Ends the run with one line saying which part did not start and why (details logged above). */
+async function startOrExit(): Promise<Infra> {
+  try {
+    return await startInfra();
+  } catch (error) {
+    log(`the tests cannot run: ${(error as Error).message.split("\n")[0]}`);
+    process.exit(1);
+  }
+}
+
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  const infra = await startInfra();
+  const infra = await startOrExit();
   const databaseNamePrefix = `t_${randomBytes(3).toString("hex")}_`;
   try {
     const templateUrl = await createTemplateDatabase(infra.databaseUrl);
