@@ -3,10 +3,10 @@
 // against the emulator enforcing 25 requests/s for the account, with orders arriving. Measured
 // twice in the same run: with today's per-process limiters (the baseline) and with the shared
 // budget, each with orders alone and with background sync load.
-import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { startEmulator } from "@bridge/stripe-emulator";
+import { startReportingChild } from "../../test/support/reporting-child.ts";
 import type { CallerReport } from "./stripe-budget-caller.ts";
 
 const LIMIT = 25;
@@ -16,7 +16,7 @@ const SECONDS = Number(process.env.BENCH_BUDGET_SECONDS ?? 20);
 /** Per writer: 3 × 0.9 orders/s × 4 calls ≈ 11 requests/s, under half the budget. */
 const ORDERS_PER_SECOND = 0.9;
 const SYNC_CONCURRENCY = 4;
-const caller = path.join(path.dirname(fileURLToPath(import.meta.url)), "stripe-budget-caller.ts");
+const callerFile = path.join(path.dirname(fileURLToPath(import.meta.url)), "stripe-budget-caller.ts");
 
 type Limiter = "per-process" | "shared";
 export type BudgetRun = {
@@ -58,26 +58,13 @@ function percentile(values: number[], p: number): number {
 }
 
 function startCaller(role: CallerReport["role"], env: Record<string, string>) {
-  const child: ChildProcessWithoutNullStreams = spawn(process.execPath, [caller], {
-    env: { ...process.env, ...env, ROLE: role },
-    stdio: ["pipe", "pipe", "pipe"],
+  const caller = startReportingChild(callerFile, { ...env, ROLE: role });
+  const report = caller.output.then((stdout) => {
+    const line = stdout.split("\n").find((l) => l.startsWith("{"));
+    if (!line) throw new Error(`the ${role} caller reported nothing`);
+    return JSON.parse(line) as CallerReport;
   });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (d) => {
-    stdout += d.toString();
-  });
-  child.stderr.on("data", (d) => {
-    stderr += d.toString();
-  });
-  const report = new Promise<CallerReport>((resolve, reject) =>
-    child.on("exit", (code) => {
-      const line = stdout.split("\n").find((l) => l.startsWith("{"));
-      if (code === 0 && line) resolve(JSON.parse(line) as CallerReport);
-      else reject(new Error(`${role} caller exited ${code}: ${stderr.slice(-2000)}`));
-    }),
-  );
-  return { child, report, ready: () => stdout.includes("ready\n") };
+  return { ...caller, report };
 }
 
 async function waitFor(condition: () => boolean, what: string, timeoutMs = 60_000) {
@@ -107,7 +94,7 @@ async function runOnce(apiUrl: string, limiter: Limiter, syncLoad: boolean, run:
     await waitFor(() => callers.every((c) => c.ready()), "the callers to start");
     // The sync-consumers' setup requests used this second's window; start on a fresh one.
     await new Promise((resolve) => setTimeout(resolve, 1000));
-    for (const c of callers) c.child.stdin.end("go\n");
+    for (const c of callers) c.go();
     const reports = await Promise.all(callers.map((c) => c.report));
     const sum = (pick: (r: CallerReport) => number, of = reports) => of.reduce((n, r) => n + pick(r), 0);
     const writers = reports.filter((r) => r.role === "writer");

@@ -8,16 +8,14 @@ import { createRateLimiter, type RateLimiter } from "./rate-limiter.ts";
  */
 export type BudgetLane = "orders" | "background";
 
-/** Where the account's bucket lives (Postgres: `stripeBudgetStore` in @bridge/store). */
+/** One take: `cap` is the most grants the window may hold after it (see the store for the rest). */
+export type BudgetTakeRequest = Record<"want" | "cap" | "windowMs" | "holdMs", number> & {
+  priority: boolean;
+};
+
+/** Where the account's grants are kept (Postgres: `stripeBudgetStore` in @bridge/store). */
 export type BudgetStore = {
-  take(request: {
-    want: number;
-    cap: number;
-    windowMs: number;
-    priority: boolean;
-    holdAbove: number;
-    holdMs: number;
-  }): Promise<{ granted: number; waitMs: number }>;
+  take(request: BudgetTakeRequest): Promise<{ granted: number; waitMs: number }>;
   heartbeat(memberId: string, lane: string, windowMs: number): Promise<number>;
   leave(memberId: string): Promise<void>;
 };
@@ -74,8 +72,8 @@ export function createSharedBudget(options: SharedBudgetOptions): SharedBudget {
   const reserve = options.reserve ?? Math.max(1, Math.round(limit / 10));
   const cap = lane === "orders" ? limit : limit - reserve;
   const ratePerSecond = (limit * 1000) / windowMs;
-  // An order short of grants, or eating into the reserve, holds background work off for four
-  // slots' time: long enough for an order's next takes to arrive before background work's.
+  // An order short of grants holds background work off for four slots' time: long enough for
+  // an order's next takes to arrive before background work's.
   const holdMs = Math.ceil((4 * windowMs) / limit);
   const storeTimeoutMs = options.storeTimeoutMs ?? 500;
   const retryStoreMs = options.retryStoreMs ?? 1_000;
@@ -128,7 +126,7 @@ export function createSharedBudget(options: SharedBudgetOptions): SharedBudget {
         }
         let grant: { granted: number; waitMs: number };
         try {
-          const request = { want: waiters.length, cap, windowMs, holdAbove: limit - reserve, holdMs };
+          const request = { want: waiters.length, cap, windowMs, holdMs };
           grant = await withTimeout(store.take({ ...request, priority: lane === "orders" }), storeTimeoutMs);
         } catch (error) {
           switchTo("fallback", error);

@@ -8,12 +8,10 @@ export type StripeGrantRequest = {
   cap: number;
   windowMs: number;
   /**
-   * A priority taker (orders) that gets fewer grants than it wants, or whose grants fill the
-   * window past `holdAbove` (into the others' reserve), holds the others off for `holdMs`: it
-   * wins the next free slots even if it comes back for them a little late.
+   * A priority taker (orders) that gets fewer grants than it wants holds the others off for
+   * `holdMs`, so it wins the next free slots even if it comes back for them a little late.
    */
   priority: boolean;
-  holdAbove: number;
   holdMs: number;
 };
 
@@ -30,7 +28,7 @@ export type StripeGrant = { granted: number; waitMs: number; grantedAt: Date };
  */
 export function stripeBudgetStore(db: Db, budgetId: string) {
   const take = async (request: StripeGrantRequest): Promise<StripeGrant> => {
-    const { want, cap, windowMs, priority, holdAbove, holdMs } = request;
+    const { want, cap, windowMs, priority, holdMs } = request;
     const rows = await db.$queryRaw<{ granted: number; waitMs: number; grantedAt: Date }[]>`
       WITH locked AS (
         SELECT b.id, b."priorityWaitingUntil" AS waiting,
@@ -52,7 +50,7 @@ export function stripeBudgetStore(db: Db, budgetId: string) {
       UPDATE "StripeBudget" AS b
       SET recent = d.recent || array_fill(d.at, ARRAY[d.granted]),
           "priorityWaitingUntil" = CASE
-            WHEN ${priority} AND (d.granted < ${want}::int OR cardinality(d.recent) + d.granted > ${holdAbove}::int)
+            WHEN ${priority} AND d.granted < ${want}::int
             THEN d.at + make_interval(secs => ${holdMs / 1000}::float8)
             ELSE d.waiting END
       FROM decided AS d
