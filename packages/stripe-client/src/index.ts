@@ -2,12 +2,4 @@ export type { Stripe } from "stripe";
 export { createStripeClient, routeOf, type StripeClient, type StripeClientOptions } from "./client.ts";
 export { classifyStripeError, type StripeFailure, stripeFailureOf } from "./errors.ts";
 export { createRateLimiter, defaultRateFor, type RateLimiter, sharedLimiterFor } from "./rate-limiter.ts";
-export {
-  type BudgetLane,
-  type BudgetMode,
-  type BudgetStore,
-  budgetIdFor,
-  createSharedBudget,
-  type SharedBudget,
-  type SharedBudgetOptions,
-} from "./shared-budget.ts";
+export * from "./shared-budget.ts";
