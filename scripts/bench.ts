@@ -19,6 +19,9 @@ type BenchmarkEntry = {
   details?: (result: Record<string, unknown>) => Promise<string>;
 };
 
+const budgetBenchmark = () => import("./bench/stripe-budget.bench.ts");
+type BudgetResult = import("./bench/stripe-budget.bench.ts").StripeBudgetBenchmarkResult;
+
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
 const benchmarks: BenchmarkEntry[] = [
@@ -46,6 +49,17 @@ const benchmarks: BenchmarkEntry[] = [
       const t = r.throughput as { ordersPerSecond: number; fractionOfBudget: number; failed: number };
       const atMinimum = calls.filter((c) => c.calls === c.minimum).length;
       return `${atMinimum}/${calls.length} actions at the minimum calls; ${fmt(t.ordersPerSecond, 2)} orders/s = ${fmt(t.fractionOfBudget, 3)} of the budget (target ≥ 0.9); ${t.failed} failed`;
+    },
+  },
+  {
+    name: "shared Stripe budget: 3 writers + 2 sync-consumers on one account at 25 req/s",
+    description:
+      "Five processes (three writers with orders arriving, two sync-consumers reading as fast as allowed) calling the emulator, which enforces 25 requests/s for the account. Each process is a writer's or sync-consumer's Stripe call loop (scripts/bench/stripe-budget-caller.ts): every HTTP attempt takes a grant from its limiter first, 429s are retried twice with the SDK's backoff. Baseline in the same run: today's per-process limiters (25/s each). Requests/s count successful requests; an order is four calls; latency runs from the order's arrival to its last call.",
+    run: async () => (await budgetBenchmark()).runStripeBudgetBenchmark(),
+    details: async (r) => (await budgetBenchmark()).formatStripeBudgetBenchmark(r as unknown as BudgetResult),
+    headline: (r) => {
+      const { shared, ratios } = r as unknown as BudgetResult;
+      return `shared: ${fmt(shared.fractionOfBudget, 3)} of the budget (target ≥ 0.9), ${fmt(shared.http429Fraction * 100, 2)}% 429s (≤ 1%), ${shared.ordersFailed} orders failed; 429 share ${fmt(ratios.http429FractionSharedToBaseline, 3)}× the per-process baseline; order p99 with sync ${fmt(ratios.orderP99WithSyncToWithoutShared, 2)}× without`;
     },
   },
 ];

@@ -19,7 +19,7 @@ const budget = createSharedBudget({
   lane: env("LANE") as BudgetLane,
   limitPerSecond: Number(env("LIMIT")),
 });
-await store.db.$queryRaw`SELECT 1`;
+await store.ping();
 process.stdout.write("ready\n");
 await once(process.stdin, "data");
 const endAt = Date.now() + Number(env("DURATION_MS"));

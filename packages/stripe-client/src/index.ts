@@ -8,12 +8,4 @@ export {
   stripeFailureOf,
 } from "./errors.ts";
 export { createRateLimiter, defaultRateFor, type RateLimiter, sharedLimiterFor } from "./rate-limiter.ts";
-export {
-  type BudgetLane,
-  type BudgetMode,
-  type BudgetStore,
-  budgetIdFor,
-  createSharedBudget,
-  type SharedBudget,
-  type SharedBudgetOptions,
-} from "./shared-budget.ts";
+export * from "./shared-budget.ts";

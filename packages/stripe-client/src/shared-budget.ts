@@ -3,21 +3,19 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { createRateLimiter, type RateLimiter } from "./rate-limiter.ts";
 
 /**
- * Who is asking: orders (the writer) are served first; background work (sync, backfill) only takes
- * tokens while the bucket holds more than the reserve kept for orders.
+ * Who is asking: orders (the writer) are served first; background work (sync, backfill) leaves a
+ * reserve of each window to orders and waits while an order is short.
  */
 export type BudgetLane = "orders" | "background";
 
-/** Where the account's bucket lives (Postgres: `stripeBudgetStore` in @bridge/store). */
+/** One take: `cap` is the most grants the window may hold after it (see the store for the rest). */
+export type BudgetTakeRequest = Record<"want" | "cap" | "windowMs" | "holdMs", number> & {
+  priority: boolean;
+};
+
+/** Where the account's grants are kept (Postgres: `stripeBudgetStore` in @bridge/store). */
 export type BudgetStore = {
-  take(request: {
-    want: number;
-    ratePerSecond: number;
-    burst: number;
-    floor: number;
-    priority: boolean;
-    holdMs: number;
-  }): Promise<{ granted: number; remaining: number; heldOffMs: number }>;
+  take(request: BudgetTakeRequest): Promise<{ granted: number; waitMs: number }>;
   heartbeat(memberId: string, lane: string, windowMs: number): Promise<number>;
   leave(memberId: string): Promise<void>;
 };
@@ -27,12 +25,13 @@ export type SharedBudgetOptions = {
   lane: BudgetLane;
   /** Stripe's limit for the whole account, requests per second (25 test mode, 100 live). */
   limitPerSecond: number;
-  /** Bucket size; the refill is `limitPerSecond - burst`, so no one-second window exceeds the limit. */
-  burst?: number;
   /**
-   * Tokens background work must leave for orders (default: a quarter of the burst). Kept below
-   * `burst - 1` so a background taker that comes back a little late still finds its token.
+   * No window this long holds more than `limitPerSecond` grants. A little over a second (default
+   * 1,030 ms) so that requests reaching Stripe a few ms later or earlier than granted still fit
+   * its one-second windows.
    */
+  windowMs?: number;
+  /** Grants per window background work leaves for orders (default: one in ten). */
   reserve?: number;
   /** A take slower than this counts as an outage. */
   storeTimeoutMs?: number;
@@ -64,19 +63,18 @@ export function budgetIdFor(secretKey: string): string {
 /**
  * One Stripe request budget per account, shared through `store` by every process that calls Stripe
  * (decision 016). Same interface as the per-process limiter, so the Stripe client takes either.
- * Waiting requests lease tokens in one round trip; while the store is unreachable the process falls
+ * Waiting requests are granted together in one round trip; while the store is unreachable the process falls
  * back to a local bucket sized to its share of the account (see `fallbackRatePerSecond`).
  */
 export function createSharedBudget(options: SharedBudgetOptions): SharedBudget {
   const { store, lane, limitPerSecond: limit } = options;
-  const burst = options.burst ?? Math.max(2, limit / 20);
-  const refill = limit - burst;
-  if (refill <= 0) throw new Error(`a budget of ${limit}/s cannot have a burst of ${burst}`);
-  const reserve = options.reserve ?? burst / 4;
-  const floor = lane === "orders" ? 0 : reserve;
-  // An order short of tokens holds background work off for two refill intervals: long enough
-  // for its next take to arrive, short enough that an idle writer wastes little of the budget.
-  const holdMs = Math.ceil(2000 / refill);
+  const windowMs = options.windowMs ?? 1_030;
+  const reserve = options.reserve ?? Math.max(1, Math.round(limit / 10));
+  const cap = lane === "orders" ? limit : limit - reserve;
+  const ratePerSecond = (limit * 1000) / windowMs;
+  // An order short of grants holds background work off for four slots' time: long enough for
+  // an order's next takes to arrive before background work's.
+  const holdMs = Math.ceil((4 * windowMs) / limit);
   const storeTimeoutMs = options.storeTimeoutMs ?? 500;
   const retryStoreMs = options.retryStoreMs ?? 1_000;
   const memberId = randomUUID();
@@ -92,7 +90,7 @@ export function createSharedBudget(options: SharedBudgetOptions): SharedBudget {
   // Everyone seen recently plus one newcomer that may have started during the outage; background
   // work takes half of that, leaving the rest for orders.
   const fallbackRate = () =>
-    (refill / ((knownMembers ?? options.assumedMembers ?? 4) + 1)) * (lane === "orders" ? 1 : 0.5);
+    (ratePerSecond / ((knownMembers ?? options.assumedMembers ?? 4) + 1)) * (lane === "orders" ? 1 : 0.5);
 
   const heartbeat = () =>
     withTimeout(store.heartbeat(memberId, lane, MEMBER_WINDOW_MS), storeTimeoutMs).then(
@@ -126,9 +124,9 @@ export function createSharedBudget(options: SharedBudgetOptions): SharedBudget {
           serveNext();
           continue;
         }
-        let grant: { granted: number; remaining: number; heldOffMs: number };
+        let grant: { granted: number; waitMs: number };
         try {
-          const request = { want: waiters.length, ratePerSecond: refill, burst, floor, holdMs };
+          const request = { want: waiters.length, cap, windowMs, holdMs };
           grant = await withTimeout(store.take({ ...request, priority: lane === "orders" }), storeTimeoutMs);
         } catch (error) {
           switchTo("fallback", error);
@@ -136,12 +134,9 @@ export function createSharedBudget(options: SharedBudgetOptions): SharedBudget {
         }
         switchTo("shared");
         for (let i = 0; i < grant.granted; i += 1) serveNext();
-        if (grant.granted === 0) {
-          // Sleep until the bucket should hold a token above this lane's floor and no order holds
-          // it; a little jitter keeps processes that computed the same instant from colliding.
-          const missing = Math.max(0, floor + 1 - grant.remaining);
-          await sleep(Math.max(1, (missing / refill) * 1000, grant.heldOffMs) + Math.random() * 3);
-        }
+        // Sleep until a slot frees for this lane; a little jitter keeps processes that computed
+        // the same instant from all asking at once.
+        if (grant.granted === 0) await sleep(Math.max(1, grant.waitMs) + Math.random() * 3);
       }
     } finally {
       pumping = false;
@@ -149,7 +144,7 @@ export function createSharedBudget(options: SharedBudgetOptions): SharedBudget {
   };
 
   return {
-    ratePerSecond: refill,
+    ratePerSecond,
     lane,
     mode: () => mode,
     fallbackRatePerSecond: fallbackRate,

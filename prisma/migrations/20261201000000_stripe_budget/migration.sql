@@ -1,9 +1,7 @@
 -- CreateTable
 CREATE TABLE "StripeBudget" (
     "id" TEXT NOT NULL,
-    "tokens" DOUBLE PRECISION NOT NULL,
-    "refilledAt" TIMESTAMPTZ(6) NOT NULL,
-    "lastGranted" INTEGER NOT NULL DEFAULT 0,
+    "recent" TIMESTAMPTZ(6)[],
     "priorityWaitingUntil" TIMESTAMPTZ(6),
 
     CONSTRAINT "StripeBudget_pkey" PRIMARY KEY ("id")

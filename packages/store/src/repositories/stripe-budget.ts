@@ -1,72 +1,72 @@
-import { Prisma } from "../generated/client.ts";
 import type { Db } from "../store.ts";
 
 /** One take from a shared Stripe budget (decision 016). */
-export type StripeTokenRequest = {
-  /** Tokens wanted now (the process's waiting requests). */
+export type StripeGrantRequest = {
+  /** Grants wanted now (the process's waiting requests). */
   want: number;
-  /** Refill per second and bucket size: the same for every process of an account. */
-  ratePerSecond: number;
-  burst: number;
-  /** Tokens the take must leave in the bucket: 0 for orders, the reserve for background work. */
-  floor: number;
+  /** The most grants any window may hold when this taker is done (the reserve is below it). */
+  cap: number;
+  windowMs: number;
   /**
-   * A priority taker (orders) that gets fewer tokens than it wants holds the others off for
-   * `holdMs`, so it wins the next token even if it comes back for it a little late.
+   * A priority taker (orders) that gets fewer grants than it wants holds the others off for
+   * `holdMs`, so it wins the next free slots even if it comes back for them a little late.
    */
   priority: boolean;
   holdMs: number;
 };
 
 /**
- * `grantedAt`: the database time the grant counts from (the bucket's new refill time).
- * `heldOffMs`: how long a non-priority taker must wait for a waiting priority taker.
+ * `waitMs`: when none was granted, how long until this taker may find a free slot.
+ * `grantedAt`: the database time the grants count from.
  */
-export type StripeTokenGrant = { granted: number; remaining: number; grantedAt: Date; heldOffMs: number };
+export type StripeGrant = { granted: number; waitMs: number; grantedAt: Date };
 
 /**
- * The Postgres side of the shared Stripe budget: a token bucket row per account, refilled from the
- * database's own clock and taken from in one UPDATE, so concurrent processes serialise on the row
- * lock and together never take more than the bucket holds. Knows nothing of Stripe.
+ * The Postgres side of the shared Stripe budget: a row per account holding the times of the grants
+ * in the last window, taken from under a row lock in one statement, so that however many processes
+ * take, no window ever holds more than `cap` grants. Knows nothing of Stripe.
  */
 export function stripeBudgetStore(db: Db, budgetId: string) {
-  const take = async (request: StripeTokenRequest): Promise<StripeTokenGrant> => {
-    const { want, ratePerSecond: rate, burst, floor, priority, holdMs } = request;
-    // Expressions over the row as the UPDATE finds it (after any lock wait), refilled up to now.
-    const available = Prisma.sql`LEAST(${burst}::float8, b.tokens + GREATEST(0, EXTRACT(EPOCH FROM (clock.at - b."refilledAt"))) * ${rate}::float8)`;
-    const heldOff = priority
-      ? Prisma.sql`false`
-      : Prisma.sql`COALESCE(b."priorityWaitingUntil" > clock.at, false)`;
-    const granted = Prisma.sql`CASE WHEN ${heldOff} THEN 0 ELSE GREATEST(0, LEAST(${want}::int, FLOOR(${available} - ${floor}::float8)::int)) END`;
-    const waitingUntil = priority
-      ? Prisma.sql`CASE WHEN ${granted} < ${want}::int THEN clock.at + make_interval(secs => ${holdMs / 1000}::float8) ELSE b."priorityWaitingUntil" END`
-      : Prisma.sql`b."priorityWaitingUntil"`;
-    const rows = await db.$queryRaw<
-      { granted: number; remaining: number; grantedAt: Date; heldOffMs: number }[]
-    >`
+  const take = async (request: StripeGrantRequest): Promise<StripeGrant> => {
+    const { want, cap, windowMs, priority, holdMs } = request;
+    const rows = await db.$queryRaw<{ granted: number; waitMs: number; grantedAt: Date }[]>`
+      WITH locked AS (
+        SELECT b.id, b."priorityWaitingUntil" AS waiting,
+          -- Never earlier than a grant already made: the clock may have been read before a lock wait.
+          GREATEST(clock_timestamp(), (SELECT max(t) FROM unnest(b.recent) AS t)) AS at,
+          COALESCE(b.recent, '{}') AS recent
+        FROM "StripeBudget" AS b WHERE b.id = ${budgetId} FOR UPDATE
+      ), kept AS (
+        SELECT id, waiting, at,
+          ARRAY(SELECT t FROM unnest(recent) AS t
+                WHERE t > at - make_interval(secs => ${windowMs / 1000}::float8) ORDER BY t) AS recent
+        FROM locked
+      ), decided AS (
+        SELECT kept.*,
+          CASE WHEN NOT ${priority} AND waiting > at THEN 0
+               ELSE GREATEST(0, LEAST(${want}::int, ${cap}::int - cardinality(recent))) END AS granted
+        FROM kept
+      )
       UPDATE "StripeBudget" AS b
-      SET "lastGranted" = ${granted},
-          tokens = ${available} - ${granted},
-          "priorityWaitingUntil" = ${waitingUntil},
-          "refilledAt" = GREATEST(b."refilledAt", clock.at)
-      FROM (SELECT clock_timestamp() AS at) AS clock
-      WHERE b.id = ${budgetId}
-      RETURNING b."lastGranted" AS granted, b.tokens AS remaining, b."refilledAt" AS "grantedAt",
-        CASE WHEN ${priority} THEN 0
-          ELSE GREATEST(0, EXTRACT(EPOCH FROM (b."priorityWaitingUntil" - clock.at)) * 1000) END AS "heldOffMs"`;
+      SET recent = d.recent || array_fill(d.at, ARRAY[d.granted]),
+          "priorityWaitingUntil" = CASE
+            WHEN ${priority} AND d.granted < ${want}::int
+            THEN d.at + make_interval(secs => ${holdMs / 1000}::float8)
+            ELSE d.waiting END
+      FROM decided AS d
+      WHERE b.id = d.id
+      RETURNING d.granted, d.at AS "grantedAt",
+        -- The slot this taker waits for frees when the grant that many places from the end ages out.
+        GREATEST(0,
+          EXTRACT(EPOCH FROM (d.recent[cardinality(d.recent) - ${cap}::int + 1]
+            + make_interval(secs => ${windowMs / 1000}::float8) - d.at)) * 1000,
+          CASE WHEN ${priority} THEN 0 ELSE EXTRACT(EPOCH FROM (d.waiting - d.at)) * 1000 END
+        ) AS "waitMs"`;
     const row = rows[0];
-    if (row) {
-      return {
-        granted: Number(row.granted),
-        remaining: Number(row.remaining),
-        grantedAt: row.grantedAt,
-        heldOffMs: Number(row.heldOffMs ?? 0),
-      };
-    }
-    // First take on this account: create the bucket full, then take from it.
-    await db.$executeRaw`
-      INSERT INTO "StripeBudget" (id, tokens, "refilledAt") VALUES (${budgetId}, ${burst}, clock_timestamp())
-      ON CONFLICT (id) DO NOTHING`;
+    if (row)
+      return { granted: Number(row.granted), waitMs: Number(row.waitMs ?? 0), grantedAt: row.grantedAt };
+    // First take on this account: create its row, then take from it.
+    await db.$executeRaw`INSERT INTO "StripeBudget" (id, recent) VALUES (${budgetId}, '{}') ON CONFLICT (id) DO NOTHING`;
     return take(request);
   };
 
