@@ -100,8 +100,10 @@ async function main() {
     ...common,
     PORT: String(ports.gateway),
     HOST: "127.0.0.1",
-    API_KEYS: `local:${local.apiKey}:orders+sync+read`,
+    API_KEYS: `local:${local.apiKey}:orders+sync+read+ops`,
     STRIPE_WEBHOOK_SECRETS: local.webhookSecret,
+    // A local run: the published example key and webhook secret are fine here (decision 013).
+    ALLOW_EXAMPLE_SECRETS: "true",
   });
   // The gateway creates every bridge topic at boot; on a fresh broker the consumers started at
   // the same moment raced it to create the same topics and exited, so they start after it.
