@@ -11,7 +11,7 @@ export {
 } from "@bridge/local-infra/testing";
 export type { EmulatorConfig, RunningEmulator } from "@bridge/stripe-emulator";
 export { startEmulator } from "@bridge/stripe-emulator";
-export { freshTopicsWithCompanions, testEnvelope, testKafkaClient, testLogger, topicSize } from "./kafka.ts";
+export { topicSize } from "./kafka.ts";
 export { seedLimioSubscription } from "./store.ts";
 export {
   advanceClock,
