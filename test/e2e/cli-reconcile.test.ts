@@ -2,13 +2,18 @@
 // through Kafka and a real sync-consumer, against the Stripe emulator.
 
 import { runCli } from "@bridge/bridge-cli";
-import { freshDatabase, kafkaBrokers, uniqueName } from "@bridge/local-infra/testing";
 import { bridgeTopicSpecs, createKafkaClient, ensureTopics } from "@bridge/messaging";
 import { createLogger } from "@bridge/observability";
 import { createStore, createSubscription, ensureCustomer, type Store } from "@bridge/store";
 import { createStripeClient } from "@bridge/stripe-client";
-import { type RunningEmulator, startEmulator } from "@bridge/stripe-emulator";
 import { type RunningSyncConsumer, startSyncConsumer } from "@bridge/sync-consumer";
+import {
+  freshDatabase,
+  kafkaBrokers,
+  type RunningEmulator,
+  startEmulator,
+  uniqueName,
+} from "@bridge/testkit";
 import { Registry } from "prom-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 

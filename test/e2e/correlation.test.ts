@@ -3,8 +3,8 @@
 // that id on the gateway's, the writer's and the sync-consumer's JSON log lines, and no log line
 // may carry the API key or the webhook secret.
 import { randomUUID } from "node:crypto";
-import { freshDatabase, kafkaBrokers } from "@bridge/local-infra/testing";
 import { createStripeClient } from "@bridge/stripe-client";
+import { freshDatabase, kafkaBrokers } from "@bridge/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type LocalStack, startLocalStack } from "../../scripts/lib/local-stack.ts";
 import { newOrderBody, shopCard } from "../../scripts/lib/shop.ts";

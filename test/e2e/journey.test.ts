@@ -2,7 +2,7 @@
 // README's run command) on this run's Kafka and Postgres, and one subscription goes through every
 // seed action and sync path: new order, upgrade, downgrade with the clock past renewal, change
 // address, change payment, the Sync API, cancel, and a Stripe-side dunning cancellation.
-import { freshDatabase, kafkaBrokers } from "@bridge/local-infra/testing";
+import { freshDatabase, kafkaBrokers } from "@bridge/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runJourney, type StepResult } from "../../scripts/lib/journey.ts";
 import { type LocalStack, startLocalStack } from "../../scripts/lib/local-stack.ts";

@@ -2,7 +2,7 @@
 // (same port, same data). The gateway must answer 503 + Retry-After while the broker is down and
 // never 2xx for an order Kafka did not acknowledge; a Limio-like client retries. At the end every
 // accepted order is applied exactly once in Stripe, linked in the Limio store, with zero drift.
-import { freshDatabase } from "@bridge/local-infra/testing";
+import { freshDatabase } from "@bridge/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   type Accepted,

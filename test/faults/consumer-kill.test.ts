@@ -2,7 +2,7 @@
 // killed while it applies a stream of new orders (Stripe calls in flight, steps half recorded);
 // the sync-consumer is killed while it links and syncs them. Both come back on the same group
 // and resume from the last committed offsets: every order applied exactly once, zero drift.
-import { freshDatabase } from "@bridge/local-infra/testing";
+import { freshDatabase } from "@bridge/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   type Accepted,

@@ -2,7 +2,7 @@
 // slowly (0–100 ms extra) while a stream of new orders goes through the gateway, the writer (SDK
 // retries off, so every failure reaches the step runner and the consumer runtime's retries) and
 // the sync-consumer. Every order is still applied exactly once, with zero drift.
-import { freshDatabase } from "@bridge/local-infra/testing";
+import { freshDatabase } from "@bridge/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   type Accepted,

@@ -1,7 +1,7 @@
 // The fault tests' supervisor: starts the four services as processes, SIGKILLs and restarts one,
 // keeps each start's output, and leaves no process behind.
 import { isAlive, type RestartableKafka, startRestartableKafka } from "@bridge/local-infra";
-import { freshDatabase } from "@bridge/local-infra/testing";
+import { freshDatabase } from "@bridge/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadDemoCatalog } from "./orders.ts";
 import { type BridgeServices, metricSum, startBridgeServices } from "./services.ts";

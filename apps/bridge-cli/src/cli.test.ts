@@ -3,7 +3,6 @@ import { mkdtemp } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import type { Envelope } from "@bridge/domain";
-import { freshDatabase, kafkaBrokers, uniqueName } from "@bridge/local-infra/testing";
 import {
   bridgeTopicSpecs,
   createKafkaClient,
@@ -17,6 +16,7 @@ import {
 } from "@bridge/messaging";
 import { createLogger } from "@bridge/observability";
 import { createStore, createSubscription, ensureCustomer, type Store } from "@bridge/store";
+import { freshDatabase, kafkaBrokers, uniqueName } from "@bridge/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "./main.ts";
 

@@ -82,7 +82,7 @@ export async function runWriterBenchmark(
   /** The writer's limiter (STRIPE_RATE_LIMIT_PER_SECOND); the Stripe-side limit is `rateLimit`. */
   const clientRate = options.clientRate ?? Number(process.env.BENCH_CLIENT_RATE ?? rateLimit);
   const { startHarness, newOrder, offers, hex, seedPaidSubscription, poll } = await import(
-    "../src/test-support.ts"
+    "../test/harness.ts"
   );
 
   // Run alone: Kafka and a migrated database of its own; from `npm run bench`: the runner's.

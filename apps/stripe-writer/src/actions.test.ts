@@ -1,8 +1,8 @@
 import { messageTypes, stripeEventReceivedData } from "@bridge/domain";
-import { freshDatabase, kafkaBrokers } from "@bridge/local-infra/testing";
+import { freshDatabase, kafkaBrokers } from "@bridge/testkit";
 import type Stripe from "stripe";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Harness, hex, newSubscriptionId, offers, poll, startHarness } from "./test-support.ts";
+import { type Harness, hex, newSubscriptionId, offers, poll, startHarness } from "../test/harness.ts";
 
 let h: Harness;
 

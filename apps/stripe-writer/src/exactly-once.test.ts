@@ -1,6 +1,6 @@
 import { buildPriceParams, type Offer } from "@bridge/domain";
-import { freshDatabase, kafkaBrokers } from "@bridge/local-infra/testing";
 import { findOffer } from "@bridge/store";
+import { freshDatabase, kafkaBrokers } from "@bridge/testkit";
 import type Stripe from "stripe";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -14,7 +14,7 @@ import {
   seedPaidSubscription,
   spawnWriter,
   startHarness,
-} from "./test-support.ts";
+} from "../test/harness.ts";
 
 let h: Harness;
 

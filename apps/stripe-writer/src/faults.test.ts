@@ -1,5 +1,5 @@
-import { freshDatabase, kafkaBrokers } from "@bridge/local-infra/testing";
 import { createMetrics } from "@bridge/observability";
+import { freshDatabase, kafkaBrokers } from "@bridge/testkit";
 import type Stripe from "stripe";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -10,7 +10,7 @@ import {
   poll,
   seedPaidSubscription,
   startHarness,
-} from "./test-support.ts";
+} from "../test/harness.ts";
 
 /**
  * 200 mixed orders while the emulator fails 20% of all calls (10% 500, 10% 429) and delays

@@ -1,11 +1,11 @@
 import { fileURLToPath } from "node:url";
 import type { Offer } from "@bridge/domain";
-import { freshDatabase, kafkaBrokers } from "@bridge/local-infra/testing";
 import { findOrder } from "@bridge/store";
+import { freshDatabase, kafkaBrokers } from "@bridge/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { beforeStripeSubscription as trialForAnnual } from "../hooks/trial-for-annual.ts";
+import { type Harness, hex, newOrder, offers, startHarness } from "../test/harness.ts";
 import { composeHooks, type HookContext, loadHooks } from "./hooks.ts";
-import { type Harness, hex, newOrder, offers, startHarness } from "./test-support.ts";
 
 const examplePath = fileURLToPath(new URL("../hooks/trial-for-annual.ts", import.meta.url));
 const annual = {

@@ -1,9 +1,8 @@
 import { freePort } from "@bridge/local-infra";
-import { freshDatabase, kafkaBrokers } from "@bridge/local-infra/testing";
 import { ensureTopics, topicWithCompanions } from "@bridge/messaging";
-import { startEmulator } from "@bridge/stripe-emulator";
+import { freshDatabase, kafkaBrokers, startEmulator } from "@bridge/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { finalOrder, type Harness, hex, newOrder, poll, spawnWriter, startHarness } from "./test-support.ts";
+import { finalOrder, type Harness, hex, newOrder, poll, spawnWriter, startHarness } from "../test/harness.ts";
 import { writerTopics } from "./wiring.ts";
 
 let h: Harness;

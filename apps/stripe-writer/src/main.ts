@@ -1,4 +1,4 @@
-import { installShutdown } from "@bridge/messaging";
+import { closeGracefully } from "@bridge/messaging";
 import { createLogger, createMetrics, startOpsServer } from "@bridge/observability";
 import { loadConfig } from "./config.ts";
 import { startWriterService } from "./wiring.ts";
@@ -9,5 +9,5 @@ if (config.WRITER_CRASH_AT) logger.warn({ crashAt: config.WRITER_CRASH_AT }, "TE
 const metrics = createMetrics("stripe-writer");
 const service = await startWriterService(config, { logger, metrics });
 const ops = await startOpsServer({ port: config.OPS_PORT, metrics, readiness: service.ready });
-installShutdown([{ stop: () => ops.close() }, service], logger);
+closeGracefully([{ stop: () => ops.close() }, service], logger);
 logger.info({ opsPort: ops.port, topics: service.topics }, "stripe-writer started");

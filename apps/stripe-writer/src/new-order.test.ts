@@ -1,8 +1,8 @@
-import { freshDatabase, kafkaBrokers } from "@bridge/local-infra/testing";
 import { findOrder } from "@bridge/store";
+import { freshDatabase, kafkaBrokers } from "@bridge/testkit";
 import type Stripe from "stripe";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { finalOrder, type Harness, newOrder, offers, poll, startHarness } from "./test-support.ts";
+import { finalOrder, type Harness, newOrder, offers, poll, startHarness } from "../test/harness.ts";
 import type { WriterService } from "./wiring.ts";
 
 let h: Harness;

@@ -2,8 +2,9 @@ import { type Envelope, messageTypes, type OrderOutcomeV1, orderOutcomeV1 } from
 import type { MessageProducer } from "@bridge/messaging";
 import type { Logger } from "@bridge/observability";
 import { type Db, setOrderStatus } from "@bridge/store";
-import { Counter, type Registry } from "prom-client";
+import type { Registry } from "prom-client";
 import type { ActionResult } from "./context.ts";
+import { ordersCounter } from "./metrics.ts";
 
 const SOURCE = "stripe-writer";
 
@@ -31,19 +32,6 @@ export type FinishOrder = (
   outcomeId: string,
   logger: Logger,
 ) => Promise<void>;
-
-function ordersCounter(registry: Registry | undefined) {
-  if (!registry) return undefined;
-  return (
-    (registry.getSingleMetric("stripe_writer_orders_total") as Counter<string> | undefined) ??
-    new Counter({
-      name: "stripe_writer_orders_total",
-      help: "Orders finished by the writer, by order type and outcome status",
-      labelNames: ["order_type", "status"],
-      registers: [registry],
-    })
-  );
-}
 
 /**
  * The order outcome is the one message that tells the rest of the bridge (the sync, the gateway's

@@ -1,5 +1,4 @@
 import { completedSteps, type Db, recordStep } from "@bridge/store";
-import { Counter, type Registry } from "prom-client";
 import type { CrashHook } from "./crash.ts";
 
 /** The idempotency key of one step of one order: `limio:<orderId>:<step>` (loop prevention relies on the prefix). */
@@ -45,18 +44,4 @@ export async function loadOrderSteps(options: StepRunnerOptions): Promise<OrderS
     return recorded as T;
   };
   return { step, replayed, isDone: (name) => done.has(name) };
-}
-
-/** Steps actually run against Stripe, by `<order type>:<step>` (replayed steps are not counted). */
-export function stepsCounter(registry: Registry | undefined) {
-  if (!registry) return undefined;
-  return (
-    (registry.getSingleMetric("stripe_writer_steps_total") as Counter<string> | undefined) ??
-    new Counter({
-      name: "stripe_writer_steps_total",
-      help: "Order steps run against Stripe (replayed steps are not counted)",
-      labelNames: ["step"],
-      registers: [registry],
-    })
-  );
 }

@@ -1,5 +1,5 @@
-import { freshDatabase } from "@bridge/local-infra/testing";
 import { createStore } from "@bridge/store";
+import { freshDatabase } from "@bridge/testkit";
 import { describe, expect, it } from "vitest";
 import { cancelParams } from "./actions/cancel-subscription.ts";
 import { customerDetails, normaliseEmail } from "./actions/new-order.ts";

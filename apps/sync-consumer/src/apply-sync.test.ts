@@ -1,4 +1,3 @@
-import { freshDatabase } from "@bridge/local-infra/testing";
 import {
   createStore,
   findSubscriptionDetail,
@@ -13,6 +12,7 @@ import {
   syncStore,
   syncSubscriptionInTx,
 } from "@bridge/sync-core";
+import { freshDatabase } from "@bridge/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   advanceClock,
@@ -22,7 +22,7 @@ import {
   startStripe,
   stripeSubscription,
   utc,
-} from "./test-support.ts";
+} from "../test/harness.ts";
 
 let stripe: Emulated;
 let store: Store;

@@ -12,7 +12,7 @@ import {
   stripeSubscription,
   until,
   utc,
-} from "./test-support.ts";
+} from "../test/harness.ts";
 
 // Delivery is at-least-once and unordered: a real Stripe event sequence (renewal, failing card,
 // dunning, cancellation), every event delivered twice, in any order, must leave the Limio

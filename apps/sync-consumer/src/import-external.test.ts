@@ -7,7 +7,7 @@ import {
 } from "@bridge/store";
 import { importExternalSubscription } from "@bridge/sync-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { directDeps, type Harness, startHarness, stripeSubscription, until } from "./test-support.ts";
+import { directDeps, type Harness, startHarness, stripeSubscription, until } from "../test/harness.ts";
 
 let h: Harness;
 beforeAll(async () => {

@@ -1,8 +1,8 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
-import { freshDatabase, kafkaBrokers, uniqueName } from "@bridge/local-infra/testing";
+import { freshDatabase, kafkaBrokers, uniqueName } from "@bridge/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Emulated, startStripe, until } from "./test-support.ts";
+import { type Emulated, startStripe, until } from "../test/harness.ts";
 
 // main.ts as the orchestrator runs it: config from env, topics created, consumer, ops server,
 // clean exit on SIGTERM. Topics are renamed so this process never consumes other tests' messages.

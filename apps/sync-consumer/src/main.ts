@@ -1,4 +1,4 @@
-import { createKafkaClient, ensureTopics, installShutdown, topicWithCompanions } from "@bridge/messaging";
+import { closeGracefully, createKafkaClient, ensureTopics, topicWithCompanions } from "@bridge/messaging";
 import { createLogger, createMetrics, startOpsServer } from "@bridge/observability";
 import { createStore } from "@bridge/store";
 import { createStripeClient } from "@bridge/stripe-client";
@@ -47,4 +47,4 @@ const ops = await startOpsServer({
 });
 logger.info({ opsPort: ops.port }, "sync-consumer started");
 
-installShutdown([{ stop: () => ops.close() }, consumer, { stop: () => store.close() }], logger);
+closeGracefully([{ stop: () => ops.close() }, consumer, { stop: () => store.close() }], logger);

@@ -12,7 +12,7 @@ import {
   subscriptionFetches,
   topicSize,
   utc,
-} from "./test-support.ts";
+} from "../test/harness.ts";
 
 // The motivating cases of the Limio Stripe sync, end to end with nobody calling any API: the
 // emulator's signed webhooks → a receiver publishing stripe.event.received exactly as the gateway

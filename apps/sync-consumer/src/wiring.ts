@@ -28,14 +28,7 @@ export type SyncTopics = { stripeEvents: string; sync: string; orderOutcomes: st
  * 5xx), then three rounds through `<topic>.retry` spaced 5 s, 10 s, 20 s (an order outcome whose
  * Order row is not visible yet, a Stripe outage), then the DLQ for an operator to re-drive.
  */
-export const syncRetryPolicy: Required<RetryOptions> = {
-  attempts: 3,
-  baseDelayMs: 200,
-  maxDelayMs: 10_000,
-  retryTopic: true,
-  retryRounds: 3,
-  retryTopicDelayMs: 5_000,
-};
+export const syncRetryPolicy: RetryOptions = { attempts: 3, retryRounds: 3, retryTopicDelayMs: 5_000 };
 
 export type SyncConsumerOptions = {
   kafka: KafkaClient;

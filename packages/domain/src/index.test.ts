@@ -19,7 +19,6 @@ describe("package entry", () => {
       "switchDirection",
       "buildSubscriptionPatch",
       "reconcileSchedules",
-      "applyPatch",
       "isLimioInitiated",
       "buildCustomerAddressUpdate",
     ]) {

@@ -5,7 +5,6 @@ export * from "./ids.ts";
 export * from "./messages.ts";
 export * from "./orders/index.ts";
 export * from "./rules/address.ts";
-export * from "./rules/apply-patch.ts";
 export * from "./rules/cancel.ts";
 export * from "./rules/discounts.ts";
 export * from "./rules/loop-prevention.ts";

@@ -1,5 +1,6 @@
 import { envelopeHeaders } from "@bridge/domain";
 import { describe, expect, it } from "vitest";
+import { envelope } from "../test/support.ts";
 import { decodeEnvelope, decodeHeaders, encodeEnvelope } from "./codec.ts";
 import {
   classifyError,
@@ -9,7 +10,6 @@ import {
   PoisonMessageError,
   RetryableError,
 } from "./errors.ts";
-import { envelope } from "./test-support.ts";
 
 describe("envelope codec", () => {
   it("round-trips and mirrors envelope fields into headers that win over caller headers", () => {

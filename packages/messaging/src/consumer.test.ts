@@ -1,11 +1,11 @@
 import { uniqueName } from "@bridge/local-infra/testing";
 import { afterAll, describe, expect, it } from "vitest";
+import { committedOffsets, envelope, freshTopicWithCompanions, testClient, until } from "../test/support.ts";
 import { type RunningConsumer, startConsumer } from "./consumer.ts";
 import { listDlq } from "./dlq.ts";
 import { FatalError, PermanentError, RetryableError } from "./errors.ts";
 import { failureHeaders } from "./failure-headers.ts";
 import { createKafkaProducer } from "./producer.ts";
-import { committedOffsets, envelope, freshTopicWithCompanions, testClient, until } from "./test-support.ts";
 import { dlqTopicOf } from "./topics.ts";
 
 const client = testClient("consumer-test");

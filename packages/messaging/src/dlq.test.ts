@@ -1,11 +1,11 @@
 import { uniqueName } from "@bridge/local-infra/testing";
 import { afterAll, describe, expect, it } from "vitest";
+import { envelope, freshTopicWithCompanions, testClient, until } from "../test/support.ts";
 import { type MessageContext, type RunningConsumer, startConsumer } from "./consumer.ts";
 import { listDlq, redrive } from "./dlq.ts";
 import { PermanentError } from "./errors.ts";
 import { failureHeaders } from "./failure-headers.ts";
 import { createProducer } from "./producer.ts";
-import { envelope, freshTopicWithCompanions, testClient, until } from "./test-support.ts";
 import { dlqTopicOf } from "./topics.ts";
 
 const client = testClient("dlq-test");

@@ -8,13 +8,7 @@ import {
   RetryableError,
 } from "@bridge/errors";
 
-export {
-  type ErrorClass,
-  FatalError,
-  PermanentError,
-  PoisonMessageError,
-  RetryableError,
-} from "@bridge/errors";
+export * from "@bridge/errors";
 
 /** Thrown by the producer when asked to publish something that is not a valid envelope. */
 export class InvalidEnvelopeError extends PermanentError {

@@ -39,7 +39,13 @@ export {
   type PublishReceipt,
 } from "./producer.ts";
 export { defaultRetryPolicy } from "./retry-policy.ts";
-export { installShutdown, type ShutdownOptions, type Stoppable } from "./shutdown.ts";
+export {
+  closeGracefully,
+  installShutdown,
+  type ShutdownOptions,
+  type Stoppable,
+  stopInOrder,
+} from "./shutdown.ts";
 export {
   baseTopicOf,
   bridgeTopicSpecs,

@@ -1,9 +1,9 @@
 import { uniqueName } from "@bridge/local-infra/testing";
 import { afterAll, describe, expect, it } from "vitest";
+import { envelope, freshTopicWithCompanions, testClient, until } from "../test/support.ts";
 import { startConsumer } from "./consumer.ts";
 import { consumerLag } from "./lag.ts";
 import { createKafkaProducer } from "./producer.ts";
-import { envelope, freshTopicWithCompanions, testClient, until } from "./test-support.ts";
 
 const client = testClient("lag-test");
 const producer = createKafkaProducer(client);

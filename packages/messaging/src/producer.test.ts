@@ -3,11 +3,11 @@ import { envelopeHeaders } from "@bridge/domain";
 import { uniqueName } from "@bridge/local-infra/testing";
 import { createLogger } from "@bridge/observability";
 import { afterAll, describe, expect, it } from "vitest";
+import { envelope, freshTopicWithCompanions, testClient, until } from "../test/support.ts";
 import { type MessageContext, type RunningConsumer, startConsumer } from "./consumer.ts";
 import { InvalidEnvelopeError, PublishTimeoutError } from "./errors.ts";
 import { createKafkaClient } from "./kafka-client.ts";
 import { createProducer, encodeMessage, MessageTooLargeError } from "./producer.ts";
-import { envelope, freshTopicWithCompanions, testClient, until } from "./test-support.ts";
 
 const client = testClient("producer-test");
 const producer = createProducer(client);

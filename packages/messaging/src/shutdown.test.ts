@@ -5,9 +5,9 @@ import { join } from "node:path";
 import { kafkaBrokers, uniqueName } from "@bridge/local-infra/testing";
 import { createLogger } from "@bridge/observability";
 import { afterAll, describe, expect, it } from "vitest";
+import { committedOffsets, envelope, freshTopicWithCompanions, testClient, until } from "../test/support.ts";
 import { createProducer } from "./producer.ts";
 import { installShutdown } from "./shutdown.ts";
-import { committedOffsets, envelope, freshTopicWithCompanions, testClient, until } from "./test-support.ts";
 
 const client = testClient("shutdown-test");
 const producer = createProducer(client);

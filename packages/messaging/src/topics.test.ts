@@ -1,6 +1,6 @@
 import { uniqueName } from "@bridge/local-infra/testing";
 import { describe, expect, it } from "vitest";
-import { testClient } from "./test-support.ts";
+import { testClient } from "../test/support.ts";
 import {
   baseTopicOf,
   bridgeTopicSpecs,

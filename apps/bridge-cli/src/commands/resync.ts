@@ -1,5 +1,5 @@
 import { createProducer, topics } from "@bridge/messaging";
-import { findSubscription, wasHandled } from "@bridge/store";
+import { findSubscription, isSyncHandled } from "@bridge/store";
 import { type Command, exitCodes } from "./command.ts";
 import { operatorSyncRequest } from "./sync-requests.ts";
 
@@ -29,7 +29,7 @@ export const resync: Command = {
     }
     const deadline = Date.now() + Number(values["wait-ms"]);
     while (Date.now() < deadline) {
-      if (await wasHandled(store.db, "sync-consumer", message.envelope.id)) {
+      if (await isSyncHandled(store.db, message.envelope.id)) {
         ctx.out(`synced ${subscriptionId} (request ${message.envelope.id})`);
         return exitCodes.ok;
       }

@@ -5,8 +5,9 @@ import { type Db, findOrder, recordOrder } from "@bridge/store";
 import { actions } from "../actions/index.ts";
 import { actionContext, type WriterDeps } from "../context.ts";
 import { runAction } from "../failures.ts";
+import { stepsCounter } from "../metrics.ts";
 import type { FinishOrder } from "../outcomes.ts";
-import { loadOrderSteps, stepsCounter } from "../steps.ts";
+import { loadOrderSteps } from "../steps.ts";
 
 /**
  * `limio.order.submitted`: record the order, run its action against Stripe (each step once per

@@ -9,7 +9,7 @@ import {
   startHarness,
   stripeSubscription,
   until,
-} from "../test-support.ts";
+} from "../../test/harness.ts";
 
 let h: Harness;
 beforeAll(async () => {

@@ -4,9 +4,9 @@ import { findOrder, findSubscription, handleOnce } from "@bridge/store";
 import { CONSUMER, type SyncDeps, syncStore, syncSubscriptionInTx } from "@bridge/sync-core";
 
 /**
- * `limio.sync.requested` (gateway Sync API, writer after an applied order, operators): sync one
- * Limio subscription from Stripe. The inbox row is written in the transaction that applied the
- * sync, so the gateway's `{ success: true }` means the sync is in the store.
+ * `limio.sync.requested` (gateway Sync API, operators and the CLI): sync one Limio subscription
+ * from Stripe. The inbox row is written in the transaction that applied the sync, so the Sync
+ * API's `{ success: true }` means the sync is in the store (`isSyncHandled` in store).
  */
 export function syncRequestedHandler(deps: SyncDeps): MessageHandler {
   const store = syncStore(deps.store);
@@ -14,7 +14,7 @@ export function syncRequestedHandler(deps: SyncDeps): MessageHandler {
     const data = messageData(envelope, messageTypes.syncRequested);
     const existing = await findSubscription(deps.store.db, data.subscriptionId);
     if (!existing && (await mayStillBeCreated(deps, data.orderId))) {
-      // After a `new` order the writer's sync request may overtake its outcome (another topic):
+      // A request naming a `new` order may arrive before that order's outcome (another topic):
       // retry until the outcome created the subscription; the runtime parks it in the DLQ at last.
       throw new RetryableError(`Limio subscription ${data.subscriptionId} does not exist (yet)`);
     }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { DAY, invoice, T0 } from "../test-support/stripe-builders.ts";
+import { DAY, invoice, T0 } from "../../test/stripe-builders.ts";
 import {
   applyScheduleReconciliation,
   type PaymentSchedule,

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import { applyPatch, emptySubscriptionRecord } from "../../test/patch-model.ts";
 import { relatedStripeIds, stripeEventKey } from "../stripe/event-ids.ts";
 import type {
   StripeEventObjectLike,
@@ -7,7 +8,6 @@ import type {
   StripePaymentMethodLike,
   StripeSubscriptionLike,
 } from "../stripe/types.ts";
-import { applyPatch, emptySubscriptionRecord } from "./apply-patch.ts";
 import { isLimioInitiated } from "./loop-prevention.ts";
 import { buildSubscriptionPatch, type StripeSubscriptionScheduleLike } from "./subscription-patch.ts";
 

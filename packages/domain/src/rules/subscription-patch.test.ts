@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { card, DAY, invoice, item, subscription, T0 } from "../../test/stripe-builders.ts";
 import { stripeSubscriptionStatuses } from "../stripe/types.ts";
-import { card, DAY, invoice, item, subscription, T0 } from "../test-support/stripe-builders.ts";
 import { unixToIso } from "./payment-schedules.ts";
 import {
   billedOffer,

@@ -1,4 +1,4 @@
-// Helpers for this app's tests (imported by *.test.ts and the benchmark only).
+// The writer's test harness (tests and the benchmark): its wiring on prefixed topics, the emulator in-process.
 import { randomUUID } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { demoCatalogUrl, type Envelope, messageTypes, type OrderOutcomeV1 } from "@bridge/domain";
@@ -17,12 +17,12 @@ import {
 } from "@bridge/messaging";
 import { createLogger, createMetrics, type Metrics } from "@bridge/observability";
 import { createStore, findOrder, loadCatalog, type Store } from "@bridge/store";
-import { type RunningEmulator, startEmulator } from "@bridge/stripe-emulator";
+import { type RunningEmulator, startEmulator } from "@bridge/testkit";
 import Stripe from "stripe";
-import { loadConfig, type WriterConfig } from "./config.ts";
-import type { WriterTopics } from "./context.ts";
-import type { Hooks } from "./hooks.ts";
-import { startWriterService, type WriterService, writerTopics } from "./wiring.ts";
+import { loadConfig, type WriterConfig } from "../src/config.ts";
+import type { WriterTopics } from "../src/context.ts";
+import type { Hooks } from "../src/hooks.ts";
+import { startWriterService, type WriterService, writerTopics } from "../src/wiring.ts";
 
 export const TEST_KEY = "sk_test_writer";
 
@@ -320,7 +320,7 @@ export type ChildWriter = {
 /** `node apps/stripe-writer/src/main.ts` as a child process with this environment. */
 export async function spawnWriter(env: Record<string, string>): Promise<ChildWriter> {
   const { spawn } = await import("node:child_process");
-  const main = new URL("./main.ts", import.meta.url).pathname;
+  const main = new URL("../src/main.ts", import.meta.url).pathname;
   const child = spawn(process.execPath, [main], {
     env: { ...process.env, KAFKAJS_NO_PARTITIONER_WARNING: "1", ...env },
     stdio: ["ignore", "pipe", "pipe"],

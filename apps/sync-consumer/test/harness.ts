@@ -1,4 +1,5 @@
-// Helpers for this app's integration tests (real Kafka, Postgres and the Stripe emulator).
+// The sync-consumer's test harness: the app's wiring on fresh topics and database, the emulator
+// in-process, and a stand-in for the gateway's webhook route. Generic parts come from the testkit.
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import {
@@ -10,12 +11,6 @@ import {
   stripeEventReceivedData,
 } from "@bridge/domain";
 import {
-  freshDatabase,
-  kafkaBrokers,
-  uniqueName,
-  until as untilCondition,
-} from "@bridge/local-infra/testing";
-import {
   createKafkaClient,
   createProducer,
   ensureTopics,
@@ -25,39 +20,37 @@ import {
 } from "@bridge/messaging";
 import { createLogger } from "@bridge/observability";
 import { createStore, type Store } from "@bridge/store";
-import { createStripeClient, type Stripe } from "@bridge/stripe-client";
-import { type EmulatorConfig, type RunningEmulator, startEmulator } from "@bridge/stripe-emulator";
+import type { Stripe } from "@bridge/stripe-client";
 import { CONSUMER, createSyncMetrics, noCoalescing, type SyncDeps } from "@bridge/sync-core";
+import {
+  type EmulatedStripe,
+  type EmulatorConfig,
+  freshDatabase,
+  kafkaBrokers,
+  startStripe,
+  uniqueName,
+  until as untilCondition,
+} from "@bridge/testkit";
 import { Registry } from "prom-client";
-import type { StripeEventOutcome } from "./handlers/stripe-event.ts";
-import { type RunningSyncConsumer, startSyncConsumer } from "./wiring.ts";
+import type { StripeEventOutcome } from "../src/handlers/stripe-event.ts";
+import { type RunningSyncConsumer, startSyncConsumer } from "../src/wiring.ts";
+
+export {
+  advanceClock,
+  seedLimioSubscription,
+  startStripe,
+  stripeSubscription,
+  subscriptionFetches,
+  topicSize,
+  utc,
+} from "@bridge/testkit";
+export type Emulated = EmulatedStripe;
 
 export const logger = createLogger("sync-consumer-test", { level: process.env.TEST_LOG_LEVEL ?? "error" });
-
-export const utc = (y: number, m: number, d: number) => Date.UTC(y, m - 1, d, 12, 0, 0) / 1000;
 
 /** The shared poller with this package's longer default (syncs read Stripe inside a transaction). */
 export const until = (condition: () => boolean | Promise<boolean>, timeoutMs = 30_000, what = "condition") =>
   untilCondition(condition, timeoutMs, what);
-
-export type Emulated = { emu: RunningEmulator; stripe: Stripe; registry: Registry };
-
-export async function startStripe(overrides: Partial<EmulatorConfig> = {}): Promise<Emulated> {
-  const emu = await startEmulator({
-    rateLimitPerSecond: 0,
-    webhookDelivery: { maxAttempts: 5, backoffMs: 5 },
-    ...overrides,
-  });
-  const registry = new Registry();
-  const { stripe } = createStripeClient({
-    secretKey: `sk_test_sync${randomUUID().replaceAll("-", "")}`,
-    apiUrl: emu.url,
-    ratePerSecond: 10_000,
-    maxNetworkRetries: 0,
-    registry,
-  });
-  return { emu, stripe, registry };
-}
 
 /** Deps for calling the sync core directly (no Kafka). */
 export function directDeps(store: Store, stripe: Stripe): SyncDeps {
@@ -70,124 +63,9 @@ export function directDeps(store: Store, stripe: Stripe): SyncDeps {
   };
 }
 
-/** A Stripe customer (optionally on a test clock) with a default card, a monthly price, a subscription. */
-export async function stripeSubscription(
-  stripe: Stripe,
-  options: {
-    frozenTime?: number;
-    card?: string;
-    email?: string;
-    amount?: number;
-    metadata?: Record<string, string>;
-    idempotencyPrefix?: string;
-  } = {},
-) {
-  const req = (step: string) =>
-    options.idempotencyPrefix ? { idempotencyKey: `${options.idempotencyPrefix}:${step}` } : undefined;
-  const clock = options.frozenTime
-    ? await stripe.testHelpers.testClocks.create({ frozen_time: options.frozenTime })
-    : null;
-  const customer = await stripe.customers.create(
-    {
-      email: options.email ?? `jenny-${randomUUID().slice(0, 8)}@example.com`,
-      name: "Jenny Rosen",
-      address: { line1: "1 Limio Street", city: "London", postal_code: "EC1A 1AA", country: "GB" },
-      ...(clock ? { test_clock: clock.id } : {}),
-      ...(options.metadata ? { metadata: options.metadata } : {}),
-    },
-    req("customer"),
-  );
-  const product = await stripe.products.create({ name: "Digital Monthly" }, req("product"));
-  const price = await stripe.prices.create(
-    {
-      product: product.id,
-      currency: "gbp",
-      unit_amount: options.amount ?? 1000,
-      recurring: { interval: "month" },
-    },
-    req("price"),
-  );
-  const pm = await stripe.paymentMethods.attach(
-    options.card ?? "pm_card_visa",
-    { customer: customer.id },
-    req("attach"),
-  );
-  await stripe.customers.update(
-    customer.id,
-    { invoice_settings: { default_payment_method: pm.id } },
-    req("default-pm"),
-  );
-  const subscription = await stripe.subscriptions.create(
-    {
-      customer: customer.id,
-      items: [{ price: price.id }],
-      payment_behavior: "allow_incomplete",
-      ...(options.metadata ? { metadata: options.metadata } : {}),
-    },
-    req("subscription"),
-  );
-  return { clock, customer, price, product, subscription, paymentMethod: pm };
-}
-
-/** Poll a test clock until Stripe reports it ready (advance is asynchronous). */
-export async function advanceClock(stripe: Stripe, clockId: string, frozenTime: number) {
-  let clock = await stripe.testHelpers.testClocks.advance(clockId, { frozen_time: frozenTime });
-  const deadline = Date.now() + 30_000;
-  while (clock.status === "advancing") {
-    if (Date.now() > deadline) throw new Error("test clock did not become ready");
-    await new Promise((resolve) => setTimeout(resolve, 10));
-    clock = await stripe.testHelpers.testClocks.retrieve(clockId);
-  }
-  return clock;
-}
-
-/** A Limio customer and subscription linked to a Stripe subscription, as the outcome handler leaves them. */
-export async function seedLimioSubscription(
-  store: Store,
-  input: { stripeSubscriptionId: string; stripeCustomerId: string; email?: string; source?: string },
-) {
-  const hex = () => randomUUID().replaceAll("-", "");
-  const customerId = `cus-${hex()}`;
-  const subscriptionId = `sub-${hex()}`;
-  await store.db.customer.create({
-    data: {
-      id: customerId,
-      email: input.email ?? "jenny@example.com",
-      firstName: "Jenny",
-      lastName: "Limio",
-      phone: "+44 20 0000 0000",
-      stripeCustomerId: input.stripeCustomerId,
-      addresses: {
-        create: [
-          { id: `address-${hex()}`, type: "billing", line1: "9 Limio Road", city: "Bristol", country: "GB" },
-          {
-            id: `address-${hex()}`,
-            type: "delivery",
-            line1: "10 Limio Road",
-            city: "Bristol",
-            country: "GB",
-          },
-        ],
-      },
-    },
-  });
-  await store.db.subscription.create({
-    data: {
-      id: subscriptionId,
-      reference: hex().slice(0, 12).toUpperCase(),
-      customerId,
-      status: "pending",
-      source: input.source ?? "shop",
-      stripeCustomerId: input.stripeCustomerId,
-      stripeSubscriptionId: input.stripeSubscriptionId,
-    },
-  });
-  return { customerId, subscriptionId };
-}
-
 export type BridgeTopics = { stripeEvents: string; sync: string; orderOutcomes: string; orders: string };
 
-export type Harness = Emulated & {
+export type Harness = EmulatedStripe & {
   store: Store;
   kafka: KafkaClient;
   producer: MessageProducer;
@@ -361,31 +239,4 @@ export async function startWebhookReceiver(h: Harness) {
     },
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
-}
-
-/** Every message currently in a topic (from the beginning up to its end), read with a throwaway group. */
-export async function topicSize(kafka: KafkaClient, topic: string): Promise<number> {
-  const admin = kafka.kafka.admin();
-  await admin.connect();
-  try {
-    const offsets = await admin.fetchTopicOffsets(topic);
-    return offsets.reduce((n, p) => n + Number(p.high) - Number(p.low), 0);
-  } finally {
-    await admin.disconnect();
-  }
-}
-
-/** Requests the emulator logged for `GET /v1/subscriptions/<id>`. */
-export async function subscriptionFetches(
-  emu: RunningEmulator,
-  stripeSubscriptionId: string,
-): Promise<number> {
-  const res = await fetch(`${emu.url}/_emulator/requests`);
-  const body = (await res.json()) as
-    | { data?: { method: string; path: string }[] }
-    | { method: string; path: string }[];
-  const list = Array.isArray(body) ? body : (body.data ?? []);
-  return list.filter(
-    (r) => r.method === "GET" && r.path.split("?")[0] === `/v1/subscriptions/${stripeSubscriptionId}`,
-  ).length;
 }

@@ -1,12 +1,12 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { applyPatch, emptySubscriptionRecord, type LimioSubscriptionRecord } from "../../test/patch-model.ts";
+import { card, DAY, invoice, subscription, T0 } from "../../test/stripe-builders.ts";
 import {
   type StripeInvoiceLike,
   type StripeSubscriptionLike,
   stripeSubscriptionStatuses,
 } from "../stripe/types.ts";
-import { card, DAY, invoice, subscription, T0 } from "../test-support/stripe-builders.ts";
-import { applyPatch, emptySubscriptionRecord, type LimioSubscriptionRecord } from "./apply-patch.ts";
 import { buildSubscriptionPatch } from "./subscription-patch.ts";
 
 const now = new Date((T0 + 10 * DAY) * 1000);

@@ -1,10 +1,10 @@
-// Test-only builders for Stripe-shaped objects (not exported from the package).
+// Test-only builders for Stripe-shaped objects (outside src/: product code cannot import them).
 import type {
   StripeInvoiceLike,
   StripePaymentMethodLike,
   StripeSubscriptionItemLike,
   StripeSubscriptionLike,
-} from "../stripe/types.ts";
+} from "../src/stripe/types.ts";
 
 export const T0 = 1_763_683_200; // 2025-11-21T00:00:00Z
 export const DAY = 86_400;

@@ -1,10 +1,10 @@
-// Helpers shared by this package's tests (not exported by index.ts).
+// Helpers shared by this package's tests (outside src/: product code cannot import them).
 import { randomUUID } from "node:crypto";
 import type { Envelope } from "@bridge/domain";
 import { kafkaBrokers, uniqueName, until } from "@bridge/local-infra/testing";
 import { createLogger } from "@bridge/observability";
-import { createKafkaClient, type KafkaClient } from "./kafka-client.ts";
-import { ensureTopics, topicWithCompanions } from "./topics.ts";
+import { createKafkaClient, type KafkaClient } from "../src/kafka-client.ts";
+import { ensureTopics, topicWithCompanions } from "../src/topics.ts";
 
 export function testClient(name = "messaging-test"): KafkaClient {
   return createKafkaClient({

@@ -1,14 +1,16 @@
+// A model of a Limio subscription record with Stripe patches applied in memory: a test oracle for
+// the patch rules (the store applies patches for real in packages/sync-core). Not product code.
 import {
   applyScheduleReconciliation,
   type PaymentSchedule,
   reconcileSchedules,
-} from "./payment-schedules.ts";
+} from "../src/rules/payment-schedules.ts";
 import type {
   LimioSubscriptionPatch,
   LimioSubscriptionStatus,
   PaymentMethodSummary,
   PendingChange,
-} from "./subscription-patch.ts";
+} from "../src/rules/subscription-patch.ts";
 
 /** The Stripe-synced part of a Limio subscription record (the store may hold more; it is kept). */
 export type LimioSubscriptionRecord = {
