@@ -1,4 +1,4 @@
-import { type Offer, offerSchema } from "../catalog.ts";
+import { type Offer, offerSchema } from "../src/catalog.ts";
 
 /** Catalog offers for rule tests: GBP, one month term, on one Stripe product, unless overridden. */
 export const testOffer = (id: string, charges: object[], extra: object = {}): Offer =>
