@@ -16,18 +16,15 @@ import { createLogger } from "@bridge/observability";
 import { createStore, type Store } from "@bridge/store";
 import { createStripeClient, type Stripe } from "@bridge/stripe-client";
 import { type RunningEmulator, startEmulator } from "@bridge/stripe-emulator";
-import {
-  loadConfig as loadWriterConfig,
-  startWriterService,
-  type WriterService,
-} from "@bridge/stripe-writer";
-import { type RunningSyncConsumer, startSyncConsumer } from "@bridge/sync-consumer";
 import pino from "pino";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { Registry } from "prom-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig as loadGatewayConfig } from "../../apps/ingest-gateway/src/config.ts";
 import { startGateway } from "../../apps/ingest-gateway/src/server.ts";
+import { loadConfig as loadWriterConfig } from "../../apps/stripe-writer/src/config.ts";
+import { startWriterService, type WriterService } from "../../apps/stripe-writer/src/wiring.ts";
+import { type RunningSyncConsumer, startSyncConsumer } from "../../apps/sync-consumer/src/wiring.ts";
 import { newOrderBody, shopCard } from "../../scripts/lib/shop.ts";
 import { loadDemoCatalog } from "../support/orders.ts";
 
