@@ -33,6 +33,7 @@ describe("main.ts", () => {
         TOPIC_STRIPE_EVENTS: uniqueName("main-stripe-events"),
         TOPIC_SYNC: uniqueName("main-sync"),
         TOPIC_ORDER_OUTCOMES: uniqueName("main-outcomes"),
+        TOPIC_SUBSCRIPTION_CHANGES: uniqueName("main-changes"),
         LOG_LEVEL: "info",
       },
       stdio: ["ignore", "pipe", "pipe"],

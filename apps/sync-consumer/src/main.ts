@@ -21,6 +21,7 @@ const topics = {
   stripeEvents: config.TOPIC_STRIPE_EVENTS,
   sync: config.TOPIC_SYNC,
   orderOutcomes: config.TOPIC_ORDER_OUTCOMES,
+  subscriptionChanges: config.TOPIC_SUBSCRIPTION_CHANGES,
 };
 await ensureTopics(
   kafka,
@@ -39,6 +40,7 @@ const consumer = await startSyncConsumer({
   topics,
   concurrency: config.PARTITION_CONCURRENCY,
   kafkaGauges: true,
+  changeRelay: { pollIntervalMs: config.CHANGE_RELAY_POLL_MS },
 });
 const ops = await startOpsServer({
   port: config.OPS_PORT,

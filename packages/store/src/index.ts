@@ -9,6 +9,7 @@ export * from "./repositories/order-steps.ts";
 export * from "./repositories/orders.ts";
 export * from "./repositories/payment-methods.ts";
 export * from "./repositories/payment-schedules.ts";
+export * from "./repositories/subscription-changes.ts";
 export * from "./repositories/subscriptions.ts";
 export * from "./repositories/unmatched.ts";
 export { createStore, type Db, type Store, type Tx } from "./store.ts";
