@@ -28,6 +28,9 @@ export const configSchema = z.object({
   TOPIC_SUBSCRIPTION_CHANGES: z.string().min(1).default(topics.subscriptionChanges),
   /** How often the relay reads the outbox when no commit in this process nudged it. */
   CHANGE_RELAY_POLL_MS: z.coerce.number().int().min(10).max(60_000).default(250),
+  /** Optional order-outcome callback: every outcome POSTed here, signed with CALLBACK_SECRET. */
+  CALLBACK_URL: z.url().optional(),
+  CALLBACK_SECRET: z.string().min(16).optional(),
   PARTITION_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
   LOG_LEVEL: env.logLevel,
 });

@@ -23,6 +23,7 @@ import {
 import type { Registry } from "prom-client";
 import { startChangeEvents } from "./change-events.ts";
 import { type HandlerHooks, syncHandlers } from "./handlers/index.ts";
+import { startOrderOutcomeCallback } from "./order-outcome-callback.ts";
 
 export type SyncTopics = {
   stripeEvents: string;
@@ -63,6 +64,8 @@ export type SyncConsumerOptions = {
   hooks?: HandlerHooks;
   /** The change-event relay's poll interval and test seams. */
   changeRelay?: { pollIntervalMs?: number; hooks?: ChangeRelayOptions["hooks"] };
+  /** The optional signed order-outcome callback (its own consumer group). */
+  callback?: { url: string; secret: string; groupId?: string; retry?: RetryOptions };
   exit?: (code: number) => void;
   now?: () => Date;
 };
@@ -122,12 +125,23 @@ export async function startSyncConsumer(options: SyncConsumerOptions): Promise<R
     logger: options.logger,
     ...(options.exit ? { exit: options.exit } : {}),
   });
+  const callback = options.callback
+    ? await startOrderOutcomeCallback({
+        kafka: options.kafka,
+        store: options.store,
+        logger: options.logger,
+        registry: options.registry,
+        topic: topics.orderOutcomes,
+        ...options.callback,
+      })
+    : undefined;
   return {
     metrics,
     topics,
     kafkaReachable: () => offsets.reachable(),
     async stop() {
       await consumer.stop();
+      await callback?.stop();
       await relay.stop();
       await offsets.close();
     },

@@ -1,3 +1,4 @@
+export * from "./callback-signature.ts";
 export * from "./catalog.ts";
 export * from "./change-events.ts";
 export * from "./envelope.ts";
