@@ -1,8 +1,8 @@
 import { createProducer, type KafkaClient } from "@bridge/messaging";
 import type { Logger } from "@bridge/observability";
-import type { Store } from "@bridge/store";
+import { countUnpublishedChanges, type Store } from "@bridge/store";
 import { type ChangeRelay, type ChangeRelayOptions, startChangeRelay } from "@bridge/sync-core";
-import type { Registry } from "prom-client";
+import { Gauge, type Registry } from "prom-client";
 
 export type ChangeEventsOptions = {
   kafka: KafkaClient;
@@ -12,6 +12,8 @@ export type ChangeEventsOptions = {
   topic: string;
   pollIntervalMs?: number;
   hooks?: ChangeRelayOptions["hooks"];
+  /** Register `sync_change_events_unpublished` (once per registry). */
+  backlogGauge?: boolean;
 };
 
 /**
@@ -19,6 +21,16 @@ export type ChangeEventsOptions = {
  * outbox to limio.subscription-changes.v1. Nudged by every commit of this process's sync.
  */
 export async function startChangeEvents(options: ChangeEventsOptions): Promise<ChangeRelay> {
+  if (options.backlogGauge) {
+    new Gauge({
+      name: "sync_change_events_unpublished",
+      help: "Change events in the outbox not yet published (a growing value: the relay is stuck)",
+      registers: [options.registry],
+      async collect() {
+        this.set(await countUnpublishedChanges(options.store.db));
+      },
+    });
+  }
   const producer = createProducer(options.kafka, { registry: options.registry });
   await producer.connect();
   const relay = startChangeRelay({

@@ -65,6 +65,7 @@ describe("main.ts", () => {
       "stripe_fetches_total",
       "sync_consumer_lag",
       "sync_dlq_messages",
+      "sync_change_events_unpublished",
     ]) {
       expect(metrics).toContain(name);
     }

@@ -94,6 +94,7 @@ export async function startSyncConsumer(options: SyncConsumerOptions): Promise<R
     logger: options.logger,
     registry: options.registry,
     topic: topics.subscriptionChanges,
+    backlogGauge: options.kafkaGauges === true,
     ...options.changeRelay,
   });
   const deps: SyncDeps = {
