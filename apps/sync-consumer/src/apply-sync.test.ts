@@ -16,6 +16,7 @@ import { freshDatabase } from "@bridge/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   advanceClock,
+  catalogOffer,
   directDeps,
   type Emulated,
   seedLimioSubscription,
@@ -232,15 +233,7 @@ describe("sync core against the emulator and Postgres", () => {
 
 describe("the Limio offer follows what Stripe bills", () => {
   it("moves to the offer named by the billed price's limio_offer_id, once, and ignores offers missing from the catalog", async () => {
-    const offer = (id: string) => ({
-      id,
-      name: id,
-      stripeProductCode: "prod_demo",
-      autoRenew: true,
-      charges: [],
-      raw: {},
-    });
-    await store.db.offer.createMany({ data: [offer("offer-digital"), offer("offer-print")] });
+    await store.db.offer.createMany({ data: [catalogOffer("offer-digital"), catalogOffer("offer-print")] });
     const s = await stripeSubscription(stripe.stripe);
     const { subscriptionId } = await seedLimioSubscription(store, {
       stripeSubscriptionId: s.subscription.id,

@@ -24,6 +24,13 @@ export const configSchema = z.object({
   TOPIC_STRIPE_EVENTS: z.string().min(1).default(topics.stripeEvents),
   TOPIC_SYNC: z.string().min(1).default(topics.sync),
   TOPIC_ORDER_OUTCOMES: z.string().min(1).default(topics.orderOutcomes),
+  /** Where the outbox relay publishes the change events (docs/decisions/017). */
+  TOPIC_SUBSCRIPTION_CHANGES: z.string().min(1).default(topics.subscriptionChanges),
+  /** How often the relay reads the outbox when no commit in this process nudged it. */
+  CHANGE_RELAY_POLL_MS: z.coerce.number().int().min(10).max(60_000).default(250),
+  /** Optional order-outcome callback: every outcome POSTed here, signed with CALLBACK_SECRET. */
+  CALLBACK_URL: z.url().optional(),
+  CALLBACK_SECRET: z.string().min(16).optional(),
   PARTITION_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
   LOG_LEVEL: env.logLevel,
 });

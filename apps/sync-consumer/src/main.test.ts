@@ -33,6 +33,7 @@ describe("main.ts", () => {
         TOPIC_STRIPE_EVENTS: uniqueName("main-stripe-events"),
         TOPIC_SYNC: uniqueName("main-sync"),
         TOPIC_ORDER_OUTCOMES: uniqueName("main-outcomes"),
+        TOPIC_SUBSCRIPTION_CHANGES: uniqueName("main-changes"),
         LOG_LEVEL: "info",
       },
       stdio: ["ignore", "pipe", "pipe"],
@@ -64,6 +65,7 @@ describe("main.ts", () => {
       "stripe_fetches_total",
       "sync_consumer_lag",
       "sync_dlq_messages",
+      "sync_change_events_unpublished",
     ]) {
       expect(metrics).toContain(name);
     }

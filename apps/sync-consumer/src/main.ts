@@ -21,6 +21,7 @@ const topics = {
   stripeEvents: config.TOPIC_STRIPE_EVENTS,
   sync: config.TOPIC_SYNC,
   orderOutcomes: config.TOPIC_ORDER_OUTCOMES,
+  subscriptionChanges: config.TOPIC_SUBSCRIPTION_CHANGES,
 };
 await ensureTopics(
   kafka,
@@ -29,6 +30,9 @@ await ensureTopics(
   ),
 );
 
+if (config.CALLBACK_URL && !config.CALLBACK_SECRET) {
+  throw new Error("CALLBACK_URL needs CALLBACK_SECRET (callbacks are never sent unsigned)");
+}
 const consumer = await startSyncConsumer({
   kafka,
   store,
@@ -39,6 +43,10 @@ const consumer = await startSyncConsumer({
   topics,
   concurrency: config.PARTITION_CONCURRENCY,
   kafkaGauges: true,
+  changeRelay: { pollIntervalMs: config.CHANGE_RELAY_POLL_MS },
+  ...(config.CALLBACK_URL && config.CALLBACK_SECRET
+    ? { callback: { url: config.CALLBACK_URL, secret: config.CALLBACK_SECRET } }
+    : {}),
 });
 const ops = await startOpsServer({
   port: config.OPS_PORT,

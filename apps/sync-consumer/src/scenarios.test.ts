@@ -4,6 +4,7 @@ import { findSubscriptionDetail, listEventsForSubscription } from "@bridge/store
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   advanceClock,
+  declineRenewals,
   type Harness,
   seedLimioSubscription,
   startHarness,
@@ -36,8 +37,8 @@ const at = (seconds: number) => new Date(seconds * 1000).toISOString();
 const outcomeOf = (eventId: string) => h.outcomes.filter((o) => o.eventId === eventId).map((o) => o.outcome);
 
 async function nothingPublishedByTheConsumer() {
-  // The sync-consumer publishes nothing: no orders, no sync requests, no dead letters; the only
-  // messages on the bridge topics are the webhooks the receiver published.
+  // The sync-consumer publishes only change events (their own topic): no orders, no sync
+  // requests, no dead letters; the only messages on these topics are the receiver's webhooks.
   expect(await topicSize(h.kafka, h.topics.orders)).toBe(0);
   expect(await topicSize(h.kafka, h.topics.sync)).toBe(0);
   expect(await topicSize(h.kafka, h.topics.orderOutcomes)).toBe(0);
@@ -99,12 +100,7 @@ describe("Stripe-initiated changes reach the Limio subscription", () => {
 
     // The customer's card is swapped in Stripe for one that declines: renewal fails on Mar 15,
     // Smart Retries on Mar 18, 21, 24 fail, Stripe cancels the subscription.
-    const failing = await h.stripe.paymentMethods.attach("pm_card_chargeCustomerFail", {
-      customer: s.customer.id,
-    });
-    await h.stripe.customers.update(s.customer.id, {
-      invoice_settings: { default_payment_method: failing.id },
-    });
+    const failing = await declineRenewals(h.stripe, s.customer.id);
     await advanceClock(h.stripe, s.clock!.id, utc(2026, 3, 16));
     await receiver.settle();
     sub = await findSubscriptionDetail(h.store.db, subscriptionId);

@@ -12,16 +12,25 @@ import type { Logger } from "@bridge/observability";
 import type { Store } from "@bridge/store";
 import type { Stripe } from "@bridge/stripe-client";
 import {
+  type ChangeRelayOptions,
   createCoalescer,
   createSyncMetrics,
   noCoalescing,
+  nudgingStore,
   type SyncDeps,
   type SyncMetrics,
 } from "@bridge/sync-core";
 import type { Registry } from "prom-client";
+import { startChangeEvents } from "./change-events.ts";
 import { type HandlerHooks, syncHandlers } from "./handlers/index.ts";
+import { startOrderOutcomeCallback } from "./order-outcome-callback.ts";
 
-export type SyncTopics = { stripeEvents: string; sync: string; orderOutcomes: string };
+export type SyncTopics = {
+  stripeEvents: string;
+  sync: string;
+  orderOutcomes: string;
+  subscriptionChanges: string;
+};
 
 /**
  * How the sync retries a failed message: a few quick in-place attempts (a lock timeout, a Stripe
@@ -46,6 +55,10 @@ export type SyncConsumerOptions = {
   /** Register the lag / DLQ gauges (once per registry). */
   kafkaGauges?: boolean;
   hooks?: HandlerHooks;
+  /** The change-event relay's poll interval and test seams. */
+  changeRelay?: { pollIntervalMs?: number; hooks?: ChangeRelayOptions["hooks"] };
+  /** The optional signed order-outcome callback (its own consumer group). */
+  callback?: { url: string; secret: string; groupId?: string; retry?: RetryOptions };
   exit?: (code: number) => void;
   now?: () => Date;
 };
@@ -63,12 +76,23 @@ export async function startSyncConsumer(options: SyncConsumerOptions): Promise<R
     stripeEvents: options.topics?.stripeEvents ?? bridgeTopics.stripeEvents,
     sync: options.topics?.sync ?? bridgeTopics.sync,
     orderOutcomes: options.topics?.orderOutcomes ?? bridgeTopics.orderOutcomes,
+    subscriptionChanges: options.topics?.subscriptionChanges ?? bridgeTopics.subscriptionChanges,
   };
   const groupId = options.groupId ?? "sync-consumer";
   const metrics = createSyncMetrics(options.registry);
   const offsets = createOffsetReader(options.kafka);
-  const deps: SyncDeps = {
+  const relay = await startChangeEvents({
+    kafka: options.kafka,
     store: options.store,
+    logger: options.logger,
+    registry: options.registry,
+    topic: topics.subscriptionChanges,
+    backlogGauge: options.kafkaGauges === true,
+    ...options.changeRelay,
+  });
+  const deps: SyncDeps = {
+    // Every sync commit nudges the relay: its change events go out without waiting for a poll.
+    store: nudgingStore(options.store, relay.nudge),
     stripe: options.stripe,
     logger: options.logger,
     metrics,
@@ -95,12 +119,24 @@ export async function startSyncConsumer(options: SyncConsumerOptions): Promise<R
     logger: options.logger,
     ...(options.exit ? { exit: options.exit } : {}),
   });
+  const callback = options.callback
+    ? await startOrderOutcomeCallback({
+        kafka: options.kafka,
+        store: options.store,
+        logger: options.logger,
+        registry: options.registry,
+        topic: topics.orderOutcomes,
+        ...options.callback,
+      })
+    : undefined;
   return {
     metrics,
     topics,
     kafkaReachable: () => offsets.reachable(),
     async stop() {
       await consumer.stop();
+      await callback?.stop();
+      await relay.stop();
       await offsets.close();
     },
   };

@@ -6,6 +6,7 @@ import {
   type Envelope,
   isHandledStripeEventType,
   messageTypes,
+  type OrderOutcomeV1,
   type StripeEventLike,
   stripeEventKey,
   stripeEventReceivedData,
@@ -63,7 +64,30 @@ export function directDeps(store: Store, stripe: Stripe): SyncDeps {
   };
 }
 
-export type BridgeTopics = { stripeEvents: string; sync: string; orderOutcomes: string; orders: string };
+/** A catalog offer row (no charges) for tests where only the offer id matters. */
+export const catalogOffer = (id: string) => ({
+  id,
+  name: id,
+  stripeProductCode: "prod_demo",
+  autoRenew: true,
+  charges: [],
+  raw: {},
+});
+
+/** The customer's default card swapped in Stripe for one that declines: renewals fail from now on. */
+export async function declineRenewals(stripe: Stripe, customerId: string) {
+  const failing = await stripe.paymentMethods.attach("pm_card_chargeCustomerFail", { customer: customerId });
+  await stripe.customers.update(customerId, { invoice_settings: { default_payment_method: failing.id } });
+  return failing;
+}
+
+export type BridgeTopics = {
+  stripeEvents: string;
+  sync: string;
+  orderOutcomes: string;
+  orders: string;
+  subscriptionChanges: string;
+};
 
 export type Harness = EmulatedStripe & {
   store: Store;
@@ -74,6 +98,8 @@ export type Harness = EmulatedStripe & {
   /** What the Stripe-event handler decided, per Stripe event id (in handling order). */
   outcomes: { eventId: string; outcome: StripeEventOutcome }[];
   publishSyncRequest(subscriptionId: string, reason?: "api" | "operator"): Promise<string>;
+  /** An order outcome as the writer publishes it; resolves with its message id. */
+  publishOrderOutcome(data: Omit<OrderOutcomeV1, "completedAt">): Promise<string>;
   publishStripeEvent(event: StripeEventLike): Promise<void>;
   inboxHas(messageIds: string[]): Promise<boolean>;
   stop(): Promise<void>;
@@ -95,6 +121,7 @@ export async function startHarness(
     sync: uniqueName("sync"),
     orderOutcomes: uniqueName("order-outcomes"),
     orders: uniqueName("orders"),
+    subscriptionChanges: uniqueName("subscription-changes"),
   };
   await ensureTopics(
     kafka,
@@ -140,6 +167,19 @@ export async function startHarness(
       };
       await producer.publish(topics.sync, { key: subscriptionId, envelope });
       return id;
+    },
+    async publishOrderOutcome(data) {
+      const envelope: Envelope = {
+        id: randomUUID(),
+        type: messageTypes.orderOutcome,
+        version: 1,
+        occurredAt: new Date().toISOString(),
+        source: "stripe-writer",
+        correlationId: randomUUID(),
+        data: { ...data, completedAt: new Date().toISOString() },
+      };
+      await producer.publish(topics.orderOutcomes, { key: data.subscriptionId, envelope });
+      return envelope.id;
     },
     async publishStripeEvent(event) {
       await producer.publish(topics.stripeEvents, gatewayMessage(event));

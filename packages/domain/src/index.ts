@@ -1,4 +1,6 @@
+export * from "./callback-signature.ts";
 export * from "./catalog.ts";
+export * from "./change-events.ts";
 export * from "./envelope.ts";
 export * from "./errors.ts";
 export * from "./ids.ts";

@@ -28,6 +28,9 @@ describe("topic names", () => {
       "limio.order-outcomes.v1",
       "limio.order-outcomes.v1.retry",
       "limio.order-outcomes.v1.dlq",
+      "limio.subscription-changes.v1",
+      "limio.subscription-changes.v1.retry",
+      "limio.subscription-changes.v1.dlq",
     ]);
   });
 });

@@ -7,6 +7,8 @@ export const topics = {
   stripeEvents: "stripe.events.v1",
   sync: "limio.sync.v1",
   orderOutcomes: "limio.order-outcomes.v1",
+  /** The sync's change events, from its outbox (docs/decisions/017). */
+  subscriptionChanges: "limio.subscription-changes.v1",
 } as const;
 
 export type TopicName = (typeof topics)[keyof typeof topics];

@@ -11,6 +11,7 @@ export * from "./repositories/orders.ts";
 export * from "./repositories/payment-methods.ts";
 export * from "./repositories/payment-schedules.ts";
 export * from "./repositories/stripe-budget.ts";
+export * from "./repositories/subscription-changes.ts";
 export * from "./repositories/subscriptions.ts";
 export * from "./repositories/sync-requests.ts";
 export * from "./repositories/unmatched.ts";

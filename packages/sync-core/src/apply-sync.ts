@@ -8,7 +8,6 @@ import {
   reconcileSchedules,
 } from "@bridge/domain";
 import {
-  appendEvent,
   createPaymentSchedule,
   deletePaymentMethod,
   type FieldChanges,
@@ -20,6 +19,7 @@ import {
   updatePaymentSchedule,
   updateSubscription,
 } from "@bridge/store";
+import { recordSubscriptionChange } from "./change-events.ts";
 import type { SyncDeps } from "./deps.ts";
 import { fetchStripeState } from "./fetch-stripe-state.ts";
 
@@ -75,8 +75,9 @@ export async function syncSubscriptionInTx(
     deps.logger.warn({ subscriptionId, warnings: patch.warnings }, "odd Stripe data (not applied)");
   }
 
+  // Each change's audit Event and its change event (outbox row) in this transaction (017).
   const audit = (type: string, changes: Record<string, unknown>) =>
-    appendEvent(tx, {
+    recordSubscriptionChange(tx, {
       subscriptionId,
       orderId: ctx.orderId ?? null,
       type,

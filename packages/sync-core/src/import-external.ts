@@ -1,13 +1,8 @@
 import { generateLimioReference } from "@bridge/domain";
-import {
-  appendEvent,
-  createSubscription,
-  findSubscriptionByStripeId,
-  handleOnce,
-  markImported,
-} from "@bridge/store";
+import { createSubscription, findSubscriptionByStripeId, handleOnce, markImported } from "@bridge/store";
 import { classifyStripeError, type Stripe } from "@bridge/stripe-client";
 import { syncSubscriptionInTx } from "./apply-sync.ts";
+import { recordSubscriptionChange } from "./change-events.ts";
 import { customerForNewOrder, derivedLimioId } from "./customers.ts";
 import { CONSUMER, type OperatorDeps, operatorDeps, syncStore } from "./deps.ts";
 
@@ -71,11 +66,12 @@ export async function importExternalSubscription(
         stripeCustomerId: stripeCustomerId ?? null,
         stripeSubscriptionId,
       });
-      await appendEvent(tx, {
+      await recordSubscriptionChange(tx, {
         subscriptionId,
         type: "subscription.imported",
         source: "operator",
         causeId: messageId,
+        operator: options.operator,
         changes: {
           stripeSubscriptionId: { from: null, to: stripeSubscriptionId },
           origin: { from: null, to: "external" },

@@ -1,6 +1,8 @@
 // The sync core: keeps the Limio store true to Stripe (docs/decisions/010). Used by the
 // sync-consumer app (one handler per message type) and by the bridge CLI (import, reconcile).
 export { type SyncContext, type SyncResult, type SyncTrigger, syncSubscriptionInTx } from "./apply-sync.ts";
+export { recordSubscriptionChange, type SubscriptionChangeInput } from "./change-events.ts";
+export { type ChangeRelay, type ChangeRelayOptions, nudgingStore, startChangeRelay } from "./change-relay.ts";
 export { type Coalescer, createCoalescer, noCoalescing } from "./coalescer.ts";
 export { customerForNewOrder, derivedLimioId, normaliseEmail, upsertAddress } from "./customers.ts";
 export {

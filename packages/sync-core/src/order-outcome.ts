@@ -11,6 +11,7 @@ import {
   updateSubscription,
 } from "@bridge/store";
 import { type SyncResult, syncSubscriptionInTx } from "./apply-sync.ts";
+import { recordSubscriptionChange } from "./change-events.ts";
 import { customerForNewOrder, upsertAddress } from "./customers.ts";
 import type { SyncDeps } from "./deps.ts";
 
@@ -48,11 +49,20 @@ export async function applyOrderOutcomeInTx(
     outcome.orderType === "new" &&
     outcome.stripe.subscriptionId !== undefined &&
     (outcome.status === "applied" || outcome.status === "failed");
-  if (createsSubscription) await createFromNewOrder(tx, outcome, order.source, payload);
+  if (createsSubscription) await createFromNewOrder(tx, outcome, order.source, payload, message);
 
   const sub = await findSubscription(tx, outcome.subscriptionId);
   if (sub && outcome.stripe.scheduleId && sub.stripeScheduleId !== outcome.stripe.scheduleId) {
     await updateSubscription(tx, sub.id, { stripeScheduleId: outcome.stripe.scheduleId });
+    await recordSubscriptionChange(tx, {
+      subscriptionId: sub.id,
+      orderId: outcome.orderId,
+      type: "subscription.stripe_link_changed",
+      source: order.source,
+      causeId: message.id,
+      correlationId: message.correlationId,
+      changes: { stripeScheduleId: { from: sub.stripeScheduleId, to: outcome.stripe.scheduleId } },
+    });
   }
   if (sub && outcome.orderType === "change_address" && outcome.status === "applied") {
     await applyAddressChange(tx, sub.customerId, payload, outcome.orderId, order.source);
@@ -84,6 +94,7 @@ async function createFromNewOrder(
   outcome: OrderOutcomeV1,
   source: string,
   payload: StoredOrderPayload,
+  message: { id: string; correlationId: string },
 ) {
   const existing = await findSubscription(tx, outcome.subscriptionId);
   if (existing) return existing;
@@ -117,11 +128,13 @@ async function createFromNewOrder(
     stripeScheduleId: outcome.stripe.scheduleId ?? null,
   });
   if (outcome.stripe.subscriptionId) await markImported(tx, outcome.stripe.subscriptionId, created.id);
-  await appendEvent(tx, {
+  await recordSubscriptionChange(tx, {
     subscriptionId: created.id,
     orderId: outcome.orderId,
     type: "subscription.created",
     source,
+    causeId: message.id,
+    correlationId: message.correlationId,
     changes: {
       customerId: { from: null, to: customer.id },
       offerId: { from: null, to: created.offerId },

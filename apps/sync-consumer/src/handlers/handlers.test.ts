@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { type Envelope, messageTypes, type OrderOutcomeV1 } from "@bridge/domain";
+import { messageTypes } from "@bridge/domain";
 import { findSubscriptionDetail, listEventsForSubscription, recordOrder, wasHandled } from "@bridge/store";
 import { CONSUMER } from "@bridge/sync-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -20,20 +20,6 @@ afterAll(async () => {
 });
 
 const hex = () => randomUUID().replaceAll("-", "");
-
-async function publishOutcome(data: Omit<OrderOutcomeV1, "completedAt">) {
-  const envelope: Envelope = {
-    id: randomUUID(),
-    type: messageTypes.orderOutcome,
-    version: 1,
-    occurredAt: new Date().toISOString(),
-    source: "stripe-writer",
-    correlationId: randomUUID(),
-    data: { ...data, completedAt: new Date().toISOString() },
-  };
-  await h.producer.publish(h.topics.orderOutcomes, { key: data.subscriptionId, envelope });
-  return envelope.id;
-}
 
 /** The sync request the writer publishes after each order. */
 async function publishOrderSync(subscriptionId: string, orderId: string) {
@@ -138,7 +124,7 @@ describe("order outcomes", () => {
       20_000,
       "the early sync request to fail once",
     );
-    const outcomeId = await publishOutcome(outcome);
+    const outcomeId = await h.publishOrderOutcome(outcome);
     await until(() => h.inboxHas([outcomeId, syncId]), 45_000, "outcome and sync request handled");
 
     const sub = await findSubscriptionDetail(h.store.db, subscriptionId);
@@ -190,7 +176,7 @@ describe("order outcomes", () => {
         },
       },
     });
-    const changeOutcome = await publishOutcome({
+    const changeOutcome = await h.publishOrderOutcome({
       orderId: changeId,
       subscriptionId,
       orderType: "change_address",
@@ -237,7 +223,7 @@ describe("order outcomes", () => {
       payload: { order_type: "new", email: "declined@example.com" },
     });
     await h.store.db.order.update({ where: { id: orderId }, data: { outcome } });
-    const outcomeId = await publishOutcome(outcome);
+    const outcomeId = await h.publishOrderOutcome(outcome);
     const syncId = await publishOrderSync(subscriptionId, orderId);
     await until(
       () => h.inboxHas([outcomeId, syncId]),
@@ -272,7 +258,7 @@ describe("order outcomes", () => {
         status: "applied",
         payload: { order_type: "new", email: email.toUpperCase(), billingDetails: { email }, orderItems: [] },
       });
-      const id = await publishOutcome({
+      const id = await h.publishOrderOutcome({
         orderId,
         subscriptionId,
         orderType: "new",
