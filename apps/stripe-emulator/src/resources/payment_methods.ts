@@ -1,7 +1,7 @@
 import { testCardFor } from "../billing/cards.ts";
 import type { Call, Route } from "../context.ts";
 import { nowFor } from "../events/events.ts";
-import { invalid, noSuch } from "../http/errors.ts";
+import { cardError, invalid, noSuch } from "../http/errors.ts";
 import { paginate } from "../http/pagination.ts";
 import { mergeMetadata, metadata, requireStr, str } from "../http/params.ts";
 import type { StripeObject } from "../types.ts";
@@ -49,7 +49,12 @@ export function paymentMethodFromTestId(
     livemode: false,
     metadata: {},
     type: "card",
-    _behavior: card.behavior,
+    _card: {
+      declineOnAttach: card.declineOnAttach,
+      declineOnCharge: card.declineOnCharge,
+      authentication: card.authentication,
+    },
+    _set_up: false,
   };
   state.insert("payment_method", pm);
   return pm;
@@ -73,6 +78,13 @@ export function attachPaymentMethod(
     );
   }
   if (pm.customer === customer.id) return pm;
+  // "Declined payments" test cards "can't be attached to a Customer object" (docs.stripe.com/testing).
+  const refusal = pm._card?.declineOnAttach;
+  if (refusal) {
+    throw cardError(refusal.message, refusal.code, refusal.declineCode, {
+      param: param === "id" ? undefined : param,
+    });
+  }
   pm.customer = customer.id;
   pm._test_clock = customer.test_clock ?? null;
   call.emu.emit("payment_method.attached", pm, { request: call.request });
