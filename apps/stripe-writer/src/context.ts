@@ -46,7 +46,7 @@ export type ClientSecret = NonNullable<OrderOutcomeV1["clientSecret"]>;
 
 /** What an action reports; the writer turns it into the outcome message and the Order row. */
 export type ActionResult = {
-  status: "applied" | "failed" | "skipped";
+  status: OrderOutcomeV1["status"];
   action: string;
   stripe: StripeIds;
   clientSecret?: ClientSecret | undefined;

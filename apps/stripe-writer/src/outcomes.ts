@@ -83,7 +83,11 @@ export function createOutcomePublisher(deps: OutcomeDeps): FinishOrder {
     // The message's logger: the line carries the order's correlation id.
     logger.info(
       { ...order, status: result.status, action: result.action, error: result.error?.code },
-      result.status === "failed" ? "order failed" : "order applied",
+      result.status === "failed"
+        ? "order failed"
+        : result.status === "requires_action"
+          ? "order waits for the customer"
+          : "order applied",
     );
   };
 }
