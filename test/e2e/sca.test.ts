@@ -2,12 +2,16 @@
 // decision 018): the writer and the sync run in process on this run's broker and database, the
 // Stripe emulator plays Stripe and its 3-D Secure test page; Stripe's events reach the bridge's
 // stripe-events topic as the gateway's webhook route publishes them.
+import { randomBytes } from "node:crypto";
 import { messageTypes, type StripeEventLike, stripeEventKey, stripeEventReceivedData } from "@bridge/domain";
 import { freshDatabase, kafkaBrokers } from "@bridge/local-infra/testing";
 import { createLogger, createMetrics } from "@bridge/observability";
 import { type RunningSyncConsumer, startSyncConsumer } from "@bridge/sync-consumer";
+import type { FastifyInstance } from "fastify";
 import type Stripe from "stripe";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildGateway } from "../../apps/ingest-gateway/src/app.ts";
+import { bearer, keys, testConfig } from "../../apps/ingest-gateway/src/test-support.ts";
 import {
   type Harness,
   hex,
@@ -20,11 +24,20 @@ import {
 
 let h: Harness;
 let sync: RunningSyncConsumer;
+let gateway: FastifyInstance;
+/** The writer seals a waiting order's secret with it; the gateway's GET opens it (decision 018). */
+const ORDER_SECRET_KEY = randomBytes(32).toString("base64");
 const forwarded = new Set<string>();
 
 beforeAll(async () => {
   h = await startHarness({ brokers: kafkaBrokers(), databaseUrl: await freshDatabase("e2e_sca") });
-  await h.startWriter();
+  await h.startWriter({ env: { ORDER_SECRET_KEY } });
+  gateway = await buildGateway({
+    config: testConfig({ ORDER_SECRET_KEY }),
+    logger: createLogger("sca-gateway", { level: "silent" }),
+    producer: h.producer,
+    store: h.store,
+  });
   sync = await startSyncConsumer({
     kafka: h.kafka,
     store: h.store,
@@ -44,6 +57,7 @@ beforeAll(async () => {
   });
 });
 afterAll(async () => {
+  await gateway?.close();
   await sync?.stop();
   await h?.stop();
 });
@@ -173,6 +187,48 @@ describe("a new order whose card requires authentication", () => {
       clientSecret: { type: "invoice_confirmation_secret" },
     });
     expect(waiting.clientSecret?.value).toMatch(/_secret_/);
+  });
+});
+
+describe("GET /api/orders/{id} while the order waits for the customer (issue 13 #1)", () => {
+  const getOrder = async (orderId: string) => {
+    const res = await gateway.inject({
+      method: "GET",
+      url: `/api/orders/${orderId}`,
+      headers: bearer(keys.reader),
+    });
+    expect(res.statusCode).toBe(200);
+    return res.json() as { status: string; clientSecret?: { type: string; value: string }; outcome: unknown };
+  };
+
+  it("exposes the confirmation secret until the payment is confirmed, never stored in plain text", async () => {
+    const { orderId, waiting } = await newOrderNeedingAuthentication(`sca.get.${hex(6)}@example.com`);
+    const secret = waiting.clientSecret!.value;
+    const waitingView = await getOrder(orderId);
+    expect(waitingView).toMatchObject({
+      status: "requires_action",
+      clientSecret: { type: "invoice_confirmation_secret", value: secret },
+    });
+    expect(JSON.stringify(waitingView.outcome)).not.toContain(secret);
+    // The Order row holds it sealed (AES-256-GCM), not in plain text; no step holds it at all.
+    const row = await h.store.db.order.findUnique({ where: { id: orderId } });
+    expect(JSON.stringify(row)).not.toContain(secret);
+    expect(row?.outcome).toMatchObject({ sealedClientSecret: { alg: "A256GCM" } });
+    const steps = await h.store.db.orderStep.findMany({ where: { orderId } });
+    expect(JSON.stringify(steps)).not.toContain(secret);
+    // Still there on a second read (the shop may poll).
+    expect((await getOrder(orderId)).clientSecret?.value).toBe(secret);
+
+    await authenticate(waiting.stripe.paymentIntentId!, "succeed");
+    await forwardStripeEvents();
+    await h.waitForOutcome(orderId, { id: `${orderId}:payment:outcome` });
+    const done = await poll(async () => {
+      const view = await getOrder(orderId);
+      return view.status === "applied" ? view : undefined;
+    });
+    expect(done.clientSecret).toBeUndefined();
+    const finished = await h.store.db.order.findUnique({ where: { id: orderId } });
+    expect(JSON.stringify(finished?.outcome)).not.toContain("sealedClientSecret");
   });
 });
 

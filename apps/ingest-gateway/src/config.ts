@@ -1,4 +1,5 @@
 import { env, parseConfig, splitList } from "@bridge/config";
+import { ORDER_SECRET_KEY_PATTERN } from "@bridge/store";
 import { z } from "zod";
 
 const scopes = ["orders", "sync", "read"] as const;
@@ -53,6 +54,11 @@ export const configSchema = z.object({
   RETRY_AFTER_SECONDS: z.coerce.number().int().min(1).max(3_600).default(5),
   /** How long SIGTERM waits for in-flight requests before exiting anyway. */
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(120_000).default(15_000),
+  /** The writer's ORDER_SECRET_KEY: opens a waiting order's confirmation secret for GET (decision 018). */
+  ORDER_SECRET_KEY: z
+    .string()
+    .regex(ORDER_SECRET_KEY_PATTERN, "ORDER_SECRET_KEY must be 32 bytes, base64 (openssl rand -base64 32)")
+    .optional(),
   LOG_LEVEL: env.logLevel,
 });
 

@@ -22,6 +22,8 @@ export type WriterDeps = {
   logger: Logger;
   registry?: Registry | undefined;
   crash?: CrashHook | undefined;
+  /** ORDER_SECRET_KEY: seals the confirmation secret of a waiting order on its Order row. */
+  orderSecretKey?: Buffer | undefined;
   now?: () => Date;
 };
 

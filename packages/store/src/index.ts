@@ -11,4 +11,5 @@ export * from "./repositories/payment-methods.ts";
 export * from "./repositories/payment-schedules.ts";
 export * from "./repositories/subscriptions.ts";
 export * from "./repositories/unmatched.ts";
+export * from "./sealed-secrets.ts";
 export { createStore, type Db, type Store, type Tx } from "./store.ts";
