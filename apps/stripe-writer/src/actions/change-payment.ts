@@ -130,7 +130,8 @@ export async function adoptPaymentMethod(
 
 /**
  * `change_payment`: a PaymentMethod the shop already confirmed becomes the default at once;
- * otherwise a SetupIntent (off_session) is created and its client secret returned, and
+ * otherwise a SetupIntent (off_session) is created and the order waits for the customer
+ * (`requires_action` with its client secret), and
  * `completeChangePayment` finishes the change when `setup_intent.succeeded` arrives.
  */
 export async function changePayment(ctx: ActionContext): Promise<ActionResult> {
@@ -160,8 +161,10 @@ export async function changePayment(ctx: ActionContext): Promise<ActionResult> {
   }
   // Resumed after the step: the secret is never stored, so read it again.
   clientSecret ??= (await ctx.stripe.setupIntents.retrieve(setup.setupIntentId)).client_secret ?? undefined;
+  // Nothing changed in Stripe yet: the order waits for the customer to confirm the SetupIntent
+  // (decision 018); `setup_intent.succeeded` finishes it.
   return {
-    status: "applied",
+    status: "requires_action",
     action: "payment_setup_started",
     stripe: {
       customerId: linked.stripeCustomerId,
