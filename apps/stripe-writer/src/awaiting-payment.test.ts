@@ -4,47 +4,31 @@ import { awaitedPaymentVerdict, checkShopPaymentIntent } from "./awaiting-paymen
 import { OrderFailure } from "./context.ts";
 
 describe("awaitedPaymentVerdict: what Stripe's state says of a waiting order", () => {
-  const waiting = { status: "requires_action" as const, last_payment_error: null };
+  type Intent = Pick<Stripe.PaymentIntent, "status" | "last_payment_error"> | null;
+  const waiting: Intent = { status: "requires_action", last_payment_error: null };
+  const failedAuth = {
+    status: "requires_payment_method",
+    last_payment_error: { code: "payment_intent_authentication_failure", message: "failed" },
+  } as Intent;
+  const verdict = (invoice: Stripe.Invoice.Status, subscriptionStatus: string, intent: Intent) =>
+    awaitedPaymentVerdict({ invoice: { status: invoice }, subscriptionStatus, intent });
+
   it("paid when the invoice is paid, whatever else says", () => {
-    expect(
-      awaitedPaymentVerdict({ invoice: { status: "paid" }, subscriptionStatus: "active", intent: null }),
-    ).toEqual({ paid: true });
+    expect(verdict("paid", "active", null)).toEqual({ paid: true });
   });
   it("still waiting while the customer may act", () => {
-    expect(
-      awaitedPaymentVerdict({
-        invoice: { status: "open" },
-        subscriptionStatus: "incomplete",
-        intent: waiting,
-      }),
-    ).toBeNull();
+    expect(verdict("open", "incomplete", waiting)).toBeNull();
   });
   it("failed by name when authentication failed, the invoice is voided or the subscription expired", () => {
-    const failedAuth = {
-      status: "requires_payment_method" as const,
-      last_payment_error: { code: "payment_intent_authentication_failure", message: "failed" },
-    } as Pick<Stripe.PaymentIntent, "status" | "last_payment_error">;
-    expect(
-      awaitedPaymentVerdict({
-        invoice: { status: "open" },
-        subscriptionStatus: "incomplete",
-        intent: failedAuth,
-      }),
-    ).toMatchObject({ paid: false, code: "payment_intent_authentication_failure" });
-    expect(
-      awaitedPaymentVerdict({
-        invoice: { status: "void" },
-        subscriptionStatus: "incomplete",
-        intent: waiting,
-      }),
-    ).toMatchObject({ paid: false, code: "payment_abandoned" });
-    expect(
-      awaitedPaymentVerdict({
-        invoice: { status: "open" },
-        subscriptionStatus: "incomplete_expired",
-        intent: waiting,
-      }),
-    ).toMatchObject({ paid: false, code: "payment_abandoned" });
+    expect(verdict("open", "incomplete", failedAuth)).toMatchObject({
+      paid: false,
+      code: "payment_intent_authentication_failure",
+    });
+    expect(verdict("void", "incomplete", waiting)).toMatchObject({ paid: false, code: "payment_abandoned" });
+    expect(verdict("open", "incomplete_expired", waiting)).toMatchObject({
+      paid: false,
+      code: "payment_abandoned",
+    });
   });
 });
 
