@@ -1,4 +1,5 @@
 import { env, exampleSecretsIn, parseConfig, splitList } from "@bridge/config";
+import { ORDER_SECRET_KEY_PATTERN } from "@bridge/store";
 import { z } from "zod";
 
 const scopes = ["orders", "sync", "read", "ops"] as const;
@@ -58,6 +59,11 @@ export const configSchema = z
     RETRY_AFTER_SECONDS: z.coerce.number().int().min(1).max(3_600).default(5),
     /** How long SIGTERM waits for in-flight requests before exiting anyway. */
     SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(120_000).default(15_000),
+    /** The writer's ORDER_SECRET_KEY: opens a waiting order's confirmation secret for GET (decision 018). */
+    ORDER_SECRET_KEY: z
+      .string()
+      .regex(ORDER_SECRET_KEY_PATTERN, "ORDER_SECRET_KEY must be 32 bytes, base64 (openssl rand -base64 32)")
+      .optional(),
     LOG_LEVEL: env.logLevel,
     /** Local runs only: accept the secrets this repository publishes (local-dev-key-change-me, …). */
     ALLOW_EXAMPLE_SECRETS: env.boolean(false),

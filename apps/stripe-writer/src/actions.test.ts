@@ -310,7 +310,7 @@ describe("change_payment", () => {
     const orderId = original.orderId;
     const outcome = await h.waitForOutcome(orderId);
     expect(outcome).toMatchObject({
-      status: "applied",
+      status: "requires_action",
       action: "payment_setup_started",
       clientSecret: { type: "setup_intent" },
     });

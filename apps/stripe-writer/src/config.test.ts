@@ -27,4 +27,13 @@ describe("stripe-writer config", () => {
       expect(message).not.toContain("pk_test_not_a_secret");
     }
   });
+
+  it("refuses a live Stripe key without ORDER_SECRET_KEY (waiting orders' secrets for GET)", () => {
+    expect(() => loadConfig({ ...validEnv, STRIPE_SECRET_KEY: "sk_live_abc" })).toThrow(/ORDER_SECRET_KEY/);
+    const key = Buffer.alloc(32, 7).toString("base64");
+    expect(
+      loadConfig({ ...validEnv, STRIPE_SECRET_KEY: "sk_live_abc", ORDER_SECRET_KEY: key }).ORDER_SECRET_KEY,
+    ).toBe(key);
+    expect(() => loadConfig({ ...validEnv, ORDER_SECRET_KEY: "short" })).toThrow(/ORDER_SECRET_KEY/);
+  });
 });

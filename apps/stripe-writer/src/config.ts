@@ -1,4 +1,5 @@
 import { env, parseConfig, splitList } from "@bridge/config";
+import { ORDER_SECRET_KEY_PATTERN } from "@bridge/store";
 import { z } from "zod";
 
 /** `<step>:<before-record|after-record>`: see crash.ts (test-only). */
@@ -8,33 +9,47 @@ const crashAtSchema = z
   .optional();
 
 /** Every setting of the stripe-writer, parsed once at boot (see README "Configuration"). */
-export const configSchema = z.object({
-  OPS_PORT: env.port(9101),
-  KAFKA_BROKERS: env.kafkaBrokers,
-  KAFKA_GROUP_ID: z.string().default("stripe-writer"),
-  /**
-   * Prefix for every topic name (`<prefix>limio.orders.v1`, …). Empty in production; tests use it
-   * so several writers share one broker without seeing each other's messages.
-   */
-  KAFKA_TOPIC_PREFIX: z.string().default(""),
-  /** Partitions of the topics the writer creates when they are missing. */
-  KAFKA_TOPIC_PARTITIONS: z.coerce.number().int().min(1).max(1024).default(6),
-  DATABASE_URL: env.databaseUrl,
-  STRIPE_SECRET_KEY: env.stripeSecretKey,
-  STRIPE_API_URL: env.stripeApiUrl,
-  /** Requests per second shared by every order on this key (Stripe: 25 test mode, 100 live). */
-  STRIPE_RATE_LIMIT_PER_SECOND: z.coerce.number().positive().optional(),
-  /** The SDK's own retries of 429/5xx/connection errors inside one attempt (same idempotency key). */
-  STRIPE_MAX_NETWORK_RETRIES: z.coerce.number().int().min(0).max(10).default(2),
-  /** Comma-separated module paths exporting beforeStripeSubscription / beforeStripePayInvoice hooks. */
-  HOOK_MODULES: z.string().default("").transform(splitList),
-  PARTITION_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
-  /** Upper bound of the in-memory product / price look-up caches (entries each). */
-  STRIPE_CACHE_SIZE: z.coerce.number().int().min(0).max(100_000).default(1000),
-  /** TEST ONLY: SIGKILL the process at a step boundary (`price:before-record`); never set in production. */
-  WRITER_CRASH_AT: crashAtSchema,
-  LOG_LEVEL: env.logLevel,
-});
+export const configSchema = z
+  .object({
+    OPS_PORT: env.port(9101),
+    KAFKA_BROKERS: env.kafkaBrokers,
+    KAFKA_GROUP_ID: z.string().default("stripe-writer"),
+    /**
+     * Prefix for every topic name (`<prefix>limio.orders.v1`, …). Empty in production; tests use it
+     * so several writers share one broker without seeing each other's messages.
+     */
+    KAFKA_TOPIC_PREFIX: z.string().default(""),
+    /** Partitions of the topics the writer creates when they are missing. */
+    KAFKA_TOPIC_PARTITIONS: z.coerce.number().int().min(1).max(1024).default(6),
+    DATABASE_URL: env.databaseUrl,
+    STRIPE_SECRET_KEY: env.stripeSecretKey,
+    STRIPE_API_URL: env.stripeApiUrl,
+    /** Requests per second shared by every order on this key (Stripe: 25 test mode, 100 live). */
+    STRIPE_RATE_LIMIT_PER_SECOND: z.coerce.number().positive().optional(),
+    /** The SDK's own retries of 429/5xx/connection errors inside one attempt (same idempotency key). */
+    STRIPE_MAX_NETWORK_RETRIES: z.coerce.number().int().min(0).max(10).default(2),
+    /** Comma-separated module paths exporting beforeStripeSubscription / beforeStripePayInvoice hooks. */
+    HOOK_MODULES: z.string().default("").transform(splitList),
+    PARTITION_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
+    /** Upper bound of the in-memory product / price look-up caches (entries each). */
+    STRIPE_CACHE_SIZE: z.coerce.number().int().min(0).max(100_000).default(1000),
+    /** TEST ONLY: SIGKILL the process at a step boundary (`price:before-record`); never set in production. */
+    WRITER_CRASH_AT: crashAtSchema,
+    /**
+     * Encrypts the confirmation secret of an order waiting for the customer, so the gateway's GET
+     * can hand it to the shop (decision 018): 32 bytes, base64. Required with a live Stripe key.
+     */
+    ORDER_SECRET_KEY: z
+      .string()
+      .regex(ORDER_SECRET_KEY_PATTERN, "ORDER_SECRET_KEY must be 32 bytes, base64 (openssl rand -base64 32)")
+      .optional(),
+    LOG_LEVEL: env.logLevel,
+  })
+  .refine((c) => c.ORDER_SECRET_KEY !== undefined || !/^(sk|rk)_live_/.test(c.STRIPE_SECRET_KEY), {
+    path: ["ORDER_SECRET_KEY"],
+    message:
+      "ORDER_SECRET_KEY is required with a live Stripe key (shops read confirmation secrets through GET)",
+  });
 
 export type WriterConfig = z.infer<typeof configSchema>;
 

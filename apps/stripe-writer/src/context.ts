@@ -22,6 +22,8 @@ export type WriterDeps = {
   logger: Logger;
   registry?: Registry | undefined;
   crash?: CrashHook | undefined;
+  /** ORDER_SECRET_KEY: seals the confirmation secret of a waiting order on its Order row. */
+  orderSecretKey?: Buffer | undefined;
   now?: () => Date;
 };
 
@@ -46,7 +48,7 @@ export type ClientSecret = NonNullable<OrderOutcomeV1["clientSecret"]>;
 
 /** What an action reports; the writer turns it into the outcome message and the Order row. */
 export type ActionResult = {
-  status: "applied" | "failed" | "skipped";
+  status: OrderOutcomeV1["status"];
   action: string;
   stripe: StripeIds;
   clientSecret?: ClientSecret | undefined;

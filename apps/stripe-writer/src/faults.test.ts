@@ -31,7 +31,7 @@ afterAll(async () => {
 type Planned = {
   orderId: string;
   kind: string;
-  expect: "applied" | "failed";
+  expect: "applied" | "requires_action" | "failed";
   sub?: Awaited<ReturnType<typeof seedPaidSubscription>>;
   email?: string;
   pm?: string;
@@ -58,7 +58,8 @@ describe("20% of Stripe calls failing", () => {
         seeded[kind].push(await seedPaidSubscription(h, offers.digitalMonthly));
     }
     const cards = await Promise.all(Array.from({ length: PER_KIND * 4 }, () => h.card()));
-    const declined = await Promise.all(Array.from({ length: PER_KIND }, () => h.card("tok_chargeDeclined")));
+    // Stripe refuses to attach a declining card; this one attaches and its charges fail.
+    const declined = Array.from({ length: PER_KIND }, () => "pm_card_chargeCustomerFail");
     const newCards = await Promise.all(Array.from({ length: PER_KIND }, () => h.card("tok_mastercard")));
 
     const metrics = createMetrics("stripe-writer", { defaultMetrics: false });
@@ -88,7 +89,8 @@ describe("20% of Stripe calls failing", () => {
       );
       await publish(newOrder({ email: emails[1]!, offerId: offers.digitalAnnual }), {
         kind: "new-secret",
-        expect: "applied",
+        // Unpaid until the shop confirms it (decision 018).
+        expect: "requires_action",
         email: emails[1]!,
       });
       await publish(

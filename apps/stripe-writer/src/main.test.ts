@@ -65,7 +65,11 @@ describe("main.ts as a process", () => {
     );
     const orderId = `order-${hex()}`;
     const subscriptionId = `sub-${hex()}`;
-    const order = newOrder({ email: `fatal+${hex(6)}@example.com` });
+    // Paid with a card: an order without one waits for the customer (decision 018).
+    const order = newOrder({
+      email: `fatal+${hex(6)}@example.com`,
+      payment: { type: "stripe", paymentMethodId: "pm_card_visa" },
+    });
     await h.producer.publish(topics.orders, {
       key: subscriptionId,
       envelope: {

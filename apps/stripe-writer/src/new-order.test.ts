@@ -105,7 +105,7 @@ describe("new order through Kafka", () => {
     );
   });
 
-  it("matches the customer by email, reuses the price and returns the invoice confirmation secret without payment details", async () => {
+  it("matches the customer by email, reuses the price and waits for the customer without payment details", async () => {
     const first = await h.waitForOutcome(
       (
         await h.publishOrder(
@@ -119,7 +119,8 @@ describe("new order through Kafka", () => {
     const before = await h.stripe.prices.list({ lookup_keys: [], limit: 100 });
     const { orderId } = await h.publishOrder(newOrder({ email: "GRACE@example.com" }));
     const outcome = await h.waitForOutcome(orderId);
-    expect(outcome.status).toBe("applied");
+    // Nothing paid yet: the order waits for the shop to confirm the first invoice (decision 018).
+    expect(outcome.status).toBe("requires_action");
     expect(outcome.stripe.customerId).toBe(first.stripe.customerId);
     expect(outcome.clientSecret?.type).toBe("invoice_confirmation_secret");
     expect(outcome.clientSecret?.value).toMatch(/_secret_/);
@@ -137,7 +138,10 @@ describe("new order through Kafka", () => {
   });
 
   it("attaches a PaymentIntent from the order to the first invoice", async () => {
+    // Stripe credits an invoice only with a PaymentIntent of its customer (decision 018).
+    const customer = await h.stripe.customers.create({ email: "pi@example.com" });
     const pi = await h.stripe.paymentIntents.create({
+      customer: customer.id,
       amount: 2700,
       currency: "gbp",
       payment_method: await h.card(),
@@ -162,7 +166,8 @@ describe("new order through Kafka", () => {
     const { orderId } = await h.publishOrder(
       newOrder({
         email: "declined@example.com",
-        payment: { type: "stripe", paymentMethodId: await h.card("tok_chargeDeclined") },
+        // Stripe refuses to attach a declining card; this one attaches and its charges fail.
+        payment: { type: "stripe", paymentMethodId: "pm_card_chargeCustomerFail" },
       }),
     );
     const outcome = await h.waitForOutcome(orderId);

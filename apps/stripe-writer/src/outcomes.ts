@@ -1,7 +1,7 @@
 import { type Envelope, messageTypes, type OrderOutcomeV1, orderOutcomeV1 } from "@bridge/domain";
 import type { MessageProducer } from "@bridge/messaging";
 import type { Logger } from "@bridge/observability";
-import { type Db, setOrderStatus } from "@bridge/store";
+import { type Db, sealSecret, setOrderStatus } from "@bridge/store";
 import type { Registry } from "prom-client";
 import type { ActionResult } from "./context.ts";
 import { ordersCounter } from "./metrics.ts";
@@ -21,6 +21,8 @@ export type OutcomeDeps = {
   outcomesTopic: string;
   logger: Logger;
   registry?: Registry | undefined;
+  /** Without it, a waiting order's secret is only in the outcome message, never on its row. */
+  orderSecretKey?: Buffer | undefined;
   now?: () => Date;
 };
 
@@ -51,8 +53,19 @@ export function createOutcomePublisher(deps: OutcomeDeps): FinishOrder {
       ...(result.error ? { error: result.error } : {}),
       completedAt: now().toISOString(),
     };
-    // The stored outcome never carries the client secret (DESIGN §4: no secrets in the store).
-    const { clientSecret: _secret, ...stored } = outcome;
+    // The stored outcome never carries the client secret in plain text (DESIGN §4): a waiting
+    // order keeps it sealed for the gateway's GET (decision 018); a later outcome replaces it.
+    const { clientSecret, ...rest } = outcome;
+    const stored =
+      clientSecret && result.status === "requires_action" && deps.orderSecretKey
+        ? {
+            ...rest,
+            sealedClientSecret: {
+              type: clientSecret.type,
+              ...sealSecret(deps.orderSecretKey, clientSecret.value, order.orderId),
+            },
+          }
+        : rest;
     await setOrderStatus(deps.db, order.orderId, result.status, stored);
     await deps.producer.publish(deps.outcomesTopic, {
       key: outcome.subscriptionId,
@@ -71,7 +84,11 @@ export function createOutcomePublisher(deps: OutcomeDeps): FinishOrder {
     // The message's logger: the line carries the order's correlation id.
     logger.info(
       { ...order, status: result.status, action: result.action, error: result.error?.code },
-      result.status === "failed" ? "order failed" : "order applied",
+      result.status === "failed"
+        ? "order failed"
+        : result.status === "requires_action"
+          ? "order waits for the customer"
+          : "order applied",
     );
   };
 }

@@ -11,7 +11,7 @@ import {
   topicWithCompanions,
 } from "@bridge/messaging";
 import { createLogger, createMetrics, type Logger, type Metrics } from "@bridge/observability";
-import { createStore, type Store } from "@bridge/store";
+import { createStore, type Store, secretKeyFrom } from "@bridge/store";
 import { createStripeClient, stripeErrorClass } from "@bridge/stripe-client";
 import type { WriterConfig } from "./config.ts";
 import type { WriterTopics } from "./context.ts";
@@ -85,6 +85,7 @@ export async function startWriterService(
     logger,
     registry: metrics.registry,
     crash: crashHookFor(parseCrashPoint(config.WRITER_CRASH_AT)),
+    orderSecretKey: config.ORDER_SECRET_KEY ? secretKeyFrom(config.ORDER_SECRET_KEY) : undefined,
   });
   const consumer = await startConsumer(kafka, {
     groupId: config.KAFKA_GROUP_ID,

@@ -42,7 +42,16 @@ export const orderSubmittedV1 = z.object({
 });
 export type OrderSubmittedV1 = z.output<typeof orderSubmittedV1>;
 
-export const orderOutcomeStatuses = ["applied", "failed", "skipped"] as const;
+/**
+ * `applied`: Stripe's state proves the order (a new subscription's first invoice paid or nothing
+ * due). `requires_action`: the order waits for the customer, who must confirm a payment in the
+ * browser (3-D Secure, or no payment method given) with `clientSecret`; a later outcome
+ * (`<orderId>:payment:outcome`) ends it `applied` or `failed` (decision 018). `failed`: refused,
+ * `error` says why. `skipped`: nothing to do (a change that came from Stripe).
+ */
+export const orderOutcomeStatuses = ["applied", "requires_action", "failed", "skipped"] as const;
+/** Statuses after which an order never changes again. */
+export const finalOrderOutcomeStatuses = ["applied", "failed", "skipped"] as const;
 
 /** Actions the writer reports; a string so a new action does not break older consumers. */
 export const knownOrderActions = [
@@ -51,6 +60,7 @@ export const knownOrderActions = [
   "address_updated",
   "payment_setup_started",
   "payment_method_updated",
+  "payment_pending",
   "upgraded",
   "downgrade_scheduled",
   "offer_swapped",

@@ -34,7 +34,9 @@ const str = (v: unknown) => (typeof v === "string" && v.trim() !== "" ? v : null
  * Apply one order outcome to the Limio store, inside the caller's transaction (which holds the
  * inbox row). The outcome is the only message that tells the sync an order was applied: a `new`
  * order that reached Stripe creates the Limio customer and subscription and links them to Stripe;
- * a schedule id is linked; an applied `change_address` updates the Limio customer from the order;
+ * an order still waiting for the customer (`requires_action`, decision 018) creates nothing: its
+ * later `applied` or `failed` outcome does; a schedule id is linked; an applied `change_address`
+ * updates the Limio customer from the order;
  * every outcome is audited (`order.<status>`); a linked subscription is then synced.
  */
 export async function applyOrderOutcomeInTx(

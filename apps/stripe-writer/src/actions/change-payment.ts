@@ -3,6 +3,7 @@ import { PoisonMessageError } from "@bridge/messaging";
 import type { Logger } from "@bridge/observability";
 import { findOrder } from "@bridge/store";
 import { classified, type Stripe, stripeFailureOf } from "@bridge/stripe-client";
+import { awaitCustomerPayment, needsCustomerAuthentication } from "../awaiting-payment.ts";
 import {
   type ActionContext,
   type ActionResult,
@@ -26,22 +27,25 @@ import { loadOrderSteps } from "../steps.ts";
 export async function adoptPaymentMethod(
   ctx: ActionContext,
   linked: LinkedSubscription,
-  paymentMethodId: string,
+  givenMethodId: string,
   options: { prefix: string; attach: boolean },
 ): Promise<ActionResult> {
+  let paymentMethodId = givenMethodId;
   const { stripe, step } = ctx;
   const metadata = limioMetadata(ctx);
   const ids = { customerId: linked.stripeCustomerId, subscriptionId: linked.stripeSubscriptionId };
   const name = (s: string) => `${options.prefix}${s}`;
   if (options.attach) {
-    await step(name("payment-method"), async (key) => {
-      await stripe.paymentMethods.attach(
+    // Stripe's test shortcuts (pm_card_…) attach as a new PaymentMethod: later calls use its id.
+    const attached = await step(name("payment-method"), async (key) => {
+      const pm = await stripe.paymentMethods.attach(
         paymentMethodId,
         { customer: linked.stripeCustomerId },
         { idempotencyKey: key },
       );
-      return { paymentMethodId };
+      return { paymentMethodId: pm.id };
     });
+    paymentMethodId = attached.paymentMethodId;
   }
   await step(name("customer-default"), async (key) => {
     await stripe.customers.update(
@@ -75,8 +79,17 @@ export async function adoptPaymentMethod(
   );
   if (open.invoiceId && open.amountDue > 0) {
     const invoiceId = open.invoiceId;
+    // 3-D Secure (or a payment still processing): the order waits for the customer (decision 018).
+    const awaitPayment = () =>
+      awaitCustomerPayment(ctx, {
+        invoiceId,
+        action: "payment_method_updated",
+        stripe: { ...ids, invoiceId },
+        prefix: options.prefix,
+      });
+    let paid: { invoiceStatus: string | null };
     try {
-      await step(name("pay-invoice"), async (key) => {
+      paid = await step(name("pay-invoice"), async (key) => {
         const params = await ctx.hooks.beforeStripePayInvoice(
           { payment_method: paymentMethodId, off_session: true },
           {
@@ -93,6 +106,7 @@ export async function adoptPaymentMethod(
         return { invoiceId, invoiceStatus: paid.status };
       });
     } catch (error) {
+      if (needsCustomerAuthentication(error)) return awaitPayment();
       if (!isPermanentStripeError(error)) throw error;
       const failure = stripeFailureOf(error);
       throw new OrderFailure(
@@ -105,6 +119,7 @@ export async function adoptPaymentMethod(
         },
       );
     }
+    if (paid.invoiceStatus !== "paid") return awaitPayment();
   }
   return {
     status: "applied",
@@ -115,7 +130,8 @@ export async function adoptPaymentMethod(
 
 /**
  * `change_payment`: a PaymentMethod the shop already confirmed becomes the default at once;
- * otherwise a SetupIntent (off_session) is created and its client secret returned, and
+ * otherwise a SetupIntent (off_session) is created and the order waits for the customer
+ * (`requires_action` with its client secret), and
  * `completeChangePayment` finishes the change when `setup_intent.succeeded` arrives.
  */
 export async function changePayment(ctx: ActionContext): Promise<ActionResult> {
@@ -145,8 +161,10 @@ export async function changePayment(ctx: ActionContext): Promise<ActionResult> {
   }
   // Resumed after the step: the secret is never stored, so read it again.
   clientSecret ??= (await ctx.stripe.setupIntents.retrieve(setup.setupIntentId)).client_secret ?? undefined;
+  // Nothing changed in Stripe yet: the order waits for the customer to confirm the SetupIntent
+  // (decision 018); `setup_intent.succeeded` finishes it.
   return {
-    status: "applied",
+    status: "requires_action",
     action: "payment_setup_started",
     stripe: {
       customerId: linked.stripeCustomerId,

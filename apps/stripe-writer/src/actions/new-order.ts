@@ -2,9 +2,13 @@ import { buildPriceParams, fullName, type LimioNewOrder, type Offer, stripeAddre
 import { stripeFailureOf } from "@bridge/stripe-client";
 import type Stripe from "stripe";
 import {
+  awaitCustomerPayment,
+  checkShopPaymentIntent,
+  needsCustomerAuthentication,
+} from "../awaiting-payment.ts";
+import {
   type ActionContext,
   type ActionResult,
-  type ClientSecret,
   hookContext,
   limioMetadata,
   loadOffer,
@@ -147,8 +151,7 @@ export async function newOrder(ctx: ActionContext): Promise<ActionResult> {
     );
   }
 
-  // 4. Subscription, after the beforeStripeSubscription hook. The confirmation secret stays in memory.
-  let confirmationSecret: string | undefined;
+  // 4. Subscription, after the beforeStripeSubscription hook.
   const subscription = await step<SubscriptionStep>("subscription", async (key) => {
     const base: Stripe.SubscriptionCreateParams = {
       customer: customer.customerId,
@@ -160,7 +163,7 @@ export async function newOrder(ctx: ActionContext): Promise<ActionResult> {
       payment_settings: { save_default_payment_method: "on_subscription" },
       ...(attachedMethodId && !paymentIntentId ? { default_payment_method: attachedMethodId } : {}),
       metadata: { ...metadata, limio_offer_id: offer.id },
-      expand: ["latest_invoice.confirmation_secret"],
+      expand: ["latest_invoice"],
     };
     const params = await ctx.hooks.beforeStripeSubscription(
       base,
@@ -168,7 +171,6 @@ export async function newOrder(ctx: ActionContext): Promise<ActionResult> {
     );
     const created = await stripe.subscriptions.create(params, { idempotencyKey: key });
     const invoice = created.latest_invoice as Stripe.Invoice | null;
-    confirmationSecret = invoice?.confirmation_secret?.client_secret ?? undefined;
     return {
       subscriptionId: created.id,
       status: created.status,
@@ -180,21 +182,20 @@ export async function newOrder(ctx: ActionContext): Promise<ActionResult> {
   });
   ids.subscriptionId = subscription.subscriptionId;
   if (subscription.invoiceId) ids.invoiceId = subscription.invoiceId;
-  const applied = (clientSecret?: ClientSecret): ActionResult => ({
-    status: "applied",
-    action: "subscription_created",
-    stripe: ids,
-    ...(clientSecret ? { clientSecret } : {}),
-  });
+  const applied = (): ActionResult => ({ status: "applied", action: "subscription_created", stripe: ids });
   if (!subscription.invoiceId || subscription.invoiceStatus !== "open" || subscription.amountDue === 0) {
     return applied();
   }
   const invoiceId = subscription.invoiceId;
 
-  // 5. First payment.
+  // 5. First payment. Anything that leaves the invoice unpaid waits for the customer (decision 018).
+  const awaitPayment = () =>
+    awaitCustomerPayment(ctx, { invoiceId, action: "subscription_created", stripe: ids });
   if (paymentIntentId) {
     ids.paymentIntentId = paymentIntentId;
-    await step("payment", async (key) => {
+    const intent = await stripe.paymentIntents.retrieve(paymentIntentId);
+    checkShopPaymentIntent(intent, { customerId: customer.customerId, ...subscription }, ids);
+    const paid = await step("payment", async (key) => {
       const invoice = await stripe.invoices.attachPayment(
         invoiceId,
         { payment_intent: paymentIntentId },
@@ -202,11 +203,12 @@ export async function newOrder(ctx: ActionContext): Promise<ActionResult> {
       );
       return { invoiceStatus: invoice.status };
     });
-    return applied();
+    return paid.invoiceStatus === "paid" ? applied() : awaitPayment();
   }
   if (attachedMethodId) {
+    let paid: { invoiceStatus: string | null };
     try {
-      await step("payment", async (key) => {
+      paid = await step("payment", async (key) => {
         const params = await ctx.hooks.beforeStripePayInvoice(
           { payment_method: attachedMethodId, off_session: true },
           {
@@ -224,6 +226,8 @@ export async function newOrder(ctx: ActionContext): Promise<ActionResult> {
         return { invoiceStatus: invoice.status };
       });
     } catch (error) {
+      // 3-D Secure: the shop confirms the invoice's payment with the customer (decision 018).
+      if (needsCustomerAuthentication(error)) return awaitPayment();
       // A decline fails the order (the subscription stays incomplete); the ids tell the shop which.
       if (!isPermanentStripeError(error)) throw error;
       const failure = stripeFailureOf(error);
@@ -233,16 +237,9 @@ export async function newOrder(ctx: ActionContext): Promise<ActionResult> {
         cause: error,
       });
     }
-    return applied();
+    return paid.invoiceStatus === "paid" ? applied() : awaitPayment();
   }
 
   // No payment details: the shop confirms the first invoice with its confirmation secret.
-  if (confirmationSecret === undefined) {
-    // Resumed after the subscription step: the secret was never stored, fetch it again.
-    const invoice = await stripe.invoices.retrieve(invoiceId, { expand: ["confirmation_secret"] });
-    confirmationSecret = invoice.confirmation_secret?.client_secret ?? undefined;
-  }
-  return applied(
-    confirmationSecret ? { type: "invoice_confirmation_secret", value: confirmationSecret } : undefined,
-  );
+  return awaitPayment();
 }

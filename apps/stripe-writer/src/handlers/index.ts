@@ -13,6 +13,7 @@ export function writerHandlers(deps: WriterDeps): Record<string, MessageHandler>
     outcomesTopic: deps.topics.orderOutcomes,
     logger: deps.logger,
     registry: deps.registry,
+    orderSecretKey: deps.orderSecretKey,
     ...(deps.now ? { now: deps.now } : {}),
   });
   return {

@@ -1,6 +1,6 @@
 import type { Db } from "../store.ts";
 
-export type OrderStatus = "queued" | "processing" | "applied" | "failed" | "skipped";
+export type OrderStatus = "queued" | "processing" | "applied" | "requires_action" | "failed" | "skipped";
 
 export type NewOrderRecord = {
   id: string;

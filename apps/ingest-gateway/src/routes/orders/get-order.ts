@@ -1,4 +1,4 @@
-import { findOrder, findSubscription } from "@bridge/store";
+import { findOrder, findSubscription, openSecret, type SealedSecret, secretKeyFrom } from "@bridge/store";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import type { RouteDeps } from "../../deps.ts";
@@ -15,6 +15,14 @@ const orderView = z
     external_id: z.string().nullable(),
     subscriptionId: z.string(),
     subscriptionReference: z.string().nullable(),
+    clientSecret: z
+      .object({ type: z.string(), value: z.string() })
+      .optional()
+      .meta({
+        description:
+          "While the order is `requires_action`: what the shop confirms the payment with in the browser " +
+          "(the invoice's confirmation secret). Absent otherwise.",
+      }),
     outcome: z
       .object({
         status: z.string().optional(),
@@ -53,15 +61,32 @@ const orderView = z
     ],
   });
 
-/** Drops anything secret-looking from a stored outcome (the writer should not store it anyway). */
+/** Drops anything secret from a stored outcome (the plain secret is never stored; the sealed one is not shown). */
 function publicOutcome(outcome: unknown) {
   if (!outcome || typeof outcome !== "object" || Array.isArray(outcome)) return null;
-  const { clientSecret: _secret, ...rest } = outcome as Record<string, unknown>;
+  const { clientSecret: _secret, sealedClientSecret: _sealed, ...rest } = outcome as Record<string, unknown>;
   return rest;
+}
+
+/**
+ * The confirmation secret of an order waiting for the customer, opened with ORDER_SECRET_KEY
+ * (decision 018); undefined for any other status, or without the key. Never logged.
+ */
+function waitingSecret(
+  key: Buffer | undefined,
+  order: { id: string; status: string; outcome: unknown },
+): { type: string; value: string } | undefined {
+  if (!key || order.status !== "requires_action") return undefined;
+  const sealed = (order.outcome as { sealedClientSecret?: SealedSecret & { type: string } } | null)
+    ?.sealedClientSecret;
+  if (!sealed) return undefined;
+  const value = openSecret(key, sealed, order.id);
+  return value === null ? undefined : { type: sealed.type, value };
 }
 
 /** `GET /api/orders/{id}`: an order's status and outcome, from the Limio store. */
 export const getOrderRoute: FastifyPluginAsyncZod<{ deps: RouteDeps }> = async (app, { deps }) => {
+  const secretKey = deps.config.ORDER_SECRET_KEY ? secretKeyFrom(deps.config.ORDER_SECRET_KEY) : undefined;
   app.get(
     "/api/orders/:id",
     {
@@ -81,6 +106,7 @@ export const getOrderRoute: FastifyPluginAsyncZod<{ deps: RouteDeps }> = async (
       const order = await findOrder(deps.store.db, request.params.id);
       if (!order) throw new HttpError(404, "order_not_found", `no order ${request.params.id}`);
       const subscription = await findSubscription(deps.store.db, order.subscriptionId);
+      const clientSecret = waitingSecret(secretKey, order);
       return {
         id: order.id,
         order_reference: order.reference,
@@ -90,6 +116,7 @@ export const getOrderRoute: FastifyPluginAsyncZod<{ deps: RouteDeps }> = async (
         external_id: order.externalId,
         subscriptionId: order.subscriptionId,
         subscriptionReference: subscription?.reference ?? null,
+        ...(clientSecret ? { clientSecret } : {}),
         outcome: publicOutcome(order.outcome),
         createdAt: order.createdAt.toISOString(),
         updatedAt: order.updatedAt.toISOString(),
