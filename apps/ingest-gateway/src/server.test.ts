@@ -1,6 +1,6 @@
 import { freshDatabase, kafkaBrokers, uniqueName } from "@bridge/local-infra/testing";
 import { createLogger } from "@bridge/observability";
-import { createStore, type Store, SYNC_CONSUMER_INBOX } from "@bridge/store";
+import { createStore, type Store, SYNC_INBOX } from "@bridge/store";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RunningGateway, startGateway } from "./server.ts";
 import { keys, seedSubscription, startTopicReader, testClient, testConfig } from "./test-support.ts";
@@ -58,7 +58,7 @@ describe("the gateway process", () => {
       await new Promise((resolve) => setTimeout(resolve, 200));
       expect(stopped).toBe(false);
       await store.db.inboxMessage.create({
-        data: { consumer: SYNC_CONSUMER_INBOX, messageId: message.envelope.id },
+        data: { consumer: SYNC_INBOX, messageId: message.envelope.id },
       });
       const response = await inFlight;
       expect(response.status).toBe(200);

@@ -13,7 +13,6 @@ export * from "./repositories/payment-schedules.ts";
 export * from "./repositories/stripe-budget.ts";
 export * from "./repositories/subscription-changes.ts";
 export * from "./repositories/subscriptions.ts";
-export * from "./repositories/sync-requests.ts";
 export * from "./repositories/unmatched.ts";
 export * from "./sealed-secrets.ts";
 export { createStore, type Db, type Store, type Tx } from "./store.ts";

@@ -39,3 +39,16 @@ export const SYNC_INBOX = "sync-consumer";
 export async function isSyncHandled(db: Db, messageId: string) {
   return wasHandled(db, SYNC_INBOX, messageId);
 }
+
+/**
+ * Has the sync applied an outcome of order `orderId`? The writer ids every outcome of an order
+ * `<orderId>:…:outcome` (deterministic, decision 009) and is the only producer of message ids that
+ * start with a Limio order id, so an inbox row with that prefix is the store's proof that the
+ * Limio subscription shows the order (the gateway's `limioSync`, decision 013).
+ */
+export async function isOrderOutcomeSynced(db: Db, orderId: string) {
+  const handled = await db.inboxMessage.count({
+    where: { consumer: SYNC_INBOX, messageId: { startsWith: `${orderId}:` } },
+  });
+  return handled > 0;
+}

@@ -6,7 +6,7 @@ import {
   type OrderSubmittedV1,
   parseLimioOrder,
 } from "@bridge/domain";
-import { findOrder, findSubscription, isSyncRequestApplied, orderSyncMessageId } from "@bridge/store";
+import { findOrder, findSubscription, isOrderOutcomeSynced } from "@bridge/store";
 import type { RouteDeps } from "../../deps.ts";
 import { HttpError } from "../../http-errors.ts";
 import {
@@ -270,7 +270,7 @@ export async function limioSyncOf(
   orderId: string,
   deadline: number,
 ): Promise<OrderAnswer["limioSync"]> {
-  const synced = await pollUntil(() => isSyncRequestApplied(deps.store.db, orderSyncMessageId(orderId)), {
+  const synced = await pollUntil(() => isOrderOutcomeSynced(deps.store.db, orderId), {
     timeoutMs: Math.max(0, deadline - Date.now()),
     intervalMs: deps.syncPollIntervalMs,
   });

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { type Envelope, messageTypes, type OrderOutcomeV1 } from "@bridge/domain";
-import { orderSyncMessageId, recordOrder, SYNC_CONSUMER_INBOX } from "@bridge/store";
+import { recordOrder, SYNC_INBOX } from "@bridge/store";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { deriveOrderIds, orderIdentity } from "../../idempotency.ts";
 import { type OrderOutcomeWaiter, startOutcomeWaiter } from "../../outcome-waiter.ts";
@@ -257,7 +257,7 @@ describe("POST /api/orders", () => {
     const data = message.envelope.data as { orderId: string; subscriptionId: string };
     // The sync-consumer applied the sync the writer requested for the order: Limio shows it.
     await gw.store.db.inboxMessage.create({
-      data: { consumer: SYNC_CONSUMER_INBOX, messageId: orderSyncMessageId(data.orderId) },
+      data: { consumer: SYNC_INBOX, messageId: `${data.orderId}:outcome` },
     });
     await publishNewOrderApplied(data, {
       clientSecret: { type: "invoice_confirmation_secret", value: "pi_secret_test" },

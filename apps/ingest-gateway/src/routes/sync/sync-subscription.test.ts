@@ -1,4 +1,4 @@
-import { SYNC_CONSUMER_INBOX } from "@bridge/store";
+import { SYNC_INBOX } from "@bridge/store";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   bearer,
@@ -38,7 +38,7 @@ describe("POST /api/plugins/stripe/sync/subscription/{id}", () => {
     });
     // The sync-consumer records its inbox row in the transaction that applies the sync.
     await gw.store.db.inboxMessage.create({
-      data: { consumer: SYNC_CONSUMER_INBOX, messageId: message.envelope.id },
+      data: { consumer: SYNC_INBOX, messageId: message.envelope.id },
     });
     const response = await pending;
     expect(response.statusCode).toBe(200);

@@ -1,4 +1,4 @@
-import { findSubscription, isSyncRequestApplied } from "@bridge/store";
+import { findSubscription, isSyncHandled } from "@bridge/store";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import type { RouteDeps } from "../../deps.ts";
@@ -59,7 +59,7 @@ export const syncSubscriptionRoute: FastifyPluginAsyncZod<{ deps: RouteDeps }> =
       });
       request.log.info({ subscriptionId: id, messageId }, "sync request accepted");
 
-      const done = await pollUntil(() => isSyncRequestApplied(deps.store.db, messageId), {
+      const done = await pollUntil(() => isSyncHandled(deps.store.db, messageId), {
         timeoutMs: deps.config.WAIT_TIMEOUT_MS,
         intervalMs: deps.syncPollIntervalMs,
       });
