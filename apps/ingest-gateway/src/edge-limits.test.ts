@@ -9,7 +9,7 @@ import {
   startTopicReader,
   type TestGateway,
   topicMessageCount,
-} from "./test-support.ts";
+} from "../test/support.ts";
 
 // Issue 16: input the rest of the system cannot store or bill is refused at the edge, with a 400
 // naming the field, and one client's bad request never fails another's.

@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
 import { freshDatabase, kafkaBrokers } from "@bridge/local-infra/testing";
 import { afterEach, describe, expect, it } from "vitest";
-import { keys, until, webhookSecrets } from "./test-support.ts";
+import { keys, until, webhookSecrets } from "../test/support.ts";
 
 // main.ts as an orchestrator runs it: configuration from the environment, a clean exit 0 on
 // SIGTERM (close-with-grace), and a refusal to start with a secret this repository publishes.

@@ -4,7 +4,7 @@ import { Ajv2020 } from "ajv/dist/2020.js";
 import { describe, expect, it } from "vitest";
 import { buildGateway } from "./app.ts";
 import { generateOpenapi, openapiPath, serialiseOpenapi } from "./openapi.ts";
-import { testConfig } from "./test-support.ts";
+import { testConfig } from "../test/support.ts";
 
 type Operation = {
   summary?: string;

@@ -10,7 +10,7 @@ import {
   startTopicReader,
   type TestGateway,
   topicMessageCount,
-} from "./test-support.ts";
+} from "../test/support.ts";
 
 // Issue 16, acceptance 2: orders generated from the published OpenAPI schema (valid ones, and ones
 // broken in the ways a careless client or an attacker breaks them) posted over HTTP to a gateway

@@ -1,7 +1,7 @@
 import { createHmac } from "node:crypto";
 import { connect, type Socket } from "node:net";
 import { afterAll, describe, expect, it } from "vitest";
-import { bearer, keys, startTestGateway, type TestGateway, until, webhookSecrets } from "./test-support.ts";
+import { bearer, keys, startTestGateway, type TestGateway, until, webhookSecrets } from "../test/support.ts";
 
 // Issue 16: the webhook route faces the internet unauthenticated. Slow or idle clients must not
 // hold connections and memory; a request without a signature is refused before its body is read.

@@ -6,7 +6,7 @@ import {
   startTestGateway,
   startTopicReader,
   type TestGateway,
-} from "../test-support.ts";
+} from "../../test/support.ts";
 import { createConsoleSessions } from "./session.ts";
 
 const opsKey = "operator-key-0123456789abcdef";

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { bearer, keys, startTestGateway, type TestGateway } from "../test-support.ts";
+import { bearer, keys, startTestGateway, type TestGateway } from "../../test/support.ts";
 
 // The store behind the gateway does not answer (stopped, restarting): reads and order look-ups
 // fail at the connection, which must be a 503 the client retries, not an internal error.

@@ -1,6 +1,6 @@
 import { recordOrder } from "@bridge/store";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { bearer, keys, seedSubscription, startTestGateway, type TestGateway } from "../test-support.ts";
+import { bearer, keys, seedSubscription, startTestGateway, type TestGateway } from "../../test/support.ts";
 
 let gw: TestGateway;
 

@@ -15,7 +15,7 @@ import {
   testClient,
   topicMessageCount,
   until,
-} from "../../test-support.ts";
+} from "../../../test/support.ts";
 
 const fixture = (name: string) =>
   JSON.parse(
@@ -58,7 +58,7 @@ const publishNewOrderApplied = (
 
 beforeAll(async () => {
   const client = testClient("gateway-outcomes");
-  const { freshTopics } = await import("../../test-support.ts");
+  const { freshTopics } = await import("../../../test/support.ts");
   const topics = await freshTopics();
   outcomes = await startOutcomeWaiter(client, { topic: topics.orderOutcomes, logger: client.logger });
   gw = await startTestGateway({ topics, outcomes });

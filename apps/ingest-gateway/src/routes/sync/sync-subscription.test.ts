@@ -8,7 +8,7 @@ import {
   startTopicReader,
   type TestGateway,
   topicMessageCount,
-} from "../../test-support.ts";
+} from "../../../test/support.ts";
 
 let gw: TestGateway;
 let syncs: Awaited<ReturnType<typeof startTopicReader>>;

@@ -7,7 +7,7 @@ import {
   type TestGateway,
   topicMessageCount,
   webhookSecrets,
-} from "../../test-support.ts";
+} from "../../../test/support.ts";
 
 let gw: TestGateway;
 let events: Awaited<ReturnType<typeof startTopicReader>>;

@@ -6,10 +6,10 @@ import { createKafkaClient, createProducer, type KafkaClient, type MessageProduc
 import { createLogger, createMetrics, type Metrics } from "@bridge/observability";
 import { createStore, type Store } from "@bridge/store";
 import type { FastifyInstance } from "fastify";
-import { buildGateway } from "./app.ts";
-import { type GatewayConfig, loadConfig } from "./config.ts";
-import type { GatewayTopics } from "./deps.ts";
-import type { OrderOutcomeWaiter } from "./outcome-waiter.ts";
+import { buildGateway } from "../src/app.ts";
+import { type GatewayConfig, loadConfig } from "../src/config.ts";
+import type { GatewayTopics } from "../src/deps.ts";
+import type { OrderOutcomeWaiter } from "../src/outcome-waiter.ts";
 
 export const keys = {
   shop: "shop-key-0123456789abcdef",
