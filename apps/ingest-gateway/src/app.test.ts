@@ -1,10 +1,10 @@
 import type { MessageProducer } from "@bridge/messaging";
 import { createLogger } from "@bridge/observability";
 import { describe, expect, it } from "vitest";
+import { bearer, keys, testConfig, webhookSecrets } from "../test/support.ts";
 import { buildGateway } from "./app.ts";
 import { loadConfig } from "./config.ts";
 import { createKeyMatcher } from "./plugins/auth.ts";
-import { bearer, keys, testConfig, webhookSecrets } from "../test/support.ts";
 
 const validEnv = {
   KAFKA_BROKERS: "127.0.0.1:9092",

@@ -2,9 +2,9 @@ import { readFileSync } from "node:fs";
 import { createLogger } from "@bridge/observability";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import { describe, expect, it } from "vitest";
+import { testConfig } from "../test/support.ts";
 import { buildGateway } from "./app.ts";
 import { generateOpenapi, openapiPath, serialiseOpenapi } from "./openapi.ts";
-import { testConfig } from "../test/support.ts";
 
 type Operation = {
   summary?: string;

@@ -1,7 +1,6 @@
 import { readFileSync } from "node:fs";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openapiPath } from "./openapi.ts";
 import {
   bearer,
   keys,
@@ -11,6 +10,7 @@ import {
   type TestGateway,
   topicMessageCount,
 } from "../test/support.ts";
+import { openapiPath } from "./openapi.ts";
 
 // Issue 16, acceptance 2: orders generated from the published OpenAPI schema (valid ones, and ones
 // broken in the ways a careless client or an attacker breaks them) posted over HTTP to a gateway

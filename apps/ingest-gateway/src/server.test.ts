@@ -2,8 +2,8 @@ import { freshDatabase, kafkaBrokers, uniqueName } from "@bridge/local-infra/tes
 import { createLogger } from "@bridge/observability";
 import { createStore, type Store, SYNC_INBOX } from "@bridge/store";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type RunningGateway, startGateway } from "./server.ts";
 import { keys, seedSubscription, startTopicReader, testClient, testConfig } from "../test/support.ts";
+import { type RunningGateway, startGateway } from "./server.ts";
 
 let store: Store;
 let gateway: RunningGateway;

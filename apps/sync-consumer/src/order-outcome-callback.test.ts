@@ -20,8 +20,8 @@ import {
 import { createStore, type Store } from "@bridge/store";
 import { Registry } from "prom-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startOrderOutcomeCallback } from "./order-outcome-callback.ts";
 import { logger, until } from "../test/harness.ts";
+import { startOrderOutcomeCallback } from "./order-outcome-callback.ts";
 
 const secret = `cb_${randomUUID()}`;
 const kafka = createKafkaClient({ brokers: kafkaBrokers(), clientId: uniqueName("callback-test"), logger });

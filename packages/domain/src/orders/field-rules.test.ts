@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { monthlyCharge, testOffer } from "../../test/offer-builders.ts";
 import type { Offer } from "../catalog.ts";
 import { planNewOrder } from "../rules/new-order-plan.ts";
-import { monthlyCharge, testOffer } from "../../test/offer-builders.ts";
 import {
   ALL_FEATURES,
   checkOrderFields,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { Offer } from "../catalog.ts";
 import { monthlyCharge, testOffer as offer, oneOffCharge as oneOff } from "../../test/offer-builders.ts";
+import type { Offer } from "../catalog.ts";
 import {
   checkTotal,
   isFutureDate,

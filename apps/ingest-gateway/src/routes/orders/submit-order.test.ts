@@ -3,8 +3,6 @@ import { readFileSync } from "node:fs";
 import { type Envelope, messageTypes, type OrderOutcomeV1 } from "@bridge/domain";
 import { recordOrder, SYNC_INBOX } from "@bridge/store";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { deriveOrderIds, orderIdentity } from "../../idempotency.ts";
-import { type OrderOutcomeWaiter, startOutcomeWaiter } from "../../outcome-waiter.ts";
 import {
   bearer,
   keys,
@@ -16,6 +14,8 @@ import {
   topicMessageCount,
   until,
 } from "../../../test/support.ts";
+import { deriveOrderIds, orderIdentity } from "../../idempotency.ts";
+import { type OrderOutcomeWaiter, startOutcomeWaiter } from "../../outcome-waiter.ts";
 
 const fixture = (name: string) =>
   JSON.parse(
