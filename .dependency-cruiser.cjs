@@ -29,16 +29,18 @@ module.exports = {
     },
     {
       name: "only-messaging-touches-kafkajs",
+      comment:
+        "decision 002. local-infra is the one exception: it launches the broker the messaging tests run against, so it cannot depend on messaging (decision 011).",
       severity: "error",
-      from: { pathNot: "^packages/messaging/" },
+      from: { pathNot: "^packages/(messaging|local-infra)/" },
       to: { path: "node_modules/kafkajs/" },
     },
     {
       name: "domain-is-pure",
-      comment: "packages/domain holds contracts and rules: zod and nothing with I/O.",
+      comment: "packages/domain holds contracts and rules: zod, and node:crypto for pure hashing; nothing with I/O.",
       severity: "error",
       from: { path: "^packages/domain/src/", pathNot: "\\.test\\.ts$" },
-      to: { pathNot: "^(packages/domain/|node_modules/zod/)" },
+      to: { pathNot: "^(packages/domain/|node_modules/zod/|crypto$)" },
     },
     {
       name: "product-code-never-imports-test-code",

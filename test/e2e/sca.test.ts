@@ -11,7 +11,7 @@ import type { FastifyInstance } from "fastify";
 import type Stripe from "stripe";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildGateway } from "../../apps/ingest-gateway/src/app.ts";
-import { bearer, keys, testConfig } from "../../apps/ingest-gateway/src/test-support.ts";
+import { bearer, keys, testConfig } from "../../apps/ingest-gateway/test/support.ts";
 import {
   type Harness,
   hex,
@@ -20,7 +20,7 @@ import {
   offers,
   poll,
   startHarness,
-} from "../../apps/stripe-writer/src/test-support.ts";
+} from "../../apps/stripe-writer/test/harness.ts";
 
 let h: Harness;
 let sync: RunningSyncConsumer;

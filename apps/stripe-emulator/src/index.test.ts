@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { afterEach, describe, expect, it } from "vitest";
-import { startReceiver, stripeFor } from "./contract/harness.ts";
+import { startReceiver, stripeFor } from "../test/contract-harness.ts";
 import { type RunningEmulator, startEmulator } from "./index.ts";
 
 const running: RunningEmulator[] = [];

@@ -1,4 +1,4 @@
-import { type RunningEmulator, startEmulator } from "@bridge/stripe-emulator";
+import { type RunningEmulator, startEmulator } from "@bridge/testkit";
 import Stripe from "stripe";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createStripeLookups } from "./lookups.ts";

@@ -31,7 +31,7 @@ import {
   startStripe,
   stripeSubscription,
   until,
-} from "./test-support.ts";
+} from "../test/harness.ts";
 
 const fixture = join(import.meta.dirname, "fixtures", "crashing-sync-consumer.ts");
 const kafka = createKafkaClient({ brokers: kafkaBrokers(), clientId: uniqueName("crash-test"), logger });

@@ -30,7 +30,7 @@ import {
   stripeSubscription,
   until,
   utc,
-} from "./test-support.ts";
+} from "../test/harness.ts";
 
 let h: Harness;
 let receiver: Awaited<ReturnType<typeof startWebhookReceiver>>;

@@ -26,6 +26,7 @@ function recordingProducer(published: Envelope[]): MessageProducer {
       published.push(...messages.map((m) => m.envelope as Envelope));
       return [];
     },
+    publishEncoded: async () => [],
     isConnected: () => true,
     disconnect: async () => {},
   };

@@ -22,15 +22,18 @@ export type DlqEntry = {
 
 type RawEntry = { partition: number; message: KafkaMessage };
 
-/** Reads up to `limit` DLQ messages, oldest first per partition (DLQ topics have 1 partition by default). */
-export async function listDlq(
+/** Reads up to `limit` messages of any topic as it is now, oldest first per partition. */
+export async function readTopic(
   client: KafkaClient,
-  dlqTopic: string,
+  topic: string,
   options: { limit?: number; timeoutMs?: number } = {},
 ): Promise<DlqEntry[]> {
-  const raw = await readAll(client, dlqTopic, options);
+  const raw = await readAll(client, topic, options);
   return raw.map(toEntry);
 }
+
+/** Reads up to `limit` DLQ messages, oldest first per partition (DLQ topics have 1 partition by default). */
+export const listDlq = readTopic;
 
 /**
  * Republishes DLQ messages (all, or those in `ids`) to their original topic with the same key,

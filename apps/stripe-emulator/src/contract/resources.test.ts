@@ -1,6 +1,6 @@
 import Stripe from "stripe";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { type Harness, startHarness } from "./harness.ts";
+import { type Harness, startHarness } from "../../test/contract-harness.ts";
 
 let h: Harness;
 let stripe: Stripe;

@@ -2,7 +2,7 @@ import Stripe from "stripe";
 import { describe, expect, it } from "vitest";
 import { StripeApiError } from "../http/errors.ts";
 import { billingSetup } from "./fixtures.ts";
-import { useHarness } from "./harness.ts";
+import { useHarness } from "../../test/contract-harness.ts";
 
 const t = useHarness();
 

@@ -1,6 +1,6 @@
 import type Stripe from "stripe";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { type Harness, type Json, json, startHarness, startReceiver } from "./harness.ts";
+import { type Harness, type Json, json, startHarness, startReceiver } from "../../test/contract-harness.ts";
 
 let h: Harness;
 let stripe: Stripe;

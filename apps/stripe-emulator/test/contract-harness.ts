@@ -1,8 +1,8 @@
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import Stripe from "stripe";
 import { afterAll, beforeAll, beforeEach } from "vitest";
-import { defaultConfig, type EmulatorConfig } from "../config.ts";
-import { type RunningEmulator, startEmulator } from "../index.ts";
+import { defaultConfig, type EmulatorConfig } from "../src/config.ts";
+import { type RunningEmulator, startEmulator } from "../src/index.ts";
 
 export const TEST_KEY = "sk_test_emulatorContractSuite";
 
