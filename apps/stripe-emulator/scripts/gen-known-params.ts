@@ -1,83 +1,147 @@
 /**
- * Generates src/http/known-params.ts: the top-level parameters stripe-node 23 declares for each
- * write endpoint the emulator serves (from the SDK's `*Params` interfaces). Stripe rejects any
- * other parameter with 400 `parameter_unknown`, and so does the emulator.
+ * Generates the committed tables the emulator validates requests with, from stripe-node 23's
+ * declared types (API version 2026-10-28.endive, the version the SDK pins):
+ * - src/http/known-params.json: for each endpoint the emulator serves, its parameters at every
+ *   depth (nested objects, arrays, enums), from the SDK's `*Params` types. Stripe refuses any
+ *   other parameter with 400 `parameter_unknown` and a value outside an enum with 400 naming the
+ *   parameter (`param: payment_settings[save_default_payment_method]`), and so does the emulator.
+ * - src/http/error-codes.json: Stripe's published error codes (the SDK's `LastPaymentError.Code`
+ *   union, docs.stripe.com/error-codes); the emulator answers no other `code`.
  * Run: node apps/stripe-emulator/scripts/gen-known-params.ts
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
+import ts from "typescript";
 
 const require = createRequire(import.meta.url);
-// The package root: the main entry is cjs/stripe.cjs.node.js.
 const sdkRoot = dirname(dirname(require.resolve("stripe")));
-const sdkDir = join(sdkRoot, "cjs", "resources");
 const sdkVersion = JSON.parse(readFileSync(join(sdkRoot, "package.json"), "utf8")).version as string;
+const outDir = join(import.meta.dirname, "..", "src", "http");
 
-const ROUTES: Record<string, [file: string, iface: string]> = {
-  "POST /v1/customers": ["Customers", "CustomerCreateParams"],
-  "POST /v1/customers/:id": ["Customers", "CustomerUpdateParams"],
-  "POST /v1/products": ["Products", "ProductCreateParams"],
-  "POST /v1/products/:id": ["Products", "ProductUpdateParams"],
-  "POST /v1/prices": ["Prices", "PriceCreateParams"],
-  "POST /v1/prices/:id": ["Prices", "PriceUpdateParams"],
-  "POST /v1/payment_methods": ["PaymentMethods", "PaymentMethodCreateParams"],
-  "POST /v1/payment_methods/:id": ["PaymentMethods", "PaymentMethodUpdateParams"],
-  "POST /v1/payment_methods/:id/attach": ["PaymentMethods", "PaymentMethodAttachParams"],
-  "POST /v1/payment_methods/:id/detach": ["PaymentMethods", "PaymentMethodDetachParams"],
-  "POST /v1/setup_intents": ["SetupIntents", "SetupIntentCreateParams"],
-  "POST /v1/setup_intents/:id": ["SetupIntents", "SetupIntentUpdateParams"],
-  "POST /v1/setup_intents/:id/confirm": ["SetupIntents", "SetupIntentConfirmParams"],
-  "POST /v1/setup_intents/:id/cancel": ["SetupIntents", "SetupIntentCancelParams"],
-  "POST /v1/payment_intents": ["PaymentIntents", "PaymentIntentCreateParams"],
-  "POST /v1/payment_intents/:id": ["PaymentIntents", "PaymentIntentUpdateParams"],
-  "POST /v1/payment_intents/:id/confirm": ["PaymentIntents", "PaymentIntentConfirmParams"],
-  "POST /v1/payment_intents/:id/cancel": ["PaymentIntents", "PaymentIntentCancelParams"],
-  "POST /v1/subscriptions": ["Subscriptions", "SubscriptionCreateParams"],
-  "POST /v1/subscriptions/:id": ["Subscriptions", "SubscriptionUpdateParams"],
-  "DELETE /v1/subscriptions/:id": ["Subscriptions", "SubscriptionCancelParams"],
-  "POST /v1/subscription_schedules": ["SubscriptionSchedules", "SubscriptionScheduleCreateParams"],
-  "POST /v1/subscription_schedules/:id": ["SubscriptionSchedules", "SubscriptionScheduleUpdateParams"],
-  "POST /v1/subscription_schedules/:id/release": [
-    "SubscriptionSchedules",
-    "SubscriptionScheduleReleaseParams",
-  ],
-  "POST /v1/subscription_schedules/:id/cancel": ["SubscriptionSchedules", "SubscriptionScheduleCancelParams"],
-  "POST /v1/invoices": ["Invoices", "InvoiceCreateParams"],
-  "POST /v1/invoices/:id": ["Invoices", "InvoiceUpdateParams"],
-  "POST /v1/invoices/create_preview": ["Invoices", "InvoiceCreatePreviewParams"],
-  "POST /v1/invoices/:id/finalize": ["Invoices", "InvoiceFinalizeInvoiceParams"],
-  "POST /v1/invoices/:id/pay": ["Invoices", "InvoicePayParams"],
-  "POST /v1/invoices/:id/attach_payment": ["Invoices", "InvoiceAttachPaymentParams"],
-  "POST /v1/invoices/:id/void": ["Invoices", "InvoiceVoidInvoiceParams"],
-  "POST /v1/invoices/:id/mark_uncollectible": ["Invoices", "InvoiceMarkUncollectibleParams"],
-  "POST /v1/webhook_endpoints": ["WebhookEndpoints", "WebhookEndpointCreateParams"],
-  "POST /v1/webhook_endpoints/:id": ["WebhookEndpoints", "WebhookEndpointUpdateParams"],
-  "POST /v1/test_helpers/test_clocks": ["TestHelpers/TestClocks", "TestClockCreateParams"],
-  "POST /v1/test_helpers/test_clocks/:id/advance": ["TestHelpers/TestClocks", "TestClockAdvanceParams"],
+/** Route → the SDK's params type (as `Stripe.X`). */
+const ROUTES: Record<string, string> = {
+  "POST /v1/customers": "CustomerCreateParams",
+  "POST /v1/customers/:id": "CustomerUpdateParams",
+  "GET /v1/customers": "CustomerListParams",
+  "GET /v1/customers/search": "CustomerSearchParams",
+  "POST /v1/products": "ProductCreateParams",
+  "POST /v1/products/:id": "ProductUpdateParams",
+  "POST /v1/prices": "PriceCreateParams",
+  "POST /v1/prices/:id": "PriceUpdateParams",
+  "GET /v1/prices": "PriceListParams",
+  "POST /v1/payment_methods": "PaymentMethodCreateParams",
+  "POST /v1/payment_methods/:id": "PaymentMethodUpdateParams",
+  "POST /v1/payment_methods/:id/attach": "PaymentMethodAttachParams",
+  "POST /v1/payment_methods/:id/detach": "PaymentMethodDetachParams",
+  "POST /v1/setup_intents": "SetupIntentCreateParams",
+  "POST /v1/setup_intents/:id": "SetupIntentUpdateParams",
+  "POST /v1/setup_intents/:id/confirm": "SetupIntentConfirmParams",
+  "POST /v1/setup_intents/:id/cancel": "SetupIntentCancelParams",
+  "POST /v1/payment_intents": "PaymentIntentCreateParams",
+  "POST /v1/payment_intents/:id": "PaymentIntentUpdateParams",
+  "POST /v1/payment_intents/:id/confirm": "PaymentIntentConfirmParams",
+  "POST /v1/payment_intents/:id/cancel": "PaymentIntentCancelParams",
+  "POST /v1/subscriptions": "SubscriptionCreateParams",
+  "POST /v1/subscriptions/:id": "SubscriptionUpdateParams",
+  "DELETE /v1/subscriptions/:id": "SubscriptionCancelParams",
+  "GET /v1/subscriptions": "SubscriptionListParams",
+  "POST /v1/subscription_schedules": "SubscriptionScheduleCreateParams",
+  "POST /v1/subscription_schedules/:id": "SubscriptionScheduleUpdateParams",
+  "POST /v1/subscription_schedules/:id/release": "SubscriptionScheduleReleaseParams",
+  "POST /v1/subscription_schedules/:id/cancel": "SubscriptionScheduleCancelParams",
+  "POST /v1/invoices": "InvoiceCreateParams",
+  "POST /v1/invoices/:id": "InvoiceUpdateParams",
+  "GET /v1/invoices": "InvoiceListParams",
+  "POST /v1/invoices/create_preview": "InvoiceCreatePreviewParams",
+  "POST /v1/invoices/:id/finalize": "InvoiceFinalizeInvoiceParams",
+  "POST /v1/invoices/:id/pay": "InvoicePayParams",
+  "POST /v1/invoices/:id/attach_payment": "InvoiceAttachPaymentParams",
+  "POST /v1/invoices/:id/void": "InvoiceVoidInvoiceParams",
+  "POST /v1/invoices/:id/mark_uncollectible": "InvoiceMarkUncollectibleParams",
+  "POST /v1/webhook_endpoints": "WebhookEndpointCreateParams",
+  "POST /v1/webhook_endpoints/:id": "WebhookEndpointUpdateParams",
+  "POST /v1/test_helpers/test_clocks": "TestHelpers.TestClockCreateParams",
+  "POST /v1/test_helpers/test_clocks/:id/advance": "TestHelpers.TestClockAdvanceParams",
 };
 
-function topLevelKeys(file: string, iface: string): string[] {
-  const text = readFileSync(join(sdkDir, `${file}.d.ts`), "utf8");
-  const lines = text.split("\n");
-  const start = lines.findIndex((l) => new RegExp(`^\\s*(export )?interface ${iface} \\{`).test(l));
-  if (start < 0) throw new Error(`${iface} not found in ${file}.d.ts`);
-  const indent = (lines[start]!.match(/^\s*/)?.[0] ?? "").length;
-  const keys: string[] = [];
-  for (let i = start + 1; i < lines.length; i++) {
-    const line = lines[i]!;
-    if (new RegExp(`^\\s{${indent}}\\}`).test(line)) break;
-    const m = line.match(new RegExp(`^\\s{${indent + 4}}([a-z_0-9]+)\\??:`));
-    if (m) keys.push(m[1]!);
+/**
+ * A parameter's shape: `"*"` any value; `"map"` free keys (metadata); a string array = the
+ * enum's values (`""` listed when Stripe accepts an empty value to unset); `{ "[]": shape }` an
+ * array; any other object = its known keys.
+ */
+type Shape = "*" | "map" | string[] | { [key: string]: Shape };
+
+const probe = join(import.meta.dirname, "__params_probe.ts");
+writeFileSync(
+  probe,
+  `import type Stripe from "stripe";\n${Object.values(ROUTES)
+    .map((t, i) => `export type P${i} = Stripe.${t};`)
+    .join("\n")}\n`,
+);
+const program = ts.createProgram([probe], {
+  module: ts.ModuleKind.NodeNext,
+  moduleResolution: ts.ModuleResolutionKind.NodeNext,
+  strict: true,
+  noEmit: true,
+});
+const checker = program.getTypeChecker();
+const source = program.getSourceFile(probe)!;
+
+function describe(type: ts.Type, depth: number): Shape {
+  if (depth > 12) return "*";
+  const parts = type.isUnion() ? type.types : [type];
+  // The SDK joins every enum with `OtherString` (string & Record<never, never>) so that responses
+  // may carry values newer than the SDK; as a request parameter only the listed values are valid.
+  const isOtherString = (t: ts.Type) =>
+    t.isIntersection() && t.types.some((part) => part.flags & ts.TypeFlags.String);
+  const hasLiterals = parts.some((t) => t.isStringLiteral() && t.value !== "");
+  const meaningful = parts.filter(
+    (t) => !(t.flags & (ts.TypeFlags.Undefined | ts.TypeFlags.Null)) && !(hasLiterals && isOtherString(t)),
+  );
+  const literals = meaningful.filter((t) => t.isStringLiteral()) as ts.StringLiteralType[];
+  const others = meaningful.filter((t) => !t.isStringLiteral());
+  if (others.length === 0 && literals.length > 0) return literals.map((l) => l.value).sort();
+  const objects = others.filter((t) => t.flags & ts.TypeFlags.Object);
+  const scalars = others.filter((t) => !(t.flags & ts.TypeFlags.Object));
+  // Open strings (`OtherString`, plain string) or mixed scalar unions take any value.
+  if (scalars.some((t) => !(t.flags & ts.TypeFlags.BooleanLiteral)) && objects.length === 0) return "*";
+  if (objects.length !== 1) return "*";
+  const obj = objects[0]!;
+  const emptyable = literals.some((l) => l.value === "");
+  if (checker.isArrayType(obj)) {
+    const [elem] = checker.getTypeArguments(obj as ts.TypeReference);
+    return { "[]": elem ? describe(elem, depth + 1) : "*", ...(emptyable ? { "''": "*" } : {}) };
   }
-  return keys.sort();
+  if (checker.getIndexInfosOfType(obj).length > 0) return "map";
+  const props = checker.getPropertiesOfType(obj);
+  if (props.length === 0) return emptyable ? { "''": "*" } : {};
+  const out: Record<string, Shape> = emptyable ? { "''": "*" } : {};
+  for (const prop of props) {
+    out[prop.name] = describe(checker.getTypeOfSymbolAtLocation(prop, source), depth + 1);
+  }
+  return out;
 }
 
-const out: Record<string, string[]> = {};
-for (const [route, [file, iface]] of Object.entries(ROUTES)) out[route] = topLevelKeys(file, iface);
-const body = `// Generated by scripts/gen-known-params.ts from stripe-node ${sdkVersion}'s *Params types. Do not edit.
-/** Top-level parameters the SDK declares per write endpoint; anything else is \`parameter_unknown\`. */
-export const KNOWN_PARAMS: Record<string, readonly string[]> = ${JSON.stringify(out, null, 2)};
-`;
-writeFileSync(join(import.meta.dirname, "..", "src", "http", "known-params.ts"), body);
-console.log(`wrote ${Object.keys(out).length} endpoints`);
+const routes: Record<string, Shape> = {};
+const exports = checker.getExportsOfModule(checker.getSymbolAtLocation(source)!);
+Object.keys(ROUTES).forEach((route, i) => {
+  const symbol = exports.find((e) => e.name === `P${i}`)!;
+  routes[route] = describe(checker.getDeclaredTypeOfSymbol(symbol), 0);
+});
+
+const text = readFileSync(join(sdkRoot, "cjs", "resources", "PaymentIntents.d.ts"), "utf8");
+const codeLine = text.split("\n").find((l) => l.includes("type Code =") && l.includes("'rate_limit'"));
+if (!codeLine) throw new Error("Stripe's error code union not found in PaymentIntents.d.ts");
+const codes = [...codeLine.matchAll(/'([a-z0-9_]+)'/g)].map((m) => m[1]!).sort();
+
+writeFileSync(
+  join(outDir, "known-params.json"),
+  `${JSON.stringify({ generatedFrom: `stripe-node ${sdkVersion} *Params types`, routes })}\n`,
+);
+writeFileSync(
+  join(outDir, "error-codes.json"),
+  `${JSON.stringify({ generatedFrom: `stripe-node ${sdkVersion} PaymentIntent.LastPaymentError.Code`, codes }, null, 1)}\n`,
+);
+(await import("node:fs")).rmSync(probe);
+console.log(`wrote ${Object.keys(routes).length} endpoints, ${codes.length} error codes`);

@@ -13,6 +13,8 @@ export const configSchema = z
     STRIPE_EMULATOR_WEBHOOK_SECRET: z.string().startsWith("whsec_").optional(),
     /** Requests per second per API key (Stripe test mode: 25). 0 disables the limit. */
     STRIPE_EMULATOR_RATE_LIMIT: intFromEnv(25),
+    /** Requests per second per endpoint (Stripe's default: 25). 0 disables it. */
+    STRIPE_EMULATOR_ENDPOINT_RATE_LIMIT: intFromEnv(25),
     /** Payment retries after a failed renewal (Stripe's Smart Retries "retry up to N times"). */
     STRIPE_EMULATOR_DUNNING_RETRIES: intFromEnv(3),
     STRIPE_EMULATOR_DUNNING_INTERVAL_DAYS: z.coerce.number().positive().default(3),
@@ -36,6 +38,8 @@ export type EmulatorConfig = {
   apiKeys: string[];
   webhook?: { url: string; secret: string };
   rateLimitPerSecond: number;
+  /** Per endpoint (route pattern); 0 = off, the default for in-process emulators. */
+  endpointRateLimitPerSecond: number;
   dunning: { retries: number; intervalSeconds: number; finalStatus: "canceled" | "unpaid" | "past_due" };
   webhookDelivery: { maxAttempts: number; backoffMs: number };
   snapshotPath?: string;
@@ -49,6 +53,7 @@ export function defaultConfig(overrides: Partial<EmulatorConfig> = {}): Emulator
     host: "127.0.0.1",
     apiKeys: [],
     rateLimitPerSecond: 25,
+    endpointRateLimitPerSecond: 0,
     dunning: { retries: 3, intervalSeconds: 3 * 86400, finalStatus: "canceled" },
     webhookDelivery: { maxAttempts: 8, backoffMs: 1000 },
     logLevel: "info",
@@ -68,6 +73,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         }
       : {}),
     rateLimitPerSecond: parsed.STRIPE_EMULATOR_RATE_LIMIT,
+    endpointRateLimitPerSecond: parsed.STRIPE_EMULATOR_ENDPOINT_RATE_LIMIT,
     dunning: {
       retries: parsed.STRIPE_EMULATOR_DUNNING_RETRIES,
       intervalSeconds: Math.round(parsed.STRIPE_EMULATOR_DUNNING_INTERVAL_DAYS * 86400),

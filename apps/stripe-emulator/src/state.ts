@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import type { StripeObject } from "./types.ts";
+import type { StoredPaymentMethod, StripeObject } from "./types.ts";
 
 const ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
@@ -53,6 +53,13 @@ export const OBJECT_TYPES = [
   "test_helpers.test_clock",
 ] as const;
 export type ObjectType = (typeof OBJECT_TYPES)[number];
+
+/**
+ * The stored shape per object type: the official SDK's type (plus internal `_` fields) where the
+ * emulator's objects are typed so far, else the untyped StripeObject (what issue 14 still asks).
+ */
+type TypedObjects = { payment_method: StoredPaymentMethod };
+export type Stored<T extends ObjectType> = T extends keyof TypedObjects ? TypedObjects[T] : StripeObject;
 
 /**
  * The emulator's in-memory store: one insertion-ordered map per object type, an id index,
@@ -116,8 +123,8 @@ export class State {
     return obj;
   }
 
-  get(type: ObjectType, id: string): StripeObject | undefined {
-    return this.collection(type).get(id);
+  get<T extends ObjectType>(type: T, id: string): Stored<T> | undefined {
+    return this.collection(type).get(id) as Stored<T> | undefined;
   }
 
   find(id: string): StripeObject | undefined {
@@ -131,8 +138,8 @@ export class State {
   }
 
   /** All objects of a type in insertion order (oldest first), without sorting. */
-  values(type: ObjectType): StripeObject[] {
-    return [...this.collection(type).values()];
+  values<T extends ObjectType>(type: T): Stored<T>[] {
+    return [...this.collection(type).values()] as Stored<T>[];
   }
 
   /** All objects of a type, newest first (Stripe's list order). */

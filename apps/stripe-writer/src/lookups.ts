@@ -35,6 +35,8 @@ export type ResolvedPrice = { priceId: string; recurring: boolean; created: bool
  * costs one look-up (and one create when absent).
  */
 export type StripeLookups = {
+  /** The Stripe customer of this email, whatever its case there; undefined when there is none. */
+  findCustomerByEmail(email: string): Promise<Stripe.Customer | undefined>;
   ensureProduct(
     offer: Offer,
     idempotencyKey: string,
@@ -51,6 +53,17 @@ const isMissing = (error: unknown) =>
   (error as { statusCode?: number })?.statusCode === 404 ||
   (error as { code?: string })?.code === "resource_missing";
 const codeOf = (error: unknown) => (error as { code?: string })?.code;
+/**
+ * Stripe's answer to a price create whose lookup key another price holds: 400
+ * invalid_request_error on `param: lookup_key` ("A price (`price_…`) already uses that lookup
+ * key."), with no error code (docs.stripe.com/api/prices/create#create_price-lookup_key).
+ */
+const isTakenLookupKey = (error: unknown) =>
+  (error as { statusCode?: number })?.statusCode === 400 &&
+  (error as { param?: string })?.param === "lookup_key";
+
+/** Escapes a value for a Stripe search query string literal (docs.stripe.com/search#query-language). */
+const searchLiteral = (value: string) => value.replaceAll("\\", "\\\\").replaceAll("'", "\\'");
 
 export function createStripeLookups(stripe: Stripe, options: { maxEntries: number }): StripeLookups {
   const products = new BoundedCache<string, true>(options.maxEntries);
@@ -61,7 +74,25 @@ export function createStripeLookups(stripe: Stripe, options: { maxEntries: numbe
     return list.data[0];
   }
 
+  const byEmail = async (email: string) => (await stripe.customers.list({ email, limit: 1 })).data[0];
+
   return {
+    /**
+     * `customers.list({ email })` is case-sensitive on Stripe
+     * (docs.stripe.com/api/customers/list#list_customers-email) and consistent right after writes;
+     * search matches case-insensitively but only after up to a minute (docs.stripe.com/search#data-freshness).
+     * So: the lower-cased form first (the customers this bridge creates), then the form as given,
+     * then search, which finds a customer created elsewhere long ago as `Ada@Example.com`.
+     */
+    async findCustomerByEmail(email) {
+      const given = email.trim();
+      const lower = given.toLowerCase();
+      const found = (await byEmail(lower)) ?? (given !== lower ? await byEmail(given) : undefined);
+      if (found) return found;
+      const searched = await stripe.customers.search({ query: `email:'${searchLiteral(given)}'`, limit: 10 });
+      return searched.data.find((c) => c.email?.toLowerCase() === lower);
+    },
+
     async ensureProduct(offer, idempotencyKey, metadata) {
       const productId = offer.stripeProductCode;
       if (products.get(productId)) return { productId, created: false };
@@ -92,16 +123,16 @@ export function createStripeLookups(stripe: Stripe, options: { maxEntries: numbe
       const key = params.lookup_key;
       const cached = prices.get(key);
       if (cached) return { ...cached, created: false };
-      const existing = await findPrice(key);
       // Reuse only an active price that still means what the key says; an archived or altered
       // one keeps the key until we create the replacement with transfer_lookup_key.
-      const usable =
-        existing?.active &&
-        existing.unit_amount === params.unit_amount &&
-        existing.currency === params.currency &&
-        (existing.recurring?.interval ?? null) === (params.recurring?.interval ?? null) &&
-        (existing.recurring?.interval_count ?? null) === (params.recurring?.interval_count ?? null);
-      if (existing && usable) {
+      const usable = (price: Stripe.Price | undefined): price is Stripe.Price =>
+        price?.active === true &&
+        price.unit_amount === params.unit_amount &&
+        price.currency === params.currency &&
+        (price.recurring?.interval ?? null) === (params.recurring?.interval ?? null) &&
+        (price.recurring?.interval_count ?? null) === (params.recurring?.interval_count ?? null);
+      const existing = await findPrice(key);
+      if (usable(existing)) {
         const hit = { priceId: existing.id, recurring: existing.recurring !== null };
         prices.set(key, hit);
         return { ...hit, created: false };
@@ -120,9 +151,9 @@ export function createStripeLookups(stripe: Stripe, options: { maxEntries: numbe
         return { ...hit, created: true };
       } catch (error) {
         // Another order created the same price between our look-up and create: use it.
-        if (codeOf(error) !== "lookup_key_already_exists") throw error;
+        if (!isTakenLookupKey(error)) throw error;
         const raced = await findPrice(key);
-        if (!raced) throw error;
+        if (!usable(raced)) throw error;
         const hit = { priceId: raced.id, recurring: raced.recurring !== null };
         prices.set(key, hit);
         return { ...hit, created: false };

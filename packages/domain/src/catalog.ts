@@ -32,10 +32,13 @@ export const limioChargeSchema = z
       .regex(/^[A-Za-z]{3}$/, "expected an ISO 4217 currency code")
       .transform((c) => c.toUpperCase()),
     type: chargeTypeSchema,
+    /** `subscription_start` | `order_date` | `delayed` (Limio's trial: billing starts after the delay). */
     trigger: z.string().optional(),
     repeat_interval: z.coerce.number().int().positive().optional(),
     repeat_interval_type: intervalUnitSchema.optional(),
     repeat_count: z.coerce.number().int().positive().optional(),
+    delay_interval: z.coerce.number().int().positive().optional(),
+    delay_interval_type: intervalUnitSchema.optional(),
   })
   .loose()
   .superRefine((c, ctx) => {
@@ -43,6 +46,13 @@ export const limioChargeSchema = z
       toMinorUnits(c.value, c.currencyCode);
     } catch (e) {
       ctx.addIssue({ code: "custom", path: ["value"], message: (e as Error).message });
+    }
+    if (c.trigger === "delayed" && (c.delay_interval === undefined || c.delay_interval_type === undefined)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["delay_interval"],
+        message: "a delayed charge needs delay_interval and delay_interval_type",
+      });
     }
     if (c.type === "recurring") {
       if (c.repeat_interval === undefined)
@@ -65,30 +75,57 @@ export const offerTermSchema = z
   .object({ length: z.coerce.number().int().positive(), type: intervalUnitSchema })
   .loose();
 
-export const offerSchema = z
-  .object({
-    id: z.string().min(1),
-    version: z.string().min(1).optional(),
-    name: z.string().min(1),
-    displayName: z.string().optional(),
-    productName: z.string().optional(),
-    stripeProductCode: stripeProductId,
-    charges: z.array(limioChargeSchema).min(1, "an offer needs at least one charge"),
-    term: offerTermSchema,
-    autoRenew: z.boolean().default(true),
-  })
-  .loose()
-  .superRefine((o, ctx) => {
-    // A Stripe subscription bills in one currency, so an offer's charges must share it.
-    const currencies = new Set(o.charges.map((c) => c.currencyCode));
-    if (currencies.size > 1) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["charges"],
-        message: `mixed currencies: ${[...currencies].join(", ")}`,
-      });
-    }
-  });
+/** Offers to switch to, as Limio lists them: offer ids, names or paths (`/offers2/Digital Annual`). */
+const offerListSchema = z.array(z.string().min(1)).optional();
+
+/**
+ * Limio's own attribute names are accepted for the term and auto-renew (`term__limio`,
+ * `autoRenew__limio`) when the flat names are absent, so an offer copied from Limio loads as is.
+ */
+function limioAttributeAliases(value: unknown): unknown {
+  if (!value || typeof value !== "object" || Array.isArray(value)) return value;
+  const o = value as Record<string, unknown>;
+  return {
+    ...o,
+    ...(o.term === undefined && o.term__limio !== undefined ? { term: o.term__limio } : {}),
+    ...(o.autoRenew === undefined && o.autoRenew__limio !== undefined
+      ? { autoRenew: o.autoRenew__limio }
+      : {}),
+  };
+}
+
+export const offerSchema = z.preprocess(
+  limioAttributeAliases,
+  z
+    .object({
+      id: z.string().min(1),
+      version: z.string().min(1).optional(),
+      name: z.string().min(1),
+      displayName: z.string().optional(),
+      productName: z.string().optional(),
+      stripeProductCode: stripeProductId,
+      charges: z.array(limioChargeSchema).min(1, "an offer needs at least one charge"),
+      term: offerTermSchema,
+      autoRenew: z.boolean().default(true),
+      /** Where given, these decide a switch's direction (rules/switch.ts); otherwise value does. */
+      upgrade_offers__limio: offerListSchema,
+      downgrade_offers__limio: offerListSchema,
+      /** When a switch to this offer takes effect: `immediate`, or at the next billing date. */
+      switch_date__limio: z.string().min(1).optional(),
+    })
+    .loose()
+    .superRefine((o, ctx) => {
+      // A Stripe subscription bills in one currency, so an offer's charges must share it.
+      const currencies = new Set(o.charges.map((c) => c.currencyCode));
+      if (currencies.size > 1) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["charges"],
+          message: `mixed currencies: ${[...currencies].join(", ")}`,
+        });
+      }
+    }),
+);
 export type Offer = z.infer<typeof offerSchema>;
 
 export const catalogSchema = z

@@ -3,7 +3,7 @@ import { nowFor } from "../events/events.ts";
 import { cardError, invalid } from "../http/errors.ts";
 import type { RequestMeta, StripeObject } from "../types.ts";
 import { applyItemChanges } from "./items.ts";
-import { confirmPaymentIntent, newPaymentIntent } from "./payments.ts";
+import { type ConfirmResult, confirmPaymentIntent, newPaymentIntent } from "./payments.ts";
 
 export type LineInput = {
   amount: number;
@@ -288,9 +288,11 @@ export function defaultPaymentMethodFor(emu: Emulator, invoice: StripeObject): s
   return customer?.invoice_settings?.default_payment_method ?? null;
 }
 
-export type PayResult = { ok: true } | { ok: false; error: StripeObject | null };
+export type PayResult =
+  | { ok: true }
+  | { ok: false; requiresAction: boolean; error: StripeObject | null; paymentIntent: StripeObject | null };
 
-/** Attempt to collect an open invoice. Failures bump attempt_count and emit invoice.payment_failed. */
+/** Attempt to collect an open invoice (off session, as Billing does). Failures bump attempt_count. */
 export function attemptInvoicePayment(
   emu: Emulator,
   invoice: StripeObject,
@@ -303,33 +305,59 @@ export function attemptInvoicePayment(
   const before = state.render(invoice);
   invoice.attempt_count += 1;
   invoice.attempted = true;
-  let result: PayResult;
   if (!pmId) {
-    result = { ok: false, error: null };
-  } else {
-    let pi = invoice._payment_intent ? state.get("payment_intent", invoice._payment_intent) : undefined;
-    if (!pi || pi.status === "succeeded" || pi.status === "canceled") {
-      pi = newPaymentIntent(
-        emu,
-        {
-          amount: invoice.amount_remaining,
-          currency: invoice.currency,
-          customer: invoice.customer,
-          invoice: invoice.id,
-          clock: invoice.test_clock,
-        },
-        request,
-      );
-      invoice._payment_intent = pi.id;
-      createInvoicePayment(emu, invoice, pi.id);
-    }
-    const confirm = confirmPaymentIntent(emu, pi, pmId, request);
-    result = confirm.ok ? { ok: true } : { ok: false, error: confirm.error };
-  }
-  if (!result.ok) {
     emu.emit("invoice.payment_failed", invoice, { request, previous: before });
+    return { ok: false, requiresAction: false, error: null, paymentIntent: null };
   }
-  return result;
+  let pi = invoice._payment_intent ? state.get("payment_intent", invoice._payment_intent) : undefined;
+  if (!pi || pi.status === "succeeded" || pi.status === "canceled") {
+    pi = newPaymentIntent(
+      emu,
+      {
+        amount: invoice.amount_remaining,
+        currency: invoice.currency,
+        customer: invoice.customer,
+        invoice: invoice.id,
+        clock: invoice.test_clock,
+      },
+      request,
+    );
+    invoice._payment_intent = pi.id;
+    createInvoicePayment(emu, invoice, pi.id);
+  }
+  // Payments attached meanwhile (partial payments) leave less to collect.
+  pi.amount = invoice.amount_remaining;
+  const result = confirmPaymentIntent(emu, pi, pmId, request, { offSession: true });
+  settleInvoicePayment(emu, invoice, pi, result, request, before);
+  if (result.status === "succeeded") return { ok: true };
+  return {
+    ok: false,
+    requiresAction: result.status === "requires_action",
+    error: result.status === "failed" ? result.error : null,
+    paymentIntent: pi,
+  };
+}
+
+/**
+ * What an invoice's PaymentIntent outcome does to the invoice (auto-collection, `pay`, a
+ * client-side confirmation, or the 3-D Secure test control): a success credits it; a failure
+ * sends `invoice.payment_failed`; a payment waiting for authentication also sends
+ * `invoice.payment_action_required` (docs.stripe.com/billing/subscriptions/webhooks).
+ */
+export function settleInvoicePayment(
+  emu: Emulator,
+  invoice: StripeObject,
+  pi: StripeObject,
+  result: ConfirmResult,
+  request: RequestMeta,
+  previous: StripeObject = emu.state.render(invoice),
+): void {
+  if (result.status === "succeeded") {
+    creditInvoice(emu, invoice, pi, request);
+    return;
+  }
+  emu.emit("invoice.payment_failed", invoice, { request, previous });
+  if (result.status === "requires_action") emu.emit("invoice.payment_action_required", invoice, { request });
 }
 
 /** Throwing variant used by `POST /v1/invoices/:id/pay`. */
@@ -339,13 +367,9 @@ export function payInvoiceOrThrow(
   request: RequestMeta,
   paymentMethod?: string,
 ): void {
-  if (invoice.status === "paid") throw invalid("Invoice is already paid", undefined, "invoice_already_paid");
+  if (invoice.status === "paid") throw invalid("Invoice is already paid");
   if (invoice.status !== "open")
-    throw invalid(
-      `You can only pay an open invoice. This invoice is ${invoice.status}.`,
-      undefined,
-      "invoice_not_open",
-    );
+    throw invalid(`You can only pay an open invoice. This invoice is ${invoice.status}.`);
   if (!paymentMethod && !defaultPaymentMethodFor(emu, invoice)) {
     throw invalid(
       "This customer has no attached payment source or default payment method. Please consider adding a default payment method.",
@@ -354,20 +378,51 @@ export function payInvoiceOrThrow(
     );
   }
   const result = attemptInvoicePayment(emu, invoice, request, paymentMethod);
-  if (!result.ok) {
-    const e = result.error!;
-    throw cardError(e.message, e.code, e.decline_code, {
-      payment_method: e.payment_method,
-      charge: e.charge,
-    });
+  if (result.ok) return;
+  if (result.requiresAction) {
+    // docs.stripe.com/error-codes#invoice-payment-intent-requires-action
+    throw cardError(
+      "This payment requires additional user action before it can be completed successfully. Payment can be completed using the PaymentIntent associated with the invoice. For more details see: https://stripe.com/docs/billing/subscriptions/overview#requires-action",
+      "invoice_payment_intent_requires_action",
+      undefined,
+      { payment_intent: result.paymentIntent ? emu.state.render(result.paymentIntent) : null },
+    );
   }
+  const e = result.error!;
+  throw cardError(e.message, e.code, e.decline_code, {
+    payment_method: e.payment_method,
+    charge: e.charge,
+  });
 }
 
-/** Called when an invoice's PaymentIntent succeeds (auto-collection, pay, or client-side confirm). */
-export function onInvoicePaymentIntentSucceeded(emu: Emulator, pi: StripeObject, request: RequestMeta): void {
-  const invoice = emu.state.get("invoice", pi._invoice);
-  if (!invoice || invoice.status === "paid") return;
-  markInvoicePaid(emu, invoice, request, pi);
+/**
+ * A PaymentIntent of this invoice succeeded: its invoice payment is `paid` (`invoice_payment.paid`)
+ * and the invoice is credited; it is `paid` only when nothing remains, otherwise it stays `open`
+ * with `amount_paid` / `amount_remaining` updated (docs.stripe.com/invoicing/partial-payments).
+ */
+export function creditInvoice(
+  emu: Emulator,
+  invoice: StripeObject,
+  pi: StripeObject,
+  request: RequestMeta,
+): void {
+  const { state } = emu;
+  if (invoice.status !== "open") return;
+  const now = nowFor(emu, invoice.test_clock);
+  const payment = state
+    .values("invoice_payment")
+    .find((p) => p.invoice === invoice.id && p.payment.payment_intent === pi.id);
+  if (payment && payment.status !== "paid") {
+    payment.status = "paid";
+    payment.amount_paid = pi.amount_received;
+    payment.status_transitions.paid_at = now;
+    emu.emit("invoice_payment.paid", payment, { request });
+  }
+  const before = state.render(invoice);
+  invoice.amount_paid += pi.amount_received;
+  invoice.amount_remaining = Math.max(0, invoice.amount_due - invoice.amount_paid);
+  if (invoice.amount_remaining === 0) markInvoicePaid(emu, invoice, request, pi, before);
+  else emu.emit("invoice.updated", invoice, { request, previous: before });
 }
 
 export function markInvoicePaid(
@@ -375,9 +430,10 @@ export function markInvoicePaid(
   invoice: StripeObject,
   request: RequestMeta,
   pi?: StripeObject,
+  previous?: StripeObject,
 ): void {
   const { state } = emu;
-  const before = state.render(invoice);
+  const before = previous ?? state.render(invoice);
   const now = nowFor(emu, invoice.test_clock);
   invoice.status = "paid";
   invoice.amount_paid = invoice.amount_due;
@@ -385,18 +441,18 @@ export function markInvoicePaid(
   invoice.attempted = true;
   invoice.next_payment_attempt = null;
   invoice.status_transitions.paid_at = now;
-  if (pi) {
-    for (const payment of state.values("invoice_payment")) {
-      if (payment.invoice !== invoice.id) continue;
-      if (payment.payment.payment_intent === pi.id) {
-        payment.status = "paid";
-        payment.amount_paid = pi.amount_received;
-        payment.status_transitions.paid_at = now;
-      } else if (payment.status === "open") {
-        payment.status = "canceled";
-        payment.status_transitions.canceled_at = now;
-      }
+  for (const payment of state.values("invoice_payment")) {
+    if (payment.invoice === invoice.id && payment.status === "open") {
+      payment.status = "canceled";
+      payment.status_transitions.canceled_at = now;
     }
+  }
+  // The invoice's own PaymentIntent is no longer needed once other payments covered it.
+  const own = invoice._payment_intent ? state.get("payment_intent", invoice._payment_intent) : undefined;
+  if (own && own.id !== pi?.id && own.status !== "succeeded" && own.status !== "canceled") {
+    own.status = "canceled";
+    own.canceled_at = now;
+    own.next_action = null;
   }
   const customer = state.get("customer", invoice.customer);
   if (customer?.delinquent) {
@@ -441,11 +497,7 @@ export function markInvoicePaid(
 
 export function voidInvoice(emu: Emulator, invoice: StripeObject, request: RequestMeta): void {
   if (invoice.status !== "open" && invoice.status !== "uncollectible") {
-    throw invalid(
-      `You can only void an open or uncollectible invoice. This invoice is ${invoice.status}.`,
-      undefined,
-      "invoice_not_open",
-    );
+    throw invalid(`You can only void an open or uncollectible invoice. This invoice is ${invoice.status}.`);
   }
   const before = emu.state.render(invoice);
   const now = nowFor(emu, invoice.test_clock);

@@ -1,8 +1,7 @@
 import type { Emulator } from "../context.ts";
 import { nowFor } from "../events/events.ts";
 import type { RequestMeta, StripeObject } from "../types.ts";
-import { chargeOutcome } from "./cards.ts";
-import { onInvoicePaymentIntentSucceeded } from "./invoices.ts";
+import { chargeDecline, type Decline, needsAuthentication } from "./cards.ts";
 
 export function newPaymentIntent(
   emu: Emulator,
@@ -74,83 +73,198 @@ export function newPaymentIntent(
   return pi;
 }
 
-export type ConfirmResult = { ok: true } | { ok: false; error: StripeObject };
+/**
+ * What a confirmation ended with. `requires_action`: the card asked for 3-D Secure and the customer
+ * must authenticate (the test control `POST /_emulator/payment_intents/:id/authenticate` plays the
+ * customer); `failed` carries Stripe's `last_payment_error`.
+ */
+export type ConfirmResult =
+  | { status: "succeeded" }
+  | { status: "requires_action" }
+  | { status: "failed"; error: StripeObject };
 
-/** Charge the PaymentIntent with a payment method; emits payment_intent/charge events. */
+export type ConfirmOptions = {
+  /** `off_session: true`: the customer is not there to authenticate. */
+  offSession?: boolean;
+  /** `return_url` given on confirm: Stripe's next action is `redirect_to_url` (else `use_stripe_sdk`). */
+  returnUrl?: string | null;
+};
+
+const AUTHENTICATION_REQUIRED: Decline = {
+  code: "authentication_required",
+  declineCode: "authentication_required",
+  message: "Your card was declined. This transaction requires authentication.",
+};
+
+/**
+ * Confirm a PaymentIntent with a payment method, as Stripe does for a test card
+ * (docs.stripe.com/testing#authentication-and-setup, docs.stripe.com/payments/3d-secure):
+ * - a card that needs authentication, on session: `requires_action` with a `next_action`;
+ * - the same card off session: `authentication_required` (card_error), except for an invoice's
+ *   PaymentIntent, which Billing leaves in `requires_action` so the customer can still authenticate
+ *   (docs.stripe.com/billing/subscriptions/overview#requires-action);
+ * - otherwise charged: succeeded, or declined with the card's decline.
+ */
 export function confirmPaymentIntent(
   emu: Emulator,
   pi: StripeObject,
   paymentMethodId: string,
   request: RequestMeta,
+  options: ConfirmOptions = {},
 ): ConfirmResult {
-  const { state } = emu;
-  const pm = state.get("payment_method", paymentMethodId);
-  const before = state.render(pi);
+  const pm = emu.state.get("payment_method", paymentMethodId);
   pi.payment_method = paymentMethodId;
-  const outcome = chargeOutcome(pm?._behavior ?? "succeed");
-  const chargeId = state.newId("ch");
-  const created = nowFor(emu, pi._test_clock);
+  if (!pi._authenticated && needsAuthentication(pm?._card, pm?._set_up === true)) {
+    if (options.offSession && !pi._invoice) {
+      return failPaymentIntent(emu, pi, pm, AUTHENTICATION_REQUIRED, request, { charge: false });
+    }
+    const before = emu.state.render(pi);
+    pi.status = "requires_action";
+    pi.next_action = nextAction(pi, options.returnUrl ?? null);
+    emu.emit("payment_intent.requires_action", pi, { request, previous: before });
+    return { status: "requires_action" };
+  }
+  return chargePaymentIntent(emu, pi, pm, request);
+}
+
+/** The `next_action` Stripe returns for 3-D Secure (docs.stripe.com/api/payment_intents/object#payment_intent_object-next_action). */
+function nextAction(pi: StripeObject, returnUrl: string | null): StripeObject {
+  const url = `https://hooks.stripe.com/3d_secure_2/hosted?payment_intent=${pi.id}`;
+  if (returnUrl) return { type: "redirect_to_url", redirect_to_url: { return_url: returnUrl, url } };
+  return {
+    type: "use_stripe_sdk",
+    use_stripe_sdk: { type: "three_d_secure_redirect", stripe_js: url, source: `src_${pi.id.slice(3)}` },
+  };
+}
+
+/**
+ * The customer's 3-D Secure answer (Stripe's test page offers "Complete" and "Fail"): a completed
+ * authentication charges the card; a failed one leaves the PaymentIntent `requires_payment_method`
+ * with `payment_intent_authentication_failure`.
+ */
+export function authenticatePaymentIntent(
+  emu: Emulator,
+  pi: StripeObject,
+  outcome: "succeed" | "fail",
+  request: RequestMeta,
+): ConfirmResult {
+  const pm = emu.state.get("payment_method", pi.payment_method);
+  pi.next_action = null;
+  if (outcome === "fail") {
+    return failPaymentIntent(
+      emu,
+      pi,
+      pm,
+      {
+        code: "payment_intent_authentication_failure",
+        declineCode: "",
+        message:
+          "The provided PaymentMethod has failed authentication. You can provide payment_method_data or a new PaymentMethod to attempt to fulfill this PaymentIntent again.",
+      },
+      request,
+      { charge: false },
+    );
+  }
+  pi._authenticated = true;
+  return chargePaymentIntent(emu, pi, pm, request);
+}
+
+function newCharge(emu: Emulator, pi: StripeObject, pm: StripeObject | undefined, decline: Decline | null) {
   const charge: StripeObject = {
-    id: chargeId,
+    id: emu.state.newId("ch"),
     object: "charge",
     amount: pi.amount,
-    amount_captured: outcome.ok ? pi.amount : 0,
+    amount_captured: decline ? 0 : pi.amount,
     amount_refunded: 0,
     billing_details: pm?.billing_details ?? null,
-    captured: outcome.ok,
-    created,
+    captured: !decline,
+    created: nowFor(emu, pi._test_clock),
     currency: pi.currency,
     customer: pi.customer,
     description: pi.description,
-    failure_code: outcome.ok ? null : outcome.code,
-    failure_message: outcome.ok ? null : outcome.message,
+    failure_code: decline?.code ?? null,
+    failure_message: decline?.message ?? null,
     livemode: false,
     metadata: {},
-    outcome: outcome.ok
+    outcome: decline
       ? {
+          network_status: "declined_by_network",
+          reason: decline.declineCode,
+          risk_level: "normal",
+          seller_message: "The bank did not return any further details with this decline.",
+          type: "issuer_declined",
+        }
+      : {
           network_status: "approved_by_network",
           reason: null,
           risk_level: "normal",
           seller_message: "Payment complete.",
           type: "authorized",
-        }
-      : {
-          network_status: "declined_by_network",
-          reason: outcome.declineCode,
-          risk_level: "normal",
-          seller_message: "The bank did not return any further details with this decline.",
-          type: "issuer_declined",
         },
-    paid: outcome.ok,
+    paid: !decline,
     payment_intent: pi.id,
-    payment_method: paymentMethodId,
+    payment_method: pm?.id ?? pi.payment_method,
     refunded: false,
-    status: outcome.ok ? "succeeded" : "failed",
+    status: decline ? "failed" : "succeeded",
     _test_clock: pi._test_clock ?? null,
   };
-  state.insert("charge", charge);
-  pi.latest_charge = chargeId;
-  if (outcome.ok) {
-    pi.status = "succeeded";
-    pi.amount_received = pi.amount;
-    pi.last_payment_error = null;
-    emu.emit("charge.succeeded", charge, { request });
-    emu.emit("payment_intent.succeeded", pi, { request, previous: before });
-    if (pi._invoice) onInvoicePaymentIntentSucceeded(emu, pi, request);
-    return { ok: true };
+  emu.state.insert("charge", charge);
+  pi.latest_charge = charge.id;
+  return charge;
+}
+
+function chargePaymentIntent(
+  emu: Emulator,
+  pi: StripeObject,
+  pm: StripeObject | undefined,
+  request: RequestMeta,
+): ConfirmResult {
+  const decline = chargeDecline(pm?._card);
+  if (decline) return failPaymentIntent(emu, pi, pm, decline, request, { charge: true });
+  const before = emu.state.render(pi);
+  const charge = newCharge(emu, pi, pm, null);
+  pi.status = "succeeded";
+  pi.amount_received = pi.amount;
+  pi.last_payment_error = null;
+  pi.next_action = null;
+  // setup_future_usage: the method is saved to the customer once the payment succeeds, and counts
+  // as set up (later off-session payments need no authentication).
+  if (pm && pi.setup_future_usage) {
+    pm._set_up = true;
+    if (pi.customer && !pm.customer) {
+      pm.customer = pi.customer;
+      pm._test_clock = pi._test_clock ?? null;
+      emu.emit("payment_method.attached", pm, { request });
+    }
   }
+  emu.emit("charge.succeeded", charge, { request });
+  emu.emit("payment_intent.succeeded", pi, { request, previous: before });
+  return { status: "succeeded" };
+}
+
+function failPaymentIntent(
+  emu: Emulator,
+  pi: StripeObject,
+  pm: StripeObject | undefined,
+  decline: Decline,
+  request: RequestMeta,
+  options: { charge: boolean },
+): ConfirmResult {
+  const before = emu.state.render(pi);
+  const charge = options.charge ? newCharge(emu, pi, pm, decline) : null;
   const error: StripeObject = {
     type: "card_error",
-    code: outcome.code,
-    decline_code: outcome.declineCode,
-    message: outcome.message,
-    charge: chargeId,
-    doc_url: "https://stripe.com/docs/error-codes/card-declined",
-    payment_method: pm ? state.render(pm) : null,
+    code: decline.code,
+    ...(decline.declineCode ? { decline_code: decline.declineCode } : {}),
+    message: decline.message,
+    ...(charge ? { charge: charge.id } : {}),
+    doc_url: `https://stripe.com/docs/error-codes/${decline.code.replaceAll("_", "-")}`,
+    payment_method: pm ? emu.state.render(pm) : null,
   };
   pi.status = "requires_payment_method";
+  pi.next_action = null;
   pi.last_payment_error = error;
-  emu.emit("charge.failed", charge, { request });
+  if (charge) emu.emit("charge.failed", charge, { request });
   emu.emit("payment_intent.payment_failed", pi, { request, previous: before });
-  return { ok: false, error };
+  return { status: "failed", error };
 }

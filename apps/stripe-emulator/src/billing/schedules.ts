@@ -1,5 +1,5 @@
 import type { Emulator } from "../context.ts";
-import { createSubscription } from "../resources/subscriptions.ts";
+import { createSubscription } from "../resources/subscription-create.ts";
 import type { RequestMeta, StripeObject } from "../types.ts";
 import { itemsOf, newSubscriptionItem, setItemPrice } from "./items.ts";
 import { cancelSubscriptionNow } from "./renewal.ts";

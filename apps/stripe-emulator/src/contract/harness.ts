@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import Stripe from "stripe";
+import { afterAll, beforeAll, beforeEach } from "vitest";
 import { defaultConfig, type EmulatorConfig } from "../config.ts";
 import { type RunningEmulator, startEmulator } from "../index.ts";
 
@@ -41,6 +42,22 @@ export async function startHarness(overrides: Partial<EmulatorConfig> = {}): Pro
       }),
     stop: () => emu.stop(),
   };
+}
+
+/** One emulator for the test file, reset before each test; read `.h` / `.stripe` inside tests. */
+export function useHarness(overrides: Partial<EmulatorConfig> = {}): { h: Harness; stripe: Stripe } {
+  const context = {} as { h: Harness; stripe: Stripe };
+  beforeAll(async () => {
+    context.h = await startHarness(overrides);
+    context.stripe = context.h.stripe;
+  });
+  afterAll(async () => {
+    await context.h.stop();
+  });
+  beforeEach(async () => {
+    await context.h.http("POST", "/_emulator/reset");
+  });
+  return context;
 }
 
 export type ReceivedWebhook = { rawBody: string; signature: string; event: Stripe.Event };

@@ -131,7 +131,9 @@ describe("idempotency", () => {
 });
 
 describe("rate limiting and locks", () => {
-  it("answers 429 rate_limit with Stripe-Should-Retry once the per-second limit is used", async () => {
+  // docs.stripe.com/rate-limits: Stripe's libraries do not retry rate-limit 429s; the 429 carries
+  // no Stripe-Should-Retry: true (lock timeouts do), so the SDK surfaces it to the caller.
+  it("answers 429 rate_limit without Stripe-Should-Retry once the per-second limit is used", async () => {
     await h.http("PUT", "/_emulator/settings", {
       body: JSON.stringify({ rateLimitPerSecond: 3 }),
       headers: { "content-type": "application/json" },
@@ -145,7 +147,33 @@ describe("rate limiting and locks", () => {
     expect(results.length - limited.length).toBeGreaterThanOrEqual(3);
     expect(limited[0]!.code).toBe("rate_limit");
     expect(limited[0]!.statusCode).toBe(429);
-    expect(limited[0]!.headers?.["stripe-should-retry"]).toBe("true");
+    expect(limited[0]!.headers?.["stripe-should-retry"]).toBeUndefined();
+  });
+
+  it("limits each endpoint separately (25/s by default on Stripe), counting every id of a route as one", async () => {
+    await h.http("PUT", "/_emulator/settings", {
+      body: JSON.stringify({ rateLimitPerSecond: 0, endpointRateLimitPerSecond: 2 }),
+      headers: { "content-type": "application/json" },
+    });
+    try {
+      const customer = await h.stripe.customers.create({ email: "endpoint@example.com" });
+      const other = await h.stripe.customers.create({ email: "endpoint2@example.com" });
+      const results = await Promise.all(
+        [customer.id, other.id, customer.id, other.id, customer.id, other.id].map((id) =>
+          h.stripe.customers.retrieve(id).catch((e) => e),
+        ),
+      );
+      const limited = results.filter((r) => r instanceof Stripe.errors.StripeRateLimitError);
+      // Six reads of one route in (at most) two windows of 2: at least two are refused.
+      expect(limited.length).toBeGreaterThanOrEqual(2);
+      // Another endpoint has its own budget.
+      expect((await h.stripe.products.list()).object).toBe("list");
+    } finally {
+      await h.http("PUT", "/_emulator/settings", {
+        body: JSON.stringify({ rateLimitPerSecond: 0, endpointRateLimitPerSecond: 0 }),
+        headers: { "content-type": "application/json" },
+      });
+    }
   });
 
   it("answers 429 lock_timeout to a concurrent write on the same object", async () => {
@@ -185,7 +213,7 @@ describe("fault injection and request log", () => {
     expect(log[0].idempotencyKey).toMatch(/^stripe-node-retry-/);
   });
 
-  it("lets the SDK's own retries recover from injected faults, replaying nothing twice", async () => {
+  it("lets the SDK's own retries recover from injected 500s (not 429s), replaying nothing twice", async () => {
     const retrying = new Stripe(TEST_KEY, {
       host: "127.0.0.1",
       port: h.emu.port,
@@ -202,6 +230,9 @@ describe("fault injection and request log", () => {
       headers: { "content-type": "application/json" },
     });
     const customer = await retrying.customers.create({ email: "retry@example.com" });
+    // A rate limit is not retried by the SDK (no Stripe-Should-Retry): the caller sees it.
+    const limited = await retrying.customers.list({ email: "retry@example.com" }).catch((e) => e);
+    expect(limited).toBeInstanceOf(Stripe.errors.StripeRateLimitError);
     const list = await retrying.customers.list({ email: "retry@example.com" });
     expect(list.data.map((c) => c.id)).toEqual([customer.id]);
     const log = (await json(await h.http("GET", "/_emulator/requests"))).data as Json[];

@@ -149,7 +149,9 @@ describe("prorations (Stripe's per-second formula)", () => {
 
   it("pending_if_incomplete with a failing card keeps the old price as pending_update until the invoice is paid", async () => {
     const { sub, item, premium, price, customer } = await upgradeSetup();
-    const failing = await stripe.paymentMethods.attach("pm_card_chargeDeclined", { customer: customer.id });
+    const failing = await stripe.paymentMethods.attach("pm_card_chargeCustomerFail", {
+      customer: customer.id,
+    });
     await stripe.customers.update(customer.id, { invoice_settings: { default_payment_method: failing.id } });
     const updated = await stripe.subscriptions.update(sub.id, {
       items: [{ id: item.id, price: premium.id }],
@@ -172,7 +174,9 @@ describe("prorations (Stripe's per-second formula)", () => {
 
   it("allow_incomplete with a failing card applies the change, leaves the invoice open and the subscription past_due", async () => {
     const { sub, item, premium, customer } = await upgradeSetup();
-    const failing = await stripe.paymentMethods.attach("pm_card_chargeDeclined", { customer: customer.id });
+    const failing = await stripe.paymentMethods.attach("pm_card_chargeCustomerFail", {
+      customer: customer.id,
+    });
     await stripe.customers.update(customer.id, { invoice_settings: { default_payment_method: failing.id } });
     const updated = await stripe.subscriptions.update(sub.id, {
       items: [{ id: item.id, price: premium.id }],

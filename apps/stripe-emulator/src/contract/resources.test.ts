@@ -184,30 +184,56 @@ describe("payment methods", () => {
     expect((await stripe.paymentMethods.retrieve(visa.id)).customer).toBe(customer.id);
   });
 
-  it("declining test cards attach fine and fail when charged", async () => {
+  // docs.stripe.com/testing#declined-payments: "The cards in the previous table can't be attached
+  // to a Customer object. To simulate a declined payment with a successfully attached card, use
+  // the next one" (pm_card_chargeCustomerFail, "Decline after attaching").
+  it("the declined-payments cards are refused on attach with their code and decline_code", async () => {
     const customer = await stripe.customers.create({ email: "decline@example.com" });
-    for (const [testId, decline] of [
-      ["pm_card_chargeDeclined", "generic_decline"],
-      ["pm_card_chargeDeclinedInsufficientFunds", "insufficient_funds"],
-      ["pm_card_chargeCustomerFail", "generic_decline"],
+    for (const [testId, code, decline] of [
+      ["pm_card_visa_chargeDeclined", "card_declined", "generic_decline"],
+      ["pm_card_chargeDeclined", "card_declined", "generic_decline"],
+      ["pm_card_visa_chargeDeclinedInsufficientFunds", "card_declined", "insufficient_funds"],
+      ["pm_card_visa_chargeDeclinedLostCard", "card_declined", "lost_card"],
+      ["pm_card_visa_chargeDeclinedStolenCard", "card_declined", "stolen_card"],
+      ["pm_card_chargeDeclinedExpiredCard", "expired_card", "expired_card"],
+      ["pm_card_chargeDeclinedIncorrectCvc", "incorrect_cvc", "incorrect_cvc"],
+      ["pm_card_chargeDeclinedProcessingError", "processing_error", "processing_error"],
+      ["pm_card_visa_chargeDeclinedVelocityLimitExceeded", "card_declined", "card_velocity_exceeded"],
     ] as const) {
-      const pm = await stripe.paymentMethods.attach(testId, { customer: customer.id });
-      const error = await stripe.paymentIntents
-        .create({
-          amount: 2000,
-          currency: "usd",
-          customer: customer.id,
-          payment_method: pm.id,
-          confirm: true,
-          off_session: true,
-        })
-        .catch((e) => e);
-      expect(error).toBeInstanceOf(Stripe.errors.StripeCardError);
+      const error = await stripe.paymentMethods.attach(testId, { customer: customer.id }).catch((e) => e);
+      expect(error, testId).toBeInstanceOf(Stripe.errors.StripeCardError);
       expect(error.statusCode).toBe(402);
-      expect(error.code).toBe("card_declined");
+      expect(error.code).toBe(code);
       expect(error.decline_code).toBe(decline);
-      expect(error.payment_intent.status).toBe("requires_payment_method");
     }
+    const viaCreate = await stripe.customers
+      .create({ email: "declined-create@example.com", payment_method: "pm_card_visa_chargeDeclined" })
+      .catch((e) => e);
+    expect(viaCreate).toBeInstanceOf(Stripe.errors.StripeCardError);
+    const listed = await stripe.customers.list({ email: "declined-create@example.com" });
+    expect(listed.data).toHaveLength(0);
+    expect((await stripe.paymentMethods.list({ customer: customer.id })).data).toHaveLength(0);
+  });
+
+  it("pm_card_chargeCustomerFail attaches, then every charge is declined", async () => {
+    const customer = await stripe.customers.create({ email: "decline-later@example.com" });
+    const pm = await stripe.paymentMethods.attach("pm_card_chargeCustomerFail", { customer: customer.id });
+    expect(pm.customer).toBe(customer.id);
+    const error = await stripe.paymentIntents
+      .create({
+        amount: 2000,
+        currency: "usd",
+        customer: customer.id,
+        payment_method: pm.id,
+        confirm: true,
+        off_session: true,
+      })
+      .catch((e) => e);
+    expect(error).toBeInstanceOf(Stripe.errors.StripeCardError);
+    expect(error.statusCode).toBe(402);
+    expect(error.code).toBe("card_declined");
+    expect(error.decline_code).toBe("generic_decline");
+    expect(error.payment_intent.status).toBe("requires_payment_method");
   });
 });
 

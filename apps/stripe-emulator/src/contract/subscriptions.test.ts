@@ -100,7 +100,7 @@ describe("subscriptions: creation", () => {
   });
 
   it("error_if_incomplete with a declining card: 402 card_declined and no subscription", async () => {
-    const { customer, price } = await billingSetup(stripe, { card: "pm_card_chargeDeclined" });
+    const { customer, price } = await billingSetup(stripe, { card: "pm_card_chargeCustomerFail" });
     const error = await stripe.subscriptions
       .create({
         customer: customer.id,
@@ -250,12 +250,13 @@ describe("invoices", () => {
       payment_behavior: "default_incomplete",
     });
     const invoiceId = sub.latest_invoice as string;
-    const declined = await stripe.paymentMethods.attach("pm_card_chargeDeclinedInsufficientFunds", {
+    // "Decline after attaching" (docs.stripe.com/testing#declined-payments).
+    const declined = await stripe.paymentMethods.attach("pm_card_chargeCustomerFail", {
       customer: customer.id,
     });
     const error = await stripe.invoices.pay(invoiceId, { payment_method: declined.id }).catch((e) => e);
     expect(error).toBeInstanceOf(Stripe.errors.StripeCardError);
-    expect(error.decline_code).toBe("insufficient_funds");
+    expect(error.decline_code).toBe("generic_decline");
     const failed = await stripe.invoices.retrieve(invoiceId);
     expect(failed).toMatchObject({ status: "open", attempt_count: 1, attempted: true });
     const visa = await stripe.paymentMethods.attach("pm_card_visa", { customer: customer.id });

@@ -261,7 +261,7 @@ describe("test clock: monthly renewals, a card that starts declining, dunning, c
         frozenTime: utc(2026, 8, 1),
       });
       const sub = await stripe.subscriptions.create({ customer: customer.id, items: [{ price: price.id }] });
-      const failing = await stripe.paymentMethods.attach("pm_card_chargeDeclinedInsufficientFunds", {
+      const failing = await stripe.paymentMethods.attach("pm_card_chargeCustomerFail", {
         customer: customer.id,
       });
       await stripe.customers.update(customer.id, {

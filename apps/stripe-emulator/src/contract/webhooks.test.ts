@@ -83,3 +83,63 @@ describe("test clock deletion and state dump", () => {
     expect(list.data).toEqual([]);
   });
 });
+
+// docs.stripe.com/webhooks/versioning: an endpoint with an api_version receives events rendered in
+// that version. Basil (2025-03-31) moved invoice.subscription to parent.subscription_details and
+// the subscription's current period to its items.
+describe("webhook payloads in the endpoint's api_version", () => {
+  it("an endpoint pinned before basil gets invoice.subscription and the subscription's period", async () => {
+    const current = await startReceiver(stripe);
+    const old = await startReceiver(stripe);
+    const e1 = await stripe.webhookEndpoints.create({
+      url: current.url,
+      enabled_events: ["invoice.created", "customer.subscription.created"],
+    });
+    const e2 = await stripe.webhookEndpoints.create({
+      url: old.url,
+      enabled_events: ["invoice.created", "invoice.finalized", "customer.subscription.created"],
+      api_version: "2025-02-24.acacia",
+    });
+    current.setSecret(e1.secret!);
+    old.setSecret(e2.secret!);
+    const customer = await stripe.customers.create({ email: "versions@example.com" });
+    const product = await stripe.products.create({ name: "Versions" });
+    const price = await stripe.prices.create({
+      product: product.id,
+      currency: "gbp",
+      unit_amount: 500,
+      recurring: { interval: "month" },
+    });
+    const sub = await stripe.subscriptions.create({
+      customer: customer.id,
+      items: [{ price: price.id }],
+      payment_behavior: "default_incomplete",
+    });
+    await h.http("POST", "/_emulator/webhooks/flush");
+    const objectOf = (r: typeof current, type: string) =>
+      r.received.find((x) => x.event.type === type)!.event as unknown as Json;
+    const newInvoice = objectOf(current, "invoice.created").data.object;
+    const oldInvoice = objectOf(old, "invoice.created").data.object;
+    expect(newInvoice).not.toHaveProperty("subscription");
+    expect(newInvoice.parent.subscription_details.subscription).toBe(sub.id);
+    expect(oldInvoice.subscription).toBe(sub.id);
+    // A draft has no PaymentIntent yet; the finalized invoice names it, as before basil.
+    expect(oldInvoice.payment_intent).toBeNull();
+    expect(objectOf(old, "invoice.finalized").data.object.payment_intent).toMatch(/^pi_/);
+    expect(objectOf(old, "invoice.created").api_version).toBe("2025-02-24.acacia");
+    const oldSub = objectOf(old, "customer.subscription.created").data.object;
+    expect(oldSub.current_period_end).toBe(sub.items.data[0]!.current_period_end);
+    expect(objectOf(current, "customer.subscription.created").data.object).not.toHaveProperty(
+      "current_period_end",
+    );
+    await Promise.all([current.close(), old.close()]);
+  });
+
+  it("refuses an api_version the emulator cannot render", async () => {
+    const error = await stripe.webhookEndpoints
+      .create({ url: "https://example.com/hook", enabled_events: ["*"], api_version: "2025-06-30.basil" })
+      .catch((e) => e);
+    expect(error.statusCode).toBe(400);
+    expect(error.param).toBe("api_version");
+  });
+});

@@ -2,6 +2,7 @@ import type { EmitOptions, Emulator } from "../context.ts";
 import { stripIncludable } from "../http/expand.ts";
 import { API_VERSION } from "../http/version.ts";
 import type { StripeObject } from "../types.ts";
+import { eventForVersion } from "./versions.ts";
 import { endpointWants } from "./webhooks.ts";
 
 /** Top-level keys whose value changed, with their previous values (Stripe's `previous_attributes`). */
@@ -51,6 +52,8 @@ export function createEvent(
     type,
   };
   state.insert("event", event);
-  for (const endpoint of endpoints) emu.webhooks.enqueue(endpoint, state.render(event));
+  for (const endpoint of endpoints) {
+    emu.webhooks.enqueue(endpoint, eventForVersion(state, state.render(event), endpoint.api_version));
+  }
   return event;
 }

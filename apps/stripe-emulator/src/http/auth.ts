@@ -27,7 +27,6 @@ export function authenticate(header: string | undefined, accepted: string[]): st
   if (!ok) {
     throw new StripeApiError(401, {
       type: "invalid_request_error",
-      code: "api_key_invalid",
       message: `Invalid API Key provided: ${mask(key)}`,
     });
   }

@@ -1,3 +1,8 @@
+import published from "./error-codes.json" with { type: "json" };
+
+/** Stripe's published error codes (docs.stripe.com/error-codes), generated from the SDK. */
+const ERROR_CODES: ReadonlySet<string> = new Set(published.codes);
+
 export type StripeErrorType =
   | "api_error"
   | "card_error"
@@ -24,6 +29,12 @@ export class StripeApiError extends Error {
   readonly headers: Record<string, string>;
   constructor(status: number, body: StripeErrorBody, headers: Record<string, string> = {}) {
     super(body.message);
+    // The emulator answers only codes Stripe publishes; an invented one is a bug here, not an answer.
+    if (body.code && !ERROR_CODES.has(body.code)) {
+      throw new Error(
+        `Error code ${body.code} is not in Stripe's published list (src/http/error-codes.json)`,
+      );
+    }
     this.name = "StripeApiError";
     this.status = status;
     this.body =

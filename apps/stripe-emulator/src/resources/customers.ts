@@ -92,7 +92,14 @@ function create(call: Call): StripeObject {
   let invoiceSettings = b.invoice_settings;
   if (b.payment_method) {
     const requested = String(b.payment_method);
-    const attached = attachPaymentMethod(call, requested, customer, "payment_method");
+    let attached: StripeObject;
+    try {
+      attached = attachPaymentMethod(call, requested, customer, "payment_method");
+    } catch (error) {
+      // A card Stripe refuses on attach refuses the whole create: no customer is left behind.
+      state.remove("customer", customer.id);
+      throw error;
+    }
     // Stripe's documented test snippet names the same test shortcut (pm_card_visa) as the
     // default: it means the method attached by this request, which got a new id.
     const settings = invoiceSettings as Record<string, unknown> | undefined;
@@ -131,7 +138,9 @@ export function matchesSearch(obj: StripeObject, query: string): boolean {
     const [, field, key, op, value] = m;
     const actual = field === "metadata" && key ? obj.metadata?.[key] : obj[field!];
     if (typeof actual !== "string") return false;
-    return op === ":" ? actual === value : actual.toLowerCase().includes(value!.toLowerCase());
+    // docs.stripe.com/search#query-language: exact (`:`) and substring (`~`) matches ignore case.
+    const [have, want] = [actual.toLowerCase(), value!.toLowerCase()];
+    return op === ":" ? have === want : have.includes(want);
   });
 }
 

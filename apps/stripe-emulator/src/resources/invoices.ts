@@ -1,5 +1,6 @@
 import {
   buildInvoice,
+  creditInvoice,
   finalizeInvoice,
   markInvoicePaid,
   payInvoiceOrThrow,
@@ -16,7 +17,7 @@ import { paginate } from "../http/pagination.ts";
 import { bool, mergeMetadata, metadata, nullable, requireStr, str } from "../http/params.ts";
 import type { StripeObject } from "../types.ts";
 import { getCustomer } from "./customers.ts";
-import { getSubscription, planItemsUpdate } from "./subscriptions.ts";
+import { getSubscription, planItemsUpdate } from "./subscription-plan.ts";
 
 export function getInvoice(call: Call, id: string, param = "id"): StripeObject {
   const invoice = call.emu.state.get("invoice", id);
@@ -126,6 +127,12 @@ function datedAtRenewal(invoice: StripeObject, renewal: number): StripeObject {
   return { ...invoice, created: renewal, next_payment_attempt: renewal };
 }
 
+/**
+ * `POST /v1/invoices/:id/attach_payment` with `payment_intent` (docs.stripe.com/invoicing/partial-payments,
+ * docs.stripe.com/api/invoices/attach_payment): the PaymentIntent must be the invoice's customer's,
+ * in the invoice's currency, for at most `amount_remaining`; it is credited when it succeeds (at
+ * once if it already has), and the invoice is `paid` only when nothing remains.
+ */
 function attachPayment(call: Call): StripeObject {
   const emu = call.emu;
   const invoice = getInvoice(call, call.params.id!);
@@ -133,11 +140,7 @@ function attachPayment(call: Call): StripeObject {
   const pi = emu.state.get("payment_intent", piId);
   if (!pi) throw noSuch("payment_intent", piId, "payment_intent");
   if (invoice.status !== "open") {
-    throw invalid(
-      `You can only attach payments to an open invoice. This invoice is ${invoice.status}.`,
-      undefined,
-      "invoice_not_open",
-    );
+    throw invalid(`You can only attach payments to an open invoice. This invoice is ${invoice.status}.`);
   }
   if (pi._invoice && pi._invoice !== invoice.id) {
     throw invalid(
@@ -146,8 +149,32 @@ function attachPayment(call: Call): StripeObject {
       "payment_intent_unexpected_state",
     );
   }
-  if (pi.currency !== invoice.currency)
-    throw invalid("The PaymentIntent currency must match the invoice currency.", "payment_intent");
+  if (pi._invoice === invoice.id) return invoice;
+  if (pi.status === "canceled") {
+    throw invalid(
+      "You cannot attach a canceled PaymentIntent to an invoice.",
+      "payment_intent",
+      "payment_intent_unexpected_state",
+    );
+  }
+  if (pi.customer !== invoice.customer) {
+    throw invalid(
+      `The PaymentIntent's customer (${pi.customer ?? "none"}) must be the invoice's customer (${invoice.customer}).`,
+      "payment_intent",
+    );
+  }
+  if (pi.currency !== invoice.currency) {
+    throw invalid(
+      `The PaymentIntent's currency (${pi.currency}) must match the invoice's currency (${invoice.currency}).`,
+      "payment_intent",
+    );
+  }
+  if (pi.amount > invoice.amount_remaining) {
+    throw invalid(
+      `The PaymentIntent's amount (${pi.amount}) exceeds the invoice's amount_remaining (${invoice.amount_remaining}).`,
+      "payment_intent",
+    );
+  }
   pi._invoice = invoice.id;
   const payment: StripeObject = {
     id: emu.state.newId("inpay"),
@@ -166,7 +193,7 @@ function attachPayment(call: Call): StripeObject {
   };
   emu.state.insert("invoice_payment", payment);
   emu.emit("invoice_payment.attached", payment, { request: call.request });
-  if (pi.status === "succeeded") markInvoicePaid(emu, invoice, call.request, pi);
+  if (pi.status === "succeeded") creditInvoice(emu, invoice, pi, call.request);
   return invoice;
 }
 
@@ -238,7 +265,7 @@ export const invoiceRoutes: Route[] = [
     handler: (call) => {
       const invoice = getInvoice(call, call.params.id!);
       if (bool(call.body.paid_out_of_band, "paid_out_of_band")) {
-        if (invoice.status !== "open") throw invalid("Invoice is not open", undefined, "invoice_not_open");
+        if (invoice.status !== "open") throw invalid("Invoice is not open");
         markInvoicePaid(call.emu, invoice, call.request);
         return invoice;
       }
@@ -261,8 +288,7 @@ export const invoiceRoutes: Route[] = [
     path: "/v1/invoices/:id/mark_uncollectible",
     handler: (call) => {
       const invoice = getInvoice(call, call.params.id!);
-      if (invoice.status !== "open")
-        throw invalid("You can only mark open invoices uncollectible.", undefined, "invoice_not_open");
+      if (invoice.status !== "open") throw invalid("You can only mark open invoices uncollectible.");
       const before = call.emu.state.render(invoice);
       invoice.status = "uncollectible";
       invoice.status_transitions.marked_uncollectible_at = nowFor(call.emu, invoice.test_clock);

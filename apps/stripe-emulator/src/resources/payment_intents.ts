@@ -1,10 +1,16 @@
-import { confirmPaymentIntent, newPaymentIntent } from "../billing/payments.ts";
-import type { Call, Route } from "../context.ts";
+import { settleInvoicePayment } from "../billing/invoices.ts";
+import {
+  authenticatePaymentIntent,
+  type ConfirmResult,
+  confirmPaymentIntent,
+  newPaymentIntent,
+} from "../billing/payments.ts";
+import type { Call, Emulator, Route } from "../context.ts";
 import { cardError, invalid, noSuch } from "../http/errors.ts";
 import { paginate } from "../http/pagination.ts";
 import { bool, int, mergeMetadata, metadata, requireStr, str } from "../http/params.ts";
 import type { StripeObject } from "../types.ts";
-import { attachPaymentMethod, getPaymentMethod } from "./payment_methods.ts";
+import { getPaymentMethod } from "./payment_methods.ts";
 
 function getPaymentIntent(call: Call, id: string): StripeObject {
   const pi = call.emu.state.get("payment_intent", id);
@@ -28,22 +34,47 @@ function confirm(call: Call, pi: StripeObject, pmParam: string | undefined): Str
       "payment_intent_unexpected_state",
     );
   }
-  const customer = pi.customer ? call.emu.state.get("customer", pi.customer) : undefined;
-  if (customer && (pi.setup_future_usage || !call.emu.state.get("payment_method", pmId))) {
-    pmId = attachPaymentMethod(call, pmId, customer, "payment_method").id;
-  } else {
-    pmId = getPaymentMethod(call, pmId, "payment_method").id;
-  }
-  const result = confirmPaymentIntent(call.emu, pi, pmId, call.request);
-  if (!result.ok) {
-    const e = result.error;
-    throw cardError(e.message, e.code, e.decline_code, {
-      charge: e.charge,
-      payment_intent: call.emu.state.render(pi),
-      payment_method: e.payment_method,
-    });
-  }
-  return pi;
+  pmId = getPaymentMethod(call, pmId, "payment_method").id;
+  const result = confirmPaymentIntent(call.emu, pi, pmId, call.request, {
+    offSession: bool(call.body.off_session, "off_session") ?? false,
+    returnUrl: str(call.body.return_url, "return_url") ?? null,
+  });
+  return answer(call.emu, pi, result, call.request);
+}
+
+/** The invoice follows its PaymentIntent; a failed payment is a 402 carrying the PaymentIntent, as on Stripe. */
+function answer(
+  emu: Emulator,
+  pi: StripeObject,
+  result: ConfirmResult,
+  request: Call["request"],
+): StripeObject {
+  const invoice = pi._invoice ? emu.state.get("invoice", pi._invoice) : undefined;
+  if (invoice) settleInvoicePayment(emu, invoice, pi, result, request);
+  if (result.status !== "failed") return pi;
+  const e = result.error;
+  throw cardError(e.message, e.code, e.decline_code, {
+    ...(e.charge ? { charge: e.charge } : {}),
+    payment_intent: emu.state.render(pi),
+    payment_method: e.payment_method,
+  });
+}
+
+/**
+ * Test control standing in for the customer on Stripe's 3-D Secure test page: completes
+ * (`succeed`) or fails (`fail`) the authentication of a PaymentIntent in `requires_action`, with
+ * the events Stripe sends then. Served at `POST /_emulator/payment_intents/:id/authenticate`.
+ */
+export function authenticatePaymentIntentByCustomer(
+  emu: Emulator,
+  pi: StripeObject,
+  outcome: "succeed" | "fail",
+): StripeObject {
+  const request = { id: null, idempotency_key: null };
+  const result = authenticatePaymentIntent(emu, pi, outcome, request);
+  const invoice = pi._invoice ? emu.state.get("invoice", pi._invoice) : undefined;
+  if (invoice) settleInvoicePayment(emu, invoice, pi, result, request);
+  return emu.state.render(pi);
 }
 
 export const paymentIntentRoutes: Route[] = [

@@ -1,10 +1,10 @@
 import { testCardFor } from "../billing/cards.ts";
 import type { Call, Route } from "../context.ts";
 import { nowFor } from "../events/events.ts";
-import { invalid, noSuch } from "../http/errors.ts";
+import { cardError, invalid, noSuch } from "../http/errors.ts";
 import { paginate } from "../http/pagination.ts";
 import { mergeMetadata, metadata, requireStr, str } from "../http/params.ts";
-import type { StripeObject } from "../types.ts";
+import { idOf, type StoredPaymentMethod, type StripeObject } from "../types.ts";
 
 /** A new `pm_…` card object from a Stripe test id (`pm_card_visa`) or token (`tok_visa`). */
 export function paymentMethodFromTestId(
@@ -12,11 +12,11 @@ export function paymentMethodFromTestId(
   testId: string,
   param: string,
   clock: string | null,
-): StripeObject {
+): StoredPaymentMethod {
   const card = testCardFor(testId);
   if (!card) throw noSuch("PaymentMethod", testId, param);
   const { state } = call.emu;
-  const pm: StripeObject = {
+  const pm: StoredPaymentMethod = {
     id: state.newId("pm"),
     object: "payment_method",
     allow_redisplay: "unspecified",
@@ -49,7 +49,12 @@ export function paymentMethodFromTestId(
     livemode: false,
     metadata: {},
     type: "card",
-    _behavior: card.behavior,
+    _card: {
+      declineOnAttach: card.declineOnAttach,
+      declineOnCharge: card.declineOnCharge,
+      authentication: card.authentication,
+    },
+    _set_up: false,
   };
   state.insert("payment_method", pm);
   return pm;
@@ -61,7 +66,7 @@ export function attachPaymentMethod(
   idOrTestId: string,
   customer: StripeObject,
   param = "payment_method",
-): StripeObject {
+): StoredPaymentMethod {
   const { state } = call.emu;
   let pm = state.get("payment_method", idOrTestId);
   if (!pm) pm = paymentMethodFromTestId(call, idOrTestId, param, customer.test_clock ?? null);
@@ -73,13 +78,20 @@ export function attachPaymentMethod(
     );
   }
   if (pm.customer === customer.id) return pm;
+  // "Declined payments" test cards "can't be attached to a Customer object" (docs.stripe.com/testing).
+  const refusal = pm._card?.declineOnAttach;
+  if (refusal) {
+    throw cardError(refusal.message, refusal.code, refusal.declineCode, {
+      param: param === "id" ? undefined : param,
+    });
+  }
   pm.customer = customer.id;
   pm._test_clock = customer.test_clock ?? null;
   call.emu.emit("payment_method.attached", pm, { request: call.request });
   return pm;
 }
 
-export function getPaymentMethod(call: Call, id: string, param = "id"): StripeObject {
+export function getPaymentMethod(call: Call, id: string, param = "id"): StoredPaymentMethod {
   const pm = call.emu.state.get("payment_method", id);
   if (pm) return pm;
   // Stripe resolves test ids on retrieve too (a fresh object each time).
@@ -117,10 +129,10 @@ export const paymentMethodRoutes: Route[] = [
     handler: (call) => {
       const pm = getPaymentMethod(call, call.params.id!);
       const before = call.emu.state.render(pm);
-      if ("metadata" in call.body) pm.metadata = mergeMetadata(pm.metadata, call.body.metadata);
+      if ("metadata" in call.body) pm.metadata = mergeMetadata(pm.metadata ?? {}, call.body.metadata);
       if (call.body.billing_details) Object.assign(pm.billing_details, call.body.billing_details);
-      if (call.body.card?.exp_month) pm.card.exp_month = Number(call.body.card.exp_month);
-      if (call.body.card?.exp_year) pm.card.exp_year = Number(call.body.card.exp_year);
+      if (pm.card && call.body.card?.exp_month) pm.card.exp_month = Number(call.body.card.exp_month);
+      if (pm.card && call.body.card?.exp_year) pm.card.exp_year = Number(call.body.card.exp_year);
       call.emu.emit("payment_method.updated", pm, { request: call.request, previous: before });
       return pm;
     },
@@ -148,7 +160,7 @@ export const paymentMethodRoutes: Route[] = [
         );
       }
       const before = call.emu.state.render(pm);
-      const customer = call.emu.state.get("customer", pm.customer);
+      const customer = call.emu.state.get("customer", idOf(pm.customer));
       if (customer && customer.invoice_settings.default_payment_method === pm.id)
         customer.invoice_settings.default_payment_method = null;
       pm.customer = null;

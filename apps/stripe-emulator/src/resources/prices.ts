@@ -15,11 +15,7 @@ function setLookupKey(call: Call, price: StripeObject, key: string | null, trans
   const holder = call.emu.state.values("price").find((p) => p.lookup_key === key && p.id !== price.id);
   if (holder) {
     if (!transfer) {
-      throw invalid(
-        `A price (\`${holder.id}\`) already uses that lookup key.`,
-        "lookup_key",
-        "lookup_key_already_exists",
-      );
+      throw invalid(`A price (\`${holder.id}\`) already uses that lookup key.`, "lookup_key");
     }
     const before = call.emu.state.render(holder);
     holder.lookup_key = null;

@@ -81,11 +81,7 @@ export const productRoutes: Route[] = [
     handler: (call) => {
       const product = getProduct(call, call.params.id!);
       if (call.emu.state.values("price").some((p) => p.product === product.id)) {
-        throw invalid(
-          "This product cannot be deleted because it has one or more user-created prices.",
-          undefined,
-          "product_has_prices",
-        );
+        throw invalid("This product cannot be deleted because it has one or more user-created prices.");
       }
       product.deleted = true;
       call.emu.emit("product.deleted", product, { request: call.request });

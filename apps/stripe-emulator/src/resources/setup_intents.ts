@@ -1,10 +1,11 @@
+import { setupNeedsAuthentication } from "../billing/cards.ts";
 import type { Call, Emulator, Route } from "../context.ts";
 import { nowFor } from "../events/events.ts";
-import { invalid, noSuch } from "../http/errors.ts";
+import { cardError, invalid, noSuch } from "../http/errors.ts";
 import { paginate } from "../http/pagination.ts";
 import { bool, mergeMetadata, metadata, oneOf, str } from "../http/params.ts";
 import type { RequestMeta, StripeObject } from "../types.ts";
-import { attachPaymentMethod, getPaymentMethod } from "./payment_methods.ts";
+import { getPaymentMethod } from "./payment_methods.ts";
 
 function getSetupIntent(call: Call, id: string): StripeObject {
   const si = call.emu.state.get("setup_intent", id);
@@ -29,18 +30,106 @@ function confirm(call: Call, si: StripeObject, pmParam: string | undefined): Str
       "setup_intent_unexpected_state",
     );
   }
-  let pm: StripeObject;
-  if (si.customer) {
-    const customer = call.emu.state.get("customer", si.customer)!;
-    pm = attachPaymentMethod(call, pmId, customer, "payment_method");
-  } else {
-    pm = getPaymentMethod(call, pmId, "payment_method");
-  }
+  const pm = getPaymentMethod(call, pmId, "payment_method");
   si.payment_method = pm.id;
-  si.status = "succeeded";
-  si.latest_attempt = call.emu.state.newId("setatt");
-  call.emu.emit("setup_intent.succeeded", si, { request: call.request, previous: before });
+  const refusal = pm._card?.declineOnAttach;
+  if (refusal) {
+    failSetup(
+      call.emu,
+      si,
+      pm,
+      { code: refusal.code, decline_code: refusal.declineCode, message: refusal.message },
+      call.request,
+    );
+    throw cardError(refusal.message, refusal.code, refusal.declineCode, {
+      setup_intent: call.emu.state.render(si),
+      payment_method: call.emu.state.render(pm),
+    });
+  }
+  // Every 3-D Secure test card asks for authentication when it is set up (docs.stripe.com/testing#authentication-and-setup).
+  if (setupNeedsAuthentication(pm._card)) {
+    si.status = "requires_action";
+    si.next_action = {
+      type: "use_stripe_sdk",
+      use_stripe_sdk: {
+        type: "three_d_secure_redirect",
+        stripe_js: `https://hooks.stripe.com/3d_secure_2/hosted?setup_intent=${si.id}`,
+        source: `src_${si.id.slice(5)}`,
+      },
+    };
+    call.emu.emit("setup_intent.requires_action", si, { request: call.request, previous: before });
+    return si;
+  }
+  succeedSetup(call.emu, si, pm, call.request, before);
   return si;
+}
+
+/** The SetupIntent succeeds: the method is attached to its customer and counts as set up. */
+function succeedSetup(
+  emu: Emulator,
+  si: StripeObject,
+  pm: StripeObject,
+  request: RequestMeta,
+  before: StripeObject,
+): void {
+  if (si.customer && !pm.customer) {
+    pm.customer = si.customer;
+    pm._test_clock = si._test_clock ?? null;
+    emu.emit("payment_method.attached", pm, { request });
+  }
+  pm._set_up = true;
+  si.status = "succeeded";
+  si.next_action = null;
+  si.last_setup_error = null;
+  si.latest_attempt = emu.state.newId("setatt");
+  emu.emit("setup_intent.succeeded", si, { request, previous: before });
+}
+
+function failSetup(
+  emu: Emulator,
+  si: StripeObject,
+  pm: StripeObject,
+  error: { code: string; decline_code?: string; message: string },
+  request: RequestMeta,
+): void {
+  const before = emu.state.render(si);
+  si.status = "requires_payment_method";
+  si.next_action = null;
+  si.last_setup_error = {
+    type: "card_error",
+    ...error,
+    doc_url: `https://stripe.com/docs/error-codes/${error.code.replaceAll("_", "-")}`,
+    payment_method: emu.state.render(pm),
+  };
+  emu.emit("setup_intent.setup_failed", si, { request, previous: before });
+}
+
+/**
+ * Test control for Stripe's 3-D Secure test page on a SetupIntent in `requires_action`:
+ * `succeed` attaches the method (setup_intent.succeeded), `fail` leaves the SetupIntent
+ * `requires_payment_method` with `setup_intent_authentication_failure` (setup_intent.setup_failed).
+ * Served at `POST /_emulator/setup_intents/:id/authenticate`.
+ */
+export function authenticateSetupIntentByCustomer(
+  emu: Emulator,
+  si: StripeObject,
+  outcome: "succeed" | "fail",
+): StripeObject {
+  const pm = emu.state.get("payment_method", si.payment_method)!;
+  const request = { id: null, idempotency_key: null };
+  if (outcome === "succeed") succeedSetup(emu, si, pm, request, emu.state.render(si));
+  else
+    failSetup(
+      emu,
+      si,
+      pm,
+      {
+        code: "setup_intent_authentication_failure",
+        message: "The latest attempt to set up the payment method has failed because authentication failed.",
+      },
+      request,
+    );
+  return emu.state.render(si);
 }
 
 /** A stored SetupIntent in `requires_payment_method`; emits `setup_intent.created` when `request` is given. */
@@ -112,7 +201,7 @@ export const setupIntentRoutes: Route[] = [
         si.status = "requires_confirmation";
       }
       call.emu.emit("setup_intent.created", si, { request: call.request });
-      if (bool(b.confirm, "confirm")) return confirm(call, si, pmId);
+      if (bool(b.confirm, "confirm")) return confirm(call, si, undefined);
       return si;
     },
   },

@@ -9,7 +9,7 @@ import { paginate } from "../http/pagination.ts";
 import { arr, int, mergeMetadata, metadata, oneOf, str } from "../http/params.ts";
 import type { StripeObject } from "../types.ts";
 import { getPrice } from "./prices.ts";
-import { getSubscription } from "./subscriptions.ts";
+import { getSubscription } from "./subscription-plan.ts";
 
 function getSchedule(call: Call, id: string): StripeObject {
   const s = call.emu.state.get("subscription_schedule", id);
@@ -253,11 +253,7 @@ export const subscriptionScheduleRoutes: Route[] = [
       const emu = call.emu;
       const schedule = getSchedule(call, call.params.id!);
       if (schedule.status !== "active" && schedule.status !== "not_started") {
-        throw invalid(
-          `You cannot update a subscription schedule that is ${schedule.status}.`,
-          undefined,
-          "subscription_schedule_not_active",
-        );
+        throw invalid(`You cannot update a subscription schedule that is ${schedule.status}.`);
       }
       const before = emu.state.render(schedule);
       if ("metadata" in call.body) schedule.metadata = mergeMetadata(schedule.metadata, call.body.metadata);
@@ -293,8 +289,6 @@ export const subscriptionScheduleRoutes: Route[] = [
       if (schedule.status !== "active" && schedule.status !== "not_started") {
         throw invalid(
           `You cannot release a subscription schedule that is currently in the \`${schedule.status}\` status.`,
-          undefined,
-          "subscription_schedule_not_active",
         );
       }
       releaseSchedule(call.emu, schedule, nowFor(call.emu, schedule.test_clock), call.request);
@@ -310,8 +304,6 @@ export const subscriptionScheduleRoutes: Route[] = [
       if (schedule.status !== "active" && schedule.status !== "not_started") {
         throw invalid(
           `You cannot cancel a subscription schedule that is currently in the \`${schedule.status}\` status.`,
-          undefined,
-          "subscription_schedule_not_active",
         );
       }
       const now = nowFor(emu, schedule.test_clock);

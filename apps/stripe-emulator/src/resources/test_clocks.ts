@@ -106,8 +106,6 @@ export const testClockRoutes: Route[] = [
       if (clock.status !== "ready") {
         throw invalid(
           "The test clock is already advancing. Wait until it is ready before advancing it again.",
-          undefined,
-          "test_clock_not_ready",
         );
       }
       if (target <= clock.frozen_time) {

@@ -1,4 +1,5 @@
 import type { Call, Route } from "../context.ts";
+import { RENDERABLE_VERSIONS } from "../events/versions.ts";
 import { invalid, noSuch } from "../http/errors.ts";
 import { paginate } from "../http/pagination.ts";
 import { arr, bool, mergeMetadata, metadata, requireStr, str } from "../http/params.ts";
@@ -58,12 +59,20 @@ export const webhookEndpointRoutes: Route[] = [
       } catch {
         throw invalid("Invalid URL: " + url, "url", "url_invalid");
       }
+      const apiVersion = str(call.body.api_version, "api_version") ?? null;
+      if (apiVersion && !RENDERABLE_VERSIONS.includes(apiVersion)) {
+        // A version Stripe knows but the emulator cannot render: refused rather than misrendered.
+        throw invalid(
+          `The emulator renders webhook payloads only in ${RENDERABLE_VERSIONS.join(" or ")}; got ${apiVersion}.`,
+          "api_version",
+        );
+      }
       const endpoint = createWebhookEndpoint(call.emu.state, {
         url,
         enabledEvents: enabledEvents(call.body.enabled_events),
         description: str(call.body.description, "description") ?? null,
         metadata: metadata(call.body.metadata),
-        apiVersion: str(call.body.api_version, "api_version") ?? null,
+        apiVersion,
       });
       // The secret is only ever returned on creation, as with Stripe.
       return { ...call.emu.state.render(endpoint), secret: endpoint._secret };

@@ -72,10 +72,10 @@ export async function newOrder(ctx: ActionContext): Promise<ActionResult> {
   const { paymentMethodId, paymentIntentId } = order.stripePayment;
   const details = customerDetails(order);
 
-  // 1. Customer: matched by normalised email with customers.list (consistent right after writes,
-  // unlike search), else created with everything at once (payment method included).
+  // 1. Customer: matched by email whatever its case in Stripe (lookups.findCustomerByEmail), else
+  // created with everything at once (payment method included).
   const customer = await step<CustomerStep>("customer", async (key) => {
-    const found = (await stripe.customers.list({ email: details.email, limit: 1 })).data[0];
+    const found = await ctx.lookups.findCustomerByEmail(order.email);
     if (found) return { customerId: found.id, created: found.metadata?.limio_order_id === ctx.orderId };
     const created = await stripe.customers.create(
       {

@@ -108,9 +108,13 @@ describe("parseLimioOrder", () => {
     const a = parseLimioOrder({ ...base, orderItems: [{ offer: { id: "o2" } }] });
     expect(a.ok && a.order.order_type === "change_offer" && a.order.offer.id).toBe("o2");
     expect(errorsOf(base)).toEqual(["offer: required: offer or orderItems.0.offer"]);
-    expect(errorsOf({ ...base, orderItems: [{ offer: { id: "a" } }, { offer: { id: "b" } }] })).toEqual([
-      "orderItems: change_offer switches to exactly one offer",
-    ]);
+    // Changed with the field table (decision 015): a second item is refused by its path.
+    const two = parseLimioOrder({ ...base, orderItems: [{ offer: { id: "a" } }, { offer: { id: "b" } }] });
+    expect(two).toEqual({
+      ok: false,
+      code: "unsupported_field",
+      errors: [{ path: "orderItems.1", message: "not supported: a switch is to exactly one offer" }],
+    });
   });
 
   it("change_payment: lifts the payment ids (none is fine: the writer starts a SetupIntent)", () => {

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { checkOrderFields, type FeatureSet } from "./field-rules.ts";
 import {
   type LimioAddress,
   type LimioPayment,
@@ -46,19 +47,30 @@ export type LimioOrder =
   | LimioChangeOfferOrder;
 
 export type OrderFieldError = { path: string; message: string };
+/**
+ * - invalid_order: a value is malformed (wrong type, bad id…);
+ * - unsupported_order_type: the bridge does not apply this `order_type`;
+ * - unsupported_field: a field is well formed but cannot be honoured in Stripe (yet), or is
+ *   unknown: refused by name rather than dropped (field-rules.ts).
+ */
+export type ParseErrorCode = "invalid_order" | "unsupported_order_type" | "unsupported_field";
 export type ParseLimioOrderResult =
   | { ok: true; order: LimioOrder }
-  | { ok: false; code: "invalid_order" | "unsupported_order_type"; errors: OrderFieldError[] };
+  | { ok: false; code: ParseErrorCode; errors: OrderFieldError[] };
+
+export type ParseOptions = {
+  /** The clock, for dates that are ahead (a future orderDate or effectiveDate). */
+  now?: Date;
+  /** Which features the writer executes; defaults to WRITER_FEATURES. */
+  features?: FeatureSet;
+};
 
 export const ROOT_PATH = "(root)";
 const formatPath = (path: readonly PropertyKey[]) =>
   path.length === 0 ? ROOT_PATH : path.map(String).join(".");
 
 const supportedList = supportedOrderTypes.join(", ");
-const fail = (
-  code: "invalid_order" | "unsupported_order_type",
-  errors: OrderFieldError[],
-): ParseLimioOrderResult => ({
+const fail = (code: ParseErrorCode, errors: OrderFieldError[]): ParseLimioOrderResult => ({
   ok: false,
   code,
   errors,
@@ -97,9 +109,10 @@ function targetSubscription(
 
 /**
  * Validates and normalises a Limio order. Never throws: a malformed order yields errors naming
- * each field (`orderItems.0.offer.id`), an unsupported `order_type` a single clear refusal.
+ * each field (`orderItems.0.offer.id`), an unsupported `order_type` a single clear refusal, and
+ * a field the bridge cannot honour an `unsupported_field` refusal naming it (`orderItems.1`).
  */
-export function parseLimioOrder(input: unknown): ParseLimioOrderResult {
+export function parseLimioOrder(input: unknown, options: ParseOptions = {}): ParseLimioOrderResult {
   if (typeof input !== "object" || input === null || Array.isArray(input)) {
     return fail("invalid_order", [{ path: ROOT_PATH, message: "expected a JSON object" }]);
   }
@@ -117,6 +130,11 @@ export function parseLimioOrder(input: unknown): ParseLimioOrderResult {
     ]);
   }
   const type = orderType as SupportedOrderType;
+  const refusals = checkOrderFields(type, input as Record<string, unknown>, {
+    now: options.now ?? new Date(),
+    ...(options.features ? { features: options.features } : {}),
+  });
+  if (refusals.length > 0) return fail("unsupported_field", refusals);
   const parsed = orderSchemasByType[type].safeParse(input);
   if (!parsed.success) {
     return fail(
@@ -161,7 +179,12 @@ function normalise(o: ParsedAny): ParseLimioOrderResult {
       };
     }
     case "change_address": {
-      const address = o.address ?? (o.type === "delivery" ? o.deliveryDetails : o.billingDetails);
+      // The address to apply: `address`, else the details of the type's kind (billing first for all/absent).
+      const address =
+        o.address ??
+        (o.type === "delivery"
+          ? o.deliveryDetails
+          : (o.billingDetails ?? (o.type ? undefined : o.deliveryDetails)));
       if (!address)
         return fail("invalid_order", [{ path: "address", message: "required for change_address" }]);
       return { ok: true, order: { ...o, subscriptionId: target.id!, address } };
@@ -172,12 +195,8 @@ function normalise(o: ParsedAny): ParseLimioOrderResult {
         order: { ...o, subscriptionId: target.id!, stripePayment: stripePaymentRefs(o.payment) },
       };
     case "change_offer": {
+      // A second item is refused by the field table (orderItems.1) before we get here.
       const items = o.orderItems ?? [];
-      if (!o.offer && items.length > 1) {
-        return fail("invalid_order", [
-          { path: "orderItems", message: "change_offer switches to exactly one offer" },
-        ]);
-      }
       const offer = o.offer ?? items[0]?.offer;
       if (!offer)
         return fail("invalid_order", [{ path: "offer", message: "required: offer or orderItems.0.offer" }]);

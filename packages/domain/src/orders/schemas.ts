@@ -9,8 +9,10 @@ import {
 
 /**
  * Limio orders as Limio (shop, Salesforce, Send Order API) sends them; field names from Limio's
- * Orders API and its front-end Flow types. Every object is loose: Limio adds fields over time
- * and downstream hooks may rely on them, so unknown fields are kept, never rejected.
+ * Orders API and its front-end Flow types. The schemas type and validate values; WHICH fields
+ * an order may carry is decided by the field table (field-rules.ts), checked before these run:
+ * a field it does not list is refused, so the loose objects here never carry an unknown field
+ * that could change what a customer pays.
  */
 
 /** Shop forms post untouched inputs as "", which means "not given", not "invalid". */
@@ -76,8 +78,52 @@ export const limioOfferRefSchema = z
   .object({ id: z.string().min(1), version: z.string().min(1).optional() })
   .loose();
 
+/** Limio's shop writes `{ addOn: { id, version, … }, quantity }`. */
+export const limioAddOnSchema = z
+  .object({
+    addOn: limioOfferRefSchema.optional(),
+    offer: limioOfferRefSchema.optional(),
+    quantity: z.number().int().positive().default(1),
+  })
+  .loose();
+
 export const limioOrderItemSchema = z
-  .object({ offer: limioOfferRefSchema, quantity: z.number().int().positive().default(1) })
+  .object({
+    offer: limioOfferRefSchema,
+    quantity: z.number().int().positive().default(1),
+    addOns: z.array(limioAddOnSchema).optional(),
+  })
+  .loose();
+
+/** A switch names its offer only: the subscription's quantities are kept (no default here). */
+export const limioSwitchItemSchema = z.object({ offer: limioOfferRefSchema }).loose();
+
+const decimal = z.union([
+  z.number().nonnegative(),
+  z.string().regex(/^\d+(\.\d+)?$/, "expected a decimal amount"),
+]);
+
+/** Limio's `orderDiscount` (Orders API); mapped by rules/discounts.ts. */
+export const limioOrderDiscountSchema = z
+  .object({
+    name: z.string().optional(),
+    productDetails: z.unknown().optional(),
+    discountOverrides: z
+      .object({
+        discountType: z.string().optional(),
+        durationLength: z.union([z.number(), z.string()]).optional(),
+        durationType: z.string().optional(),
+        percentageDiscount: z.union([z.number(), z.string()]).optional(),
+        amountDiscount: z.union([z.number(), z.string()]).optional(),
+        currency: z.string().optional(),
+      })
+      .loose()
+      .optional(),
+  })
+  .loose();
+
+export const limioOrderTotalSchema = z
+  .object({ amount: decimal.optional(), currency: z.string().optional() })
   .loose();
 
 const isoDateOrDateTime = z.union([z.iso.datetime({ offset: true }), z.iso.date()]);
@@ -91,6 +137,8 @@ const orderBase = {
   process_immediately: z.boolean().optional(),
   orderDate: isoDateOrDateTime.optional(),
   order_reference: z.string().optional(),
+  sub_reference: z.string().optional(),
+  owner: z.string().optional(),
   // Limio names the target subscription either way; parseLimioOrder normalises to subscriptionId.
   subscriptionId: limioSubscriptionId.optional(),
   forSubscription: z.object({ id: limioSubscriptionId }).loose().optional(),
@@ -109,6 +157,11 @@ export const limioNewOrderSchema = z
     checkoutId: z.string().min(1),
     country: countryCode,
     autoRenew: z.boolean().optional(),
+    orderDiscount: limioOrderDiscountSchema.nullable().optional(),
+    isGift: z.boolean().optional(),
+    isRedeem: z.boolean().optional(),
+    isTrial: z.boolean().optional(),
+    total: limioOrderTotalSchema.optional(),
   })
   .loose();
 
@@ -123,6 +176,7 @@ export const limioCancelSubscriptionOrderSchema = z
     order_type: z.literal("cancel_subscription"),
     subscriptionRef: z.string().optional(),
     cancelDate: isoDateOrDateTime.optional(),
+    effectiveDate: isoDateOrDateTime.optional(),
     reason: cancelReasonSchema.optional(),
     data: z.object({ reason: cancelReasonSchema.optional() }).loose().optional(),
   })
@@ -135,7 +189,8 @@ export const limioChangeAddressOrderSchema = z
   .object({
     ...orderBase,
     order_type: z.literal("change_address"),
-    type: z.enum(addressTypes),
+    /** Absent: the writer's configured address type (rules/address.ts). */
+    type: z.enum(addressTypes).optional(),
     address: limioAddressSchema.optional(),
     billingDetails: limioAddressSchema.optional(),
     deliveryDetails: limioAddressSchema.optional(),
@@ -158,7 +213,7 @@ export const limioChangeOfferOrderSchema = z
     ...orderBase,
     order_type: z.literal("change_offer"),
     offer: limioOfferRefSchema.optional(),
-    orderItems: z.array(limioOrderItemSchema).optional(),
+    orderItems: z.array(limioSwitchItemSchema).optional(),
     effectiveDate: isoDateOrDateTime.optional(),
     change_type: z.string().optional(),
   })

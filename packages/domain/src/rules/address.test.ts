@@ -71,4 +71,56 @@ describe("buildCustomerAddressUpdate", () => {
     );
     expect(() => buildCustomerAddressUpdate(order("billing", { firstName: "A" }))).toThrow(DomainRuleError);
   });
+
+  it("all → shipping from deliveryDetails when the order has them, address from the billing side", () => {
+    const r = parseLimioOrder({
+      order_type: "change_address",
+      subscriptionId: "sub-5c3d83c60950014c306865f0ab8c499b",
+      type: "all",
+      billingDetails: ada,
+      deliveryDetails: {
+        firstName: "Grace",
+        lastName: "Hopper",
+        address1: "1 Dock Road",
+        city: "Hull",
+        country: "GB",
+        phone: "+441234",
+      },
+    });
+    if (!r.ok || r.order.order_type !== "change_address") throw new Error(JSON.stringify(r));
+    // Also after a JSON round trip, as the writer re-reads the recorded order.
+    for (const o of [r.order, JSON.parse(JSON.stringify(r.order))]) {
+      const u = buildCustomerAddressUpdate(o);
+      expect(u.address).toEqual(stripeAddr);
+      expect(u.shipping).toEqual({
+        name: "Grace Hopper",
+        phone: "+441234",
+        address: { line1: "1 Dock Road", city: "Hull", country: "GB" },
+      });
+      expect(u.name).toBe("Ada Lovelace");
+    }
+  });
+
+  it("an order without a type gets the configured one, else billing", () => {
+    const r = parseLimioOrder({
+      order_type: "change_address",
+      subscriptionId: "sub-5c3d83c60950014c306865f0ab8c499b",
+      address: ada,
+    });
+    if (!r.ok || r.order.order_type !== "change_address") throw new Error(JSON.stringify(r));
+    expect(Object.keys(buildCustomerAddressUpdate(r.order)).sort()).toEqual([
+      "address",
+      "email",
+      "name",
+      "phone",
+    ]);
+    const delivery = buildCustomerAddressUpdate(r.order, { defaultAddressType: "delivery" });
+    expect([delivery.address, delivery.shipping?.address]).toEqual([undefined, stripeAddr]);
+    const all = buildCustomerAddressUpdate(r.order, { defaultAddressType: "all" });
+    expect([all.address, all.shipping?.address]).toEqual([stripeAddr, stripeAddr]);
+    // The order's own type wins over the configuration.
+    expect(
+      buildCustomerAddressUpdate(order("billing", ada), { defaultAddressType: "delivery" }).shipping,
+    ).toBeUndefined();
+  });
 });

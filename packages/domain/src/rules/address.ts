@@ -1,12 +1,18 @@
 import { DomainRuleError } from "../errors.ts";
 import type { LimioChangeAddressOrder } from "../orders/parse-limio-order.ts";
-import type { LimioAddress } from "../orders/schemas.ts";
+import type { AddressType, LimioAddress } from "../orders/schemas.ts";
 
 /**
  * change_address → Stripe Customer update (Limio's Stripe plugin behaviour): billing → `address`,
  * delivery → `shipping {name, phone, address}`, all → both; name, phone and email follow. Only
  * fields the order carries are sent: an absent field must not blank what Stripe has.
+ * With type `all`, shipping comes from `deliveryDetails` when the order has them (else from the
+ * same address). An order without a type gets the configured one (the seed says "configured").
  */
+
+/** Used when neither the order nor the writer's configuration says which address changes. */
+export const DEFAULT_ADDRESS_TYPE: AddressType = "billing";
+export type AddressUpdateOptions = { defaultAddressType?: AddressType };
 
 export type StripeAddressParams = {
   line1?: string;
@@ -47,7 +53,11 @@ export function fullName(a: Pick<LimioAddress, "firstName" | "lastName">): strin
   return name === "" ? undefined : name;
 }
 
-export function buildCustomerAddressUpdate(order: LimioChangeAddressOrder): StripeCustomerAddressUpdate {
+export function buildCustomerAddressUpdate(
+  order: LimioChangeAddressOrder,
+  options: AddressUpdateOptions = {},
+): StripeCustomerAddressUpdate {
+  const type = order.type ?? options.defaultAddressType ?? DEFAULT_ADDRESS_TYPE;
   const a = order.address;
   const address = stripeAddress(a);
   if (Object.keys(address).length === 0) {
@@ -57,12 +67,24 @@ export function buildCustomerAddressUpdate(order: LimioChangeAddressOrder): Stri
   const phone = present(a.phone) ? a.phone : undefined;
   const email = present(a.email) ? a.email : undefined;
   const update: StripeCustomerAddressUpdate = {};
-  if (order.type === "billing" || order.type === "all") update.address = address;
-  if (order.type === "delivery" || order.type === "all") {
+  if (type === "billing" || type === "all") update.address = address;
+  if (type === "delivery" || type === "all") {
+    const d =
+      type === "all" && order.deliveryDetails && order.deliveryDetails !== a ? order.deliveryDetails : a;
+    const shippingAddress = d === a ? address : stripeAddress(d);
+    const shippingName = fullName(d) ?? name;
+    const shippingPhone = present(d.phone) ? d.phone : d === a ? phone : undefined;
     // Stripe requires a recipient name on shipping.
-    if (!name)
+    if (!shippingName)
       throw new DomainRuleError("shipping_name_required", "a delivery address needs firstName or lastName");
-    update.shipping = { name, ...(phone ? { phone } : {}), address };
+    if (Object.keys(shippingAddress).length === 0) {
+      throw new DomainRuleError("empty_address", "deliveryDetails carries no address fields");
+    }
+    update.shipping = {
+      name: shippingName,
+      ...(shippingPhone ? { phone: shippingPhone } : {}),
+      address: shippingAddress,
+    };
   }
   if (name) update.name = name;
   if (phone) update.phone = phone;

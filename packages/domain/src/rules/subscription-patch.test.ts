@@ -237,6 +237,50 @@ describe("buildSubscriptionPatch", () => {
   });
 });
 
+describe("buildSubscriptionPatch with the offer's term", () => {
+  const twelveMonths = { term: { length: 12, type: "months" as const }, autoRenew: true };
+
+  it("a 12-month term billed monthly: termEnd 12 months out, whatever the billing period", () => {
+    const start = Date.UTC(2026, 0, 15) / 1000;
+    const sub = subscription({
+      start_date: start,
+      items: { data: [item({ current_period_start: start, current_period_end: start + 31 * DAY })] },
+    });
+    const termAt = (now: Date) => {
+      const p = buildSubscriptionPatch({ subscription: sub, offerTerm: twelveMonths, now });
+      return [p.termStartDate, p.termEndDate];
+    };
+    expect(termAt(new Date(Date.UTC(2026, 2, 1)))).toEqual([
+      "2026-01-15T00:00:00.000Z",
+      "2027-01-15T00:00:00.000Z",
+    ]);
+    // Rolled over at renewal.
+    expect(termAt(new Date(Date.UTC(2027, 0, 20)))).toEqual([
+      "2027-01-15T00:00:00.000Z",
+      "2028-01-15T00:00:00.000Z",
+    ]);
+    // Without the offer's term, the billing period as before.
+    expect(
+      buildSubscriptionPatch({ subscription: sub, now: new Date(Date.UTC(2026, 2, 1)) }).termEndDate,
+    ).toBe(iso(start + 31 * DAY));
+  });
+
+  it("counts from the end of a trial (Limio's delayed start), and a fixed term never rolls over", () => {
+    const start = Date.UTC(2026, 0, 1) / 1000;
+    const trialEnd = Date.UTC(2026, 0, 15) / 1000;
+    const sub = subscription({ start_date: start, trial_end: trialEnd });
+    const patch = buildSubscriptionPatch({
+      subscription: sub,
+      offerTerm: { ...twelveMonths, autoRenew: false },
+      now: new Date(Date.UTC(2028, 0, 1)),
+    });
+    expect([patch.termStartDate, patch.termEndDate]).toEqual([
+      "2026-01-15T00:00:00.000Z",
+      "2027-01-15T00:00:00.000Z",
+    ]);
+  });
+});
+
 describe("billedOffer", () => {
   const sub = (metadata: Record<string, string> | undefined) =>
     ({

@@ -11,6 +11,7 @@ import {
   scheduleFromPreview,
   unixToIso,
 } from "./payment-schedules.ts";
+import { limioTerm, type Span } from "./term.ts";
 
 /**
  * Stripe subscription state → the patch the sync applies to the Limio subscription (DESIGN §2,
@@ -167,6 +168,12 @@ export type BuildSubscriptionPatchInput = {
   /** The customer's invoice_settings.default_payment_method, resolved by the caller. */
   defaultPaymentMethod?: StripePaymentMethodLike | null;
   schedule?: StripeSubscriptionScheduleLike | null;
+  /**
+   * The Limio offer's term (`term__limio`) and auto-renew. When given, termStart/termEnd follow
+   * the term from the date billing started (a 12-month term billed monthly ends 12 months out
+   * and rolls over at renewal); without it they are the billing period, as before.
+   */
+  offerTerm?: { term: Span; autoRenew: boolean };
   now: Date;
 };
 
@@ -216,11 +223,28 @@ export function billedOffer(sub: StripeSubscriptionLike): { offerId?: string } {
   return {};
 }
 
+/**
+ * Limio's term from the offer's term: counted from when billing started (the end of a trial or
+ * future start, else the subscription's start), not from the current billing period.
+ */
+export function offerTermDates(
+  sub: Pick<StripeSubscriptionLike, "start_date" | "trial_end">,
+  offerTerm: NonNullable<BuildSubscriptionPatchInput["offerTerm"]>,
+  now: Date,
+): { termStartDate: string; termEndDate: string } | null {
+  const startSeconds = sub.trial_end ?? sub.start_date;
+  if (startSeconds == null) return null;
+  const t = limioTerm({ start: new Date(startSeconds * 1000), ...offerTerm, now });
+  return { termStartDate: t.termStart.toISOString(), termEndDate: t.termEnd.toISOString() };
+}
+
 export function buildSubscriptionPatch(input: BuildSubscriptionPatchInput): LimioSubscriptionPatch {
   const sub = input.subscription;
   const customerId = refId(sub.customer);
   if (!customerId) throw new Error(`subscription ${sub.id} has no customer`);
-  const term = termDates(sub);
+  const periods = termDates(sub);
+  const byOffer = input.offerTerm ? offerTermDates(sub, input.offerTerm, input.now) : null;
+  const term = byOffer ? { ...periods, ...byOffer } : periods;
   const paymentMethod = resolvePaymentMethod(input);
   return {
     status: limioStatusFor(sub.status),

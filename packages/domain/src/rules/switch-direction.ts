@@ -63,7 +63,12 @@ export function compareOffers(from: Offer, to: Offer): SwitchComparison {
 
 export const switchDirection = (from: Offer, to: Offer): SwitchDirection => compareOffers(from, to).direction;
 
-/** How the writer applies each direction in Stripe (DESIGN §2). */
+/**
+ * How the writer applies each direction in Stripe, as it does today.
+ * @deprecated Use planSwitch (rules/switch-plan.ts): it also applies the catalog's lists,
+ * effectiveDate and switch_date__limio, starts the new period now on an upgrade, keeps a declined
+ * upgrade pending, and schedules `same` at the period end (decision 015) instead of swapping now.
+ */
 export type SwitchPlan =
   | { timing: "immediate"; proration_behavior: "always_invoice" | "none" }
   | { timing: "period_end"; via: "subscription_schedule" };

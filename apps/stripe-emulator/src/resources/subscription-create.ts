@@ -1,0 +1,210 @@
+import {
+  attemptInvoicePayment,
+  buildInvoice,
+  finalizeInvoice,
+  type LineInput,
+  periodLines,
+} from "../billing/invoices.ts";
+import { newSubscriptionItem } from "../billing/items.ts";
+import { type Interval, nextBoundary } from "../billing/time.ts";
+import type { Call } from "../context.ts";
+import { nowFor } from "../events/events.ts";
+import { invalid } from "../http/errors.ts";
+import { arr, bool, int, metadata, nullable, oneOf, requireStr, str } from "../http/params.ts";
+import type { StripeObject } from "../types.ts";
+import { getCustomer } from "./customers.ts";
+import { createPrice, getPrice } from "./prices.ts";
+import { newSetupIntent } from "./setup_intents.ts";
+import {
+  chargeablePaymentMethod,
+  precheckPayment,
+  requireAttachedMethod,
+} from "./subscription-collection.ts";
+import { PAYMENT_BEHAVIORS, productName, resolveItemPrice } from "./subscription-plan.ts";
+
+/** `POST /v1/subscriptions` (also used when a subscription schedule starts). */
+export function createSubscription(call: Call): StripeObject {
+  const emu = call.emu;
+  const { state } = emu;
+  const b = call.body;
+  const customer = getCustomer(call, requireStr(b.customer, "customer"), "customer");
+  const rawItems = arr(b.items);
+  if (rawItems.length === 0) throw invalid("Missing required param: items.", "items", "parameter_missing");
+  const paymentBehavior =
+    oneOf(b.payment_behavior, PAYMENT_BEHAVIORS, "payment_behavior") ?? "allow_incomplete";
+  const defaultPm =
+    (nullable(str(b.default_payment_method, "default_payment_method")) as string | undefined) ?? null;
+  if (defaultPm) requireAttachedMethod(emu, defaultPm, customer.id);
+  const prices = rawItems.map((raw, i) => {
+    const price = resolveItemPrice(call, raw, i);
+    if (!price)
+      throw invalid(`Missing required param: items[${i}][price].`, `items[${i}][price]`, "parameter_missing");
+    if (!price.recurring)
+      throw invalid(
+        "The price specified is set to `type=one_time` but this field only accepts prices with `type=recurring`.",
+        `items[${i}][price]`,
+      );
+    return {
+      price,
+      quantity: int(raw.quantity, `items[${i}][quantity]`) ?? 1,
+      metadata: metadata(raw.metadata),
+    };
+  });
+  const recurring = prices[0]!.price.recurring;
+  for (const p of prices) {
+    if (
+      p.price.recurring.interval !== recurring.interval ||
+      p.price.recurring.interval_count !== recurring.interval_count ||
+      p.price.currency !== prices[0]!.price.currency
+    ) {
+      throw invalid(
+        "Currency and interval fields must match across all plans on this subscription.",
+        "items",
+      );
+    }
+  }
+  const now = nowFor(emu, customer.test_clock);
+  // Trials: the first period runs to trial_end, is invoiced at 0, and the anchor moves to trial_end.
+  const trialDays = int(b.trial_period_days, "trial_period_days");
+  const trialEndParam = b.trial_end === "now" ? undefined : int(b.trial_end, "trial_end");
+  const trialEnd = trialEndParam ?? (trialDays ? now + trialDays * 86400 : undefined);
+  if (trialEnd !== undefined && trialEnd <= now) {
+    throw invalid("Invalid timestamp: must be an integer Unix timestamp in the future.", "trial_end");
+  }
+  const total = trialEnd ? 0 : prices.reduce((sum, p) => sum + (p.price.unit_amount ?? 0) * p.quantity, 0);
+  const draft: StripeObject = { default_payment_method: defaultPm };
+  if (paymentBehavior === "error_if_incomplete") precheckPayment(emu, draft, customer, total);
+  const end = trialEnd ?? nextBoundary(now, now, recurring.interval as Interval, recurring.interval_count);
+  const sub: StripeObject = {
+    id: state.newId("sub"),
+    object: "subscription",
+    application: null,
+    application_fee_percent: null,
+    automatic_tax: { disabled_reason: null, enabled: false, liability: null },
+    billing_cycle_anchor: trialEnd ?? now,
+    billing_cycle_anchor_config: null,
+    billing_mode: {
+      type: b.billing_mode?.type ?? "flexible",
+      flexible: { proration_discounts: "included" },
+      updated_at: now,
+    },
+    billing_schedules: [],
+    billing_thresholds: null,
+    cancel_at: null,
+    cancel_at_period_end: bool(b.cancel_at_period_end, "cancel_at_period_end") ?? false,
+    canceled_at: null,
+    cancellation_details: { comment: null, feedback: null, reason: null },
+    collection_method:
+      oneOf(b.collection_method, ["charge_automatically", "send_invoice"], "collection_method") ??
+      "charge_automatically",
+    created: now,
+    currency: prices[0]!.price.currency,
+    customer: customer.id,
+    customer_account: null,
+    days_until_due: int(b.days_until_due, "days_until_due") ?? null,
+    default_payment_method: defaultPm,
+    default_source: null,
+    default_tax_rates: [],
+    description: str(b.description, "description") ?? null,
+    discounts: [],
+    ended_at: null,
+    invoice_settings: { account_tax_ids: null, issuer: { type: "self" } },
+    latest_invoice: null,
+    livemode: false,
+    managed_payments: null,
+    metadata: metadata(b.metadata),
+    next_pending_invoice_item_invoice: null,
+    on_behalf_of: null,
+    pause_collection: null,
+    payment_settings: {
+      payment_method_options: null,
+      payment_method_types: null,
+      save_default_payment_method: b.payment_settings?.save_default_payment_method ?? "off",
+    },
+    pending_invoice_item_interval: null,
+    pending_setup_intent: null,
+    pending_update: null,
+    schedule: null,
+    start_date: now,
+    status: trialEnd ? "trialing" : "incomplete",
+    test_clock: customer.test_clock,
+    transfer_data: null,
+    trial_end: trialEnd ?? null,
+    trial_settings: {
+      end_behavior: {
+        missing_payment_method: b.trial_settings?.end_behavior?.missing_payment_method ?? "create_invoice",
+      },
+    },
+    trial_start: trialEnd ? now : null,
+  };
+  if (sub.cancel_at_period_end) sub.cancel_at = end;
+  state.insert("subscription", sub);
+  const items = prices.map((p) => newSubscriptionItem(emu, sub, p.price, p.quantity, now, end, p.metadata));
+  const oneOff: LineInput[] = arr(b.add_invoice_items).map((raw, i) => {
+    const price = raw.price
+      ? getPrice(call, String(raw.price), `add_invoice_items[${i}][price]`)
+      : raw.price_data
+        ? createPrice(call, raw.price_data, {
+            fromPriceData: true,
+            param: `add_invoice_items[${i}][price_data]`,
+          })
+        : undefined;
+    if (!price)
+      throw invalid(
+        `Missing required param: add_invoice_items[${i}][price].`,
+        `add_invoice_items[${i}][price]`,
+        "parameter_missing",
+      );
+    if (price.recurring)
+      throw invalid(
+        "add_invoice_items only accepts prices with type=one_time.",
+        `add_invoice_items[${i}][price]`,
+      );
+    const quantity = int(raw.quantity, `add_invoice_items[${i}][quantity]`) ?? 1;
+    return {
+      amount: (price.unit_amount ?? 0) * quantity,
+      description: `${quantity} × ${productName(emu, price)}`,
+      price,
+      quantity,
+      periodStart: now,
+      periodEnd: now,
+      subscription: sub.id,
+      subscriptionItem: null,
+      proration: false,
+    };
+  });
+  const invoice = buildInvoice(emu, {
+    customer,
+    subscription: sub,
+    billingReason: "subscription_create",
+    lines: [
+      ...periodLines(emu, sub, items, now, end).map((line) =>
+        trialEnd
+          ? { ...line, amount: 0, description: `Trial period for ${productName(emu, line.price)}` }
+          : line,
+      ),
+      ...oneOff,
+    ],
+    periodStart: now,
+    periodEnd: now,
+  });
+  sub.latest_invoice = invoice.id;
+  emu.emit("customer.subscription.created", sub, { request: call.request });
+  emu.emit("invoice.created", invoice, { request: call.request });
+  finalizeInvoice(emu, invoice, call.request);
+  if (
+    invoice.status === "open" &&
+    paymentBehavior !== "default_incomplete" &&
+    sub.collection_method === "charge_automatically"
+  ) {
+    if (chargeablePaymentMethod(emu, sub, customer)) attemptInvoicePayment(emu, invoice, call.request);
+  }
+  if (sub.collection_method === "send_invoice" && sub.status === "incomplete") {
+    sub.status = "active";
+  }
+  if (trialEnd && paymentBehavior === "default_incomplete" && !chargeablePaymentMethod(emu, sub, customer)) {
+    // Stripe collects the card for after the trial with a SetupIntent.
+    sub.pending_setup_intent = newSetupIntent(emu, customer, "off_session", call.request).id;
+  }
+  return sub;
+}

@@ -1,0 +1,216 @@
+import { formatMoney, type LineInput } from "../billing/invoices.ts";
+import { itemsOf } from "../billing/items.ts";
+import { prorationAmounts } from "../billing/proration.ts";
+import { formatDate, type Interval, nextBoundary } from "../billing/time.ts";
+import type { Call, Emulator } from "../context.ts";
+import { nowFor } from "../events/events.ts";
+import { invalid, noSuch } from "../http/errors.ts";
+import { arr, bool, int, mergeMetadata, metadata, oneOf } from "../http/params.ts";
+import type { StripeObject } from "../types.ts";
+import { createPrice, getPrice } from "./prices.ts";
+
+/** Finding a subscription and planning an item change with its prorations (also used by create_preview). */
+export const PAYMENT_BEHAVIORS = [
+  "allow_incomplete",
+  "default_incomplete",
+  "error_if_incomplete",
+  "pending_if_incomplete",
+] as const;
+const PRORATION_BEHAVIORS = ["always_invoice", "create_prorations", "none"] as const;
+type ProrationBehavior = (typeof PRORATION_BEHAVIORS)[number];
+
+export function getSubscription(call: Call, id: string, param = "id"): StripeObject {
+  const sub = call.emu.state.get("subscription", id);
+  if (!sub) throw noSuch("subscription", id, param);
+  return sub;
+}
+
+export function resolveItemPrice(call: Call, raw: StripeObject, i: number): StripeObject | undefined {
+  if (raw.price) return getPrice(call, String(raw.price), `items[${i}][price]`);
+  if (raw.price_data)
+    return createPrice(call, raw.price_data, { fromPriceData: true, param: `items[${i}][price_data]` });
+  return undefined;
+}
+
+export function productName(emu: Emulator, price: StripeObject): string {
+  return emu.state.get("product", price.product)?.name ?? price.nickname ?? price.id;
+}
+
+type ItemChange = {
+  item: StripeObject | null;
+  price: StripeObject;
+  quantity: number;
+  deleted: boolean;
+  metadata?: Record<string, string>;
+};
+
+export type UpdatePlan = {
+  changes: ItemChange[];
+  prorationLines: LineInput[];
+  periodLines: LineInput[];
+  resetAnchor: boolean;
+  periodStart: number;
+  periodEnd: number;
+  newPeriodEnd: number;
+  prorationDate: number;
+  prorationBehavior: ProrationBehavior;
+  now: number;
+};
+
+/** Work out an item change and its prorations without touching state (also used by create_preview). */
+export function planItemsUpdate(
+  call: Call,
+  sub: StripeObject,
+  itemsParam: unknown,
+  options: { prorationBehavior?: string; prorationDate?: unknown; billingCycleAnchor?: unknown },
+): UpdatePlan {
+  const emu = call.emu;
+  const now = nowFor(emu, sub.test_clock);
+  const existing = itemsOf(emu, sub.id);
+  const changes: ItemChange[] = existing.map((item) => ({
+    item,
+    price: item.price,
+    quantity: item.quantity,
+    deleted: false,
+  }));
+  arr(itemsParam).forEach((raw, i) => {
+    if (raw.id) {
+      const change = changes.find((c) => c.item?.id === raw.id);
+      if (!change) throw noSuch("subscription item", String(raw.id), `items[${i}][id]`);
+      if (bool(raw.deleted, `items[${i}][deleted]`)) change.deleted = true;
+      const price = resolveItemPrice(call, raw, i);
+      if (price) change.price = price;
+      const qty = int(raw.quantity, `items[${i}][quantity]`);
+      if (qty !== undefined) change.quantity = qty;
+      if (raw.metadata !== undefined) change.metadata = mergeMetadata(change.item!.metadata, raw.metadata);
+    } else {
+      const price = resolveItemPrice(call, raw, i);
+      if (!price)
+        throw invalid(
+          `Missing required param: items[${i}][price].`,
+          `items[${i}][price]`,
+          "parameter_missing",
+        );
+      changes.push({
+        item: null,
+        price,
+        quantity: int(raw.quantity, `items[${i}][quantity]`) ?? 1,
+        deleted: false,
+        metadata: metadata(raw.metadata),
+      });
+    }
+  });
+  const remaining = changes.filter((c) => !c.deleted);
+  if (remaining.length === 0) throw invalid("A subscription must have at least one active plan.", "items");
+  const first = remaining[0]!.price.recurring;
+  if (!first)
+    throw invalid(
+      "The price specified is set to `type=one_time` but this field only accepts prices with `type=recurring`.",
+      "items",
+    );
+  for (const c of remaining) {
+    if (
+      c.price.recurring?.interval !== first.interval ||
+      c.price.recurring?.interval_count !== first.interval_count
+    ) {
+      throw invalid(
+        "Currency and interval fields must match across all plans on this subscription.",
+        "items",
+      );
+    }
+  }
+  const periodStart = existing[0]!.current_period_start;
+  const periodEnd = existing[0]!.current_period_end;
+  const oldRecurring = existing[0]!.price.recurring;
+  const anchorType = options.billingCycleAnchor === undefined ? "unchanged" : options.billingCycleAnchor;
+  if (typeof anchorType === "string" && anchorType !== "unchanged") {
+    throw invalid(
+      "Invalid object: billing_cycle_anchor must be an object such as { type: 'now' } since API version 2026-09-30.",
+      "billing_cycle_anchor",
+    );
+  }
+  const anchor =
+    typeof anchorType === "object" && anchorType ? (anchorType as StripeObject).type : "unchanged";
+  if (anchor !== "now" && anchor !== "unchanged")
+    throw invalid("Invalid billing_cycle_anchor[type]", "billing_cycle_anchor[type]");
+  const resetAnchor =
+    anchor === "now" ||
+    oldRecurring.interval !== first.interval ||
+    oldRecurring.interval_count !== first.interval_count;
+  const prorationBehavior =
+    oneOf(options.prorationBehavior, PRORATION_BEHAVIORS, "proration_behavior") ?? "create_prorations";
+  const prorationDate = int(options.prorationDate, "proration_date") ?? now;
+  const newPeriodEnd = resetAnchor
+    ? nextBoundary(now, now, first.interval as Interval, first.interval_count)
+    : periodEnd;
+  const prorationLines: LineInput[] = [];
+  if (prorationBehavior !== "none") {
+    for (const c of changes) {
+      const oldPrice = c.item?.price;
+      const oldQty = c.item?.quantity ?? 0;
+      const changed = !c.item || c.deleted || oldPrice.id !== c.price.id || oldQty !== c.quantity;
+      if (!changed) continue;
+      const amounts = prorationAmounts({
+        oldUnitAmount: oldPrice?.unit_amount ?? 0,
+        oldQuantity: oldQty,
+        newUnitAmount: c.price.unit_amount ?? 0,
+        newQuantity: c.deleted ? 0 : c.quantity,
+        periodStart,
+        periodEnd,
+        prorationDate,
+      });
+      const date = formatDate(prorationDate);
+      if (c.item && amounts.credit !== 0) {
+        prorationLines.push({
+          amount: amounts.credit,
+          description: `Unused time on ${oldQty} × ${productName(emu, oldPrice)} after ${date}`,
+          price: oldPrice,
+          quantity: oldQty,
+          periodStart: prorationDate,
+          periodEnd,
+          subscription: sub.id,
+          subscriptionItem: c.item.id,
+          proration: true,
+        });
+      }
+      if (!resetAnchor && !c.deleted && amounts.charge !== 0) {
+        prorationLines.push({
+          amount: amounts.charge,
+          description: `Remaining time on ${c.quantity} × ${productName(emu, c.price)} after ${date}`,
+          price: c.price,
+          quantity: c.quantity,
+          periodStart: prorationDate,
+          periodEnd,
+          subscription: sub.id,
+          subscriptionItem: c.item?.id ?? null,
+          proration: true,
+        });
+      }
+    }
+  }
+  const full: LineInput[] = resetAnchor
+    ? remaining.map((c) => ({
+        amount: (c.price.unit_amount ?? 0) * c.quantity,
+        description: `${c.quantity} × ${productName(emu, c.price)} (at ${formatMoney(c.price.unit_amount ?? 0, c.price.currency)} / ${first.interval})`,
+        price: c.price,
+        quantity: c.quantity,
+        periodStart: now,
+        periodEnd: newPeriodEnd,
+        subscription: sub.id,
+        subscriptionItem: c.item?.id ?? null,
+        proration: false,
+      }))
+    : [];
+  return {
+    changes,
+    prorationLines,
+    periodLines: full,
+    resetAnchor,
+    periodStart,
+    periodEnd,
+    newPeriodEnd,
+    prorationDate,
+    prorationBehavior,
+    now,
+  };
+}

@@ -1,0 +1,213 @@
+import { attemptInvoicePayment, buildInvoice, finalizeInvoice, type LineInput } from "../billing/invoices.ts";
+import { applyItemChanges, itemsOf, type StoredItemUpdate } from "../billing/items.ts";
+import { collectAutomatically, takePendingItems } from "../billing/renewal.ts";
+import type { Call } from "../context.ts";
+import { nowFor } from "../events/events.ts";
+import { invalid } from "../http/errors.ts";
+import { bool, int, mergeMetadata, nullable, oneOf, str } from "../http/params.ts";
+import type { StripeObject } from "../types.ts";
+import { precheckPayment, requireAttachedMethod, wouldFailToCollect } from "./subscription-collection.ts";
+import { getSubscription, PAYMENT_BEHAVIORS, planItemsUpdate } from "./subscription-plan.ts";
+
+/** Proration lines kept as pending invoice items (`create_prorations`), billed at the next invoice. */
+function newInvoiceItem(call: Call, sub: StripeObject, line: LineInput): StripeObject {
+  const { state } = call.emu;
+  const ii: StripeObject = {
+    id: state.newId("ii"),
+    object: "invoiceitem",
+    amount: line.amount,
+    currency: line.price.currency,
+    customer: sub.customer,
+    customer_account: null,
+    date: nowFor(call.emu, sub.test_clock),
+    description: line.description,
+    discountable: false,
+    discounts: [],
+    invoice: null,
+    livemode: false,
+    metadata: {},
+    net_amount: line.amount,
+    parent: {
+      type: "subscription_details",
+      subscription_details: { subscription: sub.id, subscription_item: line.subscriptionItem },
+    },
+    period: { end: line.periodEnd, start: line.periodStart },
+    pricing: {
+      type: "price_details",
+      price_details: { price: line.price.id, product: line.price.product },
+      unit_amount_decimal: String(line.price.unit_amount),
+    },
+    proration: line.proration,
+    quantity: line.quantity,
+    quantity_decimal: String(line.quantity),
+    tax_rates: [],
+    test_clock: sub.test_clock,
+    _subscription_item: line.subscriptionItem,
+  };
+  state.insert("invoiceitem", ii);
+  call.emu.emit("invoiceitem.created", ii, { request: call.request });
+  return ii;
+}
+
+/** `POST /v1/subscriptions/:id`: simple fields, cancellation, item changes per payment_behavior. */
+export function updateSubscription(call: Call): StripeObject {
+  const emu = call.emu;
+  const { state } = emu;
+  const sub = getSubscription(call, call.params.id!);
+  const b = call.body;
+  if (sub.status === "canceled" || sub.status === "incomplete_expired") {
+    const allowed = Object.keys(b).every((k) => ["metadata", "cancellation_details", "expand"].includes(k));
+    if (!allowed) {
+      throw invalid(
+        "A canceled subscription can only update its cancellation_details and metadata.",
+        undefined,
+        "resource_missing",
+      );
+    }
+  }
+  if ("trial_end" in b || "trial_from_plan" in b) {
+    throw invalid(
+      "Changing a trial on an existing subscription is not supported by the emulator.",
+      "trial_end",
+    );
+  }
+  const touchesCancel = "cancel_at_period_end" in b || "cancel_at" in b;
+  if (touchesCancel && sub.schedule) {
+    throw invalid(
+      `The subscription is managed by the subscription schedule \`${sub.schedule}\`, and updating any cancelation behavior directly is not allowed. Please update the schedule instead.`,
+    );
+  }
+  const customer = state.get("customer", sub.customer)!;
+  const before = state.render(sub);
+  const paymentBehavior =
+    oneOf(b.payment_behavior, PAYMENT_BEHAVIORS, "payment_behavior") ?? "allow_incomplete";
+  if ("default_payment_method" in b) {
+    const pmId = nullable(str(b.default_payment_method, "default_payment_method")) as string | null;
+    if (pmId) requireAttachedMethod(emu, pmId, sub.customer);
+  }
+  const plan =
+    b.items !== undefined || b.billing_cycle_anchor !== undefined
+      ? planItemsUpdate(call, sub, b.items, {
+          prorationBehavior: b.proration_behavior,
+          prorationDate: b.proration_date,
+          billingCycleAnchor: b.billing_cycle_anchor,
+        })
+      : null;
+  const invoiceNow = plan !== null && (plan.resetAnchor || plan.prorationBehavior === "always_invoice");
+  if (plan && invoiceNow && paymentBehavior === "error_if_incomplete") {
+    const amount = [...plan.prorationLines, ...plan.periodLines].reduce((s, l) => s + l.amount, 0);
+    const probe = {
+      default_payment_method:
+        "default_payment_method" in b ? nullable(b.default_payment_method) : sub.default_payment_method,
+    };
+    precheckPayment(emu, probe, customer, amount);
+  }
+  // Simple fields.
+  if ("metadata" in b) sub.metadata = mergeMetadata(sub.metadata, b.metadata);
+  if ("description" in b) sub.description = nullable(str(b.description, "description"));
+  if ("default_payment_method" in b)
+    sub.default_payment_method = nullable(str(b.default_payment_method, "default_payment_method"));
+  if ("cancellation_details" in b)
+    sub.cancellation_details = { ...sub.cancellation_details, ...b.cancellation_details };
+  if ("collection_method" in b) sub.collection_method = b.collection_method;
+  const currentEnd = itemsOf(emu, sub.id)[0]!.current_period_end;
+  if ("cancel_at_period_end" in b) {
+    const flag = bool(b.cancel_at_period_end, "cancel_at_period_end") ?? false;
+    sub.cancel_at_period_end = flag;
+    sub.cancel_at = flag ? currentEnd : null;
+    sub.canceled_at = flag ? nowFor(emu, sub.test_clock) : null;
+  }
+  if ("cancel_at" in b) {
+    const at =
+      b.cancel_at === ""
+        ? null
+        : b.cancel_at === "max_period_end" || b.cancel_at === "min_period_end"
+          ? currentEnd
+          : int(b.cancel_at, "cancel_at");
+    sub.cancel_at = at ?? null;
+    sub.cancel_at_period_end = at === currentEnd;
+    sub.canceled_at = at ? nowFor(emu, sub.test_clock) : null;
+  }
+  let invoice: StripeObject | null = null;
+  let pendingOnly = false;
+  if (plan) {
+    const stored: StoredItemUpdate = {
+      changes: plan.changes.map((c) => ({
+        itemId: c.item?.id ?? null,
+        priceId: c.price.id,
+        quantity: c.quantity,
+        deleted: c.deleted,
+        ...(c.metadata ? { metadata: c.metadata } : {}),
+      })),
+      resetAnchor: plan.resetAnchor,
+      now: plan.now,
+      periodStart: plan.periodStart,
+      periodEnd: plan.periodEnd,
+      newPeriodEnd: plan.newPeriodEnd,
+    };
+    const lines = [...plan.prorationLines, ...plan.periodLines];
+    // pending_if_incomplete: when the charge would fail, Stripe keeps the items as they are and
+    // records the change as `pending_update`, applied only once the invoice is paid.
+    pendingOnly =
+      invoiceNow &&
+      paymentBehavior === "pending_if_incomplete" &&
+      wouldFailToCollect(
+        emu,
+        sub,
+        customer,
+        lines.reduce((sum, l) => sum + l.amount, 0),
+      );
+    if (pendingOnly) {
+      sub.pending_update = {
+        billing_cycle_anchor: plan.resetAnchor ? plan.now : null,
+        expires_at: plan.now + 23 * 3600,
+        subscription_items: plan.changes
+          .filter((c) => !c.deleted)
+          .map((c) => ({
+            ...(c.item ? state.render(c.item) : {}),
+            object: "subscription_item",
+            price: state.render(c.price),
+            quantity: c.quantity,
+          })),
+        trial_end: null,
+        trial_from_plan: null,
+      };
+      sub._pending_item_update = stored;
+    } else {
+      const createdItems = applyItemChanges(emu, sub, stored);
+      for (const line of lines) {
+        if (line.subscriptionItem === null) line.subscriptionItem = createdItems.get(line.price.id) ?? null;
+      }
+    }
+    if (invoiceNow) {
+      const pending = takePendingItems(emu, sub, null);
+      invoice = buildInvoice(emu, {
+        customer,
+        subscription: sub,
+        billingReason: "subscription_update",
+        lines: [...pending, ...lines],
+        periodStart: plan.now,
+        periodEnd: plan.now,
+      });
+      for (const line of pending) {
+        const ii = line.invoiceItem ? state.get("invoiceitem", line.invoiceItem) : undefined;
+        if (ii) ii.invoice = invoice.id;
+      }
+      sub.latest_invoice = invoice.id;
+    } else {
+      for (const line of plan.prorationLines) newInvoiceItem(call, sub, line);
+    }
+  }
+  emu.emit("customer.subscription.updated", sub, { request: call.request, previous: before });
+  if (invoice) {
+    emu.emit("invoice.created", invoice, { request: call.request });
+    finalizeInvoice(emu, invoice, call.request);
+    if (invoice.status === "open" && pendingOnly) {
+      attemptInvoicePayment(emu, invoice, call.request);
+    } else if (invoice.status === "open" && paymentBehavior !== "default_incomplete") {
+      // Same collection as a renewal: a failure makes the subscription past_due and schedules Smart Retries.
+      collectAutomatically(emu, invoice, nowFor(emu, sub.test_clock), call.request);
+    }
+  }
+  return sub;
+}

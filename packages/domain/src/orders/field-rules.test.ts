@@ -1,0 +1,271 @@
+import { describe, expect, it } from "vitest";
+import type { Offer } from "../catalog.ts";
+import { planNewOrder } from "../rules/new-order-plan.ts";
+import { monthlyCharge, testOffer } from "../test-support/offer-builders.ts";
+import {
+  ALL_FEATURES,
+  checkOrderFields,
+  dispositionOf,
+  ORDER_FIELD_RULES,
+  planRefusals,
+  ruleFor,
+  WRITER_FEATURES,
+} from "./field-rules.ts";
+import { parseLimioOrder } from "./parse-limio-order.ts";
+
+const SUB = "sub-5c3d83c60950014c306865f0ab8c499b";
+const now = new Date("2026-12-01T10:00:00Z");
+const newOrder = (over: Record<string, unknown> = {}) => ({
+  order_type: "new",
+  checkoutId: "basket-1",
+  country: "GB",
+  orderItems: [{ offer: { id: "o1", version: "v1" }, quantity: 1 }],
+  billingDetails: { email: "a@example.com", country: "GB" },
+  payment: { type: "stripe" },
+  ...over,
+});
+/** The refused paths of an order, with today's writer. */
+const refused = (order: Record<string, unknown>, features = WRITER_FEATURES) => {
+  const r = parseLimioOrder(order, { now, features });
+  if (r.ok) return [];
+  expect(r.code).toBe("unsupported_field");
+  return r.errors.map((e) => e.path);
+};
+
+const discount = {
+  name: "Three months half price",
+  discountOverrides: {
+    discountType: "percentage",
+    percentageDiscount: 50,
+    durationType: "billing_periods",
+    durationLength: 3,
+  },
+};
+
+describe("fields that change what a customer pays are refused by path until the writer applies them", () => {
+  it.each([
+    ["a discount", { orderDiscount: discount }, ["orderDiscount"]],
+    [
+      "a second order item",
+      { orderItems: [{ offer: { id: "a" } }, { offer: { id: "b" } }, { offer: { id: "c" } }] },
+      ["orderItems.1", "orderItems.2"],
+    ],
+    [
+      "an add-on",
+      { orderItems: [{ offer: { id: "a" }, addOns: [{ addOn: { id: "x" }, quantity: 1 }] }] },
+      ["orderItems.0.addOns"],
+    ],
+    ["a fixed term", { autoRenew: false }, ["autoRenew"]],
+    ["a future start", { orderDate: "2026-12-24T00:00:00Z" }, ["orderDate"]],
+    ["a trial", { isTrial: true }, ["isTrial"]],
+    ["a gift", { isGift: true }, ["isGift"]],
+    ["a gift redemption", { isRedeem: true }, ["isRedeem"]],
+    ["a gift code", { payment: { type: "stripe", gift_code: "GIFT-1" } }, ["payment.gift_code"]],
+    [
+      "another payment provider",
+      { payment: { type: "zuora", zuora: { refId: "x" } } },
+      ["payment.type", "payment.zuora"],
+    ],
+    [
+      "a discount restricted to products",
+      { orderDiscount: { ...discount, productDetails: [{ id: "p" }] } },
+      ["orderDiscount"],
+    ],
+    ["an unknown field", { promoCode: "HALFPRICE" }, ["promoCode"]],
+    [
+      "an unknown field inside an item",
+      { orderItems: [{ offer: { id: "a" }, discount: 5 }] },
+      ["orderItems.0.discount"],
+    ],
+  ])("%s", (_, over, paths) => {
+    expect(refused(newOrder(over))).toEqual(paths);
+  });
+
+  it("says what is not supported, and that the value asking for nothing would pass", () => {
+    const r = parseLimioOrder(newOrder({ isGift: true, orderDiscount: discount }), { now });
+    expect(r).toEqual({
+      ok: false,
+      code: "unsupported_field",
+      errors: [
+        { path: "isGift", message: "not supported: gifts are not supported; accepted only when false" },
+        {
+          path: "orderDiscount",
+          message: expect.stringMatching(
+            /^discounts are not applied in Stripe yet; accepted only when empty$/,
+          ),
+        },
+      ],
+    });
+    const date = parseLimioOrder(newOrder({ orderDate: "2027-01-01" }), { now });
+    expect(date.ok ? null : date.errors[0]!.message).toMatch(
+      /^future starts are not applied in Stripe yet; accepted only when today or earlier$/,
+    );
+  });
+
+  it("accepts the values that ask for nothing", () => {
+    expect(
+      refused(
+        newOrder({
+          isGift: false,
+          isRedeem: false,
+          isTrial: false,
+          autoRenew: true,
+          orderDate: "2026-12-01",
+          orderDiscount: {},
+          orderItems: [{ offer: { id: "a" }, addOns: [] }],
+        }),
+      ),
+    ).toEqual([]);
+    expect(refused(newOrder({ orderDiscount: null }))).toEqual([]);
+  });
+
+  it("keeps what does not touch Stripe, however it is shaped", () => {
+    expect(
+      refused(
+        newOrder({
+          tracking: { campaign: "c", anything: { deep: [1, 2] } },
+          customerDetails: {
+            email: "a@example.com",
+            marketingPrefs: { email: true, sms: { opted: false } },
+            newField: "on",
+          },
+          billingDetails: { email: "a@example.com", streetName: "Saddle Dr", buildingNumber: "37" },
+          userDetails: { sub: "id-1" },
+          total: { amount: 0, currency: "USD" },
+          orderItems: [
+            {
+              offer: { id: "a", data: { attributes: { price__limio: [] } } },
+              price: { amount: 0 },
+              name: "n",
+            },
+          ],
+        }),
+      ),
+    ).toEqual([]);
+  });
+
+  it("with every feature on, the same orders pass the field check (their rules decide the rest)", () => {
+    expect(
+      refused(
+        newOrder({
+          orderDiscount: discount,
+          orderItems: [{ offer: { id: "a" }, addOns: [{ addOn: { id: "x" } }] }, { offer: { id: "b" } }],
+          autoRenew: false,
+          orderDate: "2027-01-01",
+          isTrial: true,
+        }),
+        ALL_FEATURES,
+      ),
+    ).toEqual([]);
+    // Gifts and unknown fields stay refused whatever the writer can do.
+    expect(refused(newOrder({ isGift: true, promoCode: "x" }), ALL_FEATURES)).toEqual([
+      "isGift",
+      "promoCode",
+    ]);
+  });
+});
+
+describe("other order types", () => {
+  it("change_offer: a second offer, a quantity, a future effectiveDate and another change_type are refused", () => {
+    const base = { order_type: "change_offer", subscriptionId: SUB };
+    expect(refused({ ...base, orderItems: [{ offer: { id: "a" }, quantity: 3 }] })).toEqual([
+      "orderItems.0.quantity",
+    ]);
+    expect(refused({ ...base, offer: { id: "a" }, effectiveDate: "2027-01-01" })).toEqual(["effectiveDate"]);
+    expect(refused({ ...base, offer: { id: "a" }, effectiveDate: "2026-11-21" })).toEqual([]);
+    expect(refused({ ...base, offer: { id: "a" }, change_type: "add_charge" })).toEqual(["change_type"]);
+    expect(refused({ ...base, offer: { id: "a" }, change_type: "change_offer" })).toEqual([]);
+    expect(refused({ ...base, offer: { id: "a" }, effectiveDate: "2027-01-01" }, ALL_FEATURES)).toEqual([]);
+  });
+
+  it("cancel_subscription: a future effectiveDate is refused until the writer applies it; cancelDate is applied", () => {
+    const base = { order_type: "cancel_subscription", subscriptionId: SUB };
+    expect(refused({ ...base, cancelDate: "2027-06-01", data: { reason: { id: "x", other: 1 } } })).toEqual(
+      [],
+    );
+    expect(refused({ ...base, effectiveDate: "2027-06-01" })).toEqual(["effectiveDate"]);
+    expect(refused({ ...base, orderItems: [] })).toEqual(["orderItems"]);
+  });
+
+  it("change_address and change_payment know their own fields only", () => {
+    expect(
+      refused({
+        order_type: "change_address",
+        subscriptionId: SUB,
+        address: { city: "Leeds" },
+        orderDiscount: discount,
+      }),
+    ).toEqual(["orderDiscount"]);
+    expect(
+      refused({ order_type: "change_payment", subscriptionId: SUB, payment: { type: "paypal", paypal: {} } }),
+    ).toEqual(["payment.type", "payment.paypal"]);
+  });
+});
+
+describe("the table", () => {
+  it("picks the most specific rule: a literal beats *, at the first place they differ", () => {
+    expect(ruleFor("new", ["orderItems", 0])?.path).toBe("orderItems.0");
+    expect(ruleFor("new", ["orderItems", 1])?.path).toBe("orderItems.*");
+    expect(ruleFor("new", ["orderItems", 3, "offer", "id"])?.path).toBe("orderItems.*.offer.id");
+    expect(ruleFor("new", ["orderItems", 3, "offer", "data"])?.path).toBe("orderItems.*.offer.*");
+    expect(ruleFor("change_offer", ["orderItems", 0, "quantity"])?.path).toBe("orderItems.*.quantity");
+    expect(ruleFor("change_offer", ["orderItems", 0, "name"])?.path).toBe("orderItems.*.*");
+    expect(ruleFor("new", ["nope"])).toBeUndefined();
+  });
+
+  it("every field that changes what is billed is applied or refused, never merely kept", () => {
+    const moneyFields = [
+      "orderItems.*.offer.id",
+      "orderItems.*.quantity",
+      "orderItems.*.addOns",
+      "orderDiscount",
+      "autoRenew",
+      "orderDate",
+      "isTrial",
+      "isGift",
+      "payment.type",
+    ];
+    for (const path of moneyFields) {
+      const rule = ORDER_FIELD_RULES.find((r) => r.path === path && r.types.includes("new"));
+      expect(rule && dispositionOf(rule), path).not.toBe("kept");
+    }
+    const effective = ORDER_FIELD_RULES.find(
+      (r) => r.path === "effectiveDate" && r.types.includes("change_offer"),
+    )!;
+    expect(dispositionOf(effective)).toBe("refused");
+    expect(dispositionOf(effective, ALL_FEATURES)).toBe("applied");
+  });
+
+  it("checkOrderFields ignores undefined values (absent fields)", () => {
+    expect(checkOrderFields("new", { orderDiscount: undefined, isGift: undefined }, { now })).toEqual([]);
+  });
+});
+
+describe("planRefusals: what the catalog asks for that no order field says", () => {
+  const offer = (id: string, extra: object = {}, charge: object = {}): Offer =>
+    testOffer(id, [monthlyCharge("9.99", charge)], extra);
+  const catalog: Record<string, Offer> = {
+    plain: offer("plain"),
+    fixed: offer("fixed", { autoRenew: false }),
+    trial: offer("trial", {}, { trigger: "delayed", delay_interval: 7, delay_interval_type: "days" }),
+  };
+  const planFor = (orderItems: { offer: { id: string } }[]) =>
+    planNewOrder({ order: { orderItems }, findOffer: (id) => catalog[id], now });
+
+  it("refuses, naming the offer, a fixed term or a trial the writer does not execute yet", () => {
+    expect(planRefusals(planFor([{ offer: { id: "plain" } }]))).toEqual([]);
+    expect(planRefusals(planFor([{ offer: { id: "fixed" } }]))).toEqual([
+      {
+        path: "orderItems.0.offer.id",
+        message: expect.stringMatching(/^fixed terms are not applied in Stripe yet: /),
+      },
+    ]);
+    expect(planRefusals(planFor([{ offer: { id: "trial" } }])).map((r) => r.path)).toEqual([
+      "orderItems.0.offer.id",
+    ]);
+    expect(
+      planRefusals(planFor([{ offer: { id: "plain" } }, { offer: { id: "plain" } }])).map((r) => r.path),
+    ).toEqual(["orderItems.1"]);
+    expect(planRefusals(planFor([{ offer: { id: "trial" } }]), ALL_FEATURES)).toEqual([]);
+  });
+});

@@ -1,0 +1,253 @@
+import type { Offer } from "../catalog.ts";
+import { DomainRuleError } from "../errors.ts";
+import { isFutureDate } from "./new-order-plan.ts";
+import {
+  buildPriceParams,
+  type StripePriceCreateParams,
+  type StripeRecurring,
+  stripeRecurring,
+} from "./price-params.ts";
+import { refuse } from "./refusal.ts";
+import { compareOffers, type SwitchComparison, type SwitchDirection } from "./switch-direction.ts";
+
+/**
+ * `change_offer` → a typed plan the writer executes (docs/decisions/015):
+ * - direction: the current offer's `upgrade_offers__limio` / `downgrade_offers__limio` where
+ *   they list the target, otherwise value per unit of time (monthly 9.99 = yearly 119.88: `same`);
+ * - timing: the order's `effectiveDate` where given (today or earlier = now), else the target
+ *   offer's `switch_date__limio`, else the direction (upgrade now, the rest at the period end);
+ * - now: items swapped with `billing_cycle_anchor: {type: "now"}` and `proration_behavior:
+ *   always_invoice` (unused time credited, the full new price charged, a new period from today)
+ *   and `payment_behavior: pending_if_incomplete`, so a declined payment leaves the subscription
+ *   as it was (Stripe's pending updates) and the order is applied only once the invoice is paid;
+ * - later: a subscription schedule, the current items until the switch date, then the new ones;
+ *   nothing charged today.
+ * Quantities and add-on items are kept: the offer's items take the new offer's prices at the
+ * base quantity; add-on items (prices of other offers) stay, so they must bill at the new interval.
+ */
+
+export type CurrentItem = {
+  itemId: string;
+  priceId: string;
+  /** `limio_offer_id` on the item's price; the current offer's items are replaced, others kept. */
+  offerId: string | undefined;
+  quantity: number;
+  recurring: StripeRecurring;
+};
+
+export type NewPrice = { chargeIndex: number; price: StripePriceCreateParams; quantity: number };
+
+export type SwitchTiming = "now" | "period_end" | "date";
+
+type PhaseItem = { price: { existing: string } | { lookup_key: string }; quantity: number };
+
+export type SwitchPlanned =
+  | { kind: "no_change"; reason: string }
+  | {
+      kind: "immediate";
+      direction: SwitchDirection;
+      comparison: SwitchComparison;
+      /** Prices the writer finds or creates (by lookup key) before the update. */
+      newPrices: NewPrice[];
+      /** subscriptions.update, with `{lookup_key}` items resolved to price ids by the writer. */
+      update: {
+        items: (
+          | { id: string; price: { lookup_key: string }; quantity: number }
+          | { price: { lookup_key: string }; quantity: number }
+        )[];
+        proration_behavior: "always_invoice";
+        billing_cycle_anchor: { type: "now" };
+        payment_behavior: "pending_if_incomplete";
+      };
+      /** The order is `applied` once the update's invoice is paid, not when the update returns. */
+      appliedWhen: "invoice_paid";
+    }
+  | {
+      kind: "scheduled";
+      direction: SwitchDirection;
+      comparison: SwitchComparison;
+      timing: "period_end" | "date";
+      switchAt: Date;
+      newPrices: NewPrice[];
+      /** subscriptionSchedules.update phases: the current items until `switchAt`, then the new ones. */
+      phases: [
+        { items: PhaseItem[]; end_date: number; proration_behavior: "none" },
+        {
+          items: PhaseItem[];
+          start_date: number;
+          billing_cycle_anchor: "phase_start";
+          /** At the period end there is nothing to prorate; at another date unused time is credited. */
+          proration_behavior: "none" | "create_prorations";
+          duration: { interval: StripeRecurring["interval"]; interval_count: number };
+        },
+      ];
+      end_behavior: "release";
+    };
+
+/** Does a Limio list (ids, names or `/offers2/<name>` paths) name this offer? */
+export function listsOffer(list: readonly string[] | undefined, offer: Offer): boolean {
+  return (list ?? []).some(
+    (entry) => entry === offer.id || entry === offer.name || entry.split("/").pop() === offer.name,
+  );
+}
+
+/** The catalog's word first (`upgrade_offers__limio` / `downgrade_offers__limio`), else value. */
+export function catalogSwitchDirection(
+  from: Offer,
+  to: Offer,
+): { direction: SwitchDirection; comparison: SwitchComparison; decidedBy: "catalog" | "value" } {
+  const comparison = compareOffers(from, to);
+  if (listsOffer(from.upgrade_offers__limio, to))
+    return { direction: "upgrade", comparison, decidedBy: "catalog" };
+  if (listsOffer(from.downgrade_offers__limio, to))
+    return { direction: "downgrade", comparison, decidedBy: "catalog" };
+  return { direction: comparison.direction, comparison, decidedBy: "value" };
+}
+
+/** Limio's `switch_date__limio` words; anything else is refused rather than guessed. */
+export const SWITCH_DATE_WORDS: Record<string, "now" | "period_end"> = {
+  immediate: "now",
+  immediately: "now",
+  now: "now",
+  next_billing_date: "period_end",
+  next_schedule: "period_end",
+  next_payment_date: "period_end",
+  end_of_period: "period_end",
+  period_end: "period_end",
+};
+
+export function switchTiming(input: {
+  direction: SwitchDirection;
+  to: Offer;
+  effectiveDate?: string | undefined;
+  now: Date;
+  periodEnd: Date;
+}): { timing: SwitchTiming; at: Date } {
+  const { effectiveDate, now, periodEnd } = input;
+  if (effectiveDate !== undefined) {
+    if (!isFutureDate(effectiveDate, now)) return { timing: "now", at: now };
+    const at = new Date(Date.parse(effectiveDate));
+    // A date-only effectiveDate on the period end's day means the period end itself.
+    if (
+      effectiveDate.slice(0, 10) === periodEnd.toISOString().slice(0, 10) ||
+      at.getTime() === periodEnd.getTime()
+    ) {
+      return { timing: "period_end", at: periodEnd };
+    }
+    return { timing: "date", at };
+  }
+  const word = input.to.switch_date__limio;
+  if (word !== undefined) {
+    const timing = SWITCH_DATE_WORDS[word.trim().toLowerCase()];
+    if (!timing) {
+      throw new DomainRuleError(
+        "unsupported_offer",
+        `offer '${input.to.id}': switch_date__limio '${word}' is not one of ${Object.keys(SWITCH_DATE_WORDS).join(", ")}`,
+      );
+    }
+    return timing === "now" ? { timing, at: now } : { timing, at: periodEnd };
+  }
+  return input.direction === "upgrade" ? { timing: "now", at: now } : { timing: "period_end", at: periodEnd };
+}
+
+const unix = (d: Date) => Math.floor(d.getTime() / 1000);
+
+export function planSwitch(input: {
+  from: Offer;
+  to: Offer;
+  current: readonly CurrentItem[];
+  effectiveDate?: string | undefined;
+  /** The end of the current billing period (the latest item's `current_period_end`). */
+  periodEnd: Date;
+  now: Date;
+}): SwitchPlanned {
+  const { from, to, current, now, periodEnd } = input;
+  if (from.id === to.id)
+    return { kind: "no_change", reason: `the subscription is already on offer '${to.id}'` };
+  const { direction, comparison } = catalogSwitchDirection(from, to);
+  const timing = switchTiming({ direction, to, effectiveDate: input.effectiveDate, now, periodEnd });
+
+  const offerItems = current.filter((i) => i.offerId === undefined || i.offerId === from.id);
+  const keptItems = current.filter((i) => !offerItems.includes(i));
+  if (offerItems.length === 0) refuse("offer.id", `no item of the subscription bills offer '${from.id}'`);
+  const quantity = offerItems[0]!.quantity;
+
+  const newPrices: NewPrice[] = [];
+  let interval: StripeRecurring | undefined;
+  to.charges.forEach((charge, chargeIndex) => {
+    const recurring = stripeRecurring(charge);
+    if (!recurring) refuse("offer.id", `offer '${to.id}' has a one-off charge; a switch cannot bill it`);
+    if (
+      interval &&
+      (interval.interval !== recurring!.interval || interval.interval_count !== recurring!.interval_count)
+    ) {
+      refuse("offer.id", `offer '${to.id}' bills at two intervals`);
+    }
+    interval = recurring;
+    newPrices.push({ chargeIndex, price: buildPriceParams(to, chargeIndex), quantity });
+  });
+  if (!interval) refuse("offer.id", `offer '${to.id}' has no recurring charge`);
+  for (const kept of keptItems) {
+    if (
+      kept.recurring.interval !== interval!.interval ||
+      kept.recurring.interval_count !== interval!.interval_count
+    ) {
+      refuse(
+        "offer.id",
+        `add-on item ${kept.itemId} bills every ${kept.recurring.interval_count} ${kept.recurring.interval}(s); offer '${to.id}' every ${interval!.interval_count} ${interval!.interval}(s)`,
+      );
+    }
+  }
+
+  if (timing.timing === "now") {
+    // Pending updates accept only items' price and quantity (Stripe's pending updates reference):
+    // old items are re-priced in place, extra new prices added, but none can be deleted.
+    if (offerItems.length > newPrices.length) {
+      refuse(
+        "offer.id",
+        `offer '${to.id}' has fewer charges than '${from.id}'; an immediate switch cannot remove items`,
+      );
+    }
+    return {
+      kind: "immediate",
+      direction,
+      comparison,
+      newPrices,
+      update: {
+        items: newPrices.map((p, i) => ({
+          ...(offerItems[i] ? { id: offerItems[i]!.itemId } : {}),
+          price: { lookup_key: p.price.lookup_key },
+          quantity,
+        })),
+        proration_behavior: "always_invoice",
+        billing_cycle_anchor: { type: "now" },
+        payment_behavior: "pending_if_incomplete",
+      },
+      appliedWhen: "invoice_paid",
+    };
+  }
+  const existing = (i: CurrentItem): PhaseItem => ({ price: { existing: i.priceId }, quantity: i.quantity });
+  return {
+    kind: "scheduled",
+    direction,
+    comparison,
+    timing: timing.timing,
+    switchAt: timing.at,
+    newPrices,
+    phases: [
+      { items: current.map(existing), end_date: unix(timing.at), proration_behavior: "none" },
+      {
+        items: [
+          ...newPrices.map((p) => ({ price: { lookup_key: p.price.lookup_key }, quantity: p.quantity })),
+          ...keptItems.map(existing),
+        ],
+        start_date: unix(timing.at),
+        billing_cycle_anchor: "phase_start",
+        // At a date inside a billing period the unused time is credited; at the period end there is none.
+        proration_behavior: timing.timing === "date" ? "create_prorations" : "none",
+        duration: { interval: interval!.interval, interval_count: interval!.interval_count },
+      },
+    ],
+    end_behavior: "release",
+  };
+}
