@@ -92,6 +92,7 @@ export async function startWriterService(
     logger,
     registry: metrics.registry,
     crash: crashHookFor(parseCrashPoint(config.WRITER_CRASH_AT)),
+    defaultAddressType: config.WRITER_DEFAULT_ADDRESS_TYPE,
   });
   const consumer = await startConsumer(kafka, {
     groupId: config.KAFKA_GROUP_ID,
