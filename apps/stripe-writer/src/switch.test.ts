@@ -1,9 +1,7 @@
-import { buildPriceParams, type Offer, type OrderOutcomeV1 } from "@bridge/domain";
-import { findOffer } from "@bridge/store";
 import { freshDatabase, kafkaBrokers } from "@bridge/testkit";
 import type Stripe from "stripe";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Harness, hex, newOrderId, newSubscriptionId, offers, startHarness } from "../test/harness.ts";
+import { type Harness, offers, seedPaidSubscription, startHarness } from "../test/harness.ts";
 
 /**
  * Issue 12's switch scenarios, through real Kafka against the emulator, asserting what Stripe
@@ -22,45 +20,23 @@ afterAll(async () => {
 
 const DAY = 86_400;
 
-/** A paid subscription to `offerId` on its own test clock, paying with `token`'s card. */
+/** A paid subscription to `offerId` on its own test clock; then `token`'s card is the default. */
 async function subscribeOnClock(offerId: string, token = "tok_visa") {
   const clock = await h.stripe.testHelpers.testClocks.create({
     frozen_time: Math.floor(Date.parse("2026-03-01T00:00:00Z") / 1000),
   });
-  const offer = (await findOffer(h.store.db, offerId))!.raw as Offer;
-  const params = buildPriceParams(offer, 0);
-  await h.stripe.products
-    .retrieve(offer.stripeProductCode)
-    .catch(() => h.stripe.products.create({ id: offer.stripeProductCode, name: offer.name }));
-  const price =
-    (await h.stripe.prices.list({ lookup_keys: [params.lookup_key] })).data[0] ??
-    (await h.stripe.prices.create(params));
-  const pm = await h.card("tok_visa");
-  const customer = await h.stripe.customers.create({
-    email: `switch+${hex(8)}@example.com`,
-    payment_method: pm,
-    invoice_settings: { default_payment_method: pm },
-    test_clock: clock.id,
-  });
-  const sub = await h.stripe.subscriptions.create({ customer: customer.id, items: [{ price: price.id }] });
+  const seeded = await seedPaidSubscription(h, offerId, { testClock: clock.id });
+  const sub = await h.stripe.subscriptions.retrieve(seeded.stripe.subscriptionId!);
   expect(sub.status).toBe("active");
   if (token !== "tok_visa") {
     // The card that paid the first period now declines (e.g. it was stopped by the bank).
     const declining = await h.card(token);
-    await h.stripe.paymentMethods.attach(declining, { customer: customer.id });
-    await h.stripe.customers.update(customer.id, { invoice_settings: { default_payment_method: declining } });
+    await h.stripe.paymentMethods.attach(declining, { customer: seeded.stripe.customerId! });
+    await h.stripe.customers.update(seeded.stripe.customerId!, {
+      invoice_settings: { default_payment_method: declining },
+    });
   }
-  const outcome: OrderOutcomeV1 = {
-    orderId: newOrderId(),
-    subscriptionId: newSubscriptionId(),
-    orderType: "new",
-    status: "applied",
-    action: "subscription_created",
-    stripe: { customerId: customer.id, subscriptionId: sub.id },
-    completedAt: new Date().toISOString(),
-  };
-  await h.linkSubscription(outcome, offerId);
-  return { clock, sub, subscriptionId: outcome.subscriptionId };
+  return { clock, sub, subscriptionId: seeded.subscriptionId };
 }
 
 async function advance(clockId: string, to: number) {

@@ -353,7 +353,12 @@ export async function spawnWriter(env: Record<string, string>): Promise<ChildWri
 }
 
 /** A paid subscription made directly with the SDK and linked in the store (no writer involved). */
-export async function seedPaidSubscription(h: Harness, offerId: string): Promise<OrderOutcomeV1> {
+/** A paid subscription made directly in Stripe and linked in the store (optionally on a test clock). */
+export async function seedPaidSubscription(
+  h: Harness,
+  offerId: string,
+  options: { testClock?: string } = {},
+): Promise<OrderOutcomeV1> {
   const { buildPriceParams } = await import("@bridge/domain");
   const { findOffer } = await import("@bridge/store");
   const offer = (await findOffer(h.store.db, offerId))!.raw as import("@bridge/domain").Offer;
@@ -369,6 +374,7 @@ export async function seedPaidSubscription(h: Harness, offerId: string): Promise
     email: `seed+${hex(8)}@example.com`,
     payment_method: pm,
     invoice_settings: { default_payment_method: pm },
+    ...(options.testClock ? { test_clock: options.testClock } : {}),
   });
   const sub = await h.stripe.subscriptions.create({ customer: customer.id, items: [{ price: price.id }] });
   const outcome: OrderOutcomeV1 = {
