@@ -56,6 +56,33 @@ describe("cancel_subscription", () => {
     expect(sub.cancel_at_period_end).toBe(false);
   });
 
+  it("effectiveDate counts as cancelDate: two disagreeing dates fail the order by field, nothing changed", async () => {
+    const created = await h.subscribe(email(), offers.digitalMonthly);
+    const periodEnd = (await h.stripe.subscriptions.retrieve(created.stripe.subscriptionId!)).items.data[0]!
+      .current_period_end;
+    const later = new Date((periodEnd + 40 * 86_400) * 1000).toISOString();
+    const both = await apply({
+      order_type: "cancel_subscription",
+      subscriptionId: created.subscriptionId,
+      cancelDate: later,
+      effectiveDate: "2020-01-01",
+    });
+    expect(both.outcome).toMatchObject({ status: "failed", error: { code: "unsupported_field" } });
+    expect(both.outcome.error?.message).toContain("effectiveDate");
+    expect((await h.stripe.subscriptions.retrieve(created.stripe.subscriptionId!)).cancel_at).toBeNull();
+    // A future effectiveDate alone is refused at the gateway until decision 015's effective_date
+    // feature is switched on; a past one means the period end, like cancelDate.
+    const { outcome } = await apply({
+      order_type: "cancel_subscription",
+      subscriptionId: created.subscriptionId,
+      effectiveDate: "2020-01-01",
+    });
+    expect(outcome).toMatchObject({ status: "applied", action: "cancel_scheduled" });
+    const sub = await h.stripe.subscriptions.retrieve(created.stripe.subscriptionId!);
+    expect(sub.cancel_at).toBe(periodEnd);
+    expect(sub.cancel_at_period_end).toBe(true);
+  });
+
   it("fails for an unknown Limio subscription", async () => {
     const { outcome } = await apply({
       order_type: "cancel_subscription",
