@@ -162,4 +162,30 @@ describe("change_address", () => {
     expect(customer.address?.line1).toBe("3 Default Lane");
     expect(customer.shipping).toBeNull();
   });
+
+  it("type all: the address becomes the billing address, deliveryDetails the shipping address", async () => {
+    const { sub, subscriptionId } = await subscribeOnClock(offers.digitalMonthly);
+    const { orderId } = await h.publishOrder({
+      source: "shop",
+      order_type: "change_address",
+      subscriptionId,
+      type: "all",
+      address: {
+        firstName: "Ada",
+        lastName: "Byron",
+        address1: "1 Bill Street",
+        city: "York",
+        country: "GB",
+      },
+      deliveryDetails: { firstName: "Bo", address1: "2 Deliver Road", city: "Leeds", country: "GB" },
+    });
+    expect(await h.waitForOutcome(orderId)).toMatchObject({ status: "applied", action: "address_updated" });
+    const customer = (await h.stripe.customers.retrieve(sub.customer as string)) as Stripe.Customer;
+    expect(customer.address?.line1).toBe("1 Bill Street");
+    expect(customer.name).toBe("Ada Byron");
+    expect(customer.shipping).toMatchObject({
+      name: "Bo",
+      address: { line1: "2 Deliver Road", city: "Leeds" },
+    });
+  });
 });
