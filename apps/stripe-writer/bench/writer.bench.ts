@@ -156,7 +156,7 @@ export async function runWriterBenchmark(
       newOrder({ email: existing, payment: { type: "stripe", paymentMethodId: await h.card() } }),
     );
     // Switch targets warm in the cache as in a running writer: one order for each first.
-    for (const offerId of [offers.printDigitalMonthly, offers.digitalAnnual]) {
+    for (const offerId of [offers.printDigitalMonthlyRecurring, offers.digitalAnnual]) {
       const warm = await h.publishOrder(newOrder({ email: `warm+${hex(8)}@example.com`, offerId }));
       await h.waitForOutcome(warm.orderId);
     }
@@ -189,7 +189,7 @@ export async function runWriterBenchmark(
       source: "shop",
       order_type: "change_offer",
       subscriptionId: (await sub()).subscriptionId,
-      offer: { id: offers.printDigitalMonthly },
+      offer: { id: offers.printDigitalMonthlyRecurring },
     });
     await measure("change_offer downgrade", {
       source: "shop",

@@ -36,4 +36,14 @@ describe("stripe-writer config", () => {
     ).toBe(key);
     expect(() => loadConfig({ ...validEnv, ORDER_SECRET_KEY: "short" })).toThrow(/ORDER_SECRET_KEY/);
   });
+
+  it("the default address type of change_address: billing unless configured, one of Limio's types", () => {
+    expect(loadConfig(validEnv).WRITER_DEFAULT_ADDRESS_TYPE).toBe("billing");
+    expect(loadConfig({ ...validEnv, WRITER_DEFAULT_ADDRESS_TYPE: "all" }).WRITER_DEFAULT_ADDRESS_TYPE).toBe(
+      "all",
+    );
+    expect(() => loadConfig({ ...validEnv, WRITER_DEFAULT_ADDRESS_TYPE: "shipping" })).toThrow(
+      /WRITER_DEFAULT_ADDRESS_TYPE/,
+    );
+  });
 });

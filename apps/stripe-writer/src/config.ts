@@ -1,4 +1,5 @@
 import { env, parseConfig, splitList } from "@bridge/config";
+import { addressTypes } from "@bridge/domain";
 import { ORDER_SECRET_KEY_PATTERN } from "@bridge/store";
 import { z } from "zod";
 
@@ -33,6 +34,8 @@ export const configSchema = z
     PARTITION_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
     /** Upper bound of the in-memory product / price look-up caches (entries each). */
     STRIPE_CACHE_SIZE: z.coerce.number().int().min(0).max(100_000).default(1000),
+    /** What a `change_address` order without a `type` changes (the seed: "configured"). */
+    WRITER_DEFAULT_ADDRESS_TYPE: z.enum(addressTypes).default("billing"),
     /** TEST ONLY: SIGKILL the process at a step boundary (`price:before-record`); never set in production. */
     WRITER_CRASH_AT: crashAtSchema,
     /**

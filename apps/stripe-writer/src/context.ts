@@ -1,4 +1,4 @@
-import type { LimioOrder, Offer, OrderOutcomeV1 } from "@bridge/domain";
+import type { AddressType, LimioOrder, Offer, OrderOutcomeV1 } from "@bridge/domain";
 import { type MessageProducer, RetryableError } from "@bridge/messaging";
 import type { Logger } from "@bridge/observability";
 import { type Db, findOffer, findSubscription } from "@bridge/store";
@@ -25,6 +25,8 @@ export type WriterDeps = {
   /** ORDER_SECRET_KEY: seals the confirmation secret of a waiting order on its Order row. */
   orderSecretKey?: Buffer | undefined;
   now?: () => Date;
+  /** The address a `change_address` without a type changes (WRITER_DEFAULT_ADDRESS_TYPE). */
+  defaultAddressType?: AddressType | undefined;
 };
 
 /** Everything an action needs; built per order by the writer. */
@@ -41,6 +43,7 @@ export type ActionContext = {
   hooks: Hooks;
   lookups: StripeLookups;
   logger: Logger;
+  defaultAddressType?: AddressType | undefined;
 };
 
 export type StripeIds = OrderOutcomeV1["stripe"];
@@ -97,6 +100,7 @@ export function actionContext(
     hooks: deps.hooks,
     lookups: deps.lookups,
     logger: logger.child({ orderId: order.orderId }),
+    defaultAddressType: deps.defaultAddressType,
   };
 }
 

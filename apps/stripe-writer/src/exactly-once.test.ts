@@ -104,7 +104,7 @@ describe("an order delivered twice", () => {
       source: "shop",
       order_type: "change_offer",
       subscriptionId: upgrade.subscriptionId,
-      offer: { id: offers.printDigitalMonthly },
+      offer: { id: offers.printDigitalMonthlyRecurring },
     });
     await h.publishEnvelope(up.subscriptionId, up.envelope);
     await h.waitForOutcome(up.orderId);
@@ -238,11 +238,11 @@ describe("the writer SIGKILLed after each step and restarted", () => {
         source: "shop",
         order_type: "change_offer",
         subscriptionId: upSub.subscriptionId,
-        offer: { id: offers.printDigitalMonthly },
+        offer: { id: offers.printDigitalMonthlyRecurring },
       },
       { orderId: upId },
     );
-    await killChain(upId, both(["plan", "product", "price.0", "swap"]));
+    await killChain(upId, both(["plan", "product", "price.0", "swap", "settled", "metadata"]));
     const upgraded = await h.stripe.subscriptions.retrieve(upSub.stripe.subscriptionId!);
     expect(upgraded.items.data).toHaveLength(1);
     expect(upgraded.items.data[0]!.price.unit_amount).toBe(2499);

@@ -135,7 +135,7 @@ describe("20% of Stripe calls failing", () => {
           source: "shop",
           order_type: "change_offer",
           subscriptionId: u.subscriptionId,
-          offer: { id: offers.printDigitalMonthly },
+          offer: { id: offers.printDigitalMonthlyRecurring },
         },
         { kind: "upgrade", expect: "applied", sub: u },
       );

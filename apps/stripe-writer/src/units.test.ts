@@ -1,28 +1,11 @@
 import { createStore } from "@bridge/store";
 import { freshDatabase } from "@bridge/testkit";
 import { describe, expect, it } from "vitest";
-import { cancelParams } from "./actions/cancel-subscription.ts";
 import { customerDetails, normaliseEmail } from "./actions/new-order.ts";
 import { loadConfig } from "./config.ts";
 import { parseCrashPoint } from "./crash.ts";
 import { BoundedCache, createStripeLookups } from "./lookups.ts";
 import { loadOrderSteps } from "./steps.ts";
-
-describe("cancelParams (cancelDate rule)", () => {
-  const periodEnd = Date.parse("2026-12-01T00:00:00Z") / 1000;
-  it("absent, past or before the period end → end of the current period", () => {
-    expect(cancelParams(undefined, periodEnd)).toEqual({ cancel_at_period_end: true });
-    expect(cancelParams("2020-01-01", periodEnd)).toEqual({ cancel_at_period_end: true });
-    expect(cancelParams("2026-11-25T10:00:00Z", periodEnd)).toEqual({ cancel_at_period_end: true });
-    expect(cancelParams("2026-12-01T00:00:00Z", periodEnd)).toEqual({ cancel_at_period_end: true });
-  });
-  it("after the period end → cancel_at that date, no proration", () => {
-    expect(cancelParams("2027-01-15", periodEnd)).toEqual({
-      cancel_at: Date.parse("2027-01-15") / 1000,
-      proration_behavior: "none",
-    });
-  });
-});
 
 describe("new order details", () => {
   it("normalises the email and maps billing → address, delivery → shipping", () => {

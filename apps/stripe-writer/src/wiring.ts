@@ -86,6 +86,7 @@ export async function startWriterService(
     registry: metrics.registry,
     crash: crashHookFor(parseCrashPoint(config.WRITER_CRASH_AT)),
     orderSecretKey: config.ORDER_SECRET_KEY ? secretKeyFrom(config.ORDER_SECRET_KEY) : undefined,
+    defaultAddressType: config.WRITER_DEFAULT_ADDRESS_TYPE,
   });
   const consumer = await startConsumer(kafka, {
     groupId: config.KAFKA_GROUP_ID,

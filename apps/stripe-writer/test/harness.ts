@@ -26,12 +26,16 @@ import { startWriterService, type WriterService, writerTopics } from "../src/wir
 
 export const TEST_KEY = "sk_test_writer";
 
-/** Offers of packages/domain/catalog/demo-catalog.json. */
+/** Offers of packages/domain/catalog/demo-catalog.json, then of ./switch-offers.json. */
+const switchOffersUrl = new URL("./switch-offers.json", import.meta.url);
 export const offers = {
   digitalMonthly: "cd6ab2dcae031206d51dc28b1dbfebdb980be49f", // £9.99 / month
   digitalQuarterly: "2b697561e1088dcca00e4496a0f15691b7d9a09e", // £27 / 3 months
   digitalAnnual: "824dac9cd63e67003c26a5f14a8b70f64723c812", // £99 / year
   printDigitalMonthly: "f9a4695c077b2d1446d4fd8ebfd071b428e90899", // £24.99 / month + £4.99 once
+  /** The upgrade target: a switch cannot bill a one-off charge (the domain's planSwitch refuses it). */
+  printDigitalMonthlyRecurring: "6f1c0e2a9b7d4e3f8a6b1c0d2e4f6a8b0c1d3e5f", // £24.99 / month
+  digitalYearlyEqual: "5e1f0c2a9b7d4e3f8a6b1c0d2e4f6a8b0c1d3e5f", // £119.88 / year = 12 × £9.99
 } as const;
 
 export const hex = (n = 32) => randomUUID().replaceAll("-", "").slice(0, n).padEnd(n, "0");
@@ -143,6 +147,7 @@ export async function startHarness(options: {
   });
   const store = createStore(options.databaseUrl);
   await loadCatalog(store.db, JSON.parse(await readFile(demoCatalogUrl, "utf8")));
+  await loadCatalog(store.db, JSON.parse(await readFile(switchOffersUrl, "utf8")));
   const prefix = `t${hex(10)}.`;
   const topics = writerTopics(prefix);
   // Not a writer topic: collected to prove the writer publishes no sync request of its own.
@@ -348,7 +353,12 @@ export async function spawnWriter(env: Record<string, string>): Promise<ChildWri
 }
 
 /** A paid subscription made directly with the SDK and linked in the store (no writer involved). */
-export async function seedPaidSubscription(h: Harness, offerId: string): Promise<OrderOutcomeV1> {
+/** A paid subscription made directly in Stripe and linked in the store (optionally on a test clock). */
+export async function seedPaidSubscription(
+  h: Harness,
+  offerId: string,
+  options: { testClock?: string } = {},
+): Promise<OrderOutcomeV1> {
   const { buildPriceParams } = await import("@bridge/domain");
   const { findOffer } = await import("@bridge/store");
   const offer = (await findOffer(h.store.db, offerId))!.raw as import("@bridge/domain").Offer;
@@ -364,6 +374,7 @@ export async function seedPaidSubscription(h: Harness, offerId: string): Promise
     email: `seed+${hex(8)}@example.com`,
     payment_method: pm,
     invoice_settings: { default_payment_method: pm },
+    ...(options.testClock ? { test_clock: options.testClock } : {}),
   });
   const sub = await h.stripe.subscriptions.create({ customer: customer.id, items: [{ price: price.id }] });
   const outcome: OrderOutcomeV1 = {

@@ -172,6 +172,39 @@ describe("prorations (Stripe's per-second formula)", () => {
     expect(applied.pending_update).toBeNull();
   });
 
+  it("pending_if_incomplete accepts only the pending updates reference's attributes (no metadata, no item deletion)", async () => {
+    // docs.stripe.com/billing/subscriptions/pending-updates-reference, "Supported attributes".
+    const { sub, item, premium, price } = await upgradeSetup();
+    const base = {
+      proration_behavior: "always_invoice" as const,
+      payment_behavior: "pending_if_incomplete" as const,
+    };
+    await expect(
+      stripe.subscriptions.update(sub.id, {
+        ...base,
+        items: [{ id: item.id, price: premium.id }],
+        metadata: { plan: "premium" },
+      }),
+    ).rejects.toMatchObject({ type: "StripeInvalidRequestError", param: "metadata" });
+    await expect(
+      stripe.subscriptions.update(sub.id, {
+        ...base,
+        items: [{ id: item.id, deleted: true }, { price: premium.id }],
+      }),
+    ).rejects.toMatchObject({ type: "StripeInvalidRequestError", param: "items[0][deleted]" });
+    const unchanged = await stripe.subscriptions.retrieve(sub.id);
+    expect(unchanged.items.data.map((i) => i.price.id)).toEqual([price.id]);
+    expect(unchanged.latest_invoice).toBe(sub.latest_invoice);
+    // Within the supported attributes the same update goes through (and is paid by the visa).
+    const updated = await stripe.subscriptions.update(sub.id, {
+      ...base,
+      items: [{ id: item.id, price: premium.id, quantity: 1 }],
+      billing_cycle_anchor: { type: "now" },
+    });
+    expect(updated.items.data[0]!.price.id).toBe(premium.id);
+    expect(updated.pending_update).toBeNull();
+  });
+
   it("allow_incomplete with a failing card applies the change, leaves the invoice open and the subscription past_due", async () => {
     const { sub, item, premium, customer } = await upgradeSetup();
     const failing = await stripe.paymentMethods.attach("pm_card_chargeCustomerFail", {

@@ -4,7 +4,7 @@ import { collectAutomatically, takePendingItems } from "../billing/renewal.ts";
 import type { Call } from "../context.ts";
 import { nowFor } from "../events/events.ts";
 import { invalid } from "../http/errors.ts";
-import { bool, int, mergeMetadata, nullable, oneOf, str } from "../http/params.ts";
+import { arr, bool, int, mergeMetadata, nullable, oneOf, str } from "../http/params.ts";
 import type { StripeObject } from "../types.ts";
 import { precheckPayment, requireAttachedMethod, wouldFailToCollect } from "./subscription-collection.ts";
 import { getSubscription, PAYMENT_BEHAVIORS, planItemsUpdate } from "./subscription-plan.ts";
@@ -49,6 +49,37 @@ function newInvoiceItem(call: Call, sub: StripeObject, line: LineInput): StripeO
   return ii;
 }
 
+/**
+ * Stripe's pending updates reference (docs.stripe.com/billing/subscriptions/pending-updates-reference,
+ * "Supported attributes"): only these can create a pending update; items only by price and quantity.
+ */
+const PENDING_UPDATE_PARAMS = [
+  "expand",
+  "payment_behavior",
+  "proration_behavior",
+  "proration_date",
+  "billing_cycle_anchor",
+  "items",
+  "trial_end",
+  "trial_from_plan",
+  "add_invoice_items",
+];
+const PENDING_UPDATE_ITEM_PARAMS = ["id", "price", "quantity"];
+
+function checkPendingUpdateParams(body: StripeObject): void {
+  const other = Object.keys(body).find((k) => !PENDING_UPDATE_PARAMS.includes(k));
+  const otherItem = arr(body.items)
+    .flatMap((item, i) => Object.keys(item ?? {}).map((key) => ({ key, path: `items[${i}][${key}]` })))
+    .find(({ key }) => !PENDING_UPDATE_ITEM_PARAMS.includes(key))?.path;
+  const param = other ?? otherItem;
+  if (param) {
+    throw invalid(
+      `\`${param}\` cannot be used with \`payment_behavior=pending_if_incomplete\`: a pending update supports only ${PENDING_UPDATE_PARAMS.join(", ")} (items by price and quantity).`,
+      param,
+    );
+  }
+}
+
 /** `POST /v1/subscriptions/:id`: simple fields, cancellation, item changes per payment_behavior. */
 export function updateSubscription(call: Call): StripeObject {
   const emu = call.emu;
@@ -81,6 +112,7 @@ export function updateSubscription(call: Call): StripeObject {
   const before = state.render(sub);
   const paymentBehavior =
     oneOf(b.payment_behavior, PAYMENT_BEHAVIORS, "payment_behavior") ?? "allow_incomplete";
+  if (paymentBehavior === "pending_if_incomplete") checkPendingUpdateParams(b);
   if ("default_payment_method" in b) {
     const pmId = nullable(str(b.default_payment_method, "default_payment_method")) as string | null;
     if (pmId) requireAttachedMethod(emu, pmId, sub.customer);

@@ -1,4 +1,4 @@
-import type { LimioCancelSubscriptionOrder } from "@bridge/domain";
+import { cancelTiming, type LimioCancelSubscriptionOrder } from "@bridge/domain";
 import type Stripe from "stripe";
 import { type ActionContext, type ActionResult, limioMetadata, linkedSubscription } from "../context.ts";
 
@@ -8,25 +8,9 @@ export function currentPeriodEnd(sub: Stripe.Subscription): number {
 }
 
 /**
- * What `cancelDate` means (docs/decisions/009):
- * - absent, in the past, today, or any time up to the end of the current period → cancel at the
- *   end of the current period (`cancel_at_period_end`). The customer paid for the period; we
- *   never end it early and never refund silently.
- * - after the end of the current period → `cancel_at` that date with `proration_behavior: none`
- *   (the customer keeps access until then; no partial credit is created).
+ * `cancel_subscription` (Order Cancel): when, by the domain's cancelTiming (`cancelDate` or
+ * `effectiveDate`; never before the paid period ends); a pending schedule is released first.
  */
-export function cancelParams(
-  cancelDate: string | undefined,
-  periodEnd: number,
-): Pick<Stripe.SubscriptionUpdateParams, "cancel_at_period_end" | "cancel_at" | "proration_behavior"> {
-  const at = cancelDate ? Math.floor(Date.parse(cancelDate) / 1000) : undefined;
-  if (at !== undefined && Number.isFinite(at) && at > periodEnd) {
-    return { cancel_at: at, proration_behavior: "none" };
-  }
-  return { cancel_at_period_end: true };
-}
-
-/** `cancel_subscription` (Order Cancel): end-of-term cancellation, releasing a pending schedule first. */
 export async function cancelSubscription(ctx: ActionContext): Promise<ActionResult> {
   const order = ctx.order as LimioCancelSubscriptionOrder;
   const linked = await linkedSubscription(ctx);
@@ -48,7 +32,14 @@ export async function cancelSubscription(ctx: ActionContext): Promise<ActionResu
   await ctx.step("cancel", async (key) => {
     const updated = await ctx.stripe.subscriptions.update(
       linked.stripeSubscriptionId,
-      { ...cancelParams(order.cancelDate, currentPeriodEnd(current)), metadata },
+      {
+        ...cancelTiming({
+          cancelDate: order.cancelDate,
+          effectiveDate: order.effectiveDate,
+          periodEnd: currentPeriodEnd(current),
+        }),
+        metadata,
+      },
       { idempotencyKey: key },
     );
     return { cancelAt: updated.cancel_at, cancelAtPeriodEnd: updated.cancel_at_period_end };

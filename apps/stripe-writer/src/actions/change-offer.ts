@@ -1,10 +1,10 @@
 import {
-  buildPriceParams,
+  type CurrentItem,
   type LimioChangeOfferOrder,
   type Offer,
-  type SwitchDirection,
-  switchDirection,
-  switchPlan,
+  planSwitch,
+  type StripeInterval,
+  type SwitchPlanned,
 } from "@bridge/domain";
 import type Stripe from "stripe";
 import {
@@ -17,14 +17,13 @@ import {
 } from "../context.ts";
 import { currentPeriodEnd } from "./cancel-subscription.ts";
 
-type PriceStep = { priceId: string; recurring: boolean; created: boolean };
-type SwitchStepPlan = {
-  fromOfferId: string;
-  direction: SwitchDirection;
-  items: { id: string; priceId: string; quantity: number }[];
-  periodEnd: number;
-  scheduleId: string | null;
+/** The plan as recorded (JSON): dates as unix seconds. */
+type RecordedPlan = Exclude<SwitchPlanned, { kind: "scheduled" }> | RecordedSchedule;
+type RecordedSchedule = Omit<Extract<SwitchPlanned, { kind: "scheduled" }>, "switchAt"> & {
+  switchAt: number;
 };
+type SwitchStepPlan = { fromOfferId: string; scheduleId: string | null; planned: RecordedPlan };
+type PriceStep = { priceId: string };
 
 /** The offer the subscription is on: the store's, else the Limio offer id stamped on its Stripe price. */
 function currentOfferId(storeOfferId: string | null, sub: Stripe.Subscription): string | undefined {
@@ -36,13 +35,37 @@ function currentOfferId(storeOfferId: string | null, sub: Stripe.Subscription): 
   return sub.metadata?.limio_offer_id;
 }
 
+function currentItems(sub: Stripe.Subscription): CurrentItem[] {
+  return sub.items.data.map((item) => ({
+    itemId: item.id,
+    priceId: item.price.id,
+    offerId: item.price.metadata?.limio_offer_id || undefined,
+    quantity: item.quantity ?? 1,
+    recurring: {
+      interval: (item.price.recurring?.interval ?? "month") as StripeInterval,
+      interval_count: item.price.recurring?.interval_count ?? 1,
+    },
+  }));
+}
+
+/** Stripe's "now" for this subscription: its test clock's frozen time when it has one. */
+async function stripeNow(stripe: Stripe, sub: Stripe.Subscription): Promise<Date> {
+  const clockId = typeof sub.test_clock === "string" ? sub.test_clock : sub.test_clock?.id;
+  if (!clockId) return new Date();
+  const clock = await stripe.testHelpers.testClocks.retrieve(clockId);
+  return new Date(clock.frozen_time * 1000);
+}
+
 /**
- * `change_offer` (Order Switch), direction from the domain rule:
- * - upgrade → items swapped now, `always_invoice` (unused time credited, new price charged at once);
- * - same → swapped now, `proration_behavior: none`;
- * - downgrade → subscription schedule: the current phase to period end, then the lower price,
- *   `end_behavior: release`; nothing charged today.
- * An upgrade (or same) while a downgrade is pending releases that schedule first.
+ * `change_offer` (Order Switch) executes the domain's planSwitch (docs/decisions/015):
+ * - now (upgrade by default): the billing period restarts today, unused time is credited and the
+ *   full new price invoiced at once, as a Stripe pending update (`pending_if_incomplete`). The
+ *   order is `upgraded` only when Stripe shows the invoice paid and the new items applied; a
+ *   declined payment fails the order with the decline code, the subscription stays on the old
+ *   offer and the unpaid invoice is voided (the pending update then expires at its `expires_at`);
+ * - later (downgrade, equal value, interval change, or a date): a subscription schedule, the
+ *   current items until the switch, then the new ones; nothing charged today.
+ * A switch now while a schedule is attached releases that schedule first.
  */
 export async function changeOffer(ctx: ActionContext): Promise<ActionResult> {
   const order = ctx.order as LimioChangeOfferOrder;
@@ -59,80 +82,112 @@ export async function changeOffer(ctx: ActionContext): Promise<ActionResult> {
       throw new OrderFailure("offer_not_found", `cannot tell which offer ${linked.id} is on`, {
         stripe: ids,
       });
-    const from: Offer = await loadOffer(ctx.db, fromId);
-    const to: Offer = await loadOffer(ctx.db, order.offer.id);
+    const planned = planSwitch({
+      from: await loadOffer(ctx.db, fromId),
+      to: await loadOffer(ctx.db, order.offer.id),
+      current: currentItems(sub),
+      effectiveDate: order.effectiveDate,
+      periodEnd: new Date(currentPeriodEnd(sub) * 1000),
+      now: await stripeNow(stripe, sub),
+    });
     return {
-      fromOfferId: from.id,
-      direction: switchDirection(from, to),
-      items: sub.items.data.map((item) => ({
-        id: item.id,
-        priceId: item.price.id,
-        quantity: item.quantity ?? 1,
-      })),
-      periodEnd: currentPeriodEnd(sub),
+      fromOfferId: fromId,
       scheduleId: typeof sub.schedule === "string" ? sub.schedule : (sub.schedule?.id ?? null),
+      planned:
+        planned.kind === "scheduled"
+          ? { ...planned, switchAt: Math.floor(planned.switchAt.getTime() / 1000) }
+          : planned,
     };
   });
+  const planned = plan.planned;
+  if (planned.kind === "no_change") return { status: "applied", action: "none", stripe: ids };
+
   const to: Offer = await loadOffer(ctx.db, order.offer.id);
-  const direction = plan.direction;
-  const timing = switchPlan(direction);
-  const quantity = plan.items[0]?.quantity ?? 1;
-  const scheduleId = plan.scheduleId;
-
   await step("product", (key) => ctx.lookups.ensureProduct(to, key, metadata));
-  const prices: PriceStep[] = [];
-  for (let i = 0; i < to.charges.length; i++) {
-    prices.push(
-      await step<PriceStep>(`price.${i}`, (key) =>
-        ctx.lookups.resolvePrice(buildPriceParams(to, i), key, metadata),
-      ),
+  const priceIds = new Map<string, string>();
+  for (const { chargeIndex, price } of planned.newPrices) {
+    const resolved = await step<PriceStep>(`price.${chargeIndex}`, (key) =>
+      ctx.lookups.resolvePrice(price, key, metadata),
     );
+    priceIds.set(price.lookup_key, resolved.priceId);
   }
-  const recurring = prices.filter((p) => p.recurring);
-  if (recurring.length === 0)
-    throw new OrderFailure("unsupported_offer", `offer '${to.id}' has no recurring charge`, { stripe: ids });
+  const priceOf = (p: { lookup_key: string } | { existing: string }) =>
+    "existing" in p ? p.existing : priceIds.get(p.lookup_key)!;
 
-  if (timing.timing === "immediate") {
+  if (planned.kind === "immediate") {
+    const scheduleId = plan.scheduleId;
     if (scheduleId) {
       await step("release-schedule", async (key) => {
         await stripe.subscriptionSchedules.release(scheduleId, {}, { idempotencyKey: key });
         return { scheduleId };
       });
     }
-    const swap = await step<{ invoiceId: string | null; amountDue: number }>("swap", async (key) => {
-      // The first recurring price replaces the first item; other old items go, other new prices are added.
-      const [first, ...rest] = plan.items;
-      const items: Stripe.SubscriptionUpdateParams.Item[] = [
-        ...(first ? [{ id: first.id, price: recurring[0]!.priceId, quantity }] : []),
-        ...rest.map((item) => ({ id: item.id, deleted: true as const })),
-        ...recurring.slice(1).map((p) => ({ price: p.priceId, quantity })),
-      ];
+    // Only the attributes Stripe's pending updates accept (no metadata: stamped once paid).
+    const swap = await step<{ invoiceId: string | null }>("swap", async (key) => {
       const updated = await stripe.subscriptions.update(
         linked.stripeSubscriptionId,
         {
-          items,
-          proration_behavior: timing.proration_behavior,
-          metadata: { ...metadata, limio_offer_id: to.id },
-          expand: ["latest_invoice"],
-        },
+          items: planned.update.items.map((item) => ({ ...item, price: priceOf(item.price) })),
+          proration_behavior: planned.update.proration_behavior,
+          billing_cycle_anchor: planned.update.billing_cycle_anchor,
+          payment_behavior: planned.update.payment_behavior,
+        } as Stripe.SubscriptionUpdateParams,
         { idempotencyKey: key },
       );
-      const invoice = updated.latest_invoice as Stripe.Invoice | null;
-      const fresh = timing.proration_behavior === "always_invoice" && invoice ? invoice : null;
-      return { invoiceId: fresh?.id ?? null, amountDue: fresh?.amount_due ?? 0 };
+      const invoice = updated.latest_invoice;
+      return { invoiceId: typeof invoice === "string" ? invoice : (invoice?.id ?? null) };
     });
-    return {
-      status: "applied",
-      action: direction === "upgrade" ? "upgraded" : "offer_swapped",
-      stripe: { ...ids, ...(swap.invoiceId ? { invoiceId: swap.invoiceId } : {}) },
-    };
+    const withInvoice = { ...ids, ...(swap.invoiceId ? { invoiceId: swap.invoiceId } : {}) };
+    // Applied only when Stripe's state proves it: the invoice paid and no update left pending.
+    const settled = await step<{ paid: boolean; declineCode: string | null; message: string | null }>(
+      "settled",
+      async () => {
+        const sub = await stripe.subscriptions.retrieve(linked.stripeSubscriptionId);
+        const invoice = swap.invoiceId ? await stripe.invoices.retrieve(swap.invoiceId) : null;
+        const newPrices = new Set(priceIds.values());
+        const applied = sub.items.data.some((item) => newPrices.has(item.price.id));
+        if (invoice?.status === "paid" && !sub.pending_update && applied) {
+          return { paid: true, declineCode: null, message: null };
+        }
+        return { paid: false, ...(invoice ? await declineOf(stripe, invoice.id) : noDecline) };
+      },
+    );
+    if (!settled.paid) {
+      if (swap.invoiceId) {
+        const invoiceId = swap.invoiceId;
+        // The customer is not charged later for an upgrade the order reports as failed.
+        await step("void-invoice", async (key) => {
+          const invoice = await stripe.invoices.retrieve(invoiceId);
+          if (invoice.status === "open")
+            await stripe.invoices.voidInvoice(invoiceId, {}, { idempotencyKey: key });
+          return { invoiceId };
+        });
+      }
+      throw new OrderFailure(
+        "payment_failed",
+        settled.message ?? `the upgrade's invoice ${swap.invoiceId ?? "(none)"} was not paid`,
+        { ...(settled.declineCode ? { stripeCode: settled.declineCode } : {}), stripe: withInvoice },
+      );
+    }
+    await step("metadata", async (key) => {
+      await stripe.subscriptions.update(
+        linked.stripeSubscriptionId,
+        { metadata: { ...metadata, limio_offer_id: to.id } },
+        { idempotencyKey: key },
+      );
+      return { offerId: to.id };
+    });
+    return { status: "applied", action: "upgraded", stripe: withInvoice };
   }
 
-  // Downgrade: from the next period on, through a schedule (reusing one already attached).
+  // Later: through a schedule (reusing one already attached).
   const schedule = await step<{ scheduleId: string; phaseStart: number }>("schedule", async (key) => {
-    if (scheduleId) {
-      const existing = await stripe.subscriptionSchedules.retrieve(scheduleId);
-      return { scheduleId, phaseStart: existing.current_phase?.start_date ?? existing.phases[0]!.start_date };
+    if (plan.scheduleId) {
+      const existing = await stripe.subscriptionSchedules.retrieve(plan.scheduleId);
+      return {
+        scheduleId: plan.scheduleId,
+        phaseStart: existing.current_phase?.start_date ?? existing.phases[0]!.start_date,
+      };
     }
     const created = await stripe.subscriptionSchedules.create(
       { from_subscription: linked.stripeSubscriptionId },
@@ -143,41 +198,47 @@ export async function changeOffer(ctx: ActionContext): Promise<ActionResult> {
       phaseStart: created.current_phase?.start_date ?? created.phases[0]!.start_date,
     };
   });
-  const periodEnd = plan.periodEnd;
+  const [current, next] = planned.phases;
+  const items = (phaseItems: typeof current.items) =>
+    phaseItems.map((i) => ({ price: priceOf(i.price), quantity: i.quantity }));
   await step("schedule-phases", async (key) => {
-    const newRecurring = to.charges.find((c) => c.type === "recurring");
-    const price = buildPriceParams(to, to.charges.indexOf(newRecurring!));
     await stripe.subscriptionSchedules.update(
       schedule.scheduleId,
       {
-        end_behavior: "release",
+        end_behavior: planned.end_behavior,
         phases: [
-          {
-            items: plan.items.map((item) => ({ price: item.priceId, quantity: item.quantity })),
-            start_date: schedule.phaseStart,
-            end_date: periodEnd,
-            proration_behavior: "none",
-            metadata,
-          },
-          {
-            items: recurring.map((p) => ({ price: p.priceId, quantity })),
-            duration: {
-              interval: price.recurring!.interval,
-              interval_count: price.recurring!.interval_count,
-            },
-            proration_behavior: "none",
-            metadata: { ...metadata, limio_offer_id: to.id },
-          },
+          { ...current, items: items(current.items), start_date: schedule.phaseStart, metadata },
+          { ...next, items: items(next.items), metadata: { ...metadata, limio_offer_id: to.id } },
         ],
         metadata,
       },
       { idempotencyKey: key },
     );
-    return { scheduleId: schedule.scheduleId, switchAt: periodEnd };
+    return { scheduleId: schedule.scheduleId, switchAt: planned.switchAt };
   });
   return {
     status: "applied",
     action: "downgrade_scheduled",
     stripe: { ...ids, scheduleId: schedule.scheduleId },
   };
+}
+
+const noDecline = { declineCode: null, message: null };
+
+/** Why the invoice's payment failed: the decline code on its latest PaymentIntent (invoice payments). */
+async function declineOf(
+  stripe: Stripe,
+  invoiceId: string,
+): Promise<{ declineCode: string | null; message: string | null }> {
+  const payments = await stripe.invoicePayments.list({ invoice: invoiceId, limit: 10 });
+  for (const payment of payments.data) {
+    const pi = payment.payment.payment_intent;
+    const piId = typeof pi === "string" ? pi : pi?.id;
+    if (!piId) continue;
+    const intent = await stripe.paymentIntents.retrieve(piId);
+    const error = intent.last_payment_error;
+    if (error)
+      return { declineCode: error.decline_code ?? error.code ?? null, message: error.message ?? null };
+  }
+  return noDecline;
 }

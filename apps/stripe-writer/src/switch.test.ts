@@ -1,0 +1,191 @@
+import { freshDatabase, kafkaBrokers } from "@bridge/testkit";
+import type Stripe from "stripe";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Harness, offers, seedPaidSubscription, startHarness } from "../test/harness.ts";
+
+/**
+ * Issue 12's switch scenarios, through real Kafka against the emulator, asserting what Stripe
+ * bills: an upgrade half-way through a period, an equal-value monthly → yearly switch, and an
+ * upgrade whose payment is declined.
+ */
+let h: Harness;
+
+beforeAll(async () => {
+  h = await startHarness({ brokers: kafkaBrokers(), databaseUrl: await freshDatabase("writer_switch") });
+  await h.startWriter();
+});
+afterAll(async () => {
+  await h?.stop();
+});
+
+const DAY = 86_400;
+
+/** A paid subscription to `offerId` on its own test clock; then `token`'s card is the default. */
+async function subscribeOnClock(offerId: string, token = "tok_visa") {
+  const clock = await h.stripe.testHelpers.testClocks.create({
+    frozen_time: Math.floor(Date.parse("2026-03-01T00:00:00Z") / 1000),
+  });
+  const seeded = await seedPaidSubscription(h, offerId, { testClock: clock.id });
+  const sub = await h.stripe.subscriptions.retrieve(seeded.stripe.subscriptionId!);
+  expect(sub.status).toBe("active");
+  if (token !== "tok_visa") {
+    // The card that paid the first period now declines (e.g. it was stopped by the bank).
+    const declining = await h.card(token);
+    await h.stripe.paymentMethods.attach(declining, { customer: seeded.stripe.customerId! });
+    await h.stripe.customers.update(seeded.stripe.customerId!, {
+      invoice_settings: { default_payment_method: declining },
+    });
+  }
+  return { clock, sub, subscriptionId: seeded.subscriptionId };
+}
+
+async function advance(clockId: string, to: number) {
+  await h.stripe.testHelpers.testClocks.advance(clockId, { frozen_time: to });
+  // The emulator advances synchronously; Stripe reports `ready` once done.
+  const clock = await h.stripe.testHelpers.testClocks.retrieve(clockId);
+  expect(clock.status).toBe("ready");
+}
+
+async function switchTo(subscriptionId: string, offerId: string) {
+  const { orderId } = await h.publishOrder({
+    source: "shop",
+    order_type: "change_offer",
+    subscriptionId,
+    offer: { id: offerId },
+  });
+  return h.waitForOutcome(orderId);
+}
+
+describe("change_offer: upgrade now", () => {
+  it("half-way through a period: the unused half credited, the full new price charged, a new period from now", async () => {
+    const { clock, sub, subscriptionId } = await subscribeOnClock(offers.digitalMonthly);
+    const item = sub.items.data[0]!;
+    const half = Math.round((item.current_period_start + item.current_period_end) / 2);
+    await advance(clock.id, half);
+
+    const outcome = await switchTo(subscriptionId, offers.printDigitalMonthlyRecurring);
+    expect(outcome).toMatchObject({ status: "applied", action: "upgraded" });
+
+    const invoice = await h.stripe.invoices.retrieve(outcome.stripe.invoiceId!);
+    expect(invoice.status).toBe("paid");
+    expect(invoice.billing_reason).toBe("subscription_update");
+    const credit = invoice.lines.data.filter((l) => l.amount < 0).reduce((s, l) => s + l.amount, 0);
+    const charges = invoice.lines.data.filter((l) => l.amount > 0).reduce((s, l) => s + l.amount, 0);
+    // Half of £9.99 unused (±1p of rounding), the full £24.99 for a whole new month.
+    expect(Math.abs(credit + 500)).toBeLessThanOrEqual(1);
+    expect(charges).toBe(2499);
+    expect(invoice.amount_paid).toBe(charges + credit);
+
+    const after = await h.stripe.subscriptions.retrieve(sub.id);
+    expect(after.pending_update).toBeNull();
+    expect(after.items.data).toHaveLength(1);
+    expect(after.items.data[0]!.price.unit_amount).toBe(2499);
+    expect(after.items.data[0]!.current_period_start).toBe(half);
+    expect(after.billing_cycle_anchor).toBe(half);
+    expect(after.metadata.limio_offer_id).toBe(offers.printDigitalMonthlyRecurring);
+  });
+
+  it("declined: the order fails with Stripe's decline code and the subscription stays on the old price", async () => {
+    const { clock, sub, subscriptionId } = await subscribeOnClock(
+      offers.digitalMonthly,
+      "tok_chargeCustomerFail",
+    );
+    const item = sub.items.data[0]!;
+    await advance(clock.id, item.current_period_start + 10 * DAY);
+
+    const outcome = await switchTo(subscriptionId, offers.printDigitalMonthlyRecurring);
+    expect(outcome).toMatchObject({
+      status: "failed",
+      error: { code: "payment_failed", stripeCode: "generic_decline" },
+    });
+    const after = await h.stripe.subscriptions.retrieve(sub.id);
+    expect(after.status).toBe("active");
+    expect(after.items.data[0]!.price.id).toBe(item.price.id);
+    expect(after.items.data[0]!.current_period_start).toBe(item.current_period_start);
+    expect(after.billing_cycle_anchor).toBe(sub.billing_cycle_anchor);
+    // The upgrade's invoice can no longer be collected: nobody pays later for a failed order.
+    const invoice = await h.stripe.invoices.retrieve(outcome.stripe.invoiceId!);
+    expect(invoice.status).toBe("void");
+    expect(invoice.amount_paid).toBe(0);
+    // Stripe discards the pending update at its expiry; the subscription renews at the old price.
+    await advance(clock.id, item.current_period_end + DAY);
+    const renewed = await h.stripe.subscriptions.retrieve(sub.id);
+    expect(renewed.pending_update).toBeNull();
+    expect(renewed.items.data[0]!.price.unit_amount).toBe(999);
+    const latest = await h.stripe.invoices.retrieve(renewed.latest_invoice as string);
+    expect(latest.billing_reason).toBe("subscription_cycle");
+    expect(latest.amount_due).toBe(999);
+  });
+});
+
+describe("change_offer: equal value, another interval", () => {
+  it("monthly £9.99 → yearly £119.88: nothing charged today, the yearly price from the period end", async () => {
+    const { clock, sub, subscriptionId } = await subscribeOnClock(offers.digitalMonthly);
+    const item = sub.items.data[0]!;
+    await advance(clock.id, item.current_period_start + 10 * DAY);
+    const invoicesBefore = (await h.stripe.invoices.list({ subscription: sub.id })).data.length;
+
+    const outcome = await switchTo(subscriptionId, offers.digitalYearlyEqual);
+    expect(outcome).toMatchObject({ status: "applied", action: "downgrade_scheduled" });
+    expect((await h.stripe.invoices.list({ subscription: sub.id })).data).toHaveLength(invoicesBefore);
+    const now = await h.stripe.subscriptions.retrieve(sub.id);
+    expect(now.items.data[0]!.price.id).toBe(item.price.id);
+
+    const schedule = await h.stripe.subscriptionSchedules.retrieve(outcome.stripe.scheduleId!);
+    expect(schedule.phases).toHaveLength(2);
+    expect(schedule.phases[0]!.end_date).toBe(item.current_period_end);
+    expect(schedule.phases[1]!.start_date).toBe(item.current_period_end);
+    const yearly = await h.stripe.prices.retrieve(schedule.phases[1]!.items[0]!.price as string);
+    expect(yearly).toMatchObject({ unit_amount: 11988, recurring: { interval: "year", interval_count: 1 } });
+
+    // At the period end Stripe bills the yearly price, with no proration.
+    await advance(clock.id, item.current_period_end + DAY);
+    const renewed = await h.stripe.subscriptions.retrieve(sub.id);
+    const invoice = await h.stripe.invoices.retrieve(renewed.latest_invoice as string);
+    expect(invoice.amount_due).toBe(11988);
+    expect(invoice.lines.data.every((l) => l.amount >= 0)).toBe(true);
+    expect(renewed.items.data[0]!.current_period_start).toBe(item.current_period_end);
+  });
+});
+
+describe("change_address", () => {
+  it("an order without a type changes the configured default (billing)", async () => {
+    const { sub, subscriptionId } = await subscribeOnClock(offers.digitalMonthly);
+    const { orderId } = await h.publishOrder({
+      source: "shop",
+      order_type: "change_address",
+      subscriptionId,
+      address: { firstName: "Ada", address1: "3 Default Lane", city: "York", country: "GB" },
+    });
+    expect(await h.waitForOutcome(orderId)).toMatchObject({ status: "applied", action: "address_updated" });
+    const customer = (await h.stripe.customers.retrieve(sub.customer as string)) as Stripe.Customer;
+    expect(customer.address?.line1).toBe("3 Default Lane");
+    expect(customer.shipping).toBeNull();
+  });
+
+  it("type all: the address becomes the billing address, deliveryDetails the shipping address", async () => {
+    const { sub, subscriptionId } = await subscribeOnClock(offers.digitalMonthly);
+    const { orderId } = await h.publishOrder({
+      source: "shop",
+      order_type: "change_address",
+      subscriptionId,
+      type: "all",
+      address: {
+        firstName: "Ada",
+        lastName: "Byron",
+        address1: "1 Bill Street",
+        city: "York",
+        country: "GB",
+      },
+      deliveryDetails: { firstName: "Bo", address1: "2 Deliver Road", city: "Leeds", country: "GB" },
+    });
+    expect(await h.waitForOutcome(orderId)).toMatchObject({ status: "applied", action: "address_updated" });
+    const customer = (await h.stripe.customers.retrieve(sub.customer as string)) as Stripe.Customer;
+    expect(customer.address?.line1).toBe("1 Bill Street");
+    expect(customer.name).toBe("Ada Byron");
+    expect(customer.shipping).toMatchObject({
+      name: "Bo",
+      address: { line1: "2 Deliver Road", city: "Leeds" },
+    });
+  });
+});
