@@ -5,10 +5,10 @@ import { execFileSync, execSync } from "node:child_process";
 import { copyFileSync, mkdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 
-export type Instruction = { keyword: string; args: string };
+type Instruction = { keyword: string; args: string };
 
 /** The instructions of a Dockerfile: comments dropped, `\` continuations joined. */
-export function parseDockerfile(text: string): Instruction[] {
+function parseDockerfile(text: string): Instruction[] {
   const logical: string[] = [];
   let pending = "";
   for (const line of text.split("\n")) {
@@ -27,7 +27,7 @@ export function parseDockerfile(text: string): Instruction[] {
 }
 
 /** `.dockerignore` patterns: a path is left out when it or one of its folders matches one. */
-export function dockerignore(contextDir: string): (file: string) => boolean {
+function dockerignore(contextDir: string): (file: string) => boolean {
   let patterns: string[] = [];
   try {
     patterns = readFileSync(path.join(contextDir, ".dockerignore"), "utf8")

@@ -1,6 +1,7 @@
 // Runs ./scripts/up.sh (the README's run command) as a user does, on free ports, and reads its
 // output: for the tests of the local run's restarts, persistence and private-folder clones.
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { resolve as resolvePath } from "node:path";
 import { freePorts } from "@bridge/local-infra";
 import { createStripeClient } from "@bridge/stripe-client";
 import { newOrderBody, shopCard } from "../../scripts/lib/shop.ts";
@@ -65,7 +66,7 @@ export async function startUp(
   };
   delete env.KAFKA_BROKERS; // the run starts its own Kafka and Postgres, as a user's does
   delete env.DATABASE_URL;
-  const child = spawn("./scripts/up.sh", args, {
+  const child = spawn(resolvePath(cwd, "scripts/up.sh"), args, {
     cwd,
     env,
     stdio: ["ignore", "pipe", "pipe"],

@@ -164,7 +164,7 @@ export async function submitOrder(
 }
 
 /** Thrown by a check to end the polling at once. */
-export class StalledError extends Error {}
+class StalledError extends Error {}
 
 /** Polls `check` until it returns a value (not undefined), or throws naming `what` at the deadline. */
 export async function until<T>(

@@ -30,7 +30,7 @@ import { type BridgeServices, metricSum, type ServicesOptions, startBridgeServic
  * defaults to 25 req/s for `sk_test_` keys and 100 for live ones, so it gets a live-shaped key
  * (the emulator serves every key the same data; nothing reaches real Stripe).
  */
-export const fastEnv: NonNullable<ServicesOptions["env"]> = {
+const fastEnv: NonNullable<ServicesOptions["env"]> = {
   emulator: { STRIPE_EMULATOR_RATE_LIMIT: "0" },
   gateway: { RETRY_AFTER_SECONDS: "1", KAFKA_PUBLISH_TIMEOUT_MS: "3000" },
   writer: { STRIPE_RATE_LIMIT_PER_SECOND: "200" },

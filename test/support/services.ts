@@ -13,8 +13,8 @@ import { freePorts, type Service, signalGroup, startService, tailFile } from "@b
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
-export const serviceNames = ["emulator", "gateway", "writer", "sync"] as const;
-export type ServiceName = (typeof serviceNames)[number];
+const serviceNames = ["emulator", "gateway", "writer", "sync"] as const;
+type ServiceName = (typeof serviceNames)[number];
 
 const apps: Record<ServiceName, string> = {
   emulator: "stripe-emulator",
@@ -41,7 +41,7 @@ export type ServicesOptions = {
   startTimeoutMs?: number;
 };
 
-export type ServiceExit = { name: ServiceName; code: number | null; signal: NodeJS.Signals | null };
+type ServiceExit = { name: ServiceName; code: number | null; signal: NodeJS.Signals | null };
 
 export type BridgeServices = {
   gatewayUrl: string;

@@ -5,7 +5,7 @@ import { z } from "zod";
  * The CLI's environment, parsed once at start. Every variable is optional here because each
  * command needs a different subset; `need()` refuses a command clearly when one is missing.
  */
-export const configSchema = z.object({
+const configSchema = z.object({
   KAFKA_BROKERS: z.string().min(1).transform(splitList).optional(),
   DATABASE_URL: env.databaseUrl.optional(),
   STRIPE_SECRET_KEY: env.stripeSecretKey.optional(),

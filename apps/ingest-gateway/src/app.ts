@@ -18,7 +18,7 @@ import { routes } from "./routes/index.ts";
 
 export type { GatewayDeps } from "./deps.ts";
 
-export const inputLimitsOf = (config: GatewayConfig): InputLimits => ({
+const inputLimitsOf = (config: GatewayConfig): InputLimits => ({
   maxDepth: config.MAX_JSON_DEPTH,
   maxStringLength: config.MAX_STRING_LENGTH,
   maxArrayItems: config.MAX_ARRAY_ITEMS,

@@ -26,7 +26,7 @@ export function orderIdentity(input: {
 }
 
 /** A deterministic byte stream (SHA-256 in counter mode) standing in for randomness. */
-export function deterministicBytes(seed: string): RandomBytes {
+function deterministicBytes(seed: string): RandomBytes {
   let counter = 0;
   let pool = Buffer.alloc(0);
   return (n) => {

@@ -30,7 +30,7 @@ export type InputLimits = {
 const loneSurrogate = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 /** Why `text` cannot be stored as a Postgres JSON string, if it cannot. */
-export function unstorableText(text: string): string | undefined {
+function unstorableText(text: string): string | undefined {
   if (text.includes("\u0000")) return "contains a NUL character (\\u0000), which cannot be stored";
   if (loneSurrogate.test(text)) return "contains an unpaired UTF-16 surrogate, which is not valid Unicode";
   return undefined;

@@ -34,7 +34,7 @@ export type RequestLogEntry = {
 };
 
 /** Object types the emulator stores, keyed by Stripe's `object` value. */
-export const OBJECT_TYPES = [
+const OBJECT_TYPES = [
   "customer",
   "product",
   "price",

@@ -60,7 +60,7 @@ export function useHarness(overrides: Partial<EmulatorConfig> = {}): { h: Harnes
   return context;
 }
 
-export type ReceivedWebhook = { rawBody: string; signature: string; event: Stripe.Event };
+type ReceivedWebhook = { rawBody: string; signature: string; event: Stripe.Event };
 
 /**
  * A small webhook receiver that verifies every delivery with the SDK's

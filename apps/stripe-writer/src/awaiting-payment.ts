@@ -21,7 +21,7 @@ import { loadOrderSteps } from "./steps.ts";
  */
 
 /** What the `awaiting-payment` step records: how the invoice's events find the order again. */
-export type AwaitedPayment = {
+type AwaitedPayment = {
   invoiceId: string;
   paymentIntentId: string | null;
   /** The action reported once paid (`subscription_created`, `payment_method_updated`). */

@@ -47,7 +47,7 @@ export type ActionContext = {
 };
 
 export type StripeIds = OrderOutcomeV1["stripe"];
-export type ClientSecret = NonNullable<OrderOutcomeV1["clientSecret"]>;
+type ClientSecret = NonNullable<OrderOutcomeV1["clientSecret"]>;
 
 /** What an action reports; the writer turns it into the outcome message and the Order row. */
 export type ActionResult = {

@@ -13,7 +13,7 @@ export const isPermanentStripeError = (error: unknown): boolean => stripeErrorCl
  * Stripe's retryable and fatal errors as the runtime's classes (with Retry-After), anything else
  * as it is (retried by default).
  */
-export function failureOutcome(error: unknown): Pick<ActionResult, "error" | "stripe"> {
+function failureOutcome(error: unknown): Pick<ActionResult, "error" | "stripe"> {
   if (error instanceof OrderFailure) {
     return {
       stripe: error.stripe,

@@ -20,14 +20,14 @@ export type HookContext = {
   stripeSubscriptionId?: string | undefined;
 };
 
-export type PayInvoiceHookContext = HookContext & { invoiceId: string; amountDue: number; currency: string };
+type PayInvoiceHookContext = HookContext & { invoiceId: string; amountDue: number; currency: string };
 
 export type BeforeStripeSubscription = (
   params: Stripe.SubscriptionCreateParams,
   ctx: HookContext,
 ) => Stripe.SubscriptionCreateParams | Promise<Stripe.SubscriptionCreateParams>;
 
-export type BeforeStripePayInvoice = (
+type BeforeStripePayInvoice = (
   params: Stripe.InvoicePayParams,
   ctx: PayInvoiceHookContext,
 ) => Stripe.InvoicePayParams | Promise<Stripe.InvoicePayParams>;

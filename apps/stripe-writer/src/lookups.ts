@@ -27,7 +27,7 @@ export class BoundedCache<K, V> {
   }
 }
 
-export type ResolvedPrice = { priceId: string; recurring: boolean; created: boolean };
+type ResolvedPrice = { priceId: string; recurring: boolean; created: boolean };
 
 /**
  * Product and Price look-ups shared by every order of the process. Products and Prices are

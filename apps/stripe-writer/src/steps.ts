@@ -2,7 +2,7 @@ import { completedSteps, type Db, recordStep } from "@bridge/store";
 import type { CrashHook } from "./crash.ts";
 
 /** The idempotency key of one step of one order: `limio:<orderId>:<step>` (loop prevention relies on the prefix). */
-export const idempotencyKeyFor = (orderId: string, step: string): string => `limio:${orderId}:${step}`;
+const idempotencyKeyFor = (orderId: string, step: string): string => `limio:${orderId}:${step}`;
 
 /**
  * Runs one step of an order at most once per order: a step already in OrderStep returns its

@@ -24,7 +24,7 @@ import type { WriterTopics } from "../src/context.ts";
 import type { Hooks } from "../src/hooks.ts";
 import { startWriterService, type WriterService, writerTopics } from "../src/wiring.ts";
 
-export const TEST_KEY = "sk_test_writer";
+const TEST_KEY = "sk_test_writer";
 
 /** Offers of packages/domain/catalog/demo-catalog.json, then of ./switch-offers.json. */
 const switchOffersUrl = new URL("./switch-offers.json", import.meta.url);

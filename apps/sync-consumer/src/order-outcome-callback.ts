@@ -12,7 +12,7 @@ import { handleOnce, type Store } from "@bridge/store";
 import type { Registry } from "prom-client";
 
 /** The inbox name of delivered callbacks: an outcome redelivered by Kafka is not posted twice. */
-export const CALLBACK_INBOX = "order-outcome-callback";
+const CALLBACK_INBOX = "order-outcome-callback";
 
 /**
  * Retries of a failing receiver: in place only, doubling from 1 s to at most 5 min over 12
@@ -20,7 +20,7 @@ export const CALLBACK_INBOX = "order-outcome-callback";
  * topic is shared with the sync's group, which would then see (and the callback re-post) the
  * other's retries.
  */
-export const callbackRetryPolicy: Required<
+const callbackRetryPolicy: Required<
   Pick<RetryOptions, "attempts" | "baseDelayMs" | "maxDelayMs" | "retryTopic">
 > = {
   attempts: 12,

@@ -81,7 +81,7 @@ export async function declineRenewals(stripe: Stripe, customerId: string) {
   return failing;
 }
 
-export type BridgeTopics = {
+type BridgeTopics = {
   stripeEvents: string;
   sync: string;
   orderOutcomes: string;

@@ -8,8 +8,8 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import type { Logger } from "./log.ts";
 
-export const KAFKA_IMAGE = "confluentinc/cp-kafka:8.0.0";
-export const POSTGRES_IMAGE = "postgres:17";
+const KAFKA_IMAGE = "confluentinc/cp-kafka:8.0.0";
+const POSTGRES_IMAGE = "postgres:17";
 
 type Endpoint = { socketPath: string } | { host: string; port: number };
 
@@ -23,7 +23,7 @@ function endpointFromUri(uri: string): Endpoint | undefined {
 }
 
 /** Where a Docker engine could be, in the order Testcontainers looks. */
-export function dockerEndpoints(env: NodeJS.ProcessEnv = process.env): Endpoint[] {
+function dockerEndpoints(env: NodeJS.ProcessEnv = process.env): Endpoint[] {
   if (env.DOCKER_HOST) {
     const endpoint = endpointFromUri(env.DOCKER_HOST);
     return endpoint ? [endpoint] : [];

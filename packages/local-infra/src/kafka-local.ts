@@ -78,7 +78,7 @@ export function newClusterId(): string {
   }
 }
 
-export function serverProperties(o: { port: number; controllerPort: number; dataDir: string }): string {
+function serverProperties(o: { port: number; controllerPort: number; dataDir: string }): string {
   return [
     "process.roles=broker,controller",
     "node.id=1",

@@ -2,7 +2,7 @@ import { uniqueName } from "@bridge/local-infra/testing";
 import { afterAll, describe, expect, it } from "vitest";
 import { committedOffsets, envelope, freshTopicWithCompanions, testClient, until } from "../test/support.ts";
 import { type RunningConsumer, startConsumer } from "./consumer.ts";
-import { listDlq } from "./dlq.ts";
+import { readTopic } from "./dlq.ts";
 import { FatalError, PermanentError, RetryableError } from "./errors.ts";
 import { failureHeaders } from "./failure-headers.ts";
 import { createKafkaProducer } from "./producer.ts";
@@ -95,14 +95,14 @@ describe("commit only after success", () => {
         throw new Error("unclassified, so retryable");
       },
     });
-    await until(async () => (await listDlq(client, dlqTopicOf(topic))).length === 1, 20_000, "DLQ entry");
+    await until(async () => (await readTopic(client, dlqTopicOf(topic))).length === 1, 20_000, "DLQ entry");
     expect(seen).toEqual([
       { topic, round: 0, attempt: 1 },
       { topic, round: 0, attempt: 2 },
       { topic: `${topic}.retry`, round: 1, attempt: 1 },
       { topic: `${topic}.retry`, round: 1, attempt: 2 },
     ]);
-    const [entry] = await listDlq(client, dlqTopicOf(topic));
+    const [entry] = await readTopic(client, dlqTopicOf(topic));
     expect(entry?.errorClass).toBe("retryable");
     expect(entry?.original).toEqual({ topic, partition: 0, offset: "0" });
     expect(entry?.key).toBe("sub-r");
@@ -121,9 +121,9 @@ describe("commit only after success", () => {
         throw new PermanentError("card declined");
       },
     });
-    await until(async () => (await listDlq(client, dlqTopicOf(topic))).length === 1, 20_000, "DLQ entry");
+    await until(async () => (await readTopic(client, dlqTopicOf(topic))).length === 1, 20_000, "DLQ entry");
     expect(attempts).toBe(1);
-    const [entry] = await listDlq(client, dlqTopicOf(topic));
+    const [entry] = await readTopic(client, dlqTopicOf(topic));
     expect(entry?.errorClass).toBe("permanent");
     expect(entry?.errorMessage).toBe("card declined");
   });
@@ -143,7 +143,7 @@ describe("poison messages", () => {
       handlers: { "known.v1": async (e) => void handled.push(e.id) },
     });
     await until(() => handled.length === 1, 20_000, "known handled");
-    const dlq = await listDlq(client, dlqTopicOf(topic));
+    const dlq = await readTopic(client, dlqTopicOf(topic));
     expect(dlq.map((d) => [d.headers["x-message-id"], d.errorClass])).toEqual([[unknown.id, "unhandled"]]);
   });
   it("go to the DLQ with raw bytes and error headers, and the partition moves on", async () => {
@@ -174,7 +174,7 @@ describe("poison messages", () => {
       "commit past poison",
     );
 
-    const dlq = await listDlq(client, dlqTopicOf(topic));
+    const dlq = await readTopic(client, dlqTopicOf(topic));
     expect(dlq).toHaveLength(2);
     const [first, second] = dlq;
     expect(first?.value?.equals(notJson)).toBe(true);

@@ -2,7 +2,7 @@ import { uniqueName } from "@bridge/local-infra/testing";
 import { afterAll, describe, expect, it } from "vitest";
 import { envelope, freshTopicWithCompanions, testClient, until } from "../test/support.ts";
 import { type MessageContext, type RunningConsumer, startConsumer } from "./consumer.ts";
-import { listDlq, redrive } from "./dlq.ts";
+import { readTopic, redrive } from "./dlq.ts";
 import { PermanentError } from "./errors.ts";
 import { failureHeaders } from "./failure-headers.ts";
 import { createProducer } from "./producer.ts";
@@ -38,9 +38,9 @@ describe("DLQ re-drive", () => {
         },
       }),
     );
-    await until(async () => (await listDlq(client, dlq)).length === 2, 20_000, "two DLQ entries");
-    expect(await listDlq(client, dlq, { limit: 1 })).toHaveLength(1);
-    const entries = await listDlq(client, dlq);
+    await until(async () => (await readTopic(client, dlq)).length === 2, 20_000, "two DLQ entries");
+    expect(await readTopic(client, dlq, { limit: 1 })).toHaveLength(1);
+    const entries = await readTopic(client, dlq);
     const entryA = entries.find((e) => e.headers["x-message-id"] === a.id);
     expect(entryA?.errorClass).toBe("permanent");
 

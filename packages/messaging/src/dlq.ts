@@ -22,7 +22,10 @@ export type DlqEntry = {
 
 type RawEntry = { partition: number; message: KafkaMessage };
 
-/** Reads up to `limit` messages of any topic as it is now, oldest first per partition. */
+/**
+ * Reads up to `limit` messages of any topic (a DLQ, usually) as it is now, oldest first per
+ * partition (DLQ topics have 1 partition by default).
+ */
 export async function readTopic(
   client: KafkaClient,
   topic: string,
@@ -31,9 +34,6 @@ export async function readTopic(
   const raw = await readAll(client, topic, options);
   return raw.map(toEntry);
 }
-
-/** Reads up to `limit` DLQ messages, oldest first per partition (DLQ topics have 1 partition by default). */
-export const listDlq = readTopic;
 
 /**
  * Republishes DLQ messages (all, or those in `ids`) to their original topic with the same key,

@@ -9,7 +9,7 @@ export {
   type RunningConsumer,
   startConsumer,
 } from "./consumer.ts";
-export { type DlqEntry, listDlq, readTopic, redrive } from "./dlq.ts";
+export { type DlqEntry, readTopic, redrive } from "./dlq.ts";
 export {
   classifyError,
   type ErrorClass,

@@ -86,7 +86,7 @@ export interface MessageProducer {
 }
 
 /** Bytes as they were, for DLQ forwarding and re-drive (internal to the runtime). */
-export type RawMessage = { key: Buffer | string | null; value: Buffer | string | null; headers: IHeaders };
+type RawMessage = { key: Buffer | string | null; value: Buffer | string | null; headers: IHeaders };
 
 export interface RawProducer {
   sendRaw(topic: string, messages: RawMessage[]): Promise<void>;

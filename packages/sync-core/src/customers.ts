@@ -18,7 +18,7 @@ export function derivedLimioId(prefix: "cus" | "sub" | "address", seed: string):
 
 const blank = (v: string | undefined | null) => (v === undefined || v === null || v.trim() === "" ? null : v);
 
-export function addressColumns(a: LimioAddress) {
+function addressColumns(a: LimioAddress) {
   return {
     firstName: blank(a.firstName),
     lastName: blank(a.lastName),

@@ -2,7 +2,7 @@ import type { ParseArgsOptionsConfig } from "node:util";
 import { dlqTopicOf } from "@bridge/messaging";
 import type { CliContext } from "../context.ts";
 
-export type CommandArgs = {
+type CommandArgs = {
   positionals: string[];
   values: Record<string, string | boolean | (string | boolean)[] | undefined>;
 };

@@ -1,4 +1,4 @@
-import { listDlq } from "@bridge/messaging";
+import { readTopic } from "@bridge/messaging";
 import { type Command, dlqTopicArg, exitCodes } from "./command.ts";
 
 /** Show what is parked in a topic's DLQ and why. */
@@ -14,7 +14,7 @@ export const dlqList: Command = {
       return exitCodes.usage;
     }
     const { topic, dlq } = target;
-    const entries = await listDlq(ctx.kafka(this.name), dlq, { limit: Number(values.limit) });
+    const entries = await readTopic(ctx.kafka(this.name), dlq, { limit: Number(values.limit) });
     if (entries.length === 0) {
       ctx.out(`${dlq} is empty`);
       return exitCodes.ok;

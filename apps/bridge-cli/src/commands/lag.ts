@@ -2,7 +2,7 @@ import { consumerLag, retryTopicOf, topics } from "@bridge/messaging";
 import { type Command, exitCodes } from "./command.ts";
 
 /** The bridge's consumer groups and what they read. */
-export const consumerGroups: Record<string, string[]> = {
+const consumerGroups: Record<string, string[]> = {
   "stripe-writer": [topics.orders, retryTopicOf(topics.orders), topics.stripeEvents],
   "sync-consumer": [topics.stripeEvents, topics.sync, topics.orderOutcomes].flatMap((t) => [
     t,

@@ -46,7 +46,7 @@ export const reconcile: Command = {
 };
 
 /** `{ status: { from: "cancelled", to: "active" } }` → `status: "cancelled" → "active"`. */
-export function describeChanges(changes: unknown): string[] {
+function describeChanges(changes: unknown): string[] {
   if (!changes || typeof changes !== "object") return [JSON.stringify(changes)];
   return Object.entries(changes as Record<string, { from?: unknown; to?: unknown }>).map(
     ([field, change]) =>

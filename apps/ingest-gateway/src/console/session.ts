@@ -4,7 +4,7 @@ import { createKeyMatcher } from "../plugins/auth.ts";
 
 export const SESSION_COOKIE = "bridge_console";
 /** A console session lasts a working day; the operator logs in again after it. */
-export const SESSION_TTL_MS = 8 * 3600 * 1000;
+const SESSION_TTL_MS = 8 * 3600 * 1000;
 
 const b64 = (value: string) => Buffer.from(value, "utf8").toString("base64url");
 const unb64 = (value: string) => Buffer.from(value, "base64url").toString("utf8");

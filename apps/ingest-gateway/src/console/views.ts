@@ -43,8 +43,7 @@ export function redactSecrets(value: unknown): unknown {
   );
 }
 
-export const outcomeOf = (order: { outcome: unknown }): StoredOutcome =>
-  (order.outcome ?? {}) as StoredOutcome;
+const outcomeOf = (order: { outcome: unknown }): StoredOutcome => (order.outcome ?? {}) as StoredOutcome;
 
 export function orderSummary(order: OrderRow) {
   const outcome = outcomeOf(order);

@@ -2,7 +2,7 @@ import type { FastifyInstance } from "fastify";
 import fp from "fastify-plugin";
 import { Counter, Histogram, type Registry } from "prom-client";
 
-export type GatewayMetrics = {
+type GatewayMetrics = {
   publishDuration: Histogram<"topic" | "result">;
   webhookVerificationFailures: Counter<"reason">;
   webhookUnknownEventTypes: Counter<"type">;

@@ -4,7 +4,7 @@ import type { FastifyInstance } from "fastify";
 import fp from "fastify-plugin";
 import { jsonSchemaTransform, jsonSchemaTransformObject } from "fastify-type-provider-zod";
 
-export const openapiInfo = {
+const openapiInfo = {
   title: "Limio ⇄ Stripe bridge: ingest-gateway",
   version: "1.0.0",
   description:

@@ -21,7 +21,7 @@
 export type Decline = { code: string; declineCode: string; message: string };
 
 /** When a card asks for 3-D Secure. */
-export type Authentication = "none" | "always" | "unless_set_up";
+type Authentication = "none" | "always" | "unless_set_up";
 
 export type TestCard = {
   brand: string;
@@ -56,7 +56,7 @@ const visa = (last4: string, extra: Partial<TestCard> = {}): TestCard => ({
 });
 
 /** Stripe's documented test PaymentMethod ids. */
-export const TEST_CARDS: Record<string, TestCard> = {
+const TEST_CARDS: Record<string, TestCard> = {
   pm_card_visa: visa("4242"),
   pm_card_visa_debit: visa("5556", { funding: "debit" }),
   pm_card_mastercard: { ...visa("4444"), brand: "mastercard" },

@@ -18,7 +18,7 @@ export type LineInput = {
   invoiceItem?: string | null;
 };
 
-export function buildLine(emu: Emulator, invoiceId: string | null, input: LineInput): StripeObject {
+function buildLine(emu: Emulator, invoiceId: string | null, input: LineInput): StripeObject {
   return {
     id: emu.state.newId("il"),
     object: "line_item",
@@ -278,7 +278,7 @@ function createInvoicePayment(emu: Emulator, invoice: StripeObject, paymentInten
 }
 
 /** The payment method Stripe would charge: invoice's, subscription's, then customer's default. */
-export function defaultPaymentMethodFor(emu: Emulator, invoice: StripeObject): string | null {
+function defaultPaymentMethodFor(emu: Emulator, invoice: StripeObject): string | null {
   const { state } = emu;
   if (invoice.default_payment_method) return invoice.default_payment_method;
   const subId = invoice.parent?.subscription_details?.subscription;

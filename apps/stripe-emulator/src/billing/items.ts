@@ -2,7 +2,7 @@ import type { Emulator } from "../context.ts";
 import type { StripeObject } from "../types.ts";
 
 /** The legacy `plan` view of a recurring price that Stripe still embeds in subscription items. */
-export function planFromPrice(price: StripeObject): StripeObject | null {
+function planFromPrice(price: StripeObject): StripeObject | null {
   if (!price.recurring) return null;
   return {
     id: price.id,
@@ -69,7 +69,7 @@ export function itemsOf(emu: Emulator, subId: string): StripeObject[] {
 }
 
 /** An item change in storable form (also kept on a subscription as its pending update). */
-export type StoredItemChange = {
+type StoredItemChange = {
   itemId: string | null;
   priceId: string;
   quantity: number;

@@ -5,7 +5,7 @@
  * each rounded to the nearest integer minor unit (half away from zero),
  * remaining = period_end − proration_date, period = period_end − period_start.
  */
-export function prorate(unitAmount: number, quantity: number, remaining: number, period: number): number {
+function prorate(unitAmount: number, quantity: number, remaining: number, period: number): number {
   if (period <= 0 || remaining <= 0) return 0;
   const exact = (unitAmount * quantity * remaining) / period;
   return Math.sign(exact) * Math.round(Math.abs(exact));

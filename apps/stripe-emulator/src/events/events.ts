@@ -6,7 +6,7 @@ import { eventForVersion } from "./versions.ts";
 import { endpointWants } from "./webhooks.ts";
 
 /** Top-level keys whose value changed, with their previous values (Stripe's `previous_attributes`). */
-export function previousAttributes(before: StripeObject, after: StripeObject): StripeObject {
+function previousAttributes(before: StripeObject, after: StripeObject): StripeObject {
   const out: StripeObject = {};
   for (const key of Object.keys(before)) {
     if (JSON.stringify(before[key]) !== JSON.stringify(after[key])) out[key] = before[key];

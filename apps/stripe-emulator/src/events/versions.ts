@@ -11,7 +11,7 @@ import type { StripeObject } from "../types.ts";
  * - subscriptions carry `current_period_start` / `current_period_end` (basil moved them to items).
  * Any other version is refused when an endpoint is created, rather than rendered wrongly.
  */
-export const ACACIA = "2025-02-24.acacia";
+const ACACIA = "2025-02-24.acacia";
 export const RENDERABLE_VERSIONS: readonly string[] = [API_VERSION, ACACIA];
 
 /** The event as an endpoint pinned to `version` receives it. */

@@ -3,7 +3,7 @@ import published from "./error-codes.json" with { type: "json" };
 /** Stripe's published error codes (docs.stripe.com/error-codes), generated from the SDK. */
 const ERROR_CODES: ReadonlySet<string> = new Set(published.codes);
 
-export type StripeErrorType =
+type StripeErrorType =
   | "api_error"
   | "card_error"
   | "idempotency_error"

@@ -10,7 +10,7 @@ const INCLUDABLE: Record<string, string[]> = {
   invoice: ["confirmation_secret", "payments"],
 };
 
-export function expandTree(paths: string[]): Tree {
+function expandTree(paths: string[]): Tree {
   const root: Tree = new Map();
   for (const path of paths) {
     const parts = path.split(".");

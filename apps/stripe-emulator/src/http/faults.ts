@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { seededRandom } from "../state.ts";
 
-export const faultRuleSchema = z.object({
+const faultRuleSchema = z.object({
   error500: z.number().min(0).max(1).default(0),
   rateLimit429: z.number().min(0).max(1).default(0),
   /** Uniform delay range in ms, or a fixed delay. */

@@ -130,7 +130,7 @@ function update(call: Call): StripeObject {
 }
 
 /** Minimal Stripe search grammar: `field:'value'` clauses joined by AND (email, name, phone, metadata['k']). */
-export function matchesSearch(obj: StripeObject, query: string): boolean {
+function matchesSearch(obj: StripeObject, query: string): boolean {
   const clauses = query.split(/\s+AND\s+/i);
   return clauses.every((clause) => {
     const m = clause.trim().match(/^(\w+)(?:\[['"]([^'"]+)['"]\])?\s*(:|~)\s*['"](.*)['"]$/);

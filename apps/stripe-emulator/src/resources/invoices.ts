@@ -19,7 +19,7 @@ import type { StripeObject } from "../types.ts";
 import { getCustomer } from "./customers.ts";
 import { getSubscription, planItemsUpdate } from "./subscription-plan.ts";
 
-export function getInvoice(call: Call, id: string, param = "id"): StripeObject {
+function getInvoice(call: Call, id: string, param = "id"): StripeObject {
   const invoice = call.emu.state.get("invoice", id);
   if (!invoice) throw noSuch("invoice", id, param);
   return invoice;

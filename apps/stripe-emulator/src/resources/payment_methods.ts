@@ -7,7 +7,7 @@ import { mergeMetadata, metadata, requireStr, str } from "../http/params.ts";
 import { idOf, type StoredPaymentMethod, type StripeObject } from "../types.ts";
 
 /** A new `pm_…` card object from a Stripe test id (`pm_card_visa`) or token (`tok_visa`). */
-export function paymentMethodFromTestId(
+function paymentMethodFromTestId(
   call: Call,
   testId: string,
   param: string,

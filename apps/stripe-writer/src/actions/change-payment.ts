@@ -24,7 +24,7 @@ import { loadOrderSteps } from "../steps.ts";
  * pays an open (past-due) invoice of the subscription with it. `prefix` separates the steps of
  * the immediate path from those run when the SetupIntent succeeds later.
  */
-export async function adoptPaymentMethod(
+async function adoptPaymentMethod(
   ctx: ActionContext,
   linked: LinkedSubscription,
   givenMethodId: string,

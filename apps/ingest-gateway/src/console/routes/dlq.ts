@@ -1,5 +1,5 @@
 import { messageTypes } from "@bridge/domain";
-import { type DlqEntry, dlqTopicOf, listDlq, redrive } from "@bridge/messaging";
+import { type DlqEntry, dlqTopicOf, readTopic, redrive } from "@bridge/messaging";
 import { appendEvent, eventsCausedBy, finishedOrderIds, handledMessageIds } from "@bridge/store";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
@@ -72,7 +72,7 @@ export const dlqRoutes: FastifyPluginAsyncZod<{ deps: ConsoleDeps }> = async (ap
     const dlq = dlqTopicOf(topic);
     let entries: DlqEntry[];
     try {
-      entries = await listDlq(deps.kafka, dlq, { limit: LIST_LIMIT, timeoutMs: READ_TIMEOUT_MS });
+      entries = await readTopic(deps.kafka, dlq, { limit: LIST_LIMIT, timeoutMs: READ_TIMEOUT_MS });
     } catch (error) {
       return { topic, dlqTopic: dlq, messages: [], error: (error as Error).message };
     }

@@ -9,7 +9,6 @@ import {
 import { z } from "zod";
 
 export const orderStatuses = ["queued", "processing", ...orderOutcomeStatuses] as const;
-export type OrderAnswerStatus = (typeof orderStatuses)[number];
 export const finalStatuses: readonly string[] = orderOutcomeStatuses;
 
 const newOrderExample = {

@@ -15,7 +15,7 @@ import { errorResponses, HttpError } from "../../http-errors.ts";
 import { refuseUnstorable } from "../../plugins/input-limits.ts";
 
 /** Stripe's default tolerance: a signature older (or, here, newer) than 5 minutes is refused. */
-export const SIGNATURE_TOLERANCE_SECONDS = 300;
+const SIGNATURE_TOLERANCE_SECONDS = 300;
 
 type VerifyFailure = "missing_header" | "malformed_header" | "expired" | "future" | "mismatch";
 
