@@ -1,11 +1,32 @@
 import { DomainRuleError } from "@bridge/domain";
 import { classifyStripeError, stripeErrorClass, stripeFailureOf } from "@bridge/stripe-client";
-import type { ActionResult } from "./context.ts";
+import { needsCustomerAuthentication } from "./awaiting-payment.ts";
+import type { ActionResult, StripeIds } from "./context.ts";
 import { OrderFailure } from "./context.ts";
 import { HookError } from "./hooks.ts";
 
 /** A Stripe refusal the order cannot recover from (declined card, invalid request). */
-export const isPermanentStripeError = (error: unknown): boolean => stripeErrorClass(error) === "permanent";
+const isPermanentStripeError = (error: unknown): boolean => stripeErrorClass(error) === "permanent";
+
+/**
+ * What a failed `invoices.pay` means for the order: 3-D Secure waits for the customer (decision
+ * 018), a Stripe refusal (a decline) fails the order with Stripe's code and the ids, anything else
+ * is rethrown for the runtime to retry.
+ */
+export function invoicePaymentFailure<T>(
+  error: unknown,
+  awaitPayment: () => T,
+  refusal: { stripe: StripeIds; describe?: (stripeMessage: string) => string },
+): T {
+  if (needsCustomerAuthentication(error)) return awaitPayment();
+  if (!isPermanentStripeError(error)) throw error;
+  const failure = stripeFailureOf(error);
+  throw new OrderFailure(failure.code, refusal.describe?.(failure.message) ?? failure.message, {
+    stripeCode: failure.declineCode ?? failure.code,
+    stripe: refusal.stripe,
+    cause: error,
+  });
+}
 
 /**
  * What a failed action means for the order: a failed outcome (permanent: Stripe refused, a hook

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { type FieldError, fieldErrorsOf } from "./errors.ts";
 import { stripeProductId } from "./ids.ts";
 import { toMinorUnits } from "./rules/money.ts";
 
@@ -141,19 +142,14 @@ export const catalogSchema = z
   });
 export type Catalog = z.infer<typeof catalogSchema>;
 
-export type ParseCatalogResult =
-  | { ok: true; catalog: Catalog }
-  | { ok: false; errors: { path: string; message: string }[] };
+export type ParseCatalogResult = { ok: true; catalog: Catalog } | { ok: false; errors: FieldError[] };
 
 export function parseCatalog(json: unknown): ParseCatalogResult {
   const r = catalogSchema.safeParse(json);
   if (r.success) return { ok: true, catalog: r.data };
   return {
     ok: false,
-    errors: r.error.issues.map((i) => ({
-      path: i.path.map(String).join(".") || "(root)",
-      message: i.message,
-    })),
+    errors: fieldErrorsOf(r.error.issues),
   };
 }
 

@@ -10,3 +10,13 @@ export class DomainRuleError extends Error {
     this.code = code;
   }
 }
+
+/** A refused field: its dotted path ("(root)" for the whole value) and what is wrong with it. */
+export type FieldError = { path: string; message: string };
+
+/** Zod's issues as field errors, the shape every refusal (HTTP 400, failed parse) reports. */
+export function fieldErrorsOf(
+  issues: ReadonlyArray<{ path: readonly PropertyKey[]; message: string }>,
+): FieldError[] {
+  return issues.map((i) => ({ path: i.path.map(String).join(".") || "(root)", message: i.message }));
+}

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { type Envelope, envelopeSchema } from "./envelope.ts";
+import { type FieldError, fieldErrorsOf } from "./errors.ts";
 import {
   limioOrderId,
   limioSubscriptionId,
@@ -196,7 +197,7 @@ export type ParseMessageDataResult<T> =
   | {
       ok: false;
       code: "unknown_type" | "unknown_version" | "invalid_data";
-      errors: { path: string; message: string }[];
+      errors: FieldError[];
     };
 
 export function isMessageType(type: string): type is MessageType {
@@ -245,10 +246,7 @@ export function parseMessageData(
   return {
     ok: false,
     code: "invalid_data",
-    errors: r.error.issues.map((i) => ({
-      path: i.path.map(String).join(".") || "(root)",
-      message: i.message,
-    })),
+    errors: fieldErrorsOf(r.error.issues),
   };
 }
 
@@ -258,17 +256,14 @@ export function parseMessage(value: unknown):
   | {
       ok: false;
       code: "invalid_envelope" | "unknown_type" | "unknown_version" | "invalid_data";
-      errors: { path: string; message: string }[];
+      errors: FieldError[];
     } {
   const env = envelopeSchema.safeParse(value);
   if (!env.success) {
     return {
       ok: false,
       code: "invalid_envelope",
-      errors: env.error.issues.map((i) => ({
-        path: i.path.map(String).join(".") || "(root)",
-        message: i.message,
-      })),
+      errors: fieldErrorsOf(env.error.issues),
     };
   }
   const data = parseMessageData(env.data.type, env.data.version, env.data.data);

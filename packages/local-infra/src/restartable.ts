@@ -6,9 +6,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePorts } from "./free-port.ts";
-import { type LocalKafka, type LocalKafkaOptions, startLocalKafka } from "./kafka-local.ts";
+import { type LocalKafkaOptions, startLocalKafka } from "./kafka-local.ts";
 import type { Logger } from "./log.ts";
-import { type LocalPostgres, startLocalPostgres } from "./postgres-local.ts";
+import { startLocalPostgres } from "./postgres-local.ts";
 
 export interface Restartable {
   /** Where the data, config and one log per start live (removed by dispose). */
@@ -90,6 +90,16 @@ function restartable<T extends { stop(): Promise<void>; pids: number[] }>(
   };
 }
 
+/** The server's first start; its fresh work dir is removed when that start fails. */
+async function firstStart<T>(workDir: string, start: () => Promise<T>): Promise<T> {
+  try {
+    return await start();
+  } catch (error) {
+    rmSync(workDir, { recursive: true, force: true });
+    throw error;
+  }
+}
+
 /** A local Kafka broker (KRaft) that can be stopped and started again on the same port and log dirs. */
 export async function startRestartableKafka(
   options: Options & Pick<LocalKafkaOptions, "cacheDir"> = {},
@@ -97,13 +107,7 @@ export async function startRestartableKafka(
   const workDir = mkdtempSync(join(tmpdir(), "bridge-kafka-restartable-"));
   const [port, controllerPort] = (await freePorts(2)) as [number, number];
   const start = () => startLocalKafka({ ...options, port, controllerPort, workDir });
-  let first: LocalKafka;
-  try {
-    first = await start();
-  } catch (error) {
-    rmSync(workDir, { recursive: true, force: true });
-    throw error;
-  }
+  const first = await firstStart(workDir, start);
   return Object.assign(restartable(workDir, first, start), {
     brokers: first.brokers,
     version: first.version,
@@ -115,12 +119,6 @@ export async function startRestartablePostgres(options: Options = {}): Promise<R
   const workDir = mkdtempSync(join(tmpdir(), "bridge-pg-restartable-"));
   const [port] = (await freePorts(1)) as [number];
   const start = () => startLocalPostgres({ ...options, port, workDir });
-  let first: LocalPostgres;
-  try {
-    first = await start();
-  } catch (error) {
-    rmSync(workDir, { recursive: true, force: true });
-    throw error;
-  }
+  const first = await firstStart(workDir, start);
   return Object.assign(restartable(workDir, first, start), { url: first.url, version: first.version });
 }

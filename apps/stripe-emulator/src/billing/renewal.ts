@@ -34,6 +34,25 @@ export function takePendingItems(emu: Emulator, sub: StripeObject, invoiceId: st
   return lines;
 }
 
+/**
+ * A subscription's draft invoice: its pending invoice items first (they move onto this invoice,
+ * the subscription's next one), then `lines`; it becomes the subscription's latest invoice.
+ */
+export function invoiceSubscription(
+  emu: Emulator,
+  sub: StripeObject,
+  params: Omit<Parameters<typeof buildInvoice>[1], "subscription" | "preview">,
+): StripeObject {
+  const pending = takePendingItems(emu, sub, null);
+  const invoice = buildInvoice(emu, { ...params, subscription: sub, lines: [...pending, ...params.lines] });
+  for (const line of pending) {
+    const ii = line.invoiceItem ? emu.state.get("invoiceitem", line.invoiceItem) : undefined;
+    if (ii) ii.invoice = invoice.id;
+  }
+  sub.latest_invoice = invoice.id;
+  return invoice;
+}
+
 export function cancelSubscriptionNow(
   emu: Emulator,
   sub: StripeObject,
@@ -93,20 +112,13 @@ export function renewSubscription(emu: Emulator, sub: StripeObject, at: number):
   }
   emu.emit("customer.subscription.updated", sub, { request: CLOCK, previous: before });
   const customer = state.get("customer", sub.customer)!;
-  const pending = takePendingItems(emu, sub, null);
-  const invoice = buildInvoice(emu, {
+  const invoice = invoiceSubscription(emu, sub, {
     customer,
-    subscription: sub,
     billingReason: "subscription_cycle",
-    lines: [...pending, ...periodLines(emu, sub, items, start, end)],
+    lines: periodLines(emu, sub, items, start, end),
     periodStart: before.items.data[0].current_period_start,
     periodEnd: start,
   });
-  for (const line of pending) {
-    const ii = line.invoiceItem ? state.get("invoiceitem", line.invoiceItem) : undefined;
-    if (ii) ii.invoice = invoice.id;
-  }
-  sub.latest_invoice = invoice.id;
   emu.emit("invoice.created", invoice, { request: CLOCK });
   finalizeInvoice(emu, invoice, CLOCK);
   if (invoice.status === "open") collectAutomatically(emu, invoice, at);

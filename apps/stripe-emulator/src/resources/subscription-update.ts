@@ -1,6 +1,6 @@
-import { attemptInvoicePayment, buildInvoice, finalizeInvoice, type LineInput } from "../billing/invoices.ts";
+import { attemptInvoicePayment, finalizeInvoice, type LineInput } from "../billing/invoices.ts";
 import { applyItemChanges, itemsOf, type StoredItemUpdate } from "../billing/items.ts";
-import { collectAutomatically, takePendingItems } from "../billing/renewal.ts";
+import { collectAutomatically, invoiceSubscription } from "../billing/renewal.ts";
 import type { Call } from "../context.ts";
 import { nowFor } from "../events/events.ts";
 import { invalid } from "../http/errors.ts";
@@ -212,20 +212,13 @@ export function updateSubscription(call: Call): StripeObject {
       }
     }
     if (invoiceNow) {
-      const pending = takePendingItems(emu, sub, null);
-      invoice = buildInvoice(emu, {
+      invoice = invoiceSubscription(emu, sub, {
         customer,
-        subscription: sub,
         billingReason: "subscription_update",
-        lines: [...pending, ...lines],
+        lines,
         periodStart: plan.now,
         periodEnd: plan.now,
       });
-      for (const line of pending) {
-        const ii = line.invoiceItem ? state.get("invoiceitem", line.invoiceItem) : undefined;
-        if (ii) ii.invoice = invoice.id;
-      }
-      sub.latest_invoice = invoice.id;
     } else {
       for (const line of plan.prorationLines) newInvoiceItem(call, sub, line);
     }

@@ -2,8 +2,8 @@ import { type LimioChangePaymentOrder, limioOrderSchema } from "@bridge/domain";
 import { PoisonMessageError } from "@bridge/messaging";
 import type { Logger } from "@bridge/observability";
 import { findOrder } from "@bridge/store";
-import { classified, type Stripe, stripeFailureOf } from "@bridge/stripe-client";
-import { awaitCustomerPayment, needsCustomerAuthentication } from "../awaiting-payment.ts";
+import { classified, type Stripe } from "@bridge/stripe-client";
+import { awaitCustomerPayment } from "../awaiting-payment.ts";
 import {
   type ActionContext,
   type ActionResult,
@@ -12,10 +12,9 @@ import {
   type LinkedSubscription,
   limioMetadata,
   linkedSubscription,
-  OrderFailure,
   type WriterDeps,
 } from "../context.ts";
-import { isPermanentStripeError, runAction } from "../failures.ts";
+import { invoicePaymentFailure, runAction } from "../failures.ts";
 import type { OrderRef } from "../outcomes.ts";
 import { loadOrderSteps } from "../steps.ts";
 
@@ -106,18 +105,10 @@ async function adoptPaymentMethod(
         return { invoiceId, invoiceStatus: paid.status };
       });
     } catch (error) {
-      if (needsCustomerAuthentication(error)) return awaitPayment();
-      if (!isPermanentStripeError(error)) throw error;
-      const failure = stripeFailureOf(error);
-      throw new OrderFailure(
-        failure.code,
-        `payment method updated, but the open invoice was not paid: ${failure.message}`,
-        {
-          stripeCode: failure.declineCode ?? failure.code,
-          stripe: { ...ids, invoiceId },
-          cause: error,
-        },
-      );
+      return invoicePaymentFailure(error, awaitPayment, {
+        stripe: { ...ids, invoiceId },
+        describe: (message) => `payment method updated, but the open invoice was not paid: ${message}`,
+      });
     }
     if (paid.invoiceStatus !== "paid") return awaitPayment();
   }

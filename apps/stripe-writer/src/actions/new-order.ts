@@ -1,11 +1,6 @@
 import { buildPriceParams, fullName, type LimioNewOrder, type Offer, stripeAddress } from "@bridge/domain";
-import { stripeFailureOf } from "@bridge/stripe-client";
 import type Stripe from "stripe";
-import {
-  awaitCustomerPayment,
-  checkShopPaymentIntent,
-  needsCustomerAuthentication,
-} from "../awaiting-payment.ts";
+import { awaitCustomerPayment, checkShopPaymentIntent } from "../awaiting-payment.ts";
 import {
   type ActionContext,
   type ActionResult,
@@ -15,7 +10,7 @@ import {
   OrderFailure,
   type StripeIds,
 } from "../context.ts";
-import { isPermanentStripeError } from "../failures.ts";
+import { invoicePaymentFailure } from "../failures.ts";
 
 /** `paymentMethodId`: the customer's attached method as Stripe names it (see below). */
 type CustomerStep = { customerId: string; created: boolean; paymentMethodId?: string };
@@ -226,16 +221,8 @@ export async function newOrder(ctx: ActionContext): Promise<ActionResult> {
         return { invoiceStatus: invoice.status };
       });
     } catch (error) {
-      // 3-D Secure: the shop confirms the invoice's payment with the customer (decision 018).
-      if (needsCustomerAuthentication(error)) return awaitPayment();
       // A decline fails the order (the subscription stays incomplete); the ids tell the shop which.
-      if (!isPermanentStripeError(error)) throw error;
-      const failure = stripeFailureOf(error);
-      throw new OrderFailure(failure.code, failure.message, {
-        stripeCode: failure.declineCode ?? failure.code,
-        stripe: ids,
-        cause: error,
-      });
+      return invoicePaymentFailure(error, awaitPayment, { stripe: ids });
     }
     return paid.invoiceStatus === "paid" ? applied() : awaitPayment();
   }

@@ -1,5 +1,6 @@
 import {
   type Envelope,
+  fieldErrorsOf,
   isHandledStripeEventType,
   messageTypes,
   type StripeEventLike,
@@ -150,10 +151,7 @@ export const stripeWebhookRoute: FastifyPluginAsyncZod<{ deps: RouteDeps }> = as
       } catch (error) {
         const issues = (error as { issues?: { path: PropertyKey[]; message: string }[] }).issues ?? [];
         throw new HttpError(400, "invalid_event", "the body is not a Stripe event", {
-          details: issues.map((i) => ({
-            path: i.path.map(String).join(".") || "(root)",
-            message: i.message,
-          })),
+          details: fieldErrorsOf(issues),
         });
       }
       const event = verified.event as StripeEventLike;
