@@ -23,7 +23,6 @@ import {
   type Store,
 } from "@bridge/store";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startChangeEvents } from "./change-events.ts";
 import {
   type Emulated,
   logger,
@@ -32,6 +31,7 @@ import {
   stripeSubscription,
   until,
 } from "../test/harness.ts";
+import { startChangeEvents } from "./change-events.ts";
 
 const fixture = join(import.meta.dirname, "fixtures", "crashing-sync-consumer.ts");
 const kafka = createKafkaClient({ brokers: kafkaBrokers(), clientId: uniqueName("crash-test"), logger });

@@ -57,6 +57,7 @@ const consumer = await startSyncConsumer({
 });
 const ops = await startOpsServer({
   port: config.OPS_PORT,
+  host: config.OPS_HOST,
   metrics,
   readiness: async () => ({ database: await store.ping(), kafka: await consumer.kafkaReachable() }),
 });

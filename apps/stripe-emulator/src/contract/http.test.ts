@@ -1,6 +1,13 @@
 import Stripe from "stripe";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { type Harness, type Json, json, startHarness, stripeFor, TEST_KEY } from "../../test/contract-harness.ts";
+import {
+  type Harness,
+  type Json,
+  json,
+  startHarness,
+  stripeFor,
+  TEST_KEY,
+} from "../../test/contract-harness.ts";
 
 let h: Harness;
 beforeAll(async () => {

@@ -1,7 +1,7 @@
 import Stripe from "stripe";
 import { describe, expect, it } from "vitest";
-import { billingSetup } from "./fixtures.ts";
 import { advanceClock, json, useHarness } from "../../test/contract-harness.ts";
+import { billingSetup } from "./fixtures.ts";
 
 const t = useHarness();
 

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { billingSetup } from "./fixtures.ts";
 import { type Harness, type Json, startHarness } from "../../test/contract-harness.ts";
+import { billingSetup } from "./fixtures.ts";
 
 /**
  * Top-level keys of every object the emulator returns, compared with Stripe's own sample object

@@ -1,7 +1,7 @@
 import Stripe from "stripe";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { billingSetup } from "./fixtures.ts";
 import { type Harness, startHarness } from "../../test/contract-harness.ts";
+import { billingSetup } from "./fixtures.ts";
 
 let h: Harness;
 let stripe: Stripe;

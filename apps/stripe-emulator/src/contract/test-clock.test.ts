@@ -1,7 +1,13 @@
 import type Stripe from "stripe";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  advanceClock,
+  type Harness,
+  json,
+  startHarness,
+  startReceiver,
+} from "../../test/contract-harness.ts";
 import { billingSetup } from "./fixtures.ts";
-import { advanceClock, type Harness, json, startHarness, startReceiver } from "../../test/contract-harness.ts";
 
 const utc = (y: number, m: number, d: number) => Date.UTC(y, m - 1, d, 12, 0, 0) / 1000;
 

@@ -1,8 +1,8 @@
 import Stripe from "stripe";
 import { describe, expect, it } from "vitest";
+import { useHarness } from "../../test/contract-harness.ts";
 import { StripeApiError } from "../http/errors.ts";
 import { billingSetup } from "./fixtures.ts";
-import { useHarness } from "../../test/contract-harness.ts";
 
 const t = useHarness();
 
