@@ -37,7 +37,8 @@ module.exports = {
     },
     {
       name: "domain-is-pure",
-      comment: "packages/domain holds contracts and rules: zod, and node:crypto for pure hashing; nothing with I/O.",
+      comment:
+        "packages/domain holds contracts and rules: zod, and node:crypto for pure hashing; nothing with I/O.",
       severity: "error",
       from: { path: "^packages/domain/src/", pathNot: "\\.test\\.ts$" },
       to: { pathNot: "^(packages/domain/|node_modules/zod/|crypto$)" },

@@ -1,9 +1,9 @@
 // The Stripe client against the emulator (a cross-part test: packages never import an app).
 import { FatalError, PermanentError, RetryableError } from "@bridge/messaging";
+import { classifyStripeError, createStripeClient, routeOf, stripeFailureOf } from "@bridge/stripe-client";
 import { type RunningEmulator, startEmulator } from "@bridge/stripe-emulator";
 import { Registry } from "prom-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { classifyStripeError, createStripeClient, routeOf, stripeFailureOf } from "@bridge/stripe-client";
 
 let emulator: RunningEmulator;
 
