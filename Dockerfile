@@ -16,11 +16,14 @@ COPY apps/stripe-writer/package.json apps/stripe-writer/
 COPY apps/sync-consumer/package.json apps/sync-consumer/
 COPY packages/config/package.json packages/config/
 COPY packages/domain/package.json packages/domain/
+COPY packages/errors/package.json packages/errors/
 COPY packages/local-infra/package.json packages/local-infra/
 COPY packages/messaging/package.json packages/messaging/
 COPY packages/observability/package.json packages/observability/
 COPY packages/store/package.json packages/store/
 COPY packages/stripe-client/package.json packages/stripe-client/
+COPY packages/sync-core/package.json packages/sync-core/
+COPY packages/testkit/package.json packages/testkit/
 # --omit=optional drops what production does not need either: TypeScript and Babel (optional peers
 # of prisma) and pg-cloudflare. --ignore-scripts: no production package needs an install script
 # (Prisma runs its JS engine, docs/decisions/007); the Prisma client is generated below.

@@ -8,6 +8,8 @@ source scripts/node-env.sh
 export TURBO_TELEMETRY_DISABLED=1 DO_NOT_TRACK=1
 
 scripts/install.sh
+# The operator console's browser test drives Debian's Chromium (test/console); no browser download.
+scripts/ensure-chromium.sh
 if [ -n "${BRIDGE_SKIP_STATIC_CHECKS:-}" ]; then
   # For tests of this script itself (test/ops/private-clone.test.ts): typechecking a fresh clone
   # takes minutes and proves nothing about where the clone lives.
@@ -18,6 +20,8 @@ else
   echo "== typecheck (tsc, every workspace)"
   npx --no-install turbo run typecheck --output-logs=errors-only
   npx --no-install tsc -p tsconfig.json
+  echo "== layering (dependency-cruiser: docs/architecture.md)"
+  npx --no-install depcruise apps packages test scripts --config .dependency-cruiser.cjs --output-type err
 fi
 echo "== tests (vitest)"
 npx --no-install vitest run "$@"

@@ -54,7 +54,9 @@ export async function shopCards(stripe: Stripe, count: number, token = "tok_visa
       try {
         return (await stripe.paymentMethods.create({ type: "card", card: { token } })).id;
       } catch (error) {
-        if (attempt >= 5) throw error;
+        // Stripe's 429s do not ask the SDK to retry: back off as a shop would, up to a bound.
+        if (attempt >= 20 || (error as { statusCode?: number }).statusCode !== 429) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
       }
     }
   });

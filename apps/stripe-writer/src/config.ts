@@ -13,6 +13,8 @@ const crashAtSchema = z
 export const configSchema = z
   .object({
     OPS_PORT: env.port(9101),
+    /** Where /metrics, /healthz and /readyz listen: loopback unless a scraper elsewhere needs them. */
+    OPS_HOST: env.opsHost,
     KAFKA_BROKERS: env.kafkaBrokers,
     KAFKA_GROUP_ID: z.string().default("stripe-writer"),
     /**

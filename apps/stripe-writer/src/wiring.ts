@@ -11,8 +11,8 @@ import {
   topicWithCompanions,
 } from "@bridge/messaging";
 import { createLogger, createMetrics, type Logger, type Metrics } from "@bridge/observability";
-import { createStore, type Store, secretKeyFrom } from "@bridge/store";
-import { createStripeClient, stripeErrorClass } from "@bridge/stripe-client";
+import { createStore, type Store, secretKeyFrom, stripeBudgetStore } from "@bridge/store";
+import { accountBudget, createStripeClient, stripeErrorClass } from "@bridge/stripe-client";
 import type { WriterConfig } from "./config.ts";
 import type { WriterTopics } from "./context.ts";
 import { crashHookFor, parseCrashPoint } from "./crash.ts";
@@ -63,10 +63,17 @@ export async function startWriterService(
   const metrics = overrides.metrics ?? createMetrics("stripe-writer");
   const hooks = overrides.hooks ?? (await loadHooks(config.HOOK_MODULES));
   const store = createStore(config.DATABASE_URL);
+  // Orders take from the account's budget first (decision 016): replicas never add up past Stripe's limit.
+  const budget = accountBudget(
+    config.STRIPE_SECRET_KEY,
+    "orders",
+    (id) => stripeBudgetStore(store.db, id),
+    config.STRIPE_RATE_LIMIT_PER_SECOND,
+  );
   const { stripe } = createStripeClient({
     secretKey: config.STRIPE_SECRET_KEY,
     apiUrl: config.STRIPE_API_URL,
-    ratePerSecond: config.STRIPE_RATE_LIMIT_PER_SECOND,
+    limiter: budget,
     maxNetworkRetries: config.STRIPE_MAX_NETWORK_RETRIES,
     registry: metrics.registry,
   });
@@ -112,6 +119,7 @@ export async function startWriterService(
     async stop() {
       await consumer.stop();
       await producer.disconnect();
+      await budget.close();
       await store.close();
     },
   };

@@ -5,6 +5,8 @@ import { z } from "zod";
 /** Every setting of the sync-consumer, parsed once at boot (see README "Configuration"). */
 export const configSchema = z.object({
   OPS_PORT: env.port(9102),
+  /** Where /metrics, /healthz and /readyz listen: loopback unless a scraper elsewhere needs them. */
+  OPS_HOST: env.opsHost,
   KAFKA_BROKERS: env.kafkaBrokers,
   KAFKA_GROUP_ID: z.string().default("sync-consumer"),
   DATABASE_URL: env.databaseUrl,

@@ -1,7 +1,7 @@
 import { closeGracefully, createKafkaClient, ensureTopics, topicWithCompanions } from "@bridge/messaging";
 import { createLogger, createMetrics, startOpsServer } from "@bridge/observability";
-import { createStore } from "@bridge/store";
-import { createStripeClient } from "@bridge/stripe-client";
+import { createStore, stripeBudgetStore } from "@bridge/store";
+import { accountBudget, createStripeClient } from "@bridge/stripe-client";
 import { loadConfig } from "./config.ts";
 import { startSyncConsumer } from "./wiring.ts";
 
@@ -10,9 +10,16 @@ const logger = createLogger("sync-consumer", { level: config.LOG_LEVEL });
 const metrics = createMetrics("sync-consumer");
 const store = createStore(config.DATABASE_URL);
 const kafka = createKafkaClient({ brokers: config.KAFKA_BROKERS, clientId: "sync-consumer", logger });
+// Background work: it leaves a reserve of the account's budget to orders (decision 016).
+const budget = accountBudget(
+  config.STRIPE_SECRET_KEY,
+  "background",
+  (id) => stripeBudgetStore(store.db, id),
+  config.STRIPE_RATE_LIMIT_PER_SECOND,
+);
 const { stripe } = createStripeClient({
   secretKey: config.STRIPE_SECRET_KEY,
-  ratePerSecond: config.STRIPE_RATE_LIMIT_PER_SECOND,
+  limiter: budget,
   apiUrl: config.STRIPE_API_URL,
   registry: metrics.registry,
 });
@@ -50,9 +57,13 @@ const consumer = await startSyncConsumer({
 });
 const ops = await startOpsServer({
   port: config.OPS_PORT,
+  host: config.OPS_HOST,
   metrics,
   readiness: async () => ({ database: await store.ping(), kafka: await consumer.kafkaReachable() }),
 });
 logger.info({ opsPort: ops.port }, "sync-consumer started");
 
-closeGracefully([{ stop: () => ops.close() }, consumer, { stop: () => store.close() }], logger);
+closeGracefully(
+  [{ stop: () => ops.close() }, consumer, { stop: () => budget.close() }, { stop: () => store.close() }],
+  logger,
+);

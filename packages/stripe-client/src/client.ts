@@ -9,6 +9,11 @@ export type StripeClientOptions = {
   apiUrl?: string | undefined;
   /** Requests per second for this key (default: 25 test, 100 live), shared by every client in the process. */
   ratePerSecond?: number | undefined;
+  /**
+   * Who hands out request slots: the account's shared budget (decision 016, what the services
+   * use); without one, a per-process limiter at `ratePerSecond` (tests and one-off tools).
+   */
+  limiter?: RateLimiter | undefined;
   /** The SDK's own retries of connection errors, 409/429/5xx (it reuses the idempotency key). */
   maxNetworkRetries?: number;
   timeoutMs?: number;
@@ -23,7 +28,7 @@ export type StripeClient = { stripe: Stripe; limiter: RateLimiter };
  * limiter, and is counted by method, route and status.
  */
 export function createStripeClient(options: StripeClientOptions): StripeClient {
-  const limiter = sharedLimiterFor(options.secretKey, options.ratePerSecond);
+  const limiter = options.limiter ?? sharedLimiterFor(options.secretKey, options.ratePerSecond);
   const metrics = options.registry ? stripeMetrics(options.registry) : undefined;
   const inner = Stripe.createNodeHttpClient();
 

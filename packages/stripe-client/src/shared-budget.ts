@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
-import { createRateLimiter, type RateLimiter } from "./rate-limiter.ts";
+import { createRateLimiter, defaultRateFor, type RateLimiter } from "./rate-limiter.ts";
 
 /**
  * Who is asking: orders (the writer) are served first; background work (sync, backfill) leaves a
@@ -170,4 +170,17 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
     timer = setTimeout(() => reject(new Error(`the budget store did not answer within ${ms} ms`)), ms);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * The budget a service takes its Stripe requests from: the account's (one per secret key, kept
+ * in `store`), at Stripe's limit for the key unless `limitPerSecond` says otherwise.
+ */
+export function accountBudget(
+  secretKey: string,
+  lane: BudgetLane,
+  storeFor: (budgetId: string) => BudgetStore,
+  limitPerSecond: number = defaultRateFor(secretKey),
+): SharedBudget {
+  return createSharedBudget({ store: storeFor(budgetIdFor(secretKey)), lane, limitPerSecond });
 }
