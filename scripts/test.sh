@@ -21,7 +21,11 @@ else
   npx --no-install turbo run typecheck --output-logs=errors-only
   npx --no-install tsc -p tsconfig.json
   echo "== layering (dependency-cruiser: docs/architecture.md)"
-  npx --no-install depcruise apps packages test scripts --config .dependency-cruiser.cjs --output-type err
+  npm run --silent lint:deps
+  echo "== copy-paste (jscpd 5.3.2 over the product code: .jscpd.json)"
+  npm run --silent lint:duplicates
+  echo "== unused code (knip: knip.json)"
+  npm run --silent lint:unused
 fi
 echo "== tests (vitest)"
 npx --no-install vitest run "$@"

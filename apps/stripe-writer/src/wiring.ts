@@ -26,7 +26,7 @@ import { createStripeLookups } from "./lookups.ts";
  * Retry-After), then three rounds through `<topic>.retry` spaced 5 s, 10 s, 20 s, then the DLQ.
  * Every Stripe write carries the step's idempotency key, so a retry never repeats an effect.
  */
-export const writerRetryPolicy: RetryOptions = { attempts: 3, retryRounds: 3, retryTopicDelayMs: 5_000 };
+const writerRetryPolicy: RetryOptions = { attempts: 3, retryRounds: 3, retryTopicDelayMs: 5_000 };
 
 /** Topic names with the configured prefix (empty in production). */
 export function writerTopics(prefix: string): WriterTopics {
