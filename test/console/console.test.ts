@@ -6,7 +6,7 @@
 //
 // Chromium: scripts/ensure-chromium.sh installs it. Screenshots for docs/console.md are written
 // only when CONSOLE_SCREENSHOTS names a folder (`CONSOLE_SCREENSHOTS=docs/img`).
-import { randomUUID } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { freePorts } from "@bridge/local-infra";
@@ -68,6 +68,8 @@ async function startStack(): Promise<Stack> {
       KAFKA_TOPIC_PREFIX: prefix,
       KAFKA_GROUP_ID: groups.writer,
       STRIPE_RATE_LIMIT_PER_SECOND: "500",
+      // A live-looking key needs the key that seals waiting orders' secrets (decision 018).
+      ORDER_SECRET_KEY: randomBytes(32).toString("base64"),
       LOG_LEVEL: "silent",
     }),
     { logger: quiet },
