@@ -36,6 +36,8 @@ const local = {
   apiKey: env.LOCAL_API_KEY ?? "local-dev-key-change-me",
   webhookSecret: "whsec_local_emulator_only",
   stripeKey: "sk_test_local_emulator",
+  /** Seals waiting orders' confirmation secrets for GET (decision 018); a local-only value. */
+  orderSecretKey: env.ORDER_SECRET_KEY ?? Buffer.alloc(32, 7).toString("base64"),
 };
 /** A service that ran this long before exiting has recovered: its backoff starts again at 1 s. */
 const STABLE_AFTER_MS = 60_000;
@@ -104,6 +106,7 @@ async function main() {
     STRIPE_WEBHOOK_SECRETS: local.webhookSecret,
     // A local run: the published example key and webhook secret are fine here (decision 013).
     ALLOW_EXAMPLE_SECRETS: "true",
+    ORDER_SECRET_KEY: local.orderSecretKey,
   });
   // The gateway creates every bridge topic at boot; on a fresh broker the consumers started at
   // the same moment raced it to create the same topics and exited, so they start after it.
@@ -111,7 +114,12 @@ async function main() {
     waitForHttp("ingest-gateway", `http://127.0.0.1:${ports.gateway}/healthz`),
     waitForHttp("stripe-emulator", `http://127.0.0.1:${ports.emulator}/_emulator/health`),
   ]);
-  addApp("stripe-writer", { ...common, ...stripe, OPS_PORT: String(ports.writerOps) });
+  addApp("stripe-writer", {
+    ...common,
+    ...stripe,
+    OPS_PORT: String(ports.writerOps),
+    ORDER_SECRET_KEY: local.orderSecretKey,
+  });
   addApp("sync-consumer", { ...common, ...stripe, OPS_PORT: String(ports.syncOps) });
   await Promise.all([
     waitForHttp("stripe-writer", `http://127.0.0.1:${ports.writerOps}/healthz`),
