@@ -7,9 +7,10 @@ import type { Stripe } from "@bridge/stripe-client";
 /** Demo catalog offers (packages/domain/catalog/demo-catalog.json) the journeys use. */
 export const demoOffers = {
   digitalMonthly: { id: "cd6ab2dcae031206d51dc28b1dbfebdb980be49f", name: "Digital Monthly", amount: 999 },
+  // The switch target: no one-off charge (a switch cannot bill one, decision 015).
   printDigital: {
-    id: "f9a4695c077b2d1446d4fd8ebfd071b428e90899",
-    name: "Print + Digital Monthly",
+    id: "6f1c0e2a9b7d4e3f8a6b1c0d2e4f6a8b0c1d3e5f",
+    name: "Print + Digital Monthly (no welcome pack)",
     amount: 2499,
   },
 };

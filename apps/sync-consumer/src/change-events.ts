@@ -27,7 +27,9 @@ export async function startChangeEvents(options: ChangeEventsOptions): Promise<C
       help: "Change events in the outbox not yet published (a growing value: the relay is stuck)",
       registers: [options.registry],
       async collect() {
-        this.set(await countUnpublishedChanges(options.store.db));
+        // While the store is down the gauge keeps its last value: /metrics must still answer.
+        const backlog = await countUnpublishedChanges(options.store.db).catch(() => undefined);
+        if (backlog !== undefined) this.set(backlog);
       },
     });
   }

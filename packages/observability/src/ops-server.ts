@@ -27,8 +27,10 @@ export async function startOpsServer(options: {
         return send(res, ready ? 200 : 503, { status: ready ? "ready" : "not_ready", checks });
       }
       if (req.url === "/metrics") {
+        // Rendered before the head is written: a collector that fails still gets a 500 answer.
+        const body = await options.metrics.render();
         res.writeHead(200, { "content-type": options.metrics.contentType });
-        return res.end(await options.metrics.render());
+        return res.end(body);
       }
       return send(res, 404, { error: { code: "not_found", message: `No route ${req.method} ${req.url}` } });
     } catch (error) {
