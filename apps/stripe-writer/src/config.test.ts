@@ -30,10 +30,16 @@ describe("stripe-writer config", () => {
 
   it("refuses a live Stripe key without ORDER_SECRET_KEY (waiting orders' secrets for GET)", () => {
     expect(() => loadConfig({ ...validEnv, STRIPE_SECRET_KEY: "sk_live_abc" })).toThrow(/ORDER_SECRET_KEY/);
-    const key = Buffer.alloc(32, 7).toString("base64");
+    const key = Buffer.alloc(32, 9).toString("base64");
     expect(
       loadConfig({ ...validEnv, STRIPE_SECRET_KEY: "sk_live_abc", ORDER_SECRET_KEY: key }).ORDER_SECRET_KEY,
     ).toBe(key);
+    // The local key printed in docker-compose.yml and run-local.ts: fine with a test key, not live.
+    const published = Buffer.alloc(32, 7).toString("base64");
+    expect(loadConfig({ ...validEnv, ORDER_SECRET_KEY: published }).ORDER_SECRET_KEY).toBe(published);
+    expect(() =>
+      loadConfig({ ...validEnv, STRIPE_SECRET_KEY: "sk_live_abc", ORDER_SECRET_KEY: published }),
+    ).toThrow(/published in this repository/);
     expect(() => loadConfig({ ...validEnv, ORDER_SECRET_KEY: "short" })).toThrow(/ORDER_SECRET_KEY/);
   });
 

@@ -1,4 +1,4 @@
-import { env, parseConfig, splitList } from "@bridge/config";
+import { env, exampleSecretsIn, parseConfig, splitList } from "@bridge/config";
 import { addressTypes } from "@bridge/domain";
 import { ORDER_SECRET_KEY_PATTERN } from "@bridge/store";
 import { z } from "zod";
@@ -50,11 +50,24 @@ export const configSchema = z
       .optional(),
     LOG_LEVEL: env.logLevel,
   })
-  .refine((c) => c.ORDER_SECRET_KEY !== undefined || !/^(sk|rk)_live_/.test(c.STRIPE_SECRET_KEY), {
+  .refine((c) => c.ORDER_SECRET_KEY !== undefined || !isLiveKey(c.STRIPE_SECRET_KEY), {
     path: ["ORDER_SECRET_KEY"],
     message:
       "ORDER_SECRET_KEY is required with a live Stripe key (shops read confirmation secrets through GET)",
-  });
+  })
+  // The local key is in this repository: with real money it would protect nothing.
+  .refine(
+    (c) => !isLiveKey(c.STRIPE_SECRET_KEY) || exampleSecretsIn([c.ORDER_SECRET_KEY ?? ""]).length === 0,
+    {
+      path: ["ORDER_SECRET_KEY"],
+      message:
+        "ORDER_SECRET_KEY is the local key published in this repository; generate your own for a live Stripe key",
+    },
+  );
+
+function isLiveKey(key: string): boolean {
+  return /^(sk|rk)_live_/.test(key);
+}
 
 export type WriterConfig = z.infer<typeof configSchema>;
 

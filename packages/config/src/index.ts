@@ -71,6 +71,8 @@ export const env = {
 export const publishedExampleSecrets: readonly string[] = [
   "local-dev-key-change-me",
   "whsec_local_emulator_only",
+  // ORDER_SECRET_KEY of scripts/run-local.ts and docker-compose.yml (32 bytes of 0x07).
+  "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=",
 ];
 
 /** The published example secrets among `values` (to refuse them outside local runs). */
