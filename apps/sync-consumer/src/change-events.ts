@@ -12,6 +12,7 @@ export type ChangeEventsOptions = {
   topic: string;
   pollIntervalMs?: number;
   hooks?: ChangeRelayOptions["hooks"];
+  retention?: ChangeRelayOptions["retention"];
   /** Register `sync_change_events_unpublished` (once per registry). */
   backlogGauge?: boolean;
 };
@@ -42,6 +43,7 @@ export async function startChangeEvents(options: ChangeEventsOptions): Promise<C
     logger: options.logger,
     ...(options.pollIntervalMs ? { pollIntervalMs: options.pollIntervalMs } : {}),
     ...(options.hooks ? { hooks: options.hooks } : {}),
+    ...(options.retention ? { retention: options.retention } : {}),
   });
   return {
     nudge: relay.nudge,

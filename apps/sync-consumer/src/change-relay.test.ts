@@ -4,7 +4,13 @@ import { randomUUID } from "node:crypto";
 import type { Envelope } from "@bridge/domain";
 import { freshDatabase } from "@bridge/local-infra/testing";
 import type { MessageProducer, OutgoingMessage } from "@bridge/messaging";
-import { countUnpublishedChanges, createStore, relaySubscriptionChanges, type Store } from "@bridge/store";
+import {
+  countUnpublishedChanges,
+  createStore,
+  listSubscriptionChanges,
+  relaySubscriptionChanges,
+  type Store,
+} from "@bridge/store";
 import { recordSubscriptionChange, startChangeRelay } from "@bridge/sync-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { logger, until } from "../test/harness.ts";
@@ -89,5 +95,50 @@ describe("the change relay with two replicas", () => {
       release();
       await relayA.stop();
     }
+  });
+});
+
+describe("the outbox's retention", () => {
+  it("deletes published events older than the retention, keeps newer and unpublished ones, and numbering goes on", async () => {
+    const before = await listSubscriptionChanges(store.db, subscriptionId);
+    for (const n of [6, 7, 8]) await change(n);
+    await relaySubscriptionChanges(store, { limit: 200, timeoutMs: 10_000 }, async () => {});
+    // Events 1–6 were published "a week ago"; 7 and 8 just now; 9 is not published yet.
+    await store.db.subscriptionChange.updateMany({
+      where: { subscriptionId, sequence: { lte: 6 } },
+      data: { publishedAt: new Date(Date.now() - 7 * 86_400_000) },
+    });
+    await change(9);
+    const relay = startChangeRelay({
+      store,
+      producer: recordingProducer([]),
+      topic: "t",
+      logger,
+      pollIntervalMs: 20,
+      hooks: {
+        beforePublish: () => {
+          throw new Error("Kafka is down"); // 9 stays unpublished
+        },
+      },
+      retention: { keepMs: 86_400_000, everyMs: 0, batchSize: 2 },
+    });
+    try {
+      await until(
+        async () => (await listSubscriptionChanges(store.db, subscriptionId)).length === 3,
+        10_000,
+        "published events older than a day deleted",
+      );
+    } finally {
+      await relay.stop();
+    }
+    expect(before.length).toBeGreaterThan(0);
+    const left = await listSubscriptionChanges(store.db, subscriptionId);
+    expect(left.map((r) => [r.sequence, r.publishedAt === null])).toEqual([
+      [7, false],
+      [8, false],
+      [9, true],
+    ]);
+    await change(10);
+    expect((await listSubscriptionChanges(store.db, subscriptionId)).at(-1)?.sequence).toBe(10);
   });
 });

@@ -30,6 +30,8 @@ export const configSchema = z.object({
   TOPIC_SUBSCRIPTION_CHANGES: z.string().min(1).default(topics.subscriptionChanges),
   /** How often the relay reads the outbox when no commit in this process nudged it. */
   CHANGE_RELAY_POLL_MS: z.coerce.number().int().min(10).max(60_000).default(250),
+  /** Published change events are deleted from the outbox after this long (Kafka keeps the topic). */
+  CHANGE_EVENT_RETENTION_HOURS: z.coerce.number().int().min(1).max(8_760).default(168),
   /** Optional order-outcome callback: every outcome POSTed here, signed with CALLBACK_SECRET. */
   CALLBACK_URL: z.url().optional(),
   CALLBACK_SECRET: z.string().min(16).optional(),

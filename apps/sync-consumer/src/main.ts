@@ -50,7 +50,10 @@ const consumer = await startSyncConsumer({
   topics,
   concurrency: config.PARTITION_CONCURRENCY,
   kafkaGauges: true,
-  changeRelay: { pollIntervalMs: config.CHANGE_RELAY_POLL_MS },
+  changeRelay: {
+    pollIntervalMs: config.CHANGE_RELAY_POLL_MS,
+    retention: { keepMs: config.CHANGE_EVENT_RETENTION_HOURS * 3_600_000 },
+  },
   ...(config.CALLBACK_URL && config.CALLBACK_SECRET
     ? { callback: { url: config.CALLBACK_URL, secret: config.CALLBACK_SECRET } }
     : {}),

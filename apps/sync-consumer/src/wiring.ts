@@ -56,7 +56,7 @@ export type SyncConsumerOptions = {
   kafkaGauges?: boolean;
   hooks?: HandlerHooks;
   /** The change-event relay's poll interval and test seams. */
-  changeRelay?: { pollIntervalMs?: number; hooks?: ChangeRelayOptions["hooks"] };
+  changeRelay?: Pick<ChangeRelayOptions, "pollIntervalMs" | "hooks" | "retention">;
   /** The optional signed order-outcome callback (its own consumer group). */
   callback?: { url: string; secret: string; groupId?: string; retry?: RetryOptions };
   exit?: (code: number) => void;

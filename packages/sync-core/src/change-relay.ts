@@ -1,7 +1,12 @@
 import type { Envelope } from "@bridge/domain";
 import type { MessageProducer } from "@bridge/messaging";
 import type { Logger } from "@bridge/observability";
-import { relaySubscriptionChanges, type Store, type SubscriptionChangeRow } from "@bridge/store";
+import {
+  prunePublishedChanges,
+  relaySubscriptionChanges,
+  type Store,
+  type SubscriptionChangeRow,
+} from "@bridge/store";
 
 export type ChangeRelayOptions = {
   store: Store;
@@ -13,11 +18,21 @@ export type ChangeRelayOptions = {
   pollIntervalMs?: number;
   /** Rows per round: one Kafka request and one transaction (default 200). */
   batchSize?: number;
+  /** Published rows are deleted once older than `keepMs`, checked at most every `everyMs`. */
+  retention?: ChangeRetention;
   /** Test seams: called with the claimed rows before the publish and after it (before the marks). */
   hooks?: {
     beforePublish?: (rows: SubscriptionChangeRow[]) => Promise<void> | void;
     afterPublish?: (rows: SubscriptionChangeRow[]) => Promise<void> | void;
   };
+};
+
+export type ChangeRetention = {
+  keepMs: number;
+  /** Default: an hour. */
+  everyMs?: number;
+  /** Rows per DELETE, so one prune never holds a long transaction (default 1,000). */
+  batchSize?: number;
 };
 
 export type ChangeRelay = {
@@ -49,6 +64,23 @@ export function startChangeRelay(options: ChangeRelayOptions): ChangeRelay {
     await options.hooks?.afterPublish?.(rows);
   };
 
+  // Every replica prunes (a DELETE of published rows is safe to run twice); not at start-up, so a
+  // restart loop cannot turn into a delete loop.
+  let lastPrune = Date.now();
+  const pruneIfDue = async () => {
+    const retention = options.retention;
+    if (!retention || Date.now() - lastPrune < (retention.everyMs ?? 3_600_000)) return;
+    lastPrune = Date.now();
+    const limit = retention.batchSize ?? 1_000;
+    const publishedBefore = new Date(Date.now() - retention.keepMs);
+    let deleted = 0;
+    for (let n = limit; n === limit && !stopped; ) {
+      n = await prunePublishedChanges(options.store.db, { publishedBefore, limit });
+      deleted += n;
+    }
+    if (deleted > 0) options.logger.info({ deleted, publishedBefore }, "pruned published change events");
+  };
+
   /** Rounds until the backlog is empty or another replica leads. */
   const drain = async () => {
     for (;;) {
@@ -71,6 +103,11 @@ export function startChangeRelay(options: ChangeRelayOptions): ChangeRelay {
     running = drain()
       .catch((error: unknown) => {
         options.logger.warn({ err: error }, "change-event relay round failed; retrying at the next poll");
+      })
+      // Pruning does not wait for a healthy publish: a Kafka outage must not grow the table twice.
+      .then(pruneIfDue)
+      .catch((error: unknown) => {
+        options.logger.warn({ err: error }, "pruning published change events failed; retrying later");
       })
       .finally(() => {
         running = undefined;

@@ -102,6 +102,23 @@ export async function relaySubscriptionChanges(
   );
 }
 
+/**
+ * Deletes up to `limit` change events published before `publishedBefore`, oldest first; returns
+ * how many. Consumers that fell further behind than the retention read Kafka, not this table: the
+ * outbox only has to hold a row until it is published. Unpublished rows are never deleted, and the
+ * sequence counters stay, so numbering continues.
+ */
+export async function prunePublishedChanges(
+  db: Db,
+  input: { publishedBefore: Date; limit: number },
+): Promise<number> {
+  return db.$executeRaw`
+    DELETE FROM "SubscriptionChange" WHERE id IN (
+      SELECT id FROM "SubscriptionChange"
+      WHERE "publishedAt" < ${input.publishedBefore}
+      ORDER BY "publishedAt" LIMIT ${input.limit})`;
+}
+
 /** Rows not yet published (the relay's backlog, for metrics and tests). */
 export async function countUnpublishedChanges(db: Db): Promise<number> {
   return db.subscriptionChange.count({ where: { publishedAt: null } });
