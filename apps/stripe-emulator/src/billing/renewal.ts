@@ -1,5 +1,6 @@
 import type { Emulator } from "../context.ts";
 import type { RequestMeta, StripeObject } from "../types.ts";
+import { settleDiscounts } from "./discounts.ts";
 import {
   attemptInvoicePayment,
   buildInvoice,
@@ -42,6 +43,7 @@ export function invoiceSubscription(
   emu: Emulator,
   sub: StripeObject,
   params: Omit<Parameters<typeof buildInvoice>[1], "subscription" | "preview">,
+  request: RequestMeta = CLOCK,
 ): StripeObject {
   const pending = takePendingItems(emu, sub, null);
   const invoice = buildInvoice(emu, { ...params, subscription: sub, lines: [...pending, ...params.lines] });
@@ -50,6 +52,7 @@ export function invoiceSubscription(
     if (ii) ii.invoice = invoice.id;
   }
   sub.latest_invoice = invoice.id;
+  settleDiscounts(emu, sub, invoice, invoice.created, request);
   return invoice;
 }
 
@@ -110,6 +113,8 @@ export function renewSubscription(emu: Emulator, sub: StripeObject, at: number):
     item.current_period_start = start;
     item.current_period_end = end;
   }
+  // A repeating discount whose `end` has come leaves the subscription before the renewal is billed.
+  settleDiscounts(emu, sub, null, at, CLOCK);
   emu.emit("customer.subscription.updated", sub, { request: CLOCK, previous: before });
   const customer = state.get("customer", sub.customer)!;
   const invoice = invoiceSubscription(emu, sub, {

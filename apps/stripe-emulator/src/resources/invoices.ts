@@ -93,6 +93,7 @@ function preview(call: Call): StripeObject {
         periodStart: plan.periodStart,
         periodEnd: plan.periodEnd,
         preview: true,
+        discountsAt: plan.periodEnd,
       }),
       plan.periodEnd,
     );
@@ -114,6 +115,7 @@ function preview(call: Call): StripeObject {
       periodStart: first.current_period_start,
       periodEnd: end,
       preview: true,
+      discountsAt: end,
     }),
     end,
   );

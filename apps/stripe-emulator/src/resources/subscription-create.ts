@@ -1,7 +1,15 @@
 import {
+  couponsToRedeem,
+  discountAmounts,
+  discountFrom,
+  redeem,
+  settleDiscounts,
+} from "../billing/discounts.ts";
+import {
   attemptInvoicePayment,
   buildInvoice,
   finalizeInvoice,
+  isDiscountable,
   type LineInput,
   periodLines,
 } from "../billing/invoices.ts";
@@ -71,7 +79,35 @@ export function createSubscription(call: Call): StripeObject {
   if (trialEnd !== undefined && trialEnd <= now) {
     throw invalid("Invalid timestamp: must be an integer Unix timestamp in the future.", "trial_end");
   }
-  const total = trialEnd ? 0 : prices.reduce((sum, p) => sum + (p.price.unit_amount ?? 0) * p.quantity, 0);
+  const currency = prices[0]!.price.currency;
+  const coupons = couponsToRedeem(call, b.discounts, {
+    customer: customer.id,
+    currency,
+    start: now,
+    param: "discounts",
+  });
+  if (trialEnd && coupons.some((c) => c.duration === "once")) {
+    // Which invoice a `once` coupon lands on when the first one is a $0 trial invoice is not
+    // documented; the emulator refuses the pair rather than guess what the customer pays.
+    throw invalid(
+      "The emulator does not model a `once` coupon on a subscription that starts with a trial.",
+      "discounts[0][coupon]",
+    );
+  }
+  const oneOff = oneOffLines(call, b.add_invoice_items, now);
+  const recurringTotal = trialEnd
+    ? 0
+    : prices.reduce((sum, p) => sum + (p.price.unit_amount ?? 0) * p.quantity, 0);
+  const firstLines = [
+    { amount: recurringTotal, discountable: true },
+    ...oneOff.map((l) => ({ amount: l.amount, discountable: isDiscountable(l) })),
+  ];
+  const preview = coupons.map((c) =>
+    discountFrom(c, { customer: customer.id, subscription: "", currency, start: now }, c.id),
+  );
+  const total =
+    firstLines.reduce((sum, l) => sum + l.amount, 0) -
+    discountAmounts(preview, firstLines).totals.reduce((sum, d) => sum + d.amount, 0);
   const draft: StripeObject = { default_payment_method: defaultPm };
   if (paymentBehavior === "error_if_incomplete") precheckPayment(emu, draft, customer, total);
   const end = trialEnd ?? nextBoundary(now, now, recurring.interval as Interval, recurring.interval_count);
@@ -98,7 +134,7 @@ export function createSubscription(call: Call): StripeObject {
       oneOf(b.collection_method, ["charge_automatically", "send_invoice"], "collection_method") ??
       "charge_automatically",
     created: now,
-    currency: prices[0]!.price.currency,
+    currency,
     customer: customer.id,
     customer_account: null,
     days_until_due: int(b.days_until_due, "days_until_due") ?? null,
@@ -140,39 +176,13 @@ export function createSubscription(call: Call): StripeObject {
   if (sub.cancel_at_period_end) sub.cancel_at = end;
   state.insert("subscription", sub);
   const items = prices.map((p) => newSubscriptionItem(emu, sub, p.price, p.quantity, now, end, p.metadata));
-  const oneOff: LineInput[] = arr(b.add_invoice_items).map((raw, i) => {
-    const price = raw.price
-      ? getPrice(call, String(raw.price), `add_invoice_items[${i}][price]`)
-      : raw.price_data
-        ? createPrice(call, raw.price_data, {
-            fromPriceData: true,
-            param: `add_invoice_items[${i}][price_data]`,
-          })
-        : undefined;
-    if (!price)
-      throw invalid(
-        `Missing required param: add_invoice_items[${i}][price].`,
-        `add_invoice_items[${i}][price]`,
-        "parameter_missing",
-      );
-    if (price.recurring)
-      throw invalid(
-        "add_invoice_items only accepts prices with type=one_time.",
-        `add_invoice_items[${i}][price]`,
-      );
-    const quantity = int(raw.quantity, `add_invoice_items[${i}][quantity]`) ?? 1;
-    return {
-      amount: (price.unit_amount ?? 0) * quantity,
-      description: `${quantity} × ${productName(emu, price)}`,
-      price,
-      quantity,
-      periodStart: now,
-      periodEnd: now,
-      subscription: sub.id,
-      subscriptionItem: null,
-      proration: false,
-    };
-  });
+  sub.discounts = redeem(
+    emu,
+    coupons,
+    { customer: customer.id, subscription: sub.id, currency, start: now },
+    call.request,
+  );
+  for (const line of oneOff) line.subscription = sub.id;
   const invoice = buildInvoice(emu, {
     customer,
     subscription: sub,
@@ -189,6 +199,7 @@ export function createSubscription(call: Call): StripeObject {
     periodEnd: now,
   });
   sub.latest_invoice = invoice.id;
+  settleDiscounts(emu, sub, invoice, now, call.request);
   emu.emit("customer.subscription.created", sub, { request: call.request });
   emu.emit("invoice.created", invoice, { request: call.request });
   finalizeInvoice(emu, invoice, call.request);
@@ -207,4 +218,39 @@ export function createSubscription(call: Call): StripeObject {
     sub.pending_setup_intent = newSetupIntent(emu, customer, "off_session", call.request).id;
   }
   return sub;
+}
+
+/**
+ * `add_invoice_items`: one-off prices "appended to the next invoice for this subscription"
+ * (docs.stripe.com/api/subscriptions/create#create_subscription-add_invoice_items), the first
+ * one, also when it opens a trial; each is `discountable` unless the request says otherwise.
+ */
+function oneOffLines(call: Call, raw: unknown, now: number): LineInput[] {
+  return arr(raw).map((item, i) => {
+    const param = `add_invoice_items[${i}]`;
+    if (item.discounts !== undefined)
+      throw invalid("The emulator does not model discounts on one invoice item.", `${param}[discounts]`);
+    const price = item.price
+      ? getPrice(call, String(item.price), `${param}[price]`)
+      : item.price_data
+        ? createPrice(call, item.price_data, { fromPriceData: true, param: `${param}[price_data]` })
+        : undefined;
+    if (!price)
+      throw invalid(`Missing required param: ${param}[price].`, `${param}[price]`, "parameter_missing");
+    if (price.recurring)
+      throw invalid("add_invoice_items only accepts prices with type=one_time.", `${param}[price]`);
+    const quantity = int(item.quantity, `${param}[quantity]`) ?? 1;
+    return {
+      amount: (price.unit_amount ?? 0) * quantity,
+      description: `${quantity} × ${productName(call.emu, price)}`,
+      price,
+      quantity,
+      periodStart: now,
+      periodEnd: now,
+      subscription: null,
+      subscriptionItem: null,
+      proration: false,
+      discountable: bool(item.discountable, `${param}[discountable]`) ?? true,
+    };
+  });
 }
