@@ -9,6 +9,7 @@ import {
   periodLines,
 } from "./invoices.ts";
 import { itemsOf } from "./items.ts";
+import { cutAtCancel } from "./proration.ts";
 import { type Interval, nextBoundary } from "./time.ts";
 
 const CLOCK: RequestMeta = { id: null, idempotency_key: null };
@@ -109,9 +110,11 @@ export function renewSubscription(emu: Emulator, sub: StripeObject, at: number):
     recurring.interval as Interval,
     recurring.interval_count,
   );
+  // A cancel_at inside the new period cuts it there, billed prorated (cutAtCancel).
+  const cut = sub.cancel_at !== null && sub.cancel_at > start && sub.cancel_at < end ? sub.cancel_at : null;
   for (const item of items) {
     item.current_period_start = start;
-    item.current_period_end = end;
+    item.current_period_end = cut ?? end;
   }
   // A repeating discount whose `end` has come leaves the subscription before the renewal is billed.
   settleDiscounts(emu, sub, null, at, CLOCK);
@@ -120,7 +123,9 @@ export function renewSubscription(emu: Emulator, sub: StripeObject, at: number):
   const invoice = invoiceSubscription(emu, sub, {
     customer,
     billingReason: "subscription_cycle",
-    lines: periodLines(emu, sub, items, start, end),
+    lines: cut
+      ? cutAtCancel(periodLines(emu, sub, items, start, end), start, end, cut)
+      : periodLines(emu, sub, items, start, end),
     periodStart: before.items.data[0].current_period_start,
     periodEnd: start,
   });
