@@ -376,4 +376,42 @@ describe("create_preview with discounts", () => {
     // The preview changed nothing: the subscription still has its discount until Mar 15.
     expect((await t.stripe.subscriptions.retrieve(sub.id)).discounts).toEqual([discountId]);
   });
+  it("previews a new subscription's first invoice with its one-off items and a coupon, redeeming nothing", async () => {
+    const { customer, price, product } = await billingSetup(t.stripe, { withClock: false });
+    const fee = await t.stripe.prices.create({ product: product.id, currency: "usd", unit_amount: 500 });
+    const coupon = await t.stripe.coupons.create({
+      percent_off: 20,
+      duration: "repeating",
+      duration_in_months: 3,
+    });
+    const preview = await t.stripe.invoices.createPreview({
+      customer: customer.id,
+      subscription_details: { items: [{ price: price.id, quantity: 2 }] },
+      invoice_items: [{ price: fee.id, discountable: false }],
+      discounts: [{ coupon: coupon.id }],
+    });
+    // 2 × 1000 discounted 20 %, the 500 fee not discountable.
+    expect(preview).toMatchObject({
+      billing_reason: "subscription_create",
+      subtotal: 2500,
+      total: 2100,
+      amount_due: 2100,
+      total_discount_amounts: [{ amount: 400 }],
+    });
+    expect(preview.lines.data.map((l) => [l.amount, l.discountable])).toEqual([
+      [2000, true],
+      [500, false],
+    ]);
+    expect((await t.stripe.coupons.retrieve(coupon.id)).times_redeemed).toBe(0);
+    expect((await t.stripe.subscriptions.list({ customer: customer.id })).data).toHaveLength(0);
+    // An invoice item the emulator cannot price is refused by name, not ignored.
+    const raw = await refusal(
+      t.stripe.invoices.createPreview({
+        customer: customer.id,
+        subscription_details: { items: [{ price: price.id }] },
+        invoice_items: [{ amount: 300, currency: "usd" }],
+      }),
+    );
+    expect(raw).toMatchObject({ statusCode: 400, param: "invoice_items[0][amount]" });
+  });
 });
