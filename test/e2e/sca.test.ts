@@ -1,17 +1,18 @@
 // Strong Customer Authentication end to end through real Kafka (issue 11 acceptance 2 and 3,
 // decision 018): the writer and the sync run in process on this run's broker and database, the
-// Stripe emulator plays Stripe and its 3-D Secure test page; Stripe's events reach the bridge's
-// stripe-events topic as the gateway's webhook route publishes them.
+// Stripe emulator plays Stripe and its 3-D Secure test page, and delivers its events as Stripe
+// does, signed, to the gateway's webhook route, which publishes them on the stripe-events topic.
 import { randomBytes } from "node:crypto";
-import { messageTypes, type StripeEventLike, stripeEventKey, stripeEventReceivedData } from "@bridge/domain";
+import { freePorts } from "@bridge/local-infra";
 import { freshDatabase, kafkaBrokers } from "@bridge/local-infra/testing";
+import { consumerLag } from "@bridge/messaging";
 import { createLogger, createMetrics } from "@bridge/observability";
 import { type RunningSyncConsumer, startSyncConsumer } from "@bridge/sync-consumer";
 import type { FastifyInstance } from "fastify";
 import type Stripe from "stripe";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildGateway } from "../../apps/ingest-gateway/src/app.ts";
-import { bearer, keys, testConfig } from "../../apps/ingest-gateway/test/support.ts";
+import { bearer, keys, testConfig, webhookSecrets } from "../../apps/ingest-gateway/test/support.ts";
 import {
   type Harness,
   hex,
@@ -25,19 +26,35 @@ import {
 let h: Harness;
 let sync: RunningSyncConsumer;
 let gateway: FastifyInstance;
+let webhookUrl: string;
 /** The writer seals a waiting order's secret with it; the gateway's GET opens it (decision 018). */
 const ORDER_SECRET_KEY = randomBytes(32).toString("base64");
-const forwarded = new Set<string>();
 
 beforeAll(async () => {
-  h = await startHarness({ brokers: kafkaBrokers(), databaseUrl: await freshDatabase("e2e_sca") });
+  const [port] = (await freePorts(1)) as [number];
+  webhookUrl = `http://127.0.0.1:${port}/webhooks/stripe`;
+  h = await startHarness({
+    brokers: kafkaBrokers(),
+    databaseUrl: await freshDatabase("e2e_sca"),
+    // The emulator's webhook endpoint is the gateway, with the secret the gateway verifies.
+    emulator: {
+      webhook: { url: webhookUrl, secret: webhookSecrets.current },
+      webhookDelivery: { maxAttempts: 8, backoffMs: 50 },
+    },
+  });
   await h.startWriter({ env: { ORDER_SECRET_KEY } });
   gateway = await buildGateway({
     config: testConfig({ ORDER_SECRET_KEY }),
     logger: createLogger("sca-gateway", { level: "silent" }),
     producer: h.producer,
     store: h.store,
+    topics: {
+      orders: h.topics.orders,
+      stripeEvents: h.topics.stripeEvents,
+      orderOutcomes: h.topics.orderOutcomes,
+    },
   });
+  await gateway.listen({ port, host: "127.0.0.1" });
   sync = await startSyncConsumer({
     kafka: h.kafka,
     store: h.store,
@@ -63,28 +80,35 @@ afterAll(async () => {
 });
 
 /**
- * The gateway's webhook route in short: every Stripe event not forwarded yet is published on the
- * stripe-events topic (same id and key as the gateway uses), each one twice (at-least-once).
+ * Every webhook delivery the emulator has to make is done, and the gateway accepted each one
+ * (2xx after its signature check and its publish to Kafka).
  */
-async function forwardStripeEvents(): Promise<void> {
-  const events: Stripe.Event[] = [];
-  for await (const event of h.stripe.events.list({ limit: 100 })) events.push(event);
-  for (const event of events.reverse()) {
-    if (forwarded.has(event.id)) continue;
-    forwarded.add(event.id);
-    const like = event as unknown as StripeEventLike;
-    const envelope = {
-      id: event.id,
-      type: messageTypes.stripeEventReceived,
-      version: 1,
-      occurredAt: new Date(event.created * 1000).toISOString(),
-      source: "stripe",
-      correlationId: event.id,
-      data: stripeEventReceivedData(like),
-    };
-    for (let copy = 0; copy < 2; copy++) {
-      await h.publishEnvelope(stripeEventKey(like), envelope, h.topics.stripeEvents);
-    }
+async function stripeEventsDelivered(): Promise<{ eventId: string }[]> {
+  await h.emu.flushWebhooks();
+  const { data } = (await (await fetch(`${h.emu.url}/_emulator/webhooks/deliveries`)).json()) as {
+    data: { eventId: string; delivered: boolean; lastStatus: number | null }[];
+  };
+  expect(data.length).toBeGreaterThan(0);
+  expect(data.filter((d) => !d.delivered)).toEqual([]);
+  return data;
+}
+
+/** Stripe redelivers (at-least-once): the same events again, signed, to the same route. */
+async function redeliver(eventIds: string[]): Promise<void> {
+  for (const id of eventIds) {
+    const payload = JSON.stringify(await h.stripe.events.retrieve(id), null, 2);
+    const res = await fetch(webhookUrl, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        "stripe-signature": h.stripe.webhooks.generateTestHeaderString({
+          payload,
+          secret: webhookSecrets.current,
+        }),
+      },
+      body: payload,
+    });
+    expect(res.status).toBe(200);
   }
 }
 
@@ -129,7 +153,7 @@ describe("a new order whose card requires authentication", () => {
     expect(await limioSubscription(subscriptionId)).toBeNull();
 
     await authenticate(waiting.stripe.paymentIntentId!, "succeed");
-    await forwardStripeEvents();
+    await stripeEventsDelivered();
     const done = await h.waitForOutcome(orderId, { id: `${orderId}:payment:outcome` });
     expect(done).toMatchObject({
       status: "applied",
@@ -147,8 +171,13 @@ describe("a new order whose card requires authentication", () => {
     );
     expect(limio.stripeSubscriptionId).toBe(waiting.stripe.subscriptionId);
     expect((await h.store.db.order.findUnique({ where: { id: orderId } }))?.status).toBe("applied");
-    // Each event was delivered twice: the order finished once.
-    await forwardStripeEvents();
+    // Stripe delivers at least once: every event again, and the order still finished once.
+    await redeliver((await stripeEventsDelivered()).map((d) => d.eventId));
+    await poll(
+      async () =>
+        (await consumerLag(h.kafka, `writer-${h.prefix}`, [h.topics.stripeEvents])).every((p) => p.lag === 0),
+      { what: "the writer to handle the redelivered events" },
+    );
     expect(
       h.seen.outcomes.filter((e) => e.id === `${orderId}:payment:outcome`).length,
     ).toBeGreaterThanOrEqual(1);
@@ -164,7 +193,7 @@ describe("a new order whose card requires authentication", () => {
     );
     expect(waiting.status).toBe("requires_action");
     await authenticate(waiting.stripe.paymentIntentId!, "fail");
-    await forwardStripeEvents();
+    await stripeEventsDelivered();
     const done = await h.waitForOutcome(orderId, { id: `${orderId}:payment:outcome` });
     expect(done).toMatchObject({
       status: "failed",
@@ -220,7 +249,7 @@ describe("GET /api/orders/{id} while the order waits for the customer (issue 13 
     expect((await getOrder(orderId)).clientSecret?.value).toBe(secret);
 
     await authenticate(waiting.stripe.paymentIntentId!, "succeed");
-    await forwardStripeEvents();
+    await stripeEventsDelivered();
     await h.waitForOutcome(orderId, { id: `${orderId}:payment:outcome` });
     const done = await poll(async () => {
       const view = await getOrder(orderId);
@@ -301,7 +330,7 @@ describe("change_payment with an open past-due invoice and a card that requires 
         stripe: { invoiceId: open.id, subscriptionId: subscription.id },
       });
       await authenticate(waiting.stripe.paymentIntentId!, answer);
-      await forwardStripeEvents();
+      await stripeEventsDelivered();
       const done = await h.waitForOutcome(orderId, { id: `${orderId}:payment:outcome` });
       const stripeSub = await h.stripe.subscriptions.retrieve(subscription.id);
       if (answer === "succeed") {

@@ -35,6 +35,8 @@ type ResolvedPrice = { priceId: string; recurring: boolean; created: boolean };
  * costs one look-up (and one create when absent).
  */
 export type StripeLookups = {
+  /** The Stripe account these look-ups read (a hash of its key, never the key): scopes email claims. */
+  stripeAccount: string;
   /** The Stripe customer of this email, whatever its case there; undefined when there is none. */
   findCustomerByEmail(email: string): Promise<Stripe.Customer | undefined>;
   ensureProduct(
@@ -65,7 +67,10 @@ const isTakenLookupKey = (error: unknown) =>
 /** Escapes a value for a Stripe search query string literal (docs.stripe.com/search#query-language). */
 const searchLiteral = (value: string) => value.replaceAll("\\", "\\\\").replaceAll("'", "\\'");
 
-export function createStripeLookups(stripe: Stripe, options: { maxEntries: number }): StripeLookups {
+export function createStripeLookups(
+  stripe: Stripe,
+  options: { maxEntries: number; stripeAccount?: string },
+): StripeLookups {
   const products = new BoundedCache<string, true>(options.maxEntries);
   const prices = new BoundedCache<string, { priceId: string; recurring: boolean }>(options.maxEntries);
 
@@ -77,6 +82,8 @@ export function createStripeLookups(stripe: Stripe, options: { maxEntries: numbe
   const byEmail = async (email: string) => (await stripe.customers.list({ email, limit: 1 })).data[0];
 
   return {
+    stripeAccount: options.stripeAccount ?? "default",
+
     /**
      * `customers.list({ email })` is case-sensitive on Stripe
      * (docs.stripe.com/api/customers/list#list_customers-email) and consistent right after writes;

@@ -12,7 +12,7 @@ import {
 } from "@bridge/messaging";
 import { createLogger, createMetrics, type Logger, type Metrics } from "@bridge/observability";
 import { createStore, type Store, secretKeyFrom, stripeBudgetStore } from "@bridge/store";
-import { accountBudget, createStripeClient, stripeErrorClass } from "@bridge/stripe-client";
+import { accountBudget, budgetIdFor, createStripeClient, stripeErrorClass } from "@bridge/stripe-client";
 import type { WriterConfig } from "./config.ts";
 import type { WriterTopics } from "./context.ts";
 import { crashHookFor, parseCrashPoint } from "./crash.ts";
@@ -88,7 +88,10 @@ export async function startWriterService(
     producer,
     topics,
     hooks,
-    lookups: createStripeLookups(stripe, { maxEntries: config.STRIPE_CACHE_SIZE }),
+    lookups: createStripeLookups(stripe, {
+      maxEntries: config.STRIPE_CACHE_SIZE,
+      stripeAccount: budgetIdFor(config.STRIPE_SECRET_KEY),
+    }),
     logger,
     registry: metrics.registry,
     crash: crashHookFor(parseCrashPoint(config.WRITER_CRASH_AT)),

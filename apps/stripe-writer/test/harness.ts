@@ -101,7 +101,7 @@ export type Harness = {
   publishOrder(
     order: Record<string, unknown>,
     ids?: { orderId?: string; subscriptionId?: string },
-  ): Promise<{ orderId: string; subscriptionId: string; envelope: Envelope }>;
+  ): Promise<{ orderId: string; subscriptionId: string; envelope: Envelope; partition: number }>;
   publishEnvelope(key: string, envelope: Envelope, topic?: string): Promise<void>;
   waitForOutcome(orderId: string, options?: { id?: string; timeoutMs?: number }): Promise<OrderOutcomeV1>;
   /** Links the Limio subscription as the sync-consumer does after a `new` outcome. */
@@ -254,8 +254,8 @@ export async function startHarness(options: {
           source: (order.source as string | undefined) ?? "api",
         },
       };
-      await producer.publish(topics.orders, { key: subscriptionId, envelope });
-      return { orderId, subscriptionId, envelope };
+      const { partition } = await producer.publish(topics.orders, { key: subscriptionId, envelope });
+      return { orderId, subscriptionId, envelope, partition };
     },
     async waitForOutcome(orderId, opts = {}) {
       const id = opts.id ?? `${orderId}:outcome`;

@@ -2,6 +2,7 @@ export { createPrismaClient, type Prisma, type PrismaClient } from "./client.ts"
 export { isStoreUnavailable } from "./errors.ts";
 export * from "./repositories/catalog.ts";
 export * from "./repositories/console.ts";
+export * from "./repositories/customer-email-claims.ts";
 export * from "./repositories/customers.ts";
 export * from "./repositories/events.ts";
 export * from "./repositories/inbox.ts";

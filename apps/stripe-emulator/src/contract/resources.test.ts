@@ -1,6 +1,6 @@
 import Stripe from "stripe";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { type Harness, startHarness } from "../../test/contract-harness.ts";
+import { advanceClock, type Harness, startHarness } from "../../test/contract-harness.ts";
 
 let h: Harness;
 let stripe: Stripe;
@@ -65,16 +65,52 @@ describe("customers", () => {
     expect(Object.keys(ok.metadata)).toHaveLength(1);
   });
 
-  it("lists by exact email and searches with email:'x'", async () => {
+  it("lists by exact email, case-sensitive (docs.stripe.com/api/customers/list#list_customers-email)", async () => {
     await stripe.customers.create({ email: "a@example.com" });
-    const b = await stripe.customers.create({ email: "b@example.com", metadata: { tier: "gold" } });
+    const b = await stripe.customers.create({ email: "b@example.com" });
     const list = await stripe.customers.list({ email: "b@example.com" });
     expect(list.data.map((c) => c.id)).toEqual([b.id]);
+    expect((await stripe.customers.list({ email: "B@example.com" })).data).toEqual([]);
+  });
+
+  it("searches as docs.stripe.com/search documents: a minute behind writes, words in order ignoring case, typed fields", async () => {
+    const start = Date.UTC(2026, 0, 15, 12, 0, 0) / 1000;
+    const clock = await stripe.testHelpers.testClocks.create({ frozen_time: start });
+    const on = { test_clock: clock.id };
+    const b = await stripe.customers.create({ email: "B@Example.com", metadata: { tier: "Gold" }, ...on });
+    const other = await stripe.customers.create({ email: "x.b@example.com", ...on });
+    await stripe.customers.create({ email: "a@example.com", ...on });
+    // "Data is searchable in under 1 minute" (#data-freshness): not at once.
+    expect((await stripe.customers.search({ query: "email:'b@example.com'" })).data).toEqual([]);
+    await advanceClock(stripe, clock.id, start + 60);
+
     const search = await stripe.customers.search({ query: "email:'b@example.com'" });
     expect(search.object).toBe("search_result");
-    expect(search.data.map((c) => c.id)).toEqual([b.id]);
-    const byMeta = await stripe.customers.search({ query: "metadata['tier']:'gold'" });
-    expect(byMeta.data).toHaveLength(1);
+    // A string field's exact match: every word of the query, in order, ignoring case.
+    expect(search.data.map((c) => c.id).sort()).toEqual([b.id, other.id].sort());
+    expect(
+      (await stripe.customers.search({ query: 'email:"x.b@example.com"' })).data.map((c) => c.id),
+    ).toEqual([other.id]);
+    // A token (metadata) matches its whole value, ignoring case; clauses join with AND / OR, `-` negates.
+    expect(
+      (await stripe.customers.search({ query: "metadata['tier']:'gold'" })).data.map((c) => c.id),
+    ).toEqual([b.id]);
+    expect((await stripe.customers.search({ query: "metadata['tier']:'gol'" })).data).toEqual([]);
+    const and = await stripe.customers.search({ query: "email:'b@example.com' AND -email~'x.b'" });
+    expect(and.data.map((c) => c.id)).toEqual([b.id]);
+    const or = await stripe.customers.search({ query: "email:'a@example.com' OR metadata['tier']:'gold'" });
+    expect(or.data).toHaveLength(2);
+    // Refused: unsupported fields, a substring under 3 characters, `~` on a token, AND mixed with OR, unquoted strings.
+    for (const query of [
+      "address:'x'",
+      "email~'ab'",
+      "metadata['tier']~'gold'",
+      "email:'a' AND name:'b' OR phone:'c'",
+      "email:b@example.com",
+    ]) {
+      const error = await stripe.customers.search({ query }).catch((e) => e);
+      expect(error, query).toMatchObject({ statusCode: 400, param: "query" });
+    }
   });
 
   it("sets invoice_settings.default_payment_method only to an attached method", async () => {

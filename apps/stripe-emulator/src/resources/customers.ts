@@ -129,20 +129,113 @@ function update(call: Call): StripeObject {
   return customer;
 }
 
-/** Minimal Stripe search grammar: `field:'value'` clauses joined by AND (email, name, phone, metadata['k']). */
-function matchesSearch(obj: StripeObject, query: string): boolean {
-  const clauses = query.split(/\s+AND\s+/i);
-  return clauses.every((clause) => {
-    const m = clause.trim().match(/^(\w+)(?:\[['"]([^'"]+)['"]\])?\s*(:|~)\s*['"](.*)['"]$/);
-    if (!m) throw invalid(`Invalid search query: ${query}`, "query");
-    const [, field, key, op, value] = m;
-    const actual = field === "metadata" && key ? obj.metadata?.[key] : obj[field!];
-    if (typeof actual !== "string") return false;
-    // docs.stripe.com/search#query-language: exact (`:`) and substring (`~`) matches ignore case.
-    const [have, want] = [actual.toLowerCase(), value!.toLowerCase()];
-    return op === ":" ? have === want : have.includes(want);
-  });
+/**
+ * Stripe's search query language for customers (docs.stripe.com/search#search-query-language and
+ * #query-fields-for-customers): clauses `field:value` joined by spaces, `AND` or `OR` (never both),
+ * `-` negates a clause; string values quoted ('…' as in the API reference's examples, or "…").
+ * Customer fields and their types: `email`, `name`, `phone` are strings, `metadata['k']` a token,
+ * `created` numeric. Any other field is refused, as Stripe refuses unsupported ones.
+ */
+const CUSTOMER_SEARCH_FIELDS: Record<string, "string" | "token" | "numeric"> = {
+  email: "string",
+  name: "string",
+  phone: "string",
+  metadata: "token",
+  created: "numeric",
+};
+
+/**
+ * Stripe documents a search as seeing data "in under 1 minute" after a write
+ * (docs.stripe.com/search#data-freshness): the emulator takes the whole minute, so a customer is
+ * searchable only once its own clock (its test clock, else the wall clock) is 60 s past its
+ * creation. Updates are searchable at once (looser than Stripe: not modelled).
+ */
+const SEARCH_DELAY_SECONDS = 60;
+
+/** Words of a string field, compared ignoring case. */
+const wordsOf = (text: string) =>
+  text
+    .toLowerCase()
+    .split(/[^\p{L}\p{N}]+/u)
+    .filter(Boolean);
+
+/**
+ * `:` on a string field "returns any record where that record contains all of the words from the
+ * query in the same order" (name:"one two three" matches "one two three four"), ignoring case;
+ * `~` is a substring match of at least 3 characters, ignoring case. So `email:'ada@example.com'`
+ * also matches `x.ada@example.com`: callers wanting one address compare the results themselves.
+ */
+function stringMatches(have: string, op: string, want: string): boolean {
+  if (op === "~") return have.toLowerCase().includes(want.toLowerCase());
+  const words = wordsOf(have);
+  let at = 0;
+  for (const word of wordsOf(want)) {
+    at = words.indexOf(word, at) + 1;
+    if (at === 0) return false;
+  }
+  return true;
 }
+
+type Matcher = (customer: StripeObject) => boolean;
+
+const badQuery = (query: string) => invalid(`Invalid search query: ${query}`, "query");
+
+/** One clause (`-`? field, operator, value) as a test of a customer; refused when Stripe refuses it. */
+function parseClause(clause: string, query: string): Matcher {
+  const m = clause.match(/^(-?)(\w+)(?:\[['"]([^'"]+)['"]\])?\s*(:|~|>=|<=|>|<)\s*(?:'(.*)'|"(.*)"|(\d+))$/);
+  const type = m ? CUSTOMER_SEARCH_FIELDS[m[2]!] : undefined;
+  if (!m || !type || (m[2] === "metadata") !== (m[3] !== undefined)) throw badQuery(query);
+  const [, negated, field, key, op, single, double, number] = m;
+  const value = single ?? double ?? number!;
+  const operatorFits =
+    type === "numeric" ? op !== "~" : type === "string" ? op === ":" || op === "~" : op === ":";
+  // "You must use quotation marks around string values"; substrings are 3 characters at least.
+  if (!operatorFits || (op === "~" && value.length < 3) || (type !== "numeric" && number !== undefined))
+    throw badQuery(query);
+  const test = (customer: StripeObject): boolean => {
+    const actual = field === "metadata" ? customer.metadata?.[key!] : customer[field!];
+    if (type === "numeric") {
+      const [have, want] = [Number(actual), Number(value)];
+      return {
+        ":": have === want,
+        ">": have > want,
+        "<": have < want,
+        ">=": have >= want,
+        "<=": have <= want,
+      }[op as ":" | ">" | "<" | ">=" | "<="];
+    }
+    if (typeof actual !== "string") return false;
+    return type === "token"
+      ? actual.toLowerCase() === value.toLowerCase()
+      : stringMatches(actual, op!, value);
+  };
+  return negated ? (customer) => !test(customer) : test;
+}
+
+/** The whole query as a test of a customer, parsed (and refused if invalid) before any is read. */
+function parseSearch(query: string): Matcher {
+  const clauses =
+    query.match(
+      /-?\w+(?:\[['"][^'"]+['"]\])?\s*(?::|~|>=|<=|>|<)\s*(?:'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|\d+)/g,
+    ) ?? [];
+  // Between the clauses only spaces and one kind of joiner ("AND and OR are mutually exclusive").
+  const between = clauses.reduce((left, c) => left.replace(c, " "), query);
+  const joiners = new Set(between.match(/\b(AND|OR)\b/gi)?.map((j) => j.toUpperCase()));
+  if (
+    clauses.length === 0 ||
+    clauses.length > 10 ||
+    joiners.size > 1 ||
+    between.replace(/\b(AND|OR)\b/gi, "").trim()
+  )
+    throw badQuery(query);
+  const unquoted = (c: string) => c.replace(/\\(['"\\])/g, "$1");
+  const tests = clauses.map((c) => parseClause(unquoted(c.trim()), query));
+  return joiners.has("OR") ? (c) => tests.some((t) => t(c)) : (c) => tests.every((t) => t(c));
+}
+
+/** Is the customer in the search index yet (see SEARCH_DELAY_SECONDS)? */
+const searchable = (call: Call, customer: StripeObject) =>
+  nowFor(call.emu, customer.test_clock) - customer.created >= SEARCH_DELAY_SECONDS;
 
 export const customerRoutes: Route[] = [
   { method: "POST", path: "/v1/customers", handler: create },
@@ -152,7 +245,10 @@ export const customerRoutes: Route[] = [
     handler: (call) => {
       const query = str(call.body.query, "query");
       if (!query) throw invalid("Missing required param: query.", "query", "parameter_missing");
-      const rows = call.emu.state.all("customer").filter((c) => !c.deleted && matchesSearch(c, query));
+      const matches = parseSearch(query);
+      const rows = call.emu.state
+        .all("customer")
+        .filter((c) => !c.deleted && searchable(call, c) && matches(c));
       const limit = int(call.body.limit, "limit") ?? 10;
       return {
         object: "search_result",

@@ -10,6 +10,7 @@ import {
   OrderFailure,
   type StripeIds,
 } from "../context.ts";
+import { existingOrClaimedCustomer } from "../customers.ts";
 import { invoicePaymentFailure } from "../failures.ts";
 
 /** `paymentMethodId`: the customer's attached method as Stripe names it (see below). */
@@ -71,11 +72,11 @@ export async function newOrder(ctx: ActionContext): Promise<ActionResult> {
   const { paymentMethodId, paymentIntentId } = order.stripePayment;
   const details = customerDetails(order);
 
-  // 1. Customer: matched by email whatever its case in Stripe (lookups.findCustomerByEmail), else
-  // created with everything at once (payment method included).
+  // 1. Customer: matched by email whatever its case in Stripe, else created with everything at
+  // once (payment method included) by the one order holding the email's claim (decision 019).
   const customer = await step<CustomerStep>("customer", async (key) => {
-    const found = await ctx.lookups.findCustomerByEmail(order.email);
-    if (found) return { customerId: found.id, created: found.metadata?.limio_order_id === ctx.orderId };
+    const existing = await existingOrClaimedCustomer(ctx, order.email);
+    if (existing) return existing;
     const created = await stripe.customers.create(
       {
         ...(details as Stripe.CustomerCreateParams),
