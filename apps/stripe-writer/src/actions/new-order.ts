@@ -1,4 +1,13 @@
-import { buildPriceParams, fullName, type LimioNewOrder, type Offer, stripeAddress } from "@bridge/domain";
+import {
+  buildPriceParams,
+  fullName,
+  type LimioNewOrder,
+  type NewOrderPlan,
+  type Offer,
+  planNewOrder,
+  planRefusals,
+  stripeAddress,
+} from "@bridge/domain";
 import type Stripe from "stripe";
 import { awaitCustomerPayment, checkShopPaymentIntent } from "../awaiting-payment.ts";
 import {
@@ -53,6 +62,32 @@ export function customerDetails(order: LimioNewOrder): Stripe.CustomerUpdatePara
   };
 }
 
+/** Every catalog offer the order names (items and add-ons); an unknown one fails the order. */
+async function loadOrderOffers(ctx: ActionContext, order: LimioNewOrder): Promise<Map<string, Offer>> {
+  const ids = order.orderItems.flatMap((item) => [
+    item.offer.id,
+    ...(item.addOns ?? []).flatMap((a) => a.addOn?.id ?? a.offer?.id ?? []),
+  ]);
+  const offers = new Map<string, Offer>();
+  for (const id of new Set(ids)) offers.set(id, await loadOffer(ctx.db, id));
+  return offers;
+}
+
+/**
+ * The order's Stripe plan (rules/new-order-plan.ts), before any Stripe write: a field Stripe
+ * cannot express, a plan part the writer does not execute yet, or a `total` that differs from
+ * what Stripe would bill today fails the order naming the field (`unsupported_field`).
+ */
+async function planOrder(ctx: ActionContext, order: LimioNewOrder, now: Date): Promise<NewOrderPlan> {
+  const offers = await loadOrderOffers(ctx, order);
+  const plan = planNewOrder({ order, findOffer: (id) => offers.get(id), now });
+  const refusals = planRefusals(plan);
+  if (refusals.length > 0) {
+    throw new OrderFailure("unsupported_field", refusals.map((r) => `${r.path}: ${r.message}`).join("; "));
+  }
+  return plan;
+}
+
 /**
  * `new` (Order Submitted): customer (matched by email or created) → product → one price per
  * charge → subscription (default_incomplete) → first payment (PaymentIntent attached, or the
@@ -66,6 +101,7 @@ export async function newOrder(ctx: ActionContext): Promise<ActionResult> {
   if (!item || others.length > 0) {
     throw new OrderFailure("unsupported_order", "a new order must carry exactly one order item (one offer)");
   }
+  await planOrder(ctx, order, new Date());
   const offer: Offer = await loadOffer(ctx.db, item.offer.id);
   const quantity = item.quantity ?? 1;
   const { paymentMethodId, paymentIntentId } = order.stripePayment;
