@@ -143,36 +143,59 @@ export async function runJourney(
       },
     },
     {
-      name: "Upgrade (Order Switch, higher value): new price now, prorated invoice paid at once",
+      name: "Upgrade half-way through the period (Order Switch, higher value): unused half credited, full new price charged now, new period from today",
       journey: true,
       run: async () => {
-        const before = (await limio(subscriptionId)).paymentSchedules.filter(
-          (p) => p.status === "paid",
-        ).length;
+        const before = await stripeSub(stripe, stripeSubscriptionId);
+        const old = before.items.data[0]!;
+        // The customer has used half of the month they paid for when they upgrade.
+        const mid = old.current_period_start + (old.current_period_end - old.current_period_start) / 2;
+        await advance(main.clock.id, mid);
         const answer = await order({
           order_type: "change_offer",
           subscriptionId,
           offer: { id: offers.printDigital.id },
         });
         expectApplied(answer);
+        const sub = await stripeSub(stripe, stripeSubscriptionId);
+        // The upgrade's invoice is the subscription's latest: stamping the offer afterwards invoices nothing.
+        const invoice = await stripe.invoices.retrieve(latestInvoiceId(sub));
+        const amounts = upgradeAmounts(invoice);
+        // The seed: credited for the prorated unused portion of the previous price (half of
+        // 9.99, rounded half away from zero as Stripe rounds), charged the full new price.
+        const credit = -Math.round(
+          (offers.digitalMonthly.amount * (old.current_period_end - mid)) /
+            (old.current_period_end - old.current_period_start),
+        );
+        expect(amounts.credit === credit, `credit ${amounts.credit}, expected ${credit}`);
+        expect(
+          amounts.charge === offers.printDigital.amount,
+          `charged ${amounts.charge}, expected the full ${offers.printDigital.amount}`,
+        );
+        const due = offers.printDigital.amount + credit;
+        expect(
+          invoice.status === "paid" && invoice.amount_paid === due,
+          `invoice ${invoice.status}, paid ${invoice.amount_paid}, expected ${due}`,
+        );
+        const item = sub.items.data[0]!;
+        expect(item.price.unit_amount === offers.printDigital.amount, "Stripe bills Print + Digital now");
+        expect(item.current_period_start === mid, "the new billing period starts at the upgrade");
+        write(
+          `  amounts: credit ${money(credit, invoice.currency)} (unused half of ${money(offers.digitalMonthly.amount, invoice.currency)}), ` +
+            `new price ${money(amounts.charge, invoice.currency)} charged now, paid ${money(invoice.amount_paid, invoice.currency)}\n`,
+        );
         const v = await until(
           subscriptionId,
-          "the Print + Digital offer",
-          (s) => s.offer?.id === offers.printDigital.id,
+          "the Print + Digital offer with the upgrade's payment",
+          (s) =>
+            s.offer?.id === offers.printDigital.id &&
+            s.paymentSchedules.some((p) => p.status === "paid" && p.amount === due),
         );
-        const sub = await stripeSub(stripe, stripeSubscriptionId);
         expect(
-          sub.items.data[0]!.price.unit_amount === offers.printDigital.amount,
-          "Stripe bills Print + Digital now",
+          v.termStart !== null && Date.parse(v.termStart) === mid * 1000,
+          `Limio's term restarts with the new billing period (${v.termStart})`,
         );
-        const paid = (
-          await until(
-            subscriptionId,
-            "the proration invoice paid",
-            (s) => s.paymentSchedules.filter((p) => p.status === "paid").length > before,
-          )
-        ).paymentSchedules;
-        expect(paid.length > 0, "proration recorded");
+        periodEnd = item.current_period_end;
         show(v, sub);
       },
     },
@@ -360,6 +383,18 @@ export async function runJourney(
   }
 
   return results;
+}
+
+const latestInvoiceId = (sub: Stripe.Subscription) =>
+  typeof sub.latest_invoice === "string" ? sub.latest_invoice : (sub.latest_invoice?.id ?? "");
+
+/** An upgrade invoice's two parts: the credit for unused time (negative lines) and what is charged. */
+function upgradeAmounts(invoice: Stripe.Invoice) {
+  const lines = invoice.lines.data.map((l) => l.amount);
+  return {
+    credit: lines.filter((a) => a < 0).reduce((a, b) => a + b, 0),
+    charge: lines.filter((a) => a > 0).reduce((a, b) => a + b, 0),
+  };
 }
 
 function expectApplied(answer: Record<string, unknown>) {

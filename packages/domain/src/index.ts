@@ -20,4 +20,5 @@ export * from "./rules/switch-direction.ts";
 export * from "./rules/switch-plan.ts";
 export * from "./rules/term.ts";
 export * from "./stripe/event-ids.ts";
+export * from "./stripe/metadata-keys.ts";
 export * from "./stripe/types.ts";

@@ -1,4 +1,5 @@
 import {
+  billedOffer,
   buildSubscriptionPatch,
   generateLimioId,
   type LimioSubscriptionPatch,
@@ -22,6 +23,7 @@ import {
 import { recordSubscriptionChange } from "./change-events.ts";
 import type { SyncDeps } from "./deps.ts";
 import { fetchStripeState } from "./fetch-stripe-state.ts";
+import { offerTermFor } from "./offer-term.ts";
 
 /** Audit source: `stripe` for webhook-triggered syncs, else the sync request's reason. */
 export type SyncTrigger = "stripe" | "api" | "order" | "webhook" | "operator";
@@ -63,12 +65,16 @@ export async function syncSubscriptionInTx(
 
   const state = await fetchStripeState(deps.stripe, row.stripeSubscriptionId, deps.metrics);
   const now = deps.now?.() ?? new Date();
+  const billed = billedOffer(state.subscription).offerId;
+  const catalogOffer = billed === undefined ? null : await findOffer(tx, billed);
+  const offerTerm = offerTermFor(state.subscription, catalogOffer);
   const patch = buildSubscriptionPatch({
     subscription: state.subscription,
     invoices: state.invoices,
     upcomingInvoice: state.upcomingInvoice,
     defaultPaymentMethod: state.defaultPaymentMethod,
     schedule: state.schedule,
+    ...(offerTerm ? { offerTerm } : {}),
     now,
   });
   if (patch.warnings.length > 0) {
@@ -88,7 +94,8 @@ export async function syncSubscriptionInTx(
     });
 
   const events: string[] = [];
-  const offerId = await knownOffer(tx, patch.offerId);
+  // offerId is a foreign key: only an offer the catalog has is stored, else the stored one stays.
+  const offerId = catalogOffer?.id;
   if (patch.offerId !== undefined && offerId === undefined) {
     deps.logger.warn(
       { subscriptionId, offerId: patch.offerId },
@@ -124,12 +131,6 @@ export async function syncSubscriptionInTx(
 }
 
 const COLUMN_DATES = new Set(["startDate", "termStart", "termEnd", "endedAt"]);
-
-/** The offer id when the catalog has it (offerId is a foreign key), else undefined: leave it. */
-async function knownOffer(tx: Tx, offerId: string | undefined): Promise<string | undefined> {
-  if (offerId === undefined) return undefined;
-  return (await findOffer(tx, offerId))?.id;
-}
 
 /** Column changes grouped by audit event type; dates compared as instants. */
 function columnChanges(

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { card, DAY, invoice, item, subscription, T0 } from "../../test/stripe-builders.ts";
-import { stripeSubscriptionStatuses } from "../stripe/types.ts";
+import { type StripeSubscriptionLike, stripeSubscriptionStatuses } from "../stripe/types.ts";
 import { unixToIso } from "./payment-schedules.ts";
 import {
   billedOffer,
@@ -239,45 +239,153 @@ describe("buildSubscriptionPatch", () => {
 
 describe("buildSubscriptionPatch with the offer's term", () => {
   const twelveMonths = { term: { length: 12, type: "months" as const }, autoRenew: true };
-
-  it("a 12-month term billed monthly: termEnd 12 months out, whatever the billing period", () => {
-    const start = Date.UTC(2026, 0, 15) / 1000;
-    const sub = subscription({
-      start_date: start,
-      items: { data: [item({ current_period_start: start, current_period_end: start + 31 * DAY })] },
+  const u = (y: number, m: number, d: number) => Date.UTC(y, m - 1, d, 12) / 1000;
+  /** A monthly subscription anchored at `anchor`, in the billing period [from, to). */
+  const monthly = (anchor: number, from: number, to: number, over: Partial<StripeSubscriptionLike> = {}) =>
+    subscription({
+      start_date: anchor,
+      billing_cycle_anchor: anchor,
+      items: { data: [item({ current_period_start: from, current_period_end: to })] },
+      ...over,
     });
-    const termAt = (now: Date) => {
-      const p = buildSubscriptionPatch({ subscription: sub, offerTerm: twelveMonths, now });
-      return [p.termStartDate, p.termEndDate];
-    };
-    expect(termAt(new Date(Date.UTC(2026, 2, 1)))).toEqual([
-      "2026-01-15T00:00:00.000Z",
-      "2027-01-15T00:00:00.000Z",
+  const termOf = (p: { termStartDate: string | null; termEndDate: string | null }) => [
+    p.termStartDate,
+    p.termEndDate,
+  ];
+
+  it("a 12-month term billed monthly: termEnd 12 months out, rolled over by the renewal past it", () => {
+    const start = u(2026, 1, 15);
+    const patchIn = (from: number, to: number) =>
+      buildSubscriptionPatch({ subscription: monthly(start, from, to), offerTerm: twelveMonths, now });
+    expect(termOf(patchIn(u(2026, 3, 15), u(2026, 4, 15)))).toEqual([iso(start), iso(u(2027, 1, 15))]);
+    // The last period of the first term still shows it.
+    expect(termOf(patchIn(u(2026, 12, 15), u(2027, 1, 15)))).toEqual([iso(start), iso(u(2027, 1, 15))]);
+    // The renewal on 15 January 2027 starts a period past the old term end: the next 12 months.
+    expect(termOf(patchIn(u(2027, 1, 15), u(2027, 2, 15)))).toEqual([
+      iso(u(2027, 1, 15)),
+      iso(u(2028, 1, 15)),
     ]);
-    // Rolled over at renewal.
-    expect(termAt(new Date(Date.UTC(2027, 0, 20)))).toEqual([
-      "2027-01-15T00:00:00.000Z",
-      "2028-01-15T00:00:00.000Z",
+    // Payment schedules still follow billing: the preview's next charge is a month out.
+    const p = buildSubscriptionPatch({
+      subscription: monthly(start, u(2026, 3, 15), u(2026, 4, 15)),
+      offerTerm: twelveMonths,
+      upcomingInvoice: invoice({
+        id: null,
+        status: "draft",
+        amount_paid: 0,
+        next_payment_attempt: u(2026, 4, 15),
+        lines: { data: [{ amount: 999, period: { start: u(2026, 4, 15), end: u(2026, 5, 15) } }] },
+      }),
+      now,
+    });
+    expect(p.schedules.map((s) => [s.status, s.date, s.periodEnd])).toEqual([
+      ["scheduled", iso(u(2026, 4, 15)), iso(u(2026, 5, 15))],
     ]);
     // Without the offer's term, the billing period as before.
-    expect(
-      buildSubscriptionPatch({ subscription: sub, now: new Date(Date.UTC(2026, 2, 1)) }).termEndDate,
-    ).toBe(iso(start + 31 * DAY));
+    const byBilling = buildSubscriptionPatch({
+      subscription: monthly(start, u(2026, 3, 15), u(2026, 4, 15)),
+      now,
+    });
+    expect(termOf(byBilling)).toEqual([iso(u(2026, 3, 15)), iso(u(2026, 4, 15))]);
   });
 
-  it("counts from the end of a trial (Limio's delayed start), and a fixed term never rolls over", () => {
-    const start = Date.UTC(2026, 0, 1) / 1000;
-    const trialEnd = Date.UTC(2026, 0, 15) / 1000;
-    const sub = subscription({ start_date: start, trial_end: trialEnd });
-    const patch = buildSubscriptionPatch({
+  it("follows Stripe's clock, not the sync's: a wall clock years later does not roll the term", () => {
+    const start = u(2026, 1, 15);
+    const sub = monthly(start, u(2026, 3, 15), u(2026, 4, 15));
+    const later = buildSubscriptionPatch({
       subscription: sub,
-      offerTerm: { ...twelveMonths, autoRenew: false },
-      now: new Date(Date.UTC(2028, 0, 1)),
+      offerTerm: twelveMonths,
+      now: new Date(u(2031, 1, 1) * 1000),
     });
-    expect([patch.termStartDate, patch.termEndDate]).toEqual([
-      "2026-01-15T00:00:00.000Z",
-      "2027-01-15T00:00:00.000Z",
+    expect(termOf(later)).toEqual([iso(start), iso(u(2027, 1, 15))]);
+  });
+
+  it("counts from billing's anchor: the end of a trial, or an upgrade that restarted billing", () => {
+    const created = u(2026, 1, 1);
+    const trialEnd = u(2026, 1, 15);
+    const trialing = monthly(trialEnd, created, trialEnd, {
+      start_date: created,
+      trial_end: trialEnd,
+      status: "trialing",
+    });
+    expect(termOf(buildSubscriptionPatch({ subscription: trialing, offerTerm: twelveMonths, now }))).toEqual([
+      iso(trialEnd),
+      iso(u(2027, 1, 15)),
     ]);
+    // Without billing_cycle_anchor (an older API shape), the trial's end still anchors the term.
+    const noAnchor = { ...trialing, billing_cycle_anchor: null };
+    expect(termOf(buildSubscriptionPatch({ subscription: noAnchor, offerTerm: twelveMonths, now }))).toEqual([
+      iso(trialEnd),
+      iso(u(2027, 1, 15)),
+    ]);
+    // Upgraded on 3 May 2026 to an annual offer: billing restarted then, so does the term.
+    const upgraded = monthly(u(2026, 5, 3), u(2026, 5, 3), u(2027, 5, 3), { start_date: created });
+    expect(termOf(buildSubscriptionPatch({ subscription: upgraded, offerTerm: twelveMonths, now }))).toEqual([
+      iso(u(2026, 5, 3)),
+      iso(u(2027, 5, 3)),
+    ]);
+  });
+
+  it("a fixed term: cancel_at at the term end shows as ending at term end, then cancelled", () => {
+    const start = u(2026, 1, 15);
+    const termEnd = u(2027, 1, 15);
+    const fixed = { ...twelveMonths, autoRenew: false };
+    const running = buildSubscriptionPatch({
+      subscription: monthly(start, u(2026, 12, 15), termEnd, { cancel_at: termEnd }),
+      offerTerm: fixed,
+      now,
+    });
+    expect(running).toMatchObject({
+      status: "active",
+      termStartDate: iso(start),
+      termEndDate: iso(termEnd),
+      cancelAt: iso(termEnd),
+      cancelAtTermEnd: true,
+      warnings: [],
+    });
+    const ended = buildSubscriptionPatch({
+      subscription: monthly(start, u(2026, 12, 15), termEnd, {
+        cancel_at: termEnd,
+        status: "canceled",
+        canceled_at: termEnd,
+        ended_at: termEnd,
+      }),
+      offerTerm: fixed,
+      now,
+    });
+    expect(ended).toMatchObject({
+      status: "cancelled",
+      termEndDate: iso(termEnd),
+      endedAt: iso(termEnd),
+      schedules: [],
+    });
+    // A cancel_at before the term end (the customer cancelled on a date) is not "at term end".
+    const early = buildSubscriptionPatch({
+      subscription: monthly(start, u(2026, 3, 15), u(2026, 4, 15), { cancel_at: u(2026, 4, 1) }),
+      offerTerm: twelveMonths,
+      now,
+    });
+    expect(early.cancelAtTermEnd).toBe(false);
+  });
+
+  it("warns, and shows the billing period, when the term cannot cover what Stripe bills", () => {
+    const start = u(2026, 1, 15);
+    // A 1-month term on a yearly billing period.
+    const yearly = monthly(start, start, u(2027, 1, 15));
+    const p = buildSubscriptionPatch({
+      subscription: yearly,
+      offerTerm: { term: { length: 1, type: "months" }, autoRenew: true },
+      now,
+    });
+    expect(termOf(p)).toEqual([iso(start), iso(u(2027, 1, 15))]);
+    expect(p.warnings).toEqual([expect.stringMatching(/a 1 months term .* before the billing period/)]);
+    // A fixed term that Stripe is not set to end is worth a warning (the writer sets cancel_at).
+    const renewing = buildSubscriptionPatch({
+      subscription: monthly(start, start, u(2026, 2, 15)),
+      offerTerm: { ...twelveMonths, autoRenew: false },
+      now,
+    });
+    expect(renewing.warnings).toEqual([expect.stringMatching(/fixed 12 months term, but Stripe renews/)]);
   });
 });
 

@@ -1,3 +1,4 @@
+import { LIMIO_OFFER_ID } from "../stripe/metadata-keys.ts";
 import {
   refId,
   type StripeInvoiceLike,
@@ -11,7 +12,7 @@ import {
   scheduleFromPreview,
   unixToIso,
 } from "./payment-schedules.ts";
-import { limioTerm, type Span } from "./term.ts";
+import { limioTerm, type OfferTerm } from "./term.ts";
 
 /**
  * Stripe subscription state → the patch the sync applies to the Limio subscription (DESIGN §2,
@@ -171,9 +172,9 @@ export type BuildSubscriptionPatchInput = {
   /**
    * The Limio offer's term (`term__limio`) and auto-renew. When given, termStart/termEnd follow
    * the term from the date billing started (a 12-month term billed monthly ends 12 months out
-   * and rolls over at renewal); without it they are the billing period, as before.
+   * and rolls over at renewal); without it they are the billing period.
    */
-  offerTerm?: { term: Span; autoRenew: boolean };
+  offerTerm?: OfferTerm;
   now: Date;
 };
 
@@ -217,34 +218,69 @@ function resolvePaymentMethod(input: BuildSubscriptionPatchInput): PaymentMethod
 /** The Limio offer of the first item whose price names one. */
 export function billedOffer(sub: StripeSubscriptionLike): { offerId?: string } {
   for (const item of sub.items.data) {
-    const offerId = item.price.metadata?.limio_offer_id;
+    const offerId = item.price.metadata?.[LIMIO_OFFER_ID];
     if (typeof offerId === "string" && offerId.length > 0) return { offerId };
   }
   return {};
 }
 
+/** Where Limio's offer term counts from: billing's anchor (the start, the end of a trial or future start, an upgrade that restarted billing), else the trial's end, else the start. */
+export function termAnchor(
+  sub: Pick<StripeSubscriptionLike, "billing_cycle_anchor" | "trial_end" | "start_date">,
+): number | null {
+  return sub.billing_cycle_anchor ?? sub.trial_end ?? sub.start_date ?? null;
+}
+
 /**
- * Limio's term from the offer's term: counted from when billing started (the end of a trial or
- * future start, else the subscription's start), not from the current billing period.
+ * Limio's term from the offer's term (docs/decisions/025): the term of `term__limio` counted from
+ * the billing anchor that the current billing period starts in. It rolls over when a renewal
+ * starts a period past the old term end, on Stripe's clock (a test clock too), not the sync's.
+ * Falls back to the billing period, with a warning, when that term would end before the period
+ * Stripe already bills (a term shorter than the billing interval, or an anchor that moved).
  */
 export function offerTermDates(
-  sub: Pick<StripeSubscriptionLike, "start_date" | "trial_end">,
-  offerTerm: NonNullable<BuildSubscriptionPatchInput["offerTerm"]>,
-  now: Date,
-): { termStartDate: string; termEndDate: string } | null {
-  const startSeconds = sub.trial_end ?? sub.start_date;
-  if (startSeconds == null) return null;
-  const t = limioTerm({ start: new Date(startSeconds * 1000), ...offerTerm, now });
-  return { termStartDate: t.termStart.toISOString(), termEndDate: t.termEnd.toISOString() };
+  sub: Pick<
+    StripeSubscriptionLike,
+    | "items"
+    | "billing_cycle_anchor"
+    | "trial_end"
+    | "start_date"
+    | "status"
+    | "cancel_at"
+    | "cancel_at_period_end"
+  >,
+  offerTerm: OfferTerm,
+): ReturnType<typeof termDates> {
+  const periods = termDates(sub);
+  const anchor = termAnchor(sub);
+  const items = sub.items.data;
+  if (anchor === null || items.length === 0) return periods;
+  const periodStart = Math.min(...items.map((i) => i.current_period_start));
+  const periodEnd = Math.max(...items.map((i) => i.current_period_end));
+  const t = limioTerm({
+    start: new Date(anchor * 1000),
+    term: offerTerm.term,
+    now: new Date(periodStart * 1000),
+  });
+  const { length, type } = offerTerm.term;
+  if (t.termEnd.getTime() < periodEnd * 1000) {
+    const warning = `a ${length} ${type} term from ${unixToIso(anchor)} ends ${t.termEnd.toISOString()}, before the billing period (${unixToIso(periodEnd)}): billing period shown`;
+    return { ...periods, warnings: [...periods.warnings, warning] };
+  }
+  const warnings = [...periods.warnings];
+  const renews = !ENDED.includes(sub.status) && sub.cancel_at == null && sub.cancel_at_period_end !== true;
+  if (!offerTerm.autoRenew && renews) {
+    warnings.push(`a fixed ${length} ${type} term, but Stripe renews the subscription (no cancel_at)`);
+  }
+  return { termStartDate: t.termStart.toISOString(), termEndDate: t.termEnd.toISOString(), warnings };
 }
 
 export function buildSubscriptionPatch(input: BuildSubscriptionPatchInput): LimioSubscriptionPatch {
   const sub = input.subscription;
   const customerId = refId(sub.customer);
   if (!customerId) throw new Error(`subscription ${sub.id} has no customer`);
-  const periods = termDates(sub);
-  const byOffer = input.offerTerm ? offerTermDates(sub, input.offerTerm, input.now) : null;
-  const term = byOffer ? { ...periods, ...byOffer } : periods;
+  const term = input.offerTerm ? offerTermDates(sub, input.offerTerm) : termDates(sub);
+  const cancelAt = isoOrNull(sub.cancel_at);
   const paymentMethod = resolvePaymentMethod(input);
   return {
     status: limioStatusFor(sub.status),
@@ -252,8 +288,10 @@ export function buildSubscriptionPatch(input: BuildSubscriptionPatchInput): Limi
     startDate: isoOrNull(sub.start_date),
     termStartDate: term.termStartDate,
     termEndDate: term.termEndDate,
-    cancelAtTermEnd: sub.cancel_at_period_end === true,
-    cancelAt: isoOrNull(sub.cancel_at),
+    // A fixed term ends with `cancel_at` at its end rather than `cancel_at_period_end`.
+    cancelAtTermEnd:
+      sub.cancel_at_period_end === true || (cancelAt !== null && cancelAt === term.termEndDate),
+    cancelAt,
     canceledAt: isoOrNull(sub.canceled_at),
     endedAt: isoOrNull(sub.ended_at),
     trialEnd: isoOrNull(sub.trial_end),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { addUnits, limioTerm, spanInMonths, wholeMultiple } from "./term.ts";
+import { addUnits, limioTerm, parseSpan, spanInMonths, wholeMultiple } from "./term.ts";
 
 const d = (iso: string) => new Date(iso);
 const iso = (date: Date) => date.toISOString();
@@ -97,6 +97,19 @@ describe("limioTerm", () => {
         while (addUnits(start, term.length * (k + 1), term.type) <= now) k++;
         expect(limioTerm({ start, term, now }).renewals, `${term.length} ${term.type} day ${day}`).toBe(k);
       }
+    }
+  });
+});
+
+describe("parseSpan", () => {
+  it("reads the term as the store keeps it, singular or plural", () => {
+    expect(parseSpan("12 months")).toEqual({ length: 12, type: "months" });
+    expect(parseSpan("1 year")).toEqual({ length: 1, type: "years" });
+    expect(parseSpan(" 2 Weeks ")).toEqual({ length: 2, type: "weeks" });
+  });
+  it("gives undefined for anything else, so the caller falls back to the billing period", () => {
+    for (const text of [null, undefined, "", "0 months", "12", "months", "1.5 months", "12 fortnights"]) {
+      expect(parseSpan(text), String(text)).toBeUndefined();
     }
   });
 });

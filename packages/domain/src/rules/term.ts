@@ -8,6 +8,16 @@ import type { IntervalUnit } from "../catalog.ts";
 
 export type Span = { length: number; type: IntervalUnit };
 
+/** A Limio offer's term (`term__limio`) and auto-renew (`autoRenew__limio`), as bought. */
+export type OfferTerm = { term: Span; autoRenew: boolean };
+
+/** A span as the store writes it ("12 months"; the singular is read too), else undefined. */
+export function parseSpan(text: string | null | undefined): Span | undefined {
+  const m = /^\s*([1-9]\d*)\s+(day|week|month|year)s?\s*$/i.exec(text ?? "");
+  if (!m) return undefined;
+  return { length: Number(m[1]), type: `${m[2]!.toLowerCase()}s` as IntervalUnit };
+}
+
 const DAY_MS = 86_400_000;
 
 /** `start` + n units, UTC, month ends clamped against the original day of month. */

@@ -68,6 +68,8 @@ export type StripeSubscriptionLike = {
   canceled_at?: number | null;
   ended_at?: number | null;
   start_date?: number | null;
+  /** Where billing periods count from: the start, a trial's end, or when an update restarted billing. */
+  billing_cycle_anchor?: number | null;
   trial_start?: number | null;
   trial_end?: number | null;
   schedule?: StripeRef | null;
