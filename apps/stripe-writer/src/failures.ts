@@ -1,9 +1,23 @@
 import { DomainRuleError } from "@bridge/domain";
+import type { ErrorClass } from "@bridge/messaging";
+import { storeErrorClass, storeErrorReason } from "@bridge/store";
 import { classifyStripeError, stripeErrorClass, stripeFailureOf } from "@bridge/stripe-client";
 import { needsCustomerAuthentication } from "./awaiting-payment.ts";
 import type { ActionResult, StripeIds } from "./context.ts";
 import { OrderFailure } from "./context.ts";
 import { HookError } from "./hooks.ts";
+
+/**
+ * The writer's classifier for the Kafka runtime (docs/decisions/003, 024): Stripe's errors by
+ * Stripe's table, the store's by Postgres' and Prisma's codes; anything else is retryable.
+ */
+export const writerErrorClass = (error: unknown): ErrorClass | undefined =>
+  stripeErrorClass(error) ?? storeErrorClass(error);
+
+/** The outcome's error when the store cannot hold what the order carries (a value, not an outage). */
+export function storeRefusal(error: unknown): { code: string; message: string } {
+  return { code: "store_refused", message: `the order cannot be stored: ${storeErrorReason(error)}` };
+}
 
 /** A Stripe refusal the order cannot recover from (declined card, invalid request). */
 const isPermanentStripeError = (error: unknown): boolean => stripeErrorClass(error) === "permanent";
@@ -30,7 +44,7 @@ export function invoicePaymentFailure<T>(
 
 /**
  * What a failed action means for the order: a failed outcome (permanent: Stripe refused, a hook
- * threw, a domain rule or the writer refused the order), or an error rethrown for the runtime:
+ * threw, a domain rule or the writer refused the order, the store cannot hold a value), or an error rethrown for the runtime:
  * Stripe's retryable and fatal errors as the runtime's classes (with Retry-After), anything else
  * as it is (retried by default).
  */
@@ -50,6 +64,7 @@ function failureOutcome(error: unknown): Pick<ActionResult, "error" | "stripe"> 
   if (error instanceof DomainRuleError) {
     return { stripe: {}, error: { code: error.code, message: error.message } };
   }
+  if (storeErrorClass(error) === "permanent") return { stripe: {}, error: storeRefusal(error) };
   const stripeClass = stripeErrorClass(error);
   if (stripeClass === undefined) throw error;
   if (stripeClass !== "permanent") throw classifyStripeError(error);

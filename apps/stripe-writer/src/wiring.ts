@@ -12,10 +12,11 @@ import {
 } from "@bridge/messaging";
 import { createLogger, createMetrics, type Logger, type Metrics } from "@bridge/observability";
 import { createStore, type Store, secretKeyFrom, stripeBudgetStore } from "@bridge/store";
-import { accountBudget, budgetIdFor, createStripeClient, stripeErrorClass } from "@bridge/stripe-client";
+import { accountBudget, budgetIdFor, createStripeClient } from "@bridge/stripe-client";
 import type { WriterConfig } from "./config.ts";
 import type { WriterTopics } from "./context.ts";
 import { crashHookFor, parseCrashPoint } from "./crash.ts";
+import { writerErrorClass } from "./failures.ts";
 import { writerHandlers } from "./handlers/index.ts";
 import { type Hooks, loadHooks } from "./hooks.ts";
 import { createStripeLookups } from "./lookups.ts";
@@ -105,7 +106,7 @@ export async function startWriterService(
     onUnhandledType: "skip",
     concurrency: config.PARTITION_CONCURRENCY,
     retry: writerRetryPolicy,
-    classifyError: stripeErrorClass,
+    classifyError: writerErrorClass,
     registry: metrics.registry,
     logger,
     ...(overrides.exit ? { exit: overrides.exit } : {}),

@@ -19,6 +19,7 @@ import {
   nudgingStore,
   type SyncDeps,
   type SyncMetrics,
+  syncErrorClass,
 } from "@bridge/sync-core";
 import type { Registry } from "prom-client";
 import { startChangeEvents } from "./change-events.ts";
@@ -115,6 +116,7 @@ export async function startSyncConsumer(options: SyncConsumerOptions): Promise<R
     handlers: syncHandlers(deps, options.hooks),
     concurrency: options.concurrency ?? 4,
     retry: { ...syncRetryPolicy, ...options.retry },
+    classifyError: syncErrorClass,
     registry: options.registry,
     logger: options.logger,
     ...(options.exit ? { exit: options.exit } : {}),

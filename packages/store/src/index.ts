@@ -1,5 +1,5 @@
 export { createPrismaClient, type Prisma, type PrismaClient } from "./client.ts";
-export { isStoreUnavailable } from "./errors.ts";
+export { isStoreUnavailable, type StoreErrorClass, storeErrorClass, storeErrorReason } from "./errors.ts";
 export * from "./repositories/catalog.ts";
 export * from "./repositories/console.ts";
 export * from "./repositories/customer-email-claims.ts";

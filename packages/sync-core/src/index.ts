@@ -13,6 +13,7 @@ export {
   type SyncDeps,
   syncStore,
 } from "./deps.ts";
+export { syncErrorClass } from "./failures.ts";
 export { fetchStripeState, INVOICES_PER_SYNC, type StripeState } from "./fetch-stripe-state.ts";
 export { type ImportResult, importExternalSubscription } from "./import-external.ts";
 export { createSyncMetrics, type SyncMetrics } from "./metrics.ts";

@@ -1,10 +1,10 @@
 import { type LimioOrder, limioOrderSchema, messageTypes, sameOrder } from "@bridge/domain";
 import { type MessageHandler, messageData } from "@bridge/messaging";
 import type { Logger } from "@bridge/observability";
-import { type Db, findOrder, recordOrder } from "@bridge/store";
+import { type Db, findOrder, type NewOrderRecord, recordOrder, storeErrorClass } from "@bridge/store";
 import { actions } from "../actions/index.ts";
 import { actionContext, type WriterDeps } from "../context.ts";
-import { runAction } from "../failures.ts";
+import { runAction, storeRefusal } from "../failures.ts";
 import { stepsCounter } from "../metrics.ts";
 import type { FinishOrder } from "../outcomes.ts";
 import { loadOrderSteps } from "../steps.ts";
@@ -17,7 +17,13 @@ export function orderSubmittedHandler(deps: WriterDeps, finish: FinishOrder): Me
   const steps = stepsCounter(deps.registry);
   return async (envelope, context) => {
     const data = messageData(envelope, messageTypes.orderSubmitted);
-    const inserted = await recordOrder(deps.db, {
+    const ref = {
+      orderId: data.orderId,
+      subscriptionId: data.subscriptionId,
+      orderType: data.order.order_type,
+    };
+    const outcomeId = `${data.orderId}:outcome`;
+    const record: NewOrderRecord = {
       id: data.orderId,
       reference:
         (data.order.order_reference as string | undefined) || data.orderId.slice(6, 18).toUpperCase(),
@@ -28,20 +34,30 @@ export function orderSubmittedHandler(deps: WriterDeps, finish: FinishOrder): Me
       status: "processing",
       payload: data.order,
       correlationId: envelope.correlationId,
-    });
+    };
+    let inserted: boolean;
+    try {
+      inserted = await recordOrder(deps.db, record);
+    } catch (error) {
+      // A value the store can never hold (a NUL, text JSON cannot carry): retrying cannot help, so
+      // the order fails with the reason, recorded with that text made storable (decision 024).
+      if (storeErrorClass(error) !== "permanent") throw error;
+      await recordOrder(deps.db, storableRecord(record));
+      const result = { status: "failed", action: "none", stripe: {}, error: storeRefusal(error) } as const;
+      await finish(envelope, ref, result, outcomeId, context.logger);
+      return;
+    }
     const order = inserted
       ? data.order
       : await firstRecorded(deps.db, data.orderId, data.order, context.logger);
     const orderType = order.order_type;
     const source = order.source ?? data.source;
-    const ref = { orderId: data.orderId, subscriptionId: data.subscriptionId, orderType };
-    const outcomeId = `${data.orderId}:outcome`;
 
     // Loop prevention: a change that came from Stripe is already in Stripe.
     if (source === "stripe") {
       await finish(
         envelope,
-        ref,
+        { ...ref, orderType },
         { status: "skipped", action: "none", stripe: {} },
         outcomeId,
         context.logger,
@@ -56,7 +72,7 @@ export function orderSubmittedHandler(deps: WriterDeps, finish: FinishOrder): Me
     });
     const ctx = actionContext(deps, { ...data, order, source }, orderSteps, context.logger);
     const result = await runAction(() => actions[orderType](ctx));
-    await finish(envelope, ref, result, outcomeId, context.logger);
+    await finish(envelope, { ...ref, orderType }, result, outcomeId, context.logger);
   };
 }
 
@@ -76,4 +92,16 @@ async function firstRecorded(
   if (!recorded.success) return order;
   logger.warn({ orderId }, "redelivered order id with other content: applying the order recorded first");
   return recorded.data;
+}
+
+/** Text Postgres can hold: NUL and lone surrogates become U+FFFD, everywhere in the record. */
+function storableRecord(record: NewOrderRecord): NewOrderRecord {
+  const clean = (value: unknown): unknown => {
+    if (typeof value === "string") return value.replaceAll("\u0000", "\ufffd").toWellFormed();
+    if (Array.isArray(value)) return value.map(clean);
+    if (value && typeof value === "object")
+      return Object.fromEntries(Object.entries(value).map(([k, v]) => [clean(k), clean(v)]));
+    return value;
+  };
+  return clean(record) as NewOrderRecord;
 }
