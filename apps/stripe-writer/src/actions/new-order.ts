@@ -66,7 +66,7 @@ export async function newOrder(ctx: ActionContext): Promise<ActionResult> {
   if (!item || others.length > 0) {
     throw new OrderFailure("unsupported_order", "a new order must carry exactly one order item (one offer)");
   }
-  const offer: Offer = await loadOffer(ctx.db, item.offer.id);
+  const offer: Offer = await loadOffer(ctx.db, item.offer);
   const quantity = item.quantity ?? 1;
   const { paymentMethodId, paymentIntentId } = order.stripePayment;
   const details = customerDetails(order);

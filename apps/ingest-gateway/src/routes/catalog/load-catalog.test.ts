@@ -55,3 +55,35 @@ describe("POST /api/catalog", () => {
     expect(await findOffer(gw.store.db, broken[1]!.id)).toBeNull();
   });
 });
+
+describe("an order naming an offer version", () => {
+  it("is refused with a 400 naming orderItems.N.offer.version when the catalog lacks that version", async () => {
+    const order = JSON.parse(
+      await readFile(new URL("../../../../../test/fixtures/limio/new.json", import.meta.url), "utf8"),
+    );
+    const postOrder = (body: unknown) =>
+      gw.app.inject({
+        method: "POST",
+        url: "/api/orders",
+        headers: bearer(keys.shop),
+        payload: body as object,
+      });
+    order.external_id = "EXT-VERSION-UNKNOWN";
+    order.orderItems[0].offer.version = "0000000000000000000000000000000000000000";
+    const refused = await postOrder(order);
+    expect(refused.statusCode).toBe(400);
+    expect(refused.json().error).toMatchObject({
+      code: "offer_version_not_found",
+      details: [
+        {
+          path: "orderItems.0.offer.version",
+          message: expect.stringContaining(order.orderItems[0].offer.id),
+        },
+      ],
+    });
+    // The demo catalog's version of the same offer (loaded by the test gateway) is accepted.
+    order.external_id = "EXT-VERSION-KNOWN";
+    order.orderItems[0].offer.version = "f26cd9c730ca67ed80b2607779c1f1a6faf493f7";
+    expect((await postOrder(order)).statusCode).toBe(202);
+  });
+});
