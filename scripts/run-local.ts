@@ -143,6 +143,7 @@ async function main() {
       `  storage           ${infra.mode.kafka === "local" || infra.mode.postgres === "local" ? data : "as provided"}`,
       `  local API key     ${local.apiKey}`,
       `  catalog           ${offers} offers from ${catalogSource()}`,
+      `  bridge CLI        DATABASE_URL=${redactUrl(infra.databaseUrl)} KAFKA_BROKERS=${infra.kafkaBrokers} apps/bridge-cli/bin/bridge help`,
       "",
       "Try:",
       `  curl -s http://127.0.0.1:${ports.gateway}/readyz`,
