@@ -102,7 +102,7 @@ async function main() {
     ...common,
     PORT: String(ports.gateway),
     HOST: "127.0.0.1",
-    API_KEYS: `local:${local.apiKey}:orders+sync+read+ops`,
+    API_KEYS: `local:${local.apiKey}:orders+sync+read+ops+catalog`,
     STRIPE_WEBHOOK_SECRETS: local.webhookSecret,
     // A local run: the published example key and webhook secret are fine here (decision 013).
     ALLOW_EXAMPLE_SECRETS: "true",
@@ -143,6 +143,7 @@ async function main() {
       `  storage           ${infra.mode.kafka === "local" || infra.mode.postgres === "local" ? data : "as provided"}`,
       `  local API key     ${local.apiKey}`,
       `  catalog           ${offers} offers from ${catalogSource()}`,
+      `  bridge CLI        DATABASE_URL=${redactUrl(infra.databaseUrl)} KAFKA_BROKERS=${infra.kafkaBrokers} apps/bridge-cli/bin/bridge help`,
       "",
       "Try:",
       `  curl -s http://127.0.0.1:${ports.gateway}/readyz`,

@@ -11,7 +11,7 @@ export async function seedCatalog(databaseUrl: string): Promise<number> {
   const file = process.env.CATALOG_FILE ?? demoCatalogUrl;
   const store = createStore(databaseUrl, { poolSize: 1 });
   try {
-    return await loadCatalog(store.db, JSON.parse(await readFile(file, "utf8")));
+    return (await loadCatalog(store.db, JSON.parse(await readFile(file, "utf8")))).offers.length;
   } finally {
     await store.close();
   }

@@ -13,7 +13,7 @@ import { newOrderBody } from "../../scripts/lib/shop.ts";
 export async function loadDemoCatalog(databaseUrl: string): Promise<number> {
   const store = createStore(databaseUrl, { poolSize: 1 });
   try {
-    return await loadCatalog(store.db, JSON.parse(await readFile(demoCatalogUrl, "utf8")));
+    return (await loadCatalog(store.db, JSON.parse(await readFile(demoCatalogUrl, "utf8")))).offers.length;
   } finally {
     await store.close();
   }

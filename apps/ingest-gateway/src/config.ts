@@ -2,7 +2,7 @@ import { env, exampleSecretsIn, parseConfig, splitList } from "@bridge/config";
 import { ORDER_SECRET_KEY_PATTERN } from "@bridge/store";
 import { z } from "zod";
 
-const scopes = ["orders", "sync", "read", "ops"] as const;
+const scopes = ["orders", "sync", "read", "ops", "catalog"] as const;
 export type ApiScope = (typeof scopes)[number];
 export type ApiKey = { name: string; key: string; scopes: ApiScope[] };
 

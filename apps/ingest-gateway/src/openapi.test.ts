@@ -32,6 +32,7 @@ const expectedOperations: [path: string, method: string, statuses: string[]][] =
   ],
   ["/webhooks/stripe", "post", ["200", "400", "413", "415", "503"]],
   ["/api/subscriptions/{id}", "get", ["200", "400", "401", "403", "404"]],
+  ["/api/catalog", "post", ["200", "400", "401", "403", "413", "415"]],
   ["/healthz", "get", ["200"]],
   ["/readyz", "get", ["200", "503"]],
   ["/metrics", "get", ["200"]],

@@ -1,10 +1,12 @@
 // Helpers for this app's tests (imported by *.test.ts only).
 import { randomUUID } from "node:crypto";
+import { readFile } from "node:fs/promises";
 import type { Envelope } from "@bridge/domain";
+import { demoCatalogUrl } from "@bridge/domain";
 import { freshDatabase, freshTopic, kafkaBrokers, uniqueName, until } from "@bridge/local-infra/testing";
 import { createKafkaClient, createProducer, type KafkaClient, type MessageProducer } from "@bridge/messaging";
 import { createLogger, createMetrics, type Metrics } from "@bridge/observability";
-import { createStore, type Store } from "@bridge/store";
+import { createStore, loadCatalog, type Store } from "@bridge/store";
 import type { FastifyInstance } from "fastify";
 import { buildGateway } from "../src/app.ts";
 import { type GatewayConfig, loadConfig } from "../src/config.ts";
@@ -138,6 +140,8 @@ export async function startTestGateway(
 ): Promise<TestGateway> {
   const topics = options.topics ?? (await freshTopics());
   const store = createStore(options.databaseUrl ?? (await freshDatabase("gateway")));
+  // Orders naming an offer version (test/fixtures/limio/new.json) need it in the catalog.
+  await loadCatalog(store.db, JSON.parse(await readFile(demoCatalogUrl, "utf8")));
   const client = testClient("gateway-test", options.brokers);
   const config = testConfig(options.config);
   const producer = createProducer(client, { publishTimeoutMs: config.KAFKA_PUBLISH_TIMEOUT_MS });

@@ -1,7 +1,7 @@
 import type { AddressType, LimioOrder, Offer, OrderOutcomeV1 } from "@bridge/domain";
 import { type MessageProducer, RetryableError } from "@bridge/messaging";
 import type { Logger } from "@bridge/observability";
-import { type Db, findOffer, findSubscription } from "@bridge/store";
+import { type Db, findOrderedOffer, findSubscription } from "@bridge/store";
 import type { Registry } from "prom-client";
 import type Stripe from "stripe";
 import type { CrashHook } from "./crash.ts";
@@ -121,11 +121,24 @@ export function hookContext(ctx: ActionContext, extra: Partial<HookContext> = {}
   };
 }
 
-/** The catalog offer (`raw` of the Offer row); unknown → the order fails with `offer_not_found`. */
-export async function loadOffer(db: Db, offerId: string): Promise<Offer> {
-  const row = await findOffer(db, offerId);
-  if (!row) throw new OrderFailure("offer_not_found", `offer '${offerId}' is not in the catalog`);
-  return row.raw as Offer;
+/**
+ * The catalog offer an order names: the version it names (an order and the subscription it
+ * creates keep that version's prices, decision 022), else the current one. Unknown offer or
+ * version → the order fails (`offer_not_found`, `offer_version_not_found`).
+ */
+export async function loadOffer(
+  db: Db,
+  ref: string | { id: string; version?: string | undefined },
+): Promise<Offer> {
+  const { id, version } = typeof ref === "string" ? { id: ref, version: undefined } : ref;
+  const raw = await findOrderedOffer(db, { id, version });
+  if (raw) return raw as Offer;
+  if (version && (await findOrderedOffer(db, { id })))
+    throw new OrderFailure(
+      "offer_version_not_found",
+      `offer '${id}' has no version '${version}' in the catalog`,
+    );
+  throw new OrderFailure("offer_not_found", `offer '${id}' is not in the catalog`);
 }
 
 export type LinkedSubscription = {

@@ -1,6 +1,13 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { demoCatalogUrl, findOffer, offerCurrency, parseCatalog } from "./catalog.ts";
+import {
+  demoCatalogUrl,
+  describeCatalogErrors,
+  findOffer,
+  offerCurrency,
+  offerVersionOf,
+  parseCatalog,
+} from "./catalog.ts";
 
 const demo = JSON.parse(readFileSync(demoCatalogUrl, "utf8"));
 
@@ -92,5 +99,68 @@ describe("parseCatalog", () => {
     ).toEqual(["offers.0.charges: mixed currencies: GBP, USD"]);
     expect(paths({ offers: [offer({}), offer({})] })).toEqual(["offers.1.id: duplicate offer id 'o1'"]);
     expect(paths(null)[0]).toMatch(/^\(root\)/);
+  });
+});
+
+describe("Limio's offer export", () => {
+  const exported = JSON.parse(
+    readFileSync(new URL("../../../test/fixtures/limio/offer-export.json", import.meta.url), "utf8"),
+  );
+
+  it("reads price__limio, term__limio, autoRenew__limio, switch_date__limio and the Stripe Product Code", () => {
+    const r = parseCatalog(exported);
+    if (!r.ok) throw new Error(JSON.stringify(r.errors));
+    const weekend = findOffer(r.catalog, "6eacdc8ea4d77136c0ca25029fa60fe03310139e")!;
+    expect(weekend).toMatchObject({
+      version: "66bf01e999b34c4c06fee7c469794cbe0b55ce2a",
+      name: "Weekend Print Monthly",
+      displayName: "The weekend paper delivered, billed monthly",
+      productName: "Daily Ledger Weekend Print",
+      stripeProductCode: "prod_LedgerWeekend01",
+      term: { length: 1, type: "months" },
+      autoRenew: true,
+      switch_date__limio: "next_billing_date",
+    });
+    // Limio's nulls (delay_interval: null) mean "not set".
+    expect(weekend.charges).toEqual([
+      expect.objectContaining({ value: "14.99", currencyCode: "GBP", type: "recurring", repeat_interval: 1 }),
+    ]);
+    expect(weekend.charges[0]).not.toHaveProperty("delay_interval");
+  });
+
+  it("names the offer and Limio's own path of a broken field", () => {
+    const [first] = exported;
+    const broken = structuredClone(first);
+    broken.data.attributes.price__limio[0].value = "14.999";
+    delete broken.data.products[0].attributes.stripe_product_code__limio;
+    const r = parseCatalog([broken]);
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(describeCatalogErrors(r.errors)).toBe(
+      [`offer '${first.id}' offers.0.data.attributes.price__limio.0.value: ${r.errors[0]!.message}`].join(
+        "\n",
+      ),
+    );
+    expect(r.errors[0]!.message).toMatch(/decimals/);
+    // Once the price is fixed, the missing product code is named.
+    broken.data.attributes.price__limio[0].value = "14.99";
+    const r2 = parseCatalog([broken]);
+    expect(r2.ok ? [] : describeCatalogErrors(r2.errors)).toMatch(
+      new RegExp(
+        `^offer '${first.id}' offers\\.0\\.data\\.attributes\\.stripe_product_code__limio: required`,
+      ),
+    );
+  });
+
+  it("versions an offer without one by its content", () => {
+    const r = parseCatalog(demo);
+    if (!r.ok) throw new Error("demo catalog invalid");
+    const offer = r.catalog.offers[0]!;
+    expect(offerVersionOf(offer)).toBe(offer.version);
+    const { version: _v, ...unversioned } = offer;
+    const a = offerVersionOf(unversioned);
+    expect(a).toMatch(/^[0-9a-f]{40}$/);
+    expect(offerVersionOf({ ...unversioned })).toBe(a);
+    expect(offerVersionOf({ ...unversioned, name: "Renamed" })).not.toBe(a);
   });
 });

@@ -1,6 +1,8 @@
+import { createHash } from "node:crypto";
 import { z } from "zod";
 import { type FieldError, fieldErrorsOf } from "./errors.ts";
 import { stripeProductId } from "./ids.ts";
+import { canonicalJson } from "./orders/same-order.ts";
 import { toMinorUnits } from "./rules/money.ts";
 
 /**
@@ -23,53 +25,65 @@ const chargeTypeSchema = z
   .enum(["recurring", "one_time", "onetime", "one_off", "one-off"])
   .transform((t): "recurring" | "one_time" => (t === "recurring" ? "recurring" : "one_time"));
 
-export const limioChargeSchema = z
-  .object({
-    name: z.string().min(1).optional(),
-    label: z.string().optional(),
-    value: z.union([z.string(), z.number()]),
-    currencyCode: z
-      .string()
-      .regex(/^[A-Za-z]{3}$/, "expected an ISO 4217 currency code")
-      .transform((c) => c.toUpperCase()),
-    type: chargeTypeSchema,
-    /** `subscription_start` | `order_date` | `delayed` (Limio's trial: billing starts after the delay). */
-    trigger: z.string().optional(),
-    repeat_interval: z.coerce.number().int().positive().optional(),
-    repeat_interval_type: intervalUnitSchema.optional(),
-    repeat_count: z.coerce.number().int().positive().optional(),
-    delay_interval: z.coerce.number().int().positive().optional(),
-    delay_interval_type: intervalUnitSchema.optional(),
-  })
-  .loose()
-  .superRefine((c, ctx) => {
-    try {
-      toMinorUnits(c.value, c.currencyCode);
-    } catch (e) {
-      ctx.addIssue({ code: "custom", path: ["value"], message: (e as Error).message });
-    }
-    if (c.trigger === "delayed" && (c.delay_interval === undefined || c.delay_interval_type === undefined)) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["delay_interval"],
-        message: "a delayed charge needs delay_interval and delay_interval_type",
-      });
-    }
-    if (c.type === "recurring") {
-      if (c.repeat_interval === undefined)
+/** Limio's exports write `null` for unset charge fields (`delay_interval: null`): null means absent. */
+function withoutNulls(value: unknown): unknown {
+  if (!value || typeof value !== "object" || Array.isArray(value)) return value;
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== null));
+}
+
+export const limioChargeSchema = z.preprocess(
+  withoutNulls,
+  z
+    .object({
+      name: z.string().min(1).optional(),
+      label: z.string().optional(),
+      value: z.union([z.string(), z.number()]),
+      currencyCode: z
+        .string()
+        .regex(/^[A-Za-z]{3}$/, "expected an ISO 4217 currency code")
+        .transform((c) => c.toUpperCase()),
+      type: chargeTypeSchema,
+      /** `subscription_start` | `order_date` | `delayed` (Limio's trial: billing starts after the delay). */
+      trigger: z.string().optional(),
+      repeat_interval: z.coerce.number().int().positive().optional(),
+      repeat_interval_type: intervalUnitSchema.optional(),
+      repeat_count: z.coerce.number().int().positive().optional(),
+      delay_interval: z.coerce.number().int().positive().optional(),
+      delay_interval_type: intervalUnitSchema.optional(),
+    })
+    .loose()
+    .superRefine((c, ctx) => {
+      try {
+        toMinorUnits(c.value, c.currencyCode);
+      } catch (e) {
+        ctx.addIssue({ code: "custom", path: ["value"], message: (e as Error).message });
+      }
+      if (
+        c.trigger === "delayed" &&
+        (c.delay_interval === undefined || c.delay_interval_type === undefined)
+      ) {
         ctx.addIssue({
           code: "custom",
-          path: ["repeat_interval"],
-          message: "required for a recurring charge",
+          path: ["delay_interval"],
+          message: "a delayed charge needs delay_interval and delay_interval_type",
         });
-      if (c.repeat_interval_type === undefined)
-        ctx.addIssue({
-          code: "custom",
-          path: ["repeat_interval_type"],
-          message: "required for a recurring charge",
-        });
-    }
-  });
+      }
+      if (c.type === "recurring") {
+        if (c.repeat_interval === undefined)
+          ctx.addIssue({
+            code: "custom",
+            path: ["repeat_interval"],
+            message: "required for a recurring charge",
+          });
+        if (c.repeat_interval_type === undefined)
+          ctx.addIssue({
+            code: "custom",
+            path: ["repeat_interval_type"],
+            message: "required for a recurring charge",
+          });
+      }
+    }),
+);
 export type LimioCharge = z.infer<typeof limioChargeSchema>;
 
 export const offerTermSchema = z
@@ -95,7 +109,8 @@ function limioAttributeAliases(value: unknown): unknown {
   };
 }
 
-export const offerSchema = z.preprocess(
+/** The offer as the bridge keeps it: flat names, Limio's `__limio` attribute names where it has them. */
+const flatOfferSchema = z.preprocess(
   limioAttributeAliases,
   z
     .object({
@@ -127,30 +142,158 @@ export const offerSchema = z.preprocess(
       }
     }),
 );
+
+/**
+ * Limio's attribute for a product's Stripe Product Code. Limio's docs name the attribute
+ * ("Stripe Product Code") but not its key; Limio keys its own attributes `<snake_case>__limio`
+ * (`product_code__limio`, `price__limio`), so this is the key we read (docs/decisions/022).
+ */
+export const STRIPE_PRODUCT_CODE_ATTRIBUTE = "stripe_product_code__limio";
+
+const limioAttributesSchema = z
+  .object({
+    price__limio: z.array(limioChargeSchema).min(1, "an offer needs at least one charge"),
+    term__limio: offerTermSchema,
+    autoRenew__limio: z.boolean().optional(),
+    display_name__limio: z.string().optional(),
+    upgrade_offers__limio: offerListSchema,
+    downgrade_offers__limio: offerListSchema,
+    switch_date__limio: z.string().min(1).optional(),
+    [STRIPE_PRODUCT_CODE_ATTRIBUTE]: stripeProductId.optional(),
+  })
+  .loose();
+
+const limioProductSchema = z
+  .object({
+    name: z.string().optional(),
+    path: z.string().optional(),
+    attributes: z
+      .object({
+        display_name__limio: z.string().optional(),
+        [STRIPE_PRODUCT_CODE_ATTRIBUTE]: stripeProductId.optional(),
+      })
+      .loose()
+      .optional(),
+  })
+  .loose();
+
+/**
+ * An offer as Limio exports it (Objects API, the offer snapshot on an order): `id`, `version`,
+ * `name`, `path` and `data.attributes` (`price__limio`, `term__limio`, `autoRenew__limio`,
+ * `switch_date__limio`, …), the Stripe Product Code on the offer's attributes or its product's.
+ * Turned into the flat offer; errors keep Limio's paths (`data.attributes.price__limio.0.value`).
+ */
+const limioExportOfferSchema = z
+  .object({
+    id: z.string().min(1),
+    version: z.string().min(1).optional(),
+    name: z.string().min(1),
+    path: z.string().optional(),
+    data: z
+      .object({
+        attributes: limioAttributesSchema,
+        products: z.array(limioProductSchema).optional(),
+      })
+      .loose(),
+  })
+  .loose()
+  .transform((o, ctx) => {
+    const a = o.data.attributes;
+    const product = o.data.products?.find((p) => p.attributes?.[STRIPE_PRODUCT_CODE_ATTRIBUTE]);
+    const stripeProductCode =
+      a[STRIPE_PRODUCT_CODE_ATTRIBUTE] ?? product?.attributes?.[STRIPE_PRODUCT_CODE_ATTRIBUTE];
+    if (!stripeProductCode) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["data", "attributes", STRIPE_PRODUCT_CODE_ATTRIBUTE],
+        message: `required: the Stripe Product Code (prod_…), on the offer's attributes or its product's (data.products[].attributes.${STRIPE_PRODUCT_CODE_ATTRIBUTE})`,
+      });
+      return z.NEVER;
+    }
+    const { data, ...rest } = o;
+    return {
+      ...rest,
+      displayName: a.display_name__limio,
+      productName: product?.attributes?.display_name__limio ?? product?.name,
+      stripeProductCode,
+      charges: a.price__limio,
+      term: a.term__limio,
+      autoRenew: a.autoRenew__limio ?? true,
+      upgrade_offers__limio: a.upgrade_offers__limio,
+      downgrade_offers__limio: a.downgrade_offers__limio,
+      switch_date__limio: a.switch_date__limio,
+    };
+  });
+
+/** Limio's export shape has `data.attributes`; anything else is the flat shape. */
+const isLimioExport = (value: unknown): boolean => {
+  const data = (value as { data?: { attributes?: unknown } } | null)?.data;
+  return typeof data?.attributes === "object" && data.attributes !== null;
+};
+
+/** One catalog offer in either shape, validated with the schema of its shape (paths stay readable). */
+export const offerSchema = z.unknown().transform((value, ctx): z.infer<typeof flatOfferSchema> => {
+  const limio = isLimioExport(value) ? limioExportOfferSchema.safeParse(value) : undefined;
+  const r = limio && !limio.success ? limio : flatOfferSchema.safeParse(limio ? limio.data : value);
+  if (r.success) return r.data as z.infer<typeof flatOfferSchema>;
+  for (const issue of r.error.issues) ctx.addIssue({ ...issue, code: "custom", input: undefined });
+  return z.NEVER;
+});
 export type Offer = z.infer<typeof offerSchema>;
 
-export const catalogSchema = z
-  .object({ name: z.string().optional(), offers: z.array(offerSchema) })
-  .loose()
-  .superRefine((c, ctx) => {
-    const seen = new Set<string>();
-    c.offers.forEach((o, i) => {
-      if (seen.has(o.id))
-        ctx.addIssue({ code: "custom", path: ["offers", i, "id"], message: `duplicate offer id '${o.id}'` });
-      seen.add(o.id);
-    });
-  });
+/** A catalog file: `{ offers: [...] }`, or Limio's export, a bare array of offers. */
+export const catalogSchema = z.preprocess(
+  (value) => (Array.isArray(value) ? { offers: value } : value),
+  z
+    .object({ name: z.string().optional(), offers: z.array(offerSchema) })
+    .loose()
+    .superRefine((c, ctx) => {
+      const seen = new Set<string>();
+      c.offers.forEach((o, i) => {
+        if (seen.has(o.id))
+          ctx.addIssue({
+            code: "custom",
+            path: ["offers", i, "id"],
+            message: `duplicate offer id '${o.id}'`,
+          });
+        seen.add(o.id);
+      });
+    }),
+);
 export type Catalog = z.infer<typeof catalogSchema>;
 
-export type ParseCatalogResult = { ok: true; catalog: Catalog } | { ok: false; errors: FieldError[] };
+/** A refused catalog field, with the id of the offer it belongs to when that offer has one. */
+export type CatalogError = FieldError & { offerId?: string };
+export type ParseCatalogResult = { ok: true; catalog: Catalog } | { ok: false; errors: CatalogError[] };
 
 export function parseCatalog(json: unknown): ParseCatalogResult {
   const r = catalogSchema.safeParse(json);
   if (r.success) return { ok: true, catalog: r.data };
+  const offers = Array.isArray(json) ? json : (json as { offers?: unknown } | null)?.offers;
   return {
     ok: false,
-    errors: fieldErrorsOf(r.error.issues),
+    errors: r.error.issues.map((issue) => {
+      const [error] = fieldErrorsOf([issue]);
+      const index = issue.path[0] === "offers" ? issue.path[1] : undefined;
+      const id = typeof index === "number" && Array.isArray(offers) ? offers[index]?.id : undefined;
+      return typeof id === "string" && id !== "" ? { ...error!, offerId: id } : error!;
+    }),
   };
+}
+
+/** `offer '<id>' offers.2.data.attributes.price__limio.0.value: <message>`, one per line. */
+export const describeCatalogErrors = (errors: CatalogError[]): string =>
+  errors.map((e) => `${e.offerId ? `offer '${e.offerId}' ` : ""}${e.path}: ${e.message}`).join("\n");
+
+/**
+ * The offer's version: Limio's own (a 40-hex hash of the published offer) when the file gives
+ * one, else the SHA-1 of the offer's content, so a changed offer without a version still gets a
+ * new one and an unchanged one keeps its own.
+ */
+export function offerVersionOf(offer: Offer): string {
+  if (offer.version) return offer.version;
+  const { version: _omit, ...content } = offer;
+  return createHash("sha1").update(canonicalJson(content)).digest("hex");
 }
 
 export function findOffer(catalog: Catalog, offerId: string): Offer | undefined {

@@ -176,7 +176,8 @@ describe("catalog loading", () => {
     const json = JSON.parse(await readFile(demoCatalogUrl, "utf8"));
     const { loadCatalog } = await import("./index.ts");
     const loaded = await loadCatalog(store.db, json);
-    expect(loaded).toBe(json.offers.length);
+    expect(loaded.offers).toHaveLength(json.offers.length);
+    expect(loaded.offers.every((o) => o.change === "added")).toBe(true);
     const monthly = await store.db.offer.findUnique({ where: { id: json.offers[0].id } });
     expect(monthly).toMatchObject({ stripeProductCode: json.offers[0].stripeProductCode, term: "1 months" });
     await expect(loadCatalog(store.db, { offers: [{ ...json.offers[0], charges: [] }] })).rejects.toThrow(

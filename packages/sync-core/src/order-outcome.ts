@@ -23,7 +23,7 @@ export type StoredOrderPayload = Record<string, unknown> & {
   customerDetails?: { firstName?: string; lastName?: string; email?: string; phone?: string };
   address?: LimioAddress;
   type?: string;
-  orderItems?: { offer?: { id?: string } }[];
+  orderItems?: { offer?: { id?: string; version?: unknown } }[];
 };
 
 export type StoredOrder = { source: string; payload: unknown };
@@ -122,6 +122,8 @@ async function createFromNewOrder(
     reference: generateLimioReference(),
     customerId: customer.id,
     offerId: offer?.id ?? null,
+    // The version it bought: the one the order named, else the current one (decision 022).
+    offerVersion: offer ? (str(payload.orderItems?.[0]?.offer?.version) ?? offer.version) : null,
     status: "pending",
     origin: "limio",
     source,

@@ -1,3 +1,4 @@
+import { catalog } from "./catalog.ts";
 import type { Command } from "./command.ts";
 import { dlqList } from "./dlq-list.ts";
 import { dlqRedrive } from "./dlq-redrive.ts";
@@ -9,7 +10,7 @@ import { resyncAll } from "./resync-all.ts";
 
 /** Every operator command, by name. */
 export const commands: Record<string, Command> = Object.fromEntries(
-  [resync, resyncAll, reconcile, importSubscription, dlqList, dlqRedrive, lag].map((command) => [
+  [resync, resyncAll, reconcile, importSubscription, dlqList, dlqRedrive, lag, catalog].map((command) => [
     command.name,
     command,
   ]),

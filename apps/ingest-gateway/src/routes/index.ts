@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import type { RouteDeps } from "../deps.ts";
+import { loadCatalogRoute } from "./catalog/load-catalog.ts";
 import { healthRoutes } from "./health.ts";
 import { getOrderRoute } from "./orders/get-order.ts";
 import { submitOrderRoute } from "./orders/submit-order.ts";
@@ -15,4 +16,5 @@ export const routes: FastifyPluginAsyncZod<{ deps: RouteDeps }>[] = [
   syncSubscriptionRoute,
   stripeWebhookRoute,
   getSubscriptionRoute,
+  loadCatalogRoute,
 ];

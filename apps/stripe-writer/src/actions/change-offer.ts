@@ -84,7 +84,7 @@ export async function changeOffer(ctx: ActionContext): Promise<ActionResult> {
       });
     const planned = planSwitch({
       from: await loadOffer(ctx.db, fromId),
-      to: await loadOffer(ctx.db, order.offer.id),
+      to: await loadOffer(ctx.db, order.offer),
       current: currentItems(sub),
       effectiveDate: order.effectiveDate,
       periodEnd: new Date(currentPeriodEnd(sub) * 1000),
@@ -102,7 +102,7 @@ export async function changeOffer(ctx: ActionContext): Promise<ActionResult> {
   const planned = plan.planned;
   if (planned.kind === "no_change") return { status: "applied", action: "none", stripe: ids };
 
-  const to: Offer = await loadOffer(ctx.db, order.offer.id);
+  const to: Offer = await loadOffer(ctx.db, order.offer);
   await step("product", (key) => ctx.lookups.ensureProduct(to, key, metadata));
   const priceIds = new Map<string, string>();
   for (const { chargeIndex, price } of planned.newPrices) {

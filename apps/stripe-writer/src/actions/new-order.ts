@@ -67,12 +67,13 @@ export function customerDetails(order: LimioNewOrder): Stripe.CustomerUpdatePara
 
 /** Every catalog offer the order names (items and add-ons); an unknown one fails the order. */
 async function loadOrderOffers(ctx: ActionContext, order: LimioNewOrder): Promise<Map<string, Offer>> {
-  const ids = order.orderItems.flatMap((item) => [
-    item.offer.id,
-    ...(item.addOns ?? []).flatMap((a) => a.addOn?.id ?? a.offer?.id ?? []),
+  // The version each names, when it names one (decision 022); the first mention of an id wins.
+  const refs = order.orderItems.flatMap((item) => [
+    item.offer,
+    ...(item.addOns ?? []).flatMap((a) => a.addOn ?? a.offer ?? []),
   ]);
   const offers = new Map<string, Offer>();
-  for (const id of new Set(ids)) offers.set(id, await loadOffer(ctx.db, id));
+  for (const ref of refs) if (!offers.has(ref.id)) offers.set(ref.id, await loadOffer(ctx.db, ref));
   return offers;
 }
 

@@ -249,7 +249,12 @@ export const ORDER_FIELD_RULES: readonly FieldRule[] = [
     "items[].price (one Price per recurring charge); add_invoice_items[] (one-off charges)",
     "prices come from the published catalog, never from the order",
   ),
-  kept("orderItems.*.offer.version", NEW, "Price metadata limio_offer_version comes from the catalog"),
+  applied(
+    "orderItems.*.offer.version",
+    NEW,
+    "the catalog version priced (Price metadata limio_offer_version); the subscription keeps it",
+    "must name a loaded version (400 otherwise); absent: the offer's current version",
+  ),
   kept(
     "orderItems.*.offer.*",
     NEW,

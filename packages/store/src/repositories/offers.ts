@@ -11,7 +11,7 @@ export type OfferRecord = {
   raw: unknown;
 };
 
-/** Load catalog offers; re-loading the same catalog is a no-op, a changed offer is updated. */
+/** Write offers as their current version (no version history: tests and fixtures; see loadCatalog). */
 export async function upsertOffers(db: Db, offers: OfferRecord[]): Promise<number> {
   for (const offer of offers) {
     const data = { ...offer, charges: offer.charges as never, raw: offer.raw as never };
@@ -20,6 +20,21 @@ export async function upsertOffers(db: Db, offers: OfferRecord[]): Promise<numbe
   return offers.length;
 }
 
+/** The offer's current version. */
 export async function findOffer(db: Db, id: string) {
   return db.offer.findUnique({ where: { id } });
+}
+
+/** One loaded version of an offer (`raw` is the offer as parsed), or null when never loaded. */
+export async function findOfferVersion(db: Db, id: string, version: string) {
+  return db.offerVersion.findUnique({ where: { offerId_version: { offerId: id, version } } });
+}
+
+/**
+ * The catalog offer an order names: the version it names, else the current one; `raw` of the
+ * row (the parsed offer). Null when the offer, or that version of it, was never loaded.
+ */
+export async function findOrderedOffer(db: Db, ref: { id: string; version?: string | null }) {
+  if (ref.version) return (await findOfferVersion(db, ref.id, ref.version))?.raw ?? null;
+  return (await findOffer(db, ref.id))?.raw ?? null;
 }

@@ -3,6 +3,7 @@ import { validatorCompiler } from "fastify-type-provider-zod";
 import { z } from "zod";
 import type { RouteDeps } from "../../deps.ts";
 import { errorResponses } from "../../http-errors.ts";
+import { refuseUnknownOfferVersions } from "../catalog/offer-versions.ts";
 import { finalStatuses, type OrderAnswer, orderAnswerSchema, submitOrderBody } from "./schemas.ts";
 import {
   answers,
@@ -75,6 +76,7 @@ export const submitOrderRoute: FastifyPluginAsyncZod<{ deps: RouteDeps }> = asyn
         request.apiKeyName,
         request.headers["idempotency-key"],
       );
+      await refuseUnknownOfferVersions(db, submission.order);
       const [existing, target] = await Promise.all([
         findExistingOrder(db, submission, request.apiKeyName),
         resolveTarget(db, submission),
