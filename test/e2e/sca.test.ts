@@ -3,7 +3,6 @@
 // Stripe emulator plays Stripe and its 3-D Secure test page; Stripe's events reach the bridge's
 // stripe-events topic as the gateway's webhook route publishes them.
 import { randomBytes } from "node:crypto";
-import { messageTypes, type StripeEventLike, stripeEventKey, stripeEventReceivedData } from "@bridge/domain";
 import { freshDatabase, kafkaBrokers } from "@bridge/local-infra/testing";
 import { createLogger, createMetrics } from "@bridge/observability";
 import { type RunningSyncConsumer, startSyncConsumer } from "@bridge/sync-consumer";
@@ -21,6 +20,7 @@ import {
   poll,
   startHarness,
 } from "../../apps/stripe-writer/test/harness.ts";
+import { forwardNewStripeEvents } from "../support/stripe-events.ts";
 
 let h: Harness;
 let sync: RunningSyncConsumer;
@@ -62,31 +62,7 @@ afterAll(async () => {
   await h?.stop();
 });
 
-/**
- * The gateway's webhook route in short: every Stripe event not forwarded yet is published on the
- * stripe-events topic (same id and key as the gateway uses), each one twice (at-least-once).
- */
-async function forwardStripeEvents(): Promise<void> {
-  const events: Stripe.Event[] = [];
-  for await (const event of h.stripe.events.list({ limit: 100 })) events.push(event);
-  for (const event of events.reverse()) {
-    if (forwarded.has(event.id)) continue;
-    forwarded.add(event.id);
-    const like = event as unknown as StripeEventLike;
-    const envelope = {
-      id: event.id,
-      type: messageTypes.stripeEventReceived,
-      version: 1,
-      occurredAt: new Date(event.created * 1000).toISOString(),
-      source: "stripe",
-      correlationId: event.id,
-      data: stripeEventReceivedData(like),
-    };
-    for (let copy = 0; copy < 2; copy++) {
-      await h.publishEnvelope(stripeEventKey(like), envelope, h.topics.stripeEvents);
-    }
-  }
-}
+const forwardStripeEvents = () => forwardNewStripeEvents(h, forwarded);
 
 /** The customer on Stripe's 3-D Secure test page: Complete or Fail. */
 async function authenticate(paymentIntentId: string, outcome: "succeed" | "fail") {
