@@ -2,66 +2,22 @@
 // `POST /api/order` onto real Kafka, the writer and the sync run in process on this run's broker
 // and database, the Stripe emulator plays Stripe (and its 3-D Secure page), and the answers are
 // read back through the gateway's GET routes.
-import { randomBytes } from "node:crypto";
 import { generateLimioReference, type OrderOutcomeV1 } from "@bridge/domain";
-import { freshDatabase, kafkaBrokers } from "@bridge/local-infra/testing";
-import { createLogger, createMetrics } from "@bridge/observability";
-import { type RunningSyncConsumer, startSyncConsumer } from "@bridge/sync-consumer";
 import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildGateway } from "../../apps/ingest-gateway/src/app.ts";
-import { bearer, keys, testConfig } from "../../apps/ingest-gateway/test/support.ts";
-import {
-  type Harness,
-  hex,
-  newOrder,
-  offers,
-  poll,
-  startHarness,
-} from "../../apps/stripe-writer/test/harness.ts";
-import { forwardNewStripeEvents } from "../support/stripe-events.ts";
+import { bearer, keys } from "../../apps/ingest-gateway/test/support.ts";
+import { type Harness, hex, newOrder, offers, poll } from "../../apps/stripe-writer/test/harness.ts";
+import { type E2eStack, startE2eStack } from "../support/e2e-stack.ts";
 
+let stack: E2eStack;
 let h: Harness;
-let sync: RunningSyncConsumer;
 let gateway: FastifyInstance;
-const ORDER_SECRET_KEY = randomBytes(32).toString("base64");
-const forwarded = new Set<string>();
 
 beforeAll(async () => {
-  h = await startHarness({ brokers: kafkaBrokers(), databaseUrl: await freshDatabase("e2e_limio_api") });
-  await h.startWriter({ env: { ORDER_SECRET_KEY } });
-  const syncTopic = `${h.prefix}limio.sync.v1`;
-  gateway = await buildGateway({
-    config: testConfig({ ORDER_SECRET_KEY }),
-    logger: createLogger("limio-api-gateway", { level: "silent" }),
-    producer: h.producer,
-    store: h.store,
-    topics: {
-      orders: h.topics.orders,
-      orderOutcomes: h.topics.orderOutcomes,
-      stripeEvents: h.topics.stripeEvents,
-      sync: syncTopic,
-    },
-  });
-  sync = await startSyncConsumer({
-    kafka: h.kafka,
-    store: h.store,
-    stripe: h.stripe,
-    logger: createLogger("limio-api-sync", { level: process.env.TEST_LOG_LEVEL ?? "silent" }),
-    registry: createMetrics("sync-consumer", { defaultMetrics: false }).registry,
-    groupId: `sync-${h.prefix}`,
-    topics: { stripeEvents: h.topics.stripeEvents, orderOutcomes: h.topics.orderOutcomes, sync: syncTopic },
-    retry: { baseDelayMs: 50, retryTopicDelayMs: 200 },
-    exit: (code) => {
-      throw new Error(`sync-consumer exited ${code}`);
-    },
-  });
+  stack = await startE2eStack("limio_api");
+  ({ h, gateway } = stack);
 });
-afterAll(async () => {
-  await gateway?.close();
-  await sync?.stop();
-  await h?.stop();
-});
+afterAll(() => stack?.stop());
 
 type Answer = {
   id: string;
@@ -92,6 +48,14 @@ const read = async <T>(url: string): Promise<T> => {
   return response.json() as T;
 };
 
+/** The Limio subscription a new order created, once the order is applied and the sync ran. */
+async function appliedSubscription(answer: Answer) {
+  expect(await h.waitForOutcome(answer.id)).toMatchObject({ status: "applied" });
+  return poll(() =>
+    h.store.db.subscription.findUnique({ where: { id: answer.subscriptionId } }).then((s) => s ?? undefined),
+  );
+}
+
 const stripeResult = (result: unknown) => ({ type: "stripe", stripe: { result } });
 const email = (kind: string) => `limio.${kind}.${hex(6)}@example.com`;
 
@@ -118,12 +82,7 @@ describe("a Limio-shaped new order carrying its own id, order_reference, sub_ref
     });
     expect(answer).not.toHaveProperty("sub_reference");
 
-    expect(await h.waitForOutcome(ids.id)).toMatchObject({ status: "applied" });
-    const subscription = await poll(() =>
-      h.store.db.subscription
-        .findUnique({ where: { id: answer.subscriptionId } })
-        .then((s) => s ?? undefined),
-    );
+    const subscription = await appliedSubscription(answer);
     // One reference per subscription: the POST answer's is the stored one, and every GET shows it.
     expect(subscription.reference).toBe(ids.sub_reference);
     expect(await h.store.db.order.findUnique({ where: { id: ids.id } })).toMatchObject({
@@ -148,12 +107,7 @@ describe("a Limio-shaped new order carrying its own id, order_reference, sub_ref
       newOrder({ email: email("minted"), payment: stripeResult({ paymentMethod: { id: await h.card() } }) }),
     );
     expect(answer.owner).toBeNull();
-    expect(await h.waitForOutcome(answer.id)).toMatchObject({ status: "applied" });
-    const subscription = await poll(() =>
-      h.store.db.subscription
-        .findUnique({ where: { id: answer.subscriptionId } })
-        .then((s) => s ?? undefined),
-    );
+    const subscription = await appliedSubscription(answer);
     expect(subscription.reference).toBe(answer.subscriptionReference);
     expect(await read<Answer>(`/api/order/${answer.id}`)).toMatchObject({
       order_reference: answer.order_reference,
@@ -266,7 +220,7 @@ describe("an asynchronous new order whose card needs authentication", () => {
       },
     );
     expect(authenticated.status).toBe(200);
-    await forwardNewStripeEvents(h, forwarded);
+    await stack.forwardStripeEvents();
     const done = await poll(async () => {
       const v = await view();
       return v.status === "applied" ? v : undefined;

@@ -2,15 +2,10 @@
 // decision 018): the writer and the sync run in process on this run's broker and database, the
 // Stripe emulator plays Stripe and its 3-D Secure test page; Stripe's events reach the bridge's
 // stripe-events topic as the gateway's webhook route publishes them.
-import { randomBytes } from "node:crypto";
-import { freshDatabase, kafkaBrokers } from "@bridge/local-infra/testing";
-import { createLogger, createMetrics } from "@bridge/observability";
-import { type RunningSyncConsumer, startSyncConsumer } from "@bridge/sync-consumer";
 import type { FastifyInstance } from "fastify";
 import type Stripe from "stripe";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildGateway } from "../../apps/ingest-gateway/src/app.ts";
-import { bearer, keys, testConfig } from "../../apps/ingest-gateway/test/support.ts";
+import { bearer, keys } from "../../apps/ingest-gateway/test/support.ts";
 import {
   type Harness,
   hex,
@@ -18,51 +13,20 @@ import {
   newSubscriptionId,
   offers,
   poll,
-  startHarness,
 } from "../../apps/stripe-writer/test/harness.ts";
-import { forwardNewStripeEvents } from "../support/stripe-events.ts";
+import { type E2eStack, startE2eStack } from "../support/e2e-stack.ts";
 
+let stack: E2eStack;
 let h: Harness;
-let sync: RunningSyncConsumer;
 let gateway: FastifyInstance;
-/** The writer seals a waiting order's secret with it; the gateway's GET opens it (decision 018). */
-const ORDER_SECRET_KEY = randomBytes(32).toString("base64");
-const forwarded = new Set<string>();
 
 beforeAll(async () => {
-  h = await startHarness({ brokers: kafkaBrokers(), databaseUrl: await freshDatabase("e2e_sca") });
-  await h.startWriter({ env: { ORDER_SECRET_KEY } });
-  gateway = await buildGateway({
-    config: testConfig({ ORDER_SECRET_KEY }),
-    logger: createLogger("sca-gateway", { level: "silent" }),
-    producer: h.producer,
-    store: h.store,
-  });
-  sync = await startSyncConsumer({
-    kafka: h.kafka,
-    store: h.store,
-    stripe: h.stripe,
-    logger: createLogger("sca-sync", { level: process.env.TEST_LOG_LEVEL ?? "silent" }),
-    registry: createMetrics("sync-consumer", { defaultMetrics: false }).registry,
-    groupId: `sync-${h.prefix}`,
-    topics: {
-      stripeEvents: h.topics.stripeEvents,
-      orderOutcomes: h.topics.orderOutcomes,
-      sync: `${h.prefix}limio.sync.v1`,
-    },
-    retry: { baseDelayMs: 50, retryTopicDelayMs: 200 },
-    exit: (code) => {
-      throw new Error(`sync-consumer exited ${code}`);
-    },
-  });
+  stack = await startE2eStack("sca");
+  ({ h, gateway } = stack);
 });
-afterAll(async () => {
-  await gateway?.close();
-  await sync?.stop();
-  await h?.stop();
-});
+afterAll(() => stack?.stop());
 
-const forwardStripeEvents = () => forwardNewStripeEvents(h, forwarded);
+const forwardStripeEvents = () => stack.forwardStripeEvents();
 
 /** The customer on Stripe's 3-D Secure test page: Complete or Fail. */
 async function authenticate(paymentIntentId: string, outcome: "succeed" | "fail") {

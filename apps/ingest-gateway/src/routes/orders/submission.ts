@@ -99,23 +99,22 @@ function orderIds(order: LimioOrder, apiKeyName: string, identity: OrderIdentity
  */
 export async function refuseTakenReferences(db: Db, submission: Submission, target: Target): Promise<void> {
   const { order, ids, isNew } = submission;
-  if (order.order_reference) {
-    const [other] = await db.$queryRaw<{ id: string }[]>`
-      SELECT "id" FROM "Order" WHERE "reference" = ${order.order_reference} AND "id" <> ${ids.orderId} LIMIT 1`;
-    if (other) {
-      throw new HttpError(
-        409,
-        "reference_taken",
-        `order_reference ${order.order_reference} names another order`,
-        {
-          details: [{ path: "order_reference", message: "already the reference of another order" }],
-        },
-      );
+  const taken = (path: string, what: string, holder: { id: string } | null) => {
+    if (holder) {
+      throw new HttpError(409, "reference_taken", `${path} names another ${what}`, {
+        details: [{ path, message: `already the reference of another ${what}` }],
+      });
     }
+  };
+  if (order.order_reference) {
+    const where = { reference: order.order_reference, NOT: { id: ids.orderId } };
+    taken("order_reference", "order", await db.order.findFirst({ where, select: { id: true } }));
   }
   if (!order.sub_reference) return;
-  if (!isNew) {
-    if (order.sub_reference === target.subscriptionReference) return;
+  if (isNew) {
+    const where = { reference: order.sub_reference, NOT: { id: target.subscriptionId } };
+    taken("sub_reference", "subscription", await db.subscription.findFirst({ where, select: { id: true } }));
+  } else if (order.sub_reference !== target.subscriptionReference) {
     throw new HttpError(400, "invalid_order", "the order is invalid", {
       details: [
         {
@@ -124,18 +123,6 @@ export async function refuseTakenReferences(db: Db, submission: Submission, targ
         },
       ],
     });
-  }
-  const [other] = await db.$queryRaw<{ id: string }[]>`
-    SELECT "id" FROM "Subscription" WHERE "reference" = ${order.sub_reference} AND "id" <> ${target.subscriptionId} LIMIT 1`;
-  if (other) {
-    throw new HttpError(
-      409,
-      "reference_taken",
-      `sub_reference ${order.sub_reference} names another subscription`,
-      {
-        details: [{ path: "sub_reference", message: "already the reference of another subscription" }],
-      },
-    );
   }
 }
 
