@@ -304,10 +304,10 @@ describe("observability", () => {
     expect(scraped.statusCode).toBe(200);
     expect(scraped.headers["content-type"]).toMatch(/text\/plain/);
     expect(scraped.body).toMatch(
-      /gateway_http_requests_total\{route="\/api\/orders\/:id",method="GET",status="403"[^}]*\} 1/,
+      /gateway_http_requests_total\{route="\/api\/order\/:id",method="GET",status="403"[^}]*\} 1/,
     );
     expect(scraped.body).toMatch(
-      /gateway_http_requests_total\{route="\/api\/orders\/:id",method="GET",status="401"[^}]*\} 1/,
+      /gateway_http_requests_total\{route="\/api\/order\/:id",method="GET",status="401"[^}]*\} 1/,
     );
     expect(scraped.body).toMatch(
       /gateway_http_request_duration_seconds_bucket\{[^}]*route="\/webhooks\/stripe"/,

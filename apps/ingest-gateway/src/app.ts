@@ -15,6 +15,7 @@ import { kafkaPlugin } from "./plugins/kafka.ts";
 import { metricsPlugin } from "./plugins/metrics.ts";
 import { swaggerPlugin } from "./plugins/swagger.ts";
 import { routes } from "./routes/index.ts";
+import { rewriteOrderAlias } from "./routes/orders/alias.ts";
 
 export type { GatewayDeps } from "./deps.ts";
 
@@ -36,6 +37,7 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
     ...correlationIdOptions,
     bodyLimit: config.BODY_LIMIT_BYTES,
     return503OnClosing: true,
+    rewriteUrl: (request) => rewriteOrderAlias(request.url ?? "/"),
     // Slow or idle clients cannot hold connections (and their buffers) open: see decision 013.
     requestTimeout: config.REQUEST_TIMEOUT_MS,
     keepAliveTimeout: config.KEEP_ALIVE_TIMEOUT_MS,

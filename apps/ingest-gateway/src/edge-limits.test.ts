@@ -14,10 +14,15 @@ import {
 // Issue 16: input the rest of the system cannot store or bill is refused at the edge, with a 400
 // naming the field, and one client's bad request never fails another's.
 
-const newOrder = (): Record<string, unknown> => ({
-  ...JSON.parse(readFileSync(new URL("../../../test/fixtures/limio/new.json", import.meta.url), "utf8")),
-  external_id: `EXT-${randomUUID()}`,
-});
+const newOrder = (): Record<string, unknown> => {
+  // Without Limio's own id and reference: each test's order is another order.
+  const {
+    id: _id,
+    order_reference: _ref,
+    ...order
+  } = JSON.parse(readFileSync(new URL("../../../test/fixtures/limio/new.json", import.meta.url), "utf8"));
+  return { ...order, external_id: `EXT-${randomUUID()}` };
+};
 
 let gw: TestGateway;
 let orders: Awaited<ReturnType<typeof startTopicReader>>;

@@ -23,8 +23,8 @@ type Document = {
 const committed = () => JSON.parse(readFileSync(openapiPath, "utf8")) as Document;
 
 const expectedOperations: [path: string, method: string, statuses: string[]][] = [
-  ["/api/orders", "post", ["200", "202", "400", "401", "403", "404", "409", "413", "415", "429", "503"]],
-  ["/api/orders/{id}", "get", ["200", "400", "401", "403", "404"]],
+  ["/api/order", "post", ["200", "202", "400", "401", "403", "404", "409", "413", "415", "429", "503"]],
+  ["/api/order/{id}", "get", ["200", "400", "401", "403", "404"]],
   [
     "/api/plugins/stripe/sync/subscription/{id}",
     "post",
@@ -76,12 +76,12 @@ describe("OpenAPI document", () => {
         for (const media of content) expect(media.schema).toBeTruthy();
       }
     }
-    for (const path of ["/api/orders", "/webhooks/stripe"]) {
+    for (const path of ["/api/order", "/webhooks/stripe"]) {
       expect(doc.paths[path]!.post!.requestBody!.content["application/json"]!.schema).toBeTruthy();
     }
     for (const [path, method] of [
-      ["/api/orders", "post"],
-      ["/api/orders/{id}", "get"],
+      ["/api/order", "post"],
+      ["/api/order/{id}", "get"],
       ["/api/plugins/stripe/sync/subscription/{id}", "post"],
       ["/api/subscriptions/{id}", "get"],
     ] as const) {
@@ -113,6 +113,56 @@ describe("OpenAPI document", () => {
     const error = ajv.compile({ ...doc.components.schemas.Error, components: doc.components });
     expect(error({ error: { code: "x", message: "y" } })).toBe(true);
     expect(error({ message: "y" })).toBe(false);
+  });
+
+  it("declares what the gateway enforces: email formats, the webhook's Stripe-Signature header and its 400", () => {
+    const doc = committed();
+    const order = JSON.stringify(doc.components.schemas.LimioOrder);
+    for (const details of ["customerDetails", "billingDetails"]) {
+      const at = order.indexOf(`"${details}"`);
+      expect(at, details).toBeGreaterThan(-1);
+      expect(order.slice(at, order.indexOf('"email"', at) + 200), `${details}.email`).toContain(
+        '"format":"email"',
+      );
+    }
+    const webhook = doc.paths["/webhooks/stripe"]!.post!;
+    expect(webhook.parameters).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ in: "header", name: "stripe-signature", required: true }),
+      ]),
+    );
+    expect(webhook.responses["400"]!.description).toMatch(/signature/);
+  });
+
+  it("answers 405 with Allow, not 404, for every method a documented path does not declare", async () => {
+    const doc = committed();
+    const app = await buildGateway({
+      config: testConfig(),
+      logger: createLogger("test", { level: "silent" }),
+      producer: {} as never,
+      store: { db: {} as never, ping: async () => true },
+    });
+    const methods = ["get", "post", "put", "patch", "delete", "options"] as const;
+    let checked = 0;
+    for (const [path, operations] of Object.entries(doc.paths)) {
+      const url = path.replaceAll(/\{[^}]+\}/g, "x1");
+      const declared = Object.keys(operations).map((m) => m.toUpperCase());
+      for (const method of methods.filter((m) => !(m in operations))) {
+        const response = await app.inject({ method: method.toUpperCase() as "GET", url });
+        expect(response.statusCode, `${method} ${path}`).toBe(405);
+        const allow = String(response.headers.allow).split(", ");
+        expect(allow, `${method} ${path} Allow`).toEqual(expect.arrayContaining(declared));
+        expect(allow).not.toContain(method.toUpperCase());
+        expect(response.json().error.code).toBe("method_not_allowed");
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThan(60);
+    // The alias answers the same way, and a path the gateway does not serve is still 404.
+    const alias = await app.inject({ method: "DELETE", url: "/api/orders" });
+    expect([alias.statusCode, alias.headers.allow]).toEqual([405, "POST"]);
+    expect((await app.inject({ method: "GET", url: "/api/nothing-here" })).statusCode).toBe(404);
+    await app.close();
   });
 
   it("is served at /openapi.json and rendered by Swagger UI at /docs", async () => {

@@ -40,6 +40,10 @@ export const limioScheduleId = limioId("schedule");
 export const limioEventId = limioId("event");
 export const limioAddressId = limioId("address");
 export const limioPaymentMethodId = limioId("paymentMethod");
+/** Limio identity (an order's and its objects' `owner`): `id-<32 hex>`. */
+export const limioIdentityId = z
+  .string()
+  .regex(new RegExp(`^id-${HEX32}$`), "expected a Limio identity id 'id-<32 hex>'");
 
 /**
  * Limio's own references contain every uppercase letter and digit (e.g. `29CVVO5SJFR0`), so the

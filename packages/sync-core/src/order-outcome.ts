@@ -24,6 +24,7 @@ export type StoredOrderPayload = Record<string, unknown> & {
   address?: LimioAddress;
   type?: string;
   orderItems?: { offer?: { id?: string; version?: unknown } }[];
+  sub_reference?: string;
 };
 
 export type StoredOrder = { source: string; payload: unknown };
@@ -119,7 +120,9 @@ async function createFromNewOrder(
   const offer = offerRef ? await findOffer(tx, offerRef) : null;
   const created = await createSubscription(tx, {
     id: outcome.subscriptionId,
-    reference: generateLimioReference(),
+    // The reference the gateway answered with (the order's own sub_reference, else minted there):
+    // one reference per subscription in every answer and in the store.
+    reference: str(payload.sub_reference) ?? generateLimioReference(),
     customerId: customer.id,
     offerId: offer?.id ?? null,
     // The version it bought: the one the order named, else the current one (decision 022).

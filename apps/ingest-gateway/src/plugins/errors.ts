@@ -3,6 +3,7 @@ import type { FastifyError, FastifyInstance } from "fastify";
 import fp from "fastify-plugin";
 import { hasZodFastifySchemaValidationErrors } from "fastify-type-provider-zod";
 import { type ErrorDetail, errorBody, HttpError } from "../http-errors.ts";
+import { routeMethodIndex } from "./method-not-allowed.ts";
 
 /** Fastify's own error codes → our status and code. */
 const fastifyCodes: Record<string, { status: number; code: string; message?: string }> = {
@@ -25,10 +26,22 @@ const pointerToPath = (pointer: string) => pointer.replace(/^\//, "").replaceAll
  */
 export const errorsPlugin = fp(
   async (app: FastifyInstance, options: { retryAfterSeconds: number }) => {
+    const allowedMethods = routeMethodIndex(app);
     app.setNotFoundHandler((request, reply) => {
-      reply
-        .code(404)
-        .send(errorBody("not_found", `no route for ${request.method} ${request.url.split("?")[0]}`));
+      const path = request.url.split("?")[0] ?? "/";
+      const allowed = allowedMethods(path);
+      if (allowed.length > 0) {
+        return reply
+          .code(405)
+          .header("allow", allowed.join(", "))
+          .send(
+            errorBody(
+              "method_not_allowed",
+              `${request.method} is not allowed on ${path}; allowed: ${allowed.join(", ")}`,
+            ),
+          );
+      }
+      return reply.code(404).send(errorBody("not_found", `no route for ${request.method} ${path}`));
     });
 
     app.setErrorHandler((error: FastifyError | HttpError, request, reply) => {

@@ -49,7 +49,7 @@ export const healthRoutes: FastifyPluginAsyncZod<{ deps: RouteDeps }> = async (a
         response: {
           200: z
             .string()
-            .meta({ examples: ['gateway_http_requests_total{route="/api/orders",status="202"} 1'] }),
+            .meta({ examples: ['gateway_http_requests_total{route="/api/order",status="202"} 1'] }),
         },
       },
     },

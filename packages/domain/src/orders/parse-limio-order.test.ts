@@ -165,3 +165,121 @@ describe("limioOrderSchema", () => {
     expect(root.success ? null : root.error.issues[0]?.path).toEqual([]);
   });
 });
+
+describe("Stripe.js results in payment.stripe.result (issue 13)", () => {
+  const withResult = (result: unknown, type = "new") =>
+    type === "new"
+      ? parseLimioOrder(newOrder({ payment: { type: "stripe", stripe: { result } } }))
+      : parseLimioOrder({
+          order_type: type,
+          subscriptionId: SUB,
+          payment: { type: "stripe", stripe: { result } },
+        });
+  const paymentOf = (r: ReturnType<typeof parseLimioOrder>) => {
+    if (!r.ok || (r.order.order_type !== "new" && r.order.order_type !== "change_payment")) {
+      throw new Error(JSON.stringify(r));
+    }
+    return { refs: r.order.stripePayment, kept: r.order.payment };
+  };
+  // Shapes as Stripe.js resolves them (docs.stripe.com/js): objects, with their client secrets.
+  const paymentMethod = {
+    id: "pm_1Q0PsIJvEtkwdCNY",
+    object: "payment_method",
+    type: "card",
+    card: { last4: "4242" },
+  };
+  const paymentIntent = {
+    id: "pi_3Q0PsIJvEtkwdCNY",
+    object: "payment_intent",
+    status: "succeeded",
+    client_secret: "pi_3Q0PsIJvEtkwdCNY_secret_abc",
+    payment_method: "pm_1Q0PsIJvEtkwdCNY",
+  };
+  const setupIntent = {
+    id: "seti_1Q0PsIJvEtkwdCNY",
+    object: "setup_intent",
+    status: "succeeded",
+    client_secret: "seti_1Q0PsIJvEtkwdCNY_secret_abc",
+    payment_method: "pm_1Q0PsIJvEtkwdCNY",
+  };
+
+  it("createPaymentMethod's { paymentMethod }: its id, nothing else of the card kept", () => {
+    const { refs, kept } = paymentOf(withResult({ paymentMethod }));
+    expect(refs).toEqual({ paymentMethodId: "pm_1Q0PsIJvEtkwdCNY" });
+    expect(kept?.stripe?.result).toEqual({ paymentMethod: "pm_1Q0PsIJvEtkwdCNY" });
+  });
+
+  it("confirmCardPayment's { paymentIntent }: the PaymentIntent to attach, its client_secret dropped", () => {
+    const { refs, kept } = paymentOf(withResult({ paymentIntent }));
+    expect(refs).toEqual({ paymentIntentId: paymentIntent.id });
+    expect(JSON.stringify(kept)).not.toContain("secret");
+  });
+
+  it("confirmCardSetup's { setupIntent }: the PaymentMethod it saved, for new orders and change_payment", () => {
+    for (const type of ["new", "change_payment"]) {
+      const { refs, kept } = paymentOf(withResult({ setupIntent }, type));
+      expect(refs).toEqual({ paymentMethodId: "pm_1Q0PsIJvEtkwdCNY" });
+      expect(JSON.stringify(kept)).not.toContain("secret");
+    }
+  });
+
+  it("refuses a SetupIntent that is not confirmed, naming the field", () => {
+    expect(
+      errorsOf(
+        newOrder({
+          payment: { stripe: { result: { setupIntent: { ...setupIntent, status: "requires_action" } } } },
+        }),
+      ),
+    ).toEqual([
+      expect.stringMatching(
+        /^payment\.stripe\.result\.setupIntent\.status: expected a confirmed SetupIntent/,
+      ),
+    ]);
+  });
+
+  it("refuses an { error } result with the field's name", () => {
+    const error = { type: "card_error", code: "card_declined", message: "Your card was declined." };
+    expect(errorsOf(newOrder({ payment: { type: "stripe", stripe: { result: { error } } } }))).toEqual([
+      "payment.stripe.result.error: Stripe.js reported an error (card_declined): the payment was not confirmed, nothing to apply",
+    ]);
+    expect(
+      errorsOf({
+        order_type: "change_payment",
+        subscriptionId: SUB,
+        payment: { stripe: { result: { error } } },
+      }),
+    ).toHaveLength(1);
+  });
+
+  it("a parsed Stripe.js result parses again unchanged", () => {
+    for (const result of [{ paymentMethod }, { paymentIntent }, { setupIntent }]) {
+      const once = withResult(result);
+      if (!once.ok) throw new Error(JSON.stringify(once.errors));
+      expect(parseLimioOrder(JSON.parse(JSON.stringify(once.order)))).toEqual(once);
+    }
+  });
+});
+
+describe("Limio's own references and owner (issue 13)", () => {
+  it("keeps them as given and refuses malformed ones by name", () => {
+    const r = parseLimioOrder(
+      newOrder({
+        order_reference: "2I2IG4P6R7O0",
+        sub_reference: "6BD2OFB0JIE0",
+        owner: `id-${"a".repeat(32)}`,
+      }),
+    );
+    expect(r.ok && [r.order.order_reference, r.order.sub_reference, r.order.owner]).toEqual([
+      "2I2IG4P6R7O0",
+      "6BD2OFB0JIE0",
+      `id-${"a".repeat(32)}`,
+    ]);
+    expect(
+      errorsOf(newOrder({ order_reference: "short", sub_reference: "lower5case12", owner: "me" })),
+    ).toEqual([
+      "order_reference: expected a 12-character reference [A-Z0-9]",
+      "sub_reference: expected a 12-character reference [A-Z0-9]",
+      "owner: expected a Limio identity id 'id-<32 hex>'",
+    ]);
+  });
+});

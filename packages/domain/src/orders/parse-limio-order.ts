@@ -76,17 +76,96 @@ const fail = (code: ParseErrorCode, errors: OrderFieldError[]): ParseLimioOrderR
   errors,
 });
 
+type StripeResult = NonNullable<NonNullable<LimioPayment["stripe"]>["result"]>;
+type MethodRef = string | { id: string } | null | undefined;
+const idOf = (ref: MethodRef) => (typeof ref === "string" ? ref : ref?.id);
+
 export function stripePaymentRefs(payment: LimioPayment | undefined): StripePaymentRefs {
   if (!payment) return {};
   const s = payment.stripe;
   const r = s?.result;
+  const intent = (i: StripeResult["paymentIntent"]) => (typeof i === "string" ? i : i?.id);
   const paymentMethodId =
-    payment.paymentMethodId ?? s?.paymentMethod ?? s?.payment_method ?? r?.paymentMethod ?? r?.payment_method;
+    payment.paymentMethodId ??
+    idOf(s?.paymentMethod) ??
+    s?.payment_method ??
+    idOf(r?.paymentMethod) ??
+    r?.payment_method ??
+    // A confirmed SetupIntent (confirmCardSetup) saved this PaymentMethod for the subscription.
+    idOf(r?.setupIntent?.payment_method ?? s?.setupIntent?.payment_method);
   const paymentIntentId =
-    payment.paymentIntentId ?? s?.paymentIntent ?? s?.payment_intent ?? r?.paymentIntent ?? r?.payment_intent;
+    payment.paymentIntentId ??
+    intent(s?.paymentIntent) ??
+    s?.payment_intent ??
+    intent(r?.paymentIntent) ??
+    r?.payment_intent;
   return {
     ...(paymentMethodId ? { paymentMethodId } : {}),
     ...(paymentIntentId ? { paymentIntentId } : {}),
+  };
+}
+
+/** Stripe.js objects reduced to what the writer reads: no client_secret, card or billing details kept. */
+function idsOnly(result: StripeResult): StripeResult {
+  const { paymentMethod, paymentIntent, setupIntent, ...rest } = result;
+  const method = (ref: MethodRef) => (ref && typeof ref === "object" ? ref.id : ref);
+  return {
+    ...rest,
+    ...(paymentMethod !== undefined ? { paymentMethod: idOf(paymentMethod)! } : {}),
+    ...(paymentIntent !== undefined
+      ? {
+          paymentIntent:
+            typeof paymentIntent === "string"
+              ? paymentIntent
+              : {
+                  id: paymentIntent.id,
+                  ...(paymentIntent.payment_method
+                    ? { payment_method: method(paymentIntent.payment_method) }
+                    : {}),
+                },
+        }
+      : {}),
+    ...(setupIntent !== undefined
+      ? {
+          setupIntent: {
+            id: setupIntent.id,
+            status: setupIntent.status,
+            payment_method: method(setupIntent.payment_method)!,
+          },
+        }
+      : {}),
+  };
+}
+
+/**
+ * The payment as the order keeps it, or the refusal of a Stripe.js `{ error }` result: the
+ * browser's payment step failed, so there is nothing to charge or save.
+ */
+function checkedPayment(payment: LimioPayment | undefined): {
+  payment?: LimioPayment;
+  error?: OrderFieldError;
+} {
+  if (!payment?.stripe) return payment ? { payment } : {};
+  const { result, ...stripe } = payment.stripe;
+  for (const [path, r] of [
+    ["payment.stripe.result.error", result],
+    ["payment.stripe.error", stripe],
+  ] as const) {
+    if (r?.error) {
+      const code = r.error.code ?? r.error.type ?? "error";
+      return {
+        error: {
+          path,
+          message: `Stripe.js reported an error (${code}): the payment was not confirmed, nothing to apply`,
+        },
+      };
+    }
+  }
+  return {
+    payment: {
+      ...payment,
+      stripe: { ...idsOnly(stripe), ...(result ? { result: idsOnly(result) } : {}) },
+    },
   };
 }
 
@@ -169,7 +248,12 @@ function normalise(o: ParsedAny): ParseLimioOrderResult {
           },
         ]);
       }
-      return { ok: true, order: { ...o, ...withSub, email, stripePayment: stripePaymentRefs(o.payment) } };
+      const { payment, error } = checkedPayment(o.payment);
+      if (error) return fail("invalid_order", [error]);
+      return {
+        ok: true,
+        order: { ...o, ...withSub, email, payment: payment!, stripePayment: stripePaymentRefs(payment) },
+      };
     }
     case "cancel_subscription": {
       const reason = o.reason ?? o.data?.reason;
@@ -189,11 +273,19 @@ function normalise(o: ParsedAny): ParseLimioOrderResult {
         return fail("invalid_order", [{ path: "address", message: "required for change_address" }]);
       return { ok: true, order: { ...o, subscriptionId: target.id!, address } };
     }
-    case "change_payment":
+    case "change_payment": {
+      const { payment, error } = checkedPayment(o.payment);
+      if (error) return fail("invalid_order", [error]);
       return {
         ok: true,
-        order: { ...o, subscriptionId: target.id!, stripePayment: stripePaymentRefs(o.payment) },
+        order: {
+          ...o,
+          subscriptionId: target.id!,
+          ...(payment ? { payment } : {}),
+          stripePayment: stripePaymentRefs(payment),
+        },
       };
+    }
     case "change_offer": {
       // A second item is refused by the field table (orderItems.1) before we get here.
       const items = o.orderItems ?? [];

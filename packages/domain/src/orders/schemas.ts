@@ -1,10 +1,13 @@
 import { z } from "zod";
 import {
   limioCustomerId,
+  limioIdentityId,
   limioOrderId,
+  limioReference,
   limioSubscriptionId,
   stripePaymentIntentId,
   stripePaymentMethodId,
+  stripeSetupIntentId,
 } from "../ids.ts";
 
 /**
@@ -50,19 +53,45 @@ export const limioCustomerDetailsSchema = z
   })
   .loose();
 
+/** A Stripe.js object names its PaymentMethod by id, or expanded as an object with one. */
+const paymentMethodRef = z.union([stripePaymentMethodId, z.object({ id: stripePaymentMethodId }).loose()]);
+
+/**
+ * What Stripe.js resolves with (docs.stripe.com/js): createPaymentMethod → `{ paymentMethod }`,
+ * confirmCardPayment → `{ paymentIntent }`, confirmCardSetup → `{ setupIntent }`, any of them →
+ * `{ error }`. The bare ids older shops send are accepted as well. parseLimioOrder refuses an
+ * `error` result and keeps only the ids (never the intents' client_secret or card details).
+ */
 const stripeResultSchema = z
   .object({
-    paymentMethod: stripePaymentMethodId.optional(),
+    paymentMethod: paymentMethodRef.optional(),
     payment_method: stripePaymentMethodId.optional(),
-    paymentIntent: stripePaymentIntentId.optional(),
+    paymentIntent: z
+      .union([
+        stripePaymentIntentId,
+        z.object({ id: stripePaymentIntentId, payment_method: paymentMethodRef.nullish() }).loose(),
+      ])
+      .optional(),
     payment_intent: stripePaymentIntentId.optional(),
+    setupIntent: z
+      .object({
+        id: stripeSetupIntentId,
+        status: z.literal("succeeded", {
+          error: "expected a confirmed SetupIntent (status succeeded): confirm it in the browser first",
+        }),
+        payment_method: paymentMethodRef,
+      })
+      .loose()
+      .optional(),
+    error: z.object({ type: z.string().optional(), code: z.string().optional() }).loose().optional(),
   })
   .loose();
 
 /**
  * Limio `OrderPayment`: `{ type, stripe?: { result }, … }`. The shop has already talked to Stripe
- * Elements, so a Stripe payment carries a PaymentMethod (`pm_…`) and/or a PaymentIntent (`pi_…`)
- * id; we accept them at the top level or under `stripe` / `stripe.result`.
+ * Elements, so a Stripe payment carries a PaymentMethod (`pm_…`), a PaymentIntent (`pi_…`) or a
+ * confirmed SetupIntent (its PaymentMethod), as ids at the top level or under `stripe`, or as
+ * Stripe.js returned them under `stripe.result`.
  */
 export const limioPaymentSchema = z
   .object({
@@ -136,9 +165,11 @@ const orderBase = {
   external_id: z.string().min(1).optional(),
   process_immediately: z.boolean().optional(),
   orderDate: isoDateOrDateTime.optional(),
-  order_reference: z.string().optional(),
-  sub_reference: z.string().optional(),
-  owner: z.string().optional(),
+  // Limio's own references and identity: used as they are when given (the gateway mints them
+  // only when absent), so Limio and the bridge name the order and subscription alike.
+  order_reference: limioReference.optional(),
+  sub_reference: limioReference.optional(),
+  owner: limioIdentityId.optional(),
   // Limio names the target subscription either way; parseLimioOrder normalises to subscriptionId.
   subscriptionId: limioSubscriptionId.optional(),
   forSubscription: z.object({ id: limioSubscriptionId }).loose().optional(),
@@ -202,7 +233,6 @@ export const limioChangePaymentOrderSchema = z
   .object({
     ...orderBase,
     order_type: z.literal("change_payment"),
-    owner: z.string().optional(),
     payment: limioPaymentSchema.optional(),
     billingDetails: limioAddressSchema.optional(),
   })

@@ -3,18 +3,23 @@ import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import type { RouteDeps } from "../../deps.ts";
 import { errorResponses, HttpError } from "../../http-errors.ts";
-import { orderStatuses } from "./schemas.ts";
+import { orderStatuses, statusMappingDescription } from "./schemas.ts";
+import { publishedFields } from "./submission.ts";
 
 const orderView = z
   .object({
     id: z.string(),
     order_reference: z.string(),
     order_type: z.string(),
-    status: z.enum(orderStatuses).or(z.string()),
+    status: z.enum(orderStatuses).or(z.string()).meta({ description: statusMappingDescription }),
     source: z.string(),
     external_id: z.string().nullable(),
     subscriptionId: z.string(),
-    subscriptionReference: z.string().nullable(),
+    subscriptionReference: z.string().nullable().meta({
+      description:
+        "The subscription's reference, the same as in the POST answer (a new order's before its subscription exists)",
+    }),
+    owner: z.string().nullable().meta({ description: "The order's `owner` (Limio identity) as it was sent" }),
     clientSecret: z
       .object({ type: z.string(), value: z.string() })
       .optional()
@@ -49,6 +54,7 @@ const orderView = z
         external_id: "EXT-ORD-12345",
         subscriptionId: "sub-5c3d83c60950014c306865f0ab8c499b",
         subscriptionReference: "29CVV5SJFRQ2",
+        owner: "id-62401f8d5bf6b26a37ea0defd66fd005",
         outcome: {
           status: "applied",
           action: "subscription_created",
@@ -84,18 +90,18 @@ function waitingSecret(
   return value === null ? undefined : { type: sealed.type, value };
 }
 
-/** `GET /api/orders/{id}`: an order's status and outcome, from the Limio store. */
+/** `GET /api/order/{id}` (alias `/api/orders/{id}`): an order's status and outcome, from the Limio store. */
 export const getOrderRoute: FastifyPluginAsyncZod<{ deps: RouteDeps }> = async (app, { deps }) => {
   const secretKey = deps.config.ORDER_SECRET_KEY ? secretKeyFrom(deps.config.ORDER_SECRET_KEY) : undefined;
   app.get(
-    "/api/orders/:id",
+    "/api/order/:id",
     {
       onRequest: app.requireScope("read"),
       schema: {
         tags: ["orders"],
         summary: "Read an order's status and outcome",
         description:
-          "404 until the writer recorded the order (shortly after a 202); a resubmission with the same " +
+          "`GET /api/orders/{id}` is the same route (an alias). `status` as in the POST answer. 404 until the writer recorded the order (shortly after a 202); a resubmission with the same " +
           "idempotency identity reports this order.",
         security: [{ bearerAuth: [] }],
         params: z.object({ id: z.string().regex(/^order-[0-9a-f]{32}$/, "expected order-<32 hex>") }),
@@ -107,6 +113,7 @@ export const getOrderRoute: FastifyPluginAsyncZod<{ deps: RouteDeps }> = async (
       if (!order) throw new HttpError(404, "order_not_found", `no order ${request.params.id}`);
       const subscription = await findSubscription(deps.store.db, order.subscriptionId);
       const clientSecret = waitingSecret(secretKey, order);
+      const published = publishedFields(order.payload);
       return {
         id: order.id,
         order_reference: order.reference,
@@ -115,7 +122,9 @@ export const getOrderRoute: FastifyPluginAsyncZod<{ deps: RouteDeps }> = async (
         source: order.source,
         external_id: order.externalId,
         subscriptionId: order.subscriptionId,
-        subscriptionReference: subscription?.reference ?? null,
+        subscriptionReference:
+          subscription?.reference ?? (order.type === "new" ? (published.sub_reference ?? null) : null),
+        owner: published.owner ?? null,
         ...(clientSecret ? { clientSecret } : {}),
         outcome: publicOutcome(order.outcome),
         createdAt: order.createdAt.toISOString(),

@@ -11,6 +11,21 @@ import { z } from "zod";
 export const orderStatuses = ["queued", "processing", ...orderOutcomeStatuses] as const;
 export const finalStatuses: readonly string[] = orderOutcomeStatuses;
 
+/**
+ * The bridge's order statuses next to Limio's (docs/api-statuses.md, decision 021): Limio's
+ * Send Order API documents one status value, `complete`; the bridge keeps its own words, which
+ * say more (waiting for the customer, skipped), and this table maps them.
+ */
+export const statusMappingDescription =
+  "The bridge's status (docs/api-statuses.md maps it to Limio's): " +
+  "`queued` (Limio: accepted, process_immediately false) the order is durably in Kafka, not applied yet; " +
+  "`processing` (Limio: accepted) the writer is applying it; " +
+  "`applied` (Limio: `complete`) Stripe's state proves the order; " +
+  "`requires_action` (Limio: none; the order waits for the customer) the shop confirms the payment or " +
+  "SetupIntent with `clientSecret`, then the order turns applied or failed; " +
+  "`failed` (Limio: the order fails with its reason) nothing was charged, see `reason`; " +
+  "`skipped` (Limio: `complete`, nothing to do) the change came from Stripe or was already applied.";
+
 const newOrderExample = {
   order_type: "new",
   external_id: "EXT-ORD-12345",
@@ -59,18 +74,25 @@ export const submitOrderBody = z
 
 export const orderAnswerSchema = z
   .object({
-    id: z
-      .string()
-      .meta({ description: "Limio order id `order-<32 hex>`, derived from the idempotency identity" }),
-    order_reference: z.string().meta({ description: "12-character order reference" }),
-    status: z.enum(orderStatuses).meta({
+    id: z.string().meta({
       description:
-        "queued: acknowledged by Kafka, not applied yet; processing; applied / failed / skipped: final. " +
-        "`applied` means Stripe's state proves the order (see limioSync for the Limio subscription).",
+        "Limio order id `order-<32 hex>`: the order's own `id` when it carries one, else derived from the idempotency identity",
     }),
+    order_reference: z.string().meta({
+      description:
+        "12-character order reference: the order's own `order_reference` when it carries one, else minted",
+    }),
+    status: z.enum(orderStatuses).meta({ description: statusMappingDescription }),
     external_id: z.string().nullable(),
     subscriptionId: z.string().meta({ description: "Limio subscription id `sub-<32 hex>`" }),
-    subscriptionReference: z.string().meta({ description: "12-character subscription reference" }),
+    subscriptionReference: z.string().meta({
+      description:
+        "12-character subscription reference, the same in every answer and in GET /api/subscriptions/{id}: " +
+        "a new order's own `sub_reference` when it carries one, else minted; the subscription's for other orders",
+    }),
+    owner: z.string().nullable().meta({
+      description: "The order's `owner` (Limio identity `id-<32 hex>`) as it was sent; null without one",
+    }),
     limioSync: z
       .enum(["synced", "pending"])
       .optional()
@@ -107,6 +129,7 @@ export const orderAnswerSchema = z
         external_id: "EXT-ORD-12345",
         subscriptionId: "sub-5c3d83c60950014c306865f0ab8c499b",
         subscriptionReference: "29CVV5SJFRQ2",
+        owner: "id-62401f8d5bf6b26a37ea0defd66fd005",
       },
     ],
   });

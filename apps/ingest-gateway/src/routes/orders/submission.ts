@@ -72,9 +72,58 @@ export function parseSubmission(body: unknown, apiKeyName: string, idempotencyKe
     order,
     source,
     identity,
-    ids: deriveOrderIds(apiKeyName, identity),
+    ids: orderIds(order, apiKeyName, identity),
     isNew: order.order_type === "new",
   };
+}
+
+/**
+ * Limio's own ids when the order carries them (validated by the order schema), else the ones
+ * derived from the idempotency identity (decision 021): a carried `id` is the order's identity
+ * (a resubmission with it is the same order), a carried `order_reference` / `sub_reference` is
+ * the reference the order and its new subscription keep everywhere.
+ */
+function orderIds(order: LimioOrder, apiKeyName: string, identity: OrderIdentity): DerivedOrderIds {
+  const derived = order.id ? idsOfOrder(order.id) : deriveOrderIds(apiKeyName, identity);
+  return {
+    ...derived,
+    orderReference: order.order_reference ?? derived.orderReference,
+    newSubscriptionReference: order.sub_reference ?? derived.newSubscriptionReference,
+  };
+}
+
+/**
+ * 409 when a reference the order carries already names another order or subscription (the
+ * store keeps references unique); 400 when a non-new order's `sub_reference` is not the
+ * reference of the subscription it acts on. Nothing to check for minted references.
+ */
+export async function refuseTakenReferences(db: Db, submission: Submission, target: Target): Promise<void> {
+  const { order, ids, isNew } = submission;
+  const taken = (path: string, what: string, holder: { id: string } | null) => {
+    if (holder) {
+      throw new HttpError(409, "reference_taken", `${path} names another ${what}`, {
+        details: [{ path, message: `already the reference of another ${what}` }],
+      });
+    }
+  };
+  if (order.order_reference) {
+    const where = { reference: order.order_reference, NOT: { id: ids.orderId } };
+    taken("order_reference", "order", await db.order.findFirst({ where, select: { id: true } }));
+  }
+  if (!order.sub_reference) return;
+  if (isNew) {
+    const where = { reference: order.sub_reference, NOT: { id: target.subscriptionId } };
+    taken("sub_reference", "subscription", await db.subscription.findFirst({ where, select: { id: true } }));
+  } else if (order.sub_reference !== target.subscriptionReference) {
+    throw new HttpError(400, "invalid_order", "the order is invalid", {
+      details: [
+        {
+          path: "sub_reference",
+          message: `'${order.sub_reference}' is not the reference of ${target.subscriptionId} (${target.subscriptionReference})`,
+        },
+      ],
+    });
+  }
 }
 
 /**
@@ -84,7 +133,7 @@ export function parseSubmission(body: unknown, apiKeyName: string, idempotencyKe
  * One raw round trip on the hot path (cheaper than the query compiler).
  */
 export async function findExistingOrder(db: Db, submission: Submission, apiKeyName: string) {
-  if (submission.identity.kind === "random") return null;
+  if (submission.identity.kind === "random" && !submission.order.id) return null;
   const byExternalId = submission.order.external_id
     ? deriveOrderIds(
         apiKeyName,
@@ -140,15 +189,24 @@ export function publishedOrder({ order, ids, isNew }: Submission, target: Target
  * order may have been found under the external_id's id, not this identity's.
  */
 export function refuseConflict(existing: StoredOrder, published: LimioOrder, submission: Submission): void {
-  const assigned = ["id", "order_reference", "sub_reference"];
+  // Only the ids the gateway minted: ones the order carries are its content.
+  const assigned = (["id", "order_reference", "sub_reference"] as const).filter(
+    (field) => submission.order[field] === undefined,
+  ) as string[];
   if (submission.isNew && submission.order.subscriptionId === undefined) assigned.push("subscriptionId");
   const fields = conflictingFields(existing.payload, published, assigned);
   if (fields.length === 0) return;
-  const by = submission.identity.kind === "idempotency_key" ? "Idempotency-Key" : "source and external_id";
+  // A carried Limio id names the order for every client (decision 021); derived ids are per API key.
+  const by =
+    existing.id === submission.order.id
+      ? "with this Limio order id"
+      : submission.identity.kind === "idempotency_key"
+        ? "by this API key with this Idempotency-Key"
+        : "by this API key with this source and external_id";
   throw new HttpError(
     409,
     "idempotency_conflict",
-    `order ${existing.id} was already submitted by this API key with this ${by}, with different ${fields.join(", ")}`,
+    `order ${existing.id} was already submitted ${by}, with different ${fields.join(", ")}`,
     { details: fields.map((path) => ({ path, message: "differs from the order submitted first" })) },
   );
 }
@@ -186,42 +244,45 @@ function outcomeReason(outcome: unknown): OrderAnswer["reason"] {
   return undefined;
 }
 
+/** What an answer reads of a stored order's payload (the order as published). */
+export const publishedFields = (payload: unknown) =>
+  (payload ?? {}) as { owner?: string; sub_reference?: string };
+
 /** The three ways an answer is built: queued, from the store's row, from the outcome message. */
 export function answers(submission: Submission, target: Target) {
   const { ids, order } = submission;
+  const mine = {
+    id: ids.orderId,
+    order_reference: ids.orderReference,
+    external_id: order.external_id ?? null,
+    subscriptionId: target.subscriptionId,
+    subscriptionReference: target.subscriptionReference,
+    owner: order.owner ?? null,
+  };
   return {
-    queued: (): OrderAnswer => ({
-      id: ids.orderId,
-      order_reference: ids.orderReference,
-      status: "queued",
-      external_id: order.external_id ?? null,
-      subscriptionId: target.subscriptionId,
-      subscriptionReference: target.subscriptionReference,
-    }),
+    queued: (): OrderAnswer => ({ ...mine, status: "queued" }),
     fromStore: (row: StoredOrder): OrderAnswer => {
       const reason = outcomeReason(row.outcome);
+      const stored = publishedFields(row.payload);
       return {
         id: row.id,
         order_reference: row.reference,
         status: row.status as OrderAnswer["status"],
         external_id: row.externalId,
         subscriptionId: row.subscriptionId,
-        // A row found under the external_id's id: a new order's subscription reference is
-        // derived from that row's own id.
+        // A row found under the external_id's id: a new order's subscription reference is the
+        // one that order was published with.
         subscriptionReference:
           submission.isNew && row.id !== ids.orderId
-            ? idsOfOrder(row.id).newSubscriptionReference
+            ? (stored.sub_reference ?? idsOfOrder(row.id).newSubscriptionReference)
             : target.subscriptionReference,
+        owner: stored.owner ?? null,
         ...(reason ? { reason } : {}),
       };
     },
     fromOutcome: (outcome: OrderOutcomeV1): OrderAnswer => ({
-      id: ids.orderId,
-      order_reference: ids.orderReference,
+      ...mine,
       status: outcome.status,
-      external_id: order.external_id ?? null,
-      subscriptionId: target.subscriptionId,
-      subscriptionReference: target.subscriptionReference,
       ...(outcome.error ? { reason: { code: outcome.error.code, message: outcome.error.message } } : {}),
       ...(outcome.clientSecret ? { clientSecret: outcome.clientSecret } : {}),
     }),

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { type Envelope, messageTypes, type OrderOutcomeV1 } from "@bridge/domain";
+import { type Envelope, generateLimioReference, messageTypes, type OrderOutcomeV1 } from "@bridge/domain";
 import { recordOrder, SYNC_INBOX } from "@bridge/store";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -17,10 +17,15 @@ import {
 import { deriveOrderIds, orderIdentity } from "../../idempotency.ts";
 import { type OrderOutcomeWaiter, startOutcomeWaiter } from "../../outcome-waiter.ts";
 
-const fixture = (name: string) =>
+const limioFixture = (name: string) =>
   JSON.parse(
     readFileSync(new URL(`../../../../../test/fixtures/limio/${name}.json`, import.meta.url), "utf8"),
   );
+/** A fixture without Limio's own id and references: most tests here exercise the minted ones. */
+const fixture = (name: string) => {
+  const { id: _id, order_reference: _ref, sub_reference: _sub, ...order } = limioFixture(name);
+  return order;
+};
 
 let gw: TestGateway;
 let outcomes: OrderOutcomeWaiter;
@@ -109,6 +114,7 @@ describe("POST /api/orders", () => {
       external_id: order.external_id,
       subscriptionId: expect.stringMatching(/^sub-[0-9a-f]{32}$/),
       subscriptionReference: expect.stringMatching(/^[A-Z0-9]{12}$/),
+      owner: null,
     });
     expect(response.headers["x-correlation-id"]).toBe("corr-new-1");
 
@@ -297,6 +303,110 @@ describe("POST /api/orders", () => {
   });
 });
 
+describe("POST /api/order with Limio's own ids (issue 13)", () => {
+  const hex = () => randomUUID().replaceAll("-", "");
+  const limioIds = () => ({
+    id: `order-${hex()}`,
+    order_reference: generateLimioReference(),
+    sub_reference: generateLimioReference(),
+    owner: `id-${hex()}`,
+  });
+  const postTo = (url: string, payload: object) =>
+    gw.app.inject({ method: "POST", url, headers: bearer(keys.shop), payload });
+
+  it("answers, publishes and shows through GET the order's own id, references and owner", async () => {
+    const ids = limioIds();
+    const order = { ...fixture("new"), ...ids, external_id: `EXT-${randomUUID()}` };
+    const response = await postTo("/api/order", order);
+    expect(response.statusCode).toBe(202);
+    expect(response.json()).toEqual({
+      id: ids.id,
+      order_reference: ids.order_reference,
+      status: "queued",
+      external_id: order.external_id,
+      subscriptionId: expect.stringMatching(/^sub-[0-9a-f]{32}$/),
+      subscriptionReference: ids.sub_reference,
+      owner: ids.owner,
+    });
+    const message = await orders.find((m) => m.envelope.id === ids.id);
+    const data = message.envelope.data as { subscriptionId: string; order: Record<string, unknown> };
+    expect(data.order).toMatchObject(ids);
+    // The alias is the same route: the same order again, the same answer.
+    expect((await postTo("/api/orders", order)).json()).toEqual(response.json());
+
+    // What the writer records (the order as published); GET shows the same ids under both paths.
+    await recordOrder(gw.store.db, {
+      id: ids.id,
+      reference: data.order.order_reference as string,
+      type: "new",
+      source: "shop",
+      externalId: order.external_id,
+      subscriptionId: data.subscriptionId,
+      status: "processing",
+      payload: data.order,
+    });
+    for (const path of [`/api/order/${ids.id}`, `/api/orders/${ids.id}`]) {
+      const view = await gw.app.inject({ method: "GET", url: path, headers: bearer(keys.all) });
+      expect(view.statusCode, path).toBe(200);
+      expect(view.json()).toMatchObject({
+        id: ids.id,
+        order_reference: ids.order_reference,
+        subscriptionReference: ids.sub_reference,
+        owner: ids.owner,
+      });
+    }
+
+    // Another order naming a reference the store already holds: 409 naming the field, nothing published.
+    const before = await topicMessageCount(gw.client, gw.topics.orders);
+    const taken = await postTo("/api/order", {
+      ...fixture("new"),
+      ...limioIds(),
+      order_reference: ids.order_reference,
+    });
+    expect(taken.statusCode).toBe(409);
+    expect(taken.json().error).toMatchObject({
+      code: "reference_taken",
+      details: [{ path: "order_reference" }],
+    });
+    expect(await topicMessageCount(gw.client, gw.topics.orders)).toBe(before);
+  });
+
+  it("refuses malformed ids by name, and a sub_reference that is not the target subscription's", async () => {
+    const bad = await postTo("/api/order", {
+      ...fixture("new"),
+      order_reference: "8hk92pl401qw",
+      owner: "nobody",
+    });
+    expect(bad.statusCode).toBe(400);
+    expect(
+      bad
+        .json()
+        .error.details.map((d: { path: string }) => d.path)
+        .sort(),
+    ).toEqual(["order_reference", "owner"]);
+
+    const sub = await seedSubscription(gw.store);
+    const wrong = await postTo("/api/order", {
+      ...fixture("cancel_subscription"),
+      subscriptionId: sub.id,
+      sub_reference: generateLimioReference(),
+      external_id: `C-${randomUUID()}`,
+    });
+    expect(wrong.statusCode).toBe(400);
+    expect(wrong.json().error.details).toEqual([
+      { path: "sub_reference", message: expect.stringContaining(sub.reference) },
+    ]);
+    const right = await postTo("/api/order", {
+      ...fixture("cancel_subscription"),
+      subscriptionId: sub.id,
+      sub_reference: sub.reference,
+      external_id: `C-${randomUUID()}`,
+    });
+    expect(right.statusCode).toBe(202);
+    expect(right.json().subscriptionReference).toBe(sub.reference);
+  });
+});
+
 describe("POST /api/orders, process_immediately while the sync-consumer is down", () => {
   it("answers applied (Stripe holds the final state) with limioSync pending, after waiting for the sync", async () => {
     const order = { ...fixture("new"), external_id: `EXT-${randomUUID()}`, process_immediately: true };
@@ -410,8 +520,9 @@ describe("POST /api/orders with the broker unavailable", () => {
       expect(elapsed).toBeLessThan(3_000);
       const metrics = await down.metrics.render();
       expect(metrics).toMatch(/gateway_kafka_publish_duration_seconds_count\{[^}]*result="error"[^}]*\} 1/);
+      // Posted to the alias, counted under the one route it rewrites to.
       expect(metrics).toMatch(
-        /gateway_http_requests_total\{route="\/api\/orders",method="POST",status="503"[^}]*\} 1/,
+        /gateway_http_requests_total\{route="\/api\/order",method="POST",status="503"[^}]*\} 1/,
       );
     } finally {
       await down.close();

@@ -13,6 +13,7 @@ import {
   parseSubmission,
   publishedOrder,
   refuseConflict,
+  refuseTakenReferences,
   resolveTarget,
   storedOrder,
   waitForOutcome,
@@ -34,13 +35,13 @@ const headers = z
   })
   .loose();
 
-/** `POST /api/orders`: Limio's Send Order API. Validates, publishes durably, optionally waits. */
+/** `POST /api/order` (alias `/api/orders`, app.ts): Limio's Send Order API. Validates, publishes durably, optionally waits. */
 export const submitOrderRoute: FastifyPluginAsyncZod<{ deps: RouteDeps }> = async (app, { deps }) => {
   const db = deps.store.db;
   const waitMs = deps.config.WAIT_TIMEOUT_MS;
 
   app.post(
-    "/api/orders",
+    "/api/order",
     {
       onRequest: app.requireScope("orders"),
       config: { rateLimit: { max: deps.config.RATE_LIMIT_ORDERS_PER_MINUTE, timeWindow: 60_000 } },
@@ -53,7 +54,9 @@ export const submitOrderRoute: FastifyPluginAsyncZod<{ deps: RouteDeps }> = asyn
         tags: ["orders"],
         summary: "Submit a Limio order (Send Order API)",
         description:
-          "Validates the order, assigns its id and publishes `limio.order.submitted` v1 to `limio.orders.v1` " +
+          "Limio's `POST /api/order`; `POST /api/orders` is the same route (an alias). " +
+          "Validates the order, uses the `id`, `order_reference` and `sub_reference` it carries (else mints them; " +
+          "a reference that names another order or subscription is 409) and publishes `limio.order.submitted` v1 to `limio.orders.v1` " +
           "keyed by the Limio subscription id. 2xx only once Kafka acknowledged. Idempotent per API key on the " +
           "`Idempotency-Key` header, else on `source` + `external_id`: a resubmission gets the same ids " +
           "and answer; the same identity with a different payload is 409 naming the fields that differ. " +
@@ -81,6 +84,7 @@ export const submitOrderRoute: FastifyPluginAsyncZod<{ deps: RouteDeps }> = asyn
         findExistingOrder(db, submission, request.apiKeyName),
         resolveTarget(db, submission),
       ]);
+      await refuseTakenReferences(db, submission, target);
       const order = publishedOrder(submission, target);
       const answer = answers(submission, target);
       const waitWanted = submission.order.process_immediately === true && waitMs > 0;

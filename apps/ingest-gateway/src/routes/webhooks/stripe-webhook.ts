@@ -125,8 +125,10 @@ export const stripeWebhookRoute: FastifyPluginAsyncZod<{ deps: RouteDeps }> = as
           "retry. Event types the bridge does not handle are acknowledged and counted, not published.",
         headers: z
           .object({
-            "stripe-signature": z.string().optional().meta({
-              description: "t=<unix seconds>,v1=<hex HMAC-SHA256>",
+            // Required: a request without it is refused (400 invalid_signature) before its body is read.
+            "stripe-signature": z.string().meta({
+              description:
+                "t=<unix seconds>,v1=<hex HMAC-SHA256>; missing or not verifying: 400 invalid_signature",
               example: "t=1795287197,v1=5257a8…",
             }),
           })
