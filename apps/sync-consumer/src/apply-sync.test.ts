@@ -76,7 +76,7 @@ describe("sync core against the emulator and Postgres", () => {
     expect(sub?.termEnd?.toISOString()).toBe(new Date(utc(2026, 3, 15) * 1000).toISOString());
 
     const again = await sync(subscriptionId);
-    expect(again).toEqual({ kind: "applied", subscriptionId, events: [] });
+    expect(again).toEqual({ kind: "applied", subscriptionId, events: [], read: expect.anything() });
 
     // Cancellation at period end, then immediate cancellation.
     await stripe.stripe.subscriptions.update(s.subscription.id, { cancel_at_period_end: true });

@@ -35,6 +35,14 @@ export const configSchema = z.object({
   /** Optional order-outcome callback: every outcome POSTed here, signed with CALLBACK_SECRET. */
   CALLBACK_URL: z.url().optional(),
   CALLBACK_SECRET: z.string().min(16).optional(),
+  /**
+   * Burst coalescing (decisions 010, 023): one refetch for the events of one renewal, reading the
+   * latest invoice instead of the list when that is provably enough. Off only for the benchmark's
+   * baseline (one full refetch per event).
+   */
+  SYNC_COALESCE: env.boolean(true),
+  /** How long a sync of a partition's newest event waits for the rest of its burst (0: never). */
+  SYNC_COALESCE_SETTLE_MS: z.coerce.number().int().min(0).max(10_000).default(500),
   PARTITION_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
   LOG_LEVEL: env.logLevel,
 });

@@ -49,6 +49,8 @@ const consumer = await startSyncConsumer({
   groupId: config.KAFKA_GROUP_ID,
   topics,
   concurrency: config.PARTITION_CONCURRENCY,
+  coalesce: config.SYNC_COALESCE,
+  coalesceSettleMs: config.SYNC_COALESCE_SETTLE_MS,
   kafkaGauges: true,
   changeRelay: {
     pollIntervalMs: config.CHANGE_RELAY_POLL_MS,

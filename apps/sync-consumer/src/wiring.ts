@@ -53,6 +53,8 @@ export type SyncConsumerOptions = {
   retry?: RetryOptions;
   /** Burst coalescing on (default) or off (every Stripe event refetches). */
   coalesce?: boolean;
+  /** How long a sync of a partition's newest event waits for the rest of its burst (default 0). */
+  coalesceSettleMs?: number;
   /** Register the lag / DLQ gauges (once per registry). */
   kafkaGauges?: boolean;
   hooks?: HandlerHooks;
@@ -97,7 +99,10 @@ export async function startSyncConsumer(options: SyncConsumerOptions): Promise<R
     stripe: options.stripe,
     logger: options.logger,
     metrics,
-    coalescer: options.coalesce === false ? noCoalescing : createCoalescer(offsets),
+    coalescer:
+      options.coalesce === false
+        ? noCoalescing
+        : createCoalescer(offsets, { settleMs: options.coalesceSettleMs ?? 0 }),
     ...(options.now ? { now: options.now } : {}),
   };
   const inputs = [topics.orderOutcomes, topics.sync, topics.stripeEvents];

@@ -22,7 +22,7 @@ import {
 } from "@bridge/store";
 import { recordSubscriptionChange } from "./change-events.ts";
 import type { SyncDeps } from "./deps.ts";
-import { fetchStripeState } from "./fetch-stripe-state.ts";
+import { fetchStripeState, type InvoiceRead, invoicePlanFor } from "./fetch-stripe-state.ts";
 import { offerTermFor } from "./offer-term.ts";
 
 /** Audit source: `stripe` for webhook-triggered syncs, else the sync request's reason. */
@@ -34,10 +34,15 @@ export type SyncContext = {
   causeId: string;
   correlationId?: string | undefined;
   orderId?: string | undefined;
+  /**
+   * Invoice ids named by the Stripe events this sync answers, when they may spare the invoice
+   * list (decision 023); undefined: list the recent invoices.
+   */
+  namedInvoices?: readonly string[] | undefined;
 };
 
 export type SyncResult =
-  | { kind: "applied"; subscriptionId: string; events: string[] }
+  | { kind: "applied"; subscriptionId: string; events: string[]; read: InvoiceRead }
   | { kind: "not_linked"; subscriptionId: string }
   | { kind: "not_found"; subscriptionId: string };
 
@@ -63,7 +68,12 @@ export async function syncSubscriptionInTx(
   if (!row) return { kind: "not_found", subscriptionId };
   if (!row.stripeSubscriptionId) return { kind: "not_linked", subscriptionId };
 
-  const state = await fetchStripeState(deps.stripe, row.stripeSubscriptionId, deps.metrics);
+  const state = await fetchStripeState(
+    deps.stripe,
+    row.stripeSubscriptionId,
+    deps.metrics,
+    invoicePlanFor(row, ctx.namedInvoices),
+  );
   const now = deps.now?.() ?? new Date();
   const billed = billedOffer(state.subscription).offerId;
   const catalogOffer = billed === undefined ? null : await findOffer(tx, billed);
@@ -127,7 +137,7 @@ export async function syncSubscriptionInTx(
 
   if (events.length > 0 && ctx.trigger === "stripe") data.source = "stripe";
   await updateSubscription(tx, subscriptionId, { ...data, lastSyncedAt: now, stripeRaw: state.raw as never });
-  return { kind: "applied", subscriptionId, events };
+  return { kind: "applied", subscriptionId, events, read: state.read };
 }
 
 const COLUMN_DATES = new Set(["startDate", "termStart", "termEnd", "endedAt"]);

@@ -3,7 +3,13 @@
 export { type SyncContext, type SyncResult, type SyncTrigger, syncSubscriptionInTx } from "./apply-sync.ts";
 export { recordSubscriptionChange, type SubscriptionChangeInput } from "./change-events.ts";
 export { type ChangeRelay, type ChangeRelayOptions, nudgingStore, startChangeRelay } from "./change-relay.ts";
-export { type Coalescer, createCoalescer, noCoalescing } from "./coalescer.ts";
+export {
+  type Coalescer,
+  type CoalescerOptions,
+  createCoalescer,
+  invoiceNamedBy,
+  noCoalescing,
+} from "./coalescer.ts";
 export { customerForNewOrder, derivedLimioId, normaliseEmail, upsertAddress } from "./customers.ts";
 export {
   CONSUMER,
@@ -14,7 +20,15 @@ export {
   syncStore,
 } from "./deps.ts";
 export { syncErrorClass } from "./failures.ts";
-export { fetchStripeState, INVOICES_PER_SYNC, type StripeState } from "./fetch-stripe-state.ts";
+export {
+  fetchStripeState,
+  INVOICES_PER_SYNC,
+  type InvoicePlan,
+  type InvoiceRead,
+  invoicePlanFor,
+  latestInvoiceSuffices,
+  type StripeState,
+} from "./fetch-stripe-state.ts";
 export { type ImportResult, importExternalSubscription } from "./import-external.ts";
 export { createSyncMetrics, type SyncMetrics } from "./metrics.ts";
 export { applyOrderOutcomeInTx, type StoredOrder, type StoredOrderPayload } from "./order-outcome.ts";

@@ -3,6 +3,7 @@ import { type MessageContext, type MessageHandler, messageData } from "@bridge/m
 import { handleOnce, recordUnmatched } from "@bridge/store";
 import {
   CONSUMER,
+  invoiceNamedBy,
   limioSubscriptionIdOf,
   resolveSubscriptions,
   type SyncDeps,
@@ -74,7 +75,8 @@ export function stripeEventHandler(
 
     const ids = resolution.subscriptions.map((s) => s.id).sort();
     const { topic, partition, offset } = context;
-    if (ids.every((id) => deps.coalescer.isReflected(topic, partition, id, offset))) {
+    const namedInvoice = invoiceNamedBy(event.data.object as Record<string, unknown>);
+    if (ids.every((id) => deps.coalescer.isReflected(topic, partition, id, offset, namedInvoice))) {
       const r = await inboxOnly(envelope);
       if (!r.duplicate) deps.metrics.skippedCoalesced.inc();
       log.debug({ subscriptionIds: ids }, "already reflected by a later refetch: coalesced");
@@ -82,7 +84,7 @@ export function stripeEventHandler(
     }
 
     // Read the log position BEFORE fetching Stripe: everything below it is reflected by the fetch.
-    const watermark = await deps.coalescer.snapshot(topic, partition);
+    const watermark = await deps.coalescer.snapshot(topic, partition, offset, context.signal);
     const r = await handleOnce(store, CONSUMER, envelope.id, async (tx) => {
       const results: SyncResult[] = [];
       // Sorted ids: two events locking the same subscriptions never deadlock.
@@ -92,6 +94,8 @@ export function stripeEventHandler(
             trigger: "stripe",
             causeId: data.eventId,
             correlationId: envelope.correlationId,
+            // Coalescing on: the latest invoice may do instead of the list (decision 023).
+            ...(deps.coalescer.enabled ? { namedInvoices: namedInvoice ? [namedInvoice] : [] } : {}),
           }),
         );
       }
@@ -103,7 +107,7 @@ export function stripeEventHandler(
       deps.metrics.applied.inc({ trigger: "stripe" });
       for (const e of result.events) deps.metrics.changes.inc({ kind: e });
       if (watermark !== undefined)
-        deps.coalescer.remember(topic, partition, result.subscriptionId, watermark);
+        deps.coalescer.remember(topic, partition, result.subscriptionId, watermark, result.read);
     }
     for (const result of r.result) {
       log.info({ via: resolution.via, subscriptionId: result.subscriptionId, result }, "sync applied");

@@ -1,0 +1,144 @@
+import { type StripeEventLike, stripeEventReceivedData } from "@bridge/domain";
+import { findSubscriptionDetail } from "@bridge/store";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  advanceClock,
+  gatewayMessage,
+  type Harness,
+  seedLimioSubscription,
+  startHarness,
+  stripeSubscription,
+  until,
+  utc,
+} from "../test/harness.ts";
+
+// Decision 023: with coalescing on, the events of one renewal cost one refetch of two reads (the
+// subscription with its latest invoice, and the preview), and deliveries duplicated and shuffled
+// still converge, also when an event names an invoice that is no longer the latest.
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness({ coalesce: true, partitions: 1 });
+});
+afterAll(async () => {
+  await h?.stop();
+});
+
+const at = (seconds: number) => new Date(seconds * 1000).toISOString();
+const seen = new Set<string>();
+
+/** Stripe's events about this customer or subscription not handed to the consumer yet, oldest first. */
+async function newEvents(customerId: string, subscriptionId: string): Promise<StripeEventLike[]> {
+  const events: StripeEventLike[] = [];
+  for await (const e of h.stripe.events.list({ limit: 100 })) {
+    const related = stripeEventReceivedData(e as unknown as StripeEventLike).related;
+    if (seen.has(e.id)) continue;
+    if (related.customerId === customerId || related.subscriptionId === subscriptionId) {
+      events.push(e as unknown as StripeEventLike);
+    }
+  }
+  for (const e of events) seen.add(e.id);
+  return events.reverse();
+}
+
+/** Publishes the deliveries in one batch and waits until each one was handled. */
+async function deliver(deliveries: StripeEventLike[]) {
+  const before = h.outcomes.length;
+  await h.producer.publishBatch(h.topics.stripeEvents, deliveries.map(gatewayMessage));
+  await until(() => h.outcomes.length - before === deliveries.length, 60_000, "every delivery handled");
+  return h.outcomes.slice(before).map((o) => o.outcome);
+}
+
+async function fetchesByCall(): Promise<Record<string, number>> {
+  const metric = await h.registry.getSingleMetric("stripe_fetches_total")?.get();
+  return Object.fromEntries((metric?.values ?? []).map((v) => [String(v.labels.call), v.value]));
+}
+
+async function fetchesDuring(work: () => Promise<unknown>): Promise<Record<string, number>> {
+  const before = await fetchesByCall();
+  await work();
+  const after = await fetchesByCall();
+  const delta: Record<string, number> = {};
+  for (const [call, n] of Object.entries(after))
+    if (n - (before[call] ?? 0) > 0) delta[call] = n - (before[call] ?? 0);
+  return delta;
+}
+
+/** A subscription on a test clock, linked in Limio and synced once from its creation events. */
+async function syncedSubscription(frozenTime: number) {
+  const s = await stripeSubscription(h.stripe, { frozenTime, card: "pm_card_visa" });
+  const { subscriptionId } = await seedLimioSubscription(h.store, {
+    stripeSubscriptionId: s.subscription.id,
+    stripeCustomerId: s.customer.id,
+  });
+  await deliver(await newEvents(s.customer.id, s.subscription.id));
+  const sub = await findSubscriptionDetail(h.store.db, subscriptionId);
+  expect(sub?.lastSyncedAt).not.toBeNull();
+  return { s, subscriptionId };
+}
+
+/** Every position twice, shuffled: at-least-once and unordered. */
+function duplicatedAndShuffled<T>(items: T[]): T[] {
+  const doubled = [...items, ...items];
+  for (let i = doubled.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [doubled[i], doubled[j]] = [doubled[j]!, doubled[i]!];
+  }
+  return doubled;
+}
+
+describe("coalescing the events of a renewal", () => {
+  it("one renewal's events, in one batch, duplicated and shuffled: one refetch of two reads, and the new term and schedules", async () => {
+    const { s, subscriptionId } = await syncedSubscription(utc(2026, 1, 15));
+    await advanceClock(h.stripe, s.clock!.id, utc(2026, 2, 16));
+    const renewal = await newEvents(s.customer.id, s.subscription.id);
+    expect(renewal.filter((e) => e.type.startsWith("invoice.")).length).toBeGreaterThanOrEqual(3);
+
+    let outcomes: string[] = [];
+    const reads = await fetchesDuring(async () => {
+      outcomes = await deliver(duplicatedAndShuffled(renewal));
+    });
+    // Without coalescing every delivery refetches (three reads each); without reading the latest
+    // invoice in place of the list, the one refetch costs three.
+    expect(reads).toEqual({ "subscriptions.retrieve": 1, "invoices.createPreview": 1 });
+    expect(outcomes.filter((o) => o === "synced")).toHaveLength(1);
+    expect(outcomes.filter((o) => o === "duplicate")).toHaveLength(renewal.length);
+
+    const sub = await findSubscriptionDetail(h.store.db, subscriptionId);
+    expect(sub?.termStart?.toISOString()).toBe(at(utc(2026, 2, 15)));
+    expect(sub?.termEnd?.toISOString()).toBe(at(utc(2026, 3, 15)));
+    const byStatus = (status: string) => sub!.paymentSchedules.filter((p) => p.status === status);
+    expect(byStatus("paid")).toHaveLength(2);
+    expect(byStatus("scheduled").map((p) => p.stripeKey)).toEqual([
+      `upcoming:${s.subscription.id}:${utc(2026, 3, 15)}`,
+    ]);
+  });
+
+  it("two renewals delivered together, shuffled: an event about the older invoice makes the sync list, none is missed", async () => {
+    const { s, subscriptionId } = await syncedSubscription(utc(2026, 1, 15));
+    await advanceClock(h.stripe, s.clock!.id, utc(2026, 2, 16));
+    await advanceClock(h.stripe, s.clock!.id, utc(2026, 3, 16));
+    const events = await newEvents(s.customer.id, s.subscription.id);
+    const invoices = new Set(
+      events.filter((e) => e.type.startsWith("invoice.")).map((e) => e.data.object.id),
+    );
+    expect(invoices.size).toBe(2);
+    const newest = events.findLast((e) => e.type.startsWith("invoice."))!;
+
+    for (let run = 0; run < 3; run++) {
+      await h.store.db.paymentSchedule.deleteMany({
+        where: { subscriptionId, stripeInvoiceId: { in: [...invoices] as string[] } },
+      });
+      // Redelivered: the inbox would drop them as duplicates; each run is a fresh delivery.
+      await h.store.db.inboxMessage.deleteMany({ where: { messageId: { in: events.map((e) => e.id) } } });
+      // The first delivery is about the newest invoice: its refetch reads only that one, so the
+      // older invoice's events must not count as reflected by it.
+      await deliver([newest, ...duplicatedAndShuffled(events)]);
+      const sub = await findSubscriptionDetail(h.store.db, subscriptionId);
+      expect(sub?.termStart?.toISOString()).toBe(at(utc(2026, 3, 15)));
+      const paid = sub!.paymentSchedules.filter((p) => p.status === "paid").map((p) => p.stripeInvoiceId);
+      for (const id of invoices) expect(paid).toContain(id);
+      expect(paid).toHaveLength(3);
+    }
+  });
+});
