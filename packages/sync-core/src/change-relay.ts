@@ -27,7 +27,7 @@ export type ChangeRelayOptions = {
   };
 };
 
-export type ChangeRetention = {
+type ChangeRetention = {
   keepMs: number;
   /** Default: an hour. */
   everyMs?: number;
