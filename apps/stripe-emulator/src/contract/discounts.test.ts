@@ -415,3 +415,38 @@ describe("create_preview with discounts", () => {
     expect(raw).toMatchObject({ statusCode: 400, param: "invoice_items[0][amount]" });
   });
 });
+
+// docs.stripe.com/api/subscription_schedules/create#create_subscription_schedule-phases-discounts:
+// a phase's discounts replace the subscription's when it starts, which the emulator does not model.
+describe("schedule phases and discounts", () => {
+  it("refuses phase discounts, and new phases for a discounted subscription, instead of dropping the discount", async () => {
+    const { customer, price } = await billingSetup(t.stripe, { card: "pm_card_visa", withClock: false });
+    const coupon = await t.stripe.coupons.create({ percent_off: 10, duration: "forever" });
+    const withPhaseDiscount = await refusal(
+      t.stripe.subscriptionSchedules.create({
+        customer: customer.id,
+        start_date: "now",
+        phases: [{ items: [{ price: price.id }], discounts: [{ coupon: coupon.id }] }],
+      }),
+    );
+    expect(withPhaseDiscount).toMatchObject({ statusCode: 400, param: "phases[0][discounts]" });
+
+    const sub = await t.stripe.subscriptions.create({
+      customer: customer.id,
+      items: [{ price: price.id }],
+      discounts: [{ coupon: coupon.id }],
+    });
+    const schedule = await t.stripe.subscriptionSchedules.create({ from_subscription: sub.id });
+    const phase = schedule.phases[0]!;
+    const newPhases = await refusal(
+      t.stripe.subscriptionSchedules.update(schedule.id, {
+        phases: [
+          { items: [{ price: price.id }], start_date: phase.start_date, end_date: phase.end_date },
+          { items: [{ price: price.id, quantity: 2 }], duration: { interval: "month", interval_count: 1 } },
+        ],
+      }),
+    );
+    expect(newPhases).toMatchObject({ statusCode: 400, param: "phases" });
+    expect((await t.stripe.subscriptions.retrieve(sub.id)).discounts).toHaveLength(1);
+  });
+});
