@@ -252,6 +252,44 @@ describe("discounts on subscription update", () => {
   });
 });
 
+describe("a once coupon added by an update", () => {
+  it("waits for the next invoice (no charge at the update), discounts it, and is gone after", async () => {
+    const { clock, customer, price } = await billingSetup(t.stripe, {
+      card: "pm_card_visa",
+      frozenTime: utc(2026, 1, 15),
+    });
+    const sub = await t.stripe.subscriptions.create({ customer: customer.id, items: [{ price: price.id }] });
+    const coupon = await t.stripe.coupons.create({ amount_off: 250, currency: "usd", duration: "once" });
+    const updated = await t.stripe.subscriptions.update(sub.id, { discounts: [{ coupon: coupon.id }] });
+    // "When you update the Subscription, no charge happens, so the discount is active until it's
+    // consumed by an Invoice" (github.com/stripe/stripe-go/issues/944).
+    expect(updated.latest_invoice).toBe(sub.latest_invoice);
+    expect(updated.discounts).toHaveLength(1);
+    expect(await renewals(clock!.id, sub.id, [utc(2026, 2, 15), utc(2026, 3, 15)])).toEqual([
+      { subtotal: 1000, total: 750, paid: 750, discounts: 1 },
+      { subtotal: 1000, total: 1000, paid: 1000, discounts: 0 },
+    ]);
+    expect((await t.stripe.subscriptions.retrieve(sub.id)).discounts).toEqual([]);
+  });
+
+  it("refuses discounts and items in one update (which discounts the prorations would use is not documented)", async () => {
+    const { customer, price } = await billingSetup(t.stripe, { card: "pm_card_visa", withClock: false });
+    const sub = await t.stripe.subscriptions.create({ customer: customer.id, items: [{ price: price.id }] });
+    const coupon = await t.stripe.coupons.create({ percent_off: 10, duration: "forever" });
+    const error = await refusal(
+      t.stripe.subscriptions.update(sub.id, {
+        discounts: [{ coupon: coupon.id }],
+        items: [{ id: sub.items.data[0]!.id, quantity: 2 }],
+        proration_behavior: "none",
+      }),
+    );
+    expect(error).toMatchObject({ statusCode: 400, param: "discounts" });
+    const after = await t.stripe.subscriptions.retrieve(sub.id);
+    expect(after.discounts).toEqual([]);
+    expect(after.items.data[0]!.quantity).toBe(1);
+  });
+});
+
 describe("what the emulator refuses rather than bill a guess", () => {
   it("refuses an unknown coupon, a coupon in another currency, an exhausted one, and the legacy `coupon` parameter", async () => {
     const { customer, price } = await billingSetup(t.stripe, { card: "pm_card_visa", withClock: false });
