@@ -144,7 +144,7 @@ function allocate(total: number, weights: number[]): number[] {
   return parts;
 }
 
-export type DiscountedAmounts = {
+type DiscountedAmounts = {
   /** Per line: `{ amount, discount }` for each applied discount. */
   perLine: { amount: number; discount: string }[][];
   totals: { amount: number; discount: string }[];
@@ -210,7 +210,7 @@ export function settleDiscounts(
  * Whether the subscription's current period was billed with a discount (an invoice line of
  * this period, not a proration, with a discount amount).
  */
-export function currentPeriodDiscounted(emu: Emulator, subId: string, periodStart: number): boolean {
+function currentPeriodDiscounted(emu: Emulator, subId: string, periodStart: number): boolean {
   return emu.state
     .values("invoice")
     .some(
