@@ -29,6 +29,7 @@ let gateway: FastifyInstance;
 let webhookUrl: string;
 /** The writer seals a waiting order's secret with it; the gateway's GET opens it (decision 018). */
 const ORDER_SECRET_KEY = randomBytes(32).toString("base64");
+const writerMetrics = createMetrics("stripe-writer", { defaultMetrics: false });
 
 beforeAll(async () => {
   const [port] = (await freePorts(1)) as [number];
@@ -42,7 +43,7 @@ beforeAll(async () => {
       webhookDelivery: { maxAttempts: 8, backoffMs: 50 },
     },
   });
-  await h.startWriter({ env: { ORDER_SECRET_KEY } });
+  await h.startWriter({ env: { ORDER_SECRET_KEY }, metrics: writerMetrics });
   gateway = await buildGateway({
     config: testConfig({ ORDER_SECRET_KEY }),
     logger: createLogger("sca-gateway", { level: "silent" }),
@@ -426,6 +427,15 @@ describe("Stripe's rate limit", () => {
       body: JSON.stringify({ seed: 11, rules: { "POST /v1/subscriptions": { rateLimit429: 1, limit: 2 } } }),
     });
     await fetch(`${h.emu.url}/_emulator/requests`, { method: "DELETE" });
+    // The writer's own retries of an order (messaging_messages_retried_total, in place): a 429 the
+    // SDK retried by itself would never reach them.
+    const retriedInPlace = async () => {
+      const metric = await writerMetrics.registry.getSingleMetric("messaging_messages_retried_total")?.get();
+      return (metric?.values ?? [])
+        .filter((v) => v.labels.topic === h.topics.orders && v.labels.where === "in_place")
+        .reduce((n, v) => n + v.value, 0);
+    };
+    const retriedBefore = await retriedInPlace();
     try {
       const { orderId } = await h.publishOrder(
         newOrder({
@@ -440,6 +450,7 @@ describe("Stripe's rate limit", () => {
       };
       const creates = log.data.filter((r) => r.method === "POST" && r.path === "/v1/subscriptions");
       expect(creates.map((r) => r.status)).toEqual([429, 429, 200]);
+      expect((await retriedInPlace()) - retriedBefore).toBe(2);
     } finally {
       await fetch(`${h.emu.url}/_emulator/faults`, {
         method: "PUT",
