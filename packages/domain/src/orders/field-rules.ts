@@ -39,10 +39,10 @@ export const FEATURE_LABELS: Record<Feature, string> = {
 
 /** The one switch per feature: set to true when the writer executes the feature's rule. */
 export const WRITER_FEATURES: FeatureSet = {
-  discounts: false, // rules/discounts.ts, via rules/new-order-plan.ts
+  discounts: true, // rules/discounts.ts, via rules/new-order-plan.ts, executed by apps/stripe-writer (coupons)
   add_ons: true, // rules/new-order-plan.ts, executed by apps/stripe-writer (new-order.ts)
   multiple_items: true, // rules/new-order-plan.ts, executed by apps/stripe-writer (new-order.ts)
-  fixed_term: false, // rules/new-order-plan.ts (cancel_at)
+  fixed_term: true, // rules/new-order-plan.ts (cancel_at), executed by apps/stripe-writer
   future_start: true, // rules/new-order-plan.ts (trial_end), executed by apps/stripe-writer
   effective_date: false, // rules/switch-plan.ts (switchTiming), rules/cancel.ts (cancelTiming)
 };
