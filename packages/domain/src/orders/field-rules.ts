@@ -354,10 +354,11 @@ export const ORDER_FIELD_RULES: readonly FieldRule[] = [
     feature: "future_start",
     neutral: isFalse,
   }),
-  kept(
+  applied(
     "total",
     NEW,
-    "what the shop showed; the writer's plan (planNewOrder) refuses the order when Stripe would bill another amount today",
+    "checked: the first invoice's amount_due",
+    "what the shop showed: the order is refused naming total when Stripe would bill another amount today (planNewOrder), and fails if Stripe's first invoice differs",
     SUBTREE,
   ),
   ...addressRules("billingDetails", NEW, "address", "the customer's billing details"),
