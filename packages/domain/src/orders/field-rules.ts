@@ -44,7 +44,7 @@ export const WRITER_FEATURES: FeatureSet = {
   multiple_items: true, // rules/new-order-plan.ts, executed by apps/stripe-writer (new-order.ts)
   fixed_term: true, // rules/new-order-plan.ts (cancel_at), executed by apps/stripe-writer
   future_start: true, // rules/new-order-plan.ts (trial_end), executed by apps/stripe-writer
-  effective_date: false, // rules/switch-plan.ts (switchTiming), rules/cancel.ts (cancelTiming)
+  effective_date: true, // rules/switch-plan.ts (switchTiming), rules/cancel.ts (cancelTiming), executed by apps/stripe-writer
 };
 export const ALL_FEATURES: FeatureSet = Object.fromEntries(
   writerFeatureNames.map((f) => [f, true]),
