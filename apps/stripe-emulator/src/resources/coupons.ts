@@ -92,7 +92,7 @@ function createCoupon(call: Call): StripeObject {
   return coupon;
 }
 
-export function getCoupon(call: Call, id: string, param = "id"): StripeObject {
+function getCoupon(call: Call, id: string, param = "id"): StripeObject {
   const coupon = call.emu.state.get("coupon", id);
   if (!coupon) throw noSuch("coupon", id, param);
   return coupon;
