@@ -70,8 +70,7 @@ describe("cancel_subscription", () => {
     expect(both.outcome).toMatchObject({ status: "failed", error: { code: "unsupported_field" } });
     expect(both.outcome.error?.message).toContain("effectiveDate");
     expect((await h.stripe.subscriptions.retrieve(created.stripe.subscriptionId!)).cancel_at).toBeNull();
-    // A future effectiveDate alone is refused at the gateway until decision 015's effective_date
-    // feature is switched on; a past one means the period end, like cancelDate.
+    // A past effectiveDate alone means the period end, like cancelDate (a future one: switch.test.ts).
     const { outcome } = await apply({
       order_type: "cancel_subscription",
       subscriptionId: created.subscriptionId,

@@ -90,6 +90,16 @@ describe("hooks through the writer", () => {
           module: { beforeStripeSubscription: (p, c) => example.beforeStripeSubscription(p, c) },
         },
         {
+          // A hook that bills more than the plan: two seats where the order asked for one.
+          name: "double-seats",
+          module: {
+            beforeStripeSubscription: (p, c) =>
+              c.order.order_type === "new" && c.order.email.startsWith("double")
+                ? { ...p, items: p.items?.map((i) => ({ ...i, quantity: 2 })) }
+                : p,
+          },
+        },
+        {
           name: "refuse-blocked",
           module: {
             beforeStripeSubscription: (p, c) => {
@@ -131,5 +141,21 @@ describe("hooks through the writer", () => {
     expect((await findOrder(h.store.db, orderId))?.status).toBe("failed");
     const subs = await h.stripe.subscriptions.list({ limit: 100 });
     expect(subs.data.filter((s) => s.metadata.limio_order_id === orderId)).toHaveLength(0);
+  });
+
+  it("a hook that makes Stripe bill another amount than the order's total: the invoice voided, the order failed", async () => {
+    const { orderId } = await h.publishOrder(
+      newOrder({
+        email: `double+${hex(6)}@example.com`,
+        payment: { type: "stripe", paymentMethodId: await h.card() },
+        extra: { total: { amount: "9.99", currency: "GBP" } },
+      }),
+    );
+    const outcome = await h.waitForOutcome(orderId);
+    expect(outcome).toMatchObject({ status: "failed", error: { code: "amount_mismatch" } });
+    expect(outcome.error?.message).toMatch(/^total: .*1998.*999/);
+    const sub = await h.stripe.subscriptions.retrieve(outcome.stripe.subscriptionId!);
+    const invoice = await h.stripe.invoices.retrieve(sub.latest_invoice as string);
+    expect(invoice).toMatchObject({ status: "void", amount_paid: 0 });
   });
 });

@@ -21,10 +21,12 @@ afterAll(async () => {
 const DAY = 86_400;
 
 /** A paid subscription to `offerId` on its own test clock; then `token`'s card is the default. */
-async function subscribeOnClock(offerId: string, token = "tok_visa") {
-  const clock = await h.stripe.testHelpers.testClocks.create({
-    frozen_time: Math.floor(Date.parse("2026-03-01T00:00:00Z") / 1000),
-  });
+async function subscribeOnClock(
+  offerId: string,
+  token = "tok_visa",
+  start = Math.floor(Date.parse("2026-03-01T00:00:00Z") / 1000),
+) {
+  const clock = await h.stripe.testHelpers.testClocks.create({ frozen_time: start });
   const seeded = await seedPaidSubscription(h, offerId, { testClock: clock.id });
   const sub = await h.stripe.subscriptions.retrieve(seeded.stripe.subscriptionId!);
   expect(sub.status).toBe("active");
@@ -187,5 +189,50 @@ describe("change_address", () => {
       name: "Bo",
       address: { line1: "2 Deliver Road", city: "Leeds" },
     });
+  });
+});
+
+describe("effectiveDate ahead (the order's own date decides the timing)", () => {
+  // The clock starts now: an effectiveDate ahead of it is ahead of the bridge's clock too, so
+  // the order is accepted only because the writer executes the date (WRITER_FEATURES).
+  const now = () => Math.floor(Date.now() / 1000);
+
+  it("a switch at a date: nothing charged today, the new offer's price from that date", async () => {
+    const { clock, sub, subscriptionId } = await subscribeOnClock(offers.digitalMonthly, "tok_visa", now());
+    const item = sub.items.data[0]!;
+    const at = item.current_period_start + 10 * DAY;
+    const invoicesBefore = (await h.stripe.invoices.list({ subscription: sub.id })).data.length;
+    const { orderId } = await h.publishOrder({
+      source: "shop",
+      order_type: "change_offer",
+      subscriptionId,
+      offer: { id: offers.printDigitalMonthlyRecurring },
+      effectiveDate: new Date(at * 1000).toISOString(),
+    });
+    const outcome = await h.waitForOutcome(orderId);
+    expect(outcome).toMatchObject({ status: "applied" });
+    expect((await h.stripe.invoices.list({ subscription: sub.id })).data).toHaveLength(invoicesBefore);
+    const schedule = await h.stripe.subscriptionSchedules.retrieve(outcome.stripe.scheduleId!);
+    expect(schedule.phases[1]!.start_date).toBe(at);
+
+    await advance(clock.id, at - DAY);
+    expect((await h.stripe.subscriptions.retrieve(sub.id)).items.data[0]!.price.unit_amount).toBe(999);
+    await advance(clock.id, at + DAY);
+    expect((await h.stripe.subscriptions.retrieve(sub.id)).items.data[0]!.price.unit_amount).toBe(2499);
+  });
+
+  it("a cancellation at a date after the period end: the subscription ends at that date", async () => {
+    const { sub, subscriptionId } = await subscribeOnClock(offers.digitalMonthly, "tok_visa", now());
+    const at = sub.items.data[0]!.current_period_end + 40 * DAY;
+    const { orderId } = await h.publishOrder({
+      source: "shop",
+      order_type: "cancel_subscription",
+      subscriptionId,
+      effectiveDate: new Date(at * 1000).toISOString(),
+    });
+    expect(await h.waitForOutcome(orderId)).toMatchObject({ status: "applied", action: "cancel_scheduled" });
+    const after = await h.stripe.subscriptions.retrieve(sub.id);
+    expect(after.cancel_at).toBe(at);
+    expect(after.cancel_at_period_end).toBe(false);
   });
 });

@@ -126,7 +126,7 @@ async function stripeNowFor(stripe: Stripe, customer: Stripe.Customer | undefine
 }
 
 /** Limio's term on the subscription, so the sync shows Limio's term rather than the billing period. */
-export const termMetadata = (plan: Pick<NewOrderPlan, "term" | "autoRenew">): Record<string, string> => ({
+const termMetadata = (plan: Pick<NewOrderPlan, "term" | "autoRenew">): Record<string, string> => ({
   limio_term_length: String(plan.term.length),
   limio_term_type: plan.term.type,
   limio_auto_renew: String(plan.autoRenew),

@@ -230,6 +230,7 @@ describe("the table", () => {
       "isTrial",
       "isGift",
       "payment.type",
+      "total",
     ];
     for (const path of moneyFields) {
       const rule = ORDER_FIELD_RULES.find((r) => r.path === path && r.types.includes("new"));
@@ -238,7 +239,7 @@ describe("the table", () => {
     const effective = ORDER_FIELD_RULES.find(
       (r) => r.path === "effectiveDate" && r.types.includes("change_offer"),
     )!;
-    expect(dispositionOf(effective)).toBe("refused");
+    expect(dispositionOf(effective, NO_FEATURES)).toBe("refused");
     expect(dispositionOf(effective, ALL_FEATURES)).toBe("applied");
   });
 
