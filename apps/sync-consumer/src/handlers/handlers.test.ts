@@ -310,3 +310,53 @@ describe("an order's sync request that comes back late", () => {
     expect(audit.filter((e) => e.causeId === id)).toEqual([]);
   });
 });
+
+describe("a new order's offer version", () => {
+  it("is kept on the subscription: the version the order named, else the offer's current one", async () => {
+    const { readFile } = await import("node:fs/promises");
+    const { loadCatalog } = await import("@bridge/store");
+    const exported = JSON.parse(
+      await readFile(new URL("../../../../test/fixtures/limio/offer-export.json", import.meta.url), "utf8"),
+    );
+    const [weekend] = exported;
+    const republished = structuredClone(weekend);
+    republished.version = "5555555555555555555555555555555555555555";
+    republished.data.attributes.price__limio[0].value = "15.99";
+    await loadCatalog(h.store.db, [weekend]);
+    await loadCatalog(h.store.db, [republished]);
+    const versions: (string | null)[] = [];
+    for (const offer of [{ id: weekend.id, version: weekend.version }, { id: weekend.id }]) {
+      const email = `version-${hex().slice(0, 6)}@example.com`;
+      const orderId = `order-${hex()}`;
+      const subscriptionId = `sub-${hex()}`;
+      const s = await stripeSubscription(h.stripe, { email });
+      await recordOrder(h.store.db, {
+        id: orderId,
+        reference: hex().slice(0, 12).toUpperCase(),
+        type: "new",
+        source: "shop",
+        subscriptionId,
+        status: "applied",
+        payload: {
+          order_type: "new",
+          email,
+          billingDetails: { email },
+          orderItems: [{ offer, quantity: 1 }],
+        },
+      });
+      const id = await h.publishOrderOutcome({
+        orderId,
+        subscriptionId,
+        orderType: "new",
+        status: "applied",
+        action: "subscription_created",
+        stripe: { customerId: s.customer.id, subscriptionId: s.subscription.id },
+      });
+      await until(() => h.inboxHas([id]), 30_000, "outcome handled");
+      const row = await h.store.db.subscription.findUnique({ where: { id: subscriptionId } });
+      expect(row?.offerId).toBe(weekend.id);
+      versions.push(row?.offerVersion ?? null);
+    }
+    expect(versions).toEqual([weekend.version, republished.version]);
+  });
+});
