@@ -88,14 +88,15 @@ export async function syncSubscriptionInTx(
     });
 
   const events: string[] = [];
-  const offerId = await knownOffer(tx, patch.offerId);
+  const offer = await knownOffer(tx, patch.offerId);
+  const offerId = offer?.id;
   if (patch.offerId !== undefined && offerId === undefined) {
     deps.logger.warn(
       { subscriptionId, offerId: patch.offerId },
       "Stripe bills an offer missing from the catalog",
     );
   }
-  const columnGroups = columnChanges(row, patch, offerId);
+  const columnGroups = columnChanges(row, patch, offer);
   const data: Record<string, unknown> = {};
   for (const [type, changes] of Object.entries(columnGroups)) {
     if (Object.keys(changes).length === 0) continue;
@@ -125,17 +126,20 @@ export async function syncSubscriptionInTx(
 
 const COLUMN_DATES = new Set(["startDate", "termStart", "termEnd", "endedAt"]);
 
-/** The offer id when the catalog has it (offerId is a foreign key), else undefined: leave it. */
-async function knownOffer(tx: Tx, offerId: string | undefined): Promise<string | undefined> {
+/** The offer (id, current version) when the catalog has it (offerId is a foreign key), else undefined: leave it. */
+async function knownOffer(
+  tx: Tx,
+  offerId: string | undefined,
+): Promise<{ id: string; version: string | null } | undefined> {
   if (offerId === undefined) return undefined;
-  return (await findOffer(tx, offerId))?.id;
+  return (await findOffer(tx, offerId)) ?? undefined;
 }
 
 /** Column changes grouped by audit event type; dates compared as instants. */
 function columnChanges(
   row: Row,
   patch: LimioSubscriptionPatch,
-  offerId: string | undefined,
+  offer: { id: string; version: string | null } | undefined,
 ): Record<string, FieldChanges> {
   const groups: Record<string, [string, unknown, unknown][]> = {
     "subscription.status_changed": [
@@ -150,7 +154,14 @@ function columnChanges(
       ["termEnd", iso(row.termEnd), patch.termEndDate],
     ],
     // The offer follows what Stripe bills: an upgrade at once, a downgrade when its phase starts.
-    "subscription.offer_changed": offerId === undefined ? [] : [["offerId", row.offerId, offerId]],
+    // A switch to another offer buys that offer's current version (decision 022).
+    "subscription.offer_changed":
+      offer === undefined || offer.id === row.offerId
+        ? []
+        : [
+            ["offerId", row.offerId, offer.id],
+            ["offerVersion", row.offerVersion, offer.version],
+          ],
     "subscription.stripe_link_changed": [
       ["stripeCustomerId", row.stripeCustomerId, patch.stripeCustomerId],
       ["stripeSubscriptionId", row.stripeSubscriptionId, patch.stripeSubscriptionId],
