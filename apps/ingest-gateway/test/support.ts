@@ -140,8 +140,8 @@ export async function startTestGateway(
 ): Promise<TestGateway> {
   const topics = options.topics ?? (await freshTopics());
   const store = createStore(options.databaseUrl ?? (await freshDatabase("gateway")));
-  // Orders naming an offer version (test/fixtures/limio/new.json) need it in the catalog.
-  await loadCatalog(store.db, JSON.parse(await readFile(demoCatalogUrl, "utf8")));
+  // A fresh database gets the demo catalog: orders naming an offer version (new.json) need it.
+  if (!options.databaseUrl) await loadCatalog(store.db, JSON.parse(await readFile(demoCatalogUrl, "utf8")));
   const client = testClient("gateway-test", options.brokers);
   const config = testConfig(options.config);
   const producer = createProducer(client, { publishTimeoutMs: config.KAFKA_PUBLISH_TIMEOUT_MS });

@@ -233,13 +233,18 @@ describe("sync core against the emulator and Postgres", () => {
 
 describe("the Limio offer follows what Stripe bills", () => {
   it("moves to the offer named by the billed price's limio_offer_id, once, and ignores offers missing from the catalog", async () => {
-    await store.db.offer.createMany({ data: [catalogOffer("offer-digital"), catalogOffer("offer-print")] });
+    await store.db.offer.createMany({
+      data: [catalogOffer("offer-digital"), { ...catalogOffer("offer-print"), version: "print-v2" }],
+    });
     const s = await stripeSubscription(stripe.stripe);
     const { subscriptionId } = await seedLimioSubscription(store, {
       stripeSubscriptionId: s.subscription.id,
       stripeCustomerId: s.customer.id,
     });
-    await store.db.subscription.update({ where: { id: subscriptionId }, data: { offerId: "offer-digital" } });
+    await store.db.subscription.update({
+      where: { id: subscriptionId },
+      data: { offerId: "offer-digital", offerVersion: "digital-v1" },
+    });
     const item = s.subscription.items.data[0]!;
     const upgradeTo = async (offerId: string) => {
       const price = await stripe.stripe.prices.create({
@@ -263,7 +268,12 @@ describe("the Limio offer follows what Stripe bills", () => {
       (e) => e.type === "subscription.offer_changed",
     );
     expect(offerEvents).toHaveLength(1);
-    expect(offerEvents[0]?.changes).toEqual({ offerId: { from: "offer-digital", to: "offer-print" } });
+    // The subscription now holds the new offer's current version, not the old offer's.
+    expect(offerEvents[0]?.changes).toEqual({
+      offerId: { from: "offer-digital", to: "offer-print" },
+      offerVersion: { from: "digital-v1", to: "print-v2" },
+    });
+    expect((await findSubscriptionDetail(store.db, subscriptionId))?.offerVersion).toBe("print-v2");
 
     await upgradeTo("offer-not-in-catalog");
     await sync(subscriptionId);

@@ -105,14 +105,15 @@ export async function syncSubscriptionInTx(
 
   const events: string[] = [];
   // offerId is a foreign key: only an offer the catalog has is stored, else the stored one stays.
-  const offerId = catalogOffer?.id;
+  const offer = catalogOffer ?? undefined;
+  const offerId = offer?.id;
   if (patch.offerId !== undefined && offerId === undefined) {
     deps.logger.warn(
       { subscriptionId, offerId: patch.offerId },
       "Stripe bills an offer missing from the catalog",
     );
   }
-  const columnGroups = columnChanges(row, patch, offerId);
+  const columnGroups = columnChanges(row, patch, offer);
   const data: Record<string, unknown> = {};
   for (const [type, changes] of Object.entries(columnGroups)) {
     if (Object.keys(changes).length === 0) continue;
@@ -146,7 +147,7 @@ const COLUMN_DATES = new Set(["startDate", "termStart", "termEnd", "endedAt"]);
 function columnChanges(
   row: Row,
   patch: LimioSubscriptionPatch,
-  offerId: string | undefined,
+  offer: { id: string; version: string | null } | undefined,
 ): Record<string, FieldChanges> {
   const groups: Record<string, [string, unknown, unknown][]> = {
     "subscription.status_changed": [
@@ -161,7 +162,14 @@ function columnChanges(
       ["termEnd", iso(row.termEnd), patch.termEndDate],
     ],
     // The offer follows what Stripe bills: an upgrade at once, a downgrade when its phase starts.
-    "subscription.offer_changed": offerId === undefined ? [] : [["offerId", row.offerId, offerId]],
+    // A switch to another offer buys that offer's current version (decision 022).
+    "subscription.offer_changed":
+      offer === undefined || offer.id === row.offerId
+        ? []
+        : [
+            ["offerId", row.offerId, offer.id],
+            ["offerVersion", row.offerVersion, offer.version],
+          ],
     "subscription.stripe_link_changed": [
       ["stripeCustomerId", row.stripeCustomerId, patch.stripeCustomerId],
       ["stripeSubscriptionId", row.stripeSubscriptionId, patch.stripeSubscriptionId],

@@ -1,6 +1,13 @@
 import { randomUUID } from "node:crypto";
+import { readFile } from "node:fs/promises";
 import { messageTypes } from "@bridge/domain";
-import { findSubscriptionDetail, listEventsForSubscription, recordOrder, wasHandled } from "@bridge/store";
+import {
+  findSubscriptionDetail,
+  listEventsForSubscription,
+  loadCatalog,
+  recordOrder,
+  wasHandled,
+} from "@bridge/store";
 import { CONSUMER } from "@bridge/sync-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -37,6 +44,32 @@ async function publishOrderSync(subscriptionId: string, orderId: string) {
     },
   });
   return id;
+}
+
+/** A `new` order applied in Stripe, as the writer leaves it: its row, then its outcome, handled. */
+async function applyNewOrder(options: { email: string; source: string; payload: Record<string, unknown> }) {
+  const orderId = `order-${hex()}`;
+  const subscriptionId = `sub-${hex()}`;
+  const s = await stripeSubscription(h.stripe, { email: options.email });
+  await recordOrder(h.store.db, {
+    id: orderId,
+    reference: hex().slice(0, 12).toUpperCase(),
+    type: "new",
+    source: options.source,
+    subscriptionId,
+    status: "applied",
+    payload: { order_type: "new", ...options.payload },
+  });
+  const id = await h.publishOrderOutcome({
+    orderId,
+    subscriptionId,
+    orderType: "new",
+    status: "applied",
+    action: "subscription_created",
+    stripe: { customerId: s.customer.id, subscriptionId: s.subscription.id },
+  });
+  await until(() => h.inboxHas([id]), 30_000, "outcome handled");
+  return subscriptionId;
 }
 
 describe("sync request round trip through Kafka", () => {
@@ -246,28 +279,13 @@ describe("order outcomes", () => {
     const email = `repeat-${hex().slice(0, 6)}@example.com`;
     const subs: string[] = [];
     for (const _ of [1, 2]) {
-      const orderId = `order-${hex()}`;
-      const subscriptionId = `sub-${hex()}`;
-      const s = await stripeSubscription(h.stripe, { email });
-      await recordOrder(h.store.db, {
-        id: orderId,
-        reference: hex().slice(0, 12).toUpperCase(),
-        type: "new",
-        source: "salesforce",
-        subscriptionId,
-        status: "applied",
-        payload: { order_type: "new", email: email.toUpperCase(), billingDetails: { email }, orderItems: [] },
-      });
-      const id = await h.publishOrderOutcome({
-        orderId,
-        subscriptionId,
-        orderType: "new",
-        status: "applied",
-        action: "subscription_created",
-        stripe: { customerId: s.customer.id, subscriptionId: s.subscription.id },
-      });
-      await until(() => h.inboxHas([id]), 30_000, "outcome handled");
-      subs.push(subscriptionId);
+      subs.push(
+        await applyNewOrder({
+          email,
+          source: "salesforce",
+          payload: { email: email.toUpperCase(), billingDetails: { email }, orderItems: [] },
+        }),
+      );
     }
     const rows = await h.store.db.subscription.findMany({ where: { id: { in: subs } } });
     expect(rows).toHaveLength(2);
@@ -308,5 +326,32 @@ describe("an order's sync request that comes back late", () => {
     expect(sub).toMatchObject({ status: "active", stripeStatus: "active" });
     const audit = await listEventsForSubscription(h.store.db, subscriptionId);
     expect(audit.filter((e) => e.causeId === id)).toEqual([]);
+  });
+});
+
+describe("a new order's offer version", () => {
+  it("is kept on the subscription: the version the order named, else the offer's current one", async () => {
+    const exported = JSON.parse(
+      await readFile(new URL("../../../../test/fixtures/limio/offer-export.json", import.meta.url), "utf8"),
+    );
+    const [weekend] = exported;
+    const republished = structuredClone(weekend);
+    republished.version = "5555555555555555555555555555555555555555";
+    republished.data.attributes.price__limio[0].value = "15.99";
+    await loadCatalog(h.store.db, [weekend]);
+    await loadCatalog(h.store.db, [republished]);
+    const versions: (string | null)[] = [];
+    for (const offer of [{ id: weekend.id, version: weekend.version }, { id: weekend.id }]) {
+      const email = `version-${hex().slice(0, 6)}@example.com`;
+      const subscriptionId = await applyNewOrder({
+        email,
+        source: "shop",
+        payload: { email, billingDetails: { email }, orderItems: [{ offer, quantity: 1 }] },
+      });
+      const row = await h.store.db.subscription.findUnique({ where: { id: subscriptionId } });
+      expect(row?.offerId).toBe(weekend.id);
+      versions.push(row?.offerVersion ?? null);
+    }
+    expect(versions).toEqual([weekend.version, republished.version]);
   });
 });

@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { findOffer } from "@bridge/store";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { bearer, keys, startTestGateway, type TestGateway } from "../../../test/support.ts";
+import { bearer, keys, seedSubscription, startTestGateway, type TestGateway } from "../../../test/support.ts";
 
 const catalogKey = "catalog-key-0123456789abcdef";
 const exportUrl = new URL("../../../../../test/fixtures/limio/offer-export.json", import.meta.url);
@@ -10,7 +10,9 @@ let exported: { id: string; data: { attributes: Record<string, unknown> } }[];
 
 beforeAll(async () => {
   gw = await startTestGateway({
-    config: { API_KEYS: `shop:${keys.shop}:orders,catalog:${catalogKey}:catalog` },
+    config: {
+      API_KEYS: `shop:${keys.shop}:orders,catalog:${catalogKey}:catalog,reader:${keys.reader}:read`,
+    },
   });
   exported = JSON.parse(await readFile(exportUrl, "utf8"));
 }, 120_000);
@@ -85,5 +87,27 @@ describe("an order naming an offer version", () => {
     order.external_id = "EXT-VERSION-KNOWN";
     order.orderItems[0].offer.version = "f26cd9c730ca67ed80b2607779c1f1a6faf493f7";
     expect((await postOrder(order)).statusCode).toBe(202);
+  });
+});
+
+describe("GET /api/subscriptions/{id}", () => {
+  it("shows the offer version the subscription bought", async () => {
+    const sub = await seedSubscription(gw.store);
+    const offerId = "f9a4695c077b2d1446d4fd8ebfd071b428e90899";
+    await gw.store.db.subscription.update({
+      where: { id: sub.id },
+      data: { offerId, offerVersion: "f26cd9c730ca67ed80b2607779c1f1a6faf493f7" },
+    });
+    const response = await gw.app.inject({
+      method: "GET",
+      url: `/api/subscriptions/${sub.id}`,
+      headers: bearer(keys.reader),
+    });
+    expect(response.statusCode).toBe(200);
+    expect(response.json().offer).toEqual({
+      id: offerId,
+      name: "Print + Digital Monthly",
+      version: "f26cd9c730ca67ed80b2607779c1f1a6faf493f7",
+    });
   });
 });

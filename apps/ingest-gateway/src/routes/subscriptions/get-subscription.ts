@@ -27,7 +27,13 @@ const subscriptionView = z
       firstName: z.string().nullable(),
       lastName: z.string().nullable(),
     }),
-    offer: z.object({ id: z.string(), name: z.string() }).nullable(),
+    offer: z
+      .object({
+        id: z.string(),
+        name: z.string(),
+        version: z.string().nullable().meta({ description: "The offer version it bought (decision 022)" }),
+      })
+      .nullable(),
     stripe: z.object({
       customerId: z.string().nullable(),
       subscriptionId: z.string().nullable(),
@@ -90,7 +96,11 @@ const subscriptionView = z
           firstName: "Ada",
           lastName: "Lovelace",
         },
-        offer: { id: "f9a4695c077b2d1446d4fd8ebfd071b428e90899", name: "Print + Digital" },
+        offer: {
+          id: "f9a4695c077b2d1446d4fd8ebfd071b428e90899",
+          name: "Print + Digital",
+          version: "f26cd9c730ca67ed80b2607779c1f1a6faf493f7",
+        },
         stripe: { customerId: "cus_Q1", subscriptionId: "sub_Q1", scheduleId: null },
         paymentSchedules: [
           {
@@ -168,7 +178,7 @@ export const getSubscriptionRoute: FastifyPluginAsyncZod<{ deps: RouteDeps }> = 
           firstName: sub.customer.firstName,
           lastName: sub.customer.lastName,
         },
-        offer: sub.offer ? { id: sub.offer.id, name: sub.offer.name } : null,
+        offer: sub.offer ? { id: sub.offer.id, name: sub.offer.name, version: sub.offerVersion } : null,
         stripe: {
           customerId: sub.stripeCustomerId,
           subscriptionId: sub.stripeSubscriptionId,
