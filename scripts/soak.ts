@@ -2,8 +2,8 @@
 // acceptance 3). Not a test: like the benchmarks, run by hand, never by CI. It starts its own
 // Postgres, a restartable Kafka and the four services as processes (the fault scenarios' frame,
 // test/support/scenario.ts), then for --minutes mixes good orders, bad orders (each must get a
-// 4xx), Stripe-side changes (their webhooks reach the gateway), Sync API calls, one broker restart
-// and one sync-consumer SIGKILL + restart. Then it waits for quiescence and checks: every accepted
+// 4xx), Stripe-side changes and test-clock renewals (their webhooks reach the gateway), Sync API
+// calls, one broker restart and one sync-consumer SIGKILL + restart. Then it waits for quiescence and checks: every accepted
 // order applied and synced, exactly once in Stripe, zero drift (`bridge reconcile`), and the
 // gateway's RSS (sampled every 10 s) flat: first minute against last minute. Exit 1 on a failed check.
 import { parseArgs } from "node:util";
@@ -75,6 +75,7 @@ async function main(): Promise<number> {
       badProblems: [] as string[],
       syncCalls: {} as Record<string, number>,
       stripeSideChanges: 0,
+      renewals: 0,
       brokerDownSeconds: 0,
       syncKilledAt: "",
     };
@@ -90,6 +91,16 @@ async function main(): Promise<number> {
         })(),
       );
 
+    /** Email → test clock, for the orders whose customer is on one. */
+    const clocks = new Map<string, string>();
+    const renewed = new Set<string>();
+    const linkedStripeSubscription = async (order: Accepted) => {
+      const linked = await scenario.store.db.subscription.findUnique({ where: { id: order.subscriptionId } });
+      return linked?.stripeSubscriptionId
+        ? stripe.subscriptions.retrieve(linked.stripeSubscriptionId)
+        : undefined;
+    };
+
     // Good orders: one each interval, each retried by the client until accepted (503s while the broker is down).
     const inFlight = new Set<Promise<void>>();
     let n = 0;
@@ -98,6 +109,15 @@ async function main(): Promise<number> {
       const i = n++;
       const [card] = await shopCards(stripe, 1);
       const email = `soak.${run}.${i}@example.com`;
+      if (i % 10 === 0) {
+        // A shop customer who already exists in Stripe on a test clock: the writer matches them by
+        // email, so their subscription is on the clock and can be renewed below.
+        const clock = await stripe.testHelpers.testClocks.create({
+          frozen_time: Math.floor(Date.now() / 1000),
+        });
+        await stripe.customers.create({ email, name: "Ada Lovelace", test_clock: clock.id });
+        clocks.set(email, clock.id);
+      }
       const order = {
         externalId: `soak-${run}-${i}`,
         email,
@@ -139,17 +159,37 @@ async function main(): Promise<number> {
 
     // Stripe-side changes (as a Stripe dashboard user would make them): their events reach the
     // gateway's webhook route, and the sync must carry them to Limio (the drift check says so).
+    // (Not on the clocked ones: one set to cancel at period end would end at its renewal.)
     every(15_000, async () => {
-      const order = accepted[Math.floor(Math.random() * accepted.length)];
+      const candidates = accepted.filter((o) => !clocks.has(o.email));
+      const order = candidates[Math.floor(Math.random() * candidates.length)];
       if (!order) return;
-      const linked = await scenario.store.db.subscription.findUnique({ where: { id: order.subscriptionId } });
-      if (!linked?.stripeSubscriptionId) return;
-      const subscription = await stripe.subscriptions.retrieve(linked.stripeSubscriptionId);
+      const subscription = await linkedStripeSubscription(order);
+      if (!subscription) return;
       await stripe.subscriptions.update(subscription.id, {
         metadata: { soak_note: `changed at ${new Date().toISOString()}` },
         cancel_at_period_end: !subscription.cancel_at_period_end,
       });
       figures.stripeSideChanges += 1;
+    });
+
+    // Renewals: a clocked subscription's clock moved past its period end; Stripe invoices and
+    // charges the renewal and its events (invoice.paid, customer.subscription.updated…) reach the
+    // sync through the webhook route, which must move Limio's term (the drift check says so).
+    every(20_000, async () => {
+      const order = accepted.find((o) => clocks.has(o.email) && !renewed.has(o.email));
+      if (!order) return;
+      const subscription = await linkedStripeSubscription(order);
+      if (!subscription) return;
+      const clockId = clocks.get(order.email)!;
+      const periodEnd = subscription.items.data[0]!.current_period_end;
+      await stripe.testHelpers.testClocks.advance(clockId, { frozen_time: periodEnd + 3600 });
+      for (let i = 0; i < 150; i++) {
+        if ((await stripe.testHelpers.testClocks.retrieve(clockId)).status === "ready") break;
+        await sleep(200);
+      }
+      renewed.add(order.email);
+      figures.renewals += 1;
     });
 
     // The gateway's resident memory every 10 s.
@@ -183,7 +223,7 @@ async function main(): Promise<number> {
       () =>
         log(
           `${accepted.length} accepted, ${figures.badRefused4xx}/${figures.badOrders} bad refused, ` +
-            `${figures.stripeSideChanges} Stripe-side changes, sync calls ${JSON.stringify(figures.syncCalls)}`,
+            `${figures.stripeSideChanges} Stripe-side changes, ${figures.renewals} renewals, sync calls ${JSON.stringify(figures.syncCalls)}`,
         ),
       60_000,
     );
@@ -236,6 +276,11 @@ async function main(): Promise<number> {
         "drift after settle (reconcile)",
         `${end.drift.drifted.length} of ${end.drift.checked}`,
         end.drift.drifted.length === 0,
+      ],
+      [
+        "test-clock renewals",
+        `${figures.renewals} (customers on a clock: ${clocks.size})`,
+        figures.renewals > 0,
       ],
       ["gateway RSS first minute", mb(firstMinute), true],
       ["gateway RSS last minute", mb(lastMinute), true],
