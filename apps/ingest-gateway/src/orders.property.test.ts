@@ -141,13 +141,13 @@ function breakAt(
 let gw: TestGateway;
 let orders: Awaited<ReturnType<typeof startTopicReader>>;
 let url: string;
-let existingSubscription: string;
+let existingSubscription: { id: string; reference: string };
 
 beforeAll(async () => {
   // No waiting for outcomes (there is no writer here): `process_immediately` orders answer at once.
   gw = await startTestGateway({ config: { WAIT_TIMEOUT_MS: "0" } });
   orders = await startTopicReader(gw.client, gw.topics.orders);
-  existingSubscription = (await seedSubscription(gw.store)).id;
+  existingSubscription = await seedSubscription(gw.store);
   url = await gw.app.listen({ port: 0, host: "127.0.0.1" });
 }, 120_000);
 afterAll(async () => {
@@ -163,9 +163,12 @@ describe("orders generated from the OpenAPI schema, posted to a running gateway"
       .map(([order, useExisting, broken, pathChoice, value]) => {
         let body = order as Record<string, unknown>;
         // Non-new orders mostly aim at a subscription the store knows, so they get past the 404;
-        // `forSubscription` names the same one (the domain refuses two that disagree).
-        if (useExisting && body.order_type !== "new")
-          body = { ...body, subscriptionId: existingSubscription };
+        // `forSubscription` names the same one (the domain refuses two that disagree), and so does
+        // a `sub_reference` (the gateway refuses another subscription's).
+        if (useExisting && body.order_type !== "new") {
+          body = { ...body, subscriptionId: existingSubscription.id };
+          if (body.sub_reference !== undefined) body.sub_reference = existingSubscription.reference;
+        }
         if (body.forSubscription && body.subscriptionId) {
           body = {
             ...body,
