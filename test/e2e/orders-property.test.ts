@@ -203,6 +203,8 @@ let gateway: FastifyInstance;
 let orders: Awaited<ReturnType<typeof startTopicReader>>;
 let url: string;
 let existingSubscriptions: string[];
+/** Each existing subscription's Limio reference: a `sub_reference` must name the order's own. */
+const references = new Map<string, string>();
 /** The writer seals a waiting order's secret with it; the gateway's GET opens it (decision 018). */
 const ORDER_SECRET_KEY = randomBytes(32).toString("base64");
 
@@ -221,6 +223,10 @@ beforeAll(async () => {
   // Change orders aim at a subscription that exists in Stripe and one whose Stripe ids are unknown.
   const paid = await h.subscribe("property.existing@example.com", offers.digitalMonthly);
   existingSubscriptions = [paid.subscriptionId, (await seedSubscription(h.store)).id];
+  for (const id of existingSubscriptions) {
+    const row = await h.store.db.subscription.findUnique({ where: { id }, select: { reference: true } });
+    references.set(id, row!.reference);
+  }
   url = await gateway.listen({ port: 0, host: "127.0.0.1" });
 }, 120_000);
 afterAll(async () => {
@@ -257,9 +263,13 @@ describe("orders generated from the OpenAPI schema, posted to a running gateway 
       .map(([order, choice, existing, broken, pathChoice, value]) => {
         let body = makeRealistic(order as Record<string, unknown>, choice);
         // Non-new orders mostly aim at a subscription the store knows, so they get past the 404;
-        // `forSubscription` names the same one (the domain refuses two that disagree).
+        // `forSubscription` names the same one (the domain refuses two that disagree), and so does
+        // a `sub_reference` (the gateway refuses another subscription's).
         const target = existingSubscriptions[existing];
-        if (target && body.order_type !== "new") body = { ...body, subscriptionId: target };
+        if (target && body.order_type !== "new") {
+          body = { ...body, subscriptionId: target };
+          if (body.sub_reference !== undefined) body.sub_reference = references.get(target);
+        }
         if (body.forSubscription && body.subscriptionId) {
           body = {
             ...body,

@@ -151,8 +151,9 @@ function checkedPayment(payment: LimioPayment | undefined): {
     ["payment.stripe.result.error", result],
     ["payment.stripe.error", stripe],
   ] as const) {
-    if (r?.error) {
-      const code = r.error.code ?? r.error.type ?? "error";
+    const error = (r as { error?: { code?: unknown; type?: unknown } } | undefined)?.error;
+    if (error) {
+      const code = [error.code, error.type].find((c) => typeof c === "string") ?? "error";
       return {
         error: {
           path,

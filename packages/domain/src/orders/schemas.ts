@@ -60,7 +60,8 @@ const paymentMethodRef = z.union([stripePaymentMethodId, z.object({ id: stripePa
  * What Stripe.js resolves with (docs.stripe.com/js): createPaymentMethod → `{ paymentMethod }`,
  * confirmCardPayment → `{ paymentIntent }`, confirmCardSetup → `{ setupIntent }`, any of them →
  * `{ error }`. The bare ids older shops send are accepted as well. parseLimioOrder refuses an
- * `error` result and keeps only the ids (never the intents' client_secret or card details).
+ * `error` result by name (so it is no property here: nothing documents it as accepted) and keeps
+ * only the ids (never the intents' client_secret or card details).
  */
 const stripeResultSchema = z
   .object({
@@ -83,7 +84,6 @@ const stripeResultSchema = z
       })
       .loose()
       .optional(),
-    error: z.object({ type: z.string().optional(), code: z.string().optional() }).loose().optional(),
   })
   .loose();
 

@@ -94,11 +94,18 @@ function orderIds(order: LimioOrder, apiKeyName: string, identity: OrderIdentity
 
 /**
  * 409 when a reference the order carries already names another order or subscription (the
- * store keeps references unique); 400 when a non-new order's `sub_reference` is not the
- * reference of the subscription it acts on. Nothing to check for minted references.
+ * store keeps references unique) than this one or the one it resubmits (`existing`); 400 when a
+ * non-new order's `sub_reference` is not the reference of the subscription it acts on. Nothing
+ * to check for minted references.
  */
-export async function refuseTakenReferences(db: Db, submission: Submission, target: Target): Promise<void> {
+export async function refuseTakenReferences(
+  db: Db,
+  submission: Submission,
+  target: Target,
+  existing: StoredOrder | null,
+): Promise<void> {
   const { order, ids, isNew } = submission;
+  const others = (id: string, resubmitted: string | undefined) => ({ notIn: [id, resubmitted ?? id] });
   const taken = (path: string, what: string, holder: { id: string } | null) => {
     if (holder) {
       throw new HttpError(409, "reference_taken", `${path} names another ${what}`, {
@@ -107,12 +114,15 @@ export async function refuseTakenReferences(db: Db, submission: Submission, targ
     }
   };
   if (order.order_reference) {
-    const where = { reference: order.order_reference, NOT: { id: ids.orderId } };
+    const where = { reference: order.order_reference, id: others(ids.orderId, existing?.id) };
     taken("order_reference", "order", await db.order.findFirst({ where, select: { id: true } }));
   }
   if (!order.sub_reference) return;
   if (isNew) {
-    const where = { reference: order.sub_reference, NOT: { id: target.subscriptionId } };
+    const where = {
+      reference: order.sub_reference,
+      id: others(target.subscriptionId, existing?.subscriptionId),
+    };
     taken("sub_reference", "subscription", await db.subscription.findFirst({ where, select: { id: true } }));
   } else if (order.sub_reference !== target.subscriptionReference) {
     throw new HttpError(400, "invalid_order", "the order is invalid", {

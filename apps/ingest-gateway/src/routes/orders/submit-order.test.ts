@@ -356,6 +356,11 @@ describe("POST /api/order with Limio's own ids (issue 13)", () => {
       });
     }
 
+    // Resubmitted once recorded: the same order (its references are not taken by itself).
+    const again = await postTo("/api/order", order);
+    expect(again.statusCode).toBe(202);
+    expect(again.json()).toEqual({ ...response.json(), status: "processing" });
+
     // Another order naming a reference the store already holds: 409 naming the field, nothing published.
     const before = await topicMessageCount(gw.client, gw.topics.orders);
     const taken = await postTo("/api/order", {

@@ -84,7 +84,7 @@ export const submitOrderRoute: FastifyPluginAsyncZod<{ deps: RouteDeps }> = asyn
         findExistingOrder(db, submission, request.apiKeyName),
         resolveTarget(db, submission),
       ]);
-      await refuseTakenReferences(db, submission, target);
+      await refuseTakenReferences(db, submission, target, existing);
       const order = publishedOrder(submission, target);
       const answer = answers(submission, target);
       const waitWanted = submission.order.process_immediately === true && waitMs > 0;
