@@ -183,7 +183,7 @@ describe("the writer SIGKILLed after each step and restarted", () => {
   it("new: exactly one customer, price and subscription, paid once", async () => {
     const email = `killed+${hex(6)}@example.com`;
     const orderId = newOrderId();
-    const points = both(["customer", "product", "price.0", "subscription", "payment"]);
+    const points = both(["plan", "customer", "product", "price.0", "subscription", "payment"]);
     await h.publishOrder(
       newOrder({
         email,

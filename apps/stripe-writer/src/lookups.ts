@@ -1,4 +1,4 @@
-import type { Offer, StripePriceCreateParams } from "@bridge/domain";
+import type { Offer, StripeCouponCreateParams, StripePriceCreateParams } from "@bridge/domain";
 import type Stripe from "stripe";
 
 /** A Map that forgets its oldest entry past `max` entries (insertion order, refreshed on hit). */
@@ -47,7 +47,38 @@ export type StripeLookups = {
     idempotencyKey: string,
     metadata: Record<string, string>,
   ): Promise<ResolvedPrice>;
+  /**
+   * The coupon of a discount definition, by its deterministic id (rules/discounts.ts): created
+   * once, reused by every order with the same definition. A coupon holding the id with another
+   * definition is never applied in its place (CouponMismatch).
+   */
+  ensureCoupon(
+    params: StripeCouponCreateParams,
+    idempotencyKey: string,
+    metadata: Record<string, string>,
+  ): Promise<{ couponId: string; created: boolean }>;
 };
+
+/** A coupon already holds the plan's id with different terms: applying it would bill another amount. */
+export class CouponMismatch extends Error {
+  override readonly name = "CouponMismatch";
+}
+
+/** The terms of a coupon that decide what it takes off (name and metadata do not). */
+const couponTerms = (c: {
+  percent_off?: number | null;
+  amount_off?: number | null;
+  currency?: string | null;
+  duration: string;
+  duration_in_months?: number | null;
+}) =>
+  JSON.stringify([
+    c.percent_off ?? null,
+    c.amount_off ?? null,
+    c.currency?.toLowerCase() ?? null,
+    c.duration,
+    c.duration_in_months ?? null,
+  ]);
 
 const isMissing = (error: unknown) =>
   (error as { statusCode?: number })?.statusCode === 404 ||
@@ -73,6 +104,8 @@ export function createStripeLookups(stripe: Stripe, options: { maxEntries: numbe
     const list = await stripe.prices.list({ lookup_keys: [lookupKey], limit: 1 });
     return list.data[0];
   }
+
+  const coupons = new BoundedCache<string, true>(options.maxEntries);
 
   const byEmail = async (email: string) => (await stripe.customers.list({ email, limit: 1 })).data[0];
 
@@ -117,6 +150,32 @@ export function createStripeLookups(stripe: Stripe, options: { maxEntries: numbe
       }
       products.set(productId, true);
       return { productId, created: true };
+    },
+
+    async ensureCoupon(params, idempotencyKey, metadata) {
+      const couponId = params.id;
+      if (coupons.get(couponId)) return { couponId, created: false };
+      const reuse = (existing: Stripe.Coupon) => {
+        if (couponTerms(existing) !== couponTerms(params) || !existing.valid) {
+          throw new CouponMismatch(
+            `coupon ${couponId} exists with other terms (or is no longer valid): not applied in place of the order's discount`,
+          );
+        }
+        coupons.set(couponId, true);
+        return { couponId, created: false };
+      };
+      try {
+        await stripe.coupons.create(
+          { ...params, metadata: { ...params.metadata, ...metadata } },
+          { idempotencyKey },
+        );
+      } catch (error) {
+        // Another order with the same discount created it first (docs.stripe.com/api/coupons/create#create_coupon-id).
+        if (codeOf(error) !== "resource_already_exists") throw error;
+        return reuse(await stripe.coupons.retrieve(couponId));
+      }
+      coupons.set(couponId, true);
+      return { couponId, created: true };
     },
 
     async resolvePrice(params, idempotencyKey, metadata) {

@@ -206,6 +206,39 @@ describe("new order through Kafka", () => {
     expect(log.data).toHaveLength(0);
   });
 
+  it("refuses an order whose total differs from what Stripe would bill today, naming total, before any write", async () => {
+    const email = `total.${Date.now()}@example.com`;
+    const { orderId } = await h.publishOrder(
+      newOrder({
+        email,
+        offerId: offers.printDigitalMonthly, // £24.99 / month + £4.99 once: £29.98 today
+        payment: { type: "stripe", paymentMethodId: await h.card() },
+        extra: { total: { amount: "24.99", currency: "GBP" } },
+      }),
+    );
+    const outcome = await h.waitForOutcome(orderId);
+    expect(outcome).toMatchObject({ status: "failed", error: { code: "unsupported_field" } });
+    expect(outcome.error?.message).toMatch(/^total: .*24\.99 GBP.*29\.98 GBP/);
+    const log = (await (await fetch(`${h.emu.url}/_emulator/requests`)).json()) as {
+      data: { method: string; idempotencyKey: string | null }[];
+    };
+    expect(log.data.filter((r) => r.method === "POST" && r.idempotencyKey?.includes(orderId))).toEqual([]);
+    expect((await h.stripe.customers.list({ email })).data).toEqual([]);
+
+    // The same order with the right total is applied, and Stripe bills exactly that total.
+    const right = await h.publishOrder(
+      newOrder({
+        email,
+        offerId: offers.printDigitalMonthly,
+        payment: { type: "stripe", paymentMethodId: await h.card() },
+        extra: { total: { amount: "29.98", currency: "GBP" } },
+      }),
+    );
+    const applied = await h.waitForOutcome(right.orderId);
+    expect(applied).toMatchObject({ status: "applied" });
+    expect((await h.stripe.invoices.retrieve(applied.stripe.invoiceId!)).amount_paid).toBe(2998);
+  });
+
   it("fails an order for an offer not in the catalog", async () => {
     const { orderId } = await h.publishOrder(
       newOrder({ email: "nooffer@example.com", offerId: "no-such-offer" }),

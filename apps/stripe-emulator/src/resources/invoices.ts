@@ -8,6 +8,7 @@ import {
   voidInvoice,
 } from "../billing/invoices.ts";
 import { itemsOf } from "../billing/items.ts";
+import { cutAtCancel } from "../billing/proration.ts";
 import { takePendingItems } from "../billing/renewal.ts";
 import { type Interval, nextBoundary } from "../billing/time.ts";
 import type { Call, Route } from "../context.ts";
@@ -93,6 +94,7 @@ function preview(call: Call): StripeObject {
         periodStart: plan.periodStart,
         periodEnd: plan.periodEnd,
         preview: true,
+        discountsAt: plan.periodEnd,
       }),
       plan.periodEnd,
     );
@@ -105,15 +107,27 @@ function preview(call: Call): StripeObject {
     first.price.recurring.interval as Interval,
     first.price.recurring.interval_count,
   );
+  // A subscription that ends at or before this period's end has no upcoming invoice; one that
+  // ends inside the next period previews that period cut at cancel_at (as the renewal bills it).
+  if (sub.cancel_at !== null && sub.cancel_at <= end) {
+    throw invalid(
+      `No upcoming invoices for subscription ${sub.id}: it is set to cancel at ${sub.cancel_at}.`,
+      "subscription",
+      "invoice_upcoming_none",
+    );
+  }
+  const next = periodLines(emu, sub, items, end, nextEnd);
+  const cut = sub.cancel_at !== null && sub.cancel_at < nextEnd;
   return datedAtRenewal(
     buildInvoice(emu, {
       customer,
       subscription: sub,
       billingReason: "upcoming",
-      lines: [...pending, ...periodLines(emu, sub, items, end, nextEnd)],
+      lines: [...pending, ...(cut ? cutAtCancel(next, end, nextEnd, sub.cancel_at) : next)],
       periodStart: first.current_period_start,
       periodEnd: end,
       preview: true,
+      discountsAt: end,
     }),
     end,
   );

@@ -1,3 +1,4 @@
+import { couponsToRedeem, redeem } from "../billing/discounts.ts";
 import { attemptInvoicePayment, finalizeInvoice, type LineInput } from "../billing/invoices.ts";
 import { applyItemChanges, itemsOf, type StoredItemUpdate } from "../billing/items.ts";
 import { collectAutomatically, invoiceSubscription } from "../billing/renewal.ts";
@@ -134,6 +135,16 @@ export function updateSubscription(call: Call): StripeObject {
     };
     precheckPayment(emu, probe, customer, amount);
   }
+  if ("discounts" in b) {
+    if (plan) {
+      // Which discounts the prorations of the same call would use is not documented.
+      throw invalid(
+        "The emulator does not model changing `discounts` and items in one update; make two calls.",
+        "discounts",
+      );
+    }
+    replaceDiscounts(call, sub, customer);
+  }
   // Simple fields.
   if ("metadata" in b) sub.metadata = mergeMetadata(sub.metadata, b.metadata);
   if ("description" in b) sub.description = nullable(str(b.description, "description"));
@@ -212,13 +223,18 @@ export function updateSubscription(call: Call): StripeObject {
       }
     }
     if (invoiceNow) {
-      invoice = invoiceSubscription(emu, sub, {
-        customer,
-        billingReason: "subscription_update",
-        lines,
-        periodStart: plan.now,
-        periodEnd: plan.now,
-      });
+      invoice = invoiceSubscription(
+        emu,
+        sub,
+        {
+          customer,
+          billingReason: "subscription_update",
+          lines,
+          periodStart: plan.now,
+          periodEnd: plan.now,
+        },
+        call.request,
+      );
     } else {
       for (const line of plan.prorationLines) newInvoiceItem(call, sub, line);
     }
@@ -235,4 +251,21 @@ export function updateSubscription(call: Call): StripeObject {
     }
   }
   return sub;
+}
+
+/**
+ * `discounts` on update (docs.stripe.com/api/subscriptions/update#update_subscription-discounts):
+ * a populated array replaces the subscription's discounts, `""` clears them, `[]` leaves them.
+ */
+function replaceDiscounts(call: Call, sub: StripeObject, customer: StripeObject): void {
+  const emu = call.emu;
+  if (Array.isArray(call.body.discounts) && call.body.discounts.length === 0) return;
+  const now = nowFor(emu, sub.test_clock);
+  const target = { customer: customer.id, subscription: sub.id, currency: sub.currency, start: now };
+  const coupons = couponsToRedeem(call, call.body.discounts, { ...target, param: "discounts" });
+  for (const id of sub.discounts as string[]) {
+    const old = emu.state.get("discount", id);
+    if (old) emu.emit("customer.discount.deleted", old, { request: call.request });
+  }
+  sub.discounts = redeem(emu, coupons, target, call.request);
 }

@@ -1,4 +1,14 @@
-import { buildPriceParams, fullName, type LimioNewOrder, type Offer, stripeAddress } from "@bridge/domain";
+import {
+  fullName,
+  type LimioNewOrder,
+  type NewOrderPlan,
+  type Offer,
+  type PlannedCharge,
+  planNewOrder,
+  planRefusals,
+  stripeAddress,
+  subscriptionCreateParams,
+} from "@bridge/domain";
 import type Stripe from "stripe";
 import { awaitCustomerPayment, checkShopPaymentIntent } from "../awaiting-payment.ts";
 import {
@@ -11,6 +21,7 @@ import {
   type StripeIds,
 } from "../context.ts";
 import { invoicePaymentFailure } from "../failures.ts";
+import { CouponMismatch } from "../lookups.ts";
 
 /** `paymentMethodId`: the customer's attached method as Stripe names it (see below). */
 type CustomerStep = { customerId: string; created: boolean; paymentMethodId?: string };
@@ -53,28 +64,108 @@ export function customerDetails(order: LimioNewOrder): Stripe.CustomerUpdatePara
   };
 }
 
+/** Every catalog offer the order names (items and add-ons); an unknown one fails the order. */
+async function loadOrderOffers(ctx: ActionContext, order: LimioNewOrder): Promise<Map<string, Offer>> {
+  const ids = order.orderItems.flatMap((item) => [
+    item.offer.id,
+    ...(item.addOns ?? []).flatMap((a) => a.addOn?.id ?? a.offer?.id ?? []),
+  ]);
+  const offers = new Map<string, Offer>();
+  for (const id of new Set(ids)) offers.set(id, await loadOffer(ctx.db, id));
+  return offers;
+}
+
+/** The plan as recorded in its step (JSON): dates as unix seconds. */
+type RecordedPlan = Omit<NewOrderPlan, "billingStart" | "trialEnd" | "cancelAt"> & {
+  billingStart: number;
+  trialEnd?: number;
+  cancelAt?: number;
+};
+const toUnix = (d: Date) => Math.floor(d.getTime() / 1000);
+const fromUnix = (s: number) => new Date(s * 1000);
+function recordPlan({ billingStart, trialEnd, cancelAt, ...rest }: NewOrderPlan): RecordedPlan {
+  return {
+    ...rest,
+    billingStart: toUnix(billingStart),
+    ...(trialEnd ? { trialEnd: toUnix(trialEnd) } : {}),
+    ...(cancelAt ? { cancelAt: toUnix(cancelAt) } : {}),
+  };
+}
+function replayPlan({ billingStart, trialEnd, cancelAt, ...rest }: RecordedPlan): NewOrderPlan {
+  return {
+    ...rest,
+    billingStart: fromUnix(billingStart),
+    ...(trialEnd !== undefined ? { trialEnd: fromUnix(trialEnd) } : {}),
+    ...(cancelAt !== undefined ? { cancelAt: fromUnix(cancelAt) } : {}),
+  };
+}
+
 /**
- * `new` (Order Submitted): customer (matched by email or created) → product → one price per
- * charge → subscription (default_incomplete) → first payment (PaymentIntent attached, or the
- * PaymentMethod charged, or the invoice's confirmation secret handed to the shop).
+ * The order's Stripe plan (rules/new-order-plan.ts), before any Stripe write: a field Stripe
+ * cannot express, a plan part the writer does not execute yet, or a `total` that differs from
+ * what Stripe would bill today fails the order naming the field (`unsupported_field`).
+ */
+async function planOrder(ctx: ActionContext, order: LimioNewOrder, now: Date): Promise<NewOrderPlan> {
+  const offers = await loadOrderOffers(ctx, order);
+  const plan = planNewOrder({ order, findOffer: (id) => offers.get(id), now });
+  const refusals = planRefusals(plan);
+  if (refusals.length > 0) {
+    throw new OrderFailure("unsupported_field", refusals.map((r) => `${r.path}: ${r.message}`).join("; "));
+  }
+  return plan;
+}
+
+/** Stripe's "now" for a customer: its test clock's frozen time when it has one (dates of the plan). */
+async function stripeNowFor(stripe: Stripe, customer: Stripe.Customer | undefined): Promise<Date> {
+  const clock = customer?.test_clock;
+  if (!clock) return new Date();
+  const clockId = typeof clock === "string" ? clock : clock.id;
+  return fromUnix((await stripe.testHelpers.testClocks.retrieve(clockId)).frozen_time);
+}
+
+/** Limio's term on the subscription, so the sync shows Limio's term rather than the billing period. */
+export const termMetadata = (plan: Pick<NewOrderPlan, "term" | "autoRenew">): Record<string, string> => ({
+  limio_term_length: String(plan.term.length),
+  limio_term_type: plan.term.type,
+  limio_auto_renew: String(plan.autoRenew),
+});
+
+const hasTotal = (order: LimioNewOrder) => order.total?.amount !== undefined && order.total.amount !== "";
+
+/** The step of a planned charge's Price: `price.<n>` over the items, then the one-off charges. */
+const chargeKey = (c: PlannedCharge) => `${c.path}#${c.chargeIndex}`;
+
+/**
+ * `new` (Order Submitted) executes the domain's planNewOrder (docs/decisions/020): customer
+ * (matched by email or created) → products → one Price per planned charge → the discount's coupon
+ * → ONE subscription (default_incomplete) with every recurring charge co-termed, one-off charges
+ * on its first invoice, the trial of a later start and the cancel_at of a fixed term → first
+ * payment (PaymentIntent attached, or the PaymentMethod charged, or the invoice's confirmation
+ * secret handed to the shop).
  */
 export async function newOrder(ctx: ActionContext): Promise<ActionResult> {
   const order = ctx.order as LimioNewOrder;
   const { stripe, step } = ctx;
   const metadata = limioMetadata(ctx);
-  const [item, ...others] = order.orderItems;
-  if (!item || others.length > 0) {
-    throw new OrderFailure("unsupported_order", "a new order must carry exactly one order item (one offer)");
-  }
-  const offer: Offer = await loadOffer(ctx.db, item.offer.id);
-  const quantity = item.quantity ?? 1;
   const { paymentMethodId, paymentIntentId } = order.stripePayment;
   const details = customerDetails(order);
+
+  // 0. The plan, recorded before any write so a resumed order sends the same parameters. Its
+  // clock is the customer's in Stripe (a test clock's time when the customer has one).
+  let lookedUp: { customer: Stripe.Customer | undefined } | undefined;
+  const plan = replayPlan(
+    await step<RecordedPlan>("plan", async () => {
+      lookedUp = { customer: await ctx.lookups.findCustomerByEmail(order.email) };
+      return recordPlan(await planOrder(ctx, order, await stripeNowFor(stripe, lookedUp.customer)));
+    }),
+  );
+  const offers = await loadOrderOffers(ctx, order);
+  const offer = offers.get(plan.offerId)!;
 
   // 1. Customer: matched by email whatever its case in Stripe (lookups.findCustomerByEmail), else
   // created with everything at once (payment method included).
   const customer = await step<CustomerStep>("customer", async (key) => {
-    const found = await ctx.lookups.findCustomerByEmail(order.email);
+    const found = lookedUp ? lookedUp.customer : await ctx.lookups.findCustomerByEmail(order.email);
     if (found) return { customerId: found.id, created: found.metadata?.limio_order_id === ctx.orderId };
     const created = await stripe.customers.create(
       {
@@ -127,37 +218,44 @@ export async function newOrder(ctx: ActionContext): Promise<ActionResult> {
     });
   }
 
-  // 2. Product (deterministic id from the catalog) and 3. one Price per charge, reused by lookup key.
-  await step("product", (key) => ctx.lookups.ensureProduct(offer, key, metadata));
-  const prices: PriceStep[] = [];
-  for (let i = 0; i < offer.charges.length; i++) {
-    prices.push(
-      await step<PriceStep>(`price.${i}`, (key) =>
-        ctx.lookups.resolvePrice(buildPriceParams(offer, i), key, metadata),
-      ),
+  // 2. Products (deterministic ids from the catalog), 3. one Price per planned charge, reused by
+  // lookup key, 4. the discount's coupon, reused by its deterministic id.
+  const productIds = [...new Set([...offers.values()].map((o) => o.stripeProductCode))];
+  for (const [i, productId] of productIds.entries()) {
+    const productOffer = [...offers.values()].find((o) => o.stripeProductCode === productId)!;
+    await step(i === 0 ? "product" : `product.${i}`, (key) =>
+      ctx.lookups.ensureProduct(productOffer, key, metadata),
     );
   }
-  const recurring = prices.filter((p) => p.recurring);
-  const oneOff = prices.filter((p) => !p.recurring);
-  if (recurring.length === 0) {
-    throw new OrderFailure(
-      "unsupported_offer",
-      `offer '${offer.id}' has no recurring charge to subscribe to`,
+  const priceIds = new Map<string, string>();
+  for (const [i, charge] of [...plan.items, ...plan.addInvoiceItems].entries()) {
+    const resolved = await step<PriceStep>(`price.${i}`, (key) =>
+      ctx.lookups.resolvePrice(charge.price, key, metadata),
     );
+    priceIds.set(chargeKey(charge), resolved.priceId);
+  }
+  const coupon = plan.coupon;
+  if (coupon) {
+    await step("coupon", async (key) => {
+      try {
+        return await ctx.lookups.ensureCoupon(coupon, key, metadata);
+      } catch (error) {
+        if (error instanceof CouponMismatch)
+          throw new OrderFailure("unsupported_field", `orderDiscount: ${error.message}`, { stripe: ids });
+        throw error;
+      }
+    });
   }
 
-  // 4. Subscription, after the beforeStripeSubscription hook.
+  // 5. Subscription, after the beforeStripeSubscription hook.
   const subscription = await step<SubscriptionStep>("subscription", async (key) => {
     const base: Stripe.SubscriptionCreateParams = {
       customer: customer.customerId,
-      items: recurring.map((p) => ({ price: p.priceId, quantity })),
-      ...(oneOff.length > 0
-        ? { add_invoice_items: oneOff.map((p) => ({ price: p.priceId, quantity })) }
-        : {}),
+      ...subscriptionCreateParams(plan, (c) => priceIds.get(chargeKey(c))!),
       payment_behavior: "default_incomplete",
       payment_settings: { save_default_payment_method: "on_subscription" },
       ...(attachedMethodId && !paymentIntentId ? { default_payment_method: attachedMethodId } : {}),
-      metadata: { ...metadata, limio_offer_id: offer.id },
+      metadata: { ...metadata, limio_offer_id: plan.offerId, ...termMetadata(plan) },
       expand: ["latest_invoice"],
     };
     const params = await ctx.hooks.beforeStripeSubscription(
@@ -178,8 +276,31 @@ export async function newOrder(ctx: ActionContext): Promise<ActionResult> {
   ids.subscriptionId = subscription.subscriptionId;
   if (subscription.invoiceId) ids.invoiceId = subscription.invoiceId;
   const applied = (): ActionResult => ({ status: "applied", action: "subscription_created", stripe: ids });
-  if (!subscription.invoiceId || subscription.invoiceStatus !== "open" || subscription.amountDue === 0) {
-    return applied();
+  // Never applied with another amount than the order's total: Stripe's first invoice is checked
+  // against the plan (a hook may have changed the parameters), and voided when it differs.
+  if (hasTotal(order) && subscription.amountDue !== plan.amountDueToday) {
+    const invoiceId = subscription.invoiceId;
+    if (invoiceId && subscription.invoiceStatus === "open") {
+      await step("void-invoice", async (key) => {
+        await stripe.invoices.voidInvoice(invoiceId, {}, { idempotencyKey: key });
+        return { invoiceId };
+      });
+    }
+    throw new OrderFailure(
+      "amount_mismatch",
+      `total: Stripe's first invoice bills ${subscription.amountDue}, the order's total is ${plan.amountDueToday} (minor units); not applied`,
+      { stripe: ids },
+    );
+  }
+  // Applied when Stripe's state proves it: nothing left to pay on the first invoice (paid, or $0
+  // as in a trial) and the subscription active or trialing (docs/decisions/020).
+  if (!subscription.invoiceId || subscription.invoiceStatus === "paid" || subscription.amountDue === 0) {
+    if (subscription.status === "active" || subscription.status === "trialing") return applied();
+    throw new OrderFailure(
+      "unexpected_state",
+      `subscription ${subscription.subscriptionId} is ${subscription.status} with nothing to pay`,
+      { stripe: ids },
+    );
   }
   const invoiceId = subscription.invoiceId;
 

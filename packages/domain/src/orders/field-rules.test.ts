@@ -9,7 +9,6 @@ import {
   ORDER_FIELD_RULES,
   planRefusals,
   ruleFor,
-  WRITER_FEATURES,
 } from "./field-rules.ts";
 import { parseLimioOrder } from "./parse-limio-order.ts";
 
@@ -24,8 +23,12 @@ const newOrder = (over: Record<string, unknown> = {}) => ({
   payment: { type: "stripe" },
   ...over,
 });
-/** The refused paths of an order, with today's writer. */
-const refused = (order: Record<string, unknown>, features = WRITER_FEATURES) => {
+/** A writer that executes none of the features: what each feature's switch guards. */
+const NO_FEATURES = Object.fromEntries(
+  Object.keys(ALL_FEATURES).map((f) => [f, false]),
+) as unknown as typeof ALL_FEATURES;
+/** The refused paths of an order, with a writer that executes no feature (by default). */
+const refused = (order: Record<string, unknown>, features = NO_FEATURES) => {
   const r = parseLimioOrder(order, { now, features });
   if (r.ok) return [];
   expect(r.code).toBe("unsupported_field");
@@ -82,7 +85,10 @@ describe("fields that change what a customer pays are refused by path until the 
   });
 
   it("says what is not supported, and that the value asking for nothing would pass", () => {
-    const r = parseLimioOrder(newOrder({ isGift: true, orderDiscount: discount }), { now });
+    const r = parseLimioOrder(newOrder({ isGift: true, orderDiscount: discount }), {
+      now,
+      features: NO_FEATURES,
+    });
     expect(r).toEqual({
       ok: false,
       code: "unsupported_field",
@@ -96,7 +102,7 @@ describe("fields that change what a customer pays are refused by path until the 
         },
       ],
     });
-    const date = parseLimioOrder(newOrder({ orderDate: "2027-01-01" }), { now });
+    const date = parseLimioOrder(newOrder({ orderDate: "2027-01-01" }), { now, features: NO_FEATURES });
     expect(date.ok ? null : date.errors[0]!.message).toMatch(
       /^future starts are not applied in Stripe yet; accepted only when today or earlier$/,
     );
@@ -253,18 +259,20 @@ describe("planRefusals: what the catalog asks for that no order field says", () 
     planNewOrder({ order: { orderItems }, findOffer: (id) => catalog[id], now });
 
   it("refuses, naming the offer, a fixed term or a trial the writer does not execute yet", () => {
-    expect(planRefusals(planFor([{ offer: { id: "plain" } }]))).toEqual([]);
-    expect(planRefusals(planFor([{ offer: { id: "fixed" } }]))).toEqual([
+    expect(planRefusals(planFor([{ offer: { id: "plain" } }]), NO_FEATURES)).toEqual([]);
+    expect(planRefusals(planFor([{ offer: { id: "fixed" } }]), NO_FEATURES)).toEqual([
       {
         path: "orderItems.0.offer.id",
         message: expect.stringMatching(/^fixed terms are not applied in Stripe yet: /),
       },
     ]);
-    expect(planRefusals(planFor([{ offer: { id: "trial" } }])).map((r) => r.path)).toEqual([
+    expect(planRefusals(planFor([{ offer: { id: "trial" } }]), NO_FEATURES).map((r) => r.path)).toEqual([
       "orderItems.0.offer.id",
     ]);
     expect(
-      planRefusals(planFor([{ offer: { id: "plain" } }, { offer: { id: "plain" } }])).map((r) => r.path),
+      planRefusals(planFor([{ offer: { id: "plain" } }, { offer: { id: "plain" } }]), NO_FEATURES).map(
+        (r) => r.path,
+      ),
     ).toEqual(["orderItems.1"]);
     expect(planRefusals(planFor([{ offer: { id: "trial" } }]), ALL_FEATURES)).toEqual([]);
   });

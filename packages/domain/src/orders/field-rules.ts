@@ -39,11 +39,11 @@ export const FEATURE_LABELS: Record<Feature, string> = {
 
 /** The one switch per feature: set to true when the writer executes the feature's rule. */
 export const WRITER_FEATURES: FeatureSet = {
-  discounts: false, // rules/discounts.ts, via rules/new-order-plan.ts
-  add_ons: false, // rules/new-order-plan.ts
-  multiple_items: false, // rules/new-order-plan.ts
-  fixed_term: false, // rules/new-order-plan.ts (cancel_at)
-  future_start: false, // rules/new-order-plan.ts (trial_end)
+  discounts: true, // rules/discounts.ts, via rules/new-order-plan.ts, executed by apps/stripe-writer (coupons)
+  add_ons: true, // rules/new-order-plan.ts, executed by apps/stripe-writer (new-order.ts)
+  multiple_items: true, // rules/new-order-plan.ts, executed by apps/stripe-writer (new-order.ts)
+  fixed_term: true, // rules/new-order-plan.ts (cancel_at), executed by apps/stripe-writer
+  future_start: true, // rules/new-order-plan.ts (trial_end), executed by apps/stripe-writer
   effective_date: false, // rules/switch-plan.ts (switchTiming), rules/cancel.ts (cancelTiming)
 };
 export const ALL_FEATURES: FeatureSet = Object.fromEntries(
@@ -354,10 +354,11 @@ export const ORDER_FIELD_RULES: readonly FieldRule[] = [
     feature: "future_start",
     neutral: isFalse,
   }),
-  kept(
+  applied(
     "total",
     NEW,
-    "what the shop showed; the writer's plan (planNewOrder) refuses the order when Stripe would bill another amount today",
+    "checked: the first invoice's amount_due",
+    "what the shop showed: the order is refused naming total when Stripe would bill another amount today (planNewOrder), and fails if Stripe's first invoice differs",
     SUBTREE,
   ),
   ...addressRules("billingDetails", NEW, "address", "the customer's billing details"),

@@ -26,18 +26,8 @@ const catalog = (() => {
 const now = new Date("2026-12-01T10:00:00Z");
 
 describe("the real Limio shop order", () => {
-  it("is refused today, naming the add-on and the discount the writer does not bill yet", () => {
-    expect(parseLimioOrder(shopOrder, { now })).toEqual({
-      ok: false,
-      code: "unsupported_field",
-      errors: [
-        {
-          path: "orderItems.0.addOns",
-          message: expect.stringMatching(/^add-ons are not applied in Stripe yet/),
-        },
-        { path: "orderDiscount", message: expect.stringMatching(/^discounts are not applied in Stripe yet/) },
-      ],
-    });
+  it("is accepted with the writer's features: every field of it applied or kept", () => {
+    expect(parseLimioOrder(shopOrder, { now })).toMatchObject({ ok: true });
   });
 
   it("once the writer applies add-ons and discounts, its plan bills exactly its total today", () => {
