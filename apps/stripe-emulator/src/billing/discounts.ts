@@ -59,6 +59,26 @@ export function couponsToRedeem(
   });
 }
 
+/**
+ * The coupons of a new subscription's `discounts`. Which invoice a `once` coupon lands on when
+ * the first one is a $0 trial invoice is not documented: the emulator refuses the pair rather
+ * than guess what the customer pays.
+ */
+export function couponsForNewSubscription(
+  call: Call,
+  raw: unknown,
+  target: { customer: string; currency: string; start: number; trial: boolean },
+): StripeObject[] {
+  const coupons = couponsToRedeem(call, raw, { ...target, param: "discounts" });
+  if (target.trial && coupons.some((c) => c.duration === "once")) {
+    throw invalid(
+      "The emulator does not model a `once` coupon on a subscription that starts with a trial.",
+      "discounts[0][coupon]",
+    );
+  }
+  return coupons;
+}
+
 /** A Discount as it would be redeemed from `coupon` (the coupon's terms copied in). */
 export function discountFrom(coupon: StripeObject, target: Omit<Target, "param">, id: string): StripeObject {
   return {

@@ -116,6 +116,8 @@ export function buildInvoice(
     autoAdvance?: boolean;
     /** When the subscription's discounts are judged (a preview of a renewal: the renewal). */
     discountsAt?: number;
+    /** Discounts to apply instead of the subscription's (a new subscription's preview). */
+    discounts?: StripeObject[];
   },
 ): StripeObject {
   const { state } = emu;
@@ -128,7 +130,7 @@ export function buildInvoice(
   const now = nowFor(emu, clock);
   // The subscription's discounts are invoice-level: listed on the invoice, their amounts per line.
   const discounts = lineObjects.some((l) => l.discountable)
-    ? activeDiscounts(emu, subscription, params.discountsAt ?? now)
+    ? (params.discounts ?? activeDiscounts(emu, subscription, params.discountsAt ?? now))
     : [];
   const discounted = discountAmounts(
     discounts,

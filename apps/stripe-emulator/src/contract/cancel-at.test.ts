@@ -190,3 +190,32 @@ describe("cancel_at on subscription create", () => {
     expect((await t.stripe.subscriptions.list({ customer: customer.id })).data).toHaveLength(0);
   });
 });
+
+// docs.stripe.com/api/subscriptions/update#update_subscription-cancel_at: the same rule on update.
+describe("cancel_at on subscription update", () => {
+  it("inside the current period: refused unless proration_behavior is none (the credit is not modelled); in a later period: that period prorated", async () => {
+    const { clock, customer, price } = await billingSetup(t.stripe, {
+      card: "pm_card_visa",
+      unitAmount: 2800,
+      frozenTime: utc(2026, 1, 15),
+    });
+    const sub = await t.stripe.subscriptions.create({ customer: customer.id, items: [{ price: price.id }] });
+    const inside = await refusal(t.stripe.subscriptions.update(sub.id, { cancel_at: utc(2026, 2, 1) }));
+    expect(inside).toMatchObject({ statusCode: 400, param: "cancel_at" });
+    expect((await t.stripe.subscriptions.retrieve(sub.id)).cancel_at).toBeNull();
+
+    // A later period: Feb 15 → Mar 15 (28 days) billed for the 14 days up to Mar 1.
+    const later = await t.stripe.subscriptions.update(sub.id, {
+      cancel_at: utc(2026, 3, 1),
+      proration_behavior: "none",
+    });
+    expect(later.cancel_at).toBe(utc(2026, 3, 1));
+    await advanceClock(t.stripe, clock!.id, utc(2026, 2, 15));
+    await advanceClock(t.stripe, clock!.id, utc(2026, 3, 1));
+    expect(await t.stripe.subscriptions.retrieve(sub.id)).toMatchObject({
+      status: "canceled",
+      ended_at: utc(2026, 3, 1),
+    });
+    expect((await invoicesOf(sub.id)).map((i) => i.total)).toEqual([2800, 1400]);
+  });
+});

@@ -252,6 +252,44 @@ describe("discounts on subscription update", () => {
   });
 });
 
+describe("a once coupon added by an update", () => {
+  it("waits for the next invoice (no charge at the update), discounts it, and is gone after", async () => {
+    const { clock, customer, price } = await billingSetup(t.stripe, {
+      card: "pm_card_visa",
+      frozenTime: utc(2026, 1, 15),
+    });
+    const sub = await t.stripe.subscriptions.create({ customer: customer.id, items: [{ price: price.id }] });
+    const coupon = await t.stripe.coupons.create({ amount_off: 250, currency: "usd", duration: "once" });
+    const updated = await t.stripe.subscriptions.update(sub.id, { discounts: [{ coupon: coupon.id }] });
+    // "When you update the Subscription, no charge happens, so the discount is active until it's
+    // consumed by an Invoice" (github.com/stripe/stripe-go/issues/944).
+    expect(updated.latest_invoice).toBe(sub.latest_invoice);
+    expect(updated.discounts).toHaveLength(1);
+    expect(await renewals(clock!.id, sub.id, [utc(2026, 2, 15), utc(2026, 3, 15)])).toEqual([
+      { subtotal: 1000, total: 750, paid: 750, discounts: 1 },
+      { subtotal: 1000, total: 1000, paid: 1000, discounts: 0 },
+    ]);
+    expect((await t.stripe.subscriptions.retrieve(sub.id)).discounts).toEqual([]);
+  });
+
+  it("refuses discounts and items in one update (which discounts the prorations would use is not documented)", async () => {
+    const { customer, price } = await billingSetup(t.stripe, { card: "pm_card_visa", withClock: false });
+    const sub = await t.stripe.subscriptions.create({ customer: customer.id, items: [{ price: price.id }] });
+    const coupon = await t.stripe.coupons.create({ percent_off: 10, duration: "forever" });
+    const error = await refusal(
+      t.stripe.subscriptions.update(sub.id, {
+        discounts: [{ coupon: coupon.id }],
+        items: [{ id: sub.items.data[0]!.id, quantity: 2 }],
+        proration_behavior: "none",
+      }),
+    );
+    expect(error).toMatchObject({ statusCode: 400, param: "discounts" });
+    const after = await t.stripe.subscriptions.retrieve(sub.id);
+    expect(after.discounts).toEqual([]);
+    expect(after.items.data[0]!.quantity).toBe(1);
+  });
+});
+
 describe("what the emulator refuses rather than bill a guess", () => {
   it("refuses an unknown coupon, a coupon in another currency, an exhausted one, and the legacy `coupon` parameter", async () => {
     const { customer, price } = await billingSetup(t.stripe, { card: "pm_card_visa", withClock: false });
@@ -375,5 +413,78 @@ describe("create_preview with discounts", () => {
     });
     // The preview changed nothing: the subscription still has its discount until Mar 15.
     expect((await t.stripe.subscriptions.retrieve(sub.id)).discounts).toEqual([discountId]);
+  });
+  it("previews a new subscription's first invoice with its one-off items and a coupon, redeeming nothing", async () => {
+    const { customer, price, product } = await billingSetup(t.stripe, { withClock: false });
+    const fee = await t.stripe.prices.create({ product: product.id, currency: "usd", unit_amount: 500 });
+    const coupon = await t.stripe.coupons.create({
+      percent_off: 20,
+      duration: "repeating",
+      duration_in_months: 3,
+    });
+    const preview = await t.stripe.invoices.createPreview({
+      customer: customer.id,
+      subscription_details: { items: [{ price: price.id, quantity: 2 }] },
+      invoice_items: [{ price: fee.id, discountable: false }],
+      discounts: [{ coupon: coupon.id }],
+    });
+    // 2 × 1000 discounted 20 %, the 500 fee not discountable.
+    expect(preview).toMatchObject({
+      billing_reason: "subscription_create",
+      subtotal: 2500,
+      total: 2100,
+      amount_due: 2100,
+      total_discount_amounts: [{ amount: 400 }],
+    });
+    expect(preview.lines.data.map((l) => [l.amount, l.discountable])).toEqual([
+      [2000, true],
+      [500, false],
+    ]);
+    expect((await t.stripe.coupons.retrieve(coupon.id)).times_redeemed).toBe(0);
+    expect((await t.stripe.subscriptions.list({ customer: customer.id })).data).toHaveLength(0);
+    // An invoice item the emulator cannot price is refused by name, not ignored.
+    const raw = await refusal(
+      t.stripe.invoices.createPreview({
+        customer: customer.id,
+        subscription_details: { items: [{ price: price.id }] },
+        invoice_items: [{ amount: 300, currency: "usd" }],
+      }),
+    );
+    expect(raw).toMatchObject({ statusCode: 400, param: "invoice_items[0][amount]" });
+  });
+});
+
+// docs.stripe.com/api/subscription_schedules/create#create_subscription_schedule-phases-discounts:
+// a phase's discounts replace the subscription's when it starts, which the emulator does not model.
+describe("schedule phases and discounts", () => {
+  it("refuses phase discounts, and new phases for a discounted subscription, instead of dropping the discount", async () => {
+    const { customer, price } = await billingSetup(t.stripe, { card: "pm_card_visa", withClock: false });
+    const coupon = await t.stripe.coupons.create({ percent_off: 10, duration: "forever" });
+    const withPhaseDiscount = await refusal(
+      t.stripe.subscriptionSchedules.create({
+        customer: customer.id,
+        start_date: "now",
+        phases: [{ items: [{ price: price.id }], discounts: [{ coupon: coupon.id }] }],
+      }),
+    );
+    expect(withPhaseDiscount).toMatchObject({ statusCode: 400, param: "phases[0][discounts]" });
+
+    const sub = await t.stripe.subscriptions.create({
+      customer: customer.id,
+      items: [{ price: price.id }],
+      discounts: [{ coupon: coupon.id }],
+    });
+    const schedule = await t.stripe.subscriptionSchedules.create({ from_subscription: sub.id });
+    const phase = schedule.phases[0]!;
+    const newPhases = await refusal(
+      t.stripe.subscriptionSchedules.update(schedule.id, {
+        phases: [
+          { items: [{ price: price.id }], start_date: phase.start_date, end_date: phase.end_date },
+          { items: [{ price: price.id, quantity: 2 }], duration: { interval: "month", interval_count: 1 } },
+        ],
+      }),
+    );
+    expect(newPhases).toMatchObject({ statusCode: 400, param: "phases" });
+    expect((await t.stripe.subscriptions.retrieve(sub.id)).discounts).toHaveLength(1);
   });
 });

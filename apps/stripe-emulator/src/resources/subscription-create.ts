@@ -1,5 +1,5 @@
 import {
-  couponsToRedeem,
+  couponsForNewSubscription,
   discountAmounts,
   discountFrom,
   redeem,
@@ -90,20 +90,12 @@ export function createSubscription(call: Call): StripeObject {
   const cutFirst = cancelAt !== null && cancelAt < end && prorationBehavior !== "none";
   const firstEnd = cutFirst ? cancelAt : end;
   const currency = prices[0]!.price.currency;
-  const coupons = couponsToRedeem(call, b.discounts, {
+  const coupons = couponsForNewSubscription(call, b.discounts, {
     customer: customer.id,
     currency,
     start: now,
-    param: "discounts",
+    trial: trialEnd !== undefined,
   });
-  if (trialEnd && coupons.some((c) => c.duration === "once")) {
-    // Which invoice a `once` coupon lands on when the first one is a $0 trial invoice is not
-    // documented; the emulator refuses the pair rather than guess what the customer pays.
-    throw invalid(
-      "The emulator does not model a `once` coupon on a subscription that starts with a trial.",
-      "discounts[0][coupon]",
-    );
-  }
   if (
     coupons.length > 0 &&
     cancelAt !== null &&
@@ -247,16 +239,20 @@ export function createSubscription(call: Call): StripeObject {
   return sub;
 }
 
+const ONE_OFF_KEYS = ["price", "price_data", "quantity", "discountable", "metadata"];
+
 /**
  * `add_invoice_items`: one-off prices "appended to the next invoice for this subscription"
  * (docs.stripe.com/api/subscriptions/create#create_subscription-add_invoice_items), the first
  * one, also when it opens a trial; each is `discountable` unless the request says otherwise.
  */
-function oneOffLines(call: Call, raw: unknown, now: number): LineInput[] {
+export function oneOffLines(call: Call, raw: unknown, now: number, name = "add_invoice_items"): LineInput[] {
   return arr(raw).map((item, i) => {
-    const param = `add_invoice_items[${i}]`;
-    if (item.discounts !== undefined)
-      throw invalid("The emulator does not model discounts on one invoice item.", `${param}[discounts]`);
+    const param = `${name}[${i}]`;
+    // Anything else (per-item discounts, periods, tax rates, raw amounts) would change what is
+    // billed in ways the emulator does not model: refused by name rather than ignored.
+    const other = Object.keys(item ?? {}).find((k) => !ONE_OFF_KEYS.includes(k));
+    if (other) throw invalid(`The emulator does not model \`${other}\` on ${name}.`, `${param}[${other}]`);
     const price = item.price
       ? getPrice(call, String(item.price), `${param}[price]`)
       : item.price_data

@@ -109,6 +109,7 @@ export function updateSubscription(call: Call): StripeObject {
       `The subscription is managed by the subscription schedule \`${sub.schedule}\`, and updating any cancelation behavior directly is not allowed. Please update the schedule instead.`,
     );
   }
+  refuseProratedCancelAt(call, sub);
   const customer = state.get("customer", sub.customer)!;
   const before = state.render(sub);
   const paymentBehavior =
@@ -268,4 +269,29 @@ function replaceDiscounts(call: Call, sub: StripeObject, customer: StripeObject)
     if (old) emu.emit("customer.discount.deleted", old, { request: call.request });
   }
   sub.discounts = redeem(emu, coupons, target, call.request);
+}
+
+/**
+ * A `cancel_at` before the current period ends "will cause a proration if prorations have been
+ * enabled using proration_behavior" (docs.stripe.com/api/subscriptions/update#update_subscription-cancel_at):
+ * a credit for the unused time, billed on an invoice the docs do not describe. The emulator does
+ * not model that credit, so it refuses such a cancel_at unless proration_behavior is none.
+ */
+function refuseProratedCancelAt(call: Call, sub: StripeObject): void {
+  const b = call.body;
+  if (b.cancel_at === undefined || b.cancel_at === "" || typeof b.cancel_at !== "string") return;
+  if (!/^\d+$/.test(b.cancel_at)) return;
+  const at = Number(b.cancel_at);
+  const currentEnd = itemsOf(call.emu, sub.id)[0]!.current_period_end;
+  const behavior = oneOf(
+    b.proration_behavior,
+    ["always_invoice", "create_prorations", "none"],
+    "proration_behavior",
+  );
+  if (at < currentEnd && behavior !== "none") {
+    throw invalid(
+      "The emulator does not model the proration of a cancel_at inside the current period; pass proration_behavior=none.",
+      "cancel_at",
+    );
+  }
 }
