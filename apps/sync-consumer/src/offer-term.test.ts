@@ -29,6 +29,10 @@ const twelveMonths = { length: 12, type: "months" } as const;
 async function writerSubscription(options: { offerId: string; start: number; term?: OfferTerm }) {
   const orderId = `order-${hex()}`;
   const key = (step: string) => ({ idempotencyKey: `limio:${orderId}:${step}` });
+  const fixedTermEnd =
+    options.term?.autoRenew === false
+      ? addSpan(new Date(options.start * 1000), options.term.term).getTime() / 1000
+      : undefined;
   const metadata = { limio_order_id: orderId, limio_subscription_id: `sub-${hex()}`, limio_source: "shop" };
   const clock = await ctx.h.stripe.testHelpers.testClocks.create({ frozen_time: options.start });
   const customer = await ctx.h.stripe.customers.create(
@@ -65,13 +69,10 @@ async function writerSubscription(options: { offerId: string; start: number; ter
         [LIMIO_OFFER_ID]: options.offerId,
         ...(options.term ? offerTermMetadata(options.term) : {}),
       },
+      ...(fixedTermEnd === undefined ? {} : { cancel_at: fixedTermEnd }),
     },
     key("subscription"),
   );
-  if (options.term?.autoRenew === false) {
-    const termEnd = addSpan(new Date(options.start * 1000), options.term.term).getTime() / 1000;
-    await ctx.h.stripe.subscriptions.update(subscription.id, { cancel_at: termEnd }, key("cancel-at"));
-  }
   const { subscriptionId } = await seedLimioSubscription(ctx.h.store, {
     stripeSubscriptionId: subscription.id,
     stripeCustomerId: customer.id,
