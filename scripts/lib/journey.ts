@@ -410,10 +410,17 @@ export async function runJourney(
             .filter((p) => p.status === "paid")
             .sort((a, b) => (a.dueDate ?? "").localeCompare(b.dueDate ?? ""))
             .map((p) => p.amount);
+        // Digital Monthly's term is one month: once synced, Limio's term is Stripe's current period.
+        const period = (await stripeSub(stripe, stripeId)).items.data[0]!;
         v = await until(
           id,
-          "the four payments",
-          (s) => JSON.stringify(paidInLimio(s)) === JSON.stringify(expected),
+          "the four payments and the current month's term",
+          (s) =>
+            JSON.stringify(paidInLimio(s)) === JSON.stringify(expected) &&
+            s.termStart !== null &&
+            Date.parse(s.termStart) === period.current_period_start * 1000 &&
+            s.termEnd !== null &&
+            Date.parse(s.termEnd) === period.current_period_end * 1000,
         );
         write(
           `  amounts: ${money(price, "gbp")} − ${money(off, "gbp")} (50% off) = ${money(price - off, "gbp")} for 3 months, then ${money(price, "gbp")}; ` +
