@@ -362,6 +362,73 @@ export async function runJourney(
         show(v, sub);
       },
     },
+    {
+      name: "Discounted order (orderDiscount 50% for 3 months): 4.99 billed three times, then the full 9.99",
+      journey: false,
+      run: async () => {
+        const shopper = await customerOnClock("discount");
+        const price = offers.digitalMonthly.amount;
+        // Stripe takes 50% of 9.99 = 4.995 off, rounded half away from zero: 5.00 off, 4.99 due.
+        const off = Math.round(price / 2);
+        const answer = await order({
+          ...newOrder(shopper.email, await card("tok_visa")),
+          orderDiscount: {
+            name: "Half price for 3 months",
+            discountOverrides: {
+              discountType: "percentage",
+              percentageDiscount: 50,
+              durationType: "billing_periods",
+              durationLength: 3,
+            },
+          },
+          total: { amount: ((price - off) / 100).toFixed(2), currency: "GBP" },
+        });
+        expectApplied(answer);
+        const id = String(answer.subscriptionId);
+        let v = await until(id, "active", (s) => s.status === "active" && s.stripe.subscriptionId !== null);
+        const stripeId = v.stripe.subscriptionId!;
+        // Three monthly renewals (Stripe moves a test clock at most two billing periods at once).
+        for (let month = 1; month <= 3; month += 1) {
+          const end = (await stripeSub(stripe, stripeId)).items.data[0]!.current_period_end;
+          await advance(shopper.clock.id, end + DAY);
+        }
+        const invoices = (await stripe.invoices.list({ subscription: stripeId, limit: 10 })).data.sort(
+          (a, b) => a.created - b.created,
+        );
+        const billed = invoices.map((i) => i.amount_paid);
+        const expected = [price - off, price - off, price - off, price];
+        expect(
+          JSON.stringify(billed) === JSON.stringify(expected),
+          `Stripe billed ${billed.join(", ")}, expected ${expected.join(", ")}`,
+        );
+        expect(
+          invoices.every((i) => i.status === "paid"),
+          `invoice statuses ${invoices.map((i) => i.status).join(", ")}`,
+        );
+        const paidInLimio = (s: LimioView) =>
+          s.paymentSchedules
+            .filter((p) => p.status === "paid")
+            .sort((a, b) => (a.dueDate ?? "").localeCompare(b.dueDate ?? ""))
+            .map((p) => p.amount);
+        // Digital Monthly's term is one month: once synced, Limio's term is Stripe's current period.
+        const period = (await stripeSub(stripe, stripeId)).items.data[0]!;
+        v = await until(
+          id,
+          "the four payments and the current month's term",
+          (s) =>
+            JSON.stringify(paidInLimio(s)) === JSON.stringify(expected) &&
+            s.termStart !== null &&
+            Date.parse(s.termStart) === period.current_period_start * 1000 &&
+            s.termEnd !== null &&
+            Date.parse(s.termEnd) === period.current_period_end * 1000,
+        );
+        write(
+          `  amounts: ${money(price, "gbp")} − ${money(off, "gbp")} (50% off) = ${money(price - off, "gbp")} for 3 months, then ${money(price, "gbp")}; ` +
+            `Stripe billed ${billed.map((a) => money(a, "gbp")).join(", ")}\n`,
+        );
+        show(v, await stripeSub(stripe, stripeId));
+      },
+    },
   ];
 
   let journeyBroken = false;

@@ -38,6 +38,7 @@ describe("the journey across gateway, writer, sync and the Stripe emulator", () 
         expect.stringMatching(/^Sync API/),
         expect.stringMatching(/^Cancel/),
         expect.stringMatching(/^Stripe-side/),
+        expect.stringMatching(/^Discounted order/),
       ]),
     );
   }, 300_000);

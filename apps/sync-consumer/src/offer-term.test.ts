@@ -1,15 +1,13 @@
 import { randomUUID } from "node:crypto";
 import { addSpan, addUnits, LIMIO_OFFER_ID, type OfferTerm, offerTermMetadata } from "@bridge/domain";
 import { findSubscriptionDetail } from "@bridge/store";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   advanceClock,
   catalogOffer,
-  type Harness,
   seedLimioSubscription,
-  startHarness,
-  startWebhookReceiver,
   until,
+  useWebhookHarness,
   utc,
 } from "../test/harness.ts";
 
@@ -17,16 +15,7 @@ import {
 // created the way the writer creates it, Stripe's renewals on a test clock, the emulator's signed
 // webhooks → Kafka → the sync-consumer → Postgres. Billing stays monthly throughout.
 
-let h: Harness;
-let receiver: Awaited<ReturnType<typeof startWebhookReceiver>>;
-beforeAll(async () => {
-  h = await startHarness();
-  receiver = await startWebhookReceiver(h);
-});
-afterAll(async () => {
-  await receiver?.close();
-  await h?.stop();
-});
+const ctx = useWebhookHarness();
 
 const hex = () => randomUUID().replaceAll("-", "");
 const at = (seconds: number) => new Date(seconds * 1000).toISOString();
@@ -40,19 +29,27 @@ const twelveMonths = { length: 12, type: "months" } as const;
 async function writerSubscription(options: { offerId: string; start: number; term?: OfferTerm }) {
   const orderId = `order-${hex()}`;
   const key = (step: string) => ({ idempotencyKey: `limio:${orderId}:${step}` });
+  const fixedTermEnd =
+    options.term?.autoRenew === false
+      ? addSpan(new Date(options.start * 1000), options.term.term).getTime() / 1000
+      : undefined;
   const metadata = { limio_order_id: orderId, limio_subscription_id: `sub-${hex()}`, limio_source: "shop" };
-  const clock = await h.stripe.testHelpers.testClocks.create({ frozen_time: options.start });
-  const customer = await h.stripe.customers.create(
+  const clock = await ctx.h.stripe.testHelpers.testClocks.create({ frozen_time: options.start });
+  const customer = await ctx.h.stripe.customers.create(
     { email: `term-${hex().slice(0, 8)}@example.com`, test_clock: clock.id, metadata },
     key("customer"),
   );
-  const card = await h.stripe.paymentMethods.attach("pm_card_visa", { customer: customer.id }, key("attach"));
-  await h.stripe.customers.update(
+  const card = await ctx.h.stripe.paymentMethods.attach(
+    "pm_card_visa",
+    { customer: customer.id },
+    key("attach"),
+  );
+  await ctx.h.stripe.customers.update(
     customer.id,
     { invoice_settings: { default_payment_method: card.id } },
     key("default-pm"),
   );
-  const price = await h.stripe.prices.create(
+  const price = await ctx.h.stripe.prices.create(
     {
       currency: "gbp",
       unit_amount: 999,
@@ -62,7 +59,7 @@ async function writerSubscription(options: { offerId: string; start: number; ter
     },
     key("price"),
   );
-  const subscription = await h.stripe.subscriptions.create(
+  const subscription = await ctx.h.stripe.subscriptions.create(
     {
       customer: customer.id,
       items: [{ price: price.id }],
@@ -72,21 +69,18 @@ async function writerSubscription(options: { offerId: string; start: number; ter
         [LIMIO_OFFER_ID]: options.offerId,
         ...(options.term ? offerTermMetadata(options.term) : {}),
       },
+      ...(fixedTermEnd === undefined ? {} : { cancel_at: fixedTermEnd }),
     },
     key("subscription"),
   );
-  if (options.term?.autoRenew === false) {
-    const termEnd = addSpan(new Date(options.start * 1000), options.term.term).getTime() / 1000;
-    await h.stripe.subscriptions.update(subscription.id, { cancel_at: termEnd }, key("cancel-at"));
-  }
-  const { subscriptionId } = await seedLimioSubscription(h.store, {
+  const { subscriptionId } = await seedLimioSubscription(ctx.h.store, {
     stripeSubscriptionId: subscription.id,
     stripeCustomerId: customer.id,
   });
   // The writer's own requests are never synced back (loop prevention): the first sync comes from
   // a sync request, as after an order.
-  const requestId = await h.publishSyncRequest(subscriptionId);
-  await until(() => h.inboxHas([requestId]), 30_000, "the first sync");
+  const requestId = await ctx.h.publishSyncRequest(subscriptionId);
+  await until(() => ctx.h.inboxHas([requestId]), 30_000, "the first sync");
   return { subscriptionId, clockId: clock.id };
 }
 
@@ -96,17 +90,17 @@ async function writerSubscription(options: { offerId: string; start: number; ter
  * goes two months a step.
  */
 async function advanceTo(clockId: string, time: number) {
-  const clock = await h.stripe.testHelpers.testClocks.retrieve(clockId);
+  const clock = await ctx.h.stripe.testHelpers.testClocks.retrieve(clockId);
   let now = clock.frozen_time;
   while (now < time) {
     now = Math.min(time, addUnits(new Date(now * 1000), 2, "months").getTime() / 1000);
-    await advanceClock(h.stripe, clockId, now);
-    await receiver.settle();
+    await advanceClock(ctx.h.stripe, clockId, now);
+    await ctx.receiver.settle();
   }
 }
 
 async function limio(subscriptionId: string) {
-  const sub = await findSubscriptionDetail(h.store.db, subscriptionId);
+  const sub = await findSubscriptionDetail(ctx.h.store.db, subscriptionId);
   const schedules = (status: string) =>
     (sub?.paymentSchedules ?? [])
       .filter((p) => p.status === status)
@@ -201,7 +195,7 @@ describe("Limio's term follows the offer's term, payment schedules follow billin
   });
 
   it("without term metadata, the catalog offer Stripe bills gives the term", async () => {
-    await h.store.db.offer.create({
+    await ctx.h.store.db.offer.create({
       data: { ...catalogOffer("offer-digital-catalog"), term: "12 months" },
     });
     const start = utc(2026, 5, 31);

@@ -1,17 +1,15 @@
 import { randomUUID } from "node:crypto";
 import { dlqTopicOf } from "@bridge/messaging";
 import { findSubscriptionDetail, listEventsForSubscription } from "@bridge/store";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   advanceClock,
   declineRenewals,
-  type Harness,
   seedLimioSubscription,
-  startHarness,
-  startWebhookReceiver,
   stripeSubscription,
   subscriptionFetches,
   topicSize,
+  useWebhookHarness,
   utc,
 } from "../test/harness.ts";
 
@@ -19,32 +17,24 @@ import {
 // emulator's signed webhooks → a receiver publishing stripe.event.received exactly as the gateway
 // does → Kafka → the sync-consumer → Postgres.
 
-let h: Harness;
-let receiver: Awaited<ReturnType<typeof startWebhookReceiver>>;
-beforeAll(async () => {
-  h = await startHarness({
-    emulator: { dunning: { retries: 3, intervalSeconds: 3 * 86400, finalStatus: "canceled" } },
-  });
-  receiver = await startWebhookReceiver(h);
-});
-afterAll(async () => {
-  await receiver?.close();
-  await h?.stop();
+const ctx = useWebhookHarness({
+  emulator: { dunning: { retries: 3, intervalSeconds: 3 * 86400, finalStatus: "canceled" } },
 });
 
 const hex = () => randomUUID().replaceAll("-", "");
 const at = (seconds: number) => new Date(seconds * 1000).toISOString();
-const outcomeOf = (eventId: string) => h.outcomes.filter((o) => o.eventId === eventId).map((o) => o.outcome);
+const outcomeOf = (eventId: string) =>
+  ctx.h.outcomes.filter((o) => o.eventId === eventId).map((o) => o.outcome);
 
 async function nothingPublishedByTheConsumer() {
   // The sync-consumer publishes only change events (their own topic): no orders, no sync
   // requests, no dead letters; the only messages on these topics are the receiver's webhooks.
-  expect(await topicSize(h.kafka, h.topics.orders)).toBe(0);
-  expect(await topicSize(h.kafka, h.topics.sync)).toBe(0);
-  expect(await topicSize(h.kafka, h.topics.orderOutcomes)).toBe(0);
-  expect(await topicSize(h.kafka, h.topics.stripeEvents)).toBe(receiver.published.length);
-  for (const t of [h.topics.stripeEvents, h.topics.sync, h.topics.orderOutcomes]) {
-    expect(await topicSize(h.kafka, dlqTopicOf(t))).toBe(0);
+  expect(await topicSize(ctx.h.kafka, ctx.h.topics.orders)).toBe(0);
+  expect(await topicSize(ctx.h.kafka, ctx.h.topics.sync)).toBe(0);
+  expect(await topicSize(ctx.h.kafka, ctx.h.topics.orderOutcomes)).toBe(0);
+  expect(await topicSize(ctx.h.kafka, ctx.h.topics.stripeEvents)).toBe(ctx.receiver.published.length);
+  for (const t of [ctx.h.topics.stripeEvents, ctx.h.topics.sync, ctx.h.topics.orderOutcomes]) {
+    expect(await topicSize(ctx.h.kafka, dlqTopicOf(t))).toBe(0);
   }
 }
 
@@ -54,44 +44,44 @@ describe("Stripe-initiated changes reach the Limio subscription", () => {
     const limioSubId = `sub-${hex()}`;
     const start = utc(2026, 1, 15);
     // Created the way the writer does: Limio metadata and `limio:<order>:<step>` idempotency keys.
-    const s = await stripeSubscription(h.stripe, {
+    const s = await stripeSubscription(ctx.h.stripe, {
       frozenTime: start,
       card: "pm_card_visa",
       metadata: { limio_order_id: orderId, limio_subscription_id: limioSubId, limio_source: "shop" },
       idempotencyPrefix: `limio:${orderId}`,
     });
-    const { subscriptionId } = await seedLimioSubscription(h.store, {
+    const { subscriptionId } = await seedLimioSubscription(ctx.h.store, {
       stripeSubscriptionId: s.subscription.id,
       stripeCustomerId: s.customer.id,
     });
-    await receiver.settle();
-    const creationEvents = [...receiver.published];
+    await ctx.receiver.settle();
+    const creationEvents = [...ctx.receiver.published];
     expect(creationEvents.length).toBeGreaterThan(3);
     // Loop prevention: every event of the Limio-initiated creation is skipped, nothing synced.
     for (const e of creationEvents) expect(outcomeOf(e.id)).toEqual(["skipped_loop"]);
-    expect(await listEventsForSubscription(h.store.db, subscriptionId)).toEqual([]);
-    expect(await subscriptionFetches(h.emu, s.subscription.id)).toBe(0);
+    expect(await listEventsForSubscription(ctx.h.store.db, subscriptionId)).toEqual([]);
+    expect(await subscriptionFetches(ctx.h.emu, s.subscription.id)).toBe(0);
 
     // A Limio-initiated change (the writer cancelling at period end for an order) is not synced either.
-    await h.stripe.subscriptions.update(
+    await ctx.h.stripe.subscriptions.update(
       s.subscription.id,
       { cancel_at_period_end: true, metadata: { limio_order_id: `order-${hex()}` } },
       { idempotencyKey: `limio:order-${hex()}:cancel` },
     );
-    await h.stripe.subscriptions.update(
+    await ctx.h.stripe.subscriptions.update(
       s.subscription.id,
       { cancel_at_period_end: false },
       { idempotencyKey: `limio:order-${hex()}:undo` },
     );
-    await receiver.settle();
-    for (const e of receiver.published.slice(creationEvents.length))
+    await ctx.receiver.settle();
+    for (const e of ctx.receiver.published.slice(creationEvents.length))
       expect(outcomeOf(e.id)).toEqual(["skipped_loop"]);
-    expect(await listEventsForSubscription(h.store.db, subscriptionId)).toEqual([]);
+    expect(await listEventsForSubscription(ctx.h.store.db, subscriptionId)).toEqual([]);
 
     // Renewal in Stripe (Feb 15): Limio's term moves, the payment is recorded, nobody called an API.
-    await advanceClock(h.stripe, s.clock!.id, utc(2026, 2, 16));
-    await receiver.settle();
-    let sub = await findSubscriptionDetail(h.store.db, subscriptionId);
+    await advanceClock(ctx.h.stripe, s.clock!.id, utc(2026, 2, 16));
+    await ctx.receiver.settle();
+    let sub = await findSubscriptionDetail(ctx.h.store.db, subscriptionId);
     expect(sub).toMatchObject({ status: "active", stripeStatus: "active", source: "stripe" });
     expect(sub?.termStart?.toISOString()).toBe(at(utc(2026, 2, 15)));
     expect(sub?.termEnd?.toISOString()).toBe(at(utc(2026, 3, 15)));
@@ -100,24 +90,24 @@ describe("Stripe-initiated changes reach the Limio subscription", () => {
 
     // The customer's card is swapped in Stripe for one that declines: renewal fails on Mar 15,
     // Smart Retries on Mar 18, 21, 24 fail, Stripe cancels the subscription.
-    const failing = await declineRenewals(h.stripe, s.customer.id);
-    await advanceClock(h.stripe, s.clock!.id, utc(2026, 3, 16));
-    await receiver.settle();
-    sub = await findSubscriptionDetail(h.store.db, subscriptionId);
+    const failing = await declineRenewals(ctx.h.stripe, s.customer.id);
+    await advanceClock(ctx.h.stripe, s.clock!.id, utc(2026, 3, 16));
+    await ctx.receiver.settle();
+    sub = await findSubscriptionDetail(ctx.h.store.db, subscriptionId);
     expect(sub).toMatchObject({ status: "active", stripeStatus: "past_due" });
     expect(sub?.paymentSchedules.filter((p) => p.status === "failed")).toHaveLength(1);
     expect(sub?.paymentMethod?.stripePaymentMethodId).toBe(failing.id);
 
-    await advanceClock(h.stripe, s.clock!.id, utc(2026, 4, 15));
-    await receiver.settle();
-    sub = await findSubscriptionDetail(h.store.db, subscriptionId);
+    await advanceClock(ctx.h.stripe, s.clock!.id, utc(2026, 4, 15));
+    await ctx.receiver.settle();
+    sub = await findSubscriptionDetail(ctx.h.store.db, subscriptionId);
     expect(sub).toMatchObject({ status: "cancelled", stripeStatus: "canceled", cancelAtTermEnd: false });
     expect(sub?.endedAt?.toISOString()).toBe(at(utc(2026, 3, 24)));
     // No renewal after the cancellation is predicted.
     expect(sub?.paymentSchedules.filter((p) => p.status === "scheduled")).toEqual([]);
 
     // Exactly one Limio update to cancelled, caused by Stripe; every synced change audited as `stripe`.
-    const audit = await listEventsForSubscription(h.store.db, subscriptionId);
+    const audit = await listEventsForSubscription(ctx.h.store.db, subscriptionId);
     const cancellations = audit.filter(
       (e) =>
         e.type === "subscription.status_changed" &&
@@ -125,9 +115,9 @@ describe("Stripe-initiated changes reach the Limio subscription", () => {
     );
     expect(cancellations).toHaveLength(1);
     expect(audit.every((e) => e.source === "stripe")).toBe(true);
-    const skipped = h.outcomes.filter((o) => o.outcome === "skipped_loop").length;
+    const skipped = ctx.h.outcomes.filter((o) => o.outcome === "skipped_loop").length;
     expect(skipped).toBeGreaterThanOrEqual(creationEvents.length);
-    const counted = await h.registry.getSingleMetric("sync_skipped_loop_total")?.get();
+    const counted = await ctx.h.registry.getSingleMetric("sync_skipped_loop_total")?.get();
     expect(counted?.values[0]?.value).toBe(skipped);
     await nothingPublishedByTheConsumer();
   });
@@ -140,11 +130,11 @@ describe("the shop finishing the first payment", () => {
     const key = (step: string) => ({ idempotencyKey: `limio:${orderId}:${step}` });
     const metadata = { limio_order_id: orderId, limio_subscription_id: limioSubId, limio_source: "shop" };
     // What the writer does for a new order without a payment method: an incomplete subscription.
-    const customer = await h.stripe.customers.create(
+    const customer = await ctx.h.stripe.customers.create(
       { email: `shop-${hex().slice(0, 6)}@example.com`, metadata },
       key("customer"),
     );
-    const price = await h.stripe.prices.create(
+    const price = await ctx.h.stripe.prices.create(
       {
         currency: "gbp",
         unit_amount: 999,
@@ -153,7 +143,7 @@ describe("the shop finishing the first payment", () => {
       },
       key("price"),
     );
-    const subscription = await h.stripe.subscriptions.create(
+    const subscription = await ctx.h.stripe.subscriptions.create(
       {
         customer: customer.id,
         items: [{ price: price.id }],
@@ -162,28 +152,28 @@ describe("the shop finishing the first payment", () => {
       },
       key("subscription"),
     );
-    const { subscriptionId } = await seedLimioSubscription(h.store, {
+    const { subscriptionId } = await seedLimioSubscription(ctx.h.store, {
       stripeSubscriptionId: subscription.id,
       stripeCustomerId: customer.id,
     });
-    await h.store.db.subscription.update({
+    await ctx.h.store.db.subscription.update({
       where: { id: subscriptionId },
       data: { status: "pending", stripeStatus: "incomplete" },
     });
-    await receiver.settle();
-    const before = receiver.published.length;
+    await ctx.receiver.settle();
+    const before = ctx.receiver.published.length;
 
     // The shopper confirms in the browser: a request that is not the bridge's (no `limio:` key).
-    const card = await h.stripe.paymentMethods.attach("pm_card_visa", { customer: customer.id });
-    await h.stripe.invoices.pay(subscription.latest_invoice as string, { payment_method: card.id });
-    await receiver.settle();
+    const card = await ctx.h.stripe.paymentMethods.attach("pm_card_visa", { customer: customer.id });
+    await ctx.h.stripe.invoices.pay(subscription.latest_invoice as string, { payment_method: card.id });
+    await ctx.receiver.settle();
 
-    const paymentEvents = receiver.published.slice(before);
+    const paymentEvents = ctx.receiver.published.slice(before);
     expect(paymentEvents.length).toBeGreaterThan(0);
     expect(paymentEvents.some((e) => outcomeOf(e.id).includes("skipped_loop"))).toBe(false);
-    const sub = await findSubscriptionDetail(h.store.db, subscriptionId);
+    const sub = await findSubscriptionDetail(ctx.h.store.db, subscriptionId);
     expect(sub).toMatchObject({ status: "active", stripeStatus: "active" });
-    const activated = (await listEventsForSubscription(h.store.db, subscriptionId)).filter(
+    const activated = (await listEventsForSubscription(ctx.h.store.db, subscriptionId)).filter(
       (e) => e.type === "subscription.status_changed",
     );
     expect(activated).toHaveLength(1);
@@ -196,27 +186,27 @@ describe("the shop finishing the first payment", () => {
 
 describe("bursts", () => {
   it("10 events for one subscription cause at most 2 subscription fetches, and the last change is applied", async () => {
-    const s = await stripeSubscription(h.stripe);
-    const { subscriptionId } = await seedLimioSubscription(h.store, {
+    const s = await stripeSubscription(ctx.h.stripe);
+    const { subscriptionId } = await seedLimioSubscription(ctx.h.store, {
       stripeSubscriptionId: s.subscription.id,
       stripeCustomerId: s.customer.id,
     });
-    await receiver.settle();
-    const before = await subscriptionFetches(h.emu, s.subscription.id);
-    const already = new Set(receiver.published.map((e) => e.id));
+    await ctx.receiver.settle();
+    const before = await subscriptionFetches(ctx.h.emu, s.subscription.id);
+    const already = new Set(ctx.receiver.published.map((e) => e.id));
 
     // Ten Stripe-side changes in a row (as a Dashboard user would), delivered as a burst.
-    receiver.pause();
+    ctx.receiver.pause();
     for (let i = 1; i <= 10; i++) {
-      await h.stripe.subscriptions.update(s.subscription.id, { cancel_at_period_end: i % 2 === 0 });
+      await ctx.h.stripe.subscriptions.update(s.subscription.id, { cancel_at_period_end: i % 2 === 0 });
     }
-    await h.emu.flushWebhooks();
-    const burst = receiver.held().filter((e) => e.type === "customer.subscription.updated");
+    await ctx.h.emu.flushWebhooks();
+    const burst = ctx.receiver.held().filter((e) => e.type === "customer.subscription.updated");
     expect(burst).toHaveLength(10);
-    await receiver.resume();
-    await receiver.settle();
+    await ctx.receiver.resume();
+    await ctx.receiver.settle();
 
-    const fetches = (await subscriptionFetches(h.emu, s.subscription.id)) - before;
+    const fetches = (await subscriptionFetches(ctx.h.emu, s.subscription.id)) - before;
     console.info(
       `[burst] 10 customer.subscription.updated events → ${fetches} GET /v1/subscriptions/${s.subscription.id}`,
     );
@@ -225,8 +215,10 @@ describe("bursts", () => {
     const outcomes = burst.map((e) => outcomeOf(e.id)[0]);
     expect(outcomes.filter((o) => o === "synced").length).toBe(fetches);
     expect(outcomes.filter((o) => o === "skipped_coalesced").length).toBe(10 - fetches);
-    expect(receiver.published.filter((e) => !already.has(e.id)).length).toBeGreaterThanOrEqual(10);
+    expect(ctx.receiver.published.filter((e) => !already.has(e.id)).length).toBeGreaterThanOrEqual(10);
     // The last change (cancel at period end = true) is in Limio: coalescing never misses a change.
-    expect(await findSubscriptionDetail(h.store.db, subscriptionId)).toMatchObject({ cancelAtTermEnd: true });
+    expect(await findSubscriptionDetail(ctx.h.store.db, subscriptionId)).toMatchObject({
+      cancelAtTermEnd: true,
+    });
   });
 });

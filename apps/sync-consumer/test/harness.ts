@@ -33,6 +33,7 @@ import {
   until as untilCondition,
 } from "@bridge/testkit";
 import { Registry } from "prom-client";
+import { afterAll, beforeAll } from "vitest";
 import type { StripeEventOutcome } from "../src/handlers/stripe-event.ts";
 import { type RunningSyncConsumer, startSyncConsumer } from "../src/wiring.ts";
 
@@ -279,4 +280,23 @@ export async function startWebhookReceiver(h: Harness) {
     },
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
+}
+
+type WebhookReceiver = Awaited<ReturnType<typeof startWebhookReceiver>>;
+
+/**
+ * The harness and a webhook receiver for one test file: started before its tests, stopped after
+ * them. Read `h` and `receiver` inside tests (they are set once `beforeAll` has run).
+ */
+export function useWebhookHarness(options: Parameters<typeof startHarness>[0] = {}) {
+  const started = {} as { h: Harness; receiver: WebhookReceiver };
+  beforeAll(async () => {
+    started.h = await startHarness(options);
+    started.receiver = await startWebhookReceiver(started.h);
+  });
+  afterAll(async () => {
+    await started.receiver?.close();
+    await started.h?.stop();
+  });
+  return started;
 }
