@@ -2,6 +2,7 @@ import {
   type CurrentItem,
   type LimioChangeOfferOrder,
   type Offer,
+  offerTermMetadata,
   planSwitch,
   type StripeInterval,
   type SwitchPlanned,
@@ -172,7 +173,7 @@ export async function changeOffer(ctx: ActionContext): Promise<ActionResult> {
     await step("metadata", async (key) => {
       await stripe.subscriptions.update(
         linked.stripeSubscriptionId,
-        { metadata: { ...metadata, limio_offer_id: to.id } },
+        { metadata: { ...metadata, limio_offer_id: to.id, ...offerTermMetadata(to) } },
         { idempotencyKey: key },
       );
       return { offerId: to.id };
@@ -208,7 +209,11 @@ export async function changeOffer(ctx: ActionContext): Promise<ActionResult> {
         end_behavior: planned.end_behavior,
         phases: [
           { ...current, items: items(current.items), start_date: schedule.phaseStart, metadata },
-          { ...next, items: items(next.items), metadata: { ...metadata, limio_offer_id: to.id } },
+          {
+            ...next,
+            items: items(next.items),
+            metadata: { ...metadata, limio_offer_id: to.id, ...offerTermMetadata(to) },
+          },
         ],
         metadata,
       },

@@ -3,6 +3,7 @@ import {
   type LimioNewOrder,
   type NewOrderPlan,
   type Offer,
+  offerTermMetadata,
   type PlannedCharge,
   planNewOrder,
   planRefusals,
@@ -126,12 +127,6 @@ async function stripeNowFor(stripe: Stripe, customer: Stripe.Customer | undefine
 }
 
 /** Limio's term on the subscription, so the sync shows Limio's term rather than the billing period. */
-const termMetadata = (plan: Pick<NewOrderPlan, "term" | "autoRenew">): Record<string, string> => ({
-  limio_term_length: String(plan.term.length),
-  limio_term_type: plan.term.type,
-  limio_auto_renew: String(plan.autoRenew),
-});
-
 const hasTotal = (order: LimioNewOrder) => order.total?.amount !== undefined && order.total.amount !== "";
 
 /** The step of a planned charge's Price: `price.<n>` over the items, then the one-off charges. */
@@ -260,7 +255,7 @@ export async function newOrder(ctx: ActionContext): Promise<ActionResult> {
       payment_behavior: "default_incomplete",
       payment_settings: { save_default_payment_method: "on_subscription" },
       ...(attachedMethodId && !paymentIntentId ? { default_payment_method: attachedMethodId } : {}),
-      metadata: { ...metadata, limio_offer_id: plan.offerId, ...termMetadata(plan) },
+      metadata: { ...metadata, limio_offer_id: plan.offerId, ...offerTermMetadata(plan) },
       expand: ["latest_invoice"],
     };
     const params = await ctx.hooks.beforeStripeSubscription(
