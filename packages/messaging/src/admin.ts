@@ -9,6 +9,8 @@ import type { KafkaClient } from "./kafka-client.ts";
 export type OffsetReader = {
   /** The partition's high watermark (the next offset to be written); undefined when unreadable. */
   highWatermark(topic: string, partition: number): Promise<bigint | undefined>;
+  /** Every partition's high watermark, in one round trip; undefined when unreadable. */
+  highWatermarks(topic: string): Promise<Map<number, bigint> | undefined>;
   /** Messages held per partition: high − low watermark. */
   partitionSizes(topic: string): Promise<{ partition: number; size: number }[]>;
   /** Per partition: the group's committed offset (-1 when none), low and high watermark. */
@@ -40,6 +42,15 @@ export function createOffsetReader(client: KafkaClient): OffsetReader {
         return found ? BigInt(found.high) : undefined;
       } catch (error) {
         client.logger.warn({ err: error, topic }, "could not read the high watermark");
+        return undefined;
+      }
+    },
+    async highWatermarks(topic) {
+      try {
+        await ready();
+        return new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, BigInt(p.high)]));
+      } catch (error) {
+        client.logger.warn({ err: error, topic }, "could not read the high watermarks");
         return undefined;
       }
     },

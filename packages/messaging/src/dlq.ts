@@ -10,6 +10,8 @@ export type DlqEntry = {
   id: string;
   partition: number;
   offset: string;
+  /** When the producer created the message (ms since the epoch, Kafka's CreateTime). */
+  timestamp: number;
   key: string | null;
   /** The value exactly as it failed (may not be JSON). */
   value: Buffer | null;
@@ -86,6 +88,7 @@ function toEntry(r: RawEntry): DlqEntry {
     id: idOf(r),
     partition: r.partition,
     offset: r.message.offset,
+    timestamp: Number(r.message.timestamp),
     key: r.message.key?.toString("utf8") ?? null,
     value: r.message.value,
     headers,

@@ -1,3 +1,4 @@
+import { setTimeout as delay } from "node:timers/promises";
 import type { OffsetReader } from "@bridge/messaging";
 import { LRUCache } from "lru-cache";
 import type { InvoiceRead } from "./fetch-stripe-state.ts";
@@ -5,10 +6,13 @@ import type { InvoiceRead } from "./fetch-stripe-state.ts";
 /**
  * Burst coalescing (docs/decisions/010, 023). A refetch of Stripe state reflects every change
  * whose event was already in Kafka when the refetch started. So before fetching, we read the
- * partition's high watermark H; once that sync committed, any later message of the same
- * subscription on that partition with an offset below H is already reflected: it gets its inbox
- * row and no refetch. Offsets, not clocks: Stripe's `created` is a test clock's frozen time under
- * test clocks and only has second resolution, and the runtime does not expose Kafka timestamps.
+ * topic's high watermarks H (one per partition); once that sync committed, any later message of
+ * the same subscription with an offset below H of its partition is already reflected: it gets its
+ * inbox row and no refetch. Every partition, not only the one being read: one renewal's events
+ * are keyed partly by subscription (invoices) and partly by customer (payment intents, charges),
+ * so they land on two partitions. Offsets, not clocks: Stripe's `created` is a test clock's frozen
+ * time under test clocks and only has second resolution, and the runtime does not expose Kafka
+ * timestamps.
  *
  * A refetch that read only the latest invoice (decision 023) reflects a message below H only if
  * the message names no invoice or names that one; a message about another invoice syncs itself.
@@ -21,25 +25,20 @@ export type Coalescer = {
   /** Off: every Stripe event refetches everything, invoice list included (the bench's baseline). */
   enabled: boolean;
   /**
-   * The log position up to which a refetch starting now will see every event; undefined if
-   * unknown. When the message at `offset` is the partition's newest, the rest of its burst (one
-   * renewal sends half a dozen events) is probably still on its way: wait `settleMs` first, then
-   * read the position, so the one refetch covers them too.
+   * The log positions (per partition) up to which a refetch starting now will see every event;
+   * undefined if unknown. When the message at `offset` is its partition's newest, the rest of its
+   * burst (one renewal sends half a dozen events, one webhook at a time) is probably still on its
+   * way: wait in rounds of `settleMs` while the topic grows (at most four), so the one refetch
+   * covers them too.
    */
   snapshot(
     topic: string,
     partition: number,
     offset: string,
     signal?: AbortSignal,
-  ): Promise<bigint | undefined>;
-  /** Record, after commit, that `subscriptionId` reflects what `read` read of every event below `watermark`. */
-  remember(
-    topic: string,
-    partition: number,
-    subscriptionId: string,
-    watermark: bigint,
-    read: InvoiceRead,
-  ): void;
+  ): Promise<Watermarks | undefined>;
+  /** Record, after commit, that `subscriptionId` reflects what `read` read of every event below `watermarks`. */
+  remember(topic: string, subscriptionId: string, watermarks: Watermarks, read: InvoiceRead): void;
   isReflected(
     topic: string,
     partition: number,
@@ -49,6 +48,9 @@ export type Coalescer = {
   ): boolean;
 };
 
+/** High watermark per partition. */
+export type Watermarks = ReadonlyMap<number, bigint>;
+
 /** Coalescing off: every Stripe event refetches (operator actions, or `coalesce: false`). */
 export const noCoalescing: Coalescer = {
   enabled: false,
@@ -57,10 +59,22 @@ export const noCoalescing: Coalescer = {
   isReflected: () => false,
 };
 
-/** Most recently used (topic, partition, subscription) entries kept; older ones are forgotten. */
+/** Most recently used (topic, subscription) entries kept; older ones are forgotten. */
 const MAX_ENTRIES = 50_000;
 
-type Reflected = { watermark: bigint; read: InvoiceRead };
+/** Rounds of `settleMs` a sync of the newest message waits at most while its topic grows. */
+const MAX_SETTLES = 4;
+
+/** Resolves after `ms`, or at once when the consumer stops. */
+const sleep = (ms: number, signal?: AbortSignal) =>
+  delay(ms, undefined, signal ? { signal } : {}).catch(() => undefined);
+
+const total = (marks: Watermarks) => [...marks.values()].reduce((a, b) => a + b, 0n);
+
+/** Does `a` reach at least as far as `b` on every partition? */
+const covers = (a: Watermarks, b: Watermarks) => [...b].every(([p, w]) => (a.get(p) ?? -1n) >= w);
+
+type Reflected = { watermarks: Watermarks; read: InvoiceRead };
 
 export type CoalescerOptions = {
   /** How long a sync of the partition's newest message waits for the rest of its burst (0: never). */
@@ -70,30 +84,34 @@ export type CoalescerOptions = {
 export function createCoalescer(offsets: OffsetReader, options: CoalescerOptions = {}): Coalescer {
   const settleMs = options.settleMs ?? 0;
   const memory = new LRUCache<string, Reflected>({ max: MAX_ENTRIES });
-  const key = (topic: string, partition: number, sub: string) => `${topic}\u0000${partition}\u0000${sub}`;
+  const key = (topic: string, sub: string) => `${topic}\u0000${sub}`;
   return {
     enabled: true,
     async snapshot(topic, partition, offset, signal) {
-      const now = await offsets.highWatermark(topic, partition);
-      if (settleMs === 0 || now === undefined || now > BigInt(offset) + 1n) return now;
-      await new Promise((resolve) => {
-        const timer = setTimeout(resolve, settleMs);
-        signal?.addEventListener("abort", () => {
-          clearTimeout(timer);
-          resolve(undefined);
-        });
-      });
-      return (await offsets.highWatermark(topic, partition)) ?? now;
+      let now = await offsets.highWatermarks(topic);
+      const end = now?.get(partition);
+      if (settleMs === 0 || now === undefined || end === undefined || end > BigInt(offset) + 1n) return now;
+      // The newest message: wait while the topic still grows, at most MAX_SETTLES rounds.
+      for (let round = 0; round < MAX_SETTLES && !signal?.aborted; round++) {
+        await sleep(settleMs, signal);
+        const next = await offsets.highWatermarks(topic);
+        if (next === undefined || total(next) === total(now)) break;
+        now = next;
+      }
+      return now;
     },
-    remember(topic, partition, sub, watermark, read) {
-      const k = key(topic, partition, sub);
+    remember(topic, sub, watermarks, read) {
+      const k = key(topic, sub);
       const previous = memory.get(k);
-      if (previous !== undefined && previous.watermark >= watermark) return;
-      memory.set(k, { watermark, read });
+      // Concurrent syncs of one subscription (two partitions) may commit out of snapshot order:
+      // keep the snapshot that reaches further.
+      if (previous !== undefined && !covers(watermarks, previous.watermarks)) return;
+      memory.set(k, { watermarks, read });
     },
     isReflected(topic, partition, sub, offset, namedInvoice) {
-      const reflected = memory.get(key(topic, partition, sub));
-      if (reflected === undefined || BigInt(offset) >= reflected.watermark) return false;
+      const reflected = memory.get(key(topic, sub));
+      const watermark = reflected?.watermarks.get(partition);
+      if (reflected === undefined || watermark === undefined || BigInt(offset) >= watermark) return false;
       const { read } = reflected;
       return read.listed || namedInvoice === undefined || namedInvoice === read.latestInvoice;
     },

@@ -107,7 +107,7 @@ export function stripeEventHandler(
       deps.metrics.applied.inc({ trigger: "stripe" });
       for (const e of result.events) deps.metrics.changes.inc({ kind: e });
       if (watermark !== undefined)
-        deps.coalescer.remember(topic, partition, result.subscriptionId, watermark, result.read);
+        deps.coalescer.remember(topic, result.subscriptionId, watermark, result.read);
     }
     for (const result of r.result) {
       log.info({ via: resolution.via, subscriptionId: result.subscriptionId, result }, "sync applied");

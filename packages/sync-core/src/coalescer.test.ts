@@ -1,0 +1,92 @@
+import type { OffsetReader } from "@bridge/messaging";
+import { describe, expect, it } from "vitest";
+import { createCoalescer, invoiceNamedBy } from "./coalescer.ts";
+import { invoicePlanFor, latestInvoiceSuffices } from "./fetch-stripe-state.ts";
+
+/** An offset reader whose partition 0 grows as `marks` says, one value per read (the last one stays); partition 1 stays at 100. */
+function offsetsReading(marks: bigint[]): OffsetReader & { reads: number } {
+  const reader = {
+    reads: 0,
+    highWatermark: async () => undefined,
+    async highWatermarks() {
+      return new Map([
+        [0, marks[Math.min(reader.reads++, marks.length - 1)]!],
+        [1, 100n],
+      ]);
+    },
+    partitionSizes: async () => [],
+    groupOffsets: async () => [],
+    reachable: async () => true,
+    close: async () => {},
+  };
+  return reader;
+}
+
+describe("what a refetch reflects", () => {
+  it("a message below its partition's watermark is reflected when the refetch listed, names no invoice, or names the invoice read", () => {
+    const c = createCoalescer(offsetsReading([10n]));
+    const marks = (p0: bigint, p1: bigint) =>
+      new Map([
+        [0, p0],
+        [1, p1],
+      ]);
+    c.remember("t", "sub-1", marks(10n, 5n), { latestInvoice: "in_new", listed: false });
+    expect(c.isReflected("t", 0, "sub-1", "9", undefined)).toBe(true);
+    expect(c.isReflected("t", 0, "sub-1", "9", "in_new")).toBe(true);
+    expect(c.isReflected("t", 0, "sub-1", "9", "in_older")).toBe(false);
+    expect(c.isReflected("t", 0, "sub-1", "10", undefined)).toBe(false);
+    // The customer-keyed events of the same renewal, on another partition.
+    expect(c.isReflected("t", 1, "sub-1", "4", "in_new")).toBe(true);
+    expect(c.isReflected("t", 1, "sub-1", "5", "in_new")).toBe(false);
+    expect(c.isReflected("t", 0, "sub-2", "9", undefined)).toBe(false);
+    // A snapshot that does not reach as far on every partition does not replace the memory.
+    c.remember("t", "sub-1", marks(12n, 4n), { latestInvoice: "in_new", listed: true });
+    expect(c.isReflected("t", 0, "sub-1", "11", undefined)).toBe(false);
+    c.remember("t", "sub-1", marks(12n, 5n), { latestInvoice: "in_new", listed: true });
+    expect(c.isReflected("t", 0, "sub-1", "11", "in_older")).toBe(true);
+  });
+
+  it("the partition's newest message waits while the partition grows, then reads the grown watermark", async () => {
+    const offsets = offsetsReading([6n, 8n, 9n, 9n]);
+    const c = createCoalescer(offsets, { settleMs: 1 });
+    expect((await c.snapshot("t", 0, "5"))?.get(0)).toBe(9n);
+    expect(offsets.reads).toBe(4);
+  });
+
+  it("a message behind the newest does not wait", async () => {
+    const offsets = offsetsReading([20n, 30n]);
+    const c = createCoalescer(offsets, { settleMs: 1 });
+    expect((await c.snapshot("t", 0, "5"))?.get(0)).toBe(20n);
+    expect(offsets.reads).toBe(1);
+  });
+});
+
+describe("the invoice list may be skipped", () => {
+  const row = (schedules: { status: string; stripeInvoiceId: string | null }[], synced = true) => ({
+    lastSyncedAt: synced ? new Date() : null,
+    paymentSchedules: schedules,
+  });
+  const paid = { status: "paid", stripeInvoiceId: "in_old" };
+
+  it("only for a synced subscription whose events name the latest invoice and whose other invoices are final", () => {
+    expect(latestInvoiceSuffices(invoicePlanFor(row([paid]), ["in_new"]), "in_new")).toBe(true);
+    expect(latestInvoiceSuffices(invoicePlanFor(row([paid]), []), "in_new")).toBe(true);
+    // No plan (order outcome, Sync API, operator, coalescing off): list.
+    expect(latestInvoiceSuffices(invoicePlanFor(row([paid]), undefined), "in_new")).toBe(false);
+    expect(latestInvoiceSuffices(invoicePlanFor(row([paid], false), []), "in_new")).toBe(false);
+    expect(latestInvoiceSuffices(invoicePlanFor(row([paid]), ["in_old"]), "in_new")).toBe(false);
+    expect(latestInvoiceSuffices(invoicePlanFor(row([paid]), []), null)).toBe(false);
+    const open = { status: "failed", stripeInvoiceId: "in_open" };
+    expect(latestInvoiceSuffices(invoicePlanFor(row([paid, open]), []), "in_new")).toBe(false);
+    expect(latestInvoiceSuffices(invoicePlanFor(row([paid, open]), []), "in_open")).toBe(true);
+  });
+
+  it("an event names the invoice it is about, or the invoice of its payment", () => {
+    expect(invoiceNamedBy({ object: "invoice", id: "in_1" })).toBe("in_1");
+    expect(invoiceNamedBy({ object: "charge", id: "ch_1", invoice: "in_2" })).toBe("in_2");
+    expect(invoiceNamedBy({ object: "invoice_payment", id: "inpay_1", invoice: { id: "in_3" } })).toBe(
+      "in_3",
+    );
+    expect(invoiceNamedBy({ object: "subscription", id: "sub_1", latest_invoice: "in_4" })).toBeUndefined();
+  });
+});

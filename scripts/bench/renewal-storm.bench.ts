@@ -1,0 +1,383 @@
+// Renewal-storm benchmark (issue 15, decision 023), run by `npm run bench` (alone: `npm run bench
+// -- storm`, `--renewals=N` and `--baseline-renewals=N` to resize). N subscriptions on ONE
+// emulator test clock, the clock advanced past their renewal while the emulator enforces Stripe's
+// test-mode limits (25 requests/s for the account, 25/s per endpoint); the emulator's signed
+// webhooks go to the real gateway → Kafka → the real sync-consumer (its own process, shared
+// Stripe budget, background lane) → Postgres. Measured twice in the same run: coalescing on (the
+// default) and the baseline with coalescing off (one full refetch per event).
+//
+// Setup, said plainly: the subscriptions are created directly on the emulator (customer on the
+// clock, card, subscription, with Limio's metadata as the writer sets it) and brought into Limio
+// with the bridge's import (`importExternalSubscription`, what `bridge import` runs), with the
+// emulator's limit lifted for the setup only. The writer cannot put a customer on a test clock, and
+// 1,000 orders through it at 25 requests/s would take minutes of setup on a 2-core machine.
+import { randomUUID } from "node:crypto";
+import type { Envelope, StripeEventReceivedV1 } from "@bridge/domain";
+import { createKafkaClient, readTopic, topics } from "@bridge/messaging";
+import { createLogger } from "@bridge/observability";
+import { createStore, type Store } from "@bridge/store";
+import { createStripeClient, type Stripe } from "@bridge/stripe-client";
+import { importExternalSubscription, reconcileSubscription } from "@bridge/sync-core";
+import { type BridgeServices, startBridgeServices } from "../../test/support/services.ts";
+
+const LIMIT = 25;
+const DAY = 86_400;
+/** 2026-01-15 12:00 UTC: subscriptions start here and renew on 2026-02-15. */
+const START = Date.UTC(2026, 0, 15, 12) / 1000;
+const RENEWAL = Date.UTC(2026, 1, 15, 12) / 1000;
+const NEXT = Date.UTC(2026, 2, 15, 12) / 1000;
+const logger = createLogger("bench-storm", { level: "warn" });
+
+export type StormRun = {
+  coalescing: boolean;
+  renewals: number;
+  /** Seconds from the clock advance until every subscription showed its new term and schedules. */
+  secondsToConverge: number;
+  converged: number;
+  renewalsPerSecond: number;
+  /** Successful sync-consumer requests per renewal, by "METHOD route". */
+  syncRequestsPerRenewal: Record<string, number>;
+  syncRequestsPerRenewalTotal: number;
+  sync429s: number;
+  /** The writer's requests during the storm (it has no orders then): per renewal. */
+  writerRequestsPerRenewal: number;
+  /** What the 25/s budget allows at this cost: 25 / requests per renewal. */
+  budgetAllowsRenewalsPerSecond: number;
+  fractionOfBudget: number;
+  /** Webhook accepted by the gateway (Kafka append) → the term change in Postgres, per subscription. */
+  lagP50Seconds: number;
+  lagP99Seconds: number;
+  /** `bridge reconcile` afterwards: subscriptions whose store differs from Stripe. */
+  drift: number;
+  webhooksDelivered: number;
+  /** First to last renewal webhook appended to Kafka: the emulator delivers one at a time. */
+  webhookSeconds: number;
+  setupSeconds: number;
+};
+
+export type RenewalStormResult = {
+  limitPerSecond: number;
+  coalesced: StormRun;
+  baseline: StormRun;
+  ratios: { requestsPerRenewalBaselineToCoalesced: number; renewalsPerSecondCoalescedToBaseline: number };
+};
+
+function argument(name: string, fallback: number): number {
+  const flag = process.argv.find((a) => a.startsWith(`--${name}=`));
+  return flag ? Number(flag.split("=")[1]) : fallback;
+}
+
+function percentile(values: number[], p: number): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+/** `stripe_requests_total` of one service, as { "GET /v1/…|200": n }. */
+async function stripeRequests(services: BridgeServices, name: "sync" | "writer") {
+  const text = await services.metrics(name);
+  const out: Record<string, number> = {};
+  for (const line of text.split("\n")) {
+    const m = /^stripe_requests_total\{(.*)\} ([\d.e+]+)$/.exec(line);
+    if (!m) continue;
+    const labels = Object.fromEntries([...m[1]!.matchAll(/(\w+)="([^"]*)"/g)].map((l) => [l[1], l[2]]));
+    out[`${labels.method} ${labels.route}|${labels.status}`] = Number(m[2]);
+  }
+  return out;
+}
+
+function delta(after: Record<string, number>, before: Record<string, number>) {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(after)) if (v - (before[k] ?? 0) > 0) out[k] = v - (before[k] ?? 0);
+  return out;
+}
+
+async function emulator(services: BridgeServices, method: string, route: string, body?: unknown) {
+  const response = await fetch(`${services.stripeApiUrl}/_emulator/${route}`, {
+    method,
+    headers: { "content-type": "application/json" },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  return response.json() as Promise<Record<string, unknown>>;
+}
+
+const setLimit = (services: BridgeServices, perSecond: number) =>
+  emulator(services, "PUT", "settings", {
+    rateLimitPerSecond: perSecond,
+    endpointRateLimitPerSecond: perSecond,
+  });
+
+async function inParallel<T>(items: T[], width: number, work: (item: T) => Promise<void>) {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: width }, async () => {
+      while (next < items.length) await work(items[next++]!);
+    }),
+  );
+}
+
+async function waitFor(condition: () => Promise<boolean>, timeoutMs: number, what: string, everyMs = 500) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`bench: timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
+  }
+}
+
+/** The sync-consumer has read everything (its lag gauge is 0 on every partition). */
+async function syncDrained(services: BridgeServices): Promise<boolean> {
+  const text = await services.metrics("sync");
+  const lags = text
+    .split("\n")
+    .filter((l) => l.startsWith("sync_consumer_lag"))
+    .map((l) => Number(l.split(" ").at(-1)));
+  return lags.length > 0 && lags.every((v) => v === 0);
+}
+
+/** N subscriptions on one clock, created on the emulator and imported into Limio. */
+async function setUp(stripe: Stripe, deps: { store: Store; stripe: Stripe }, renewals: number) {
+  const clock = await stripe.testHelpers.testClocks.create({ frozen_time: START, name: "renewal storm" });
+  const price = await stripe.prices.create({
+    currency: "gbp",
+    unit_amount: 999,
+    recurring: { interval: "month" },
+    product_data: { name: "Digital Monthly" },
+  });
+  const stripeIds: string[] = [];
+  await inParallel(
+    Array.from({ length: renewals }, (_, i) => i),
+    8,
+    async (i) => {
+      const limio = {
+        limio_order_id: `order-storm-${randomUUID()}`,
+        limio_subscription_id: `sub-storm-${i}`,
+      };
+      const customer = await stripe.customers.create({
+        email: `storm-${i}-${randomUUID().slice(0, 6)}@example.com`,
+        name: "Storm Bench",
+        test_clock: clock.id,
+        metadata: limio,
+      });
+      const pm = await stripe.paymentMethods.attach("pm_card_visa", { customer: customer.id });
+      await stripe.customers.update(customer.id, { invoice_settings: { default_payment_method: pm.id } });
+      const sub = await stripe.subscriptions.create({
+        customer: customer.id,
+        items: [{ price: price.id }],
+        metadata: { ...limio, limio_source: "bench" },
+      });
+      stripeIds.push(sub.id);
+    },
+  );
+  const limioIds: string[] = [];
+  await inParallel(stripeIds, 8, async (id) => {
+    limioIds.push(
+      (await importExternalSubscription({ ...deps, logger }, id, { operator: "bench" })).subscriptionId,
+    );
+  });
+  return { clockId: clock.id, limioIds };
+}
+
+async function converged(store: Store, ids: string[]): Promise<number> {
+  return store.db.subscription.count({
+    where: {
+      id: { in: ids },
+      termStart: new Date(RENEWAL * 1000),
+      termEnd: new Date(NEXT * 1000),
+      AND: [
+        { paymentSchedules: { some: { status: "paid", periodStart: new Date(RENEWAL * 1000) } } },
+        { paymentSchedules: { some: { status: "scheduled", periodStart: new Date(NEXT * 1000) } } },
+      ],
+    },
+  });
+}
+
+/** Per subscription: first renewal webhook in Kafka → its term change in Postgres, in seconds. */
+async function lags(
+  store: Store,
+  ids: string[],
+  since: number,
+  kafkaBrokers: string,
+): Promise<{ lags: number[]; webhookSeconds: number }> {
+  const kafka = createKafkaClient({ brokers: kafkaBrokers.split(","), clientId: "bench-storm", logger });
+  const firstWebhook = new Map<string, number>();
+  let first = Number.POSITIVE_INFINITY;
+  let last = 0;
+  for (const entry of await readTopic(kafka, topics.stripeEvents, { timeoutMs: 30_000 })) {
+    if (entry.timestamp < since || !entry.value) continue;
+    const envelope = JSON.parse(entry.value.toString("utf8")) as Envelope<StripeEventReceivedV1>;
+    const sub = envelope.data.related.subscriptionId;
+    first = Math.min(first, entry.timestamp);
+    last = Math.max(last, entry.timestamp);
+    if (sub) firstWebhook.set(sub, Math.min(firstWebhook.get(sub) ?? entry.timestamp, entry.timestamp));
+  }
+  const rows = await store.db.subscription.findMany({
+    where: { id: { in: ids } },
+    select: { id: true, stripeSubscriptionId: true },
+  });
+  const changes = await store.db.event.findMany({
+    where: {
+      subscriptionId: { in: ids },
+      type: "subscription.term_changed",
+      createdAt: { gte: new Date(since) },
+    },
+    select: { subscriptionId: true, createdAt: true },
+  });
+  const storedAt = new Map(changes.map((c) => [c.subscriptionId, c.createdAt.getTime()]));
+  const lagSeconds = rows.flatMap((r) => {
+    const webhook = r.stripeSubscriptionId ? firstWebhook.get(r.stripeSubscriptionId) : undefined;
+    const stored = storedAt.get(r.id);
+    return webhook !== undefined && stored !== undefined ? [(stored - webhook) / 1000] : [];
+  });
+  return { lags: lagSeconds, webhookSeconds: last >= first ? (last - first) / 1000 : 0 };
+}
+
+async function runStorm(coalescing: boolean, renewals: number): Promise<StormRun> {
+  const kafkaBrokers = process.env.KAFKA_BROKERS!;
+  const databaseUrl = process.env.DATABASE_URL!;
+  const services = await startBridgeServices({
+    kafkaBrokers,
+    databaseUrl,
+    env: {
+      emulator: {
+        STRIPE_EMULATOR_RATE_LIMIT: String(LIMIT),
+        STRIPE_EMULATOR_ENDPOINT_RATE_LIMIT: String(LIMIT),
+      },
+      sync: { SYNC_COALESCE: String(coalescing) },
+    },
+  });
+  const store = createStore(databaseUrl, { poolSize: 8 });
+  // The bench's own client (setup, import, reconcile): not rate-limited by the bridge.
+  const { stripe } = createStripeClient({
+    secretKey: services.stripeSecretKey,
+    apiUrl: services.stripeApiUrl,
+    ratePerSecond: 100_000,
+  });
+  try {
+    const setupStarted = Date.now();
+    await setLimit(services, 100_000);
+    const { clockId, limioIds } = await setUp(stripe, { store, stripe }, renewals);
+    await emulator(services, "POST", "webhooks/flush");
+    await waitFor(() => syncDrained(services), 300_000, "the setup's webhooks to drain", 1_000);
+    const setupSeconds = (Date.now() - setupStarted) / 1000;
+    process.stderr.write(
+      `[bench]   storm (${coalescing ? "coalescing" : "baseline"}): ${renewals} subscriptions set up in ${setupSeconds.toFixed(0)} s\n`,
+    );
+
+    // The storm, under Stripe's test-mode limits.
+    await setLimit(services, LIMIT);
+    const syncBefore = await stripeRequests(services, "sync");
+    const writerBefore = await stripeRequests(services, "writer");
+    const deliveriesBefore = ((await emulator(services, "GET", "webhooks/deliveries")).data as unknown[])
+      .length;
+    const started = Date.now();
+    await stripe.testHelpers.testClocks.advance(clockId, { frozen_time: RENEWAL + DAY });
+    let done = 0;
+    await waitFor(
+      async () => {
+        done = await converged(store, limioIds);
+        return done === renewals;
+      },
+      3_600_000,
+      `${renewals} renewals converged`,
+      1_000,
+    );
+    const seconds = (Date.now() - started) / 1000;
+    const syncDelta = delta(await stripeRequests(services, "sync"), syncBefore);
+    const writerDelta = delta(await stripeRequests(services, "writer"), writerBefore);
+    await emulator(services, "POST", "webhooks/flush");
+    await waitFor(() => syncDrained(services), 600_000, "the storm's webhooks to drain", 1_000);
+    const webhooksDelivered =
+      ((await emulator(services, "GET", "webhooks/deliveries")).data as unknown[]).length - deliveriesBefore;
+
+    const perRenewal: Record<string, number> = {};
+    let total = 0;
+    let sync429s = 0;
+    for (const [key, n] of Object.entries(syncDelta)) {
+      const [route, status] = key.split("|") as [string, string];
+      if (status === "429") sync429s += n;
+      if (!status.startsWith("2")) continue;
+      perRenewal[route] = (perRenewal[route] ?? 0) + n / renewals;
+      total += n;
+    }
+    const writerTotal = Object.values(writerDelta).reduce((a, b) => a + b, 0);
+    const cost = total / renewals;
+    const { lags: lag, webhookSeconds } = await lags(store, limioIds, started, kafkaBrokers);
+
+    // `bridge reconcile` afterwards, limit lifted (it reads everything once more).
+    await setLimit(services, 100_000);
+    let drift = 0;
+    await inParallel(limioIds, 8, async (id) => {
+      const r = await reconcileSubscription({ store, stripe, logger }, id);
+      if (r.status !== "in_sync") drift++;
+    });
+    const renewalsPerSecond = renewals / seconds;
+    return {
+      coalescing,
+      renewals,
+      secondsToConverge: seconds,
+      converged: done,
+      renewalsPerSecond,
+      syncRequestsPerRenewal: Object.fromEntries(
+        Object.entries(perRenewal).map(([k, v]) => [k, Number(v.toFixed(3))]),
+      ),
+      syncRequestsPerRenewalTotal: cost,
+      sync429s,
+      writerRequestsPerRenewal: writerTotal / renewals,
+      budgetAllowsRenewalsPerSecond: LIMIT / cost,
+      fractionOfBudget: renewalsPerSecond / (LIMIT / cost),
+      lagP50Seconds: percentile(lag, 50),
+      lagP99Seconds: percentile(lag, 99),
+      drift,
+      webhooksDelivered,
+      webhookSeconds,
+      setupSeconds,
+    };
+  } finally {
+    await store.close();
+    await services.stop();
+  }
+}
+
+export async function runRenewalStormBenchmark(): Promise<RenewalStormResult> {
+  const renewals = argument("renewals", 1_000);
+  // Refetch per event costs ~10× more: the baseline runs on fewer renewals to stay in minutes;
+  // its per-renewal figures are what compares.
+  const baselineRenewals = argument("baseline-renewals", Math.min(renewals, 100));
+  const coalesced = await runStorm(true, renewals);
+  const baseline = await runStorm(false, baselineRenewals);
+  return {
+    limitPerSecond: LIMIT,
+    coalesced,
+    baseline,
+    ratios: {
+      requestsPerRenewalBaselineToCoalesced:
+        baseline.syncRequestsPerRenewalTotal / coalesced.syncRequestsPerRenewalTotal,
+      renewalsPerSecondCoalescedToBaseline: coalesced.renewalsPerSecond / baseline.renewalsPerSecond,
+    },
+  };
+}
+
+export async function formatRenewalStormBenchmark(r: RenewalStormResult): Promise<string> {
+  const rows = [r.coalesced, r.baseline].map((run) =>
+    [
+      run.coalescing ? "coalescing (default)" : "baseline: refetch per event",
+      run.renewals,
+      run.syncRequestsPerRenewalTotal.toFixed(2),
+      Object.entries(run.syncRequestsPerRenewal)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(", "),
+      run.writerRequestsPerRenewal.toFixed(2),
+      run.sync429s,
+      run.secondsToConverge.toFixed(1),
+      `${run.renewalsPerSecond.toFixed(2)} (${run.fractionOfBudget.toFixed(3)} of ${run.budgetAllowsRenewalsPerSecond.toFixed(2)})`,
+      `${run.lagP50Seconds.toFixed(1)} / ${run.lagP99Seconds.toFixed(1)}`,
+      `${run.converged}/${run.renewals}`,
+      run.drift,
+      `${run.webhooksDelivered} in ${run.webhookSeconds.toFixed(0)} s`,
+    ].join(" | "),
+  );
+  return [
+    "run | renewals | sync req/renewal | by endpoint | writer req/renewal | sync 429s | s to converge | renewals/s (of budget) | lag p50/p99 s | converged | drift | webhooks",
+    ...rows,
+  ].join("\n");
+}
