@@ -38,6 +38,8 @@ const OBJECT_TYPES = [
   "customer",
   "product",
   "price",
+  "coupon",
+  "discount",
   "payment_method",
   "setup_intent",
   "payment_intent",

@@ -2,6 +2,7 @@ import type { Emulator } from "../context.ts";
 import { nowFor } from "../events/events.ts";
 import { cardError, invalid } from "../http/errors.ts";
 import type { RequestMeta, StripeObject } from "../types.ts";
+import { activeDiscounts, discountAmounts } from "./discounts.ts";
 import { applyItemChanges } from "./items.ts";
 import { type ConfirmResult, confirmPaymentIntent, newPaymentIntent } from "./payments.ts";
 
@@ -16,7 +17,11 @@ export type LineInput = {
   subscriptionItem: string | null;
   proration: boolean;
   invoiceItem?: string | null;
+  /** Stripe's default: false for prorations and negative lines, true otherwise (docs.stripe.com/api/invoiceitems/create). */
+  discountable?: boolean;
 };
+
+export const isDiscountable = (l: LineInput): boolean => l.discountable ?? (!l.proration && l.amount >= 0);
 
 function buildLine(emu: Emulator, invoiceId: string | null, input: LineInput): StripeObject {
   return {
@@ -26,7 +31,7 @@ function buildLine(emu: Emulator, invoiceId: string | null, input: LineInput): S
     currency: input.price.currency,
     description: input.description,
     discount_amounts: [],
-    discountable: true,
+    discountable: isDiscountable(input),
     discounts: [],
     invoice: invoiceId,
     livemode: false,
@@ -109,6 +114,10 @@ export function buildInvoice(
     description?: string | null;
     metadata?: Record<string, string>;
     autoAdvance?: boolean;
+    /** When the subscription's discounts are judged (a preview of a renewal: the renewal). */
+    discountsAt?: number;
+    /** Discounts to apply instead of the subscription's (a new subscription's preview). */
+    discounts?: StripeObject[];
   },
 ): StripeObject {
   const { state } = emu;
@@ -119,16 +128,29 @@ export function buildInvoice(
   const subtotal = lineObjects.reduce((sum, l) => sum + l.amount, 0);
   const currency = params.lines[0]?.price.currency ?? customer.currency ?? "usd";
   const now = nowFor(emu, clock);
+  // The subscription's discounts are invoice-level: listed on the invoice, their amounts per line.
+  const discounts = lineObjects.some((l) => l.discountable)
+    ? (params.discounts ?? activeDiscounts(emu, subscription, params.discountsAt ?? now))
+    : [];
+  const discounted = discountAmounts(
+    discounts,
+    lineObjects.map((l) => ({ amount: l.amount as number, discountable: l.discountable as boolean })),
+  );
+  lineObjects.forEach((line, i) => {
+    line.discount_amounts = discounted.perLine[i];
+  });
+  const totalDiscount = discounted.totals.reduce((sum, d) => sum + d.amount, 0);
+  const total = subtotal - totalDiscount;
   const invoice: StripeObject = {
     id,
     object: "invoice",
     account_country: "US",
     account_name: "Stripe Emulator",
     account_tax_ids: null,
-    amount_due: Math.max(0, subtotal),
+    amount_due: Math.max(0, total),
     amount_overpaid: 0,
     amount_paid: 0,
-    amount_remaining: Math.max(0, subtotal),
+    amount_remaining: Math.max(0, total),
     amount_shipping: 0,
     application: null,
     attempt_count: 0,
@@ -155,7 +177,7 @@ export function buildInvoice(
     default_source: null,
     default_tax_rates: [],
     description: params.description ?? null,
-    discounts: [],
+    discounts: discounts.map((d) => d.id),
     due_date: null,
     effective_at: null,
     ending_balance: null,
@@ -201,9 +223,9 @@ export function buildInvoice(
     subtotal,
     subtotal_excluding_tax: subtotal,
     test_clock: clock,
-    total: subtotal,
-    total_discount_amounts: [],
-    total_excluding_tax: subtotal,
+    total,
+    total_discount_amounts: discounted.totals,
+    total_excluding_tax: total,
     total_pretax_credit_amounts: [],
     total_taxes: [],
     webhooks_delivered_at: null,

@@ -1,5 +1,6 @@
 import type { Emulator } from "../context.ts";
 import type { RequestMeta, StripeObject } from "../types.ts";
+import { settleDiscounts } from "./discounts.ts";
 import {
   attemptInvoicePayment,
   buildInvoice,
@@ -8,6 +9,7 @@ import {
   periodLines,
 } from "./invoices.ts";
 import { itemsOf } from "./items.ts";
+import { cutAtCancel } from "./proration.ts";
 import { type Interval, nextBoundary } from "./time.ts";
 
 const CLOCK: RequestMeta = { id: null, idempotency_key: null };
@@ -42,6 +44,7 @@ export function invoiceSubscription(
   emu: Emulator,
   sub: StripeObject,
   params: Omit<Parameters<typeof buildInvoice>[1], "subscription" | "preview">,
+  request: RequestMeta = CLOCK,
 ): StripeObject {
   const pending = takePendingItems(emu, sub, null);
   const invoice = buildInvoice(emu, { ...params, subscription: sub, lines: [...pending, ...params.lines] });
@@ -50,6 +53,7 @@ export function invoiceSubscription(
     if (ii) ii.invoice = invoice.id;
   }
   sub.latest_invoice = invoice.id;
+  settleDiscounts(emu, sub, invoice, invoice.created, request);
   return invoice;
 }
 
@@ -106,16 +110,22 @@ export function renewSubscription(emu: Emulator, sub: StripeObject, at: number):
     recurring.interval as Interval,
     recurring.interval_count,
   );
+  // A cancel_at inside the new period cuts it there, billed prorated (cutAtCancel).
+  const cut = sub.cancel_at !== null && sub.cancel_at > start && sub.cancel_at < end ? sub.cancel_at : null;
   for (const item of items) {
     item.current_period_start = start;
-    item.current_period_end = end;
+    item.current_period_end = cut ?? end;
   }
+  // A repeating discount whose `end` has come leaves the subscription before the renewal is billed.
+  settleDiscounts(emu, sub, null, at, CLOCK);
   emu.emit("customer.subscription.updated", sub, { request: CLOCK, previous: before });
   const customer = state.get("customer", sub.customer)!;
   const invoice = invoiceSubscription(emu, sub, {
     customer,
     billingReason: "subscription_cycle",
-    lines: periodLines(emu, sub, items, start, end),
+    lines: cut
+      ? cutAtCancel(periodLines(emu, sub, items, start, end), start, end, cut)
+      : periodLines(emu, sub, items, start, end),
     periodStart: before.items.data[0].current_period_start,
     periodEnd: start,
   });

@@ -40,6 +40,14 @@ beforeAll(async () => {
     proration_behavior: "create_prorations",
   });
   const invoice = await s.invoices.retrieve(sub.latest_invoice as string);
+  const coupon = await s.coupons.create({ percent_off: 25, duration: "repeating", duration_in_months: 3 });
+  const discounted = await s.subscriptions.create({
+    customer: customer.id,
+    items: [{ price: price.id }],
+    discounts: [{ coupon: coupon.id }],
+    expand: ["discounts"],
+  });
+  const throwawayCoupon = await s.coupons.create({ amount_off: 100, currency: "usd" });
   const endpoint = await s.webhookEndpoints.create({ url: "http://127.0.0.1:9/hook", enabled_events: ["*"] });
   const throwaway = await s.customers.create({});
   const throwawayProduct = await s.products.create({ name: "tmp" });
@@ -67,6 +75,9 @@ beforeAll(async () => {
     event: strip((await s.events.list()).data[0]),
     webhook_endpoint: strip(await s.webhookEndpoints.retrieve(endpoint.id)),
     "test_helpers.test_clock": strip(await s.testHelpers.testClocks.retrieve(clock!.id)),
+    coupon: strip(await s.coupons.retrieve(coupon.id)),
+    discount: discounted.discounts[0],
+    deleted_coupon: strip(await s.coupons.del(throwawayCoupon.id)),
     deleted_customer: strip(await s.customers.del(throwaway.id)),
     deleted_product: strip(await s.products.del(throwawayProduct.id)),
     "deleted_test_helpers.test_clock": strip(await s.testHelpers.testClocks.del(tmpClock.id)),

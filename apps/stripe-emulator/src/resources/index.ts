@@ -1,4 +1,5 @@
 import type { Route } from "../context.ts";
+import { couponRoutes } from "./coupons.ts";
 import { customerRoutes } from "./customers.ts";
 import { eventRoutes } from "./events.ts";
 import { invoicePaymentRoutes } from "./invoice_payments.ts";
@@ -18,6 +19,7 @@ export const resources: Record<string, Route[]> = {
   customers: customerRoutes,
   products: productRoutes,
   prices: priceRoutes,
+  coupons: couponRoutes,
   payment_methods: paymentMethodRoutes,
   setup_intents: setupIntentRoutes,
   payment_intents: paymentIntentRoutes,

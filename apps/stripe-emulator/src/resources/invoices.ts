@@ -1,3 +1,4 @@
+import { couponsForNewSubscription, discountFrom } from "../billing/discounts.ts";
 import {
   buildInvoice,
   creditInvoice,
@@ -8,16 +9,18 @@ import {
   voidInvoice,
 } from "../billing/invoices.ts";
 import { itemsOf } from "../billing/items.ts";
+import { cutAtCancel } from "../billing/proration.ts";
 import { takePendingItems } from "../billing/renewal.ts";
 import { type Interval, nextBoundary } from "../billing/time.ts";
 import type { Call, Route } from "../context.ts";
 import { nowFor } from "../events/events.ts";
 import { invalid, noSuch } from "../http/errors.ts";
 import { paginate } from "../http/pagination.ts";
-import { bool, mergeMetadata, metadata, nullable, requireStr, str } from "../http/params.ts";
+import { arr, bool, int, mergeMetadata, metadata, nullable, requireStr, str } from "../http/params.ts";
 import type { StripeObject } from "../types.ts";
 import { getCustomer } from "./customers.ts";
-import { getSubscription, planItemsUpdate } from "./subscription-plan.ts";
+import { oneOffLines } from "./subscription-create.ts";
+import { getSubscription, planItemsUpdate, resolveItemPrice } from "./subscription-plan.ts";
 
 function getInvoice(call: Call, id: string, param = "id"): StripeObject {
   const invoice = call.emu.state.get("invoice", id);
@@ -35,6 +38,15 @@ function preview(call: Call): StripeObject {
   if (!customerId)
     throw invalid("Missing required param: customer or subscription.", "customer", "parameter_missing");
   const customer = getCustomer(call, customerId, "customer");
+  const details = (b.subscription_details ?? {}) as StripeObject;
+  if (!sub && details.items !== undefined) return previewNewSubscription(call, customer, details);
+  if (b.discounts !== undefined || b.invoice_items !== undefined) {
+    // An existing subscription's preview with other discounts or items is not modelled.
+    throw invalid(
+      "The emulator previews `discounts` and `invoice_items` only for a new subscription (no `subscription`).",
+      b.discounts !== undefined ? "discounts" : "invoice_items",
+    );
+  }
   if (!sub) {
     sub = emu.state
       .all("subscription")
@@ -48,7 +60,6 @@ function preview(call: Call): StripeObject {
       "subscription",
       "invoice_upcoming_none",
     );
-  const details = (b.subscription_details ?? {}) as StripeObject;
   const items = itemsOf(emu, sub.id);
   const pending = takePendingItems(emu, sub, null).map((l) => ({ ...l }));
   // takePendingItems does not mark items when invoiceId is null: the preview has no side effects.
@@ -93,6 +104,7 @@ function preview(call: Call): StripeObject {
         periodStart: plan.periodStart,
         periodEnd: plan.periodEnd,
         preview: true,
+        discountsAt: plan.periodEnd,
       }),
       plan.periodEnd,
     );
@@ -105,18 +117,113 @@ function preview(call: Call): StripeObject {
     first.price.recurring.interval as Interval,
     first.price.recurring.interval_count,
   );
+  // A subscription that ends at or before this period's end has no upcoming invoice; one that
+  // ends inside the next period previews that period cut at cancel_at (as the renewal bills it).
+  if (sub.cancel_at !== null && sub.cancel_at <= end) {
+    throw invalid(
+      `No upcoming invoices for subscription ${sub.id}: it is set to cancel at ${sub.cancel_at}.`,
+      "subscription",
+      "invoice_upcoming_none",
+    );
+  }
+  const next = periodLines(emu, sub, items, end, nextEnd);
+  const cut = sub.cancel_at !== null && sub.cancel_at < nextEnd;
   return datedAtRenewal(
     buildInvoice(emu, {
       customer,
       subscription: sub,
       billingReason: "upcoming",
-      lines: [...pending, ...periodLines(emu, sub, items, end, nextEnd)],
+      lines: [...pending, ...(cut ? cutAtCancel(next, end, nextEnd, sub.cancel_at) : next)],
       periodStart: first.current_period_start,
       periodEnd: end,
       preview: true,
+      discountsAt: end,
     }),
     end,
   );
+}
+
+const NEW_SUBSCRIPTION_DETAILS = ["items", "trial_end", "proration_behavior", "billing_mode", "metadata"];
+
+/**
+ * Preview of creating a subscription (docs.stripe.com/api/invoices/create_preview: without
+ * `subscription`, `subscription_details` describes a new one): the first invoice with its
+ * `invoice_items` (like `add_invoice_items`) and `discounts` (coupons checked, not redeemed).
+ */
+function previewNewSubscription(call: Call, customer: StripeObject, details: StripeObject): StripeObject {
+  const emu = call.emu;
+  const b = call.body;
+  const other = Object.keys(details).find((k) => !NEW_SUBSCRIPTION_DETAILS.includes(k));
+  if (other)
+    throw invalid(
+      `The emulator does not model \`subscription_details[${other}]\` in a new subscription's preview.`,
+      `subscription_details[${other}]`,
+    );
+  const now = nowFor(emu, customer.test_clock);
+  const trialEnd =
+    details.trial_end === "now" ? undefined : int(details.trial_end, "subscription_details[trial_end]");
+  if (trialEnd !== undefined && trialEnd <= now)
+    throw invalid(
+      "Invalid timestamp: must be an integer Unix timestamp in the future.",
+      "subscription_details[trial_end]",
+    );
+  const items = arr(details.items).map((raw, i) => {
+    const price = resolveItemPrice(call, raw, i);
+    if (!price?.recurring)
+      throw invalid("Each item needs a recurring price.", `subscription_details[items][${i}][price]`);
+    return { price, quantity: int(raw.quantity, `subscription_details[items][${i}][quantity]`) ?? 1 };
+  });
+  if (items.length === 0)
+    throw invalid(
+      "Missing required param: subscription_details[items].",
+      "subscription_details[items]",
+      "parameter_missing",
+    );
+  const recurring = items[0]!.price.recurring;
+  if (
+    items.some(
+      (it) =>
+        it.price.recurring?.interval !== recurring.interval ||
+        it.price.recurring?.interval_count !== recurring.interval_count ||
+        it.price.currency !== items[0]!.price.currency,
+    )
+  )
+    throw invalid(
+      "Currency and interval fields must match across all plans on this subscription.",
+      "subscription_details[items]",
+    );
+  const currency = items[0]!.price.currency;
+  const coupons = couponsForNewSubscription(call, b.discounts, {
+    customer: customer.id,
+    currency,
+    start: now,
+    trial: trialEnd !== undefined,
+  });
+  const end = trialEnd ?? nextBoundary(now, now, recurring.interval as Interval, recurring.interval_count);
+  const draft = { id: null, metadata: {} };
+  const lines = periodLines(
+    emu,
+    draft,
+    items.map((it) => ({ id: null, ...it })),
+    now,
+    end,
+  ).map((line) => (trialEnd ? { ...line, amount: 0, subscription: null } : { ...line, subscription: null }));
+  return buildInvoice(emu, {
+    customer,
+    subscription: null,
+    billingReason: "subscription_create",
+    lines: [...lines, ...oneOffLines(call, b.invoice_items, now, "invoice_items")],
+    periodStart: now,
+    periodEnd: now,
+    preview: true,
+    discounts: coupons.map((c) =>
+      discountFrom(
+        c,
+        { customer: customer.id, subscription: "", currency, start: now },
+        emu.state.newId("di"),
+      ),
+    ),
+  });
 }
 
 /**

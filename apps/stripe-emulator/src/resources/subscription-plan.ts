@@ -1,3 +1,4 @@
+import { refuseDiscountedProration } from "../billing/discounts.ts";
 import { formatMoney, type LineInput } from "../billing/invoices.ts";
 import { itemsOf } from "../billing/items.ts";
 import { prorationAmounts } from "../billing/proration.ts";
@@ -188,6 +189,7 @@ export function planItemsUpdate(
       }
     }
   }
+  if (prorationLines.length > 0) refuseDiscountedProration(emu, sub, now, periodStart);
   const full: LineInput[] = resetAnchor
     ? remaining.map((c) => ({
         amount: (c.price.unit_amount ?? 0) * c.quantity,

@@ -1,3 +1,4 @@
+import { couponsToRedeem, redeem } from "../billing/discounts.ts";
 import { attemptInvoicePayment, finalizeInvoice, type LineInput } from "../billing/invoices.ts";
 import { applyItemChanges, itemsOf, type StoredItemUpdate } from "../billing/items.ts";
 import { collectAutomatically, invoiceSubscription } from "../billing/renewal.ts";
@@ -108,6 +109,7 @@ export function updateSubscription(call: Call): StripeObject {
       `The subscription is managed by the subscription schedule \`${sub.schedule}\`, and updating any cancelation behavior directly is not allowed. Please update the schedule instead.`,
     );
   }
+  refuseProratedCancelAt(call, sub);
   const customer = state.get("customer", sub.customer)!;
   const before = state.render(sub);
   const paymentBehavior =
@@ -133,6 +135,16 @@ export function updateSubscription(call: Call): StripeObject {
         "default_payment_method" in b ? nullable(b.default_payment_method) : sub.default_payment_method,
     };
     precheckPayment(emu, probe, customer, amount);
+  }
+  if ("discounts" in b) {
+    if (plan) {
+      // Which discounts the prorations of the same call would use is not documented.
+      throw invalid(
+        "The emulator does not model changing `discounts` and items in one update; make two calls.",
+        "discounts",
+      );
+    }
+    replaceDiscounts(call, sub, customer);
   }
   // Simple fields.
   if ("metadata" in b) sub.metadata = mergeMetadata(sub.metadata, b.metadata);
@@ -212,13 +224,18 @@ export function updateSubscription(call: Call): StripeObject {
       }
     }
     if (invoiceNow) {
-      invoice = invoiceSubscription(emu, sub, {
-        customer,
-        billingReason: "subscription_update",
-        lines,
-        periodStart: plan.now,
-        periodEnd: plan.now,
-      });
+      invoice = invoiceSubscription(
+        emu,
+        sub,
+        {
+          customer,
+          billingReason: "subscription_update",
+          lines,
+          periodStart: plan.now,
+          periodEnd: plan.now,
+        },
+        call.request,
+      );
     } else {
       for (const line of plan.prorationLines) newInvoiceItem(call, sub, line);
     }
@@ -235,4 +252,46 @@ export function updateSubscription(call: Call): StripeObject {
     }
   }
   return sub;
+}
+
+/**
+ * `discounts` on update (docs.stripe.com/api/subscriptions/update#update_subscription-discounts):
+ * a populated array replaces the subscription's discounts, `""` clears them, `[]` leaves them.
+ */
+function replaceDiscounts(call: Call, sub: StripeObject, customer: StripeObject): void {
+  const emu = call.emu;
+  if (Array.isArray(call.body.discounts) && call.body.discounts.length === 0) return;
+  const now = nowFor(emu, sub.test_clock);
+  const target = { customer: customer.id, subscription: sub.id, currency: sub.currency, start: now };
+  const coupons = couponsToRedeem(call, call.body.discounts, { ...target, param: "discounts" });
+  for (const id of sub.discounts as string[]) {
+    const old = emu.state.get("discount", id);
+    if (old) emu.emit("customer.discount.deleted", old, { request: call.request });
+  }
+  sub.discounts = redeem(emu, coupons, target, call.request);
+}
+
+/**
+ * A `cancel_at` before the current period ends "will cause a proration if prorations have been
+ * enabled using proration_behavior" (docs.stripe.com/api/subscriptions/update#update_subscription-cancel_at):
+ * a credit for the unused time, billed on an invoice the docs do not describe. The emulator does
+ * not model that credit, so it refuses such a cancel_at unless proration_behavior is none.
+ */
+function refuseProratedCancelAt(call: Call, sub: StripeObject): void {
+  const b = call.body;
+  if (b.cancel_at === undefined || b.cancel_at === "" || typeof b.cancel_at !== "string") return;
+  if (!/^\d+$/.test(b.cancel_at)) return;
+  const at = Number(b.cancel_at);
+  const currentEnd = itemsOf(call.emu, sub.id)[0]!.current_period_end;
+  const behavior = oneOf(
+    b.proration_behavior,
+    ["always_invoice", "create_prorations", "none"],
+    "proration_behavior",
+  );
+  if (at < currentEnd && behavior !== "none") {
+    throw invalid(
+      "The emulator does not model the proration of a cancel_at inside the current period; pass proration_behavior=none.",
+      "cancel_at",
+    );
+  }
 }

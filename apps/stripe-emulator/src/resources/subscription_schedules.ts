@@ -54,11 +54,39 @@ function phaseItem(price: StripeObject, quantity: number, meta: Record<string, s
 }
 
 /** Phases from params: start_date (ts | 'now'), end_date or duration, items; chained back to back. */
+/**
+ * A phase's `discounts` replace the subscription's when it starts ("If not specified, inherits
+ * the discount from the subscription's customer", docs.stripe.com/api/subscription_schedules/create#create_subscription_schedule-phases-discounts),
+ * so phases change what a discounted customer pays. The emulator does not model phase discounts:
+ * it refuses them, and phases for a subscription that has discounts, rather than drop a discount.
+ */
+function refuseDiscountedPhases(call: Call, schedule: StripeObject, phasesIn: StripeObject[]): void {
+  phasesIn.forEach((p, i) => {
+    if (p?.discounts !== undefined)
+      throw invalid("The emulator does not model discounts on schedule phases.", `phases[${i}][discounts]`);
+    arr(p?.items).forEach((it, j) => {
+      if (it?.discounts !== undefined)
+        throw invalid(
+          "The emulator does not model discounts on schedule phases.",
+          `phases[${i}][items][${j}][discounts]`,
+        );
+    });
+  });
+  const sub = schedule.subscription ? call.emu.state.get("subscription", schedule.subscription) : undefined;
+  if (sub && sub.discounts.length > 0) {
+    throw invalid(
+      "The emulator does not model schedule phases for a subscription with discounts (a phase would replace them).",
+      "phases",
+    );
+  }
+}
+
 function parsePhases(call: Call, schedule: StripeObject, raw: unknown): StripeObject[] {
   const now = nowFor(call.emu, schedule.test_clock);
   const phasesIn = arr(raw);
   if (phasesIn.length === 0) throw invalid("Missing required param: phases.", "phases", "parameter_missing");
   const current = schedule.current_phase as StripeObject | null;
+  refuseDiscountedPhases(call, schedule, phasesIn);
   const out: StripeObject[] = [];
   let cursor: number | null = null;
   phasesIn.forEach((p, i) => {
