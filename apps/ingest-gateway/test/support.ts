@@ -8,7 +8,7 @@ import { createStore, type Store } from "@bridge/store";
 import type { FastifyInstance } from "fastify";
 import { buildGateway } from "../src/app.ts";
 import { type GatewayConfig, loadConfig } from "../src/config.ts";
-import type { GatewayTopics } from "../src/deps.ts";
+import type { GatewayDeps, GatewayTopics } from "../src/deps.ts";
 import type { OrderOutcomeWaiter } from "../src/outcome-waiter.ts";
 
 export const keys = {
@@ -134,6 +134,7 @@ export async function startTestGateway(
     databaseUrl?: string;
     outcomes?: OrderOutcomeWaiter;
     brokers?: string[];
+    stripe?: GatewayDeps["stripe"];
   } = {},
 ): Promise<TestGateway> {
   const topics = options.topics ?? (await freshTopics());
@@ -151,6 +152,7 @@ export async function startTestGateway(
     metrics,
     syncPollIntervalMs: 20,
     ...(options.outcomes ? { outcomes: options.outcomes } : {}),
+    ...(options.stripe ? { stripe: options.stripe } : {}),
   });
   await app.ready();
   return {

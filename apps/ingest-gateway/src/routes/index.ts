@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import type { RouteDeps } from "../deps.ts";
 import { healthRoutes } from "./health.ts";
 import { getOrderRoute } from "./orders/get-order.ts";
+import { previewOrderRoute } from "./orders/preview-order.ts";
 import { submitOrderRoute } from "./orders/submit-order.ts";
 import { getSubscriptionRoute } from "./subscriptions/get-subscription.ts";
 import { syncSubscriptionRoute } from "./sync/sync-subscription.ts";
@@ -11,6 +12,7 @@ import { stripeWebhookRoute } from "./webhooks/stripe-webhook.ts";
 export const routes: FastifyPluginAsyncZod<{ deps: RouteDeps }>[] = [
   healthRoutes,
   submitOrderRoute,
+  previewOrderRoute,
   getOrderRoute,
   syncSubscriptionRoute,
   stripeWebhookRoute,
