@@ -111,6 +111,13 @@ async function halfWayThrough(offerId: string) {
   return { sub, item, subscriptionId: row.id };
 }
 
+async function previewSwitch(subscriptionId: string, offerId: string) {
+  const order = { order_type: "change_offer", source: "shop", subscriptionId, offer: { id: offerId } };
+  const { status, body } = await preview(order);
+  expect(status, JSON.stringify(body)).toBe(200);
+  return body;
+}
+
 describe("POST /api/order/preview", () => {
   it("a new order: today's amount is Stripe's preview of that subscription, the renewal a month on", async () => {
     const to = email("new");
@@ -133,13 +140,7 @@ describe("POST /api/order/preview", () => {
 
   it("an upgrade: Stripe's prorated invoice today (unused time credited), the new price from then on", async () => {
     const { sub, item, subscriptionId } = await halfWayThrough(DIGITAL_MONTHLY);
-    const { status, body } = await preview({
-      order_type: "change_offer",
-      source: "shop",
-      subscriptionId,
-      offer: { id: DIGITAL_PLUS },
-    });
-    expect(status, JSON.stringify(body)).toBe(200);
+    const body = await previewSwitch(subscriptionId, DIGITAL_PLUS);
 
     const direct = await stripe.invoices.createPreview({
       subscription: sub.id,
@@ -168,13 +169,7 @@ describe("POST /api/order/preview", () => {
 
   it("a downgrade: nothing today; the lower price billed at the period end, when it takes effect", async () => {
     const { sub, item, subscriptionId } = await halfWayThrough(DIGITAL_PLUS);
-    const { status, body } = await preview({
-      order_type: "change_offer",
-      source: "shop",
-      subscriptionId,
-      offer: { id: DIGITAL_MONTHLY },
-    });
-    expect(status, JSON.stringify(body)).toBe(200);
+    const body = await previewSwitch(subscriptionId, DIGITAL_MONTHLY);
 
     const direct = await stripe.invoices.createPreview({
       subscription: sub.id,

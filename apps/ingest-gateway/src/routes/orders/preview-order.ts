@@ -17,10 +17,10 @@ import {
 import { type Db, findOffer, findSubscription } from "@bridge/store";
 import { type Stripe, stripeNow } from "@bridge/stripe-client";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
-import { validatorCompiler } from "fastify-type-provider-zod";
 import { z } from "zod";
 import type { RouteDeps } from "../../deps.ts";
 import { errorResponses, HttpError } from "../../http-errors.ts";
+import { orderBodyValidator } from "./order-body.ts";
 import { submitOrderBody } from "./schemas.ts";
 
 /**
@@ -262,11 +262,7 @@ export const previewOrderRoute: FastifyPluginAsyncZod<{ deps: RouteDeps }> = asy
     {
       onRequest: app.requireScope("orders"),
       config: { rateLimit: { max: deps.config.RATE_LIMIT_ORDERS_PER_MINUTE, timeWindow: 60_000 } },
-      // As POST /api/orders: the schema documents the order, parseLimioOrder validates it.
-      validatorCompiler: ({ schema, method, url, httpPart }) =>
-        httpPart === "body"
-          ? (data: unknown) => ({ value: data })
-          : validatorCompiler({ schema: schema as never, method, url, httpPart }),
+      validatorCompiler: orderBodyValidator,
       schema: {
         tags: ["orders"],
         summary: "Preview what an order will charge (new order or offer switch)",
