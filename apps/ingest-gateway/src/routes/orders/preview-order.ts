@@ -33,7 +33,7 @@ import { submitOrderBody } from "./schemas.ts";
 const iso = z.iso.datetime().meta({ description: "ISO 8601, UTC" });
 const money = z.number().int().meta({ description: "Minor units (pence, cents), as Stripe counts" });
 
-export const orderPreviewSchema = z
+const orderPreviewSchema = z
   .object({
     order_type: z.enum(["new", "change_offer"]),
     today: z.object({
