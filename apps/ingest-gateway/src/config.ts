@@ -64,6 +64,14 @@ export const configSchema = z
       .string()
       .regex(ORDER_SECRET_KEY_PATTERN, "ORDER_SECRET_KEY must be 32 bytes, base64 (openssl rand -base64 32)")
       .optional(),
+    /**
+     * Order previews only (decision 026): the gateway reads Stripe, never writes to it. Unset:
+     * POST /api/order/preview answers 503. A restricted key (rk_…) with read access suffices.
+     */
+    STRIPE_SECRET_KEY: env.stripeSecretKey.optional(),
+    STRIPE_API_URL: env.stripeApiUrl,
+    /** The account's request budget (decision 016), as the writer's; default Stripe's limit for the key. */
+    STRIPE_RATE_LIMIT_PER_SECOND: z.coerce.number().positive().optional(),
     LOG_LEVEL: env.logLevel,
     /** Local runs only: accept the secrets this repository publishes (local-dev-key-change-me, …). */
     ALLOW_EXAMPLE_SECRETS: env.boolean(false),

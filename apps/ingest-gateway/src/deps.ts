@@ -2,6 +2,7 @@ import type { MessageProducer } from "@bridge/messaging";
 import { topics as bridgeTopics } from "@bridge/messaging";
 import type { Logger, Metrics } from "@bridge/observability";
 import type { Store } from "@bridge/store";
+import type { Stripe } from "@bridge/stripe-client";
 import type { GatewayConfig } from "./config.ts";
 import type { InputLimits } from "./input-limits.ts";
 import type { OrderOutcomeWaiter } from "./outcome-waiter.ts";
@@ -15,6 +16,8 @@ export type GatewayDeps = {
   producer: MessageProducer;
   /** The Limio store, read only: GET routes, unknown-id 404s, idempotency look-ups, sync completion. */
   store: Pick<Store, "db" | "ping">;
+  /** Read-only Stripe client for order previews (decision 026); without it previews answer 503. */
+  stripe?: Stripe;
   /** Outcome waits for `process_immediately` orders; without it they fall back to the store. */
   outcomes?: OrderOutcomeWaiter;
   /** Topic names (tests use unique ones); default the bridge's topics. */

@@ -24,6 +24,7 @@ const committed = () => JSON.parse(readFileSync(openapiPath, "utf8")) as Documen
 
 const expectedOperations: [path: string, method: string, statuses: string[]][] = [
   ["/api/order", "post", ["200", "202", "400", "401", "403", "404", "409", "413", "415", "429", "503"]],
+  ["/api/order/preview", "post", ["200", "400", "401", "403", "404", "409", "422", "429", "503"]],
   ["/api/order/{id}", "get", ["200", "400", "401", "403", "404"]],
   [
     "/api/plugins/stripe/sync/subscription/{id}",

@@ -8,7 +8,8 @@ import {
   topicWithCompanions,
 } from "@bridge/messaging";
 import { createLogger, createMetrics, type Logger } from "@bridge/observability";
-import { createStore } from "@bridge/store";
+import { createStore, stripeBudgetStore } from "@bridge/store";
+import { accountBudget, createStripeClient } from "@bridge/stripe-client";
 import type { FastifyInstance } from "fastify";
 import { buildGateway } from "./app.ts";
 import type { GatewayConfig } from "./config.ts";
@@ -51,7 +52,33 @@ export async function startGateway(
   await producer.connect();
   const store = createStore(config.DATABASE_URL);
   const outcomes = await startOutcomeWaiter(kafka, { topic: topics.orderOutcomes, logger });
-  const app = await buildGateway({ config, logger, producer, store, outcomes, metrics, topics });
+  // Previews are synchronous for the shop: they take from the orders lane of the account's budget.
+  const budget = config.STRIPE_SECRET_KEY
+    ? accountBudget(
+        config.STRIPE_SECRET_KEY,
+        "orders",
+        (id) => stripeBudgetStore(store.db, id),
+        config.STRIPE_RATE_LIMIT_PER_SECOND,
+      )
+    : undefined;
+  const stripe = config.STRIPE_SECRET_KEY
+    ? createStripeClient({
+        secretKey: config.STRIPE_SECRET_KEY,
+        apiUrl: config.STRIPE_API_URL,
+        limiter: budget,
+        registry: metrics.registry,
+      }).stripe
+    : undefined;
+  const app = await buildGateway({
+    config,
+    logger,
+    producer,
+    store,
+    outcomes,
+    metrics,
+    topics,
+    ...(stripe ? { stripe } : {}),
+  });
   const url = await app.listen({ port: config.PORT, host: config.HOST });
   logger.info({ url }, "ingest-gateway listening");
 
@@ -64,6 +91,7 @@ export async function startGateway(
         await app.close();
         await outcomes.stop();
         await producer.disconnect();
+        await budget?.close();
         await store.close();
       })();
       return stopping;

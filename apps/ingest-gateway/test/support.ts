@@ -10,7 +10,7 @@ import { createStore, loadCatalog, type Store } from "@bridge/store";
 import type { FastifyInstance } from "fastify";
 import { buildGateway } from "../src/app.ts";
 import { type GatewayConfig, loadConfig } from "../src/config.ts";
-import type { GatewayTopics } from "../src/deps.ts";
+import type { GatewayDeps, GatewayTopics } from "../src/deps.ts";
 import type { OrderOutcomeWaiter } from "../src/outcome-waiter.ts";
 
 export const keys = {
@@ -136,6 +136,7 @@ export async function startTestGateway(
     databaseUrl?: string;
     outcomes?: OrderOutcomeWaiter;
     brokers?: string[];
+    stripe?: GatewayDeps["stripe"];
   } = {},
 ): Promise<TestGateway> {
   const topics = options.topics ?? (await freshTopics());
@@ -155,6 +156,7 @@ export async function startTestGateway(
     metrics,
     syncPollIntervalMs: 20,
     ...(options.outcomes ? { outcomes: options.outcomes } : {}),
+    ...(options.stripe ? { stripe: options.stripe } : {}),
   });
   await app.ready();
   return {

@@ -16,6 +16,7 @@ export * from "./rules/payment-schedules.ts";
 export * from "./rules/price-params.ts";
 export * from "./rules/refusal.ts";
 export * from "./rules/subscription-patch.ts";
+export * from "./rules/switch-current.ts";
 export * from "./rules/switch-direction.ts";
 export * from "./rules/switch-plan.ts";
 export * from "./rules/term.ts";

@@ -1,5 +1,6 @@
 export type { Stripe } from "stripe";
 export { createStripeClient, routeOf, type StripeClient, type StripeClientOptions } from "./client.ts";
+export { stripeNow } from "./clock.ts";
 export {
   classified,
   classifyStripeError,

@@ -1,11 +1,5 @@
-import { cancelTiming, type LimioCancelSubscriptionOrder } from "@bridge/domain";
-import type Stripe from "stripe";
+import { cancelTiming, currentPeriodEnd, type LimioCancelSubscriptionOrder } from "@bridge/domain";
 import { type ActionContext, type ActionResult, limioMetadata, linkedSubscription } from "../context.ts";
-
-/** The end of the current billing period (API ≥ 2025-03-31: on the items; the latest one wins). */
-export function currentPeriodEnd(sub: Stripe.Subscription): number {
-  return Math.max(...sub.items.data.map((item) => item.current_period_end));
-}
 
 /**
  * `cancel_subscription` (Order Cancel): when, by the domain's cancelTiming (`cancelDate` or

@@ -1,12 +1,14 @@
 import {
-  type CurrentItem,
+  currentItems,
+  currentOfferId,
+  currentPeriodEnd,
   type LimioChangeOfferOrder,
   type Offer,
   offerTermMetadata,
   planSwitch,
-  type StripeInterval,
   type SwitchPlanned,
 } from "@bridge/domain";
+import { stripeNow } from "@bridge/stripe-client";
 import type Stripe from "stripe";
 import {
   type ActionContext,
@@ -16,7 +18,6 @@ import {
   loadOffer,
   OrderFailure,
 } from "../context.ts";
-import { currentPeriodEnd } from "./cancel-subscription.ts";
 
 /** The plan as recorded (JSON): dates as unix seconds. */
 type RecordedPlan = Exclude<SwitchPlanned, { kind: "scheduled" }> | RecordedSchedule;
@@ -25,37 +26,6 @@ type RecordedSchedule = Omit<Extract<SwitchPlanned, { kind: "scheduled" }>, "swi
 };
 type SwitchStepPlan = { fromOfferId: string; scheduleId: string | null; planned: RecordedPlan };
 type PriceStep = { priceId: string };
-
-/** The offer the subscription is on: the store's, else the Limio offer id stamped on its Stripe price. */
-function currentOfferId(storeOfferId: string | null, sub: Stripe.Subscription): string | undefined {
-  if (storeOfferId) return storeOfferId;
-  for (const item of sub.items.data) {
-    const id = item.price.metadata?.limio_offer_id;
-    if (id) return id;
-  }
-  return sub.metadata?.limio_offer_id;
-}
-
-function currentItems(sub: Stripe.Subscription): CurrentItem[] {
-  return sub.items.data.map((item) => ({
-    itemId: item.id,
-    priceId: item.price.id,
-    offerId: item.price.metadata?.limio_offer_id || undefined,
-    quantity: item.quantity ?? 1,
-    recurring: {
-      interval: (item.price.recurring?.interval ?? "month") as StripeInterval,
-      interval_count: item.price.recurring?.interval_count ?? 1,
-    },
-  }));
-}
-
-/** Stripe's "now" for this subscription: its test clock's frozen time when it has one. */
-async function stripeNow(stripe: Stripe, sub: Stripe.Subscription): Promise<Date> {
-  const clockId = typeof sub.test_clock === "string" ? sub.test_clock : sub.test_clock?.id;
-  if (!clockId) return new Date();
-  const clock = await stripe.testHelpers.testClocks.retrieve(clockId);
-  return new Date(clock.frozen_time * 1000);
-}
 
 /**
  * `change_offer` (Order Switch) executes the domain's planSwitch (docs/decisions/015):
