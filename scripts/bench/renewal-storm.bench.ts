@@ -242,7 +242,8 @@ async function runStorm(coalescing: boolean, renewals: number): Promise<StormRun
         STRIPE_EMULATOR_RATE_LIMIT: String(LIMIT),
         STRIPE_EMULATOR_ENDPOINT_RATE_LIMIT: String(LIMIT),
       },
-      sync: { SYNC_COALESCE: String(coalescing) },
+      // The latest-invoice read is opt-in (decision 023); the bench measures it where it is on.
+      sync: { SYNC_COALESCE: String(coalescing), SYNC_LATEST_INVOICE_ONLY: String(coalescing) },
     },
   });
   const store = createStore(databaseUrl, { poolSize: 8 });

@@ -25,6 +25,11 @@ export type Coalescer = {
   /** Off: every Stripe event refetches everything, invoice list included (the bench's baseline). */
   enabled: boolean;
   /**
+   * May a refetch read only the latest invoice instead of listing (decision 023)? Off by default:
+   * the offer-term scenario (two renewals per clock advance) lost a paid invoice with it on.
+   */
+  latestInvoiceOnly: boolean;
+  /**
    * The log positions (per partition) up to which a refetch starting now will see every event;
    * undefined if unknown. When the message at `offset` is its partition's newest, the rest of its
    * burst (one renewal sends half a dozen events, one webhook at a time) is probably still on its
@@ -54,6 +59,7 @@ export type Watermarks = ReadonlyMap<number, bigint>;
 /** Coalescing off: every Stripe event refetches (operator actions, or `coalesce: false`). */
 export const noCoalescing: Coalescer = {
   enabled: false,
+  latestInvoiceOnly: false,
   snapshot: async () => undefined,
   remember: () => {},
   isReflected: () => false,
@@ -79,6 +85,8 @@ type Reflected = { watermarks: Watermarks; read: InvoiceRead };
 export type CoalescerOptions = {
   /** How long a sync of the partition's newest message waits for the rest of its burst (0: never). */
   settleMs?: number;
+  /** Read only the latest invoice when the events name no other (default false; decision 023). */
+  latestInvoiceOnly?: boolean;
 };
 
 export function createCoalescer(offsets: OffsetReader, options: CoalescerOptions = {}): Coalescer {
@@ -87,6 +95,7 @@ export function createCoalescer(offsets: OffsetReader, options: CoalescerOptions
   const key = (topic: string, sub: string) => `${topic}\u0000${sub}`;
   return {
     enabled: true,
+    latestInvoiceOnly: options.latestInvoiceOnly ?? false,
     async snapshot(topic, partition, offset, signal) {
       let now = await offsets.highWatermarks(topic);
       const end = now?.get(partition);

@@ -94,8 +94,10 @@ export function stripeEventHandler(
             trigger: "stripe",
             causeId: data.eventId,
             correlationId: envelope.correlationId,
-            // Coalescing on: the latest invoice may do instead of the list (decision 023).
-            ...(deps.coalescer.enabled ? { namedInvoices: namedInvoice ? [namedInvoice] : [] } : {}),
+            // Opted in: the latest invoice may do instead of the list (decision 023).
+            ...(deps.coalescer.latestInvoiceOnly
+              ? { namedInvoices: namedInvoice ? [namedInvoice] : [] }
+              : {}),
           }),
         );
       }
