@@ -54,7 +54,7 @@ export type Coalescer = {
 };
 
 /** High watermark per partition. */
-export type Watermarks = ReadonlyMap<number, bigint>;
+type Watermarks = ReadonlyMap<number, bigint>;
 
 /** Coalescing off: every Stripe event refetches (operator actions, or `coalesce: false`). */
 export const noCoalescing: Coalescer = {

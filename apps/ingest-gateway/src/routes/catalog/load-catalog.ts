@@ -1,9 +1,9 @@
 import { CatalogLoadError, loadCatalog } from "@bridge/store";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
-import { validatorCompiler } from "fastify-type-provider-zod";
 import { z } from "zod";
 import type { RouteDeps } from "../../deps.ts";
 import { errorResponses, HttpError } from "../../http-errors.ts";
+import { bodyCheckedByHandler } from "../body-checked-by-handler.ts";
 
 const loadAnswer = z
   .object({
@@ -61,10 +61,7 @@ export const loadCatalogRoute: FastifyPluginAsyncZod<{ deps: RouteDeps }> = asyn
     {
       onRequest: app.requireScope("catalog"),
       // The body schema documents the catalog; loadCatalog validates it (once) with each offer named.
-      validatorCompiler: ({ schema, method, url, httpPart }) =>
-        httpPart === "body"
-          ? (data: unknown) => ({ value: data })
-          : validatorCompiler({ schema: schema as never, method, url, httpPart }),
+      validatorCompiler: bodyCheckedByHandler,
       schema: {
         tags: ["catalog"],
         summary: "Load Limio offers into the catalog (offers versioned as Limio's)",

@@ -20,7 +20,7 @@ import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import type { RouteDeps } from "../../deps.ts";
 import { errorResponses, HttpError } from "../../http-errors.ts";
-import { orderBodyValidator } from "./order-body.ts";
+import { bodyCheckedByHandler } from "../body-checked-by-handler.ts";
 import { submitOrderBody } from "./schemas.ts";
 
 /**
@@ -262,7 +262,7 @@ export const previewOrderRoute: FastifyPluginAsyncZod<{ deps: RouteDeps }> = asy
     {
       onRequest: app.requireScope("orders"),
       config: { rateLimit: { max: deps.config.RATE_LIMIT_ORDERS_PER_MINUTE, timeWindow: 60_000 } },
-      validatorCompiler: orderBodyValidator,
+      validatorCompiler: bodyCheckedByHandler,
       schema: {
         tags: ["orders"],
         summary: "Preview what an order will charge (new order or offer switch)",

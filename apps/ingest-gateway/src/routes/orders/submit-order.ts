@@ -1,8 +1,8 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
-import { validatorCompiler } from "fastify-type-provider-zod";
 import { z } from "zod";
 import type { RouteDeps } from "../../deps.ts";
 import { errorResponses } from "../../http-errors.ts";
+import { bodyCheckedByHandler } from "../body-checked-by-handler.ts";
 import { refuseUnknownOfferVersions } from "../catalog/offer-versions.ts";
 import { finalStatuses, type OrderAnswer, orderAnswerSchema, submitOrderBody } from "./schemas.ts";
 import {
@@ -46,10 +46,7 @@ export const submitOrderRoute: FastifyPluginAsyncZod<{ deps: RouteDeps }> = asyn
       onRequest: app.requireScope("orders"),
       config: { rateLimit: { max: deps.config.RATE_LIMIT_ORDERS_PER_MINUTE, timeWindow: 60_000 } },
       // The body schema documents the order; parseLimioOrder validates it (once) with field paths.
-      validatorCompiler: ({ schema, method, url, httpPart }) =>
-        httpPart === "body"
-          ? (data: unknown) => ({ value: data })
-          : validatorCompiler({ schema: schema as never, method, url, httpPart }),
+      validatorCompiler: bodyCheckedByHandler,
       schema: {
         tags: ["orders"],
         summary: "Submit a Limio order (Send Order API)",
