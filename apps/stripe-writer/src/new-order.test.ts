@@ -247,4 +247,25 @@ describe("new order through Kafka", () => {
     expect(outcome).toMatchObject({ status: "failed", error: { code: "offer_not_found" } });
     expect(writer).toBeDefined();
   });
+  it("a second order carrying another order's order_reference fails by name and bills nothing (both reached Kafka before the gateway saw either)", async () => {
+    const order_reference = `R${Date.now().toString(36).toUpperCase()}`.padEnd(12, "0").slice(0, 12);
+    const pay = async () => ({ type: "stripe", paymentMethodId: await h.card() });
+    const first = await h.publishOrder(
+      newOrder({ email: "ref.first@example.com", payment: await pay(), extra: { order_reference } }),
+    );
+    expect((await h.waitForOutcome(first.orderId)).status).toBe("applied");
+
+    const second = await h.publishOrder(
+      newOrder({ email: "ref.second@example.com", payment: await pay(), extra: { order_reference } }),
+    );
+    const outcome = await h.waitForOutcome(second.orderId);
+    expect(outcome).toMatchObject({
+      status: "failed",
+      error: { code: "reference_taken", message: expect.stringContaining(order_reference) },
+    });
+    // Recorded (GET shows why) under a reference of its own; nothing of it in Stripe.
+    const row = await findOrder(h.store.db, second.orderId);
+    expect(row?.reference).not.toBe(order_reference);
+    expect((await h.stripe.customers.list({ email: "ref.second@example.com" })).data).toEqual([]);
+  });
 });

@@ -25,8 +25,7 @@ export function orderSubmittedHandler(deps: WriterDeps, finish: FinishOrder): Me
     const outcomeId = `${data.orderId}:outcome`;
     const record: NewOrderRecord = {
       id: data.orderId,
-      reference:
-        (data.order.order_reference as string | undefined) || data.orderId.slice(6, 18).toUpperCase(),
+      reference: (data.order.order_reference as string | undefined) || mintedReference(data.orderId),
       type: data.order.order_type,
       source: data.order.source ?? data.source,
       externalId: data.order.external_id ?? null,
@@ -45,6 +44,25 @@ export function orderSubmittedHandler(deps: WriterDeps, finish: FinishOrder): Me
       await recordOrder(deps.db, storableRecord(record));
       const result = { status: "failed", action: "none", stripe: {}, error: storeRefusal(error) } as const;
       await finish(envelope, ref, result, outcomeId, context.logger);
+      return;
+    }
+    if (!inserted && !(await findOrder(deps.db, data.orderId))) {
+      // Not inserted and no row with this id: its reference is another order's. Two orders carrying
+      // one `order_reference` reached Kafka before the gateway could see either (its 409 covers
+      // the sequential case). Applying it would bill an order no row records: it fails, recorded
+      // under a reference of its own so GET shows why.
+      await recordOrder(deps.db, { ...record, reference: mintedReference(data.orderId) });
+      const error = {
+        code: "reference_taken",
+        message: `order_reference '${record.reference}' is already the reference of another order`,
+      };
+      await finish(
+        envelope,
+        ref,
+        { status: "failed", action: "none", stripe: {}, error },
+        outcomeId,
+        context.logger,
+      );
       return;
     }
     const order = inserted
@@ -75,6 +93,9 @@ export function orderSubmittedHandler(deps: WriterDeps, finish: FinishOrder): Me
     await finish(envelope, { ...ref, orderType }, result, outcomeId, context.logger);
   };
 }
+
+/** A reference from the order id, for an order that carries none (or whose own is taken). */
+const mintedReference = (orderId: string) => orderId.slice(6, 18).toUpperCase();
 
 /**
  * A redelivered order id is the order recorded first: a resubmission with other content that
