@@ -452,6 +452,28 @@ describe("create_preview with discounts", () => {
     );
     expect(raw).toMatchObject({ statusCode: 400, param: "invoice_items[0][amount]" });
   });
+  // docs.stripe.com/api/invoices/create_preview: `customer_details`, "details about the customer you
+  // want to invoice", for someone who is not a customer yet.
+  it("previews a new subscription for someone who is not a customer yet from customer_details, creating no customer", async () => {
+    const { price } = await billingSetup(t.stripe, { withClock: false });
+    const customers = (await t.stripe.customers.list({ limit: 100 })).data.length;
+    const preview = await t.stripe.invoices.createPreview({
+      customer_details: { address: { country: "GB" }, tax_exempt: "none" },
+      subscription_details: { items: [{ price: price.id, quantity: 2 }] },
+    });
+    expect(preview).toMatchObject({
+      customer: null,
+      customer_address: { country: "GB" },
+      billing_reason: "subscription_create",
+      amount_due: 2000,
+    });
+    expect((await t.stripe.customers.list({ limit: 100 })).data).toHaveLength(customers);
+    // Nothing says who is invoiced: refused (stricter than Stripe without automatic tax).
+    const raw = await refusal(
+      t.stripe.invoices.createPreview({ subscription_details: { items: [{ price: price.id }] } }),
+    );
+    expect(raw).toMatchObject({ statusCode: 400, param: "customer", code: "parameter_missing" });
+  });
 });
 
 // docs.stripe.com/api/subscription_schedules/create#create_subscription_schedule-phases-discounts:

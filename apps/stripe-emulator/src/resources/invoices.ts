@@ -35,10 +35,20 @@ function preview(call: Call): StripeObject {
   const subId = str(b.subscription, "subscription");
   if (subId) sub = getSubscription(call, subId, "subscription");
   const customerId = str(b.customer, "customer") ?? sub?.customer;
-  if (!customerId)
-    throw invalid("Missing required param: customer or subscription.", "customer", "parameter_missing");
-  const customer = getCustomer(call, customerId, "customer");
   const details = (b.subscription_details ?? {}) as StripeObject;
+  if (!customerId && b.customer_details !== undefined && details.items !== undefined) {
+    // Someone who is not a customer yet: `customer_details` describes them ("Details about the
+    // customer you want to invoice", docs.stripe.com/api/invoices/create_preview). Stricter than
+    // Stripe, which needs none of customer / customer_details without automatic tax.
+    return previewNewSubscription(call, prospectiveCustomer(b.customer_details as StripeObject), details);
+  }
+  if (!customerId)
+    throw invalid(
+      "Missing required param: customer, customer_details or subscription.",
+      "customer",
+      "parameter_missing",
+    );
+  const customer = getCustomer(call, customerId, "customer");
   if (!sub && details.items !== undefined) return previewNewSubscription(call, customer, details);
   if (b.discounts !== undefined || b.invoice_items !== undefined) {
     // An existing subscription's preview with other discounts or items is not modelled.
@@ -224,6 +234,21 @@ function previewNewSubscription(call: Call, customer: StripeObject, details: Str
       ),
     ),
   });
+}
+
+/** The customer a preview's `customer_details` describes: no id, no test clock (the emulator's now). */
+function prospectiveCustomer(details: StripeObject): StripeObject {
+  return {
+    id: null,
+    test_clock: null,
+    currency: null,
+    email: null,
+    name: null,
+    phone: null,
+    address: details.address ?? null,
+    shipping: details.shipping ?? null,
+    tax_exempt: details.tax_exempt ?? "none",
+  };
 }
 
 /**

@@ -196,6 +196,22 @@ describe("POST /api/order/preview", () => {
     expect(after.schedule).toBeNull();
   });
 
+  it("a new order from someone who is not a Stripe customer yet: Stripe's preview from customer_details, no customer created", async () => {
+    const to = email("first-time");
+    const { status, body } = await preview(newOrder(to, DIGITAL_PLUS));
+    expect(status, JSON.stringify(body)).toBe(200);
+    const direct = await stripe.invoices.createPreview({
+      customer_details: { tax_exempt: "none" },
+      subscription_details: { items: [{ price: priceOf.get(DIGITAL_PLUS)!, quantity: 1 }] },
+    });
+    expect(direct.amount_due).toBe(1299);
+    expect(body).toMatchObject({
+      today: { amount: direct.amount_due, currency: "gbp" },
+      nextRenewal: { amount: 1299 },
+    });
+    expect((await stripe.customers.list({ email: to })).data).toEqual([]);
+  });
+
   it("refuses an offer Stripe has never priced (409), creating nothing", async () => {
     const to = email("unpriced");
     await stripe.customers.create({ email: to });

@@ -129,17 +129,10 @@ async function previewNewOrder(deps: RouteDeps, stripe: Stripe, order: LimioNewO
   } catch (error) {
     refused(error);
   }
-  // Stripe previews a new subscription for an existing customer; the writer matches customers by
-  // their lower-cased email, so the preview does too.
+  // The customer the writer would use (matched by lower-cased email), with their test clock and
+  // discounts; a first-time buyer is described by `customer_details` instead (a preview creates none).
   const customer = (await stripe.customers.list({ email: order.email.trim().toLowerCase(), limit: 1 }))
     .data[0];
-  if (!customer)
-    throw new HttpError(
-      422,
-      "customer_not_in_stripe",
-      `no Stripe customer has the email of this order yet; a preview creates none`,
-      { details: [{ path: "customerDetails.email", message: "no Stripe customer with this email" }] },
-    );
   const charges = [...plan.items, ...plan.addInvoiceItems];
   const prices = await priceIds(
     stripe,
@@ -149,7 +142,7 @@ async function previewNewOrder(deps: RouteDeps, stripe: Stripe, order: LimioNewO
   const params = subscriptionCreateParams(plan, (c) => prices.get(c.price.lookup_key)!);
   // `cancel_at` (a fixed term) changes nothing billed today; its effect on the renewal is below.
   const preview = await stripe.invoices.createPreview({
-    customer: customer.id,
+    ...(customer ? { customer: customer.id } : { customer_details: { tax_exempt: "none" } }),
     subscription_details: {
       items: params.items,
       ...(params.trial_end !== undefined ? { trial_end: params.trial_end } : {}),
@@ -270,8 +263,8 @@ export const previewOrderRoute: FastifyPluginAsyncZod<{ deps: RouteDeps }> = asy
           "Stripe's own invoice preview (`invoices.createPreview`) of the order, with the parameters the " +
           "writer would use: what is charged today, the next renewal, when the change takes effect and, " +
           "for a switch, its direction. Creates nothing in Stripe and publishes nothing. 409 " +
-          "`offer_not_priced` when an offer has no Stripe price yet; 422 `customer_not_in_stripe` for a new " +
-          "order whose email has no Stripe customer; 422 naming the field for what the writer would refuse; " +
+          "`offer_not_priced` when an offer has no Stripe price yet (a first-time buyer is previewed without " +
+          "creating a customer); 422 naming the field for what the writer would refuse; " +
           "503 when the gateway has no Stripe key.",
         security: [{ bearerAuth: [] }],
         body: submitOrderBody,
