@@ -49,7 +49,7 @@ export type Coalescer = {
 };
 
 /** High watermark per partition. */
-export type Watermarks = ReadonlyMap<number, bigint>;
+type Watermarks = ReadonlyMap<number, bigint>;
 
 /** Coalescing off: every Stripe event refetches (operator actions, or `coalesce: false`). */
 export const noCoalescing: Coalescer = {
