@@ -196,7 +196,16 @@ async function diagnoseMissing(scenario: Scenario, accepted: Accepted[]): Promis
       ).map((o) => o.id),
     );
     const missing = accepted.filter((o) => !recorded.has(o.orderId));
-    if (missing.length === 0) return "every accepted order was recorded by the writer";
+    if (missing.length === 0) {
+      const unfinished = await scenario.store.db.order.findMany({
+        where: { id: { in: accepted.map((o) => o.orderId) }, status: { in: ["queued", "processing"] } },
+        select: { id: true, type: true, status: true },
+      });
+      return (
+        `every accepted order was recorded by the writer; not finished: ${JSON.stringify(unfinished)}` +
+        `\nthe writer's most frequent warnings and errors:\n${logSummary(scenario.services.output("writer"))}`
+      );
+    }
     const inTopic = await messageIdsInTopic(scenario.kafka.brokers, "limio.orders.v1");
     const lost = missing.filter((o) => !inTopic.has(o.orderId));
     return (

@@ -23,11 +23,13 @@ import { createStripeLookups } from "./lookups.ts";
 
 /**
  * How the writer retries an order that failed for a passing reason (Stripe 5xx or 429, a lock
- * timeout, a subscription not linked yet): three in-place attempts with backoff (honouring
- * Retry-After), then three rounds through `<topic>.retry` spaced 5 s, 10 s, 20 s, then the DLQ.
+ * timeout, a subscription not linked yet): five in-place attempts with backoff (honouring
+ * Retry-After), then four rounds through `<topic>.retry` spaced 5 s, 10 s, 20 s, 40 s, then the
+ * DLQ. A new order makes a dozen Stripe calls; with Stripe failing one call in five (the fault
+ * scenario), three by three left about one order in a hundred in the DLQ without an outcome.
  * Every Stripe write carries the step's idempotency key, so a retry never repeats an effect.
  */
-const writerRetryPolicy: RetryOptions = { attempts: 3, retryRounds: 3, retryTopicDelayMs: 5_000 };
+const writerRetryPolicy: RetryOptions = { attempts: 5, retryRounds: 4, retryTopicDelayMs: 5_000 };
 
 /** Topic names with the configured prefix (empty in production). */
 export function writerTopics(prefix: string): WriterTopics {
