@@ -267,5 +267,21 @@ describe("new order through Kafka", () => {
     const row = await findOrder(h.store.db, second.orderId);
     expect(row?.reference).not.toBe(order_reference);
     expect((await h.stripe.customers.list({ email: "ref.second@example.com" })).data).toEqual([]);
+
+    // Delivered again (at-least-once): the row it was failed under does not make it billable.
+    await h.publishOrder(
+      newOrder({ email: "ref.second@example.com", payment: await pay(), extra: { order_reference } }),
+      { orderId: second.orderId, subscriptionId: second.subscriptionId },
+    );
+    await poll(
+      () => h.seen.outcomes.filter((o) => o.data.orderId === second.orderId).length >= 2 || undefined,
+      {
+        what: "the redelivered order's outcome",
+      },
+    );
+    expect(
+      h.seen.outcomes.filter((o) => o.data.orderId === second.orderId).map((o) => o.data.status),
+    ).toEqual(["failed", "failed"]);
+    expect((await h.stripe.customers.list({ email: "ref.second@example.com" })).data).toEqual([]);
   });
 });

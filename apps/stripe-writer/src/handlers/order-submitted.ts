@@ -46,12 +46,14 @@ export function orderSubmittedHandler(deps: WriterDeps, finish: FinishOrder): Me
       await finish(envelope, ref, result, outcomeId, context.logger);
       return;
     }
-    if (!inserted && !(await findOrder(deps.db, data.orderId))) {
-      // Not inserted and no row with this id: its reference is another order's. Two orders carrying
-      // one `order_reference` reached Kafka before the gateway could see either (its 409 covers
-      // the sequential case). Applying it would bill an order no row records: it fails, recorded
-      // under a reference of its own so GET shows why.
-      await recordOrder(deps.db, { ...record, reference: mintedReference(data.orderId) });
+    const existing = inserted ? null : await findOrder(deps.db, data.orderId);
+    const minted = mintedReference(data.orderId);
+    if (!inserted && (!existing || (existing.reference === minted && record.reference !== minted))) {
+      // Its reference is another order's: two orders carrying one `order_reference` reached Kafka
+      // before the gateway could see either (its 409 covers the sequential case). Applying it would
+      // bill an order no row records: it fails, recorded under a reference of its own so GET shows
+      // why; a redelivery finds that row and fails the same way.
+      if (!existing) await recordOrder(deps.db, { ...record, reference: minted });
       const error = {
         code: "reference_taken",
         message: `order_reference '${record.reference}' is already the reference of another order`,
