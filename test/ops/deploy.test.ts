@@ -59,6 +59,7 @@ const queries = [
 describe("deploy/ dashboard and alert rules", () => {
   let stack: LocalStack;
   const exported = new Set<string>();
+  let syncMetrics = "";
 
   beforeAll(async () => {
     stack = await startLocalStack({
@@ -71,6 +72,7 @@ describe("deploy/ dashboard and alert rules", () => {
     ]) {
       const text = await (await fetch(url)).text();
       for (const [, name] of text.matchAll(/^# TYPE (\S+) /gm)) exported.add(name as string);
+      if (url === `${stack.syncOpsUrl}/metrics`) syncMetrics = text;
     }
   }, 150_000);
   afterAll(async () => {
@@ -85,6 +87,7 @@ describe("deploy/ dashboard and alert rules", () => {
         "BridgeConsumerLagGrowing",
         "BridgeStripeErrors",
         "BridgeOrdersStuckWaiting",
+        "BridgeWebhookToStoreLagHigh",
       ]),
     );
     expect(
@@ -100,5 +103,17 @@ describe("deploy/ dashboard and alert rules", () => {
     );
     expect(exported.size).toBeGreaterThan(10);
     expect(missing).toEqual([]);
+  });
+
+  it("shows the webhook-to-store lag the sync-consumer exports", () => {
+    expect(syncMetrics).toMatch(/^# TYPE sync_webhook_to_store_seconds histogram$/m);
+    const lag = queries.filter(({ expr }) =>
+      metricNames(expr).includes("sync_webhook_to_store_seconds_bucket"),
+    );
+    expect(lag.map(({ where }) => where)).toEqual([
+      'panel "Webhook-to-store lag p50 and p99"',
+      'panel "Webhook-to-store lag p50 and p99"',
+      "alert BridgeWebhookToStoreLagHigh",
+    ]);
   });
 });

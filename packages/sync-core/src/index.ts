@@ -30,7 +30,7 @@ export {
   type StripeState,
 } from "./fetch-stripe-state.ts";
 export { type ImportResult, importExternalSubscription } from "./import-external.ts";
-export { createSyncMetrics, type SyncMetrics } from "./metrics.ts";
+export { createSyncMetrics, observeWebhookToStore, type SyncMetrics } from "./metrics.ts";
 export { applyOrderOutcomeInTx, type StoredOrder, type StoredOrderPayload } from "./order-outcome.ts";
 export { type Drift, type ReconcileResult, reconcileSubscription } from "./reconcile.ts";
 export {

@@ -1,4 +1,4 @@
-import { Counter, type Registry } from "prom-client";
+import { Counter, Histogram, type Registry } from "prom-client";
 
 export type SyncMetrics = {
   applied: Counter<"trigger">;
@@ -8,7 +8,11 @@ export type SyncMetrics = {
   unmatched: Counter;
   ignored: Counter<"reason">;
   stripeFetches: Counter<"call">;
+  webhookToStore: Histogram<"outcome">;
 };
+
+/** 50 ms to 10 min: a healthy sync is well under a second, a backlog or a Stripe retry is minutes. */
+const webhookToStoreBuckets = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600];
 
 const counter = <L extends string>(registry: Registry, name: string, help: string, labelNames: L[] = []) =>
   (registry.getSingleMetric(name) as Counter<L> | undefined) ??
@@ -36,5 +40,23 @@ export function createSyncMetrics(registry: Registry): SyncMetrics {
     ),
     ignored: counter(registry, "sync_ignored_total", "Stripe events with nothing to sync", ["reason"]),
     stripeFetches: counter(registry, "stripe_fetches_total", "Stripe API reads made by the sync", ["call"]),
+    webhookToStore:
+      (registry.getSingleMetric("sync_webhook_to_store_seconds") as Histogram<"outcome"> | undefined) ??
+      new Histogram({
+        name: "sync_webhook_to_store_seconds",
+        help: "From a Stripe event's creation to its handling committed in the Limio store, by outcome",
+        labelNames: ["outcome"],
+        buckets: webhookToStoreBuckets,
+        registers: [registry],
+      }),
   };
+}
+
+/**
+ * Observes one Stripe event's webhook-to-store lag once its handling is committed. The clock starts
+ * at the envelope's `occurredAt`, which the gateway sets to the event's `created` (Stripe's time,
+ * so Stripe's own delivery delay and retries count too); clock skew never makes it negative.
+ */
+export function observeWebhookToStore(metrics: SyncMetrics, occurredAt: string, outcome: string): void {
+  metrics.webhookToStore.observe({ outcome }, Math.max(0, (Date.now() - Date.parse(occurredAt)) / 1000));
 }

@@ -5,6 +5,7 @@ import {
   CONSUMER,
   invoiceNamedBy,
   limioSubscriptionIdOf,
+  observeWebhookToStore,
   resolveSubscriptions,
   type SyncDeps,
   type SyncResult,
@@ -31,7 +32,11 @@ export function stripeEventHandler(
   onOutcome?: (eventId: string, outcome: StripeEventOutcome) => void,
 ): MessageHandler {
   const store = syncStore(deps.store);
-  const done = (envelope: Envelope, outcome: StripeEventOutcome) => onOutcome?.(envelope.id, outcome);
+  const done = (envelope: Envelope, outcome: StripeEventOutcome) => {
+    // Called once the handling is committed; a redelivery was measured the first time.
+    if (outcome !== "duplicate") observeWebhookToStore(deps.metrics, envelope.occurredAt, outcome);
+    onOutcome?.(envelope.id, outcome);
+  };
   const inboxOnly = (envelope: Envelope) => handleOnce(store, CONSUMER, envelope.id, async () => undefined);
 
   return async (envelope: Envelope, context: MessageContext) => {
