@@ -43,8 +43,6 @@ export const configSchema = z.object({
   SYNC_COALESCE: env.boolean(true),
   /** How long a sync of a partition's newest event waits for the rest of its burst (0: never). */
   SYNC_COALESCE_SETTLE_MS: z.coerce.number().int().min(0).max(10_000).default(500),
-  /** Read only the latest invoice when the events name no other: one read less per renewal (decision 023, off). */
-  SYNC_LATEST_INVOICE_ONLY: env.boolean(false),
   PARTITION_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
   LOG_LEVEL: env.logLevel,
 });

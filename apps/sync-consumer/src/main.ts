@@ -51,7 +51,6 @@ const consumer = await startSyncConsumer({
   concurrency: config.PARTITION_CONCURRENCY,
   coalesce: config.SYNC_COALESCE,
   coalesceSettleMs: config.SYNC_COALESCE_SETTLE_MS,
-  latestInvoiceOnly: config.SYNC_LATEST_INVOICE_ONLY,
   kafkaGauges: true,
   changeRelay: {
     pollIntervalMs: config.CHANGE_RELAY_POLL_MS,

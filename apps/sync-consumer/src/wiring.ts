@@ -55,8 +55,6 @@ export type SyncConsumerOptions = {
   coalesce?: boolean;
   /** How long a sync of a partition's newest event waits for the rest of its burst (default 0). */
   coalesceSettleMs?: number;
-  /** Let a refetch read only the latest invoice (decision 023; off by default). */
-  latestInvoiceOnly?: boolean;
   /** Register the lag / DLQ gauges (once per registry). */
   kafkaGauges?: boolean;
   hooks?: HandlerHooks;
@@ -104,10 +102,7 @@ export async function startSyncConsumer(options: SyncConsumerOptions): Promise<R
     coalescer:
       options.coalesce === false
         ? noCoalescing
-        : createCoalescer(offsets, {
-            settleMs: options.coalesceSettleMs ?? 0,
-            latestInvoiceOnly: options.latestInvoiceOnly ?? false,
-          }),
+        : createCoalescer(offsets, { settleMs: options.coalesceSettleMs ?? 0 }),
     ...(options.now ? { now: options.now } : {}),
   };
   const inputs = [topics.orderOutcomes, topics.sync, topics.stripeEvents];

@@ -109,7 +109,6 @@ export type Harness = EmulatedStripe & {
 export async function startHarness(
   options: {
     coalesce?: boolean;
-    latestInvoiceOnly?: boolean;
     emulator?: Partial<EmulatorConfig>;
     partitions?: number;
     kafkaGauges?: boolean;
@@ -142,7 +141,6 @@ export async function startHarness(
     topics,
     retry: { baseDelayMs: 50, retryTopicDelayMs: 200 },
     ...(options.coalesce === undefined ? {} : { coalesce: options.coalesce }),
-    ...(options.latestInvoiceOnly === undefined ? {} : { latestInvoiceOnly: options.latestInvoiceOnly }),
     ...(options.kafkaGauges ? { kafkaGauges: true } : {}),
     hooks: { onStripeEvent: (eventId, outcome) => outcomes.push({ eventId, outcome }) },
     exit: (code) => {

@@ -124,7 +124,13 @@ export async function syncSubscriptionInTx(
     events.push(type);
   }
 
-  const scheduleChanges = await reconcileStoredSchedules(tx, row, patch.schedules, now);
+  const scheduleChanges = await reconcileStoredSchedules(
+    tx,
+    row,
+    patch.schedules,
+    new Set(state.invoices.flatMap((i) => (i.id ? [i.id] : []))),
+    now,
+  );
   if (Object.keys(scheduleChanges).length > 0) {
     await audit("subscription.payment_schedules_changed", scheduleChanges);
     events.push("subscription.payment_schedules_changed");
@@ -230,15 +236,24 @@ function scheduleColumns(s: PaymentScheduleFromStripe) {
  * Payment schedules: stored ones Stripe no longer has are cancelled when future (or only a
  * prediction), paid and upcoming ones are (re)created from Stripe's invoices and preview, keyed so
  * a re-sync updates instead of duplicating. Returns `{ <key>: { from, to } }` for real changes.
+ *
+ * Only the invoices this sync read can change or cancel their schedules: an invoice the read
+ * did not include (the latest-invoice read, or one older than the recent list) stands as stored.
+ * Its absence proves nothing, and "past" is judged on this machine's clock while the invoice's
+ * date is Stripe's (a test clock runs ahead of it): a paid invoice dated after `now` and not read
+ * was cancelled here before (decision 023, "the lost paid invoice").
  */
 async function reconcileStoredSchedules(
   tx: Tx,
   row: Row,
   fromStripe: PaymentScheduleFromStripe[],
+  invoicesRead: ReadonlySet<string>,
   now: Date,
 ): Promise<Record<string, { from: unknown; to: unknown }>> {
   const wantedByKey = new Map(fromStripe.map((s) => [s.key, s]));
-  const stored = row.paymentSchedules.map((s) => toDomain(s, wantedByKey.get(s.stripeKey)));
+  const stored = row.paymentSchedules
+    .filter((s) => s.stripeInvoiceId === null || invoicesRead.has(s.stripeInvoiceId))
+    .map((s) => toDomain(s, wantedByKey.get(s.stripeKey)));
   const r = reconcileSchedules(stored, fromStripe, now);
   const changes: Record<string, { from: unknown; to: unknown }> = {};
   for (const c of r.create) {

@@ -53,6 +53,33 @@ describe("what a refetch reflects", () => {
     expect(offsets.reads).toBe(4);
   });
 
+  it("works of one subscription run one after the other, in the order queued; other subscriptions' do not wait", async () => {
+    const c = createCoalescer(offsetsReading([10n]));
+    const log: string[] = [];
+    let release = () => {};
+    const first = c.serialise("t", ["sub-1"], async () => {
+      log.push("first started");
+      await new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      log.push("first done");
+    });
+    const second = c.serialise("t", ["sub-1", "sub-2"], async () => log.push("second"));
+    await c.serialise("t", ["sub-3"], async () => log.push("other"));
+    // A failed work does not hold the next one back.
+    const failing = c.serialise("t", ["sub-1"], async () => {
+      throw new Error("refetch failed");
+    });
+    const third = c.serialise("t", ["sub-1"], async () => log.push("third"));
+    expect(log).toEqual(["first started", "other"]);
+    release();
+    await first;
+    await second;
+    await expect(failing).rejects.toThrow("refetch failed");
+    await third;
+    expect(log).toEqual(["first started", "other", "first done", "second", "third"]);
+  });
+
   it("a message behind the newest does not wait", async () => {
     const offsets = offsetsReading([20n, 30n]);
     const c = createCoalescer(offsets, { settleMs: 1 });

@@ -25,11 +25,6 @@ export type Coalescer = {
   /** Off: every Stripe event refetches everything, invoice list included (the bench's baseline). */
   enabled: boolean;
   /**
-   * May a refetch read only the latest invoice instead of listing (decision 023)? Off by default:
-   * the offer-term scenario (two renewals per clock advance) lost a paid invoice with it on.
-   */
-  latestInvoiceOnly: boolean;
-  /**
    * The log positions (per partition) up to which a refetch starting now will see every event;
    * undefined if unknown. When the message at `offset` is its partition's newest, the rest of its
    * burst (one renewal sends half a dozen events, one webhook at a time) is probably still on its
@@ -51,6 +46,14 @@ export type Coalescer = {
     offset: string,
     namedInvoice: string | undefined,
   ): boolean;
+  /**
+   * Runs `work` after every earlier `work` of these subscriptions in this process has finished.
+   * One renewal's events reach two partitions (subscription- and customer-keyed) handled at the
+   * same time: the second one waits for the first one's refetch to commit and be remembered, and
+   * is then reflected by it, instead of starting a refetch of its own. It would wait on the row
+   * lock anyway (decision 010).
+   */
+  serialise<T>(topic: string, subscriptionIds: readonly string[], work: () => Promise<T>): Promise<T>;
 };
 
 /** High watermark per partition. */
@@ -59,10 +62,10 @@ type Watermarks = ReadonlyMap<number, bigint>;
 /** Coalescing off: every Stripe event refetches (operator actions, or `coalesce: false`). */
 export const noCoalescing: Coalescer = {
   enabled: false,
-  latestInvoiceOnly: false,
   snapshot: async () => undefined,
   remember: () => {},
   isReflected: () => false,
+  serialise: (_topic, _ids, work) => work(),
 };
 
 /** Most recently used (topic, subscription) entries kept; older ones are forgotten. */
@@ -85,17 +88,16 @@ type Reflected = { watermarks: Watermarks; read: InvoiceRead };
 export type CoalescerOptions = {
   /** How long a sync of the partition's newest message waits for the rest of its burst (0: never). */
   settleMs?: number;
-  /** Read only the latest invoice when the events name no other (default false; decision 023). */
-  latestInvoiceOnly?: boolean;
 };
 
 export function createCoalescer(offsets: OffsetReader, options: CoalescerOptions = {}): Coalescer {
   const settleMs = options.settleMs ?? 0;
   const memory = new LRUCache<string, Reflected>({ max: MAX_ENTRIES });
+  /** The last work queued per (topic, subscription), until it finished. */
+  const tails = new Map<string, Promise<unknown>>();
   const key = (topic: string, sub: string) => `${topic}\u0000${sub}`;
   return {
     enabled: true,
-    latestInvoiceOnly: options.latestInvoiceOnly ?? false,
     async snapshot(topic, partition, offset, signal) {
       let now = await offsets.highWatermarks(topic);
       const end = now?.get(partition);
@@ -123,6 +125,18 @@ export function createCoalescer(offsets: OffsetReader, options: CoalescerOptions
       if (reflected === undefined || watermark === undefined || BigInt(offset) >= watermark) return false;
       const { read } = reflected;
       return read.listed || namedInvoice === undefined || namedInvoice === read.latestInvoice;
+    },
+    serialise(topic, subs, work) {
+      const keys = subs.map((s) => key(topic, s));
+      // Each work waits only for works queued before it: no cycle, so no deadlock.
+      const earlier = keys.flatMap((k) => tails.get(k) ?? []);
+      const run = Promise.allSettled(earlier).then(work);
+      const tail = run.catch(() => undefined);
+      for (const k of keys) tails.set(k, tail);
+      void tail.then(() => {
+        for (const k of keys) if (tails.get(k) === tail) tails.delete(k);
+      });
+      return run;
     },
   };
 }

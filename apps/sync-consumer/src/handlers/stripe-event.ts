@@ -80,45 +80,46 @@ export function stripeEventHandler(
 
     const ids = resolution.subscriptions.map((s) => s.id).sort();
     const { topic, partition, offset } = context;
-    const namedInvoice = invoiceNamedBy(event.data.object as Record<string, unknown>);
-    if (ids.every((id) => deps.coalescer.isReflected(topic, partition, id, offset, namedInvoice))) {
-      const r = await inboxOnly(envelope);
-      if (!r.duplicate) deps.metrics.skippedCoalesced.inc();
-      log.debug({ subscriptionIds: ids }, "already reflected by a later refetch: coalesced");
-      return done(envelope, r.duplicate ? "duplicate" : "skipped_coalesced");
-    }
-
-    // Read the log position BEFORE fetching Stripe: everything below it is reflected by the fetch.
-    const watermark = await deps.coalescer.snapshot(topic, partition, offset, context.signal);
-    const r = await handleOnce(store, CONSUMER, envelope.id, async (tx) => {
-      const results: SyncResult[] = [];
-      // Sorted ids: two events locking the same subscriptions never deadlock.
-      for (const id of ids) {
-        results.push(
-          await syncSubscriptionInTx(tx, deps, id, {
-            trigger: "stripe",
-            causeId: data.eventId,
-            correlationId: envelope.correlationId,
-            // Opted in: the latest invoice may do instead of the list (decision 023).
-            ...(deps.coalescer.latestInvoiceOnly
-              ? { namedInvoices: namedInvoice ? [namedInvoice] : [] }
-              : {}),
-          }),
-        );
+    // After any sync of these subscriptions in flight here, which may already reflect this event.
+    return deps.coalescer.serialise(topic, ids, async () => {
+      const namedInvoice = invoiceNamedBy(event.data.object as Record<string, unknown>);
+      if (ids.every((id) => deps.coalescer.isReflected(topic, partition, id, offset, namedInvoice))) {
+        const r = await inboxOnly(envelope);
+        if (!r.duplicate) deps.metrics.skippedCoalesced.inc();
+        log.debug({ subscriptionIds: ids }, "already reflected by a later refetch: coalesced");
+        return done(envelope, r.duplicate ? "duplicate" : "skipped_coalesced");
       }
-      return results;
+
+      // Read the log position BEFORE fetching Stripe: everything below it is reflected by the fetch.
+      const watermark = await deps.coalescer.snapshot(topic, partition, offset, context.signal);
+      const r = await handleOnce(store, CONSUMER, envelope.id, async (tx) => {
+        const results: SyncResult[] = [];
+        // Sorted ids: two events locking the same subscriptions never deadlock.
+        for (const id of ids) {
+          results.push(
+            await syncSubscriptionInTx(tx, deps, id, {
+              trigger: "stripe",
+              causeId: data.eventId,
+              correlationId: envelope.correlationId,
+              // Coalescing: the latest invoice may do instead of the list (decision 023).
+              ...(deps.coalescer.enabled ? { namedInvoices: namedInvoice ? [namedInvoice] : [] } : {}),
+            }),
+          );
+        }
+        return results;
+      });
+      if (r.duplicate) return done(envelope, "duplicate");
+      for (const result of r.result) {
+        if (result.kind !== "applied") continue;
+        deps.metrics.applied.inc({ trigger: "stripe" });
+        for (const e of result.events) deps.metrics.changes.inc({ kind: e });
+        if (watermark !== undefined)
+          deps.coalescer.remember(topic, result.subscriptionId, watermark, result.read);
+      }
+      for (const result of r.result) {
+        log.info({ via: resolution.via, subscriptionId: result.subscriptionId, result }, "sync applied");
+      }
+      return done(envelope, "synced");
     });
-    if (r.duplicate) return done(envelope, "duplicate");
-    for (const result of r.result) {
-      if (result.kind !== "applied") continue;
-      deps.metrics.applied.inc({ trigger: "stripe" });
-      for (const e of result.events) deps.metrics.changes.inc({ kind: e });
-      if (watermark !== undefined)
-        deps.coalescer.remember(topic, result.subscriptionId, watermark, result.read);
-    }
-    for (const result of r.result) {
-      log.info({ via: resolution.via, subscriptionId: result.subscriptionId, result }, "sync applied");
-    }
-    return done(envelope, "synced");
   };
 }
