@@ -2,7 +2,7 @@ import type { Logger } from "@bridge/observability";
 import type { EmulatorConfig } from "./config.ts";
 import type { WebhookDispatcher } from "./events/webhooks.ts";
 import type { State } from "./state.ts";
-import type { RequestMeta, StripeObject } from "./types.ts";
+import type { Form, RequestMeta, StripeObject } from "./types.ts";
 
 export type EmitOptions = { previous?: StripeObject; request?: RequestMeta };
 
@@ -31,3 +31,12 @@ export type Route = {
   path: string;
   handler: (call: Call) => StripeObject | Promise<StripeObject>;
 };
+
+/**
+ * The call's parameters as the SDK's `*Params` type `P` declares them, in form encoding (Form).
+ * Not a guess: the pipeline has refused every parameter `P` does not declare, at every depth
+ * (`rejectUnknownParams`, from the SDK's types), before the handler runs.
+ */
+export function paramsOf<P>(call: Call): Form<P> {
+  return call.body as Form<P>;
+}

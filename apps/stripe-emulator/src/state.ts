@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import type { StoredPaymentMethod, StripeObject } from "./types.ts";
+import type { JsonObject, StoredObjects, StripeObject } from "./types.ts";
 
 const ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
@@ -57,11 +57,17 @@ const OBJECT_TYPES = [
 export type ObjectType = (typeof OBJECT_TYPES)[number];
 
 /**
- * The stored shape per object type: the official SDK's type (plus internal `_` fields) where the
- * emulator's objects are typed so far, else the untyped StripeObject (what issue 14 still asks).
+ * Object types whose stored shape is typed so far (issue 14, one type at a time); the others are
+ * still the untyped StripeObject until their files are typed.
  */
-type TypedObjects = { payment_method: StoredPaymentMethod };
-export type Stored<T extends ObjectType> = T extends keyof TypedObjects ? TypedObjects[T] : StripeObject;
+type Typed = "payment_method" | "coupon";
+
+/** The stored shape of one object type: the SDK's type (see StoredObjects). */
+export type Stored<T extends ObjectType> = T extends Typed ? StoredObjects[T] : StripeObject;
+/** An object of any stored type. */
+export type AnyStored = Stored<ObjectType>;
+/** A store's content by object type (`GET /_emulator/state`, the snapshot file). */
+export type Snapshot = { [T in ObjectType]?: Stored<T>[] };
 
 /**
  * The emulator's in-memory store: one insertion-ordered map per object type, an id index,
@@ -69,7 +75,7 @@ export type Stored<T extends ObjectType> = T extends keyof TypedObjects ? TypedO
  * deterministic when a seed is given.
  */
 export class State {
-  readonly collections = new Map<ObjectType, Map<string, StripeObject>>();
+  readonly collections = new Map<ObjectType, Map<string, AnyStored>>();
   readonly index = new Map<string, ObjectType>();
   readonly idempotency = new Map<string, StoredIdempotency>();
   readonly requestLog: RequestLogEntry[] = [];
@@ -114,11 +120,12 @@ export class State {
     return this.counter;
   }
 
-  collection(type: ObjectType): Map<string, StripeObject> {
-    return this.collections.get(type)!;
+  /** The map of one object type; each map holds only objects of its type (insert is typed). */
+  collection<T extends ObjectType>(type: T): Map<string, Stored<T>> {
+    return this.collections.get(type)! as Map<string, Stored<T>>;
   }
 
-  insert(type: ObjectType, obj: StripeObject): StripeObject {
+  insert<T extends ObjectType>(type: T, obj: Stored<T>): Stored<T> {
     if (obj._seq === undefined) obj._seq = this.nextSeq();
     this.collection(type).set(obj.id, obj);
     this.index.set(obj.id, type);
@@ -126,10 +133,10 @@ export class State {
   }
 
   get<T extends ObjectType>(type: T, id: string): Stored<T> | undefined {
-    return this.collection(type).get(id) as Stored<T> | undefined;
+    return this.collection(type).get(id);
   }
 
-  find(id: string): StripeObject | undefined {
+  find(id: string): AnyStored | undefined {
     const type = this.index.get(id);
     return type ? this.collection(type).get(id) : undefined;
   }
@@ -141,59 +148,66 @@ export class State {
 
   /** All objects of a type in insertion order (oldest first), without sorting. */
   values<T extends ObjectType>(type: T): Stored<T>[] {
-    return [...this.collection(type).values()] as Stored<T>[];
+    return [...this.collection(type).values()];
   }
 
   /** All objects of a type, newest first (Stripe's list order). */
-  all(type: ObjectType): StripeObject[] {
-    return [...this.collection(type).values()].sort((a, b) => b.created - a.created || b._seq - a._seq);
+  all<T extends ObjectType>(type: T): Stored<T>[] {
+    return this.values(type).sort((a, b) => createdOf(b) - createdOf(a) || (b._seq ?? 0) - (a._seq ?? 0));
   }
 
   /** A public copy of an object: internal `_` keys removed, derived fields (subscription items) filled. */
-  render(obj: StripeObject): StripeObject {
-    const copy = stripInternal(structuredClone(obj)) as StripeObject;
-    if (obj.object === "subscription") {
-      const items = [...this.collection("subscription_item").values()]
-        .filter((item) => item.subscription === obj.id)
-        .sort((a, b) => a._seq - b._seq)
+  render(obj: object): JsonObject {
+    const copy = stripInternal(structuredClone(obj)) as JsonObject;
+    if (copy.object === "subscription") {
+      const id = String(copy.id);
+      const items = this.values("subscription_item")
+        .filter((item) => item.subscription === id)
+        .sort((a, b) => (a._seq ?? 0) - (b._seq ?? 0))
         .map((item) => this.render(item));
       copy.items = {
         object: "list",
         data: items,
         has_more: false,
         total_count: items.length,
-        url: `/v1/subscription_items?subscription=${obj.id}`,
+        url: `/v1/subscription_items?subscription=${id}`,
       };
     }
-    if (obj.object === "invoice" && !obj.id.startsWith("upcoming_")) {
-      const payments = [...this.collection("invoice_payment").values()]
-        .filter((p) => p.invoice === obj.id)
-        .sort((a, b) => b._seq - a._seq)
+    if (copy.object === "invoice" && typeof copy.id === "string" && !copy.id.startsWith("upcoming_")) {
+      const id = copy.id;
+      const payments = this.values("invoice_payment")
+        .filter((p) => p.invoice === id)
+        .sort((a, b) => (b._seq ?? 0) - (a._seq ?? 0))
         .map((p) => this.render(p));
       copy.payments = {
         object: "list",
         data: payments,
         has_more: false,
-        url: `/v1/invoice_payments?invoice=${obj.id}`,
+        url: `/v1/invoice_payments?invoice=${id}`,
       };
     }
     return copy;
   }
 
-  snapshot(): Record<string, StripeObject[]> {
-    const out: Record<string, StripeObject[]> = {};
-    for (const [type, map] of this.collections) out[type] = [...map.values()];
+  snapshot(): Snapshot {
+    const out: Snapshot = {};
+    for (const type of OBJECT_TYPES) Object.assign(out, { [type]: this.values(type) });
     return out;
   }
 
-  load(snapshot: Record<string, StripeObject[]>): void {
-    for (const type of OBJECT_TYPES) {
-      for (const obj of snapshot[type] ?? []) this.insert(type, obj);
-    }
+  load(snapshot: Snapshot): void {
+    for (const type of OBJECT_TYPES) this.loadType(type, snapshot[type] ?? []);
     const maxSeq = Math.max(0, ...[...this.index.keys()].map((id) => this.find(id)?._seq ?? 0));
     this.counter = maxSeq;
   }
+
+  private loadType<T extends ObjectType>(type: T, objects: Stored<T>[]): void {
+    for (const obj of objects) this.insert(type, obj);
+  }
 }
+
+/** Creation time (a Discount has none: it is listed only through its subscription). */
+const createdOf = (obj: AnyStored): number => ("created" in obj ? obj.created : 0);
 
 function stripInternal(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(stripInternal);

@@ -1,21 +1,159 @@
 import type Stripe from "stripe";
 import type { CardBehavior } from "./billing/cards.ts";
 
-/** A Stripe API object as the emulator stores it. Keys starting with `_` are internal and never rendered. */
-// biome-ignore lint/suspicious/noExplicitAny: Stripe objects are dynamic JSON; shapes are checked by the contract tests.
+/**
+ * A Stripe API object as the emulator stores it. Keys starting with `_` are internal and never rendered.
+ * Files that are not typed yet still use it (issue 14: see docs/decisions/006-stripe-emulator.md, Typing).
+ */
+// biome-ignore lint/suspicious/noExplicitAny: the last untyped files; every other file uses Stored<T>.
 export type StripeObject = Record<string, any>;
+
+/** A JSON object as the HTTP layer walks it: a rendered response, a parsed form, a list envelope. */
+export type JsonObject = { [key: string]: unknown };
 
 /** Metadata of the API request that caused a change (null for clock-driven changes). */
 export type RequestMeta = { id: string | null; idempotency_key: string | null };
 
-/** Internal fields of a stored test-card PaymentMethod (never rendered). */
-export type StoredPaymentMethod = Stripe.PaymentMethod & {
-  /** What the test card does (docs.stripe.com/testing). */
-  _card?: CardBehavior;
-  /** Saved through a SetupIntent or a payment with setup_future_usage (no more authentication). */
-  _set_up?: boolean;
-  _test_clock?: string | null;
+/**
+ * The emulator stores every reference as an id (Stripe's default, unexpanded form); `expand[]`
+ * replaces ids only in a rendered copy. So the stored shape of an SDK type keeps, of a top-level
+ * field typed "id or expanded object", only the id.
+ */
+export type Unexpanded<T> = {
+  [K in keyof T]: string extends T[K] ? Exclude<T[K], { id: string }> : T[K];
 };
+
+/** Insertion order within one second (internal to the store). */
+type Sequenced = { _seq?: number };
+
+/** The clock a payment object lives on (Stripe's own PaymentIntents/charges carry none). */
+type OnClock = { _test_clock?: string | null };
+
+/** Internal fields of a stored test-card PaymentMethod (never rendered). */
+export type StoredPaymentMethod = Unexpanded<Stripe.PaymentMethod> &
+  Sequenced &
+  OnClock & {
+    /** What the test card does (docs.stripe.com/testing). */
+    _card?: CardBehavior;
+    /** Saved through a SetupIntent or a payment with setup_future_usage (no more authentication). */
+    _set_up?: boolean;
+  };
+
+/**
+ * A charge as the emulator keeps it: there is no charges route, a charge is reachable only by
+ * expanding a PaymentIntent's `latest_charge`, and carries what a payment's outcome needs (amount,
+ * status, failure code, outcome). The rest of Stripe.Charge (balance transaction, fraud details,
+ * payment method details…) describes money movement the emulator does not model.
+ */
+export type StoredCharge = Pick<
+  Unexpanded<Stripe.Charge>,
+  | "id"
+  | "object"
+  | "amount"
+  | "amount_captured"
+  | "amount_refunded"
+  | "captured"
+  | "created"
+  | "currency"
+  | "customer"
+  | "description"
+  | "failure_code"
+  | "failure_message"
+  | "livemode"
+  | "metadata"
+  | "paid"
+  | "payment_intent"
+  | "payment_method"
+  | "refunded"
+  | "status"
+> & {
+  billing_details: Stripe.Charge.BillingDetails | null;
+  outcome: Pick<
+    Stripe.Charge.Outcome,
+    "network_status" | "reason" | "risk_level" | "seller_message" | "type"
+  >;
+} & Sequenced &
+  OnClock;
+
+/**
+ * An event as the emulator records it: Stripe.EventBase with the event's type and rendered object.
+ * Stripe.Event is a union over every event type, each fixing `data.object`'s type; the emulator
+ * builds events generically from the object that changed.
+ */
+export type StoredEvent = Omit<Stripe.EventBase, "data" | "request"> & {
+  type: string;
+  data: { object: JsonObject; previous_attributes?: JsonObject };
+  request: RequestMeta;
+} & Sequenced;
+
+/** The stored shape per object type: the official SDK's type plus the internal `_` fields it needs. */
+export type StoredObjects = {
+  customer: Unexpanded<Stripe.Customer> & Sequenced;
+  product: Unexpanded<Stripe.Product> & Sequenced;
+  price: Unexpanded<Stripe.Price> & Sequenced;
+  coupon: Stripe.Coupon & Sequenced;
+  /** `_coupon`: the coupon's terms as redeemed (deleting the coupon later changes no price). */
+  discount: Unexpanded<Stripe.Discount> & Sequenced & { _coupon: Stripe.Coupon };
+  payment_method: StoredPaymentMethod;
+  /** `_authenticated`: the customer passed 3-D Secure (the emulator's test control). */
+  setup_intent: Unexpanded<Stripe.SetupIntent> & Sequenced & OnClock & { _authenticated?: boolean };
+  /** `_invoice`: the invoice it pays (API 2025-03-31 moved that link to invoice payments). */
+  payment_intent: Unexpanded<Stripe.PaymentIntent> &
+    Sequenced &
+    OnClock & { _invoice?: string | null; _authenticated?: boolean };
+  charge: StoredCharge;
+  /**
+   * `_pending_item_update`: the item changes a `pending_if_incomplete` update applies once its
+   * invoice is paid; `_trial_will_end_sent`: `customer.subscription.trial_will_end` went out.
+   */
+  subscription: Unexpanded<Stripe.Subscription> &
+    Sequenced & { _pending_item_update?: StoredItemUpdate; _trial_will_end_sent?: boolean };
+  subscription_item: Unexpanded<Stripe.SubscriptionItem> & Sequenced;
+  subscription_schedule: Unexpanded<Stripe.SubscriptionSchedule> & Sequenced;
+  /** `_payment_intent`: the PaymentIntent collecting it (not rendered since API 2025-03-31). */
+  invoice: Unexpanded<Stripe.Invoice> & Sequenced & { _payment_intent?: string };
+  /** `_subscription_item`: the item a pending proration belongs to, for the invoice line it becomes. */
+  invoiceitem: Unexpanded<Stripe.InvoiceItem> & Sequenced & { _subscription_item?: string | null };
+  invoice_payment: Unexpanded<Stripe.InvoicePayment> & Sequenced & OnClock;
+  event: StoredEvent;
+  /** `_secret`: the signing secret, returned once by create and never rendered again. */
+  webhook_endpoint: Unexpanded<Stripe.WebhookEndpoint> & Sequenced & { _secret: string };
+  "test_helpers.test_clock": Stripe.TestHelpers.TestClock & Sequenced;
+};
+
+/** An item change in storable form (also kept on a subscription as its pending update). */
+type StoredItemChange = {
+  itemId: string | null;
+  priceId: string;
+  quantity: number;
+  deleted: boolean;
+  metadata?: Record<string, string>;
+};
+
+/** Item changes of an update, in storable form (a `pending_if_incomplete` one is kept until paid). */
+export type StoredItemUpdate = {
+  changes: StoredItemChange[];
+  resetAnchor: boolean;
+  now: number;
+  periodStart: number;
+  periodEnd: number;
+  newPeriodEnd: number;
+};
+
+/**
+ * A `*Params` type of the SDK as it arrives in a form body: qs leaves every scalar a string
+ * (`quantity=2` is "2"), arrays and nested objects keep their shape, and any key may be absent.
+ * The body has passed `rejectUnknownParams` (the SDK's declared params, at every depth) first.
+ */
+export type Form<T> = T extends string
+  ? T
+  : T extends number | boolean
+    ? string
+    : T extends readonly (infer U)[]
+      ? Form<U>[]
+      : T extends object
+        ? { [K in keyof T]?: Form<T[K]> }
+        : T;
 
 /** The emulator stores references as ids; the SDK types also allow the expanded object. */
 export const idOf = (ref: string | { id: string }): string => (typeof ref === "string" ? ref : ref.id);

@@ -1,5 +1,5 @@
 import type { Emulator } from "../context.ts";
-import type { StripeObject } from "../types.ts";
+import type { StoredItemUpdate, StripeObject } from "../types.ts";
 
 /** The legacy `plan` view of a recurring price that Stripe still embeds in subscription items. */
 function planFromPrice(price: StripeObject): StripeObject | null {
@@ -67,24 +67,6 @@ export function itemsOf(emu: Emulator, subId: string): StripeObject[] {
     .filter((i) => i.subscription === subId)
     .sort((a, b) => a._seq - b._seq);
 }
-
-/** An item change in storable form (also kept on a subscription as its pending update). */
-type StoredItemChange = {
-  itemId: string | null;
-  priceId: string;
-  quantity: number;
-  deleted: boolean;
-  metadata?: Record<string, string>;
-};
-
-export type StoredItemUpdate = {
-  changes: StoredItemChange[];
-  resetAnchor: boolean;
-  now: number;
-  periodStart: number;
-  periodEnd: number;
-  newPeriodEnd: number;
-};
 
 /** Apply item changes to a subscription; returns the ids of items it created, by price id. */
 export function applyItemChanges(

@@ -103,6 +103,7 @@ export function renewSubscription(emu: Emulator, sub: StripeObject, at: number):
   const before = state.render(sub);
   const first = items[0]!;
   const recurring = first.price.recurring;
+  const previousStart = first.current_period_start;
   const start = first.current_period_end;
   const end = nextBoundary(
     sub.billing_cycle_anchor,
@@ -126,7 +127,7 @@ export function renewSubscription(emu: Emulator, sub: StripeObject, at: number):
     lines: cut
       ? cutAtCancel(periodLines(emu, sub, items, start, end), start, end, cut)
       : periodLines(emu, sub, items, start, end),
-    periodStart: before.items.data[0].current_period_start,
+    periodStart: previousStart,
     periodEnd: start,
   });
   emu.emit("invoice.created", invoice, { request: CLOCK });

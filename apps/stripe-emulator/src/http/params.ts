@@ -50,8 +50,11 @@ export function oneOf<T extends string>(value: unknown, allowed: readonly T[], p
 }
 
 /** Stripe merges metadata on update; an empty string unsets a key, an empty value unsets all. */
-export function mergeMetadata(existing: Record<string, string>, incoming: unknown): Record<string, string> {
-  if (incoming === undefined) return existing;
+export function mergeMetadata(
+  existing: Record<string, string> | null,
+  incoming: unknown,
+): Record<string, string> {
+  if (incoming === undefined) return existing ?? {};
   if (incoming === "" || incoming === null) return {};
   if (typeof incoming !== "object") throw invalid("Invalid metadata", "metadata");
   const out = { ...existing };

@@ -1,9 +1,10 @@
-import type { Call, Route } from "../context.ts";
+import type Stripe from "stripe";
+import { type Call, paramsOf, type Route } from "../context.ts";
 import { nowFor } from "../events/events.ts";
 import { invalid, missingParam, noSuch } from "../http/errors.ts";
 import { paginate } from "../http/pagination.ts";
 import { int, mergeMetadata, metadata, oneOf, requireStr, str } from "../http/params.ts";
-import type { StripeObject } from "../types.ts";
+import type { Stored } from "../state.ts";
 
 /**
  * Coupons (docs.stripe.com/api/coupons/create): a caller-chosen or generated id, exactly one of
@@ -32,12 +33,12 @@ function percentOff(value: unknown): number | undefined {
   return n;
 }
 
-function createCoupon(call: Call): StripeObject {
+function createCoupon(call: Call): Stored<"coupon"> {
   const { state } = call.emu;
-  const b = call.body;
+  const b = paramsOf<Stripe.CouponCreateParams>(call);
   // applies_to / currency_options change which lines and currencies a discount reaches; the
   // emulator does not model them, so it refuses them rather than discount the wrong amount.
-  for (const unmodelled of ["applies_to", "currency_options"]) {
+  for (const unmodelled of ["applies_to", "currency_options"] as const) {
     if (b[unmodelled] !== undefined) {
       throw invalid(`The emulator does not model coupon \`${unmodelled}\`.`, unmodelled);
     }
@@ -70,7 +71,7 @@ function createCoupon(call: Call): StripeObject {
   if (redeemBy !== undefined && (redeemBy <= now || redeemBy > now + FIVE_YEARS)) {
     throw invalid("Invalid redeem_by: must be in the future and at most 5 years from now.", "redeem_by");
   }
-  const coupon: StripeObject = {
+  const coupon: Stored<"coupon"> = {
     id,
     object: "coupon",
     amount_off: amount ?? null,
@@ -92,7 +93,7 @@ function createCoupon(call: Call): StripeObject {
   return coupon;
 }
 
-function getCoupon(call: Call, id: string, param = "id"): StripeObject {
+function getCoupon(call: Call, id: string, param = "id"): Stored<"coupon"> {
   const coupon = call.emu.state.get("coupon", id);
   if (!coupon) throw noSuch("coupon", id, param);
   return coupon;
@@ -106,7 +107,7 @@ export const couponRoutes: Route[] = [
     path: "/v1/coupons/:id",
     handler: (call) => {
       const coupon = getCoupon(call, call.params.id!);
-      const b = call.body;
+      const b = paramsOf<Stripe.CouponUpdateParams>(call);
       if (b.currency_options !== undefined)
         throw invalid("The emulator does not model coupon `currency_options`.", "currency_options");
       const before = call.emu.state.render(coupon);

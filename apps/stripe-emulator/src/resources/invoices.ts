@@ -16,11 +16,11 @@ import type { Call, Route } from "../context.ts";
 import { nowFor } from "../events/events.ts";
 import { invalid, noSuch } from "../http/errors.ts";
 import { paginate } from "../http/pagination.ts";
-import { arr, bool, int, mergeMetadata, metadata, nullable, requireStr, str } from "../http/params.ts";
+import { bool, mergeMetadata, metadata, nullable, requireStr, str } from "../http/params.ts";
 import type { StripeObject } from "../types.ts";
 import { getCustomer } from "./customers.ts";
-import { oneOffLines } from "./subscription-create.ts";
-import { getSubscription, planItemsUpdate, resolveItemPrice } from "./subscription-plan.ts";
+import { oneOffLines, trialEndOf } from "./subscription-create.ts";
+import { getSubscription, newSubscriptionItems, planItemsUpdate } from "./subscription-plan.ts";
 
 function getInvoice(call: Call, id: string, param = "id"): StripeObject {
   const invoice = call.emu.state.get("invoice", id);
@@ -170,39 +170,12 @@ function previewNewSubscription(call: Call, customer: StripeObject, details: Str
       `subscription_details[${other}]`,
     );
   const now = nowFor(emu, customer.test_clock);
-  const trialEnd =
-    details.trial_end === "now" ? undefined : int(details.trial_end, "subscription_details[trial_end]");
-  if (trialEnd !== undefined && trialEnd <= now)
-    throw invalid(
-      "Invalid timestamp: must be an integer Unix timestamp in the future.",
-      "subscription_details[trial_end]",
-    );
-  const items = arr(details.items).map((raw, i) => {
-    const price = resolveItemPrice(call, raw, i);
-    if (!price?.recurring)
-      throw invalid("Each item needs a recurring price.", `subscription_details[items][${i}][price]`);
-    return { price, quantity: int(raw.quantity, `subscription_details[items][${i}][quantity]`) ?? 1 };
-  });
-  if (items.length === 0)
-    throw invalid(
-      "Missing required param: subscription_details[items].",
-      "subscription_details[items]",
-      "parameter_missing",
-    );
-  const recurring = items[0]!.price.recurring;
-  if (
-    items.some(
-      (it) =>
-        it.price.recurring?.interval !== recurring.interval ||
-        it.price.recurring?.interval_count !== recurring.interval_count ||
-        it.price.currency !== items[0]!.price.currency,
-    )
-  )
-    throw invalid(
-      "Currency and interval fields must match across all plans on this subscription.",
-      "subscription_details[items]",
-    );
-  const currency = items[0]!.price.currency;
+  const trialEnd = trialEndOf(details.trial_end, now, "subscription_details[trial_end]");
+  const { items, recurring, currency } = newSubscriptionItems(
+    call,
+    details.items,
+    "subscription_details[items]",
+  );
   const coupons = couponsForNewSubscription(call, b.discounts, {
     customer: customer.id,
     currency,
@@ -214,7 +187,7 @@ function previewNewSubscription(call: Call, customer: StripeObject, details: Str
   const lines = periodLines(
     emu,
     draft,
-    items.map((it) => ({ id: null, ...it })),
+    items.map(({ price, quantity }) => ({ id: null, price, quantity })),
     now,
     end,
   ).map((line) => (trialEnd ? { ...line, amount: 0, subscription: null } : { ...line, subscription: null }));

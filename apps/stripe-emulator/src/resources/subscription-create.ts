@@ -29,7 +29,7 @@ import {
   precheckPayment,
   requireAttachedMethod,
 } from "./subscription-collection.ts";
-import { PAYMENT_BEHAVIORS, productName, resolveItemPrice } from "./subscription-plan.ts";
+import { newSubscriptionItems, PAYMENT_BEHAVIORS, productName } from "./subscription-plan.ts";
 
 /** `POST /v1/subscriptions` (also used when a subscription schedule starts). */
 export function createSubscription(call: Call): StripeObject {
@@ -37,49 +37,17 @@ export function createSubscription(call: Call): StripeObject {
   const { state } = emu;
   const b = call.body;
   const customer = getCustomer(call, requireStr(b.customer, "customer"), "customer");
-  const rawItems = arr(b.items);
-  if (rawItems.length === 0) throw invalid("Missing required param: items.", "items", "parameter_missing");
   const paymentBehavior =
     oneOf(b.payment_behavior, PAYMENT_BEHAVIORS, "payment_behavior") ?? "allow_incomplete";
   const defaultPm =
     (nullable(str(b.default_payment_method, "default_payment_method")) as string | undefined) ?? null;
   if (defaultPm) requireAttachedMethod(emu, defaultPm, customer.id);
-  const prices = rawItems.map((raw, i) => {
-    const price = resolveItemPrice(call, raw, i);
-    if (!price)
-      throw invalid(`Missing required param: items[${i}][price].`, `items[${i}][price]`, "parameter_missing");
-    if (!price.recurring)
-      throw invalid(
-        "The price specified is set to `type=one_time` but this field only accepts prices with `type=recurring`.",
-        `items[${i}][price]`,
-      );
-    return {
-      price,
-      quantity: int(raw.quantity, `items[${i}][quantity]`) ?? 1,
-      metadata: metadata(raw.metadata),
-    };
-  });
-  const recurring = prices[0]!.price.recurring;
-  for (const p of prices) {
-    if (
-      p.price.recurring.interval !== recurring.interval ||
-      p.price.recurring.interval_count !== recurring.interval_count ||
-      p.price.currency !== prices[0]!.price.currency
-    ) {
-      throw invalid(
-        "Currency and interval fields must match across all plans on this subscription.",
-        "items",
-      );
-    }
-  }
+  const { items: prices, recurring, currency } = newSubscriptionItems(call, b.items, "items");
   const now = nowFor(emu, customer.test_clock);
   // Trials: the first period runs to trial_end, is invoiced at 0, and the anchor moves to trial_end.
   const trialDays = int(b.trial_period_days, "trial_period_days");
-  const trialEndParam = b.trial_end === "now" ? undefined : int(b.trial_end, "trial_end");
-  const trialEnd = trialEndParam ?? (trialDays ? now + trialDays * 86400 : undefined);
-  if (trialEnd !== undefined && trialEnd <= now) {
-    throw invalid("Invalid timestamp: must be an integer Unix timestamp in the future.", "trial_end");
-  }
+  const trialEnd =
+    trialEndOf(b.trial_end, now, "trial_end") ?? (trialDays ? now + trialDays * 86400 : undefined);
   const end = trialEnd ?? nextBoundary(now, now, recurring.interval as Interval, recurring.interval_count);
   const cancelAt = cancelAtOnCreate(b, now, end);
   const prorationBehavior =
@@ -89,7 +57,6 @@ export function createSubscription(call: Call): StripeObject {
   // enabled using proration_behavior" (docs.stripe.com/api/subscriptions/create#create_subscription-cancel_at).
   const cutFirst = cancelAt !== null && cancelAt < end && prorationBehavior !== "none";
   const firstEnd = cutFirst ? cancelAt : end;
-  const currency = prices[0]!.price.currency;
   const coupons = couponsForNewSubscription(call, b.discounts, {
     customer: customer.id,
     currency,
@@ -237,6 +204,17 @@ export function createSubscription(call: Call): StripeObject {
     sub.pending_setup_intent = newSetupIntent(emu, customer, "off_session", call.request).id;
   }
   return sub;
+}
+
+/**
+ * `trial_end` of a new subscription (docs.stripe.com/api/subscriptions/create#create_subscription-trial_end):
+ * a future timestamp, or `now` to end the trial at once (no trial here).
+ */
+export function trialEndOf(value: unknown, now: number, param: string): number | undefined {
+  const trialEnd = value === "now" ? undefined : int(value, param);
+  if (trialEnd !== undefined && trialEnd <= now)
+    throw invalid("Invalid timestamp: must be an integer Unix timestamp in the future.", param);
+  return trialEnd;
 }
 
 const ONE_OFF_KEYS = ["price", "price_data", "quantity", "discountable", "metadata"];

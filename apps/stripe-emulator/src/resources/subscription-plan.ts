@@ -26,11 +26,62 @@ export function getSubscription(call: Call, id: string, param = "id"): StripeObj
   return sub;
 }
 
-export function resolveItemPrice(call: Call, raw: StripeObject, i: number): StripeObject | undefined {
-  if (raw.price) return getPrice(call, String(raw.price), `items[${i}][price]`);
+export function resolveItemPrice(
+  call: Call,
+  raw: StripeObject,
+  i: number,
+  list = "items",
+): StripeObject | undefined {
+  if (raw.price) return getPrice(call, String(raw.price), `${list}[${i}][price]`);
   if (raw.price_data)
-    return createPrice(call, raw.price_data, { fromPriceData: true, param: `items[${i}][price_data]` });
+    return createPrice(call, raw.price_data, { fromPriceData: true, param: `${list}[${i}][price_data]` });
   return undefined;
+}
+
+/** A new subscription's items: each one's recurring price, quantity and metadata. */
+export type NewSubscriptionItems = {
+  items: { price: StripeObject; quantity: number; metadata: Record<string, string> }[];
+  /** The one `recurring` (interval, interval_count) and currency all items share. */
+  recurring: StripeObject;
+  currency: string;
+};
+
+/**
+ * The items of a new subscription, checked as Stripe checks them on create and in the preview of
+ * one (`list` is `items` or `subscription_details[items]`): at least one item
+ * (docs.stripe.com/api/subscriptions/create#create_subscription-items, required), each with a
+ * recurring price, and one currency and billing interval for all of them: one invoice per billing
+ * period combines every price (docs.stripe.com/billing/subscriptions/multiple-products); the
+ * refusal's text is Stripe's.
+ */
+export function newSubscriptionItems(call: Call, raw: unknown, list: string): NewSubscriptionItems {
+  const rawItems = arr(raw);
+  if (rawItems.length === 0) throw invalid(`Missing required param: ${list}.`, list, "parameter_missing");
+  const items = rawItems.map((item, i) => {
+    const price = resolveItemPrice(call, item, i, list);
+    const param = `${list}[${i}][price]`;
+    if (!price) throw invalid(`Missing required param: ${param}.`, param, "parameter_missing");
+    if (!price.recurring)
+      throw invalid(
+        "The price specified is set to `type=one_time` but this field only accepts prices with `type=recurring`.",
+        param,
+      );
+    return {
+      price,
+      quantity: int(item.quantity, `${list}[${i}][quantity]`) ?? 1,
+      metadata: metadata(item.metadata),
+    };
+  });
+  const first = items[0]!.price;
+  const mixed = items.some(
+    ({ price }) =>
+      price.recurring.interval !== first.recurring.interval ||
+      price.recurring.interval_count !== first.recurring.interval_count ||
+      price.currency !== first.currency,
+  );
+  if (mixed)
+    throw invalid("Currency and interval fields must match across all plans on this subscription.", list);
+  return { items, recurring: first.recurring, currency: first.currency };
 }
 
 export function productName(emu: Emulator, price: StripeObject): string {

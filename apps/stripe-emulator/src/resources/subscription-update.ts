@@ -1,12 +1,12 @@
 import { couponsToRedeem, redeem } from "../billing/discounts.ts";
 import { attemptInvoicePayment, finalizeInvoice, type LineInput } from "../billing/invoices.ts";
-import { applyItemChanges, itemsOf, type StoredItemUpdate } from "../billing/items.ts";
+import { applyItemChanges, itemsOf } from "../billing/items.ts";
 import { collectAutomatically, invoiceSubscription } from "../billing/renewal.ts";
 import type { Call } from "../context.ts";
 import { nowFor } from "../events/events.ts";
 import { invalid } from "../http/errors.ts";
 import { arr, bool, int, mergeMetadata, nullable, oneOf, str } from "../http/params.ts";
-import type { StripeObject } from "../types.ts";
+import type { StoredItemUpdate, StripeObject } from "../types.ts";
 import { precheckPayment, requireAttachedMethod, wouldFailToCollect } from "./subscription-collection.ts";
 import { getSubscription, PAYMENT_BEHAVIORS, planItemsUpdate } from "./subscription-plan.ts";
 
