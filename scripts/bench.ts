@@ -23,6 +23,8 @@ const budgetBenchmark = () => import("./bench/stripe-budget.bench.ts");
 type BudgetResult = import("./bench/stripe-budget.bench.ts").StripeBudgetBenchmarkResult;
 const stormBenchmark = () => import("./bench/renewal-storm.bench.ts");
 type StormResult = import("./bench/renewal-storm.bench.ts").RenewalStormResult;
+const drainBenchmark = () => import("./bench/drain-rss.bench.ts");
+type DrainResult = import("./bench/drain-rss.bench.ts").DrainRssResult;
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -74,6 +76,20 @@ const benchmarks: BenchmarkEntry[] = [
       const { coalesced, baseline } = r as unknown as StormResult;
       return `${fmt(coalesced.syncRequestsPerRenewalTotal, 2)} Stripe requests per renewal (target ≤ 2) vs ${fmt(baseline.syncRequestsPerRenewalTotal, 2)} refetching per event; ${coalesced.converged}/${coalesced.renewals} converged in ${fmt(coalesced.secondsToConverge, 0)} s = ${fmt(coalesced.fractionOfBudget, 3)} of what 25/s allows at that cost (target ≥ 0.9); lag p50/p99 ${fmt(coalesced.lagP50Seconds, 1)}/${fmt(coalesced.lagP99Seconds, 1)} s; drift ${coalesced.drift}`;
     },
+  },
+  {
+    name: "memory: RSS of stripe-writer, sync-consumer and ingest-gateway draining 100k messages each",
+    description:
+      "Each service a real child process, its RSS (/proc/<pid>/status VmRSS) sampled every second while it drains N messages (default 100,000; `--messages=N`), one service at a time. Writer: orders pre-loaded by a bare producer, half `source: stripe` (skipped), half naming an offer missing from the catalog (customer looked up on the emulator, then failed). Sync-consumer: Stripe events, 40% Limio-initiated, 50% for subscriptions Limio does not have (a distinct one each), 10% for 10 imported subscriptions (synced from the emulator, then coalesced). Gateway: N POST /api/orders from 32 clients. Baseline in the same run: each service's idle RSS before its backlog. Warm-up: the first 10%; slope: least squares after it, MB per 10k messages; flat: slope < 1 MB per 10k; limit 256 MB.",
+    run: async () => (await drainBenchmark()).runDrainRssBenchmark(),
+    details: async (r) => (await drainBenchmark()).formatDrainRssBenchmark(r as unknown as DrainResult),
+    headline: (r) =>
+      (r as unknown as DrainResult).runs
+        .map(
+          (run) =>
+            `${run.service}: max ${fmt(run.maxMb, 0)} MB (${fmt(run.ratioMaxToIdle, 2)}× idle), ${fmt(run.slopeMbPer10k, 2)} MB/10k, ${run.underLimit && run.flat ? "flat, under 256 MB" : "NOT flat or over 256 MB"}, ${fmt(run.messagesPerSecond, 0)}/s`,
+        )
+        .join("; "),
   },
 ];
 
