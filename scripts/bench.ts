@@ -25,6 +25,8 @@ const stormBenchmark = () => import("./bench/renewal-storm.bench.ts");
 type StormResult = import("./bench/renewal-storm.bench.ts").RenewalStormResult;
 const drainBenchmark = () => import("./bench/drain-rss.bench.ts");
 type DrainResult = import("./bench/drain-rss.bench.ts").DrainRssResult;
+const scaleOutBenchmark = () => import("./bench/scale-out.bench.ts");
+type ScaleOutResult = import("./bench/scale-out.bench.ts").ScaleOutResult;
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -56,14 +58,14 @@ const benchmarks: BenchmarkEntry[] = [
     },
   },
   {
-    name: "shared Stripe budget: 3 writers + 2 sync-consumers on one account at 25 req/s",
+    name: "shared Stripe budget: 3 writers + 2 sync-consumers on one account at 25 req/s, orders during a renewal storm",
     description:
-      "Five processes (three writers with orders arriving, two sync-consumers reading as fast as allowed) calling the emulator, which enforces 25 requests/s for the account. Each process is a writer's or sync-consumer's Stripe call loop (scripts/bench/stripe-budget-caller.ts): every HTTP attempt takes a grant from its limiter first, 429s are retried twice with the SDK's backoff. Baseline in the same run: today's per-process limiters (25/s each). Requests/s count successful requests; an order is four calls; latency runs from the order's arrival to its last call.",
+      "The real apps, each its own process: three stripe-writers and two sync-consumers on one Stripe key (the shared budget of decision 016), the gateway, Kafka and Postgres, against the emulator enforcing 25 requests/s (account and per endpoint). Orders arrive through POST /api/orders at a fixed rate (`--budget-orders-per-second=N`, default 2, for `--budget-seconds=N`, default 20), first alone (the latency baseline, same run), then while a renewal storm (`--budget-renewals=N`, default 150, one test clock advanced as the orders start) keeps the sync-consumers busy. Requests are the emulator's log over the window (from the first order until the last one is applied); an order's latency runs from its POST to its row turning applied or failed in Postgres.",
     run: async () => (await budgetBenchmark()).runStripeBudgetBenchmark(),
     details: async (r) => (await budgetBenchmark()).formatStripeBudgetBenchmark(r as unknown as BudgetResult),
     headline: (r) => {
-      const { shared, ratios } = r as unknown as BudgetResult;
-      return `shared: ${fmt(shared.fractionOfBudget, 3)} of the budget (target ≥ 0.9), ${fmt(shared.http429Fraction * 100, 2)}% 429s (≤ 1%), ${shared.ordersFailed} orders failed; 429 share ${fmt(ratios.http429FractionSharedToBaseline, 3)}× the per-process baseline; order p99 with sync ${fmt(ratios.orderP99WithSyncToWithoutShared, 2)}× without`;
+      const { storm, alone, ratios } = r as unknown as BudgetResult;
+      return `during the storm: ${fmt(storm.fractionOfBudget, 3)} of the budget (target ≥ 0.9), ${fmt(storm.http429Fraction * 100, 2)}% 429s (≤ 1%; ${storm.writer429s} on orders), ${storm.ordersFailed + alone.ordersFailed}/${storm.orders + alone.orders} orders failed; order p50/p99 ${fmt(storm.orderP50Ms, 0)}/${fmt(storm.orderP99Ms, 0)} ms vs ${fmt(alone.orderP50Ms, 0)}/${fmt(alone.orderP99Ms, 0)} ms alone (p99 ${fmt(ratios.orderP99StormToAlone, 2)}×)`;
     },
   },
   {
@@ -90,6 +92,17 @@ const benchmarks: BenchmarkEntry[] = [
             `${run.service}: max ${fmt(run.maxMb, 0)} MB (${fmt(run.ratioMaxToIdle, 2)}× idle), ${fmt(run.slopeMbPer10k, 2)} MB/10k, ${run.underLimit && run.flat ? "flat, under 256 MB" : "NOT flat or over 256 MB"}, ${fmt(run.messagesPerSecond, 0)}/s`,
         )
         .join("; "),
+  },
+  {
+    name: "scale-out: a renewal storm drained by 1 and by 3 sync-consumer replicas, limits lifted",
+    description:
+      "The same storm (`--scale-renewals=N`, default 150 renewals on one test clock) drained from Kafka by one sync-consumer, then another by three replicas in one consumer group (`--scale-replicas=N`), the stripe-events topic at 12 partitions, the emulator's rate limit and the bridge's budget lifted. The emulator delays each API answer by 0.5–1.5× `--scale-latency-ms` (default 200; real Stripe answers in ~100–500 ms) through its fault-injection delay, so a replica is bound by waiting on Stripe, PARTITION_CONCURRENCY (4) partitions at a time, not by the 2-core machine's CPU. The replicas start first on a fresh consumer group; once it is stable the clock is advanced. Time = clock advance → every subscription converged (a replica's start is reported apart).",
+    run: async () => (await scaleOutBenchmark()).runScaleOutBenchmark(),
+    details: async (r) => (await scaleOutBenchmark()).formatScaleOutBenchmark(r as unknown as ScaleOutResult),
+    headline: (r) => {
+      const { one, many, speedup } = r as unknown as ScaleOutResult;
+      return `${many.replicas} replicas drain ${many.renewals} renewals ${fmt(speedup, 2)}× faster than one (target ≥ 2.5): ${fmt(many.seconds, 1)} s vs ${fmt(one.seconds, 1)} s (${fmt(many.renewalsPerSecond, 2)} vs ${fmt(one.renewalsPerSecond, 2)} renewals/s)`;
+    },
   },
 ];
 

@@ -11,21 +11,27 @@
 // with the bridge's import (`importExternalSubscription`, what `bridge import` runs), with the
 // emulator's limit lifted for the setup only. The writer cannot put a customer on a test clock, and
 // 1,000 orders through it at 25 requests/s would take minutes of setup on a 2-core machine.
-import { randomUUID } from "node:crypto";
 import type { Envelope, StripeEventReceivedV1 } from "@bridge/domain";
 import { createKafkaClient, readTopic, topics } from "@bridge/messaging";
 import { createLogger } from "@bridge/observability";
 import { createStore, type Store } from "@bridge/store";
-import { createStripeClient, type Stripe } from "@bridge/stripe-client";
-import { importExternalSubscription, reconcileSubscription } from "@bridge/sync-core";
+import { createStripeClient } from "@bridge/stripe-client";
+import { reconcileSubscription } from "@bridge/sync-core";
 import { type BridgeServices, startBridgeServices } from "../../test/support/services.ts";
+import {
+  advancePastRenewal,
+  argument,
+  converged,
+  emulator,
+  inParallel,
+  percentile,
+  setLimit,
+  setUp,
+  syncDrained,
+  waitFor,
+} from "./storm-fixture.ts";
 
 const LIMIT = 25;
-const DAY = 86_400;
-/** 2026-01-15 12:00 UTC: subscriptions start here and renew on 2026-02-15. */
-const START = Date.UTC(2026, 0, 15, 12) / 1000;
-const RENEWAL = Date.UTC(2026, 1, 15, 12) / 1000;
-const NEXT = Date.UTC(2026, 2, 15, 12) / 1000;
 const logger = createLogger("bench-storm", { level: "warn" });
 
 export type StormRun = {
@@ -62,17 +68,6 @@ export type RenewalStormResult = {
   ratios: { requestsPerRenewalBaselineToCoalesced: number; renewalsPerSecondCoalescedToBaseline: number };
 };
 
-function argument(name: string, fallback: number): number {
-  const flag = process.argv.find((a) => a.startsWith(`--${name}=`));
-  return flag ? Number(flag.split("=")[1]) : fallback;
-}
-
-function percentile(values: number[], p: number): number {
-  if (values.length === 0) return Number.NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-}
-
 /** `stripe_requests_total` of one service, as { "GET /v1/…|200": n }. */
 async function stripeRequests(services: BridgeServices, name: "sync" | "writer") {
   const text = await services.metrics(name);
@@ -90,105 +85,6 @@ function delta(after: Record<string, number>, before: Record<string, number>) {
   const out: Record<string, number> = {};
   for (const [k, v] of Object.entries(after)) if (v - (before[k] ?? 0) > 0) out[k] = v - (before[k] ?? 0);
   return out;
-}
-
-async function emulator(services: BridgeServices, method: string, route: string, body?: unknown) {
-  const response = await fetch(`${services.stripeApiUrl}/_emulator/${route}`, {
-    method,
-    headers: { "content-type": "application/json" },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  return response.json() as Promise<Record<string, unknown>>;
-}
-
-const setLimit = (services: BridgeServices, perSecond: number) =>
-  emulator(services, "PUT", "settings", {
-    rateLimitPerSecond: perSecond,
-    endpointRateLimitPerSecond: perSecond,
-  });
-
-async function inParallel<T>(items: T[], width: number, work: (item: T) => Promise<void>) {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: width }, async () => {
-      while (next < items.length) await work(items[next++]!);
-    }),
-  );
-}
-
-async function waitFor(condition: () => Promise<boolean>, timeoutMs: number, what: string, everyMs = 500) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`bench: timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, everyMs));
-  }
-}
-
-/** The sync-consumer has read everything (its lag gauge is 0 on every partition). */
-async function syncDrained(services: BridgeServices): Promise<boolean> {
-  const text = await services.metrics("sync");
-  const lags = text
-    .split("\n")
-    .filter((l) => l.startsWith("sync_consumer_lag"))
-    .map((l) => Number(l.split(" ").at(-1)));
-  return lags.length > 0 && lags.every((v) => v === 0);
-}
-
-/** N subscriptions on one clock, created on the emulator and imported into Limio. */
-async function setUp(stripe: Stripe, deps: { store: Store; stripe: Stripe }, renewals: number) {
-  const clock = await stripe.testHelpers.testClocks.create({ frozen_time: START, name: "renewal storm" });
-  const price = await stripe.prices.create({
-    currency: "gbp",
-    unit_amount: 999,
-    recurring: { interval: "month" },
-    product_data: { name: "Digital Monthly" },
-  });
-  const stripeIds: string[] = [];
-  await inParallel(
-    Array.from({ length: renewals }, (_, i) => i),
-    8,
-    async (i) => {
-      const limio = {
-        limio_order_id: `order-storm-${randomUUID()}`,
-        limio_subscription_id: `sub-storm-${i}`,
-      };
-      const customer = await stripe.customers.create({
-        email: `storm-${i}-${randomUUID().slice(0, 6)}@example.com`,
-        name: "Storm Bench",
-        test_clock: clock.id,
-        metadata: limio,
-      });
-      const pm = await stripe.paymentMethods.attach("pm_card_visa", { customer: customer.id });
-      await stripe.customers.update(customer.id, { invoice_settings: { default_payment_method: pm.id } });
-      const sub = await stripe.subscriptions.create({
-        customer: customer.id,
-        items: [{ price: price.id }],
-        metadata: { ...limio, limio_source: "bench" },
-      });
-      stripeIds.push(sub.id);
-    },
-  );
-  const limioIds: string[] = [];
-  await inParallel(stripeIds, 8, async (id) => {
-    limioIds.push(
-      (await importExternalSubscription({ ...deps, logger }, id, { operator: "bench" })).subscriptionId,
-    );
-  });
-  return { clockId: clock.id, limioIds };
-}
-
-async function converged(store: Store, ids: string[]): Promise<number> {
-  return store.db.subscription.count({
-    where: {
-      id: { in: ids },
-      termStart: new Date(RENEWAL * 1000),
-      termEnd: new Date(NEXT * 1000),
-      AND: [
-        { paymentSchedules: { some: { status: "paid", periodStart: new Date(RENEWAL * 1000) } } },
-        { paymentSchedules: { some: { status: "scheduled", periodStart: new Date(NEXT * 1000) } } },
-      ],
-    },
-  });
 }
 
 /** Per subscription: first renewal webhook in Kafka → its term change in Postgres, in seconds. */
@@ -271,7 +167,7 @@ async function runStorm(coalescing: boolean, renewals: number): Promise<StormRun
     const deliveriesBefore = ((await emulator(services, "GET", "webhooks/deliveries")).data as unknown[])
       .length;
     const started = Date.now();
-    await stripe.testHelpers.testClocks.advance(clockId, { frozen_time: RENEWAL + DAY });
+    await advancePastRenewal(stripe, clockId);
     let done = 0;
     await waitFor(
       async () => {

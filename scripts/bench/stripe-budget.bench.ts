@@ -1,195 +1,276 @@
-// Shared Stripe budget benchmark (issue 15, decision 016), run by `npm run bench`: 3 writers and
-// 2 sync-consumers, each its own process (their Stripe call loops: stripe-budget-caller.ts),
-// against the emulator enforcing 25 requests/s for the account, with orders arriving. Measured
-// twice in the same run: with today's per-process limiters (the baseline) and with the shared
-// budget, each with orders alone and with background sync load.
-import path from "node:path";
-import { fileURLToPath } from "node:url";
-import { startEmulator } from "@bridge/stripe-emulator";
-import { startReportingChild } from "../../test/support/reporting-child.ts";
-import type { CallerReport } from "./stripe-budget-caller.ts";
+// Shared Stripe budget benchmark (issue 15, decision 016), run by `npm run bench` (alone: `npm
+// run bench -- budget`). The real apps, each its own process: 3 stripe-writers and 2
+// sync-consumers on one Stripe account (one key), the gateway, Kafka and Postgres, against the
+// emulator enforcing Stripe's test-mode 25 requests/s. Orders arrive through POST /api/orders at a
+// fixed rate (open loop), twice in the same run:
+// 1. orders alone (the latency baseline; the sync-consumers only sync the new orders);
+// 2. the same orders during a renewal storm: N subscriptions on one test clock, the clock advanced
+//    as the orders start, so the sync-consumers' background work competes with the writers.
+// Requests are the emulator's own log over the window (2xx, 429s, other errors); an order's
+// latency runs from its POST to its row turning `applied` (or `failed`) in Postgres.
+import { createStore, type Store } from "@bridge/store";
+import { createStripeClient } from "@bridge/stripe-client";
+import {
+  type ClientStats,
+  loadDemoCatalog,
+  newClientStats,
+  type PlannedOrder,
+  planNewOrders,
+  shopCards,
+  submitOrder,
+} from "../../test/support/orders.ts";
+import { type BridgeServices, metricSum, startBridgeServices } from "../../test/support/services.ts";
+import {
+  advancePastRenewal,
+  argument,
+  converged,
+  emulator,
+  lagIsZero,
+  percentile,
+  type Replica,
+  setLimit,
+  setUp,
+  startReplicas,
+  stopReplicas,
+  waitFor,
+} from "./storm-fixture.ts";
 
 const LIMIT = 25;
 const WRITERS = 3;
 const SYNCS = 2;
-const SECONDS = Number(process.env.BENCH_BUDGET_SECONDS ?? 20);
-/** Per writer: 3 × 0.9 orders/s × 4 calls ≈ 11 requests/s, under half the budget. */
-const ORDERS_PER_SECOND = 0.9;
-const SYNC_CONCURRENCY = 4;
-const callerFile = path.join(path.dirname(fileURLToPath(import.meta.url)), "stripe-budget-caller.ts");
 
-type Limiter = "per-process" | "shared";
-export type BudgetRun = {
-  limiter: Limiter;
-  syncLoad: boolean;
+export type BudgetPhase = {
+  storm: boolean;
   seconds: number;
+  /** Successful Stripe requests per second over the window, every process together. */
   requestsPerSecond: number;
   fractionOfBudget: number;
   writerRequestsPerSecond: number;
   syncRequestsPerSecond: number;
   http429: number;
   http429Fraction: number;
+  /** 429s answered to the writers (an order's call). */
+  writer429s: number;
   otherErrors: number;
   orders: number;
+  ordersApplied: number;
   ordersFailed: number;
   orderP50Ms: number;
   orderP99Ms: number;
-  fallbacks: number;
+  /** Storm subscriptions converged when the orders were done (the storm goes on after the window). */
+  renewalsConverged: number;
 };
+
 export type StripeBudgetBenchmarkResult = {
   limitPerSecond: number;
   writers: number;
   syncConsumers: number;
   ordersPerSecondOffered: number;
-  runs: BudgetRun[];
-  shared: { fractionOfBudget: number; http429Fraction: number; ordersFailed: number };
-  ratios: {
-    http429FractionSharedToBaseline: number;
-    ordersFailedSharedToBaseline: number;
-    orderP99WithSyncSharedToBaseline: number;
-    orderP99WithSyncToWithoutShared: number;
-  };
+  renewals: number;
+  alone: BudgetPhase;
+  storm: BudgetPhase;
+  ratios: { orderP99StormToAlone: number; orderP50StormToAlone: number };
+  loadAverage: number[];
 };
 
-function percentile(values: number[], p: number): number {
-  if (values.length === 0) return Number.NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-}
+type Processes = { services: BridgeServices; writers: Replica[]; syncs: Replica[] };
 
-function startCaller(role: CallerReport["role"], env: Record<string, string>) {
-  const caller = startReportingChild(callerFile, { ...env, ROLE: role });
-  const report = caller.output.then((stdout) => {
-    const line = stdout.split("\n").find((l) => l.startsWith("{"));
-    if (!line) throw new Error(`the ${role} caller reported nothing`);
-    return JSON.parse(line) as CallerReport;
-  });
-  return { ...caller, report };
-}
+type RequestLogEntry = { status: number; at: string };
 
-async function waitFor(condition: () => boolean, what: string, timeoutMs = 60_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+/** The emulator's request log between two instants: 2xx, 429s, anything else. */
+async function requestsBetween(services: BridgeServices, from: number, to: number) {
+  const log = (await emulator(services, "GET", "requests")).data as RequestLogEntry[];
+  let ok = 0;
+  let rateLimited = 0;
+  let other = 0;
+  for (const entry of log) {
+    const at = Date.parse(entry.at);
+    if (at < from || at >= to) continue;
+    if (entry.status < 300) ok += 1;
+    else if (entry.status === 429) rateLimited += 1;
+    else other += 1;
   }
+  return { ok, rateLimited, other };
 }
 
-async function runOnce(apiUrl: string, limiter: Limiter, syncLoad: boolean, run: number): Promise<BudgetRun> {
-  // A key per run: its own emulator window and its own budget row (the budget id hashes the key).
-  const env = {
-    STRIPE_KEY: `sk_test_bench_budget_${run}_${Date.now()}`,
-    STRIPE_API_URL: apiUrl,
-    LIMITER: limiter,
-    LIMIT: String(LIMIT),
-    DURATION_MS: String(SECONDS * 1000),
-    ORDERS_PER_SECOND: String(ORDERS_PER_SECOND),
-    SYNC_CONCURRENCY: String(SYNC_CONCURRENCY),
-  };
-  const callers = [
-    ...Array.from({ length: WRITERS }, () => startCaller("writer", env)),
-    ...(syncLoad ? Array.from({ length: SYNCS }, () => startCaller("sync", env)) : []),
+/** `stripe_requests_total` of the writers or the sync-consumers, summed over their processes. */
+async function stripeRequestsOf(p: Processes, role: "writer" | "sync", status?: string) {
+  const texts = [
+    await p.services.metrics(role),
+    ...(await Promise.all((role === "writer" ? p.writers : p.syncs).map((r) => r.metrics()))),
   ];
-  try {
-    await waitFor(() => callers.every((c) => c.ready()), "the callers to start");
-    // The sync-consumers' setup requests used this second's window; start on a fresh one.
-    await new Promise((resolve) => setTimeout(resolve, 1000));
-    for (const c of callers) c.go();
-    const reports = await Promise.all(callers.map((c) => c.report));
-    const sum = (pick: (r: CallerReport) => number, of = reports) => of.reduce((n, r) => n + pick(r), 0);
-    const writers = reports.filter((r) => r.role === "writer");
-    const syncs = reports.filter((r) => r.role === "sync");
-    const ok = sum((r) => r.ok);
-    const http429 = sum((r) => r.rateLimited);
-    const otherErrors = sum((r) => r.errors);
-    const latencies = writers.flatMap((r) => r.orderLatenciesMs);
-    return {
-      limiter,
-      syncLoad,
-      seconds: SECONDS,
-      requestsPerSecond: ok / SECONDS,
-      fractionOfBudget: ok / SECONDS / LIMIT,
-      writerRequestsPerSecond: sum((r) => r.ok, writers) / SECONDS,
-      syncRequestsPerSecond: sum((r) => r.ok, syncs) / SECONDS,
-      http429,
-      http429Fraction: http429 / Math.max(1, ok + http429 + otherErrors),
-      otherErrors,
-      orders: sum((r) => r.ordersCompleted + r.ordersFailed, writers),
-      ordersFailed: sum((r) => r.ordersFailed, writers),
-      orderP50Ms: percentile(latencies, 50),
-      orderP99Ms: percentile(latencies, 99),
-      fallbacks: sum((r) => r.fallbackModes),
-    };
-  } finally {
-    for (const c of callers) if (c.child.exitCode === null) c.child.kill("SIGKILL");
-  }
+  return texts.reduce((n, t) => n + metricSum(t, "stripe_requests_total", status ? { status } : {}), 0);
+}
+
+async function allSyncsDrained(p: Processes): Promise<boolean> {
+  const texts = [await p.services.metrics("sync"), ...(await Promise.all(p.syncs.map((r) => r.metrics())))];
+  return texts.every(lagIsZero);
+}
+
+/** Order rows (by id) that reached `applied` or `failed`, with when they did. */
+async function finished(store: Store, ids: string[]) {
+  return store.db.order.findMany({
+    where: { id: { in: ids }, status: { in: ["applied", "failed"] } },
+    select: { id: true, status: true, updatedAt: true },
+  });
+}
+
+/** Orders POSTed at `perSecond` for `seconds` (open loop: one arrives on time even if others wait). */
+async function offerOrders(
+  p: Processes,
+  orders: PlannedOrder[],
+  perSecond: number,
+  stats: ClientStats,
+): Promise<{ orderId: string; postedAt: number }[]> {
+  const interval = 1000 / perSecond;
+  const started = Date.now();
+  return Promise.all(
+    orders.map(async (order, i) => {
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, started + i * interval - Date.now())));
+      const postedAt = Date.now();
+      const { orderId } = await submitOrder(p.services, order, stats, { deadline: postedAt + 60_000 });
+      return { orderId, postedAt };
+    }),
+  );
+}
+
+async function runPhase(
+  p: Processes,
+  store: Store,
+  orders: PlannedOrder[],
+  options: { perSecond: number; seconds: number; storm?: { clockId: string; limioIds: string[] } },
+): Promise<BudgetPhase> {
+  const { stripe } = createStripeClient({
+    secretKey: p.services.stripeSecretKey,
+    apiUrl: p.services.stripeApiUrl,
+    ratePerSecond: 100_000,
+  });
+  const writerBefore = await stripeRequestsOf(p, "writer", "200");
+  const syncBefore = await stripeRequestsOf(p, "sync", "200");
+  const writer429Before = await stripeRequestsOf(p, "writer", "429");
+  // The clock advance is the bench's own request: it comes before the window opens.
+  if (options.storm) await advancePastRenewal(stripe, options.storm.clockId);
+  const from = Date.now();
+  const posted = await offerOrders(p, orders, options.perSecond, newClientStats());
+  const ids = posted.map((o) => o.orderId);
+  await waitFor(
+    async () => (await finished(store, ids)).length === ids.length,
+    300_000,
+    `${ids.length} orders applied or failed`,
+    250,
+  );
+  // The window: the orders' arrivals and their processing, at least the offered seconds.
+  const to = Math.max(Date.now(), from + options.seconds * 1000);
+  const seconds = (to - from) / 1000;
+  const requests = await requestsBetween(p.services, from, to);
+  const writerOk = (await stripeRequestsOf(p, "writer", "200")) - writerBefore;
+  const syncOk = (await stripeRequestsOf(p, "sync", "200")) - syncBefore;
+  const rows = await finished(store, ids);
+  const postedAt = new Map(posted.map((o) => [o.orderId, o.postedAt]));
+  const latencies = rows.map((r) => r.updatedAt.getTime() - postedAt.get(r.id)!);
+  const attempts = requests.ok + requests.rateLimited + requests.other;
+  return {
+    storm: options.storm !== undefined,
+    seconds,
+    requestsPerSecond: requests.ok / seconds,
+    fractionOfBudget: requests.ok / seconds / LIMIT,
+    writerRequestsPerSecond: writerOk / seconds,
+    syncRequestsPerSecond: syncOk / seconds,
+    http429: requests.rateLimited,
+    http429Fraction: requests.rateLimited / Math.max(1, attempts),
+    writer429s: (await stripeRequestsOf(p, "writer", "429")) - writer429Before,
+    otherErrors: requests.other,
+    orders: ids.length,
+    ordersApplied: rows.filter((r) => r.status === "applied").length,
+    ordersFailed: rows.filter((r) => r.status === "failed").length,
+    orderP50Ms: percentile(latencies, 50),
+    orderP99Ms: percentile(latencies, 99),
+    renewalsConverged: options.storm ? await converged(store, options.storm.limioIds) : 0,
+  };
 }
 
 export async function runStripeBudgetBenchmark(): Promise<StripeBudgetBenchmarkResult> {
-  if (!process.env.DATABASE_URL) throw new Error("DATABASE_URL (a migrated database) is not set");
-  const emulator = await startEmulator({ rateLimitPerSecond: LIMIT });
-  const runs: BudgetRun[] = [];
+  const seconds = argument("budget-seconds", 20);
+  const perSecond = argument("budget-orders-per-second", 2);
+  const renewals = argument("budget-renewals", 150);
+  const kafkaBrokers = process.env.KAFKA_BROKERS!;
+  const databaseUrl = process.env.DATABASE_URL!;
+  await loadDemoCatalog(databaseUrl);
+  const services = await startBridgeServices({
+    kafkaBrokers,
+    databaseUrl,
+    env: {
+      emulator: {
+        STRIPE_EMULATOR_RATE_LIMIT: String(LIMIT),
+        STRIPE_EMULATOR_ENDPOINT_RATE_LIMIT: String(LIMIT),
+      },
+    },
+  });
+  const store = createStore(databaseUrl, { poolSize: 8 });
+  const p: Processes = { services, writers: [], syncs: [] };
   try {
-    let run = 0;
-    for (const limiter of ["per-process", "shared"] as const) {
-      for (const syncLoad of [false, true]) {
-        process.stderr.write(
-          `[bench]   ${limiter} limiters, ${syncLoad ? "orders + sync" : "orders only"}\n`,
-        );
-        runs.push(await runOnce(emulator.url, limiter, syncLoad, run++));
-      }
-    }
+    p.writers = await startReplicas(services, "stripe-writer", WRITERS - 1);
+    p.syncs = await startReplicas(services, "sync-consumer", SYNCS - 1);
+    // Setup with the limit lifted: the storm's subscriptions and the shop's cards for both phases.
+    await setLimit(services, 100_000);
+    const { stripe } = createStripeClient({
+      secretKey: services.stripeSecretKey,
+      apiUrl: services.stripeApiUrl,
+      ratePerSecond: 100_000,
+    });
+    const storm = await setUp(stripe, { store, stripe }, renewals);
+    const count = Math.round(perSecond * seconds);
+    const orders = planNewOrders(`budget-${Date.now()}`, await shopCards(stripe, 2 * count));
+    await emulator(services, "POST", "webhooks/flush");
+    await waitFor(() => allSyncsDrained(p), 300_000, "the setup's webhooks to drain", 1_000);
+    await setLimit(services, LIMIT);
+    // A fresh window: the setup's requests are not the budget's.
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+
+    process.stderr.write(`[bench]   orders alone: ${count} orders at ${perSecond}/s\n`);
+    const alone = await runPhase(p, store, orders.slice(0, count), { perSecond, seconds });
+    await waitFor(() => allSyncsDrained(p), 120_000, "the orders' webhooks to drain", 500);
+    process.stderr.write(`[bench]   orders during a storm of ${renewals} renewals\n`);
+    const during = await runPhase(p, store, orders.slice(count), { perSecond, seconds, storm });
+    return {
+      limitPerSecond: LIMIT,
+      writers: WRITERS,
+      syncConsumers: SYNCS,
+      ordersPerSecondOffered: perSecond,
+      renewals,
+      alone,
+      storm: during,
+      ratios: {
+        orderP99StormToAlone: during.orderP99Ms / alone.orderP99Ms,
+        orderP50StormToAlone: during.orderP50Ms / alone.orderP50Ms,
+      },
+      loadAverage: (await import("node:os")).loadavg().map((v) => Number(v.toFixed(2))),
+    };
   } finally {
-    await emulator.stop();
+    await stopReplicas([...p.writers, ...p.syncs]);
+    await store.close();
+    await services.stop();
   }
-  const find = (limiter: Limiter, syncLoad: boolean) =>
-    runs.find((r) => r.limiter === limiter && r.syncLoad === syncLoad)!;
-  const baseline = find("per-process", true);
-  const shared = find("shared", true);
-  const sharedAlone = find("shared", false);
-  const ratio = (a: number, b: number) => (b === 0 ? (a === 0 ? 1 : Number.POSITIVE_INFINITY) : a / b);
-  return {
-    limitPerSecond: LIMIT,
-    writers: WRITERS,
-    syncConsumers: SYNCS,
-    ordersPerSecondOffered: WRITERS * ORDERS_PER_SECOND,
-    runs,
-    shared: {
-      fractionOfBudget: shared.fractionOfBudget,
-      http429Fraction: Math.max(shared.http429Fraction, sharedAlone.http429Fraction),
-      ordersFailed: shared.ordersFailed + sharedAlone.ordersFailed,
-    },
-    ratios: {
-      http429FractionSharedToBaseline: ratio(shared.http429Fraction, baseline.http429Fraction),
-      ordersFailedSharedToBaseline: ratio(shared.ordersFailed, baseline.ordersFailed),
-      orderP99WithSyncSharedToBaseline: ratio(shared.orderP99Ms, baseline.orderP99Ms),
-      orderP99WithSyncToWithoutShared: ratio(shared.orderP99Ms, sharedAlone.orderP99Ms),
-    },
-  };
 }
 
 export function formatStripeBudgetBenchmark(result: StripeBudgetBenchmarkResult): string {
-  const rows = result.runs.map((r) =>
+  const rows = [result.alone, result.storm].map((r) =>
     [
-      r.limiter.padEnd(11),
-      (r.syncLoad ? "orders + sync" : "orders only").padEnd(13),
+      (r.storm ? `orders + storm of ${result.renewals}` : "orders alone").padEnd(22),
+      r.seconds.toFixed(1).padStart(5),
       r.requestsPerSecond.toFixed(1).padStart(6),
       r.fractionOfBudget.toFixed(3).padStart(6),
       r.writerRequestsPerSecond.toFixed(1).padStart(7),
-      r.syncRequestsPerSecond.toFixed(1).padStart(6),
-      `${(r.http429Fraction * 100).toFixed(2)}%`.padStart(7),
+      r.syncRequestsPerSecond.toFixed(1).padStart(5),
+      `${(r.http429Fraction * 100).toFixed(2)}% (${r.writer429s} on orders)`.padStart(18),
       `${r.ordersFailed}/${r.orders}`.padStart(7),
       r.orderP50Ms.toFixed(0).padStart(6),
       r.orderP99Ms.toFixed(0).padStart(6),
     ].join(" | "),
   );
   return [
-    `limiter     | load          |  req/s | budget | orders | sync  |   429s | failed | p50 ms | p99 ms`,
+    `load                   |     s |  req/s | budget | writers | sync  |  429s             | failed | p50 ms | p99 ms`,
     ...rows,
+    `load average ${result.loadAverage.join(", ")}`,
   ].join("\n");
-}
-
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const result = await runStripeBudgetBenchmark();
-  process.stdout.write(`${formatStripeBudgetBenchmark(result)}\n${JSON.stringify(result, null, 2)}\n`);
 }

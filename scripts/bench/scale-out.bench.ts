@@ -1,0 +1,261 @@
+// Scale-out benchmark (issue 15, acceptance 3), run by `npm run bench` (alone: `npm run bench --
+// scale-out`; `--scale-renewals=N`, `--scale-latency-ms=N`, `--scale-replicas=N` to resize). The
+// same renewal storm drained by one sync-consumer and by three replicas of it (one consumer group),
+// with the emulator's rate limit lifted and the bridge's budget too, so nothing but the replicas'
+// own capacity decides.
+//
+// What limits one replica: it syncs at most PARTITION_CONCURRENCY (4) partitions at once, one
+// subscription's events after the other within a partition, and each sync waits for Stripe's
+// answers. Real Stripe answers in ~100–500 ms, the emulator in a millisecond, so the emulator adds
+// a response delay through its fault-injection settings (`PUT /_emulator/faults`, a delay with no
+// error): 0.5×–1.5× `--scale-latency-ms` (default 200) per API request, as network and Stripe's
+// processing would. Without it a replica is CPU-bound and three replicas on a 2-core machine share
+// the same two cores.
+//
+// Each run: the replicas start on a fresh consumer group whose offsets start at the end of the
+// sync's topics, and once the group is stable (every replica has its partitions) the clock is
+// advanced. Time = clock advance → every subscription converged. The emulator delivers the
+// storm's webhooks one at a time, several times faster than the replicas drain them (the renewal
+// storm benchmark's figures), so the drain is what is timed, not the arrival; a replica's start
+// (tens of seconds on the loaded machine) is reported apart. The stripe-events topic gets 12
+// partitions, enough for 3 replicas of 4 concurrent partitions each.
+import os from "node:os";
+import { createKafkaClient, retryTopicOf, topics } from "@bridge/messaging";
+import { createLogger } from "@bridge/observability";
+import { createStore, type Store } from "@bridge/store";
+import { createStripeClient, type Stripe } from "@bridge/stripe-client";
+import { type BridgeServices, metricSum, startBridgeServices } from "../../test/support/services.ts";
+import {
+  advancePastRenewal,
+  argument,
+  converged,
+  emulator,
+  setLimit,
+  setUp,
+  startReplicas,
+  stopReplicas,
+  syncDrained,
+  waitFor,
+} from "./storm-fixture.ts";
+
+const PARTITIONS = 12;
+/** The sync-consumer's default PARTITION_CONCURRENCY. */
+const PARTITION_CONCURRENCY = 4;
+const logger = createLogger("bench-scale-out", { level: "warn" });
+/** Lifted: the budget is not what this benchmark measures. */
+const NO_LIMIT = "100000";
+
+export type DrainRun = {
+  replicas: number;
+  renewals: number;
+  /** Clock advanced → every subscription converged. */
+  seconds: number;
+  /** Replicas spawned → all of them in the group with their partitions. */
+  startSeconds: number;
+  renewalsPerSecond: number;
+  stripeRequests: number;
+  stripeRequestsPerSecond: number;
+  /** Messages the replicas handled (events synced or skipped by coalescing). */
+  messagesHandled: number;
+  /** Handler time summed over messages, and the part of it spent waiting on Stripe's answers. */
+  handleSeconds: number;
+  stripeWaitSeconds: number;
+  /** Handler time ÷ (run time × replicas × 4 partitions at once): how busy the partition slots were. */
+  slotUtilisation: number;
+  loadAverage: number[];
+};
+
+export type ScaleOutResult = {
+  partitions: number;
+  partitionConcurrency: number;
+  latencyMs: [number, number];
+  one: DrainRun;
+  many: DrainRun;
+  speedup: number;
+};
+
+/** The stripe-events topic (and its retry topic) with `count` partitions before the gateway starts. */
+async function ensurePartitions(kafkaBrokers: string, count: number) {
+  const kafka = createKafkaClient({ brokers: kafkaBrokers.split(","), clientId: "bench-scale-out", logger });
+  const admin = kafka.kafka.admin();
+  await admin.connect();
+  try {
+    const names = [topics.stripeEvents, retryTopicOf(topics.stripeEvents)];
+    const existing = new Set(await admin.listTopics());
+    const missing = names.filter((t) => !existing.has(t));
+    if (missing.length > 0)
+      await admin.createTopics({
+        waitForLeaders: true,
+        topics: missing.map((topic) => ({ topic, numPartitions: count, replicationFactor: -1 })),
+      });
+    const present = names.filter((t) => existing.has(t));
+    if (present.length === 0) return;
+    const metadata = await admin.fetchTopicMetadata({ topics: present });
+    const fewer = metadata.topics.filter((t) => t.partitions.length < count);
+    if (fewer.length > 0)
+      await admin.createPartitions({ topicPartitions: fewer.map((t) => ({ topic: t.name, count })) });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** A new consumer group whose committed offsets are the ends of the sync's topics: it reads only what comes next. */
+async function groupAtTheEnd(kafkaBrokers: string, groupId: string) {
+  const kafka = createKafkaClient({ brokers: kafkaBrokers.split(","), clientId: "bench-scale-out", logger });
+  const admin = kafka.kafka.admin();
+  await admin.connect();
+  try {
+    const inputs = [topics.orderOutcomes, topics.sync, topics.stripeEvents];
+    for (const topic of [...inputs, ...inputs.map(retryTopicOf)])
+      await admin.resetOffsets({ groupId, topic, earliest: false });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Every one of `members` replicas is in the group and has its partitions (no rebalance under way). */
+async function groupStable(kafkaBrokers: string, groupId: string, members: number): Promise<boolean> {
+  const kafka = createKafkaClient({ brokers: kafkaBrokers.split(","), clientId: "bench-scale-out", logger });
+  const admin = kafka.kafka.admin();
+  await admin.connect();
+  try {
+    const { groups } = await admin.describeGroups([groupId]);
+    return groups[0]?.state === "Stable" && groups[0].members.length === members;
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+async function drain(
+  services: BridgeServices,
+  store: Store,
+  stripe: Stripe,
+  storm: { clockId: string; limioIds: string[] },
+  replicas: number,
+): Promise<DrainRun> {
+  const kafkaBrokers = process.env.KAFKA_BROKERS!;
+  const groupId = `bench-scale-out-${replicas}-${Date.now()}`;
+  await groupAtTheEnd(kafkaBrokers, groupId);
+  const spawned = Date.now();
+  const running = await startReplicas(services, "sync-consumer", replicas, {
+    KAFKA_GROUP_ID: groupId,
+    STRIPE_RATE_LIMIT_PER_SECOND: NO_LIMIT,
+  });
+  try {
+    await waitFor(() => groupStable(kafkaBrokers, groupId, replicas), 180_000, `${groupId} stable`, 500);
+    const startSeconds = (Date.now() - spawned) / 1000;
+    process.stderr.write(
+      `[bench]     ${replicas} replica(s) joined in ${startSeconds.toFixed(0)} s; the storm begins\n`,
+    );
+    const started = Date.now();
+    await advancePastRenewal(stripe, storm.clockId);
+    await waitFor(
+      async () => (await converged(store, storm.limioIds)) === storm.limioIds.length,
+      600_000,
+      `${storm.limioIds.length} renewals converged with ${replicas} replica(s)`,
+      250,
+    );
+    const seconds = (Date.now() - started) / 1000;
+    const texts = await Promise.all(running.map((r) => r.metrics()));
+    const sum = (name: string) => texts.reduce((n, t) => n + metricSum(t, name), 0);
+    const stripeRequests = sum("stripe_requests_total");
+    const handleSeconds = sum("messaging_handle_duration_seconds_sum");
+    return {
+      replicas,
+      renewals: storm.limioIds.length,
+      seconds,
+      startSeconds,
+      renewalsPerSecond: storm.limioIds.length / seconds,
+      stripeRequests,
+      stripeRequestsPerSecond: stripeRequests / seconds,
+      messagesHandled: sum("messaging_messages_handled_total"),
+      handleSeconds,
+      stripeWaitSeconds: sum("stripe_request_duration_seconds_sum"),
+      slotUtilisation: handleSeconds / (seconds * replicas * PARTITION_CONCURRENCY),
+      loadAverage: os.loadavg().map((v) => Number(v.toFixed(2))),
+    };
+  } finally {
+    await stopReplicas(running);
+  }
+}
+
+export async function runScaleOutBenchmark(): Promise<ScaleOutResult> {
+  const renewals = argument("scale-renewals", 150);
+  const latency = argument("scale-latency-ms", 200);
+  const many = argument("scale-replicas", 3);
+  const kafkaBrokers = process.env.KAFKA_BROKERS!;
+  const databaseUrl = process.env.DATABASE_URL!;
+  await ensurePartitions(kafkaBrokers, PARTITIONS);
+  process.stderr.write(`[bench]   stripe-events at ${PARTITIONS} partitions; starting the services\n`);
+  const services = await startBridgeServices({
+    kafkaBrokers,
+    databaseUrl,
+    env: {
+      emulator: { STRIPE_EMULATOR_RATE_LIMIT: "0", STRIPE_EMULATOR_ENDPOINT_RATE_LIMIT: "0" },
+      sync: { STRIPE_RATE_LIMIT_PER_SECOND: NO_LIMIT },
+      writer: { STRIPE_RATE_LIMIT_PER_SECOND: NO_LIMIT },
+    },
+  });
+  const store = createStore(databaseUrl, { poolSize: 8 });
+  // The services' child processes are unref'd: while the bench only awaits one's exit, this timer
+  // keeps Node from deciding there is nothing left to wait for.
+  const keepAlive = setInterval(() => {}, 1_000);
+  const { stripe } = createStripeClient({
+    secretKey: services.stripeSecretKey,
+    apiUrl: services.stripeApiUrl,
+    ratePerSecond: 100_000,
+  });
+  try {
+    await setLimit(services, 0);
+    // Two storms of the same size, each on its own clock: one per run.
+    const storms = [
+      await setUp(stripe, { store, stripe }, renewals),
+      await setUp(stripe, { store, stripe }, renewals),
+    ];
+    process.stderr.write(`[bench]   2 × ${renewals} subscriptions set up; draining their webhooks\n`);
+    await emulator(services, "POST", "webhooks/flush");
+    await waitFor(() => syncDrained(services), 300_000, "the setup's webhooks to drain", 1_000);
+    // The services' own sync-consumer leaves: the replicas under test take its place.
+    await services.kill("sync");
+    const delay: [number, number] = [Math.round(latency / 2), Math.round((latency * 3) / 2)];
+    await emulator(services, "PUT", "faults", { rules: { "*": { delayMs: delay } } });
+    process.stderr.write(`[bench]   ${renewals} renewals drained by 1 sync-consumer\n`);
+    const one = await drain(services, store, stripe, storms[0]!, 1);
+    process.stderr.write(`[bench]   ${renewals} renewals drained by ${many} sync-consumers\n`);
+    const manyRun = await drain(services, store, stripe, storms[1]!, many);
+    return {
+      partitions: PARTITIONS,
+      partitionConcurrency: PARTITION_CONCURRENCY,
+      latencyMs: delay,
+      one,
+      many: manyRun,
+      speedup: one.seconds / manyRun.seconds,
+    };
+  } finally {
+    await store.close();
+    await services.stop();
+    clearInterval(keepAlive);
+  }
+}
+
+export function formatScaleOutBenchmark(r: ScaleOutResult): string {
+  const rows = [r.one, r.many].map((run) =>
+    [
+      String(run.replicas).padStart(8),
+      String(run.renewals).padStart(8),
+      run.seconds.toFixed(1).padStart(6),
+      run.startSeconds.toFixed(1).padStart(7),
+      run.renewalsPerSecond.toFixed(2).padStart(10),
+      run.stripeRequestsPerSecond.toFixed(1).padStart(7),
+      String(run.messagesHandled).padStart(8),
+      `${run.handleSeconds.toFixed(0)} s (${run.stripeWaitSeconds.toFixed(0)} s Stripe)`.padStart(20),
+      run.slotUtilisation.toFixed(2).padStart(5),
+      run.loadAverage.join(", "),
+    ].join(" | "),
+  );
+  return [
+    `Stripe latency ${r.latencyMs[0]}–${r.latencyMs[1]} ms per request; ${r.partitions} partitions, ${r.partitionConcurrency} at once per replica; speedup ${r.speedup.toFixed(2)}×`,
+    "replicas | renewals |      s | start s | renewals/s |  req/s | messages |   handler time       | slots | load average",
+    ...rows,
+  ].join("\n");
+}
