@@ -11,7 +11,7 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import { freePorts } from "@bridge/local-infra";
 import { freshDatabase, kafkaBrokers, until } from "@bridge/local-infra/testing";
-import { createKafkaClient } from "@bridge/messaging";
+import { topics as bridgeTopics, createKafkaClient } from "@bridge/messaging";
 import { createLogger } from "@bridge/observability";
 import { createStore, type Store } from "@bridge/store";
 import { createStripeClient, type Stripe } from "@bridge/stripe-client";
@@ -74,7 +74,8 @@ async function startStack(): Promise<Stack> {
     }),
     { logger: quiet },
   );
-  const topics = writer.topics;
+  // Every topic under this run's prefix (the writer has no sync topic: the gateway and the sync share it).
+  const topics = { ...writer.topics, sync: `${prefix}${bridgeTopics.sync}` };
 
   // The gateway's log lines, kept to check that no API key is ever written to them.
   const gatewayLog: string[] = [];
@@ -197,9 +198,13 @@ describe("the operator console in Chromium", () => {
 
     await page.goto(`${stack.url}/console`);
     await page.getByLabel("Operator API key (ops scope)").fill(operatorKey);
+    // Logged out: no navigation and no "Log out" button.
+    expect(await page.getByRole("button", { name: "Log out" }).isVisible()).toBe(false);
+    expect(await page.getByRole("link", { name: "Dead letters" }).isVisible()).toBe(false);
     await snap("login");
     await page.getByRole("button", { name: "Log in" }).click();
     await page.getByRole("heading", { name: "Orders" }).waitFor();
+    expect(await page.getByRole("button", { name: "Log out" }).isVisible()).toBe(true);
     await expect.poll(() => page.locator("#operator").textContent()).toBe("operator: operator");
     await page.locator(`tr[data-order="${applied.orderId}"]`).waitFor();
 

@@ -1,6 +1,7 @@
-// deploy/: the Grafana dashboard and the Prometheus alert rules load (JSON, YAML) and name only
-// metrics the running services export on /metrics (their # TYPE lines, so counters that have not
-// counted anything yet count too).
+// deploy/: the Grafana dashboard and the Prometheus alert rules load (JSON, YAML; the rules also in
+// Prometheus' promtool, with their unit tests) and name only metrics the running services export
+// on /metrics (their # TYPE lines, so counters that have not counted anything yet count too).
+import { execFileSync, spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { freshDatabase, kafkaBrokers } from "@bridge/local-infra/testing";
@@ -55,6 +56,30 @@ const queries = [
     group.rules.map((rule) => ({ where: `alert ${rule.alert}`, expr: rule.expr })),
   ),
 ];
+
+describe("deploy/prometheus in promtool", () => {
+  /** promtool's exit code and output (a failing check or unit test prints why). */
+  const promtool = (...args: string[]) => {
+    const bin = execFileSync(path.join(deploy, "../scripts/ensure-promtool.sh"), { encoding: "utf8" }).trim();
+    const r = spawnSync(bin, args, { cwd: path.join(deploy, "prometheus"), encoding: "utf8" });
+    return { status: r.status, output: `${r.stdout}${r.stderr}` };
+  };
+
+  it("loads the alert rules", () => {
+    const rules = queries.filter((q) => q.where.startsWith("alert")).length;
+    expect(promtool("check", "rules", "alerts.yml")).toMatchObject({
+      status: 0,
+      output: expect.stringContaining(`SUCCESS: ${rules} rules found`),
+    });
+  });
+
+  it("passes the rules' unit tests (alerts.test.yml)", () => {
+    expect(promtool("test", "rules", "alerts.test.yml")).toMatchObject({
+      status: 0,
+      output: expect.stringContaining("SUCCESS"),
+    });
+  });
+});
 
 describe("deploy/ dashboard and alert rules", () => {
   let stack: LocalStack;
