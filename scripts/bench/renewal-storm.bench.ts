@@ -1,10 +1,13 @@
-// Renewal-storm benchmark (issue 15, decision 023), run by `npm run bench` (alone: `npm run bench
-// -- storm`, `--renewals=N` and `--baseline-renewals=N` to resize). N subscriptions on ONE
+// Renewal-storm benchmark (issue 15, decisions 023 and 027), run by `npm run bench` (alone: `npm
+// run bench -- storm`, `--renewals=N` (default 200) and `--baseline-renewals=N` to resize,
+// `--account-limit=N` / `--endpoint-limit=N` for other Stripe limits). N subscriptions on ONE
 // emulator test clock, the clock advanced past their renewal while the emulator enforces Stripe's
 // test-mode limits (25 requests/s for the account, 25/s per endpoint); the emulator's signed
-// webhooks go to the real gateway → Kafka → the real sync-consumer (its own process, shared
-// Stripe budget, background lane) → Postgres. Measured twice in the same run: coalescing on (the
-// default) and the baseline with coalescing off (one full refetch per event).
+// webhooks (delivered concurrently, as Stripe's) go to the real gateway → Kafka → the real
+// sync-consumer (its own process, shared Stripe budget, background lane) → Postgres. Measured
+// twice in the same run: coalescing on (the default) and the baseline with coalescing off (one
+// full refetch per event). Each run also reports when each stage (emulator queue, delivery, Kafka
+// append, sync inbox, convergence) saw its first and last item, to show which one limits.
 //
 // Setup, said plainly: the subscriptions are created directly on the emulator (customer on the
 // clock, card, subscription, with Limio's metadata as the writer sets it) and brought into Limio
@@ -31,7 +34,13 @@ import {
   waitFor,
 } from "./storm-fixture.ts";
 
-const LIMIT = 25;
+/**
+ * What the emulator enforces during the storm (`--account-limit=N`, `--endpoint-limit=N`): by
+ * default Stripe's test-mode limits, the ones Stripe applies to the test key the bench uses (25/s
+ * for the account, 25/s per endpoint). `--account-limit=100` gives the live limits; the
+ * sync-consumer's shared budget is then sized to the account limit, as in production.
+ */
+type Limits = { account: number; endpoint: number };
 const logger = createLogger("bench-storm", { level: "warn" });
 
 export type StormRun = {
@@ -59,10 +68,30 @@ export type StormRun = {
   /** First to last renewal webhook appended to Kafka: the emulator delivers one at a time. */
   webhookSeconds: number;
   setupSeconds: number;
+  /** Per stage of the storm: seconds after the clock advance of its first and last item, and items. */
+  stages: Record<StageName, Stage>;
 };
 
+type StageName = "emulatorQueued" | "emulatorDelivered" | "kafkaAppended" | "syncHandled" | "converged";
+type Stage = { items: number; firstSeconds: number; lastSeconds: number };
+
+function stage(times: number[], started: number): Stage {
+  if (times.length === 0) return { items: 0, firstSeconds: Number.NaN, lastSeconds: Number.NaN };
+  let first = Number.POSITIVE_INFINITY;
+  let last = Number.NEGATIVE_INFINITY;
+  for (const t of times) {
+    first = Math.min(first, t);
+    last = Math.max(last, t);
+  }
+  return {
+    items: times.length,
+    firstSeconds: (first - started) / 1000,
+    lastSeconds: (last - started) / 1000,
+  };
+}
+
 export type RenewalStormResult = {
-  limitPerSecond: number;
+  limits: Limits;
   coalesced: StormRun;
   baseline: StormRun;
   ratios: { requestsPerRenewalBaselineToCoalesced: number; renewalsPerSecondCoalescedToBaseline: number };
@@ -87,19 +116,28 @@ function delta(after: Record<string, number>, before: Record<string, number>) {
   return out;
 }
 
+const setLimits = (services: BridgeServices, limits: Limits) =>
+  emulator(services, "PUT", "settings", {
+    rateLimitPerSecond: limits.account,
+    endpointRateLimitPerSecond: limits.endpoint,
+  });
+const UNLIMITED: Limits = { account: 100_000, endpoint: 100_000 };
+
 /** Per subscription: first renewal webhook in Kafka → its term change in Postgres, in seconds. */
 async function lags(
   store: Store,
   ids: string[],
   since: number,
   kafkaBrokers: string,
-): Promise<{ lags: number[]; webhookSeconds: number }> {
+): Promise<{ lags: number[]; webhookSeconds: number; appendedAt: number[] }> {
   const kafka = createKafkaClient({ brokers: kafkaBrokers.split(","), clientId: "bench-storm", logger });
   const firstWebhook = new Map<string, number>();
   let first = Number.POSITIVE_INFINITY;
   let last = 0;
+  const appendedAt: number[] = [];
   for (const entry of await readTopic(kafka, topics.stripeEvents, { timeoutMs: 30_000 })) {
     if (entry.timestamp < since || !entry.value) continue;
+    appendedAt.push(entry.timestamp);
     const envelope = JSON.parse(entry.value.toString("utf8")) as Envelope<StripeEventReceivedV1>;
     const sub = envelope.data.related.subscriptionId;
     first = Math.min(first, entry.timestamp);
@@ -124,10 +162,20 @@ async function lags(
     const stored = storedAt.get(r.id);
     return webhook !== undefined && stored !== undefined ? [(stored - webhook) / 1000] : [];
   });
-  return { lags: lagSeconds, webhookSeconds: last >= first ? (last - first) / 1000 : 0 };
+  return { lags: lagSeconds, webhookSeconds: last >= first ? (last - first) / 1000 : 0, appendedAt };
 }
 
-async function runStorm(coalescing: boolean, renewals: number): Promise<StormRun> {
+/**
+ * Renewals per second the limits allow at a measured cost: the account's limit over requests per
+ * renewal, or the busiest endpoint's limit over its requests per renewal, whichever is lower.
+ */
+function budgetAllows(limits: Limits, perEndpoint: Record<string, number>): number {
+  const total = Object.values(perEndpoint).reduce((a, b) => a + b, 0);
+  const busiest = Math.max(0, ...Object.values(perEndpoint));
+  return Math.min(limits.account / total, limits.endpoint / busiest);
+}
+
+async function runStorm(coalescing: boolean, renewals: number, limits: Limits): Promise<StormRun> {
   const kafkaBrokers = process.env.KAFKA_BROKERS!;
   const databaseUrl = process.env.DATABASE_URL!;
   const services = await startBridgeServices({
@@ -135,11 +183,13 @@ async function runStorm(coalescing: boolean, renewals: number): Promise<StormRun
     databaseUrl,
     env: {
       emulator: {
-        STRIPE_EMULATOR_RATE_LIMIT: String(LIMIT),
-        STRIPE_EMULATOR_ENDPOINT_RATE_LIMIT: String(LIMIT),
+        STRIPE_EMULATOR_RATE_LIMIT: String(limits.account),
+        STRIPE_EMULATOR_ENDPOINT_RATE_LIMIT: String(limits.endpoint),
       },
-      // The latest-invoice read is opt-in (decision 023); the bench measures it where it is on.
-      sync: { SYNC_COALESCE: String(coalescing), SYNC_LATEST_INVOICE_ONLY: String(coalescing) },
+      sync: {
+        SYNC_COALESCE: String(coalescing),
+        STRIPE_RATE_LIMIT_PER_SECOND: String(limits.account),
+      },
     },
   });
   const store = createStore(databaseUrl, { poolSize: 8 });
@@ -151,7 +201,7 @@ async function runStorm(coalescing: boolean, renewals: number): Promise<StormRun
   });
   try {
     const setupStarted = Date.now();
-    await setLimit(services, 100_000);
+    await setLimits(services, UNLIMITED);
     const { clockId, limioIds } = await setUp(stripe, { store, stripe }, renewals);
     await emulator(services, "POST", "webhooks/flush");
     await waitFor(() => syncDrained(services), 300_000, "the setup's webhooks to drain", 1_000);
@@ -160,8 +210,8 @@ async function runStorm(coalescing: boolean, renewals: number): Promise<StormRun
       `[bench]   storm (${coalescing ? "coalescing" : "baseline"}): ${renewals} subscriptions set up in ${setupSeconds.toFixed(0)} s\n`,
     );
 
-    // The storm, under Stripe's test-mode limits.
-    await setLimit(services, LIMIT);
+    // The storm, under Stripe's limits.
+    await setLimits(services, limits);
     const syncBefore = await stripeRequests(services, "sync");
     const writerBefore = await stripeRequests(services, "writer");
     const deliveriesBefore = ((await emulator(services, "GET", "webhooks/deliveries")).data as unknown[])
@@ -183,8 +233,17 @@ async function runStorm(coalescing: boolean, renewals: number): Promise<StormRun
     const writerDelta = delta(await stripeRequests(services, "writer"), writerBefore);
     await emulator(services, "POST", "webhooks/flush");
     await waitFor(() => syncDrained(services), 600_000, "the storm's webhooks to drain", 1_000);
-    const webhooksDelivered =
-      ((await emulator(services, "GET", "webhooks/deliveries")).data as unknown[]).length - deliveriesBefore;
+    const deliveries = (
+      (await emulator(services, "GET", "webhooks/deliveries")).data as {
+        enqueuedAt: number;
+        deliveredAt: number | null;
+      }[]
+    ).slice(deliveriesBefore);
+    const webhooksDelivered = deliveries.length;
+    const handled = await store.db.inboxMessage.findMany({
+      where: { consumer: "sync-consumer", handledAt: { gte: new Date(started) } },
+      select: { handledAt: true },
+    });
 
     const perRenewal: Record<string, number> = {};
     let total = 0;
@@ -198,10 +257,27 @@ async function runStorm(coalescing: boolean, renewals: number): Promise<StormRun
     }
     const writerTotal = Object.values(writerDelta).reduce((a, b) => a + b, 0);
     const cost = total / renewals;
-    const { lags: lag, webhookSeconds } = await lags(store, limioIds, started, kafkaBrokers);
+    const { lags: lag, webhookSeconds, appendedAt } = await lags(store, limioIds, started, kafkaBrokers);
+    const stages: Record<StageName, Stage> = {
+      emulatorQueued: stage(
+        deliveries.map((d) => d.enqueuedAt),
+        started,
+      ),
+      emulatorDelivered: stage(
+        deliveries.flatMap((d) => (d.deliveredAt === null ? [] : [d.deliveredAt])),
+        started,
+      ),
+      kafkaAppended: stage(appendedAt, started),
+      syncHandled: stage(
+        handled.map((h) => h.handledAt.getTime()),
+        started,
+      ),
+      converged: { items: done, firstSeconds: Number.NaN, lastSeconds: seconds },
+    };
+    process.stderr.write(`[bench]   stages: ${JSON.stringify(stages)}\n`);
 
     // `bridge reconcile` afterwards, limit lifted (it reads everything once more).
-    await setLimit(services, 100_000);
+    await setLimits(services, UNLIMITED);
     let drift = 0;
     await inParallel(limioIds, 8, async (id) => {
       const r = await reconcileSubscription({ store, stripe, logger }, id);
@@ -220,14 +296,15 @@ async function runStorm(coalescing: boolean, renewals: number): Promise<StormRun
       syncRequestsPerRenewalTotal: cost,
       sync429s,
       writerRequestsPerRenewal: writerTotal / renewals,
-      budgetAllowsRenewalsPerSecond: LIMIT / cost,
-      fractionOfBudget: renewalsPerSecond / (LIMIT / cost),
+      budgetAllowsRenewalsPerSecond: budgetAllows(limits, perRenewal),
+      fractionOfBudget: renewalsPerSecond / budgetAllows(limits, perRenewal),
       lagP50Seconds: percentile(lag, 50),
       lagP99Seconds: percentile(lag, 99),
       drift,
       webhooksDelivered,
       webhookSeconds,
       setupSeconds,
+      stages,
     };
   } finally {
     await store.close();
@@ -236,14 +313,17 @@ async function runStorm(coalescing: boolean, renewals: number): Promise<StormRun
 }
 
 export async function runRenewalStormBenchmark(): Promise<RenewalStormResult> {
-  const renewals = argument("renewals", 1_000);
+  // 200 by default keeps the section within ~4 minutes on the shared 2-core machine; the issue's
+  // acceptance figure is `--renewals=1000`.
+  const renewals = argument("renewals", 200);
   // Refetch per event costs ~10× more: the baseline runs on fewer renewals to stay in minutes;
   // its per-renewal figures are what compares.
-  const baselineRenewals = argument("baseline-renewals", Math.min(renewals, 100));
-  const coalesced = await runStorm(true, renewals);
-  const baseline = await runStorm(false, baselineRenewals);
+  const baselineRenewals = argument("baseline-renewals", Math.max(10, Math.round(renewals / 10)));
+  const limits: Limits = { account: argument("account-limit", 25), endpoint: argument("endpoint-limit", 25) };
+  const coalesced = await runStorm(true, renewals, limits);
+  const baseline = await runStorm(false, baselineRenewals, limits);
   return {
-    limitPerSecond: LIMIT,
+    limits,
     coalesced,
     baseline,
     ratios: {
@@ -273,8 +353,20 @@ export async function formatRenewalStormBenchmark(r: RenewalStormResult): Promis
       `${run.webhooksDelivered} in ${run.webhookSeconds.toFixed(0)} s`,
     ].join(" | "),
   );
+  const stages = [r.coalesced, r.baseline].map(
+    (run) =>
+      `${run.coalescing ? "coalescing" : "baseline"} stages (first–last s after the advance, items): ${Object.entries(
+        run.stages,
+      )
+        .map(
+          ([name, st]) => `${name} ${st.firstSeconds.toFixed(1)}–${st.lastSeconds.toFixed(1)} (${st.items})`,
+        )
+        .join(", ")}`,
+  );
   return [
+    `limits: ${r.limits.account}/s account, ${r.limits.endpoint}/s per endpoint`,
     "run | renewals | sync req/renewal | by endpoint | writer req/renewal | sync 429s | s to converge | renewals/s (of budget) | lag p50/p99 s | converged | drift | webhooks",
     ...rows,
+    ...stages,
   ].join("\n");
 }

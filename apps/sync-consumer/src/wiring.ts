@@ -9,10 +9,11 @@ import {
   startConsumer,
 } from "@bridge/messaging";
 import type { Logger } from "@bridge/observability";
-import type { Store } from "@bridge/store";
+import { deferredInbox, type Store } from "@bridge/store";
 import type { Stripe } from "@bridge/stripe-client";
 import {
   type ChangeRelayOptions,
+  CONSUMER,
   createCoalescer,
   createSyncMetrics,
   noCoalescing,
@@ -24,6 +25,7 @@ import {
 import type { Registry } from "prom-client";
 import { startChangeEvents } from "./change-events.ts";
 import { type HandlerHooks, syncHandlers } from "./handlers/index.ts";
+import { partitionKeyOf } from "./handlers/stripe-event.ts";
 import { startOrderOutcomeCallback } from "./order-outcome-callback.ts";
 
 export type SyncTopics = {
@@ -106,6 +108,8 @@ export async function startSyncConsumer(options: SyncConsumerOptions): Promise<R
     ...(options.now ? { now: options.now } : {}),
   };
   const inputs = [topics.orderOutcomes, topics.sync, topics.stripeEvents];
+  // Inbox rows of events with no other effect: one INSERT per batch and partition (decision 027).
+  const deferred = deferredInbox(options.store.db, CONSUMER);
   if (options.kafkaGauges) {
     registerConsumerGauges(options.registry, offsets, {
       lagMetric: "sync_consumer_lag",
@@ -118,7 +122,8 @@ export async function startSyncConsumer(options: SyncConsumerOptions): Promise<R
   const consumer = await startConsumer(options.kafka, {
     groupId,
     topics: inputs,
-    handlers: syncHandlers(deps, options.hooks),
+    handlers: syncHandlers(deps, options.hooks, deferred),
+    commitPerBatch: { beforeCommit: (topic, partition) => deferred.flush(partitionKeyOf(topic, partition)) },
     concurrency: options.concurrency ?? 4,
     retry: { ...syncRetryPolicy, ...options.retry },
     classifyError: syncErrorClass,

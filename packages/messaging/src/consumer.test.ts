@@ -63,6 +63,48 @@ describe("commit only after success", () => {
     await until(async () => (await committedOffsets(client, groupId, topic))[0] === 3, 10_000, "commit of 3");
   });
 
+  it("per batch: the deferred writes are made durable before the commit; a failed one leaves the batch to be redelivered", async () => {
+    const topic = await freshTopicWithCompanions(client, "per-batch");
+    const groupId = uniqueName("per-batch");
+    const sent = [envelope({ n: 1 }), envelope({ n: 2 }), envelope({ n: 3 })];
+    await producer.publishBatch(
+      topic,
+      sent.map((m) => ({ key: "sub-1", envelope: m })),
+    );
+    // What a handler deferred (think: inbox rows), made durable only by beforeCommit.
+    let deferred: { id: string; offset: number }[] = [];
+    const durable: string[] = [];
+    /** At each flush: the committed offset, and the lowest offset of what it makes durable. */
+    const flushes: { committed: number; lowest: number }[] = [];
+    let failNextFlush = true;
+    await start({
+      groupId,
+      topics: [topic],
+      handler: async (e, context) => {
+        deferred.push({ id: e.id, offset: Number(context.offset) });
+      },
+      commitPerBatch: {
+        beforeCommit: async (t) => {
+          const [committed = -1] = await committedOffsets(client, groupId, t);
+          flushes.push({ committed, lowest: Math.min(...deferred.map((d) => d.offset)) });
+          if (failNextFlush) {
+            failNextFlush = false;
+            deferred = []; // the write failed: nothing of it is durable
+            throw new Error("store unavailable");
+          }
+          durable.push(...deferred.map((d) => d.id));
+          deferred = [];
+        },
+      },
+    });
+    await until(async () => (await committedOffsets(client, groupId, topic))[0] === 3, 20_000, "commit of 3");
+    // The failed flush committed nothing, so the batch came again and every message is durable once.
+    expect(durable.sort()).toEqual(sent.map((m) => m.id).sort());
+    // No commit ever ran ahead of its flush: what a flush writes is never committed already.
+    expect(flushes.length).toBeGreaterThanOrEqual(2);
+    for (const f of flushes) expect(f.committed).toBeLessThanOrEqual(f.lowest);
+  });
+
   it("honours retryAfterMs between in-place attempts", async () => {
     const topic = await freshTopicWithCompanions(client, "retry-after");
     await producer.publish(topic, { key: "k", envelope: envelope({}) });

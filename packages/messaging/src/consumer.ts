@@ -33,6 +33,13 @@ export type ConsumerOptions = {
   sessionTimeoutMs?: number;
   heartbeatIntervalMs?: number;
   maxWaitTimeMs?: number;
+  /**
+   * Commit once per fetched batch instead of after every message: `beforeCommit` first makes
+   * durable what the batch's handlers deferred (e.g. inbox rows written as one statement), then
+   * the offset after the last handled message is committed. A crash before that commit redelivers
+   * the batch; handlers must be idempotent, as they are for any redelivery.
+   */
+  commitPerBatch?: { beforeCommit(topic: string, partition: number): Promise<void> };
   /** Called with 1 when the consumer crashed beyond repair (default process.exit). */
   exit?: (code: number) => void;
   logger?: Logger;
@@ -99,7 +106,7 @@ export async function startConsumer(client: KafkaClient, options: ConsumerOption
     autoCommit: false,
     eachBatchAutoResolve: false,
     partitionsConsumedConcurrently: Math.max(1, options.concurrency ?? 3),
-    eachBatch: (payload) => handleBatch(payload, processor, state),
+    eachBatch: (payload) => handleBatch(payload, processor, state, options.commitPerBatch),
   });
   logger.info({ topics: subscribed }, "consumer started");
   return {
@@ -138,38 +145,54 @@ function exitOnCrash(
   });
 }
 
-/** One batch of one partition, in order: each message processed, then its offset committed at once. */
+/**
+ * One batch of one partition, in order: each message processed, then its offset committed at once
+ * (or, with `perBatch`, the batch's deferred writes made durable and the last offset committed).
+ */
 async function handleBatch(
   payload: EachBatchPayload,
   processor: MessageProcessor,
   state: { fatal: boolean; abort: () => void },
+  perBatch?: { beforeCommit(topic: string, partition: number): Promise<void> },
 ): Promise<void> {
   const { batch } = payload;
   const heartbeat = () => payload.heartbeat();
-  for (const message of batch.messages) {
-    if (!payload.isRunning() || payload.isStale() || processor.signal.aborted || state.fatal) return;
-    const source = { topic: batch.topic, partition: batch.partition, offset: message.offset };
-    let outcome: Awaited<ReturnType<typeof processMessage>>;
-    try {
-      outcome = await processMessage(processor, source, message, heartbeat);
-    } catch (error) {
-      if (error instanceof AbortedError) return; // stopping: leave it uncommitted
-      throw error; // e.g. the DLQ unreachable: kafkajs retries the batch from the last commit
-    }
-    if (outcome.kind === "fatal") {
-      state.fatal = true;
-      state.abort();
-      // Not retriable, so kafkajs stops instead of retrying the batch; the offset stays uncommitted.
-      throw Object.assign(new Error("fatal handler error", { cause: outcome.error }), { retriable: false });
-    }
-    payload.resolveOffset(message.offset);
+  let handled: string | undefined;
+  const commit = async (offset: string) => {
+    if (perBatch) await perBatch.beforeCommit(batch.topic, batch.partition);
+    // Resolved only now: if beforeCommit failed, kafkajs fetches the batch again from its start.
+    payload.resolveOffset(offset);
     await payload.commitOffsetsIfNecessary({
       topics: [
         {
           topic: batch.topic,
-          partitions: [{ partition: batch.partition, offset: (BigInt(message.offset) + 1n).toString() }],
+          partitions: [{ partition: batch.partition, offset: (BigInt(offset) + 1n).toString() }],
         },
       ],
     });
+  };
+  try {
+    for (const message of batch.messages) {
+      if (!payload.isRunning() || payload.isStale() || processor.signal.aborted || state.fatal) return;
+      const source = { topic: batch.topic, partition: batch.partition, offset: message.offset };
+      let outcome: Awaited<ReturnType<typeof processMessage>>;
+      try {
+        outcome = await processMessage(processor, source, message, heartbeat);
+      } catch (error) {
+        if (error instanceof AbortedError) return; // stopping: leave it uncommitted
+        throw error; // e.g. the DLQ unreachable: kafkajs retries the batch from the last commit
+      }
+      if (outcome.kind === "fatal") {
+        state.fatal = true;
+        state.abort();
+        // Not retriable, so kafkajs stops instead of retrying the batch; the offset stays uncommitted.
+        throw Object.assign(new Error("fatal handler error", { cause: outcome.error }), { retriable: false });
+      }
+      if (perBatch) handled = message.offset;
+      else await commit(message.offset);
+    }
+  } finally {
+    // Per batch: also when stopping mid-batch, so a clean stop redelivers nothing already handled.
+    if (handled !== undefined && !payload.isStale() && !state.fatal) await commit(handled);
   }
 }

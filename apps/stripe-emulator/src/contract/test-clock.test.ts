@@ -120,7 +120,13 @@ describe("test clock: monthly renewals, a card that starts declining, dunning, c
     expect(flushed.deliveries.some((d: { attempts: number }) => d.attempts > 1)).toBe(true);
     for (const r of receiver.received) expect(r.signature).toMatch(/^t=\d+,v1=[0-9a-f]{64}$/);
 
-    const sequence = receiver.received.map((r) => r.event.type).filter((t) => TRACKED.has(t));
+    // Deliveries arrive unordered (as Stripe's); the sequence is the order the events were queued in.
+    const queued: string[] = flushed.deliveries.map((d: { eventId: string }) => d.eventId);
+    const createdOrder = new Map([...queued].reverse().map((id, i) => [id, queued.length - i]));
+    const sequence = [...receiver.received]
+      .sort((a, b) => createdOrder.get(a.event.id)! - createdOrder.get(b.event.id)!)
+      .map((r) => r.event.type)
+      .filter((t) => TRACKED.has(t));
     expect(sequence).toEqual([
       // subscription created and first invoice paid (API request)
       "customer.subscription.created",

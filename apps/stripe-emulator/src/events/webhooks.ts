@@ -24,7 +24,17 @@ export type DispatcherOptions = {
   logger: Logger;
   /** Called once per endpoint when a delivery got a 2xx (Stripe decrements `pending_webhooks`). */
   onDelivered?: (eventId: string) => void;
+  /** First attempts in flight at once per endpoint (default `DELIVERY_CONCURRENCY`). */
+  concurrency?: number;
 };
+
+/**
+ * Stripe delivers an endpoint's events concurrently and "doesn't guarantee the delivery of events
+ * in the order that they're generated" (https://docs.stripe.com/webhooks#event-ordering). It
+ * publishes no figure for how many at once; 16 keeps a renewal storm's webhooks flowing at the
+ * rate the events are created here without flooding a local receiver.
+ */
+export const DELIVERY_CONCURRENCY = 16;
 
 export type DeliveryRecord = {
   eventId: string;
@@ -32,16 +42,23 @@ export type DeliveryRecord = {
   attempts: number;
   lastStatus: number | null;
   delivered: boolean;
+  /** Epoch ms: when the event was queued for this endpoint, and when a 2xx answered it. */
+  enqueuedAt: number;
+  deliveredAt: number | null;
 };
 
+type QueuedDelivery = { endpoint: StripeObject; payload: string; record: DeliveryRecord; done: () => void };
+
 /**
- * Asynchronous, at-least-once webhook delivery. First attempts go out in event order per
- * endpoint; a failed attempt is retried with exponential backoff (backoffMs × 2^n) up to
- * maxAttempts. `flush()` resolves once nothing is pending.
+ * Asynchronous, at-least-once webhook delivery. First attempts start in event order per endpoint,
+ * up to `concurrency` in flight, so they may arrive out of order, as Stripe's do; a failed attempt
+ * is retried with exponential backoff (backoffMs × 2^n) up to maxAttempts, outside that bound.
+ * `flush()` resolves once nothing is pending.
  */
 export class WebhookDispatcher {
   private readonly pending = new Set<Promise<void>>();
-  private readonly chains = new Map<string, Promise<void>>();
+  /** Per endpoint: first attempts waiting for a slot, and how many are in flight. */
+  private readonly queues = new Map<string, { waiting: QueuedDelivery[]; inFlight: number }>();
   private readonly timers = new Set<NodeJS.Timeout>();
   readonly deliveries: DeliveryRecord[] = [];
   private stopped = false;
@@ -63,13 +80,29 @@ export class WebhookDispatcher {
       attempts: 0,
       lastStatus: null,
       delivered: false,
+      enqueuedAt: Date.now(),
+      deliveredAt: null,
     };
     this.deliveries.push(record);
     const payload = JSON.stringify(event, null, 2);
-    const previous = this.chains.get(endpoint.id) ?? Promise.resolve();
-    const first = previous.then(() => this.attempt(endpoint, payload, record));
-    this.chains.set(endpoint.id, first);
-    this.track(first);
+    const queue = this.queues.get(endpoint.id) ?? { waiting: [], inFlight: 0 };
+    this.queues.set(endpoint.id, queue);
+    this.track(new Promise<void>((done) => queue.waiting.push({ endpoint, payload, record, done })));
+    this.startWaiting(queue);
+  }
+
+  /** Starts first attempts, oldest first, while the endpoint has a free slot. */
+  private startWaiting(queue: { waiting: QueuedDelivery[]; inFlight: number }): void {
+    const limit = Math.max(1, this.options.concurrency ?? DELIVERY_CONCURRENCY);
+    while (queue.inFlight < limit && queue.waiting.length > 0) {
+      const next = queue.waiting.shift()!;
+      queue.inFlight++;
+      void this.attempt(next.endpoint, next.payload, next.record).finally(() => {
+        queue.inFlight--;
+        next.done();
+        this.startWaiting(queue);
+      });
+    }
   }
 
   private track(promise: Promise<void>): void {
@@ -101,6 +134,7 @@ export class WebhookDispatcher {
     }
     if (ok) {
       record.delivered = true;
+      record.deliveredAt = Date.now();
       this.options.onDelivered?.(record.eventId);
       return;
     }

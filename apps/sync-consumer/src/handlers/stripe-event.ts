@@ -1,6 +1,6 @@
 import { type Envelope, isLimioInitiated, messageTypes, type StripeEventLike } from "@bridge/domain";
 import { type MessageContext, type MessageHandler, messageData } from "@bridge/messaging";
-import { handleOnce, recordUnmatched } from "@bridge/store";
+import { type DeferredInbox, handleOnce, recordUnmatched } from "@bridge/store";
 import {
   CONSUMER,
   invoiceNamedBy,
@@ -21,15 +21,23 @@ export type StripeEventOutcome =
   | "synced"
   | "duplicate";
 
+/** Where a partition's deferred inbox rows are queued: flushed before its offset is committed. */
+export const partitionKeyOf = (topic: string, partition: number) => `${topic}:${partition}`;
+
 /**
  * `stripe.event.received` (the gateway's verified webhooks). The event only says *which*
  * subscription changed: Stripe's current state is re-fetched, so duplicates and reordering
  * converge. Limio-initiated events are not synced (loop prevention), Stripe-initiated ones are
  * applied with audit source `stripe`. Nothing is ever published from here.
+ *
+ * An event whose only effect is its inbox row (a loop, an ignored type, one already reflected by a
+ * refetch: most of a storm) queues the row in `deferred`, written once per batch before the
+ * commit (decision 027); without `deferred`, it gets its own transaction.
  */
 export function stripeEventHandler(
   deps: SyncDeps,
   onOutcome?: (eventId: string, outcome: StripeEventOutcome) => void,
+  deferred?: DeferredInbox,
 ): MessageHandler {
   const store = syncStore(deps.store);
   const done = (envelope: Envelope, outcome: StripeEventOutcome) => {
@@ -37,7 +45,20 @@ export function stripeEventHandler(
     if (outcome !== "duplicate") observeWebhookToStore(deps.metrics, envelope.occurredAt, outcome);
     onOutcome?.(envelope.id, outcome);
   };
-  const inboxOnly = (envelope: Envelope) => handleOnce(store, CONSUMER, envelope.id, async () => undefined);
+  /** Records the message as handled with no other effect; `counted` runs if it was not a duplicate. */
+  const inboxOnly = async (
+    envelope: Envelope,
+    context: MessageContext,
+    outcome: StripeEventOutcome,
+    counted: () => void,
+  ) => {
+    const settled = (duplicate: boolean) => {
+      if (!duplicate) counted();
+      done(envelope, duplicate ? "duplicate" : outcome);
+    };
+    if (deferred) return deferred.add(partitionKeyOf(context.topic, context.partition), envelope.id, settled);
+    settled((await handleOnce(store, CONSUMER, envelope.id, async () => undefined)).duplicate);
+  };
 
   return async (envelope: Envelope, context: MessageContext) => {
     const data = messageData(envelope, messageTypes.stripeEventReceived);
@@ -47,10 +68,8 @@ export function stripeEventHandler(
 
     const loop = isLimioInitiated(event, {});
     if (loop.limioInitiated) {
-      const r = await inboxOnly(envelope);
-      if (!r.duplicate) deps.metrics.skippedLoop.inc();
       log.debug({ reasons: loop.reasons }, "Limio-initiated Stripe event: not synced");
-      return done(envelope, r.duplicate ? "duplicate" : "skipped_loop");
+      return inboxOnly(envelope, context, "skipped_loop", () => deps.metrics.skippedLoop.inc());
     }
 
     const resolution = await resolveSubscriptions(deps.store.db, {
@@ -73,9 +92,9 @@ export function stripeEventHandler(
       return done(envelope, r.duplicate ? "duplicate" : "unmatched");
     }
     if (resolution.kind === "none") {
-      const r = await inboxOnly(envelope);
-      if (!r.duplicate) deps.metrics.ignored.inc({ reason: resolution.reason });
-      return done(envelope, r.duplicate ? "duplicate" : "ignored");
+      return inboxOnly(envelope, context, "ignored", () =>
+        deps.metrics.ignored.inc({ reason: resolution.reason }),
+      );
     }
 
     const ids = resolution.subscriptions.map((s) => s.id).sort();
@@ -84,10 +103,8 @@ export function stripeEventHandler(
     return deps.coalescer.serialise(topic, ids, async () => {
       const namedInvoice = invoiceNamedBy(event.data.object as Record<string, unknown>);
       if (ids.every((id) => deps.coalescer.isReflected(topic, partition, id, offset, namedInvoice))) {
-        const r = await inboxOnly(envelope);
-        if (!r.duplicate) deps.metrics.skippedCoalesced.inc();
         log.debug({ subscriptionIds: ids }, "already reflected by a later refetch: coalesced");
-        return done(envelope, r.duplicate ? "duplicate" : "skipped_coalesced");
+        return inboxOnly(envelope, context, "skipped_coalesced", () => deps.metrics.skippedCoalesced.inc());
       }
 
       // Read the log position BEFORE fetching Stripe: everything below it is reflected by the fetch.

@@ -25,6 +25,48 @@ export async function handleOnce<T>(
   });
 }
 
+/**
+ * Inbox rows of messages whose only effect IS the row (a skipped or ignored event), collected
+ * during a Kafka batch and written by `flush` as one statement before the batch's offset is
+ * committed (docs/decisions/027). A crash before the flush leaves neither rows nor commit, so the
+ * batch is redelivered and decided again. `flush` tells each message whether it was new or a
+ * duplicate (its row already existed, or it came twice in the batch), as `handleOnce` would have.
+ */
+export type DeferredInbox = {
+  /** Queue the row of `messageId` on a partition; `settled` runs at the flush that writes it. */
+  add(partitionKey: string, messageId: string, settled: (duplicate: boolean) => void): void;
+  /** Writes the partition's queued rows (one INSERT … ON CONFLICT DO NOTHING) and settles them. */
+  flush(partitionKey: string): Promise<void>;
+};
+
+export function deferredInbox(db: Db, consumer: string): DeferredInbox {
+  const queued = new Map<string, { messageId: string; settled: (duplicate: boolean) => void }[]>();
+  return {
+    add(partitionKey, messageId, settled) {
+      const rows = queued.get(partitionKey) ?? [];
+      queued.set(partitionKey, rows);
+      rows.push({ messageId, settled });
+    },
+    async flush(partitionKey) {
+      const rows = queued.get(partitionKey);
+      if (!rows || rows.length === 0) return;
+      // Taken off first: if the write fails, the batch is redelivered and queues its rows again.
+      queued.delete(partitionKey);
+      const ids = [...new Set(rows.map((r) => r.messageId))];
+      const created = await db.inboxMessage.createManyAndReturn({
+        data: ids.map((messageId) => ({ consumer, messageId })),
+        skipDuplicates: true,
+        select: { messageId: true },
+      });
+      const fresh = new Set(created.map((c) => c.messageId));
+      for (const row of rows) {
+        // The first queued copy of a new row is the one that handled it; any other is a duplicate.
+        row.settled(!fresh.delete(row.messageId));
+      }
+    },
+  };
+}
+
 export async function wasHandled(db: Db, consumer: string, messageId: string) {
   return (await db.inboxMessage.count({ where: { consumer, messageId } })) > 0;
 }

@@ -1,0 +1,110 @@
+import { type StripeEventLike, stripeEventReceivedData } from "@bridge/domain";
+import { listEventsForSubscription } from "@bridge/store";
+import { CONSUMER } from "@bridge/sync-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  advanceClock,
+  gatewayMessage,
+  type Harness,
+  seedLimioSubscription,
+  startHarness,
+  stripeSubscription,
+  until,
+  utc,
+} from "../test/harness.ts";
+
+// Decision 027: the inbox rows of events whose only effect is the row (coalesced, loop, ignored)
+// are written once per batch, just before the batch's offset is committed. Neither a row nor an
+// effect may be lost or doubled by that, also when the batch is redelivered after a crash that
+// came after its syncs committed and before its rows were written.
+
+let h: Harness;
+const seen = new Set<string>();
+
+async function newEvents(customerIds: Set<string>): Promise<StripeEventLike[]> {
+  const events: StripeEventLike[] = [];
+  for await (const e of h.stripe.events.list({ limit: 100 })) {
+    const { customerId } = stripeEventReceivedData(e as unknown as StripeEventLike).related;
+    if (seen.has(e.id) || !customerId || !customerIds.has(customerId)) continue;
+    events.push(e as unknown as StripeEventLike);
+  }
+  for (const e of events) seen.add(e.id);
+  return events.reverse();
+}
+
+async function deliver(deliveries: StripeEventLike[]) {
+  const before = h.outcomes.length;
+  await h.producer.publishBatch(h.topics.stripeEvents, deliveries.map(gatewayMessage));
+  await until(() => h.outcomes.length - before === deliveries.length, 60_000, "every delivery handled");
+  return h.outcomes.slice(before);
+}
+
+async function stripeReads(): Promise<number> {
+  const metric = await h.registry.getSingleMetric("stripe_fetches_total")?.get();
+  return (metric?.values ?? []).reduce((sum, v) => sum + v.value, 0);
+}
+
+const termChanges = async (subscriptionId: string) =>
+  (await listEventsForSubscription(h.store.db, subscriptionId)).filter(
+    (e) => e.type === "subscription.term_changed",
+  ).length;
+
+describe("the inbox written once per batch", () => {
+  beforeAll(async () => {
+    h = await startHarness({ coalesce: true, partitions: 1 });
+  });
+  afterAll(() => h?.stop());
+
+  it("two renewals duplicated in one batch, then the batch redelivered without its deferred rows: every row once, every effect once", async () => {
+    const subs = await Promise.all(
+      [0, 1].map(async () => {
+        const s = await stripeSubscription(h.stripe, { frozenTime: utc(2026, 1, 15), card: "pm_card_visa" });
+        const { subscriptionId } = await seedLimioSubscription(h.store, {
+          stripeSubscriptionId: s.subscription.id,
+          stripeCustomerId: s.customer.id,
+        });
+        return { s, subscriptionId };
+      }),
+    );
+    const customers = new Set(subs.map(({ s }) => s.customer.id));
+    await deliver(await newEvents(customers)); // creation: synced once each
+    for (const { s } of subs) await advanceClock(h.stripe, s.clock!.id, utc(2026, 2, 16));
+    const renewals = await newEvents(customers);
+    const termChangesBefore = await Promise.all(
+      subs.map(({ subscriptionId }) => termChanges(subscriptionId)),
+    );
+    const ids = [...new Set(renewals.map((e) => e.id))];
+    const batch = [...renewals, ...renewals.toReversed()];
+
+    const first = await deliver(batch);
+    // Every delivery is settled only after its row is written: the rows are there now.
+    expect(await h.inboxHas(ids)).toBe(true);
+    // One first-time outcome per message; the second copy of each is a duplicate.
+    const firstTime = first.filter((o) => o.outcome !== "duplicate");
+    expect(firstTime.map((o) => o.eventId).sort()).toEqual([...ids].sort());
+    expect(first.filter((o) => o.outcome === "duplicate")).toHaveLength(ids.length);
+    const renewed = await Promise.all(subs.map(({ subscriptionId }) => termChanges(subscriptionId)));
+    expect(renewed).toEqual(termChangesBefore.map((n) => n + 1));
+
+    // A crash after the batch's syncs committed, before its deferred rows and its offset: the
+    // deferred rows are gone and the same messages come again (re-published here).
+    const deferredIds = firstTime.filter((o) => o.outcome !== "synced").map((o) => o.eventId);
+    expect(deferredIds.length).toBeGreaterThan(0);
+    await h.store.db.inboxMessage.deleteMany({
+      where: { consumer: CONSUMER, messageId: { in: deferredIds } },
+    });
+    const readsBefore = await stripeReads();
+    const again = await deliver(batch);
+    expect(await h.inboxHas(ids)).toBe(true);
+    // The synced messages are duplicates; the deferred ones are decided again, each once.
+    expect(
+      again
+        .filter((o) => o.outcome !== "duplicate")
+        .map((o) => o.eventId)
+        .sort(),
+    ).toEqual([...deferredIds].sort());
+    // Re-published, the copies sit above the refetch's watermark: they may refetch, never double an effect.
+    expect(await stripeReads()).toBeLessThanOrEqual(readsBefore + 3 * subs.length);
+    expect(await Promise.all(subs.map(({ subscriptionId }) => termChanges(subscriptionId)))).toEqual(renewed);
+  });
+});
