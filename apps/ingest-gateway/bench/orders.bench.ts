@@ -1,25 +1,36 @@
-// Throughput of POST /api/orders (validated, durably published: acks=all) against a bare Fastify
-// hello-world route, same process, same concurrency, same load generator, one after the other.
+// Throughput and latency of the gateway's two write routes, `POST /api/orders` and a signed
+// `POST /webhooks/stripe`, against what Kafka itself allows with the same durability: a bare
+// kafkajs idempotent producer (acks=all, one request in flight) sending the same messages (same
+// bytes, same keys, topics created the same way) in batches of the clients' concurrency, the
+// largest batch the gateway's group commit can form. Same process, same broker, same run.
 //
-//   node apps/ingest-gateway/bench/orders.bench.ts            # starts Kafka + Postgres if needed
-//   KAFKA_BROKERS=… DATABASE_URL=… node apps/…/orders.bench.ts  # uses running (migrated) services
-//   BENCH_DURATION_MS=10000 BENCH_CONCURRENCY=32               # knobs
+// Per route: closed loop at a fixed concurrency (the maximum rate), then open loop at half that
+// rate (fixed arrival rate, latency counted from each request's scheduled time) for p50/p99.
+// A bare Fastify hello-world is measured too, as the HTTP stack's own ceiling on this machine.
 //
-// Prints JSON { ordersRps, helloRps, ratio, ordersP99Ms, helloP99Ms, … }.
+//   npm run bench -- gateway                                   # from the runner
+//   node apps/ingest-gateway/bench/orders.bench.ts             # alone: starts Kafka + Postgres
+//   BENCH_DURATION_MS=8000 BENCH_CONCURRENCY=32 LOG_LEVEL=info # knobs (defaults shown)
 import { randomUUID } from "node:crypto";
 import http from "node:http";
+import os from "node:os";
 import { fileURLToPath } from "node:url";
 import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
+import type { EncodedMessage } from "@bridge/messaging";
 
 type LoadSpec = {
   url: string;
   method: "GET" | "POST";
   headers: Record<string, string>;
-  /** A body template; `{{id}}` is replaced per request (unique idempotency identity). */
+  /** A body template; `{{id}}` is replaced per request (a new order, a new Stripe event). */
   body?: string;
+  /** Sign each body as Stripe does (`Stripe-Signature`) with this endpoint secret. */
+  webhookSecret?: string;
   concurrency: number;
   durationMs: number;
   warmupMs: number;
+  /** Open loop: requests per second sent on schedule whatever the answers; else closed loop. */
+  ratePerSecond?: number;
 };
 type LoadResult = {
   requests: number;
@@ -30,9 +41,23 @@ type LoadResult = {
   p99Ms: number;
 };
 
-/** Closed-loop load: `concurrency` keep-alive connections, each sending its next request on the last answer. */
+const round = (value: number, digits = 2) => Math.round(value * 10 ** digits) / 10 ** digits;
+
+function percentiles(samples: number[]) {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const at = (p: number) => round(sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? 0);
+  return { p50Ms: at(0.5), p99Ms: at(0.99) };
+}
+
+/**
+ * Load from a worker thread (not the server's event loop). Closed loop: `concurrency` keep-alive
+ * connections, each sending its next request on the last answer. Open loop: one request every
+ * 1/rate s whatever the answers, latency from the scheduled send time (no coordinated omission).
+ */
 async function generateLoad(spec: LoadSpec): Promise<LoadResult> {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: spec.concurrency });
+  const { default: Stripe } = await import("stripe");
+  const openLoop = spec.ratePerSecond !== undefined;
+  const agent = new http.Agent({ keepAlive: true, maxSockets: openLoop ? 1024 : spec.concurrency });
   const target = new URL(spec.url);
   const latencies: number[] = [];
   const statuses: Record<string, number> = {};
@@ -40,7 +65,16 @@ async function generateLoad(spec: LoadSpec): Promise<LoadResult> {
   let counter = 0;
   const one = () =>
     new Promise<number>((resolve) => {
-      const body = spec.body?.replaceAll("{{id}}", `${process.pid}-${counter++}-${randomUUID()}`);
+      const body = spec.body?.replaceAll("{{id}}", `${process.pid}x${counter++}x${randomUUID().slice(0, 8)}`);
+      const signature =
+        body && spec.webhookSecret
+          ? {
+              "stripe-signature": Stripe.webhooks.generateTestHeaderString({
+                payload: body,
+                secret: spec.webhookSecret,
+              }),
+            }
+          : {};
       const req = http.request(
         {
           host: target.hostname,
@@ -48,7 +82,11 @@ async function generateLoad(spec: LoadSpec): Promise<LoadResult> {
           path: target.pathname,
           method: spec.method,
           agent,
-          headers: { ...spec.headers, ...(body ? { "content-length": Buffer.byteLength(body) } : {}) },
+          headers: {
+            ...spec.headers,
+            ...signature,
+            ...(body ? { "content-length": Buffer.byteLength(body) } : {}),
+          },
         },
         (res) => {
           res.resume();
@@ -59,81 +97,141 @@ async function generateLoad(spec: LoadSpec): Promise<LoadResult> {
       req.on("socket", (socket) => socket.setNoDelay(true));
       req.end(body);
     });
-  const run = async (until: number, record: boolean) => {
-    await Promise.all(
+  const record = (status: number, latencyMs: number) => {
+    latencies.push(latencyMs);
+    statuses[status] = (statuses[status] ?? 0) + 1;
+    if (status < 200 || status >= 300) errors++;
+  };
+  const closedLoop = (until: number, recording: boolean) =>
+    Promise.all(
       Array.from({ length: spec.concurrency }, async () => {
         while (Date.now() < until) {
           const started = performance.now();
           const status = await one();
-          if (!record) continue;
-          latencies.push(performance.now() - started);
-          statuses[status] = (statuses[status] ?? 0) + 1;
-          if (status < 200 || status >= 300) errors++;
+          if (recording) record(status, performance.now() - started);
         }
       }),
     );
+  const fixedRate = async (durationMs: number, recording: boolean) => {
+    const interval = 1000 / spec.ratePerSecond!;
+    const start = performance.now();
+    const pending: Promise<void>[] = [];
+    let next = start;
+    while (next < start + durationMs) {
+      while (next <= performance.now() && next < start + durationMs) {
+        const scheduled = next;
+        pending.push(
+          one().then((status) => {
+            if (recording) record(status, performance.now() - scheduled);
+          }),
+        );
+        next += interval;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    await Promise.all(pending);
   };
-  await run(Date.now() + spec.warmupMs, false);
-  const started = Date.now();
-  await run(started + spec.durationMs, true);
-  const elapsed = (Date.now() - started) / 1000;
+  const run = openLoop
+    ? fixedRate
+    : (ms: number, recording: boolean) => closedLoop(Date.now() + ms, recording);
+  await run(spec.warmupMs, false);
+  const started = performance.now();
+  await run(spec.durationMs, true);
+  const elapsed = (performance.now() - started) / 1000;
   agent.destroy();
-  latencies.sort((a, b) => a - b);
-  const pct = (p: number) =>
-    Math.round((latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))] ?? 0) * 100) /
-    100;
   return {
     requests: latencies.length,
     errors,
     statuses,
     rps: Math.round(latencies.length / elapsed),
-    p50Ms: pct(0.5),
-    p99Ms: pct(0.99),
+    ...percentiles(latencies),
   };
 }
 
-/** The load generator runs in a worker thread so it does not share the server's event loop. */
-function loadInWorker(spec: LoadSpec): Promise<LoadResult> {
+/** Runs a load in a worker thread; also returns the CPU the server's (this) thread used meanwhile. */
+function loadInWorker(spec: LoadSpec): Promise<LoadResult & { serverCpuUsPerRequest: number }> {
   return new Promise((resolve, reject) => {
     const worker = new Worker(fileURLToPath(import.meta.url), { workerData: spec });
-    worker.once("message", resolve);
+    let cpuAtStart: NodeJS.CpuUsage | undefined;
+    // The warm-up is not counted: start the CPU clock when it ends.
+    const timer = setTimeout(() => (cpuAtStart = process.threadCpuUsage()), spec.warmupMs);
+    worker.once("message", (result: LoadResult) => {
+      clearTimeout(timer);
+      const cpu = process.threadCpuUsage(cpuAtStart);
+      resolve({
+        ...result,
+        serverCpuUsPerRequest: Math.round((cpu.user + cpu.system) / Math.max(1, result.requests)),
+      });
+    });
     worker.once("error", reject);
   });
 }
 
+export type RouteFigures = {
+  /** Closed loop at `concurrency`: the route's maximum rate. */
+  maxRps: number;
+  maxP50Ms: number;
+  maxP99Ms: number;
+  /** The gateway thread's CPU per request at the maximum (load-independent, unlike rates). */
+  serverCpuUsPerRequest: number;
+  /** Mean messages per produce request during the closed loop. */
+  meanBatch: number;
+  /** Open loop at half the maximum. */
+  halfRateTarget: number;
+  halfRateRps: number;
+  halfRateP50Ms: number;
+  halfRateP99Ms: number;
+  errors: number;
+  statuses: Record<string, number>;
+};
+
+export type ProducerFigures = {
+  msgsPerSecond: number;
+  batchAckP50Ms: number;
+  batchAckP99Ms: number;
+  messageBytes: number;
+};
+
 export type GatewayBenchmarkResult = {
-  /** Mean time inside the gateway per order request, and of its Kafka publish (from /metrics). */
-  serverMeanMs: number;
-  publishMeanMs: number;
-  ordersRps: number;
+  orders: RouteFigures;
+  webhooks: RouteFigures;
+  /** The bare producer with each route's messages. */
+  producerOrders: ProducerFigures;
+  producerWebhooks: ProducerFigures;
+  ordersToProducer: number;
+  webhooksToProducer: number;
   helloRps: number;
-  ratio: number;
-  ordersP99Ms: number;
-  helloP99Ms: number;
-  ordersP50Ms: number;
-  helloP50Ms: number;
   concurrency: number;
   durationMs: number;
-  ordersErrors: number;
-  helloErrors: number;
-  ordersStatuses: Record<string, number>;
+  logLevel: string;
+  loadAverage: { start: number[]; end: number[] };
+  cpus: number;
 };
 
 export async function runGatewayBenchmark(
   options: { durationMs?: number; concurrency?: number; warmupMs?: number } = {},
 ): Promise<GatewayBenchmarkResult> {
-  const durationMs = options.durationMs ?? Number(process.env.BENCH_DURATION_MS ?? 10_000);
+  const durationMs = options.durationMs ?? Number(process.env.BENCH_DURATION_MS ?? 8_000);
   const concurrency = options.concurrency ?? Number(process.env.BENCH_CONCURRENCY ?? 32);
   const warmupMs = options.warmupMs ?? Number(process.env.BENCH_WARMUP_MS ?? 2_000);
+  // The gateway's default level: its per-message log lines are part of what it costs.
+  const logLevel = process.env.BENCH_LOG_LEVEL ?? "info";
+  const loadAtStart = os.loadavg();
 
-  const { createKafkaClient, createProducer, ensureTopics, topicWithCompanions } = await import(
-    "@bridge/messaging"
-  );
+  const { readFile } = await import("node:fs/promises");
+  const { createWriteStream } = await import("node:fs");
+  const { createKafkaClient, createProducer, encodeMessage, ensureTopics, topicWithCompanions } =
+    await import("@bridge/messaging");
+  const { demoCatalogUrl, stripeEventReceivedData } = await import("@bridge/domain");
   const { createLogger, createMetrics } = await import("@bridge/observability");
-  const { createStore } = await import("@bridge/store");
+  const { createStore, loadCatalog } = await import("@bridge/store");
   const { default: Fastify } = await import("fastify");
   const { buildGateway } = await import("../src/app.ts");
   const { loadConfig } = await import("../src/config.ts");
+  const { orderEnvelope, parseSubmission, publishedOrder, resolveTarget } = await import(
+    "../src/routes/orders/submission.ts"
+  );
+  const { stripeEventMessage } = await import("../src/routes/webhooks/stripe-webhook.ts");
 
   // Run alone: Kafka and a migrated database of its own; from `npm run bench`: the runner's.
   let brokers = process.env.KAFKA_BROKERS;
@@ -145,14 +243,19 @@ export async function runGatewayBenchmark(
     stopInfra = infra.stop;
   }
 
-  const logger = createLogger("ingest-gateway-bench", { level: process.env.LOG_LEVEL ?? "warn" });
-  const key = `bench-key-${randomUUID()}`;
+  // Logs go where production sends them (a stream), here one that discards them.
+  const logger = createLogger("ingest-gateway", {
+    level: logLevel,
+    destination: createWriteStream("/dev/null"),
+  });
+  const apiKey = `bench-key-${randomUUID()}`;
+  const webhookSecret = `whsec_bench_${randomUUID().replaceAll("-", "")}`;
   const config = loadConfig({
     KAFKA_BROKERS: brokers,
     DATABASE_URL: databaseUrl,
-    API_KEYS: `bench:${key}:orders`,
-    STRIPE_WEBHOOK_SECRETS: "whsec_bench",
-    LOG_LEVEL: "warn",
+    API_KEYS: `bench:${apiKey}:orders`,
+    STRIPE_WEBHOOK_SECRETS: webhookSecret,
+    LOG_LEVEL: logLevel,
     // One key sends everything here: measure the gateway, not its per-key limit.
     RATE_LIMIT_ORDERS_PER_MINUTE: "10000000",
   });
@@ -161,82 +264,210 @@ export async function runGatewayBenchmark(
     clientId: "ingest-gateway-bench",
     logger,
   });
-  const ordersTopic = `bench.orders.${Date.now()}`;
-  await ensureTopics(kafka, topicWithCompanions(ordersTopic, { partitions: 6, replicationFactor: 1 }));
+  const suffix = Date.now();
+  const topics = {
+    orders: `bench.orders.${suffix}`,
+    stripeEvents: `bench.stripe-events.${suffix}`,
+    bareOrders: `bench.bare-orders.${suffix}`,
+    bareStripeEvents: `bench.bare-stripe-events.${suffix}`,
+  };
+  // Every topic as the gateway creates its own (partitions, companions).
+  const specs = Object.values(topics).flatMap((topic) =>
+    topicWithCompanions(topic, { partitions: config.KAFKA_TOPIC_PARTITIONS, replicationFactor: 1 }),
+  );
+  await ensureTopics(kafka, specs);
   const producer = createProducer(kafka, { publishTimeoutMs: config.KAFKA_PUBLISH_TIMEOUT_MS });
   await producer.connect();
-  const store = createStore(config.DATABASE_URL, { poolSize: Number(process.env.BENCH_DB_POOL ?? 10) });
+  const store = createStore(config.DATABASE_URL);
   const metrics = createMetrics("ingest-gateway-bench", { defaultMetrics: false });
   const gateway = await buildGateway({
     config,
     logger,
     producer,
     store,
-    topics: { orders: ordersTopic },
+    topics: { orders: topics.orders, stripeEvents: topics.stripeEvents },
     metrics,
   });
   const hello = Fastify({ logger: false });
   hello.get("/hello", async () => ({ hello: "world" }));
 
+  // A Limio order as Limio sends it (test/fixtures/limio/new.json), a new identity per request;
+  // its own id and references are left out so the gateway derives them (decision 008).
+  const fixtures = new URL("../../../test/fixtures/", import.meta.url);
+  const {
+    id: _id,
+    order_reference: _reference,
+    ...limioOrder
+  } = JSON.parse(await readFile(new URL("limio/new.json", fixtures), "utf8")) as Record<string, unknown>;
+  // It names an offer version of the demo catalog, which the gateway checks the store for.
+  await loadCatalog(store.db, JSON.parse(await readFile(demoCatalogUrl, "utf8")));
+  const orderTemplate = JSON.stringify({
+    ...limioOrder,
+    external_id: "BENCH-{{id}}",
+    checkoutId: "basket-{{id}}",
+  });
+  // A Stripe event as Stripe sends it: Stripe's published sample subscription, pretty-printed.
+  const stripeSamples = JSON.parse(await readFile(new URL("stripe/fixtures3-subset.json", fixtures), "utf8"));
+  const eventTemplate = JSON.stringify(
+    {
+      id: "evt_{{id}}",
+      object: "event",
+      api_version: "2026-10-28.endive",
+      created: Math.floor(Date.now() / 1000),
+      livemode: false,
+      type: "customer.subscription.updated",
+      pending_webhooks: 1,
+      request: { id: null, idempotency_key: null },
+      data: { object: { ...stripeSamples.resources.subscription, id: "sub_{{id}}" } },
+    },
+    null,
+    2,
+  );
+
+  // The bare producer's messages: what the gateway publishes for these requests, built by its own code.
+  const pool = 2048;
+  const fill = (template: string, i: number) =>
+    template.replaceAll("{{id}}", `pool${i}x${randomUUID().slice(0, 8)}`);
+  const orderMessages: EncodedMessage[] = [];
+  const eventMessages: EncodedMessage[] = [];
+  for (let i = 0; i < pool; i++) {
+    const submission = parseSubmission(JSON.parse(fill(orderTemplate, i)), "bench", undefined);
+    const target = await resolveTarget(store.db, submission);
+    const envelope = orderEnvelope(submission, target, publishedOrder(submission, target), randomUUID());
+    orderMessages.push(encodeMessage({ key: target.subscriptionId, envelope }));
+    const event = JSON.parse(fill(eventTemplate, i));
+    eventMessages.push(
+      encodeMessage(stripeEventMessage(event, stripeEventReceivedData(event), randomUUID())),
+    );
+  }
+
+  /** A bare kafkajs idempotent producer, one request in flight, batches of `concurrency` back to back. */
+  async function bareProducer(topic: string, messages: EncodedMessage[]): Promise<ProducerFigures> {
+    const bare = kafka.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await bare.connect();
+    let next = 0;
+    const batch = () =>
+      Array.from({ length: concurrency }, () => {
+        const { key, value, headers } = messages[next++ % messages.length]!;
+        return { key, value, headers };
+      });
+    const sendFor = async (ms: number) => {
+      const acks: number[] = [];
+      const until = Date.now() + ms;
+      while (Date.now() < until) {
+        const started = performance.now();
+        await bare.send({ topic, acks: -1, messages: batch() });
+        acks.push(performance.now() - started);
+      }
+      return acks;
+    };
+    try {
+      await sendFor(warmupMs);
+      const started = performance.now();
+      const acks = await sendFor(durationMs);
+      const seconds = (performance.now() - started) / 1000;
+      const { p50Ms, p99Ms } = percentiles(acks);
+      return {
+        msgsPerSecond: Math.round((acks.length * concurrency) / seconds),
+        batchAckP50Ms: p50Ms,
+        batchAckP99Ms: p99Ms,
+        messageBytes: Math.round(messages.reduce((sum, m) => sum + m.bytes, 0) / messages.length),
+      };
+    } finally {
+      await bare.disconnect();
+    }
+  }
+
+  const batchCounts = async () => {
+    const values = (await metrics.registry.getSingleMetric("gateway_kafka_publish_batch_messages")?.get())
+      ?.values;
+    const of = (suffix: string, topic: string) =>
+      (values as { metricName?: string; labels: Record<string, unknown>; value: number }[] | undefined)?.find(
+        (v) => v.metricName?.endsWith(suffix) && v.labels.topic === topic,
+      )?.value ?? 0;
+    return (topic: string) => ({ sum: of("_sum", topic), count: of("_count", topic) });
+  };
+
+  async function measureRoute(
+    spec: Omit<LoadSpec, "concurrency" | "durationMs" | "warmupMs">,
+    topic: string,
+  ) {
+    const before = (await batchCounts())(topic);
+    const max = await loadInWorker({ ...spec, concurrency, durationMs, warmupMs });
+    const after = (await batchCounts())(topic);
+    const halfRateTarget = Math.max(1, Math.round(max.rps / 2));
+    const half = await loadInWorker({
+      ...spec,
+      concurrency,
+      durationMs,
+      warmupMs: Math.min(warmupMs, 1_000),
+      ratePerSecond: halfRateTarget,
+    });
+    return {
+      maxRps: max.rps,
+      maxP50Ms: max.p50Ms,
+      maxP99Ms: max.p99Ms,
+      serverCpuUsPerRequest: max.serverCpuUsPerRequest,
+      meanBatch: round((after.sum - before.sum) / Math.max(1, after.count - before.count), 1),
+      halfRateTarget,
+      halfRateRps: half.rps,
+      halfRateP50Ms: half.p50Ms,
+      halfRateP99Ms: half.p99Ms,
+      errors: max.errors + half.errors,
+      statuses: Object.fromEntries(
+        [...new Set([...Object.keys(max.statuses), ...Object.keys(half.statuses)])].map((s) => [
+          s,
+          (max.statuses[s] ?? 0) + (half.statuses[s] ?? 0),
+        ]),
+      ),
+    } satisfies RouteFigures;
+  }
+
   try {
     const gatewayUrl = await gateway.listen({ port: 0, host: "127.0.0.1" });
     const helloUrl = await hello.listen({ port: 0, host: "127.0.0.1" });
-    const order = JSON.stringify({
-      order_type: "new",
-      source: "shop",
-      external_id: "BENCH-{{id}}",
-      checkoutId: "basket-{{id}}",
-      country: "GB",
-      orderItems: [{ offer: { id: "f9a4695c077b2d1446d4fd8ebfd071b428e90899" }, quantity: 1 }],
-      customerDetails: { firstName: "Ada", lastName: "Lovelace", email: "ada.lovelace@example.com" },
-      billingDetails: {
-        firstName: "Ada",
-        lastName: "Lovelace",
-        address1: "12 St James's Square",
-        city: "London",
-        country: "GB",
-      },
-      payment: { type: "stripe", stripe: { result: { paymentMethod: "pm_1Pgc75B7WZ01zgkWlHVgdEGJ" } } },
-    });
-    const common = { concurrency, durationMs, warmupMs };
+    const producerOrders = await bareProducer(topics.bareOrders, orderMessages);
+    const producerWebhooks = await bareProducer(topics.bareStripeEvents, eventMessages);
     const helloResult = await loadInWorker({
-      ...common,
       url: `${helloUrl}/hello`,
       method: "GET",
       headers: {},
-    });
-    const ordersResult = await loadInWorker({
-      ...common,
-      url: `${gatewayUrl}/api/orders`,
-      method: "POST",
-      headers: { "content-type": "application/json", authorization: `Bearer ${key}` },
-      body: order,
-    });
-    const rendered = await metrics.render();
-    const mean = (name: string) => {
-      const sum = Number(
-        rendered.match(new RegExp(`${name}_sum\\{[^}]*\\} ([0-9.e+-]+)`))?.[1] ?? Number.NaN,
-      );
-      const count = Number(
-        rendered.match(new RegExp(`${name}_count\\{[^}]*\\} ([0-9.e+-]+)`))?.[1] ?? Number.NaN,
-      );
-      return Math.round((sum / count) * 100_000) / 100;
-    };
-    return {
-      serverMeanMs: mean("gateway_http_request_duration_seconds"),
-      publishMeanMs: mean("gateway_kafka_publish_duration_seconds"),
-      ordersRps: ordersResult.rps,
-      helloRps: helloResult.rps,
-      ratio: Math.round((ordersResult.rps / Math.max(1, helloResult.rps)) * 1000) / 1000,
-      ordersP99Ms: ordersResult.p99Ms,
-      helloP99Ms: helloResult.p99Ms,
-      ordersP50Ms: ordersResult.p50Ms,
-      helloP50Ms: helloResult.p50Ms,
       concurrency,
       durationMs,
-      ordersErrors: ordersResult.errors,
-      helloErrors: helloResult.errors,
-      ordersStatuses: ordersResult.statuses,
+      warmupMs,
+    });
+    const orders = await measureRoute(
+      {
+        url: `${gatewayUrl}/api/orders`,
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${apiKey}` },
+        body: orderTemplate,
+      },
+      topics.orders,
+    );
+    const webhooks = await measureRoute(
+      {
+        url: `${gatewayUrl}/webhooks/stripe`,
+        method: "POST",
+        headers: { "content-type": "application/json; charset=utf-8" },
+        body: eventTemplate,
+        webhookSecret,
+      },
+      topics.stripeEvents,
+    );
+    return {
+      orders,
+      webhooks,
+      producerOrders,
+      producerWebhooks,
+      ordersToProducer: round(orders.maxRps / Math.max(1, producerOrders.msgsPerSecond), 3),
+      webhooksToProducer: round(webhooks.maxRps / Math.max(1, producerWebhooks.msgsPerSecond), 3),
+      helloRps: helloResult.rps,
+      concurrency,
+      durationMs,
+      logLevel,
+      loadAverage: { start: loadAtStart.map((l) => round(l)), end: os.loadavg().map((l) => round(l)) },
+      cpus: os.cpus().length,
     };
   } finally {
     await gateway.close();
@@ -245,9 +476,7 @@ export async function runGatewayBenchmark(
     await store.close();
     const admin = kafka.kafka.admin();
     await admin.connect();
-    await admin
-      .deleteTopics({ topics: topicWithCompanions(ordersTopic, { partitions: 1 }).map((t) => t.topic) })
-      .catch(() => {});
+    await admin.deleteTopics({ topics: specs.map((t) => t.topic) }).catch(() => {});
     await admin.disconnect();
     await stopInfra();
   }
@@ -257,6 +486,6 @@ if (!isMainThread) {
   parentPort?.postMessage(await generateLoad(workerData as LoadSpec));
 } else if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const result = await runGatewayBenchmark();
-  console.log(JSON.stringify(result));
+  console.log(JSON.stringify(result, null, 2));
   process.exit(0);
 }

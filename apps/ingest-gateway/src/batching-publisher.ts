@@ -24,7 +24,12 @@ type TopicQueue = { waiting: Pending[]; inFlight: boolean };
  */
 export function createBatchingPublisher(
   producer: MessageProducer,
-  options: { maxBatch?: number; maxBytes?: number } = {},
+  options: {
+    maxBatch?: number;
+    maxBytes?: number;
+    /** Called with each batch's message count as it is sent (for a metric). */
+    onBatch?: (topic: string, messages: number) => void;
+  } = {},
 ) {
   const maxBatch = options.maxBatch ?? 500;
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
@@ -47,6 +52,7 @@ export function createBatchingPublisher(
     state.inFlight = true;
     while (state.waiting.length > 0) {
       const batch = nextBatch(state.waiting);
+      options.onBatch?.(topic, batch.length);
       try {
         await producer.publishEncoded(
           topic,

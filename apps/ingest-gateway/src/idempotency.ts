@@ -51,7 +51,12 @@ export type DerivedOrderIds = {
  * name keeps two clients' idempotency keys from ever colliding.
  */
 export function deriveOrderIds(apiKeyName: string, identity: OrderIdentity): DerivedOrderIds {
-  return idsOfOrder(`order-${sha256(`${apiKeyName}:${identity.value}`).toString("hex").slice(0, 32)}`);
+  return idsOfOrder(deriveOrderId(apiKeyName, identity));
+}
+
+/** The order id alone (what an idempotency look-up needs), without the references. */
+export function deriveOrderId(apiKeyName: string, identity: OrderIdentity): string {
+  return `order-${sha256(`${apiKeyName}:${identity.value}`).toString("hex").slice(0, 32)}`;
 }
 
 /** The references and new subscription that belong to an order id (all derived from it). */

@@ -26,7 +26,10 @@ export const kafkaPlugin = fp(
     app: FastifyInstance,
     options: { producer: MessageProducer; retryAfterSeconds: number; maxMessageBytes: number },
   ) => {
-    const publisher = createBatchingPublisher(options.producer, { maxBytes: options.maxMessageBytes });
+    const publisher = createBatchingPublisher(options.producer, {
+      maxBytes: options.maxMessageBytes,
+      onBatch: (topic, messages) => app.gatewayMetrics.publishBatchSize.observe({ topic }, messages),
+    });
     app.decorate("publish", async <T>(topic: string, message: OutgoingMessage<T>) => {
       const started = performance.now();
       const observe = (result: string) =>

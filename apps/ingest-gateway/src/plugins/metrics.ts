@@ -4,6 +4,7 @@ import { Counter, Histogram, type Registry } from "prom-client";
 
 type GatewayMetrics = {
   publishDuration: Histogram<"topic" | "result">;
+  publishBatchSize: Histogram<"topic">;
   webhookVerificationFailures: Counter<"reason">;
   webhookUnknownEventTypes: Counter<"type">;
   webhookEvents: Counter<"type">;
@@ -22,9 +23,13 @@ function gatewayMetricsOn(registry: Registry) {
   const existing = <T>(name: string) => registry.getSingleMetric(name) as T | undefined;
   const counter = <L extends string>(name: string, help: string, labelNames: L[]) =>
     existing<Counter<L>>(name) ?? new Counter({ name, help, labelNames, registers: [registry] });
-  const histogram = <L extends string>(name: string, help: string, labelNames: L[]) =>
-    existing<Histogram<L>>(name) ??
-    new Histogram({ name, help, labelNames, buckets: latencyBuckets, registers: [registry] });
+  const histogram = <L extends string>(
+    name: string,
+    help: string,
+    labelNames: L[],
+    buckets: number[] = latencyBuckets,
+  ) =>
+    existing<Histogram<L>>(name) ?? new Histogram({ name, help, labelNames, buckets, registers: [registry] });
   return {
     requests: counter("gateway_http_requests_total", "HTTP requests by route, method and status", [
       "route",
@@ -40,6 +45,12 @@ function gatewayMetricsOn(registry: Registry) {
       "gateway_kafka_publish_duration_seconds",
       "Time until Kafka acknowledged (acks=all) a publish, by topic and result",
       ["topic", "result"],
+    ),
+    publishBatchSize: histogram(
+      "gateway_kafka_publish_batch_messages",
+      "Messages per produce request (group commit: what queued while the previous one was in flight)",
+      ["topic"],
+      [1, 2, 4, 8, 16, 32, 64, 128, 256, 512],
     ),
     webhookVerificationFailures: counter(
       "gateway_webhook_verification_failures_total",

@@ -87,6 +87,22 @@ describe("an order naming an offer version", () => {
     order.external_id = "EXT-VERSION-KNOWN";
     order.orderItems[0].offer.version = "f26cd9c730ca67ed80b2607779c1f1a6faf493f7";
     expect((await postOrder(order)).statusCode).toBe(202);
+
+    // A refusal is not remembered: once the catalog holds the version, the same order is accepted.
+    const known = await gw.store.db.offerVersion.findFirstOrThrow({
+      where: { offerId: order.orderItems[0].offer.id, version: order.orderItems[0].offer.version },
+    });
+    order.external_id = "EXT-VERSION-LOADED-LATER";
+    order.orderItems[0].offer.version = "1111111111111111111111111111111111111111";
+    expect((await postOrder(order)).statusCode).toBe(400);
+    await gw.store.db.offerVersion.create({
+      data: {
+        offerId: known.offerId,
+        version: "1111111111111111111111111111111111111111",
+        raw: known.raw as object,
+      },
+    });
+    expect((await postOrder(order)).statusCode).toBe(202);
   });
 });
 

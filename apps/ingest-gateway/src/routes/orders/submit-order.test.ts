@@ -254,6 +254,42 @@ describe("POST /api/orders", () => {
     expect(await topicMessageCount(gw.client, gw.topics.orders)).toBe(before);
   });
 
+  it("answers concurrent duplicates each by its own identity when their look-ups share a query", async () => {
+    // One order the writer recorded, one it has not seen yet: submitted all at once, interleaved.
+    const recorded = { ...fixture("new"), external_id: `EXT-${randomUUID()}` };
+    const first = await post(recorded);
+    const published = await orders.find((m) => m.envelope.id === first.json().id);
+    const data = published.envelope.data as { orderId: string; subscriptionId: string; order: object };
+    await recordOrder(gw.store.db, {
+      id: data.orderId,
+      reference: first.json().order_reference,
+      type: "new",
+      source: "shop",
+      externalId: recorded.external_id,
+      subscriptionId: data.subscriptionId,
+      status: "applied",
+      payload: data.order,
+    });
+    const unseen = { ...fixture("new"), external_id: `EXT-${randomUUID()}` };
+    const before = await topicMessageCount(gw.client, gw.topics.orders);
+    const answers = await Promise.all(
+      Array.from({ length: 10 }, () => [
+        post(recorded),
+        post({ ...recorded, country: "FR" }),
+        post(unseen),
+      ]).flat(),
+    );
+    const of = (i: number) => answers.filter((_, j) => j % 3 === i);
+    for (const replay of of(0)) expect(replay.json()).toEqual({ ...first.json(), status: "applied" });
+    for (const conflict of of(1)) expect(conflict.json().error.code).toBe("idempotency_conflict");
+    const queued = of(2);
+    expect(new Set(queued.map((r) => r.statusCode))).toEqual(new Set([202]));
+    expect(new Set(queued.map((r) => r.json().id)).size).toBe(1);
+    // Only the unseen order was published (ten times, one message id): the writer dedups it.
+    await until(() => orders.messages.filter((m) => m.envelope.id === queued[0]!.json().id).length === 10);
+    expect(await topicMessageCount(gw.client, gw.topics.orders)).toBe(before + 10);
+  });
+
   it("process_immediately waits for the order's outcome: applied with the client secret, failed with the reason", async () => {
     const order = { ...fixture("new"), external_id: `EXT-${randomUUID()}`, process_immediately: true };
     const pending = post(order);

@@ -3,11 +3,11 @@ import { z } from "zod";
 import type { RouteDeps } from "../../deps.ts";
 import { errorResponses } from "../../http-errors.ts";
 import { bodyCheckedByHandler } from "../body-checked-by-handler.ts";
-import { refuseUnknownOfferVersions } from "../catalog/offer-versions.ts";
+import { createOfferVersionCheck } from "../catalog/offer-versions.ts";
 import { finalStatuses, type OrderAnswer, orderAnswerSchema, submitOrderBody } from "./schemas.ts";
 import {
   answers,
-  findExistingOrder,
+  createExistingOrderLookup,
   limioSyncOf,
   orderEnvelope,
   parseSubmission,
@@ -39,6 +39,8 @@ const headers = z
 export const submitOrderRoute: FastifyPluginAsyncZod<{ deps: RouteDeps }> = async (app, { deps }) => {
   const db = deps.store.db;
   const waitMs = deps.config.WAIT_TIMEOUT_MS;
+  const findExistingOrder = createExistingOrderLookup(db);
+  const refuseUnknownOfferVersions = createOfferVersionCheck(db);
 
   app.post(
     "/api/order",
@@ -76,9 +78,9 @@ export const submitOrderRoute: FastifyPluginAsyncZod<{ deps: RouteDeps }> = asyn
         request.apiKeyName,
         request.headers["idempotency-key"],
       );
-      await refuseUnknownOfferVersions(db, submission.order);
+      await refuseUnknownOfferVersions(submission.order);
       const [existing, target] = await Promise.all([
-        findExistingOrder(db, submission, request.apiKeyName),
+        findExistingOrder(submission, request.apiKeyName),
         resolveTarget(db, submission),
       ]);
       await refuseTakenReferences(db, submission, target, existing);

@@ -8,6 +8,7 @@ import {
   stripeEventKey,
   stripeEventReceivedData,
 } from "@bridge/domain";
+import type { OutgoingMessage } from "@bridge/messaging";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import Stripe from "stripe";
 import { z } from "zod";
@@ -83,6 +84,24 @@ const stripeEventBody = z
       },
     ],
   });
+
+/** The `stripe.event.received` message of a verified event: the Stripe event id is the message id. */
+export function stripeEventMessage(
+  event: StripeEventLike,
+  data: StripeEventReceivedV1,
+  correlationId: string,
+): OutgoingMessage<StripeEventReceivedV1> {
+  const envelope: Envelope<StripeEventReceivedV1> = {
+    id: event.id,
+    type: messageTypes.stripeEventReceived,
+    version: 1,
+    occurredAt: new Date(event.created * 1000).toISOString(),
+    source: "stripe",
+    correlationId,
+    data,
+  };
+  return { key: stripeEventKey(event), envelope };
+}
 
 /** `POST /webhooks/stripe`: verified on the raw body, published to stripe.events.v1, 200 after the ack. */
 export const stripeWebhookRoute: FastifyPluginAsyncZod<{ deps: RouteDeps }> = async (app, { deps }) => {
@@ -165,16 +184,7 @@ export const stripeWebhookRoute: FastifyPluginAsyncZod<{ deps: RouteDeps }> = as
         );
         return reply.code(200).send({ received: true as const, id: event.id, published: false });
       }
-      const envelope: Envelope<StripeEventReceivedV1> = {
-        id: event.id,
-        type: messageTypes.stripeEventReceived,
-        version: 1,
-        occurredAt: new Date(event.created * 1000).toISOString(),
-        source: "stripe",
-        correlationId: request.id,
-        data,
-      };
-      await app.publish(deps.topics.stripeEvents, { key: stripeEventKey(event), envelope });
+      await app.publish(deps.topics.stripeEvents, stripeEventMessage(event, data, request.id));
       app.gatewayMetrics.webhookEvents.inc({ type: event.type });
       request.log.info({ eventId: event.id, type: event.type }, "stripe event accepted");
       return reply.code(200).send({ received: true as const, id: event.id, published: true });
