@@ -28,7 +28,6 @@ import {
   emulator,
   inParallel,
   percentile,
-  setLimit,
   setUp,
   syncDrained,
   waitFor,
