@@ -86,11 +86,27 @@ export type StoredEvent = Omit<Stripe.EventBase, "data" | "request"> & {
   request: RequestMeta;
 } & Sequenced;
 
+/**
+ * A price as sent on the wire: `unit_amount_decimal` is a decimal string there; SDK 23 turns it
+ * into its own Decimal class when it reads a response, and its Price type describes that result.
+ */
+export type StoredPrice = Omit<Unexpanded<Stripe.Price>, "unit_amount_decimal"> & {
+  unit_amount_decimal: string | null;
+} & Sequenced;
+
+/**
+ * A deleted customer or product stays in the store, marked `deleted`, because other objects still
+ * name it (a price its product, an invoice its customer); the API answers 404 for it, as Stripe does.
+ * The SDK types the live object with `deleted?: void`, so the mark is declared here.
+ */
+type Deletable<T> = Omit<T, "deleted"> & { deleted?: true };
+
 /** The stored shape per object type: the official SDK's type plus the internal `_` fields it needs. */
 export type StoredObjects = {
-  customer: Unexpanded<Stripe.Customer> & Sequenced;
-  product: Unexpanded<Stripe.Product> & Sequenced;
-  price: Unexpanded<Stripe.Price> & Sequenced;
+  customer: Deletable<Unexpanded<Stripe.Customer>> & Sequenced;
+  /** Without `tax_details`: SDK 23 declares it, Stripe's fixture does not (shape test); tax is not modelled. */
+  product: Deletable<Omit<Unexpanded<Stripe.Product>, "tax_details">> & Sequenced;
+  price: StoredPrice;
   coupon: Stripe.Coupon & Sequenced;
   /** `_coupon`: the coupon's terms as redeemed (deleting the coupon later changes no price). */
   discount: Unexpanded<Stripe.Discount> & Sequenced & { _coupon: Stripe.Coupon };

@@ -1,12 +1,26 @@
-import type { Call, Route } from "../context.ts";
+import type Stripe from "stripe";
+import { type Call, paramsOf, type Route } from "../context.ts";
 import { nowFor } from "../events/events.ts";
 import { invalid, noSuch } from "../http/errors.ts";
 import { paginate } from "../http/pagination.ts";
-import { arr, bool, int, mergeMetadata, metadata, nullable, oneOf, requireStr, str } from "../http/params.ts";
-import type { StripeObject } from "../types.ts";
+import {
+  arr,
+  bool,
+  int,
+  mergeMetadata,
+  metadata,
+  nullableStr,
+  oneOf,
+  requireStr,
+  str,
+} from "../http/params.ts";
+import type { Stored } from "../state.ts";
+import type { Form } from "../types.ts";
 import { createProduct } from "./products.ts";
 
-function setLookupKey(call: Call, price: StripeObject, key: string | null, transfer: boolean): void {
+const TAX_BEHAVIORS = ["exclusive", "inclusive", "unspecified"] as const;
+
+function setLookupKey(call: Call, price: Stored<"price">, key: string | null, transfer: boolean): void {
   if (!key) {
     price.lookup_key = null;
     return;
@@ -27,9 +41,9 @@ function setLookupKey(call: Call, price: StripeObject, key: string | null, trans
 /** Create a price from `prices.create` params or an item's `price_data`. */
 export function createPrice(
   call: Call,
-  b: StripeObject,
+  b: Form<Stripe.PriceCreateParams>,
   options: { fromPriceData?: boolean; param?: string } = {},
-): StripeObject {
+): Stored<"price"> {
   const { state } = call.emu;
   const p = options.param ? `${options.param}[` : "";
   const q = options.param ? "]" : "";
@@ -44,7 +58,7 @@ export function createPrice(
     (b.unit_amount_decimal ? Math.round(Number(b.unit_amount_decimal)) : undefined);
   if (unitAmount === undefined)
     throw invalid(`Missing required param: ${p}unit_amount${q}.`, `${p}unit_amount${q}`, "parameter_missing");
-  let recurring: StripeObject | null = null;
+  let recurring: Stripe.Price.Recurring | null = null;
   if (b.recurring) {
     const interval = oneOf(b.recurring.interval, ["day", "week", "month", "year"], "recurring[interval]");
     if (!interval)
@@ -58,10 +72,11 @@ export function createPrice(
       interval_count: int(b.recurring.interval_count, "recurring[interval_count]") ?? 1,
       meter: null,
       trial_period_days: null,
-      usage_type: b.recurring.usage_type ?? "licensed",
+      usage_type:
+        oneOf(b.recurring.usage_type, ["licensed", "metered"], "recurring[usage_type]") ?? "licensed",
     };
   }
-  const price: StripeObject = {
+  const price: Stored<"price"> = {
     id: state.newId("price"),
     object: "price",
     active: options.fromPriceData ? false : (bool(b.active, "active") ?? true),
@@ -75,7 +90,7 @@ export function createPrice(
     nickname: str(b.nickname, "nickname") ?? null,
     product: productId,
     recurring,
-    tax_behavior: b.tax_behavior ?? "unspecified",
+    tax_behavior: oneOf(b.tax_behavior, TAX_BEHAVIORS, "tax_behavior") ?? "unspecified",
     tiers_mode: null,
     transform_quantity: null,
     type: recurring ? "recurring" : "one_time",
@@ -93,14 +108,31 @@ export function createPrice(
   return price;
 }
 
-export function getPrice(call: Call, id: string, param = "id"): StripeObject {
+/**
+ * A recurring price's `recurring`; a one-time price is refused where a subscription needs a
+ * recurring one (Stripe's message, docs.stripe.com/api/subscriptions/create#create_subscription-items-price).
+ */
+export function recurringOf(price: Stored<"price">, param: string): Stripe.Price.Recurring {
+  if (!price.recurring)
+    throw invalid(
+      "The price specified is set to `type=one_time` but this field only accepts prices with `type=recurring`.",
+      param,
+    );
+  return price.recurring;
+}
+
+export function getPrice(call: Call, id: string, param = "id"): Stored<"price"> {
   const price = call.emu.state.get("price", id);
   if (!price) throw noSuch("price", id, param);
   return price;
 }
 
 export const priceRoutes: Route[] = [
-  { method: "POST", path: "/v1/prices", handler: (call) => createPrice(call, call.body) },
+  {
+    method: "POST",
+    path: "/v1/prices",
+    handler: (call) => createPrice(call, paramsOf<Stripe.PriceCreateParams>(call)),
+  },
   { method: "GET", path: "/v1/prices/:id", handler: (call) => getPrice(call, call.params.id!) },
   {
     method: "POST",
@@ -108,16 +140,17 @@ export const priceRoutes: Route[] = [
     handler: (call) => {
       const price = getPrice(call, call.params.id!);
       const before = call.emu.state.render(price);
-      const b = call.body;
-      if ("active" in b) price.active = bool(b.active, "active");
-      if ("nickname" in b) price.nickname = nullable(str(b.nickname, "nickname"));
+      const b = paramsOf<Stripe.PriceUpdateParams>(call);
+      if ("active" in b) price.active = bool(b.active, "active") ?? price.active;
+      if ("nickname" in b) price.nickname = nullableStr(b.nickname, "nickname") ?? null;
       if ("metadata" in b) price.metadata = mergeMetadata(price.metadata, b.metadata);
-      if ("tax_behavior" in b) price.tax_behavior = b.tax_behavior;
+      if ("tax_behavior" in b)
+        price.tax_behavior = oneOf(b.tax_behavior, TAX_BEHAVIORS, "tax_behavior") ?? null;
       if ("lookup_key" in b) {
         setLookupKey(
           call,
           price,
-          nullable(str(b.lookup_key, "lookup_key")) as string | null,
+          nullableStr(b.lookup_key, "lookup_key") ?? null,
           bool(b.transfer_lookup_key, "transfer_lookup_key") ?? false,
         );
       }
@@ -129,13 +162,13 @@ export const priceRoutes: Route[] = [
     method: "GET",
     path: "/v1/prices",
     handler: (call) => {
-      const b = call.body;
+      const b = paramsOf<Stripe.PriceListParams>(call);
       const active = bool(b.active, "active");
       const product = str(b.product, "product");
       const currency = str(b.currency, "currency");
       const type = str(b.type, "type");
       const lookupKeys = b.lookup_keys === undefined ? undefined : arr(b.lookup_keys).map(String);
-      const interval = b.recurring?.interval as string | undefined;
+      const interval = b.recurring?.interval;
       const rows = call.emu.state
         .all("price")
         .filter(
@@ -144,7 +177,7 @@ export const priceRoutes: Route[] = [
             (!product || p.product === product) &&
             (!currency || p.currency === currency) &&
             (!type || p.type === type) &&
-            (!lookupKeys || lookupKeys.includes(p.lookup_key)) &&
+            (!lookupKeys || (p.lookup_key !== null && lookupKeys.includes(p.lookup_key))) &&
             (!interval || p.recurring?.interval === interval),
         );
       return paginate(rows, b, "/v1/prices", (o) => call.emu.state.render(o));

@@ -1,18 +1,25 @@
-import type { Call, Route } from "../context.ts";
+import type Stripe from "stripe";
+import { type Call, paramsOf, type Route } from "../context.ts";
 import { nowFor } from "../events/events.ts";
 import { invalid, noSuch } from "../http/errors.ts";
 import { paginate } from "../http/pagination.ts";
-import { bool, mergeMetadata, metadata, nullable, requireStr, str } from "../http/params.ts";
-import type { StripeObject } from "../types.ts";
+import { bool, mergeMetadata, metadata, nullableStr, requireStr, str } from "../http/params.ts";
+import type { Stored } from "../state.ts";
+import type { Form } from "../types.ts";
 
-export function createProduct(call: Call, b: StripeObject, id?: string): StripeObject {
+/** Create a product from `products.create` params or a price's `product_data`. */
+export function createProduct(
+  call: Call,
+  b: Form<Stripe.ProductCreateParams>,
+  id?: string,
+): Stored<"product"> {
   const { state } = call.emu;
   const productId = id ?? state.newId("prod", 14);
   if (state.get("product", productId)) {
     throw invalid(`Product already exists.`, "id", "resource_already_exists");
   }
   const now = nowFor(call.emu, null);
-  const product: StripeObject = {
+  const product: Stored<"product"> = {
     id: productId,
     object: "product",
     active: bool(b.active, "active") ?? true,
@@ -38,7 +45,7 @@ export function createProduct(call: Call, b: StripeObject, id?: string): StripeO
   return product;
 }
 
-function getProduct(call: Call, id: string): StripeObject {
+function getProduct(call: Call, id: string): Stored<"product"> {
   const p = call.emu.state.get("product", id);
   if (!p || p.deleted) throw noSuch("product", id);
   return p;
@@ -48,7 +55,10 @@ export const productRoutes: Route[] = [
   {
     method: "POST",
     path: "/v1/products",
-    handler: (call) => createProduct(call, call.body, str(call.body.id, "id")),
+    handler: (call) => {
+      const params = paramsOf<Stripe.ProductCreateParams>(call);
+      return createProduct(call, params, str(params.id, "id"));
+    },
   },
   { method: "GET", path: "/v1/products/:id", handler: (call) => getProduct(call, call.params.id!) },
   {
@@ -57,15 +67,15 @@ export const productRoutes: Route[] = [
     handler: (call) => {
       const product = getProduct(call, call.params.id!);
       const before = call.emu.state.render(product);
-      const b = call.body;
+      const b = paramsOf<Stripe.ProductUpdateParams>(call);
       if ("name" in b) product.name = requireStr(b.name, "name");
-      for (const key of ["description", "statement_descriptor", "tax_code", "unit_label", "url"]) {
-        if (key in b) product[key] = nullable(str(b[key], key));
+      for (const key of ["description", "statement_descriptor", "tax_code", "unit_label", "url"] as const) {
+        if (key in b) product[key] = nullableStr(b[key], key) ?? null;
       }
-      if ("active" in b) product.active = bool(b.active, "active");
+      if ("active" in b) product.active = bool(b.active, "active") ?? product.active;
       if ("metadata" in b) product.metadata = mergeMetadata(product.metadata, b.metadata);
       if ("default_price" in b) {
-        const priceId = nullable(str(b.default_price, "default_price")) as string | null;
+        const priceId = nullableStr(b.default_price, "default_price");
         if (priceId && call.emu.state.get("price", priceId)?.product !== product.id)
           throw noSuch("price", priceId, "default_price");
         product.default_price = priceId;

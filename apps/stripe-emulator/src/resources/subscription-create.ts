@@ -66,7 +66,13 @@ export function createSubscription(call: Call): StripeObject {
   if (
     coupons.length > 0 &&
     cancelAt !== null &&
-    !onBillingBoundary(trialEnd ?? now, end, cancelAt, recurring.interval, recurring.interval_count)
+    !onBillingBoundary(
+      trialEnd ?? now,
+      end,
+      cancelAt,
+      recurring.interval as Interval,
+      recurring.interval_count,
+    )
   ) {
     // The last period would be a proration, which Stripe does not discount further; how the
     // discount enters it is not documented, so the emulator refuses the pair.

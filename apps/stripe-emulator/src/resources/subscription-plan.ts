@@ -1,3 +1,4 @@
+import type Stripe from "stripe";
 import { refuseDiscountedProration } from "../billing/discounts.ts";
 import { formatMoney, type LineInput } from "../billing/invoices.ts";
 import { itemsOf } from "../billing/items.ts";
@@ -7,8 +8,9 @@ import type { Call, Emulator } from "../context.ts";
 import { nowFor } from "../events/events.ts";
 import { invalid, noSuch } from "../http/errors.ts";
 import { arr, bool, int, mergeMetadata, metadata, oneOf } from "../http/params.ts";
+import type { Stored } from "../state.ts";
 import type { StripeObject } from "../types.ts";
-import { createPrice, getPrice } from "./prices.ts";
+import { createPrice, getPrice, recurringOf } from "./prices.ts";
 
 /** Finding a subscription and planning an item change with its prorations (also used by create_preview). */
 export const PAYMENT_BEHAVIORS = [
@@ -31,7 +33,7 @@ export function resolveItemPrice(
   raw: StripeObject,
   i: number,
   list = "items",
-): StripeObject | undefined {
+): Stored<"price"> | undefined {
   if (raw.price) return getPrice(call, String(raw.price), `${list}[${i}][price]`);
   if (raw.price_data)
     return createPrice(call, raw.price_data, { fromPriceData: true, param: `${list}[${i}][price_data]` });
@@ -40,9 +42,14 @@ export function resolveItemPrice(
 
 /** A new subscription's items: each one's recurring price, quantity and metadata. */
 export type NewSubscriptionItems = {
-  items: { price: StripeObject; quantity: number; metadata: Record<string, string> }[];
+  items: {
+    price: Stored<"price">;
+    recurring: Stripe.Price.Recurring;
+    quantity: number;
+    metadata: Record<string, string>;
+  }[];
   /** The one `recurring` (interval, interval_count) and currency all items share. */
-  recurring: StripeObject;
+  recurring: Stripe.Price.Recurring;
   currency: string;
 };
 
@@ -61,27 +68,23 @@ export function newSubscriptionItems(call: Call, raw: unknown, list: string): Ne
     const price = resolveItemPrice(call, item, i, list);
     const param = `${list}[${i}][price]`;
     if (!price) throw invalid(`Missing required param: ${param}.`, param, "parameter_missing");
-    if (!price.recurring)
-      throw invalid(
-        "The price specified is set to `type=one_time` but this field only accepts prices with `type=recurring`.",
-        param,
-      );
     return {
+      recurring: recurringOf(price, param),
       price,
       quantity: int(item.quantity, `${list}[${i}][quantity]`) ?? 1,
       metadata: metadata(item.metadata),
     };
   });
-  const first = items[0]!.price;
+  const first = items[0]!;
   const mixed = items.some(
-    ({ price }) =>
-      price.recurring.interval !== first.recurring.interval ||
-      price.recurring.interval_count !== first.recurring.interval_count ||
-      price.currency !== first.currency,
+    ({ price, recurring }) =>
+      recurring.interval !== first.recurring.interval ||
+      recurring.interval_count !== first.recurring.interval_count ||
+      price.currency !== first.price.currency,
   );
   if (mixed)
     throw invalid("Currency and interval fields must match across all plans on this subscription.", list);
-  return { items, recurring: first.recurring, currency: first.currency };
+  return { items, recurring: first.recurring, currency: first.price.currency };
 }
 
 export function productName(emu: Emulator, price: StripeObject): string {

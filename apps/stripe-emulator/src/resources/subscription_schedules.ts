@@ -8,7 +8,7 @@ import { invalid, noSuch } from "../http/errors.ts";
 import { paginate } from "../http/pagination.ts";
 import { arr, int, mergeMetadata, metadata, oneOf, str } from "../http/params.ts";
 import type { StripeObject } from "../types.ts";
-import { getPrice } from "./prices.ts";
+import { getPrice, recurringOf } from "./prices.ts";
 import { getSubscription } from "./subscription-plan.ts";
 
 function getSchedule(call: Call, id: string): StripeObject {
@@ -117,7 +117,7 @@ function parsePhases(call: Call, schedule: StripeObject, raw: unknown): StripeOb
       quantity: int(it.quantity, `phases[${i}][items][${j}][quantity]`) ?? 1,
       metadata: metadata(it.metadata),
     }));
-    const recurring = prices[0]!.price.recurring;
+    const recurring = recurringOf(prices[0]!.price, `phases[${i}][items][0][price]`);
     let end: number;
     if (p.end_date !== undefined) end = int(p.end_date, `phases[${i}][end_date]`)!;
     else if (p.duration) {
