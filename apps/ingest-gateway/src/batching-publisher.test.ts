@@ -63,7 +63,10 @@ const nextTick = () => new Promise((resolve) => setImmediate(resolve));
 describe("batching publisher", () => {
   it("sends a lone message at once, batches what arrives while a send is in flight, resolves each after its ack", async () => {
     const { producer, sends } = controlledProducer();
-    const publisher = createBatchingPublisher(producer);
+    const batches: [string, number][] = [];
+    const publisher = createBatchingPublisher(producer, {
+      onBatch: (topic, messages) => batches.push([topic, messages]),
+    });
     const first = publisher.publish("orders", message("m1"));
     const second = publisher.publish("orders", message("m2"));
     const third = publisher.publish("orders", message("m3"));
@@ -82,6 +85,12 @@ describe("batching publisher", () => {
     await Promise.all([second, third]);
     sends[1]!.settle();
     await otherTopic;
+    // What the batch-size metric observes: one count per produce request.
+    expect(batches).toEqual([
+      ["orders", 1],
+      ["sync", 1],
+      ["orders", 2],
+    ]);
   });
 
   it("fails every caller of a batch the broker did not acknowledge", async () => {

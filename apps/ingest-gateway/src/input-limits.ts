@@ -45,48 +45,52 @@ const pathOf = (path: readonly (string | number)[]) => (path.length === 0 ? "(ro
  */
 export function findInputProblem(body: unknown, limits: InputLimits): ErrorDetail | undefined {
   let fields = 0;
-  const visit = (value: unknown, path: (string | number)[]): ErrorDetail | undefined => {
-    const field = pathOf(path);
+  // One path, extended and restored as the walk goes (every webhook and order is walked whole);
+  // it is joined into a field name only for the problem found.
+  const path: (string | number)[] = [];
+  const at = (message: string): ErrorDetail => ({ path: pathOf(path), message });
+  const visitChild = (key: string | number, item: unknown): ErrorDetail | undefined => {
+    path.push(key);
+    const problem = visit(item);
+    path.pop();
+    return problem;
+  };
+  const visit = (value: unknown): ErrorDetail | undefined => {
     if (typeof value === "string") {
-      if (value.length > limits.maxStringLength) {
-        return { path: field, message: `longer than ${limits.maxStringLength} characters` };
-      }
+      if (value.length > limits.maxStringLength)
+        return at(`longer than ${limits.maxStringLength} characters`);
       const why = unstorableText(value);
-      return why ? { path: field, message: why } : undefined;
+      return why ? at(why) : undefined;
     }
     if (typeof value === "number") {
       const name = path.at(-1);
-      if (name === "quantity" && value > limits.maxQuantity) {
-        return { path: field, message: `at most ${limits.maxQuantity}` };
-      }
+      if (name === "quantity" && value > limits.maxQuantity) return at(`at most ${limits.maxQuantity}`);
       if (typeof name === "string" && amountName.test(name) && Math.abs(value) > limits.maxAmount) {
-        return { path: field, message: `at most ${limits.maxAmount} (minor units)` };
+        return at(`at most ${limits.maxAmount} (minor units)`);
       }
       return undefined;
     }
     if (value === null || typeof value !== "object") return undefined;
-    if (path.length >= limits.maxDepth) {
-      return { path: field, message: `nested deeper than ${limits.maxDepth} levels` };
-    }
+    if (path.length >= limits.maxDepth) return at(`nested deeper than ${limits.maxDepth} levels`);
     if (Array.isArray(value)) {
       const max = path.length === 1 && path[0] === "orderItems" ? limits.maxOrderItems : limits.maxArrayItems;
-      if (value.length > max) return { path: field, message: `at most ${max} items` };
-      for (const [index, item] of value.entries()) {
-        const problem = visit(item, [...path, index]);
+      if (value.length > max) return at(`at most ${max} items`);
+      for (let index = 0; index < value.length; index++) {
+        const problem = visitChild(index, value[index]);
         if (problem) return problem;
       }
       return undefined;
     }
-    for (const [key, item] of Object.entries(value)) {
+    for (const key in value) {
+      if (!Object.hasOwn(value, key)) continue;
       fields += 1;
-      if (fields > limits.maxFields)
-        return { path: field, message: `more than ${limits.maxFields} fields in the body` };
+      if (fields > limits.maxFields) return at(`more than ${limits.maxFields} fields in the body`);
       const keyProblem = unstorableText(key);
       if (keyProblem) return { path: pathOf([...path, key]), message: `field name ${keyProblem}` };
-      const problem = visit(item, [...path, key]);
+      const problem = visitChild(key, (value as Record<string, unknown>)[key]);
       if (problem) return problem;
     }
     return undefined;
   };
-  return visit(body, []);
+  return visit(body);
 }

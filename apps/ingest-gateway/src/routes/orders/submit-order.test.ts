@@ -101,6 +101,24 @@ const post = (payload: object, headers: Record<string, string> = {}) =>
     payload,
   });
 
+/** Submits a new order, then records it as the writer does once applied (payload = the order as published). */
+async function submitAndRecordApplied(order: { external_id: string }) {
+  const first = await post(order);
+  const published = await orders.find((m) => m.envelope.id === first.json().id);
+  const data = published.envelope.data as { orderId: string; subscriptionId: string; order: object };
+  await recordOrder(gw.store.db, {
+    id: data.orderId,
+    reference: first.json().order_reference,
+    type: "new",
+    source: "shop",
+    externalId: order.external_id,
+    subscriptionId: data.subscriptionId,
+    status: "applied",
+    payload: data.order,
+  });
+  return first;
+}
+
 describe("POST /api/orders", () => {
   it("queues a new order: 202 only once the message is in limio.orders.v1, keyed by the new subscription", async () => {
     const order = { ...fixture("new"), external_id: `EXT-${randomUUID()}` };
@@ -225,24 +243,7 @@ describe("POST /api/orders", () => {
 
   it("answers from the store once the writer recorded the order, without publishing again; 409 on a different payload", async () => {
     const order = { ...fixture("new"), external_id: `EXT-${randomUUID()}` };
-    const first = await post(order);
-    const published = await orders.find((m) => m.envelope.id === first.json().id);
-    const data = published.envelope.data as {
-      orderId: string;
-      subscriptionId: string;
-      order: Record<string, unknown>;
-    };
-    // What the writer records for the order (payload = the order as published).
-    await recordOrder(gw.store.db, {
-      id: data.orderId,
-      reference: first.json().order_reference,
-      type: "new",
-      source: "shop",
-      externalId: order.external_id,
-      subscriptionId: data.subscriptionId,
-      status: "applied",
-      payload: data.order,
-    });
+    const first = await submitAndRecordApplied(order);
     const before = await topicMessageCount(gw.client, gw.topics.orders);
     const replay = await post(order);
     expect(replay.statusCode).toBe(200);
@@ -257,19 +258,7 @@ describe("POST /api/orders", () => {
   it("answers concurrent duplicates each by its own identity when their look-ups share a query", async () => {
     // One order the writer recorded, one it has not seen yet: submitted all at once, interleaved.
     const recorded = { ...fixture("new"), external_id: `EXT-${randomUUID()}` };
-    const first = await post(recorded);
-    const published = await orders.find((m) => m.envelope.id === first.json().id);
-    const data = published.envelope.data as { orderId: string; subscriptionId: string; order: object };
-    await recordOrder(gw.store.db, {
-      id: data.orderId,
-      reference: first.json().order_reference,
-      type: "new",
-      source: "shop",
-      externalId: recorded.external_id,
-      subscriptionId: data.subscriptionId,
-      status: "applied",
-      payload: data.order,
-    });
+    const first = await submitAndRecordApplied(recorded);
     const unseen = { ...fixture("new"), external_id: `EXT-${randomUUID()}` };
     const before = await topicMessageCount(gw.client, gw.topics.orders);
     const answers = await Promise.all(
