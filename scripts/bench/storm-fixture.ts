@@ -13,11 +13,11 @@ import type { Stripe } from "@bridge/stripe-client";
 import { importExternalSubscription } from "@bridge/sync-core";
 import type { BridgeServices } from "../../test/support/services.ts";
 
-export const DAY = 86_400;
+const DAY = 86_400;
 /** 2026-01-15 12:00 UTC: subscriptions start here and renew on 2026-02-15. */
-export const START = Date.UTC(2026, 0, 15, 12) / 1000;
-export const RENEWAL = Date.UTC(2026, 1, 15, 12) / 1000;
-export const NEXT = Date.UTC(2026, 2, 15, 12) / 1000;
+const START = Date.UTC(2026, 0, 15, 12) / 1000;
+const RENEWAL = Date.UTC(2026, 1, 15, 12) / 1000;
+const NEXT = Date.UTC(2026, 2, 15, 12) / 1000;
 const logger = createLogger("bench-storm", { level: "warn" });
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
