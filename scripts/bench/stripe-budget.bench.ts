@@ -53,6 +53,9 @@ export type BudgetPhase = {
   http429Fraction: number;
   /** 429s answered to the writers (an order's call). */
   writer429s: number;
+  /** Webhooks the emulator delivered to the gateway, and Stripe events the sync-consumers handled. */
+  webhooksDeliveredPerSecond: number;
+  syncEventsHandledPerSecond: number;
   otherErrors: number;
   orders: number;
   ordersApplied: number;
@@ -97,14 +100,26 @@ async function requestsBetween(services: BridgeServices, from: number, to: numbe
   return { ok, rateLimited, other };
 }
 
-/** `stripe_requests_total` of the writers or the sync-consumers, summed over their processes. */
-async function stripeRequestsOf(p: Processes, role: "writer" | "sync", status?: string) {
+/** A counter of the writers or the sync-consumers, summed over their processes. */
+async function counterOf(
+  p: Processes,
+  role: "writer" | "sync",
+  name: string,
+  labels: Record<string, string> = {},
+) {
   const texts = [
     await p.services.metrics(role),
     ...(await Promise.all((role === "writer" ? p.writers : p.syncs).map((r) => r.metrics()))),
   ];
-  return texts.reduce((n, t) => n + metricSum(t, "stripe_requests_total", status ? { status } : {}), 0);
+  return texts.reduce((n, t) => n + metricSum(t, name, labels), 0);
 }
+
+const stripeRequestsOf = (p: Processes, role: "writer" | "sync", status: string) =>
+  counterOf(p, role, "stripe_requests_total", { status });
+
+/** Stripe events the sync-consumers handled (synced, or skipped by coalescing). */
+const syncEventsHandled = (p: Processes) =>
+  counterOf(p, "sync", "messaging_messages_handled_total", { topic: "stripe.events.v1" });
 
 async function allSyncsDrained(p: Processes): Promise<boolean> {
   const texts = [await p.services.metrics("sync"), ...(await Promise.all(p.syncs.map((r) => r.metrics())))];
@@ -152,6 +167,9 @@ async function runPhase(
   const writerBefore = await stripeRequestsOf(p, "writer", "200");
   const syncBefore = await stripeRequestsOf(p, "sync", "200");
   const writer429Before = await stripeRequestsOf(p, "writer", "429");
+  const eventsBefore = await syncEventsHandled(p);
+  const deliveriesBefore = ((await emulator(p.services, "GET", "webhooks/deliveries")).data as unknown[])
+    .length;
   // The clock advance is the bench's own request: it comes before the window opens.
   if (options.storm) await advancePastRenewal(stripe, options.storm.clockId);
   const from = Date.now();
@@ -169,6 +187,9 @@ async function runPhase(
   const requests = await requestsBetween(p.services, from, to);
   const writerOk = (await stripeRequestsOf(p, "writer", "200")) - writerBefore;
   const syncOk = (await stripeRequestsOf(p, "sync", "200")) - syncBefore;
+  const eventsHandled = (await syncEventsHandled(p)) - eventsBefore;
+  const deliveries =
+    ((await emulator(p.services, "GET", "webhooks/deliveries")).data as unknown[]).length - deliveriesBefore;
   const rows = await finished(store, ids);
   const postedAt = new Map(posted.map((o) => [o.orderId, o.postedAt]));
   const latencies = rows.map((r) => r.updatedAt.getTime() - postedAt.get(r.id)!);
@@ -183,6 +204,8 @@ async function runPhase(
     http429: requests.rateLimited,
     http429Fraction: requests.rateLimited / Math.max(1, attempts),
     writer429s: (await stripeRequestsOf(p, "writer", "429")) - writer429Before,
+    webhooksDeliveredPerSecond: deliveries / seconds,
+    syncEventsHandledPerSecond: eventsHandled / seconds,
     otherErrors: requests.other,
     orders: ids.length,
     ordersApplied: rows.filter((r) => r.status === "applied").length,
@@ -273,6 +296,7 @@ export function formatStripeBudgetBenchmark(result: StripeBudgetBenchmarkResult)
       r.fractionOfBudget.toFixed(3).padStart(6),
       r.writerRequestsPerSecond.toFixed(1).padStart(7),
       r.syncRequestsPerSecond.toFixed(1).padStart(5),
+      `${r.webhooksDeliveredPerSecond.toFixed(1)} / ${r.syncEventsHandledPerSecond.toFixed(1)}`.padStart(13),
       `${(r.http429Fraction * 100).toFixed(2)}% (${r.writer429s} on orders)`.padStart(18),
       `${r.ordersFailed}/${r.orders}`.padStart(7),
       r.orderP50Ms.toFixed(0).padStart(6),
@@ -280,7 +304,7 @@ export function formatStripeBudgetBenchmark(result: StripeBudgetBenchmarkResult)
     ].join(" | "),
   );
   return [
-    `load                   |     s |  req/s | budget | writers | sync  |  429s             | failed | p50 ms | p99 ms`,
+    `load                   |     s |  req/s | budget | writers | sync  | webhooks/events |  429s             | failed | p50 ms | p99 ms`,
     ...rows,
     `sync ${result.syncCoalescing ? "coalescing" : "refetching per event"}; load average ${result.loadAverage.join(", ")}`,
   ].join("\n");
