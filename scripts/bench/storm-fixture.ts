@@ -43,6 +43,12 @@ export async function emulator(services: BridgeServices, method: string, route: 
   return response.json() as Promise<Record<string, unknown>>;
 }
 
+/** The emulator's env for Stripe's limits, account and per endpoint (requests/s; 0: none). */
+export const emulatorLimitEnv = (perSecond: number) => ({
+  STRIPE_EMULATOR_RATE_LIMIT: String(perSecond),
+  STRIPE_EMULATOR_ENDPOINT_RATE_LIMIT: String(perSecond),
+});
+
 /** The emulator's limits, account and per endpoint (requests/s). */
 export const setLimit = (services: BridgeServices, perSecond: number) =>
   emulator(services, "PUT", "settings", {

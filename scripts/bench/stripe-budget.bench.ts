@@ -27,6 +27,7 @@ import {
   argument,
   converged,
   emulator,
+  emulatorLimitEnv,
   lagIsZero,
   percentile,
   type Replica,
@@ -231,13 +232,7 @@ export async function runStripeBudgetBenchmark(): Promise<StripeBudgetBenchmarkR
   const services = await startBridgeServices({
     kafkaBrokers,
     databaseUrl,
-    env: {
-      emulator: {
-        STRIPE_EMULATOR_RATE_LIMIT: String(LIMIT),
-        STRIPE_EMULATOR_ENDPOINT_RATE_LIMIT: String(LIMIT),
-      },
-      sync: syncEnv,
-    },
+    env: { emulator: emulatorLimitEnv(LIMIT), sync: syncEnv },
   });
   const store = createStore(databaseUrl, { poolSize: 8 });
   const p: Processes = { services, writers: [], syncs: [] };
