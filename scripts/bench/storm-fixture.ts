@@ -13,11 +13,11 @@ import type { Stripe } from "@bridge/stripe-client";
 import { importExternalSubscription } from "@bridge/sync-core";
 import type { BridgeServices } from "../../test/support/services.ts";
 
-export const DAY = 86_400;
+const DAY = 86_400;
 /** 2026-01-15 12:00 UTC: subscriptions start here and renew on 2026-02-15. */
-export const START = Date.UTC(2026, 0, 15, 12) / 1000;
-export const RENEWAL = Date.UTC(2026, 1, 15, 12) / 1000;
-export const NEXT = Date.UTC(2026, 2, 15, 12) / 1000;
+const START = Date.UTC(2026, 0, 15, 12) / 1000;
+const RENEWAL = Date.UTC(2026, 1, 15, 12) / 1000;
+const NEXT = Date.UTC(2026, 2, 15, 12) / 1000;
 const logger = createLogger("bench-storm", { level: "warn" });
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
@@ -42,6 +42,12 @@ export async function emulator(services: BridgeServices, method: string, route: 
   });
   return response.json() as Promise<Record<string, unknown>>;
 }
+
+/** The emulator's env for Stripe's limits, account and per endpoint (requests/s; 0: none). */
+export const emulatorLimitEnv = (perSecond: number) => ({
+  STRIPE_EMULATOR_RATE_LIMIT: String(perSecond),
+  STRIPE_EMULATOR_ENDPOINT_RATE_LIMIT: String(perSecond),
+});
 
 /** The emulator's limits, account and per endpoint (requests/s). */
 export const setLimit = (services: BridgeServices, perSecond: number) =>
