@@ -1,6 +1,7 @@
 // Renewal-storm benchmark (issue 15, decisions 023 and 027), run by `npm run bench` (alone: `npm
 // run bench -- storm`, `--renewals=N` (default 200) and `--baseline-renewals=N` to resize,
-// `--account-limit=N` / `--endpoint-limit=N` for other Stripe limits). N subscriptions on ONE
+// `--account-limit=N` / `--endpoint-limit=N` for other Stripe limits, `--settle-ms=N` to override the
+// sync's settle wait, a diagnostic). N subscriptions on ONE
 // emulator test clock, the clock advanced past their renewal while the emulator enforces Stripe's
 // test-mode limits (25 requests/s for the account, 25/s per endpoint); the emulator's signed
 // webhooks (delivered concurrently, as Stripe's) go to the real gateway → Kafka → the real
@@ -289,6 +290,10 @@ async function runStorm(coalescing: boolean, renewals: number, limits: Limits): 
         SYNC_COALESCE: String(coalescing),
         SYNC_LATEST_INVOICE_ONLY: String(coalescing),
         STRIPE_RATE_LIMIT_PER_SECOND: String(limits.account),
+        // `--settle-ms=N` overrides the sync's settle wait (decision 023 §3) to measure what it costs.
+        ...(process.argv.some((a) => a.startsWith("--settle-ms="))
+          ? { SYNC_COALESCE_SETTLE_MS: String(argument("settle-ms", 500)) }
+          : {}),
       },
     },
   });
