@@ -3,12 +3,11 @@ import { findSubscriptionDetail } from "@bridge/store";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   advanceClock,
-  gatewayMessage,
+  deliverStripeEvents,
   type Harness,
   seedLimioSubscription,
   startHarness,
   stripeSubscription,
-  until,
   utc,
 } from "../test/harness.ts";
 
@@ -35,13 +34,8 @@ async function newEvents(customerId: string, subscriptionId: string): Promise<St
   return events.reverse();
 }
 
-/** Publishes the deliveries in one batch and waits until each one was handled. */
-async function deliver(deliveries: StripeEventLike[]) {
-  const before = h.outcomes.length;
-  await h.producer.publishBatch(h.topics.stripeEvents, deliveries.map(gatewayMessage));
-  await until(() => h.outcomes.length - before === deliveries.length, 60_000, "every delivery handled");
-  return h.outcomes.slice(before).map((o) => o.outcome);
-}
+const deliver = async (deliveries: StripeEventLike[]) =>
+  (await deliverStripeEvents(h, deliveries)).map((o) => o.outcome);
 
 type LoggedRequest = { method: string; path: string; route: string | null };
 

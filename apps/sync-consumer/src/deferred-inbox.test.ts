@@ -4,12 +4,11 @@ import { CONSUMER } from "@bridge/sync-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   advanceClock,
-  gatewayMessage,
+  deliverStripeEvents,
   type Harness,
   seedLimioSubscription,
   startHarness,
   stripeSubscription,
-  until,
   utc,
 } from "../test/harness.ts";
 
@@ -32,12 +31,7 @@ async function newEvents(customerIds: Set<string>): Promise<StripeEventLike[]> {
   return events.reverse();
 }
 
-async function deliver(deliveries: StripeEventLike[]) {
-  const before = h.outcomes.length;
-  await h.producer.publishBatch(h.topics.stripeEvents, deliveries.map(gatewayMessage));
-  await until(() => h.outcomes.length - before === deliveries.length, 60_000, "every delivery handled");
-  return h.outcomes.slice(before);
-}
+const deliver = (deliveries: StripeEventLike[]) => deliverStripeEvents(h, deliveries);
 
 async function stripeReads(): Promise<number> {
   const metric = await h.registry.getSingleMetric("stripe_fetches_total")?.get();

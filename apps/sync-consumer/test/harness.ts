@@ -214,6 +214,14 @@ export function gatewayMessage(event: StripeEventLike) {
   return { key: stripeEventKey(event), envelope };
 }
 
+/** Publishes the deliveries in one batch and waits until each one was handled; their outcomes. */
+export async function deliverStripeEvents(h: Harness, deliveries: StripeEventLike[]) {
+  const before = h.outcomes.length;
+  await h.producer.publishBatch(h.topics.stripeEvents, deliveries.map(gatewayMessage));
+  await until(() => h.outcomes.length - before === deliveries.length, 60_000, "every delivery handled");
+  return h.outcomes.slice(before);
+}
+
 /**
  * A stand-in for the gateway's webhook route: verifies each delivery with the SDK and publishes
  * `stripe.event.received` to the harness topic, answering 200 only after Kafka acknowledged.
