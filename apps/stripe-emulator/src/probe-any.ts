@@ -1,0 +1,1 @@
+export const probe = (x: any) => x;
