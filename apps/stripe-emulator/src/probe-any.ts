@@ -1,1 +1,0 @@
-export const probe = (x: any) => x;
