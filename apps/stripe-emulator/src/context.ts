@@ -1,10 +1,11 @@
 import type { Logger } from "@bridge/observability";
 import type { EmulatorConfig } from "./config.ts";
 import type { WebhookDispatcher } from "./events/webhooks.ts";
-import type { State } from "./state.ts";
-import type { Form, RequestMeta, StripeObject } from "./types.ts";
+import type { State, Stored } from "./state.ts";
+import type { Form, JsonObject, RequestMeta, StripeObject } from "./types.ts";
 
-export type EmitOptions = { previous?: StripeObject; request?: RequestMeta };
+/** `previous`: the object as rendered before the change (for `previous_attributes`). */
+export type EmitOptions = { previous?: JsonObject; request?: RequestMeta };
 
 /** Everything a resource handler or billing routine needs. */
 export type Emulator = {
@@ -13,7 +14,7 @@ export type Emulator = {
   logger: Logger;
   webhooks: WebhookDispatcher;
   /** Record an event for `obj` (rendered now) and deliver it to matching webhook endpoints. */
-  emit(type: string, obj: StripeObject, options?: EmitOptions): StripeObject;
+  emit(type: string, obj: object, options?: EmitOptions): Stored<"event">;
 };
 
 /** One API call as a handler sees it. */

@@ -60,7 +60,13 @@ export type ObjectType = (typeof OBJECT_TYPES)[number];
  * Object types whose stored shape is typed so far (issue 14, one type at a time); the others are
  * still the untyped StripeObject until their files are typed.
  */
-type Typed = "payment_method" | "coupon" | "product" | "price";
+type Typed =
+  | "payment_method"
+  | "coupon"
+  | "product"
+  | "price"
+  | "test_helpers.test_clock"
+  | "webhook_endpoint";
 
 /** The stored shape of one object type: the SDK's type (see StoredObjects). */
 export type Stored<T extends ObjectType> = T extends Typed ? StoredObjects[T] : StripeObject;

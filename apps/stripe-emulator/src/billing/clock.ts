@@ -1,4 +1,5 @@
 import type { Emulator } from "../context.ts";
+import type { Stored } from "../state.ts";
 import type { RequestMeta, StripeObject } from "../types.ts";
 import { itemsOf } from "./items.ts";
 import { cancelSubscriptionNow, collectAutomatically, renewSubscription } from "./renewal.ts";
@@ -110,7 +111,7 @@ function expireIncomplete(emu: Emulator, sub: StripeObject): void {
  * period-end cancellations in time order, each at its own moment (the clock's frozen_time is
  * set to that moment while it runs, so invoices and events carry the right timestamps).
  */
-export function advanceClock(emu: Emulator, clock: StripeObject, target: number): void {
+export function advanceClock(emu: Emulator, clock: Stored<"test_helpers.test_clock">, target: number): void {
   for (let guard = 0; guard < 10_000; guard++) {
     const due = nextDue(emu, clock.id, target);
     if (!due) break;

@@ -1,6 +1,7 @@
 import type { Emulator } from "../context.ts";
 import { nowFor } from "../events/events.ts";
 import { cardError, invalid } from "../http/errors.ts";
+import type { Stored } from "../state.ts";
 import type { RequestMeta, StripeObject } from "../types.ts";
 import { activeDiscounts, discountAmounts } from "./discounts.ts";
 import { applyItemChanges } from "./items.ts";
@@ -280,7 +281,7 @@ export function finalizeInvoice(emu: Emulator, invoice: StripeObject, request: R
 }
 
 function createInvoicePayment(emu: Emulator, invoice: StripeObject, paymentIntentId: string): StripeObject {
-  const payment: StripeObject = {
+  const payment: Stored<"invoice_payment"> = {
     id: emu.state.newId("inpay"),
     object: "invoice_payment",
     amount_paid: null,

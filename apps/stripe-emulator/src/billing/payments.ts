@@ -1,5 +1,6 @@
 import type { Emulator } from "../context.ts";
 import { nowFor } from "../events/events.ts";
+import type { Stored } from "../state.ts";
 import type { RequestMeta, StripeObject } from "../types.ts";
 import { chargeDecline, type Decline, needsAuthentication } from "./cards.ts";
 
@@ -169,8 +170,13 @@ export function authenticatePaymentIntent(
   return chargePaymentIntent(emu, pi, pm, request);
 }
 
-function newCharge(emu: Emulator, pi: StripeObject, pm: StripeObject | undefined, decline: Decline | null) {
-  const charge: StripeObject = {
+function newCharge(
+  emu: Emulator,
+  pi: StripeObject,
+  pm: Stored<"payment_method"> | undefined,
+  decline: Decline | null,
+): Stored<"charge"> {
+  const charge: Stored<"charge"> = {
     id: emu.state.newId("ch"),
     object: "charge",
     amount: pi.amount,
@@ -216,7 +222,7 @@ function newCharge(emu: Emulator, pi: StripeObject, pm: StripeObject | undefined
 function chargePaymentIntent(
   emu: Emulator,
   pi: StripeObject,
-  pm: StripeObject | undefined,
+  pm: Stored<"payment_method"> | undefined,
   request: RequestMeta,
 ): ConfirmResult {
   const decline = chargeDecline(pm?._card);
@@ -245,7 +251,7 @@ function chargePaymentIntent(
 function failPaymentIntent(
   emu: Emulator,
   pi: StripeObject,
-  pm: StripeObject | undefined,
+  pm: Stored<"payment_method"> | undefined,
   decline: Decline,
   request: RequestMeta,
   options: { charge: boolean },

@@ -1,13 +1,14 @@
 import type { EmitOptions, Emulator } from "../context.ts";
 import { stripIncludable } from "../http/expand.ts";
 import { API_VERSION } from "../http/version.ts";
-import type { StripeObject } from "../types.ts";
+import type { Stored } from "../state.ts";
+import type { JsonObject } from "../types.ts";
 import { eventForVersion } from "./versions.ts";
 import { endpointWants } from "./webhooks.ts";
 
 /** Top-level keys whose value changed, with their previous values (Stripe's `previous_attributes`). */
-function previousAttributes(before: StripeObject, after: StripeObject): StripeObject {
-  const out: StripeObject = {};
+function previousAttributes(before: JsonObject, after: JsonObject): JsonObject {
+  const out: JsonObject = {};
   for (const key of Object.keys(before)) {
     if (JSON.stringify(before[key]) !== JSON.stringify(after[key])) out[key] = before[key];
   }
@@ -26,21 +27,22 @@ export function nowFor(emu: Emulator, clockId: string | null | undefined): numbe
 export function createEvent(
   emu: Emulator,
   type: string,
-  obj: StripeObject,
+  obj: object,
   options: EmitOptions = {},
-): StripeObject {
+): Stored<"event"> {
   const { state } = emu;
   const rendered = state.render(obj);
   stripIncludable(rendered);
-  const data: StripeObject = { object: rendered };
+  const data: Stored<"event">["data"] = { object: rendered };
   if (options.previous) {
     stripIncludable(options.previous);
     const prev = previousAttributes(options.previous, rendered);
     data.previous_attributes = prev;
   }
-  const clockId = obj.test_clock ?? obj._test_clock ?? null;
+  // The clock of the object itself, or the one a payment object is kept on (internal `_test_clock`).
+  const clockId = "test_clock" in obj ? obj.test_clock : "_test_clock" in obj ? obj._test_clock : null;
   const endpoints = state.values("webhook_endpoint").filter((e) => endpointWants(e, type));
-  const event: StripeObject = {
+  const event: Stored<"event"> = {
     id: state.newId("evt"),
     object: "event",
     api_version: API_VERSION,

@@ -1,6 +1,10 @@
 import { createHmac } from "node:crypto";
 import type { Logger } from "@bridge/observability";
-import type { StripeObject } from "../types.ts";
+import type { Stored } from "../state.ts";
+import type { JsonObject } from "../types.ts";
+
+/** A webhook endpoint as stored (with its signing secret). */
+type Endpoint = Stored<"webhook_endpoint">;
 
 /** Stripe's signature header: `t=<unix>,v1=<hex HMAC-SHA256 of "t.payload" keyed by the endpoint secret>`. */
 export function signPayload(
@@ -12,7 +16,7 @@ export function signPayload(
   return `t=${timestamp},v1=${signature}`;
 }
 
-export function endpointWants(endpoint: StripeObject, eventType: string): boolean {
+export function endpointWants(endpoint: Endpoint, eventType: string): boolean {
   if (endpoint.status !== "enabled") return false;
   const enabled: string[] = endpoint.enabled_events ?? [];
   return enabled.includes("*") || enabled.includes(eventType);
@@ -73,9 +77,10 @@ export class WebhookDispatcher {
     if (maxAttempts !== undefined) this.options.maxAttempts = maxAttempts;
   }
 
-  enqueue(endpoint: StripeObject, event: StripeObject): void {
+  /** `event` is the payload as rendered for this endpoint. */
+  enqueue(endpoint: Endpoint, event: JsonObject): void {
     const record: DeliveryRecord = {
-      eventId: event.id,
+      eventId: String(event.id),
       endpointId: endpoint.id,
       attempts: 0,
       lastStatus: null,
@@ -110,7 +115,7 @@ export class WebhookDispatcher {
     void promise.finally(() => this.pending.delete(promise));
   }
 
-  private async attempt(endpoint: StripeObject, payload: string, record: DeliveryRecord): Promise<void> {
+  private async attempt(endpoint: Endpoint, payload: string, record: DeliveryRecord): Promise<void> {
     if (this.stopped) return;
     record.attempts++;
     let ok = false;

@@ -1,39 +1,51 @@
-import type { Call, Route } from "../context.ts";
+import type Stripe from "stripe";
+import { type Call, paramsOf, type Route } from "../context.ts";
 import { nowFor } from "../events/events.ts";
 import { invalid, noSuch } from "../http/errors.ts";
 import { paginate } from "../http/pagination.ts";
-import { int, mergeMetadata, metadata, nullable, str } from "../http/params.ts";
-import type { StripeObject } from "../types.ts";
+import { int, mergeMetadata, metadata, nullableStr, oneOf, str } from "../http/params.ts";
+import type { Stored } from "../state.ts";
 import { attachPaymentMethod } from "./payment_methods.ts";
 
-const ADDRESS_KEYS = ["city", "country", "line1", "line2", "postal_code", "state"] as const;
-
-function address(value: unknown): StripeObject | null {
+function address(value: unknown): Stripe.Address | null {
   if (value === undefined || value === "" || value === null) return null;
   const v = value as Record<string, unknown>;
-  const out: StripeObject = {};
-  for (const k of ADDRESS_KEYS) out[k] = typeof v[k] === "string" && v[k] !== "" ? v[k] : null;
-  return out;
+  const field = (k: keyof Stripe.Address) => {
+    const x = v[k];
+    return typeof x === "string" && x !== "" ? x : null;
+  };
+  return {
+    city: field("city"),
+    country: field("country"),
+    line1: field("line1"),
+    line2: field("line2"),
+    postal_code: field("postal_code"),
+    state: field("state"),
+  };
 }
 
-function shipping(value: unknown): StripeObject | null {
+function shipping(value: unknown): Stripe.Customer.Shipping | null {
   if (value === undefined || value === "" || value === null) return null;
   const v = value as Record<string, unknown>;
   if (!v.name) throw invalid("Missing required param: shipping[name].", "shipping[name]");
-  return { address: address(v.address ?? {}), name: String(v.name), phone: v.phone ? String(v.phone) : null };
+  return {
+    address: address(v.address ?? {}) ?? undefined,
+    name: String(v.name),
+    phone: v.phone ? String(v.phone) : null,
+  };
 }
 
-export function getCustomer(call: Call, id: string, param = "id"): StripeObject {
+export function getCustomer(call: Call, id: string, param = "id"): Stored<"customer"> {
   const customer = call.emu.state.get("customer", id);
   if (!customer || customer.deleted) throw noSuch("customer", id, param);
   return customer;
 }
 
-function applyInvoiceSettings(call: Call, customer: StripeObject, value: unknown): void {
+function applyInvoiceSettings(call: Call, customer: Stored<"customer">, value: unknown): void {
   if (value === undefined) return;
   const v = (value || {}) as Record<string, unknown>;
   if ("default_payment_method" in v) {
-    const pmId = nullable(v.default_payment_method) as string | null;
+    const pmId = nullableStr(v.default_payment_method, "invoice_settings[default_payment_method]") ?? null;
     if (pmId) {
       const pm = call.emu.state.get("payment_method", pmId);
       if (!pm) throw noSuch("PaymentMethod", pmId, "invoice_settings[default_payment_method]");
@@ -47,19 +59,21 @@ function applyInvoiceSettings(call: Call, customer: StripeObject, value: unknown
     }
     customer.invoice_settings.default_payment_method = pmId;
   }
-  if ("footer" in v) customer.invoice_settings.footer = nullable(v.footer);
+  if ("footer" in v)
+    customer.invoice_settings.footer = nullableStr(v.footer, "invoice_settings[footer]") ?? null;
 }
 
 const UPDATABLE = ["email", "name", "phone", "description"] as const;
+const TAX_EXEMPT = ["exempt", "none", "reverse"] as const;
 
-function create(call: Call): StripeObject {
+function create(call: Call): Stored<"customer"> {
   const { state } = call.emu;
-  const b = call.body;
+  const b = paramsOf<Stripe.CustomerCreateParams>(call);
   const clockId = str(b.test_clock, "test_clock") ?? null;
   if (clockId && !state.get("test_helpers.test_clock", clockId))
     throw noSuch("test_clock", clockId, "test_clock");
   const id = state.newId("cus", 14);
-  const customer: StripeObject = {
+  const customer: Stored<"customer"> = {
     id,
     object: "customer",
     address: address(b.address),
@@ -85,14 +99,14 @@ function create(call: Call): StripeObject {
     phone: str(b.phone, "phone") ?? null,
     preferred_locales: Array.isArray(b.preferred_locales) ? b.preferred_locales : [],
     shipping: shipping(b.shipping),
-    tax_exempt: str(b.tax_exempt, "tax_exempt") ?? "none",
+    tax_exempt: oneOf(b.tax_exempt, TAX_EXEMPT, "tax_exempt") ?? "none",
     test_clock: clockId,
   };
   state.insert("customer", customer);
   let invoiceSettings = b.invoice_settings;
   if (b.payment_method) {
     const requested = String(b.payment_method);
-    let attached: StripeObject;
+    let attached: Stored<"payment_method">;
     try {
       attached = attachPaymentMethod(call, requested, customer, "payment_method");
     } catch (error) {
@@ -112,18 +126,18 @@ function create(call: Call): StripeObject {
   return customer;
 }
 
-function update(call: Call): StripeObject {
+function update(call: Call): Stored<"customer"> {
   const customer = getCustomer(call, call.params.id!);
   const before = call.emu.state.render(customer);
-  const b = call.body;
-  for (const key of UPDATABLE) if (key in b) customer[key] = nullable(str(b[key], key));
+  const b = paramsOf<Stripe.CustomerUpdateParams>(call);
+  for (const key of UPDATABLE) if (key in b) customer[key] = nullableStr(b[key], key) ?? null;
   if ("address" in b) customer.address = address(b.address);
   if ("shipping" in b) customer.shipping = shipping(b.shipping);
   if ("metadata" in b) customer.metadata = mergeMetadata(customer.metadata, b.metadata);
   if ("balance" in b) customer.balance = int(b.balance, "balance") ?? 0;
   if ("preferred_locales" in b)
     customer.preferred_locales = Array.isArray(b.preferred_locales) ? b.preferred_locales : [];
-  if ("tax_exempt" in b) customer.tax_exempt = str(b.tax_exempt, "tax_exempt");
+  if ("tax_exempt" in b) customer.tax_exempt = oneOf(b.tax_exempt, TAX_EXEMPT, "tax_exempt") ?? null;
   applyInvoiceSettings(call, customer, b.invoice_settings);
   call.emu.emit("customer.updated", customer, { request: call.request, previous: before });
   return customer;
@@ -176,7 +190,7 @@ function stringMatches(have: string, op: string, want: string): boolean {
   return true;
 }
 
-type Matcher = (customer: StripeObject) => boolean;
+type Matcher = (customer: Stored<"customer">) => boolean;
 
 const badQuery = (query: string) => invalid(`Invalid search query: ${query}`, "query");
 
@@ -192,8 +206,8 @@ function parseClause(clause: string, query: string): Matcher {
   // "You must use quotation marks around string values"; substrings are 3 characters at least.
   if (!operatorFits || (op === "~" && value.length < 3) || (type !== "numeric" && number !== undefined))
     throw badQuery(query);
-  const test = (customer: StripeObject): boolean => {
-    const actual = field === "metadata" ? customer.metadata?.[key!] : customer[field!];
+  const test = (customer: Stored<"customer">): boolean => {
+    const actual = field === "metadata" ? customer.metadata?.[key!] : searchField(customer, field!);
     if (type === "numeric") {
       const [have, want] = [Number(actual), Number(value)];
       return {
@@ -233,8 +247,13 @@ function parseSearch(query: string): Matcher {
   return joiners.has("OR") ? (c) => tests.some((t) => t(c)) : (c) => tests.every((t) => t(c));
 }
 
+/** A searchable top-level field of a customer (CUSTOMER_SEARCH_FIELDS). */
+function searchField(customer: Stored<"customer">, field: string): unknown {
+  return Object.entries(customer).find(([k]) => k === field)?.[1];
+}
+
 /** Is the customer in the search index yet (see SEARCH_DELAY_SECONDS)? */
-const searchable = (call: Call, customer: StripeObject) =>
+const searchable = (call: Call, customer: Stored<"customer">) =>
   nowFor(call.emu, customer.test_clock) - customer.created >= SEARCH_DELAY_SECONDS;
 
 export const customerRoutes: Route[] = [

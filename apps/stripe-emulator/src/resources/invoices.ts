@@ -17,6 +17,7 @@ import { nowFor } from "../events/events.ts";
 import { invalid, noSuch } from "../http/errors.ts";
 import { paginate } from "../http/pagination.ts";
 import { bool, mergeMetadata, metadata, nullable, requireStr, str } from "../http/params.ts";
+import type { Stored } from "../state.ts";
 import type { StripeObject } from "../types.ts";
 import { getCustomer } from "./customers.ts";
 import { oneOffLines, trialEndOf } from "./subscription-create.ts";
@@ -281,7 +282,7 @@ function attachPayment(call: Call): StripeObject {
     );
   }
   pi._invoice = invoice.id;
-  const payment: StripeObject = {
+  const payment: Stored<"invoice_payment"> = {
     id: emu.state.newId("inpay"),
     object: "invoice_payment",
     amount_paid: null,

@@ -1,14 +1,15 @@
+import type Stripe from "stripe";
 import { advanceClock } from "../billing/clock.ts";
 import { itemsOf } from "../billing/items.ts";
 import { addIntervals, type Interval } from "../billing/time.ts";
-import type { Call, Route } from "../context.ts";
+import { type Call, paramsOf, type Route } from "../context.ts";
 import { invalid, noSuch } from "../http/errors.ts";
 import { paginate } from "../http/pagination.ts";
 import { int, str } from "../http/params.ts";
-import type { StripeObject } from "../types.ts";
+import type { Stored } from "../state.ts";
 
 /** Stripe lets a clock move at most two intervals of its shortest-interval subscription at once. */
-function advanceLimit(call: Call, clock: StripeObject): number | null {
+function advanceLimit(call: Call, clock: Stored<"test_helpers.test_clock">): number | null {
   let limit: number | null = null;
   for (const sub of call.emu.state.all("subscription")) {
     if (sub.test_clock !== clock.id || sub.status === "canceled" || sub.status === "incomplete_expired")
@@ -22,7 +23,7 @@ function advanceLimit(call: Call, clock: StripeObject): number | null {
   return limit;
 }
 
-function getClock(call: Call, id: string): StripeObject {
+function getClock(call: Call, id: string): Stored<"test_helpers.test_clock"> {
   const clock = call.emu.state.get("test_helpers.test_clock", id);
   if (!clock) throw noSuch("test_clock", id);
   return clock;
@@ -33,18 +34,19 @@ export const testClockRoutes: Route[] = [
     method: "POST",
     path: "/v1/test_helpers/test_clocks",
     handler: (call) => {
-      const frozen = int(call.body.frozen_time, "frozen_time");
+      const b = paramsOf<Stripe.TestHelpers.TestClockCreateParams>(call);
+      const frozen = int(b.frozen_time, "frozen_time");
       if (frozen === undefined)
         throw invalid("Missing required param: frozen_time.", "frozen_time", "parameter_missing");
       const now = Math.floor(Date.now() / 1000);
-      const clock: StripeObject = {
+      const clock: Stored<"test_helpers.test_clock"> = {
         id: call.emu.state.newId("clock"),
         object: "test_helpers.test_clock",
         created: now,
         deletes_after: now + 30 * 86400,
         frozen_time: frozen,
         livemode: false,
-        name: str(call.body.name, "name") ?? null,
+        name: str(b.name, "name") ?? null,
         status: "ready",
         status_details: {},
       };
@@ -100,7 +102,10 @@ export const testClockRoutes: Route[] = [
     path: "/v1/test_helpers/test_clocks/:id/advance",
     handler: (call) => {
       const clock = getClock(call, call.params.id!);
-      const target = int(call.body.frozen_time, "frozen_time");
+      const target = int(
+        paramsOf<Stripe.TestHelpers.TestClockAdvanceParams>(call).frozen_time,
+        "frozen_time",
+      );
       if (target === undefined)
         throw invalid("Missing required param: frozen_time.", "frozen_time", "parameter_missing");
       if (clock.status !== "ready") {

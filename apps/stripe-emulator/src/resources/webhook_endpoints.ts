@@ -1,10 +1,10 @@
-import type { Call, Route } from "../context.ts";
+import type Stripe from "stripe";
+import { type Call, paramsOf, type Route } from "../context.ts";
 import { RENDERABLE_VERSIONS } from "../events/versions.ts";
 import { invalid, noSuch } from "../http/errors.ts";
 import { paginate } from "../http/pagination.ts";
 import { arr, bool, mergeMetadata, metadata, requireStr, str } from "../http/params.ts";
-import type { State } from "../state.ts";
-import type { StripeObject } from "../types.ts";
+import type { State, Stored } from "../state.ts";
 
 export function createWebhookEndpoint(
   state: State,
@@ -16,8 +16,8 @@ export function createWebhookEndpoint(
     secret?: string;
     apiVersion?: string | null;
   },
-): StripeObject {
-  const endpoint: StripeObject = {
+): Stored<"webhook_endpoint"> {
+  const endpoint: Stored<"webhook_endpoint"> = {
     id: state.newId("we"),
     object: "webhook_endpoint",
     api_version: params.apiVersion ?? null,
@@ -35,7 +35,7 @@ export function createWebhookEndpoint(
   return endpoint;
 }
 
-function getEndpoint(call: Call, id: string): StripeObject {
+function getEndpoint(call: Call, id: string): Stored<"webhook_endpoint"> {
   const e = call.emu.state.get("webhook_endpoint", id);
   if (!e) throw noSuch("webhook_endpoint", id);
   return e;
@@ -53,13 +53,14 @@ export const webhookEndpointRoutes: Route[] = [
     method: "POST",
     path: "/v1/webhook_endpoints",
     handler: (call) => {
-      const url = requireStr(call.body.url, "url");
+      const b = paramsOf<Stripe.WebhookEndpointCreateParams>(call);
+      const url = requireStr(b.url, "url");
       try {
         new URL(url);
       } catch {
         throw invalid("Invalid URL: " + url, "url", "url_invalid");
       }
-      const apiVersion = str(call.body.api_version, "api_version") ?? null;
+      const apiVersion = str(b.api_version, "api_version") ?? null;
       if (apiVersion && !RENDERABLE_VERSIONS.includes(apiVersion)) {
         // A version Stripe knows but the emulator cannot render: refused rather than misrendered.
         throw invalid(
@@ -69,9 +70,9 @@ export const webhookEndpointRoutes: Route[] = [
       }
       const endpoint = createWebhookEndpoint(call.emu.state, {
         url,
-        enabledEvents: enabledEvents(call.body.enabled_events),
-        description: str(call.body.description, "description") ?? null,
-        metadata: metadata(call.body.metadata),
+        enabledEvents: enabledEvents(b.enabled_events),
+        description: str(b.description, "description") ?? null,
+        metadata: metadata(b.metadata),
         apiVersion,
       });
       // The secret is only ever returned on creation, as with Stripe.
@@ -84,11 +85,12 @@ export const webhookEndpointRoutes: Route[] = [
     path: "/v1/webhook_endpoints/:id",
     handler: (call) => {
       const e = getEndpoint(call, call.params.id!);
-      if ("url" in call.body) e.url = requireStr(call.body.url, "url");
-      if ("enabled_events" in call.body) e.enabled_events = enabledEvents(call.body.enabled_events);
-      if ("description" in call.body) e.description = call.body.description || null;
-      if ("metadata" in call.body) e.metadata = mergeMetadata(e.metadata, call.body.metadata);
-      if ("disabled" in call.body) e.status = bool(call.body.disabled, "disabled") ? "disabled" : "enabled";
+      const b = paramsOf<Stripe.WebhookEndpointUpdateParams>(call);
+      if ("url" in b) e.url = requireStr(b.url, "url");
+      if ("enabled_events" in b) e.enabled_events = enabledEvents(b.enabled_events);
+      if ("description" in b) e.description = b.description || null;
+      if ("metadata" in b) e.metadata = mergeMetadata(e.metadata, b.metadata);
+      if ("disabled" in b) e.status = bool(b.disabled, "disabled") ? "disabled" : "enabled";
       return e;
     },
   },
