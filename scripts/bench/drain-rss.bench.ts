@@ -19,6 +19,7 @@
 // of the messages. Slope: least squares of RSS over messages handled after warm-up, in MB per
 // 10k messages. Flat: slope < 1 MB per 10k. The gateway's orders are left in its (default) orders
 // topic, which no service of this benchmark reads.
+import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import http from "node:http";
 import os from "node:os";
@@ -26,6 +27,7 @@ import {
   BRIDGE_IDEMPOTENCY_PREFIX,
   type Envelope,
   messageTypes,
+  orderSubmittedV1,
   type StripeEventLike,
   stripeEventKey,
   stripeEventReceivedData,
@@ -133,7 +135,8 @@ export function slope(points: { x: number; y: number }[]): number {
 const round = (value: number, digits = 1) => Math.round(value * 10 ** digits) / 10 ** digits;
 const load1 = () => round(os.loadavg()[0] ?? Number.NaN, 2);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const hex32 = (prefix: string, i: number) => `${prefix}${i.toString(16).padStart(32 - prefix.length, "0")}`;
+/** A fresh Limio id (`<kind>-<32 hex>`): random, so the writer's minted references differ too. */
+const limioId = (kind: string) => `${kind}-${randomUUID().replaceAll("-", "")}`;
 
 /** At most `n` of `samples`, evenly spaced, the last one kept: the report stays readable. */
 function thin<T>(samples: T[], n: number): T[] {
@@ -262,28 +265,16 @@ async function preload(
 
 /** Half orders Stripe already has (skipped), half naming an offer that is not in the catalog. */
 function writerBacklog(run: string, count: number): OutgoingMessage[] {
-  return Array.from({ length: count }, (_, i) => {
-    const orderId = hex32(`order-${run}`, i);
-    const subscriptionId = hex32(`sub-${run}`, i);
+  const messages = Array.from({ length: count }, (_, i) => {
+    const orderId = limioId("order");
+    const subscriptionId = limioId("sub");
     const email = `drain.${run}.${i}@example.com`;
     const fromStripe = i % 2 === 0;
     const now = new Date().toISOString();
     const order = {
-      order_type: "new",
+      ...newOrderBody(email, "pm_card_visa", `drain-missing-offer-${i % 100}`),
       source: fromStripe ? "stripe" : "shop",
       external_id: `drain-${run}-${i}`,
-      orderItems: [{ offer: { id: `drain-missing-offer-${i % 100}` }, quantity: 1 }],
-      customerDetails: { firstName: "Ada", lastName: "Lovelace", email },
-      billingDetails: {
-        firstName: "Ada",
-        lastName: "Lovelace",
-        email,
-        address1: "1 Way",
-        city: "London",
-        country: "GB",
-      },
-      payment: { type: "stripe", stripe: { result: { paymentMethod: "pm_card_visa" } } },
-      country: "GB",
     };
     const envelope: Envelope = {
       id: orderId,
@@ -296,6 +287,29 @@ function writerBacklog(run: string, count: number): OutgoingMessage[] {
     };
     return { key: subscriptionId, envelope };
   });
+  // A backlog the writer would dead-letter measures the DLQ path: refuse it here instead.
+  for (const m of messages.slice(0, 2)) orderSubmittedV1.parse(m.envelope.data);
+  return messages;
+}
+
+/** The backlog's orders in the store, by status and error code: what the writer made of them. */
+async function orderStatuses(databaseUrl: string, run: string): Promise<Record<string, number>> {
+  const store = createStore(databaseUrl, { poolSize: 1 });
+  try {
+    const rows = await store.db.order.findMany({
+      where: { externalId: { startsWith: `drain-${run}-` } },
+      select: { status: true, outcome: true },
+    });
+    const out: Record<string, number> = {};
+    for (const row of rows) {
+      const code = (row.outcome as { error?: { code?: string } } | null)?.error?.code;
+      const key = `orders ${row.status}${code ? ` (${code})` : ""}`;
+      out[key] = (out[key] ?? 0) + 1;
+    }
+    return out;
+  } finally {
+    await store.close();
+  }
 }
 
 /** Subscriptions in Stripe (the emulator) imported into Limio: 10% of the sync backlog is about them. */
@@ -475,21 +489,21 @@ export async function runDrainRssBenchmark(): Promise<DrainRssResult> {
 
     // stripe-writer
     const ordersTopic = `${writerPrefix}${topics.orders}`;
-    if (only.includes("writer"))
-      runs.push({
-        messages,
-        ...(await sampleDrain({
-          service: "writer",
-          services,
-          pid: pids.writer,
-          others: othersOf("writer"),
-          total: messages,
-          start: () => preload(kafka, ordersTopic, writerBacklog(run, messages)),
-          outcomeMetrics: ["stripe_writer_orders_total"],
-          handled: () => committed(reader, groups.writer, ordersTopic),
-          timeoutMs,
-        })),
+    if (only.includes("writer")) {
+      const writer = await sampleDrain({
+        service: "writer",
+        services,
+        pid: pids.writer,
+        others: othersOf("writer"),
+        total: messages,
+        start: () => preload(kafka, ordersTopic, writerBacklog(run, messages)),
+        outcomeMetrics: ["stripe_writer_orders_total"],
+        handled: () => committed(reader, groups.writer, ordersTopic),
+        timeoutMs,
       });
+      Object.assign(writer.outcomes, await orderStatuses(databaseUrl, run));
+      runs.push({ messages, ...writer });
+    }
 
     // sync-consumer
     if (only.includes("sync")) {
