@@ -33,4 +33,7 @@ RUN DATABASE_URL=postgresql://build:build@localhost:5432/build npx --no-install 
 USER node
 ARG APP=ingest-gateway
 ENV APP=${APP}
+# A bounded heap keeps a service's RSS flat and under 256 MB while it drains a backlog; the local
+# run and the tests use the same flags (packages/local-infra/src/service-node-flags.ts).
+ENV NODE_OPTIONS="--max-old-space-size=128 --max-semi-space-size=4"
 CMD ["sh", "-c", "exec node apps/$APP/src/main.ts"]

@@ -82,9 +82,9 @@ const benchmarks: BenchmarkEntry[] = [
     },
   },
   {
-    name: "memory: RSS of stripe-writer, sync-consumer and ingest-gateway draining 100k messages each",
+    name: "memory: RSS of stripe-writer, sync-consumer and ingest-gateway draining a backlog each",
     description:
-      "Each service a real child process, its RSS (/proc/<pid>/status VmRSS) sampled every second while it drains N messages (default 100,000; `--messages=N`), one service at a time. Writer: orders pre-loaded by a bare producer, half `source: stripe` (skipped), half naming an offer missing from the catalog (customer looked up on the emulator, then failed). Sync-consumer: Stripe events, 40% Limio-initiated, 50% for subscriptions Limio does not have (a distinct one each), 10% for 10 imported subscriptions (synced from the emulator, then coalesced). Gateway: N POST /api/orders from 32 clients. Baseline in the same run: each service's idle RSS before its backlog. Warm-up: the first 10%; slope: least squares after it, MB per 10k messages; flat: slope < 1 MB per 10k; limit 256 MB.",
+      "Each service a real child process, its RSS (/proc/<pid>/status VmRSS) sampled every second while it drains N messages (default 3,000 on the shared machine; `--messages=100000` is issue 15's size), one service at a time, run as the image runs them (serviceNodeFlags: 128 MB of old space). Writer: orders pre-loaded by a bare producer, half `source: stripe` (skipped), half naming an offer missing from the catalog (customer looked up on the emulator, then failed). Sync-consumer: Stripe events, 40% Limio-initiated, 50% for subscriptions Limio does not have (a distinct one each), 10% for 10 imported subscriptions (synced from the emulator, then coalesced). Gateway: N POST /api/orders from 32 clients. Baseline in the same run: each service's idle RSS before its backlog. Warm-up: the first 10%; slope: least squares after it, MB per 10k messages (also over the lowest sample of each tenth, as V8's heap saw-tooths between collections); flat: slope < 1 MB per 10k; limit 256 MB.",
     run: async () => (await drainBenchmark()).runDrainRssBenchmark(),
     details: async (r) => (await drainBenchmark()).formatDrainRssBenchmark(r as unknown as DrainResult),
     headline: (r) =>

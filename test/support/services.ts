@@ -9,7 +9,14 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { freePorts, type Service, signalGroup, startService, tailFile } from "@bridge/local-infra";
+import {
+  freePorts,
+  type Service,
+  serviceNodeFlags,
+  signalGroup,
+  startService,
+  tailFile,
+} from "@bridge/local-infra";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
@@ -131,7 +138,11 @@ export async function startBridgeServices(options: ServicesOptions): Promise<Bri
     const service = startService({
       name,
       command: process.execPath,
-      args: [path.join(root, "apps", apps[name], "src", "main.ts")],
+      // The bridge's services run as the image runs them; the emulator, Stripe's stand-in, unbounded.
+      args: [
+        ...(name === "emulator" ? [] : serviceNodeFlags),
+        path.join(root, "apps", apps[name], "src", "main.ts"),
+      ],
       logFile: path.join(logDir, `${name}-${String(starts[name]).padStart(2, "0")}.log`),
       cwd: root,
       env: { ...process.env, ...envs[name] },

@@ -45,3 +45,4 @@ export {
   startRestartableKafka,
   startRestartablePostgres,
 } from "./restartable.ts";
+export { serviceNodeFlags } from "./service-node-flags.ts";
