@@ -19,7 +19,7 @@ export type RequestMeta = { id: string | null; idempotency_key: string | null };
  * replaces ids only in a rendered copy. So the stored shape of an SDK type keeps, of a top-level
  * field typed "id or expanded object", only the id.
  */
-export type Unexpanded<T> = {
+type Unexpanded<T> = {
   [K in keyof T]: string extends T[K] ? Exclude<T[K], { id: string }> : T[K];
 };
 
@@ -45,7 +45,7 @@ export type StoredPaymentMethod = Unexpanded<Stripe.PaymentMethod> &
  * status, failure code, outcome). The rest of Stripe.Charge (balance transaction, fraud details,
  * payment method details…) describes money movement the emulator does not model.
  */
-export type StoredCharge = Pick<
+type StoredCharge = Pick<
   Unexpanded<Stripe.Charge>,
   | "id"
   | "object"
@@ -80,7 +80,7 @@ export type StoredCharge = Pick<
  * Stripe.Event is a union over every event type, each fixing `data.object`'s type; the emulator
  * builds events generically from the object that changed.
  */
-export type StoredEvent = Omit<Stripe.EventBase, "data" | "request"> & {
+type StoredEvent = Omit<Stripe.EventBase, "data" | "request"> & {
   type: string;
   data: { object: JsonObject; previous_attributes?: JsonObject };
   request: RequestMeta;
@@ -90,7 +90,7 @@ export type StoredEvent = Omit<Stripe.EventBase, "data" | "request"> & {
  * A price as sent on the wire: `unit_amount_decimal` is a decimal string there; SDK 23 turns it
  * into its own Decimal class when it reads a response, and its Price type describes that result.
  */
-export type StoredPrice = Omit<Unexpanded<Stripe.Price>, "unit_amount_decimal"> & {
+type StoredPrice = Omit<Unexpanded<Stripe.Price>, "unit_amount_decimal"> & {
   unit_amount_decimal: string | null;
 } & Sequenced;
 

@@ -5,6 +5,8 @@ import type { JsonObject } from "../types.ts";
 
 /** A webhook endpoint as stored (with its signing secret). */
 type Endpoint = Stored<"webhook_endpoint">;
+/** What a delivery needs of its endpoint: where to send and the secret to sign with. */
+type DeliveryTarget = Pick<Endpoint, "id" | "url" | "_secret">;
 
 /** Stripe's signature header: `t=<unix>,v1=<hex HMAC-SHA256 of "t.payload" keyed by the endpoint secret>`. */
 export function signPayload(
@@ -38,7 +40,7 @@ export type DispatcherOptions = {
  * publishes no figure for how many at once; 16 keeps a renewal storm's webhooks flowing at the
  * rate the events are created here without flooding a local receiver.
  */
-export const DELIVERY_CONCURRENCY = 16;
+const DELIVERY_CONCURRENCY = 16;
 
 export type DeliveryRecord = {
   eventId: string;
@@ -51,7 +53,7 @@ export type DeliveryRecord = {
   deliveredAt: number | null;
 };
 
-type QueuedDelivery = { endpoint: StripeObject; payload: string; record: DeliveryRecord; done: () => void };
+type QueuedDelivery = { endpoint: DeliveryTarget; payload: string; record: DeliveryRecord; done: () => void };
 
 /**
  * Asynchronous, at-least-once webhook delivery. First attempts start in event order per endpoint,
@@ -78,7 +80,7 @@ export class WebhookDispatcher {
   }
 
   /** `event` is the payload as rendered for this endpoint. */
-  enqueue(endpoint: Endpoint, event: JsonObject): void {
+  enqueue(endpoint: DeliveryTarget, event: JsonObject): void {
     const record: DeliveryRecord = {
       eventId: String(event.id),
       endpointId: endpoint.id,
@@ -115,7 +117,7 @@ export class WebhookDispatcher {
     void promise.finally(() => this.pending.delete(promise));
   }
 
-  private async attempt(endpoint: Endpoint, payload: string, record: DeliveryRecord): Promise<void> {
+  private async attempt(endpoint: DeliveryTarget, payload: string, record: DeliveryRecord): Promise<void> {
     if (this.stopped) return;
     record.attempts++;
     let ok = false;

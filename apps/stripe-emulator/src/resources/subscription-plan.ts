@@ -28,7 +28,7 @@ export function getSubscription(call: Call, id: string, param = "id"): StripeObj
   return sub;
 }
 
-export function resolveItemPrice(
+function resolveItemPrice(
   call: Call,
   raw: StripeObject,
   i: number,
