@@ -93,9 +93,9 @@ export function replayDockerfile(
       case "WORKDIR":
         break; // imageDir stands for it; later paths are relative to it
       case "ENV":
-        for (const pair of args.split(/\s+/)) {
-          const [key = "", ...value] = pair.split("=");
-          env[key] = value.join("=");
+        // key=value pairs; a value may be double-quoted to hold spaces, as Docker reads it.
+        for (const [, key = "", quoted, bare] of args.matchAll(/(\w+)=(?:"((?:[^"\\]|\\.)*)"|(\S*))/g)) {
+          env[key] = quoted === undefined ? (bare ?? "") : quoted.replace(/\\(.)/g, "$1");
         }
         break;
       case "ARG": {
