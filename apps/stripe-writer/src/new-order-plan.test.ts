@@ -277,7 +277,9 @@ describe("new order: a fixed term", () => {
     const sub = await h.stripe.subscriptions.retrieve(outcome.stripe.subscriptionId!);
     const termEnd = new Date(sub.start_date * 1000);
     termEnd.setUTCMonth(termEnd.getUTCMonth() + 12);
-    expect(sub.cancel_at).toBe(Math.floor(termEnd.getTime() / 1000));
+    // The writer dates the term from the order's time, which can be the second before the one
+    // Stripe stamps as start_date when the create crosses a second boundary.
+    expect(Math.floor(termEnd.getTime() / 1000) - (sub.cancel_at ?? 0)).toBeOneOf([0, 1]);
   });
 });
 
