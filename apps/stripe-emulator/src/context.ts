@@ -2,7 +2,7 @@ import type { Logger } from "@bridge/observability";
 import type { EmulatorConfig } from "./config.ts";
 import type { WebhookDispatcher } from "./events/webhooks.ts";
 import type { State, Stored } from "./state.ts";
-import type { Form, JsonObject, RequestMeta, StripeObject } from "./types.ts";
+import type { Form, JsonObject, RequestMeta } from "./types.ts";
 
 /** `previous`: the object as rendered before the change (for `previous_attributes`). */
 export type EmitOptions = { previous?: JsonObject; request?: RequestMeta };
@@ -21,8 +21,8 @@ export type Emulator = {
 export type Call = {
   emu: Emulator;
   params: Record<string, string>;
-  /** Form body (POST) or query (GET/DELETE), parsed with qs. */
-  body: StripeObject;
+  /** Form body (POST) or query (GET/DELETE), parsed with qs: read it through `paramsOf`. */
+  body: JsonObject;
   request: RequestMeta;
   apiKey: string;
 };
@@ -30,7 +30,8 @@ export type Call = {
 export type Route = {
   method: "GET" | "POST" | "DELETE";
   path: string;
-  handler: (call: Call) => StripeObject | Promise<StripeObject>;
+  /** The object answered (a stored object or a list envelope), rendered by the pipeline. */
+  handler: (call: Call) => object | Promise<object>;
 };
 
 /**

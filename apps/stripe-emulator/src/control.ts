@@ -9,7 +9,6 @@ import type { RateLimiter } from "./http/rate-limit.ts";
 import { errorPayload, newRequestId, send, stripeError } from "./http/respond.ts";
 import { authenticatePaymentIntentByCustomer } from "./resources/payment_intents.ts";
 import { authenticateSetupIntentByCustomer } from "./resources/setup_intents.ts";
-import type { StripeObject } from "./types.ts";
 
 export type ControlDeps = {
   emulator: Emulator;
@@ -22,16 +21,15 @@ export type ControlDeps = {
 };
 
 const authenticateBody = z.object({ outcome: z.enum(["succeed", "fail"]) });
-type CustomerAnswer = (emu: Emulator, intent: StripeObject, outcome: "succeed" | "fail") => StripeObject;
-const INTENTS = {
-  payment_intent: { label: "PaymentIntent", answer: authenticatePaymentIntentByCustomer },
-  setup_intent: { label: "SetupIntent", answer: authenticateSetupIntentByCustomer },
-} satisfies Record<string, { label: string; answer: CustomerAnswer }>;
+type Outcome = z.infer<typeof authenticateBody>["outcome"];
 
 /** The intent, which must be waiting for its customer's authentication. */
-function awaitingAuthentication(emulator: Emulator, type: keyof typeof INTENTS, id: string): StripeObject {
-  const intent = emulator.state.get(type, id);
-  const { label } = INTENTS[type];
+function awaitingAuthentication<I extends { status?: unknown }>(
+  intent: I | undefined,
+  type: "payment_intent" | "setup_intent",
+  label: string,
+  id: string,
+): I {
   if (!intent) throw noSuch(type, id);
   if (intent.status !== "requires_action") {
     throw invalid(
@@ -43,8 +41,24 @@ function awaitingAuthentication(emulator: Emulator, type: keyof typeof INTENTS, 
   return intent;
 }
 
+/** The customer's answer on Stripe's 3-D Secure test page, per intent type. */
+const AUTHENTICATE = {
+  payment_intent: (emulator: Emulator, id: string, outcome: Outcome): object =>
+    authenticatePaymentIntentByCustomer(
+      emulator,
+      awaitingAuthentication(emulator.state.get("payment_intent", id), "payment_intent", "PaymentIntent", id),
+      outcome,
+    ),
+  setup_intent: (emulator: Emulator, id: string, outcome: Outcome): object =>
+    authenticateSetupIntentByCustomer(
+      emulator,
+      awaitingAuthentication(emulator.state.get("setup_intent", id), "setup_intent", "SetupIntent", id),
+      outcome,
+    ),
+};
+
 /** Stripe's 3-D Secure test page, played by the test: complete or fail the authentication. */
-function authenticateRoute(emulator: Emulator, type: keyof typeof INTENTS) {
+function authenticateRoute(emulator: Emulator, type: keyof typeof AUTHENTICATE) {
   return async (req: FastifyRequest, reply: FastifyReply) => {
     const requestId = newRequestId();
     const parsed = authenticateBody.safeParse(req.body ?? {});
@@ -54,12 +68,8 @@ function authenticateRoute(emulator: Emulator, type: keyof typeof INTENTS) {
     }
     try {
       const { id } = req.params as { id: string };
-      const intent = awaitingAuthentication(emulator, type, id);
-      return send(
-        reply,
-        200,
-        JSON.stringify(INTENTS[type].answer(emulator, intent, parsed.data.outcome), null, 2),
-      );
+      const answer = AUTHENTICATE[type](emulator, id, parsed.data.outcome);
+      return send(reply, 200, JSON.stringify(answer, null, 2));
     } catch (error) {
       if (!(error instanceof StripeApiError)) throw error;
       return send(reply, error.status, errorPayload(error, requestId));

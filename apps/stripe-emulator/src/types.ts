@@ -11,6 +11,9 @@ export type StripeObject = Record<string, any>;
 /** A JSON object as the HTTP layer walks it: a rendered response, a parsed form, a list envelope. */
 export type JsonObject = { [key: string]: unknown };
 
+export const isJsonObject = (value: unknown): value is JsonObject =>
+  typeof value === "object" && value !== null && !Array.isArray(value);
+
 /** Metadata of the API request that caused a change (null for clock-driven changes). */
 export type RequestMeta = { id: string | null; idempotency_key: string | null };
 
@@ -101,6 +104,56 @@ type StoredPrice = Omit<Unexpanded<Stripe.Price>, "unit_amount_decimal"> & {
  */
 type Deletable<T> = Omit<T, "deleted"> & { deleted?: true };
 
+/**
+ * A price as a subscription item embeds it: the stored price without the store's internal fields,
+ * always recurring (`recurringOf` refuses a one-time price for an item).
+ */
+export type ItemPrice = Omit<StoredPrice, keyof Sequenced | "recurring"> & {
+  recurring: Stripe.Price.Recurring;
+};
+
+/** The legacy `plan` view of a recurring price, `amount_decimal` a decimal string as on the wire (see StoredPrice). */
+export type ItemPlan = Omit<Stripe.Plan, "amount_decimal"> & { amount_decimal: string | null };
+
+/**
+ * A subscription item embeds its price and plan as the wire shows them (ItemPrice, ItemPlan).
+ * Without `current_trial`: SDK 23 declares it, Stripe's fixture does not (shape test); item-level
+ * trials are not modelled.
+ */
+type StoredSubscriptionItem = Omit<
+  Unexpanded<Stripe.SubscriptionItem>,
+  "current_trial" | "price" | "plan"
+> & {
+  price: ItemPrice;
+  plan: ItemPlan;
+} & Sequenced;
+
+/**
+ * A pending update as `pending_if_incomplete` records it: the attributes Stripe's pending-updates
+ * reference lists (docs.stripe.com/billing/subscriptions/pending-updates-reference). SDK 23 also
+ * declares `cancel_at_period_end`, `discount(s)` and `metadata`, which no pending update here can
+ * change. `subscription_items` are rendered items as they will be (an added item has no id yet).
+ */
+type StoredPendingUpdate = Pick<
+  Stripe.Subscription.PendingUpdate,
+  "billing_cycle_anchor" | "expires_at" | "trial_end" | "trial_from_plan"
+> & { subscription_items: JsonObject[] };
+
+/**
+ * A subscription without `items`: its items are stored on their own and listed into the rendered
+ * copy (State.render), as Stripe lists them (docs.stripe.com/api/subscriptions/object#subscription_object-items).
+ */
+type StoredSubscription = Omit<Unexpanded<Stripe.Subscription>, "items" | "pending_update"> & {
+  pending_update: StoredPendingUpdate | null;
+} & Sequenced & { _pending_item_update?: StoredItemUpdate; _trial_will_end_sent?: boolean };
+
+/**
+ * Without `pause_schedules`: SDK 23 declares it, Stripe's fixture does not (shape test); pausing
+ * a schedule is not modelled.
+ */
+type StoredSubscriptionSchedule = Omit<Unexpanded<Stripe.SubscriptionSchedule>, "pause_schedules"> &
+  Sequenced;
+
 /** The stored shape per object type: the official SDK's type plus the internal `_` fields it needs. */
 export type StoredObjects = {
   customer: Deletable<Unexpanded<Stripe.Customer>> & Sequenced;
@@ -122,10 +175,9 @@ export type StoredObjects = {
    * `_pending_item_update`: the item changes a `pending_if_incomplete` update applies once its
    * invoice is paid; `_trial_will_end_sent`: `customer.subscription.trial_will_end` went out.
    */
-  subscription: Unexpanded<Stripe.Subscription> &
-    Sequenced & { _pending_item_update?: StoredItemUpdate; _trial_will_end_sent?: boolean };
-  subscription_item: Unexpanded<Stripe.SubscriptionItem> & Sequenced;
-  subscription_schedule: Unexpanded<Stripe.SubscriptionSchedule> & Sequenced;
+  subscription: StoredSubscription;
+  subscription_item: StoredSubscriptionItem;
+  subscription_schedule: StoredSubscriptionSchedule;
   /** `_payment_intent`: the PaymentIntent collecting it (not rendered since API 2025-03-31). */
   invoice: Unexpanded<Stripe.Invoice> & Sequenced & { _payment_intent?: string };
   /** `_subscription_item`: the item a pending proration belongs to, for the invoice line it becomes. */

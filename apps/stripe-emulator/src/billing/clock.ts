@@ -3,7 +3,7 @@ import type { Stored } from "../state.ts";
 import type { RequestMeta, StripeObject } from "../types.ts";
 import { itemsOf } from "./items.ts";
 import { cancelSubscriptionNow, collectAutomatically, renewSubscription } from "./renewal.ts";
-import { startSchedule, transitionSchedule } from "./schedules.ts";
+import { firstPhase, startSchedule, transitionSchedule } from "./schedules.ts";
 
 const CLOCK: RequestMeta = { id: null, idempotency_key: null };
 const INCOMPLETE_EXPIRY_SECONDS = 23 * 3600;
@@ -16,7 +16,7 @@ function nextDue(emu: Emulator, clockId: string, until: number): Due | null {
   const due: Due[] = [];
   for (const schedule of state.all("subscription_schedule")) {
     if (schedule.test_clock === clockId && schedule.status === "not_started") {
-      const at = schedule.phases[0].start_date;
+      const at = firstPhase(schedule).start_date;
       if (at <= until) due.push({ at, order: 0, run: () => startSchedule(emu, schedule, CLOCK) });
       continue;
     }

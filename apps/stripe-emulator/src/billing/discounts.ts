@@ -1,7 +1,7 @@
 import type { Call, Emulator } from "../context.ts";
 import { invalid, noSuch } from "../http/errors.ts";
 import { arr } from "../http/params.ts";
-import type { RequestMeta, StripeObject } from "../types.ts";
+import { isJsonObject, type JsonObject, type RequestMeta, type StripeObject } from "../types.ts";
 import { addIntervals } from "./time.ts";
 
 /**
@@ -25,7 +25,8 @@ export function couponsToRedeem(
   target: Omit<Target, "subscription">,
 ): StripeObject[] {
   const { state } = call.emu;
-  const entries = raw === "" ? [] : arr(raw);
+  // A non-object entry reads as one without a coupon (refused below).
+  const entries = raw === "" ? [] : arr(raw).map((entry): JsonObject => (isJsonObject(entry) ? entry : {}));
   if (entries.length > 1) {
     // Stripe stacks up to 20 discounts; the order and rounding of stacked discounts are not
     // documented, so the emulator refuses more than one rather than bill a guess.

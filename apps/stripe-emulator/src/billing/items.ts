@@ -1,9 +1,9 @@
 import type { Emulator } from "../context.ts";
-import type { StoredItemUpdate, StripeObject } from "../types.ts";
+import type { Stored } from "../state.ts";
+import type { ItemPlan, ItemPrice, StoredItemUpdate } from "../types.ts";
 
 /** The legacy `plan` view of a recurring price that Stripe still embeds in subscription items. */
-function planFromPrice(price: StripeObject): StripeObject | null {
-  if (!price.recurring) return null;
+function planFromPrice(price: ItemPrice): ItemPlan {
   return {
     id: price.id,
     object: "plan",
@@ -27,16 +27,24 @@ function planFromPrice(price: StripeObject): StripeObject | null {
   };
 }
 
+/** The price as an item embeds it: a copy, without the store's internal fields (the caller checked it is recurring). */
+export function itemPriceOf(price: Stored<"price">): ItemPrice {
+  const { _seq: _internal, recurring, ...copy } = structuredClone(price);
+  if (!recurring) throw new Error(`price ${price.id} is not recurring`);
+  return { ...copy, recurring };
+}
+
 export function newSubscriptionItem(
   emu: Emulator,
-  sub: StripeObject,
-  price: StripeObject,
+  sub: Stored<"subscription">,
+  price: Stored<"price">,
   quantity: number,
   periodStart: number,
   periodEnd: number,
   metadata: Record<string, string> = {},
-): StripeObject {
-  const item: StripeObject = {
+): Stored<"subscription_item"> {
+  const itemPrice = itemPriceOf(price);
+  const item: Stored<"subscription_item"> = {
     id: emu.state.newId("si", 14),
     object: "subscription_item",
     billing_thresholds: null,
@@ -45,33 +53,31 @@ export function newSubscriptionItem(
     current_period_start: periodStart,
     discounts: [],
     metadata,
-    plan: planFromPrice(price),
-    price: structuredClone(price),
+    plan: planFromPrice(itemPrice),
+    price: itemPrice,
     quantity,
     subscription: sub.id,
     tax_rates: [],
   };
-  for (const key of Object.keys(item.price)) if (key.startsWith("_")) delete item.price[key];
   emu.state.insert("subscription_item", item);
   return item;
 }
 
-export function setItemPrice(item: StripeObject, price: StripeObject): void {
-  item.price = structuredClone(price);
-  for (const key of Object.keys(item.price)) if (key.startsWith("_")) delete item.price[key];
-  item.plan = planFromPrice(price);
+export function setItemPrice(item: Stored<"subscription_item">, price: Stored<"price">): void {
+  item.price = itemPriceOf(price);
+  item.plan = planFromPrice(item.price);
 }
 
-export function itemsOf(emu: Emulator, subId: string): StripeObject[] {
+export function itemsOf(emu: Emulator, subId: string): Stored<"subscription_item">[] {
   return [...emu.state.collection("subscription_item").values()]
     .filter((i) => i.subscription === subId)
-    .sort((a, b) => a._seq - b._seq);
+    .sort((a, b) => (a._seq ?? 0) - (b._seq ?? 0));
 }
 
 /** Apply item changes to a subscription; returns the ids of items it created, by price id. */
 export function applyItemChanges(
   emu: Emulator,
-  sub: StripeObject,
+  sub: Stored<"subscription">,
   update: StoredItemUpdate,
 ): Map<string, string> {
   const created = new Map<string, string>();

@@ -1,39 +1,46 @@
+import type Stripe from "stripe";
 import type { Emulator } from "../context.ts";
 import { createSubscription } from "../resources/subscription-create.ts";
-import type { RequestMeta, StripeObject } from "../types.ts";
+import type { Stored } from "../state.ts";
+import { idOf, type RequestMeta } from "../types.ts";
 import { itemsOf, newSubscriptionItem, setItemPrice } from "./items.ts";
 import { cancelSubscriptionNow } from "./renewal.ts";
 
 const CLOCK: RequestMeta = { id: null, idempotency_key: null };
 
-export function currentPhaseIndex(schedule: StripeObject, at: number): number {
-  return schedule.phases.findIndex((p: StripeObject) => p.start_date <= at && at < p.end_date);
+type Schedule = Stored<"subscription_schedule">;
+type Phase = Stripe.SubscriptionSchedule.Phase;
+
+export function currentPhaseIndex(schedule: Schedule, at: number): number {
+  return schedule.phases.findIndex((p) => p.start_date <= at && at < p.end_date);
+}
+
+/** A schedule's first phase (create and update refuse a schedule without phases). */
+export function firstPhase(schedule: Schedule): Phase {
+  const phase = schedule.phases[0];
+  if (!phase) throw new Error(`schedule ${schedule.id} has no phases`);
+  return phase;
 }
 
 /** Make the subscription's items match a phase's items (no prorations at a phase boundary). */
-export function applyPhaseItems(emu: Emulator, sub: StripeObject, phase: StripeObject): void {
+export function applyPhaseItems(emu: Emulator, sub: Stored<"subscription">, phase: Phase): void {
   const items = itemsOf(emu, sub.id);
   const start = items[0]?.current_period_start ?? phase.start_date;
   const end = items[0]?.current_period_end ?? phase.end_date;
-  phase.items.forEach((phaseItem: StripeObject, i: number) => {
-    const price = emu.state.get("price", phaseItem.price)!;
+  phase.items.forEach((phaseItem, i) => {
+    const price = emu.state.get("price", idOf(phaseItem.price))!;
     const existing = items[i];
     if (existing) {
       if (existing.price.id !== price.id) setItemPrice(existing, price);
       existing.quantity = phaseItem.quantity;
     } else {
-      newSubscriptionItem(emu, sub, price, phaseItem.quantity, start, end, phaseItem.metadata ?? {});
+      newSubscriptionItem(emu, sub, price, phaseItem.quantity ?? 1, start, end, phaseItem.metadata ?? {});
     }
   });
   for (const extra of items.slice(phase.items.length)) emu.state.remove("subscription_item", extra.id);
 }
 
-export function releaseSchedule(
-  emu: Emulator,
-  schedule: StripeObject,
-  at: number,
-  request: RequestMeta,
-): void {
+export function releaseSchedule(emu: Emulator, schedule: Schedule, at: number, request: RequestMeta): void {
   const before = emu.state.render(schedule);
   const sub = schedule.subscription ? emu.state.get("subscription", schedule.subscription) : undefined;
   schedule.status = "released";
@@ -50,9 +57,9 @@ export function releaseSchedule(
 }
 
 /** A `not_started` schedule reaches its start: its first phase becomes a new subscription. */
-export function startSchedule(emu: Emulator, schedule: StripeObject, request: RequestMeta): void {
+export function startSchedule(emu: Emulator, schedule: Schedule, request: RequestMeta): void {
   const before = emu.state.render(schedule);
-  const phase = schedule.phases[0];
+  const phase = firstPhase(schedule);
   const defaultPm = schedule.default_settings.default_payment_method;
   const sub = createSubscription({
     emu,
@@ -61,13 +68,13 @@ export function startSchedule(emu: Emulator, schedule: StripeObject, request: Re
     request,
     body: {
       customer: schedule.customer,
-      items: phase.items.map((i: StripeObject) => ({
-        price: i.price,
+      items: phase.items.map((i) => ({
+        price: idOf(i.price),
         quantity: String(i.quantity),
         metadata: i.metadata,
       })),
       metadata: phase.metadata,
-      ...(defaultPm ? { default_payment_method: defaultPm } : {}),
+      ...(defaultPm ? { default_payment_method: idOf(defaultPm) } : {}),
       payment_behavior: "allow_incomplete",
     },
   });
@@ -79,12 +86,11 @@ export function startSchedule(emu: Emulator, schedule: StripeObject, request: Re
 }
 
 /** At a phase's end date: switch to the next phase, or apply the end behavior. */
-export function transitionSchedule(emu: Emulator, schedule: StripeObject, at: number): void {
+export function transitionSchedule(emu: Emulator, schedule: Schedule, at: number): void {
   const before = emu.state.render(schedule);
-  const sub = emu.state.get("subscription", schedule.subscription);
-  const nextIndex = schedule.phases.findIndex((p: StripeObject) => p.start_date <= at && at < p.end_date);
-  if (nextIndex >= 0 && sub) {
-    const phase = schedule.phases[nextIndex];
+  const sub = schedule.subscription ? emu.state.get("subscription", schedule.subscription) : undefined;
+  const phase = schedule.phases[currentPhaseIndex(schedule, at)];
+  if (phase && sub) {
     const subBefore = emu.state.render(sub);
     applyPhaseItems(emu, sub, phase);
     schedule.current_phase = { end_date: phase.end_date, start_date: phase.start_date };

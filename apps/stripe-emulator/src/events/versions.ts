@@ -1,6 +1,6 @@
 import { API_VERSION } from "../http/version.ts";
 import type { State } from "../state.ts";
-import type { StripeObject } from "../types.ts";
+import { isJsonObject, type JsonObject } from "../types.ts";
 
 /**
  * Webhook payloads are rendered in the endpoint's `api_version` when it has one
@@ -15,31 +15,37 @@ const ACACIA = "2025-02-24.acacia";
 export const RENDERABLE_VERSIONS: readonly string[] = [API_VERSION, ACACIA];
 
 /** The event as an endpoint pinned to `version` receives it. */
-export function eventForVersion(state: State, event: StripeObject, version: string | null): StripeObject {
+export function eventForVersion(state: State, event: JsonObject, version: string | null): JsonObject {
   if (!version || version === API_VERSION) return event;
   const copy = structuredClone(event);
   copy.api_version = version;
-  copy.data.object = toAcacia(state, copy.data.object);
+  if (isJsonObject(copy.data) && isJsonObject(copy.data.object))
+    copy.data.object = toAcacia(state, copy.data.object);
   return copy;
 }
 
-function toAcacia(state: State, obj: StripeObject): StripeObject {
+function toAcacia(state: State, obj: JsonObject): JsonObject {
   if (obj.object === "invoice") {
     const { parent, ...rest } = obj;
-    const stored = state.get("invoice", obj.id);
+    const stored = typeof obj.id === "string" ? state.get("invoice", obj.id) : undefined;
+    const details =
+      isJsonObject(parent) && isJsonObject(parent.subscription_details)
+        ? parent.subscription_details
+        : undefined;
     return {
       ...rest,
-      subscription: parent?.subscription_details?.subscription ?? null,
-      subscription_details: { metadata: parent?.subscription_details?.metadata ?? null },
+      subscription: details?.subscription ?? null,
+      subscription_details: { metadata: details?.metadata ?? null },
       payment_intent: stored?._payment_intent ?? null,
     };
   }
   if (obj.object === "subscription") {
-    const item = obj.items?.data?.[0];
+    const item = isJsonObject(obj.items) && Array.isArray(obj.items.data) ? obj.items.data[0] : undefined;
+    const first = isJsonObject(item) ? item : undefined;
     return {
       ...obj,
-      current_period_start: item?.current_period_start ?? null,
-      current_period_end: item?.current_period_end ?? null,
+      current_period_start: first?.current_period_start ?? null,
+      current_period_end: first?.current_period_end ?? null,
     };
   }
   return obj;

@@ -1,5 +1,5 @@
 import type { Emulator } from "../context.ts";
-import type { StripeObject } from "../types.ts";
+import { isJsonObject, type JsonObject } from "../types.ts";
 import { invalid } from "./errors.ts";
 import { arr } from "./params.ts";
 
@@ -29,16 +29,34 @@ function expandTree(paths: string[]): Tree {
  * Apply `expand[]` to a rendered object: ids become objects, includable fields are kept only
  * when asked for. Works on lists (`data.customer`) and nested paths (`latest_invoice.confirmation_secret`).
  */
-export function applyExpand(emu: Emulator, value: StripeObject, expandParam: unknown): StripeObject {
+export function applyExpand(emu: Emulator, value: JsonObject, expandParam: unknown): JsonObject {
   const paths = arr(expandParam).map(String);
-  return expandNode(emu, value, expandTree(paths));
+  expandObject(emu, value, expandTree(paths));
+  return value;
 }
 
-function expandNode(emu: Emulator, value: StripeObject, tree: Tree): StripeObject {
-  if (value === null || typeof value !== "object") return value;
+const includableOf = (value: JsonObject): string[] =>
+  typeof value.object === "string" ? (INCLUDABLE[value.object] ?? []) : [];
+
+function expandNode(emu: Emulator, value: unknown, tree: Tree): unknown {
   if (Array.isArray(value)) return value.map((v) => expandNode(emu, v, tree));
-  const includable = INCLUDABLE[value.object as string] ?? [];
-  for (const key of includable) {
+  if (isJsonObject(value)) expandObject(emu, value, tree);
+  return value;
+}
+
+/** An id or a list of ids becomes the rendered object(s) they name. */
+function expandIds(emu: Emulator, child: unknown): unknown {
+  const render = (id: string) => {
+    const found = emu.state.find(id);
+    return found ? emu.state.render(found) : id;
+  };
+  if (typeof child === "string") return render(child);
+  if (Array.isArray(child)) return child.map((c) => (typeof c === "string" ? render(c) : c));
+  return child;
+}
+
+function expandObject(emu: Emulator, value: JsonObject, tree: Tree): void {
+  for (const key of includableOf(value)) {
     if (!tree.has(key)) delete value[key];
   }
   for (const [key, sub] of tree) {
@@ -46,32 +64,20 @@ function expandNode(emu: Emulator, value: StripeObject, tree: Tree): StripeObjec
       if (value.object === "list" || value.object === "search_result") continue;
       throw invalid(`This property cannot be expanded (${key}).`, "expand");
     }
-    let child = value[key];
-    if (typeof child === "string") {
-      const found = emu.state.find(child);
-      if (!found) continue;
-      child = emu.state.render(found);
-    } else if (Array.isArray(child)) {
-      child = child.map((c) => {
-        if (typeof c !== "string") return c;
-        const found = emu.state.find(c);
-        return found ? emu.state.render(found) : c;
-      });
-    }
-    value[key] = expandNode(emu, child, sub);
+    value[key] = expandNode(emu, expandIds(emu, value[key]), sub);
   }
   // Nested objects that were not expanded still hide their includable fields.
   for (const [key, child] of Object.entries(value)) {
-    if (!tree.has(key) && child && typeof child === "object") stripIncludable(child);
+    if (!tree.has(key)) stripIncludable(child);
   }
-  return value;
 }
 
-export function stripIncludable(value: StripeObject): void {
+export function stripIncludable(value: unknown): void {
   if (Array.isArray(value)) {
-    for (const v of value) if (v && typeof v === "object") stripIncludable(v);
+    for (const v of value) stripIncludable(v);
     return;
   }
-  for (const key of INCLUDABLE[value.object as string] ?? []) delete value[key];
-  for (const child of Object.values(value)) if (child && typeof child === "object") stripIncludable(child);
+  if (!isJsonObject(value)) return;
+  for (const key of includableOf(value)) delete value[key];
+  for (const child of Object.values(value)) stripIncludable(child);
 }

@@ -1,4 +1,4 @@
-import type { StripeObject } from "../types.ts";
+import type { JsonObject } from "../types.ts";
 import { invalid } from "./errors.ts";
 import { int, str } from "./params.ts";
 
@@ -6,17 +6,17 @@ import { int, str } from "./params.ts";
  * Stripe cursor pagination over a newest-first list: `limit` (1–100, default 10),
  * `starting_after` (objects after that id), `ending_before` (objects before it).
  */
-export function paginate(
-  items: StripeObject[],
-  query: StripeObject,
+export function paginate<T extends { id?: unknown }>(
+  items: T[],
+  query: { limit?: unknown; starting_after?: unknown; ending_before?: unknown },
   url: string,
-  render: (obj: StripeObject) => StripeObject,
-): StripeObject {
+  render: (obj: T) => JsonObject,
+): JsonObject {
   const limit = int(query.limit, "limit") ?? 10;
   if (limit < 1 || limit > 100) throw invalid("Invalid limit: must be between 1 and 100", "limit");
   const startingAfter = str(query.starting_after, "starting_after");
   const endingBefore = str(query.ending_before, "ending_before");
-  let page: StripeObject[];
+  let page: T[];
   let hasMore: boolean;
   if (startingAfter) {
     const idx = items.findIndex((o) => o.id === startingAfter);

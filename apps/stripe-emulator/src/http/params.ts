@@ -1,4 +1,3 @@
-import type { StripeObject } from "../types.ts";
 import { invalid, missingParam } from "./errors.ts";
 
 /** Form values arrive as strings; these helpers coerce them the way Stripe's API does. */
@@ -29,16 +28,21 @@ export function bool(value: unknown, param: string): boolean | undefined {
   throw invalid(`Invalid boolean: ${String(value)}`, param);
 }
 
-/** qs turns `a[0]=x&a[1]=y` into an array, but large or sparse indices into an object. */
-export function arr(value: unknown): StripeObject[] {
+/**
+ * qs turns `a[0]=x&a[1]=y` into an array, but large or sparse indices into an object: the
+ * elements either way, in index order. A typed array parameter (Form<P>) keeps its element type.
+ */
+export function arr<T>(value: readonly T[] | "" | undefined): T[];
+export function arr(value: unknown): unknown[];
+export function arr(value: unknown): unknown[] {
   if (value === undefined || value === "") return [];
   if (Array.isArray(value)) return value;
   if (value && typeof value === "object") {
     return Object.entries(value)
       .sort(([a], [b]) => Number(a) - Number(b))
-      .map(([, v]) => v as StripeObject);
+      .map(([, v]) => v);
   }
-  return [value as StripeObject];
+  return [value];
 }
 
 export function oneOf<T extends string>(value: unknown, allowed: readonly T[], param: string): T | undefined {

@@ -1,7 +1,7 @@
 import type { Logger } from "@bridge/observability";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { Call, Emulator, Route } from "../context.ts";
-import type { StripeObject } from "../types.ts";
+import { isJsonObject, type JsonObject } from "../types.ts";
 import { authenticate } from "./auth.ts";
 import { StripeApiError } from "./errors.ts";
 import { applyExpand } from "./expand.ts";
@@ -52,9 +52,9 @@ export type Pipeline = {
 type Answer = { status: number; payload: string; replayed?: boolean };
 
 /** Form body (POST, with any query merged in) or query (GET, DELETE), as Stripe reads them. */
-function paramsOf(req: FastifyRequest): StripeObject {
-  const query = (req.query as StripeObject) ?? {};
-  return req.method === "POST" ? { ...((req.body as StripeObject) ?? {}), ...query } : query;
+function paramsOf(req: FastifyRequest): JsonObject {
+  const query = isJsonObject(req.query) ? req.query : {};
+  return req.method === "POST" ? { ...(isJsonObject(req.body) ? req.body : {}), ...query } : query;
 }
 
 /** Idempotency (POST with a key), parameter validation, the handler, `expand[]`. */

@@ -1,4 +1,3 @@
-import type { StripeObject } from "../types.ts";
 import { invalid } from "./errors.ts";
 import table from "./known-params.json" with { type: "json" };
 
@@ -54,7 +53,7 @@ function check(value: unknown, shape: Shape, path: string): void {
  * with `param` its bracket path; a value outside an enum is 400 naming the parameter
  * (docs.stripe.com/api/errors). The table is the SDK's declared parameters for the pinned version.
  */
-export function rejectUnknownParams(method: string, routePath: string, body: StripeObject): void {
+export function rejectUnknownParams(method: string, routePath: string, body: unknown): void {
   const shape = ROUTES[`${method} ${routePath}`];
   if (shape) check(body, shape, "");
 }

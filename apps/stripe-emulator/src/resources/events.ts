@@ -1,4 +1,5 @@
-import type { Route } from "../context.ts";
+import type Stripe from "stripe";
+import { paramsOf, type Route } from "../context.ts";
 import { noSuch } from "../http/errors.ts";
 import { paginate } from "../http/pagination.ts";
 import { arr, str } from "../http/params.ts";
@@ -23,9 +24,10 @@ export const eventRoutes: Route[] = [
     method: "GET",
     path: "/v1/events",
     handler: (call) => {
-      const type = str(call.body.type, "type");
-      const types = call.body.types === undefined ? undefined : arr(call.body.types).map(String);
-      const created = call.body.created;
+      const b = paramsOf<Stripe.EventListParams>(call);
+      const type = str(b.type, "type");
+      const types = b.types === undefined ? undefined : arr(b.types).map(String);
+      const created = b.created;
       const rows = call.emu.state.all("event").filter((e) => {
         if (type && !typeMatches(type, e.type)) return false;
         if (types && !types.some((t) => typeMatches(t, e.type))) return false;
@@ -37,7 +39,7 @@ export const eventRoutes: Route[] = [
         }
         return true;
       });
-      return paginate(rows, call.body, "/v1/events", (o) => call.emu.state.render(o));
+      return paginate(rows, b, "/v1/events", (o) => call.emu.state.render(o));
     },
   },
 ];

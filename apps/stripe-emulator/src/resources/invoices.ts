@@ -1,3 +1,4 @@
+import type Stripe from "stripe";
 import { couponsForNewSubscription, discountFrom } from "../billing/discounts.ts";
 import {
   buildInvoice,
@@ -12,7 +13,7 @@ import { itemsOf } from "../billing/items.ts";
 import { cutAtCancel } from "../billing/proration.ts";
 import { takePendingItems } from "../billing/renewal.ts";
 import { type Interval, nextBoundary } from "../billing/time.ts";
-import type { Call, Route } from "../context.ts";
+import { type Call, paramsOf, type Route } from "../context.ts";
 import { nowFor } from "../events/events.ts";
 import { invalid, noSuch } from "../http/errors.ts";
 import { paginate } from "../http/pagination.ts";
@@ -32,7 +33,7 @@ function getInvoice(call: Call, id: string, param = "id"): StripeObject {
 function preview(call: Call): StripeObject {
   const emu = call.emu;
   const b = call.body;
-  let sub: StripeObject | undefined;
+  let sub: Stored<"subscription"> | undefined;
   const subId = str(b.subscription, "subscription");
   if (subId) sub = getSubscription(call, subId, "subscription");
   const customerId = str(b.customer, "customer") ?? sub?.customer;
@@ -138,13 +139,14 @@ function preview(call: Call): StripeObject {
     );
   }
   const next = periodLines(emu, sub, items, end, nextEnd);
-  const cut = sub.cancel_at !== null && sub.cancel_at < nextEnd;
+  const cancelAt = sub.cancel_at;
+  const cut = cancelAt !== null && cancelAt < nextEnd;
   return datedAtRenewal(
     buildInvoice(emu, {
       customer,
       subscription: sub,
       billingReason: "upcoming",
-      lines: [...pending, ...(cut ? cutAtCancel(next, end, nextEnd, sub.cancel_at) : next)],
+      lines: [...pending, ...(cut ? cutAtCancel(next, end, nextEnd, cancelAt) : next)],
       periodStart: first.current_period_start,
       periodEnd: end,
       preview: true,
@@ -163,7 +165,7 @@ const NEW_SUBSCRIPTION_DETAILS = ["items", "trial_end", "proration_behavior", "b
  */
 function previewNewSubscription(call: Call, customer: StripeObject, details: StripeObject): StripeObject {
   const emu = call.emu;
-  const b = call.body;
+  const b = paramsOf<Stripe.InvoiceCreatePreviewParams>(call);
   const other = Object.keys(details).find((k) => !NEW_SUBSCRIPTION_DETAILS.includes(k));
   if (other)
     throw invalid(

@@ -1,5 +1,6 @@
+import type Stripe from "stripe";
 import { testCardFor } from "../billing/cards.ts";
-import type { Call, Route } from "../context.ts";
+import { type Call, paramsOf, type Route } from "../context.ts";
 import { nowFor } from "../events/events.ts";
 import { cardError, invalid, noSuch } from "../http/errors.ts";
 import { paginate } from "../http/pagination.ts";
@@ -106,7 +107,8 @@ export const paymentMethodRoutes: Route[] = [
     handler: (call) => {
       const type = requireStr(call.body.type, "type");
       if (type !== "card") throw invalid(`The emulator supports only type=card (got ${type}).`, "type");
-      const token = str(call.body.card?.token, "card[token]");
+      const card = paramsOf<Stripe.PaymentMethodCreateParams>(call).card;
+      const token = str(card && "token" in card ? card.token : undefined, "card[token]");
       if (!token)
         throw invalid(
           "Pass card[token] with a Stripe test token such as tok_visa (raw card numbers are not accepted).",
@@ -131,8 +133,9 @@ export const paymentMethodRoutes: Route[] = [
       const before = call.emu.state.render(pm);
       if ("metadata" in call.body) pm.metadata = mergeMetadata(pm.metadata ?? {}, call.body.metadata);
       if (call.body.billing_details) Object.assign(pm.billing_details, call.body.billing_details);
-      if (pm.card && call.body.card?.exp_month) pm.card.exp_month = Number(call.body.card.exp_month);
-      if (pm.card && call.body.card?.exp_year) pm.card.exp_year = Number(call.body.card.exp_year);
+      const card = paramsOf<Stripe.PaymentMethodUpdateParams>(call).card;
+      if (pm.card && card?.exp_month) pm.card.exp_month = Number(card.exp_month);
+      if (pm.card && card?.exp_year) pm.card.exp_year = Number(card.exp_year);
       call.emu.emit("payment_method.updated", pm, { request: call.request, previous: before });
       return pm;
     },

@@ -1,22 +1,26 @@
 import { chargeDecline, needsAuthentication } from "../billing/cards.ts";
 import type { Emulator } from "../context.ts";
 import { cardError, invalid } from "../http/errors.ts";
-import type { StripeObject } from "../types.ts";
+import type { Stored } from "../state.ts";
+import { idOf } from "../types.ts";
+
+/** Who pays: a subscription, or the one a create or update is about to make (its default payment method). */
+type Payer = Pick<Stored<"subscription">, "default_payment_method">;
 
 /** Whether Stripe could collect a payment now, as `error_if_incomplete` and `pending_if_incomplete` ask. */
 export function chargeablePaymentMethod(
   emu: Emulator,
-  sub: StripeObject,
-  customer: StripeObject,
-): StripeObject | null {
-  const id = sub.default_payment_method ?? customer.invoice_settings.default_payment_method;
-  return id ? (emu.state.get("payment_method", id) ?? null) : null;
+  sub: Payer,
+  customer: Stored<"customer">,
+): Stored<"payment_method"> | null {
+  const ref = sub.default_payment_method ?? customer.invoice_settings.default_payment_method;
+  return ref ? (emu.state.get("payment_method", idOf(ref)) ?? null) : null;
 }
 
 export function wouldFailToCollect(
   emu: Emulator,
-  sub: StripeObject,
-  customer: StripeObject,
+  sub: Payer,
+  customer: Stored<"customer">,
   amount: number,
 ): boolean {
   if (amount <= 0) return false;
@@ -27,8 +31,8 @@ export function wouldFailToCollect(
 /** Stripe's error_if_incomplete: refuse before changing anything when the charge would fail. */
 export function precheckPayment(
   emu: Emulator,
-  sub: StripeObject,
-  customer: StripeObject,
+  sub: Payer,
+  customer: Stored<"customer">,
   amount: number,
 ): void {
   if (amount <= 0) return;

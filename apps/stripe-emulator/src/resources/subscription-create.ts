@@ -1,3 +1,4 @@
+import type Stripe from "stripe";
 import {
   couponsForNewSubscription,
   discountAmounts,
@@ -16,11 +17,12 @@ import {
 import { newSubscriptionItem } from "../billing/items.ts";
 import { cutAtCancel, prorate } from "../billing/proration.ts";
 import { type Interval, nextBoundary } from "../billing/time.ts";
-import type { Call } from "../context.ts";
+import { type Call, paramsOf } from "../context.ts";
 import { nowFor } from "../events/events.ts";
 import { invalid } from "../http/errors.ts";
-import { arr, bool, int, metadata, nullable, oneOf, requireStr, str } from "../http/params.ts";
-import type { StripeObject } from "../types.ts";
+import { arr, bool, int, metadata, nullableStr, oneOf, requireStr, str } from "../http/params.ts";
+import type { Stored } from "../state.ts";
+import type { Form } from "../types.ts";
 import { getCustomer } from "./customers.ts";
 import { createPrice, getPrice } from "./prices.ts";
 import { newSetupIntent } from "./setup_intents.ts";
@@ -32,15 +34,14 @@ import {
 import { newSubscriptionItems, PAYMENT_BEHAVIORS, productName } from "./subscription-plan.ts";
 
 /** `POST /v1/subscriptions` (also used when a subscription schedule starts). */
-export function createSubscription(call: Call): StripeObject {
+export function createSubscription(call: Call): Stored<"subscription"> {
   const emu = call.emu;
   const { state } = emu;
-  const b = call.body;
+  const b = paramsOf<Stripe.SubscriptionCreateParams>(call);
   const customer = getCustomer(call, requireStr(b.customer, "customer"), "customer");
   const paymentBehavior =
     oneOf(b.payment_behavior, PAYMENT_BEHAVIORS, "payment_behavior") ?? "allow_incomplete";
-  const defaultPm =
-    (nullable(str(b.default_payment_method, "default_payment_method")) as string | undefined) ?? null;
+  const defaultPm = nullableStr(b.default_payment_method, "default_payment_method") ?? null;
   if (defaultPm) requireAttachedMethod(emu, defaultPm, customer.id);
   const { items: prices, recurring, currency } = newSubscriptionItems(call, b.items, "items");
   const now = nowFor(emu, customer.test_clock);
@@ -102,9 +103,9 @@ export function createSubscription(call: Call): StripeObject {
   const total =
     firstLines.reduce((sum, l) => sum + l.amount, 0) -
     discountAmounts(preview, firstLines).totals.reduce((sum, d) => sum + d.amount, 0);
-  const draft: StripeObject = { default_payment_method: defaultPm };
-  if (paymentBehavior === "error_if_incomplete") precheckPayment(emu, draft, customer, total);
-  const sub: StripeObject = {
+  if (paymentBehavior === "error_if_incomplete")
+    precheckPayment(emu, { default_payment_method: defaultPm }, customer, total);
+  const sub: Stored<"subscription"> = {
     id: state.newId("sub"),
     object: "subscription",
     application: null,
@@ -123,7 +124,7 @@ export function createSubscription(call: Call): StripeObject {
     cancel_at_period_end: bool(b.cancel_at_period_end, "cancel_at_period_end") ?? false,
     // Stripe sets canceled_at to the time of the request that scheduled the cancellation.
     canceled_at: cancelAt !== null ? now : null,
-    cancellation_details: { comment: null, feedback: null, reason: null },
+    cancellation_details: { comment: null, feedback: null, feedback_option: null, reason: null },
     collection_method:
       oneOf(b.collection_method, ["charge_automatically", "send_invoice"], "collection_method") ??
       "charge_automatically",
@@ -138,7 +139,13 @@ export function createSubscription(call: Call): StripeObject {
     description: str(b.description, "description") ?? null,
     discounts: [],
     ended_at: null,
-    invoice_settings: { account_tax_ids: null, issuer: { type: "self" } },
+    invoice_settings: {
+      account_tax_ids: null,
+      custom_fields: null,
+      description: null,
+      footer: null,
+      issuer: { type: "self" },
+    },
     latest_invoice: null,
     livemode: false,
     managed_payments: null,
@@ -162,6 +169,8 @@ export function createSubscription(call: Call): StripeObject {
     trial_end: trialEnd ?? null,
     trial_settings: {
       end_behavior: {
+        // null: not set, which Stripe reads as `now` (docs.stripe.com/api/subscriptions/object#subscription_object-trial_settings-end_behavior).
+        billing_cycle_anchor: null,
         missing_payment_method: b.trial_settings?.end_behavior?.missing_payment_method ?? "create_invoice",
       },
     },
@@ -180,7 +189,13 @@ export function createSubscription(call: Call): StripeObject {
   );
   for (const line of oneOff) line.subscription = sub.id;
   const recurringLines = periodLines(emu, sub, items, now, end).map((line) =>
-    trialEnd ? { ...line, amount: 0, description: `Trial period for ${productName(emu, line.price)}` } : line,
+    trialEnd
+      ? {
+          ...line,
+          amount: 0,
+          description: `Trial period for ${productName(emu, getPrice(call, line.price.id))}`,
+        }
+      : line,
   );
   const invoice = buildInvoice(emu, {
     customer,
@@ -225,12 +240,25 @@ export function trialEndOf(value: unknown, now: number, param: string): number |
 
 const ONE_OFF_KEYS = ["price", "price_data", "quantity", "discountable", "metadata"];
 
+/** A one-off item as `add_invoice_items` (or the preview's `invoice_items`) sends it: the fields read here. */
+type OneOffParams = {
+  price?: string;
+  price_data?: Form<Stripe.SubscriptionCreateParams.AddInvoiceItem.PriceData>;
+  quantity?: string;
+  discountable?: string;
+};
+
 /**
  * `add_invoice_items`: one-off prices "appended to the next invoice for this subscription"
  * (docs.stripe.com/api/subscriptions/create#create_subscription-add_invoice_items), the first
  * one, also when it opens a trial; each is `discountable` unless the request says otherwise.
  */
-export function oneOffLines(call: Call, raw: unknown, now: number, name = "add_invoice_items"): LineInput[] {
+export function oneOffLines(
+  call: Call,
+  raw: readonly OneOffParams[] | undefined,
+  now: number,
+  name = "add_invoice_items",
+): LineInput[] {
   return arr(raw).map((item, i) => {
     const param = `${name}[${i}]`;
     // Anything else (per-item discounts, periods, tax rates, raw amounts) would change what is
@@ -267,7 +295,7 @@ export function oneOffLines(call: Call, raw: unknown, now: number, name = "add_i
  * a future timestamp, or `min_period_end` / `max_period_end` (the first period's end, every item
  * sharing one period here). `max_billed_until` needs billing schedules, which are not modelled.
  */
-function cancelAtOnCreate(b: StripeObject, now: number, end: number): number | null {
+function cancelAtOnCreate(b: Form<Stripe.SubscriptionCreateParams>, now: number, end: number): number | null {
   if (b.cancel_at === undefined || b.cancel_at === "") return null;
   if (bool(b.cancel_at_period_end, "cancel_at_period_end")) {
     throw invalid(

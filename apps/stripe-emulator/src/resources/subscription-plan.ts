@@ -1,7 +1,7 @@
 import type Stripe from "stripe";
 import { refuseDiscountedProration } from "../billing/discounts.ts";
 import { formatMoney, type LineInput } from "../billing/invoices.ts";
-import { itemsOf } from "../billing/items.ts";
+import { itemPriceOf, itemsOf } from "../billing/items.ts";
 import { prorationAmounts } from "../billing/proration.ts";
 import { formatDate, type Interval, nextBoundary } from "../billing/time.ts";
 import type { Call, Emulator } from "../context.ts";
@@ -9,7 +9,7 @@ import { nowFor } from "../events/events.ts";
 import { invalid, noSuch } from "../http/errors.ts";
 import { arr, bool, int, mergeMetadata, metadata, oneOf } from "../http/params.ts";
 import type { Stored } from "../state.ts";
-import type { StripeObject } from "../types.ts";
+import { type Form, type ItemPrice, isJsonObject, type StoredItemUpdate } from "../types.ts";
 import { createPrice, getPrice, recurringOf } from "./prices.ts";
 
 /** Finding a subscription and planning an item change with its prorations (also used by create_preview). */
@@ -22,15 +22,25 @@ export const PAYMENT_BEHAVIORS = [
 const PRORATION_BEHAVIORS = ["always_invoice", "create_prorations", "none"] as const;
 type ProrationBehavior = (typeof PRORATION_BEHAVIORS)[number];
 
-export function getSubscription(call: Call, id: string, param = "id"): StripeObject {
+export function getSubscription(call: Call, id: string, param = "id"): Stored<"subscription"> {
   const sub = call.emu.state.get("subscription", id);
   if (!sub) throw noSuch("subscription", id, param);
   return sub;
 }
 
+/** An item parameter as create, update and the invoice preview send it (the fields read here). */
+export type ItemParams = {
+  id?: string;
+  deleted?: string;
+  price?: string;
+  price_data?: Form<Stripe.SubscriptionCreateParams.Item.PriceData>;
+  quantity?: string;
+  metadata?: unknown;
+};
+
 function resolveItemPrice(
   call: Call,
-  raw: StripeObject,
+  raw: ItemParams,
   i: number,
   list = "items",
 ): Stored<"price"> | undefined {
@@ -61,7 +71,11 @@ export type NewSubscriptionItems = {
  * period combines every price (docs.stripe.com/billing/subscriptions/multiple-products); the
  * refusal's text is Stripe's.
  */
-export function newSubscriptionItems(call: Call, raw: unknown, list: string): NewSubscriptionItems {
+export function newSubscriptionItems(
+  call: Call,
+  raw: readonly ItemParams[] | "" | undefined,
+  list: string,
+): NewSubscriptionItems {
   const rawItems = arr(raw);
   if (rawItems.length === 0) throw invalid(`Missing required param: ${list}.`, list, "parameter_missing");
   const items = rawItems.map((item, i) => {
@@ -87,50 +101,76 @@ export function newSubscriptionItems(call: Call, raw: unknown, list: string): Ne
   return { items, recurring: first.recurring, currency: first.price.currency };
 }
 
-export function productName(emu: Emulator, price: StripeObject): string {
+export function productName(emu: Emulator, price: Stored<"price">): string {
   return emu.state.get("product", price.product)?.name ?? price.nickname ?? price.id;
 }
 
-type ItemChange = {
-  item: StripeObject | null;
-  price: StripeObject;
+type ItemChange<P = ItemPrice> = {
+  item: Stored<"subscription_item"> | null;
+  price: P;
   quantity: number;
   deleted: boolean;
   metadata?: Record<string, string>;
 };
 
-export type UpdatePlan = {
+/** An item update as planned: the stored update's periods with the objects it changes, and its invoice lines. */
+export type UpdatePlan = Omit<StoredItemUpdate, "changes"> & {
   changes: ItemChange[];
   prorationLines: LineInput[];
   periodLines: LineInput[];
-  resetAnchor: boolean;
-  periodStart: number;
-  periodEnd: number;
-  newPeriodEnd: number;
   prorationDate: number;
   prorationBehavior: ProrationBehavior;
-  now: number;
 };
+
+/**
+ * `cancellation_details` on update or cancel: the fields given replace the stored ones
+ * (docs.stripe.com/api/subscriptions/update#update_subscription-cancellation_details).
+ */
+export function mergeCancellationDetails(
+  existing: Stripe.Subscription.CancellationDetails | null,
+  given: Form<Stripe.SubscriptionUpdateParams.CancellationDetails>,
+): Stripe.Subscription.CancellationDetails {
+  return {
+    comment: given.comment ?? existing?.comment ?? null,
+    feedback: given.feedback ?? existing?.feedback ?? null,
+    feedback_option: given.feedback_option ?? existing?.feedback_option ?? null,
+    reason: existing?.reason ?? null,
+  };
+}
+
+/** A plan's item changes in storable form (ids only), to apply now or keep as a pending update. */
+export function storableUpdate(plan: UpdatePlan): StoredItemUpdate {
+  const { resetAnchor, now, periodStart, periodEnd, newPeriodEnd } = plan;
+  const changes = plan.changes.map((c) => ({
+    itemId: c.item?.id ?? null,
+    priceId: c.price.id,
+    quantity: c.quantity,
+    deleted: c.deleted,
+    ...(c.metadata ? { metadata: c.metadata } : {}),
+  }));
+  return { changes, resetAnchor, now, periodStart, periodEnd, newPeriodEnd };
+}
 
 /** Work out an item change and its prorations without touching state (also used by create_preview). */
 export function planItemsUpdate(
   call: Call,
-  sub: StripeObject,
-  itemsParam: unknown,
-  options: { prorationBehavior?: string; prorationDate?: unknown; billingCycleAnchor?: unknown },
+  sub: Stored<"subscription">,
+  itemsParam: readonly ItemParams[] | undefined,
+  options: { prorationBehavior?: unknown; prorationDate?: unknown; billingCycleAnchor?: unknown },
 ): UpdatePlan {
   const emu = call.emu;
   const now = nowFor(emu, sub.test_clock);
   const existing = itemsOf(emu, sub.id);
-  const changes: ItemChange[] = existing.map((item) => ({
+  // Prices as given, checked to be recurring below.
+  const given: ItemChange<Stored<"price">>[] = existing.map((item) => ({
     item,
     price: item.price,
-    quantity: item.quantity,
+    quantity: item.quantity ?? 1,
     deleted: false,
   }));
   arr(itemsParam).forEach((raw, i) => {
     if (raw.id) {
-      const change = changes.find((c) => c.item?.id === raw.id);
+      const change = given.find((c) => c.item?.id === raw.id);
       if (!change) throw noSuch("subscription item", String(raw.id), `items[${i}][id]`);
       if (bool(raw.deleted, `items[${i}][deleted]`)) change.deleted = true;
       const price = resolveItemPrice(call, raw, i);
@@ -146,7 +186,7 @@ export function planItemsUpdate(
           `items[${i}][price]`,
           "parameter_missing",
         );
-      changes.push({
+      given.push({
         item: null,
         price,
         quantity: int(raw.quantity, `items[${i}][quantity]`) ?? 1,
@@ -155,7 +195,7 @@ export function planItemsUpdate(
       });
     }
   });
-  const remaining = changes.filter((c) => !c.deleted);
+  const remaining = given.filter((c) => !c.deleted);
   if (remaining.length === 0) throw invalid("A subscription must have at least one active plan.", "items");
   const first = remaining[0]!.price.recurring;
   if (!first)
@@ -174,6 +214,8 @@ export function planItemsUpdate(
       );
     }
   }
+  // Every price is recurring now: the remaining ones were just checked, deleted ones are items'.
+  const changes: ItemChange[] = given.map((c) => ({ ...c, price: itemPriceOf(c.price) }));
   const periodStart = existing[0]!.current_period_start;
   const periodEnd = existing[0]!.current_period_end;
   const oldRecurring = existing[0]!.price.recurring;
@@ -184,8 +226,7 @@ export function planItemsUpdate(
       "billing_cycle_anchor",
     );
   }
-  const anchor =
-    typeof anchorType === "object" && anchorType ? (anchorType as StripeObject).type : "unchanged";
+  const anchor = isJsonObject(anchorType) ? anchorType.type : "unchanged";
   if (anchor !== "now" && anchor !== "unchanged")
     throw invalid("Invalid billing_cycle_anchor[type]", "billing_cycle_anchor[type]");
   const resetAnchor =
@@ -203,7 +244,7 @@ export function planItemsUpdate(
     for (const c of changes) {
       const oldPrice = c.item?.price;
       const oldQty = c.item?.quantity ?? 0;
-      const changed = !c.item || c.deleted || oldPrice.id !== c.price.id || oldQty !== c.quantity;
+      const changed = !oldPrice || c.deleted || oldPrice.id !== c.price.id || oldQty !== c.quantity;
       if (!changed) continue;
       const amounts = prorationAmounts({
         oldUnitAmount: oldPrice?.unit_amount ?? 0,
@@ -215,7 +256,7 @@ export function planItemsUpdate(
         prorationDate,
       });
       const date = formatDate(prorationDate);
-      if (c.item && amounts.credit !== 0) {
+      if (c.item && oldPrice && amounts.credit !== 0) {
         prorationLines.push({
           amount: amounts.credit,
           description: `Unused time on ${oldQty} × ${productName(emu, oldPrice)} after ${date}`,

@@ -1,19 +1,30 @@
+import type Stripe from "stripe";
 import { couponsToRedeem, redeem } from "../billing/discounts.ts";
 import { attemptInvoicePayment, finalizeInvoice, type LineInput } from "../billing/invoices.ts";
 import { applyItemChanges, itemsOf } from "../billing/items.ts";
 import { collectAutomatically, invoiceSubscription } from "../billing/renewal.ts";
-import type { Call } from "../context.ts";
+import { type Call, paramsOf } from "../context.ts";
 import { nowFor } from "../events/events.ts";
 import { invalid } from "../http/errors.ts";
-import { arr, bool, int, mergeMetadata, nullable, oneOf, str } from "../http/params.ts";
-import type { StoredItemUpdate, StripeObject } from "../types.ts";
+import { arr, bool, int, mergeMetadata, nullableStr, oneOf } from "../http/params.ts";
+import type { Stored } from "../state.ts";
+import { type Form, idOf } from "../types.ts";
 import { precheckPayment, requireAttachedMethod, wouldFailToCollect } from "./subscription-collection.ts";
-import { getSubscription, PAYMENT_BEHAVIORS, planItemsUpdate } from "./subscription-plan.ts";
+import {
+  getSubscription,
+  mergeCancellationDetails,
+  PAYMENT_BEHAVIORS,
+  planItemsUpdate,
+  storableUpdate,
+} from "./subscription-plan.ts";
+
+type Subscription = Stored<"subscription">;
+type UpdateParams = Form<Stripe.SubscriptionUpdateParams>;
 
 /** Proration lines kept as pending invoice items (`create_prorations`), billed at the next invoice. */
-function newInvoiceItem(call: Call, sub: StripeObject, line: LineInput): StripeObject {
+function newInvoiceItem(call: Call, sub: Subscription, line: LineInput): Stored<"invoiceitem"> {
   const { state } = call.emu;
-  const ii: StripeObject = {
+  const ii: Stored<"invoiceitem"> = {
     id: state.newId("ii"),
     object: "invoiceitem",
     amount: line.amount,
@@ -67,7 +78,7 @@ const PENDING_UPDATE_PARAMS = [
 ];
 const PENDING_UPDATE_ITEM_PARAMS = ["id", "price", "quantity"];
 
-function checkPendingUpdateParams(body: StripeObject): void {
+function checkPendingUpdateParams(body: UpdateParams): void {
   const other = Object.keys(body).find((k) => !PENDING_UPDATE_PARAMS.includes(k));
   const otherItem = arr(body.items)
     .flatMap((item, i) => Object.keys(item ?? {}).map((key) => ({ key, path: `items[${i}][${key}]` })))
@@ -82,11 +93,11 @@ function checkPendingUpdateParams(body: StripeObject): void {
 }
 
 /** `POST /v1/subscriptions/:id`: simple fields, cancellation, item changes per payment_behavior. */
-export function updateSubscription(call: Call): StripeObject {
+export function updateSubscription(call: Call): Subscription {
   const emu = call.emu;
   const { state } = emu;
   const sub = getSubscription(call, call.params.id!);
-  const b = call.body;
+  const b = paramsOf<Stripe.SubscriptionUpdateParams>(call);
   if (sub.status === "canceled" || sub.status === "incomplete_expired") {
     const allowed = Object.keys(b).every((k) => ["metadata", "cancellation_details", "expand"].includes(k));
     if (!allowed) {
@@ -109,14 +120,14 @@ export function updateSubscription(call: Call): StripeObject {
       `The subscription is managed by the subscription schedule \`${sub.schedule}\`, and updating any cancelation behavior directly is not allowed. Please update the schedule instead.`,
     );
   }
-  refuseProratedCancelAt(call, sub);
+  refuseProratedCancelAt(call, b, sub);
   const customer = state.get("customer", sub.customer)!;
   const before = state.render(sub);
   const paymentBehavior =
     oneOf(b.payment_behavior, PAYMENT_BEHAVIORS, "payment_behavior") ?? "allow_incomplete";
   if (paymentBehavior === "pending_if_incomplete") checkPendingUpdateParams(b);
   if ("default_payment_method" in b) {
-    const pmId = nullable(str(b.default_payment_method, "default_payment_method")) as string | null;
+    const pmId = nullableStr(b.default_payment_method, "default_payment_method");
     if (pmId) requireAttachedMethod(emu, pmId, sub.customer);
   }
   const plan =
@@ -132,7 +143,9 @@ export function updateSubscription(call: Call): StripeObject {
     const amount = [...plan.prorationLines, ...plan.periodLines].reduce((s, l) => s + l.amount, 0);
     const probe = {
       default_payment_method:
-        "default_payment_method" in b ? nullable(b.default_payment_method) : sub.default_payment_method,
+        "default_payment_method" in b
+          ? (nullableStr(b.default_payment_method, "default_payment_method") ?? null)
+          : sub.default_payment_method,
     };
     precheckPayment(emu, probe, customer, amount);
   }
@@ -144,16 +157,19 @@ export function updateSubscription(call: Call): StripeObject {
         "discounts",
       );
     }
-    replaceDiscounts(call, sub, customer);
+    replaceDiscounts(call, b, sub, customer);
   }
   // Simple fields.
   if ("metadata" in b) sub.metadata = mergeMetadata(sub.metadata, b.metadata);
-  if ("description" in b) sub.description = nullable(str(b.description, "description"));
+  if ("description" in b) sub.description = nullableStr(b.description, "description") ?? null;
   if ("default_payment_method" in b)
-    sub.default_payment_method = nullable(str(b.default_payment_method, "default_payment_method"));
+    sub.default_payment_method = nullableStr(b.default_payment_method, "default_payment_method") ?? null;
   if ("cancellation_details" in b)
-    sub.cancellation_details = { ...sub.cancellation_details, ...b.cancellation_details };
-  if ("collection_method" in b) sub.collection_method = b.collection_method;
+    sub.cancellation_details = mergeCancellationDetails(
+      sub.cancellation_details,
+      b.cancellation_details ?? {},
+    );
+  if ("collection_method" in b) sub.collection_method = b.collection_method ?? sub.collection_method;
   const currentEnd = itemsOf(emu, sub.id)[0]!.current_period_end;
   if ("cancel_at_period_end" in b) {
     const flag = bool(b.cancel_at_period_end, "cancel_at_period_end") ?? false;
@@ -172,23 +188,10 @@ export function updateSubscription(call: Call): StripeObject {
     sub.cancel_at_period_end = at === currentEnd;
     sub.canceled_at = at ? nowFor(emu, sub.test_clock) : null;
   }
-  let invoice: StripeObject | null = null;
+  let invoice: Stored<"invoice"> | null = null;
   let pendingOnly = false;
   if (plan) {
-    const stored: StoredItemUpdate = {
-      changes: plan.changes.map((c) => ({
-        itemId: c.item?.id ?? null,
-        priceId: c.price.id,
-        quantity: c.quantity,
-        deleted: c.deleted,
-        ...(c.metadata ? { metadata: c.metadata } : {}),
-      })),
-      resetAnchor: plan.resetAnchor,
-      now: plan.now,
-      periodStart: plan.periodStart,
-      periodEnd: plan.periodEnd,
-      newPeriodEnd: plan.newPeriodEnd,
-    };
+    const stored = storableUpdate(plan);
     const lines = [...plan.prorationLines, ...plan.periodLines];
     // pending_if_incomplete: when the charge would fail, Stripe keeps the items as they are and
     // records the change as `pending_update`, applied only once the invoice is paid.
@@ -258,14 +261,19 @@ export function updateSubscription(call: Call): StripeObject {
  * `discounts` on update (docs.stripe.com/api/subscriptions/update#update_subscription-discounts):
  * a populated array replaces the subscription's discounts, `""` clears them, `[]` leaves them.
  */
-function replaceDiscounts(call: Call, sub: StripeObject, customer: StripeObject): void {
+function replaceDiscounts(
+  call: Call,
+  b: UpdateParams,
+  sub: Subscription,
+  customer: Stored<"customer">,
+): void {
   const emu = call.emu;
-  if (Array.isArray(call.body.discounts) && call.body.discounts.length === 0) return;
+  if (Array.isArray(b.discounts) && b.discounts.length === 0) return;
   const now = nowFor(emu, sub.test_clock);
   const target = { customer: customer.id, subscription: sub.id, currency: sub.currency, start: now };
-  const coupons = couponsToRedeem(call, call.body.discounts, { ...target, param: "discounts" });
-  for (const id of sub.discounts as string[]) {
-    const old = emu.state.get("discount", id);
+  const coupons = couponsToRedeem(call, b.discounts, { ...target, param: "discounts" });
+  for (const ref of sub.discounts) {
+    const old = emu.state.get("discount", idOf(ref));
     if (old) emu.emit("customer.discount.deleted", old, { request: call.request });
   }
   sub.discounts = redeem(emu, coupons, target, call.request);
@@ -277,8 +285,7 @@ function replaceDiscounts(call: Call, sub: StripeObject, customer: StripeObject)
  * a credit for the unused time, billed on an invoice the docs do not describe. The emulator does
  * not model that credit, so it refuses such a cancel_at unless proration_behavior is none.
  */
-function refuseProratedCancelAt(call: Call, sub: StripeObject): void {
-  const b = call.body;
+function refuseProratedCancelAt(call: Call, b: UpdateParams, sub: Subscription): void {
   if (b.cancel_at === undefined || b.cancel_at === "" || typeof b.cancel_at !== "string") return;
   if (!/^\d+$/.test(b.cancel_at)) return;
   const at = Number(b.cancel_at);

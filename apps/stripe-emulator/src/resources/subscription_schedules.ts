@@ -1,17 +1,30 @@
+import type Stripe from "stripe";
 import { itemsOf } from "../billing/items.ts";
 import { cancelSubscriptionNow } from "../billing/renewal.ts";
-import { applyPhaseItems, currentPhaseIndex, releaseSchedule, startSchedule } from "../billing/schedules.ts";
+import {
+  applyPhaseItems,
+  currentPhaseIndex,
+  firstPhase,
+  releaseSchedule,
+  startSchedule,
+} from "../billing/schedules.ts";
 import { addIntervals, type Interval } from "../billing/time.ts";
-import type { Call, Route } from "../context.ts";
+import { type Call, paramsOf, type Route } from "../context.ts";
 import { nowFor } from "../events/events.ts";
 import { invalid, noSuch } from "../http/errors.ts";
 import { paginate } from "../http/pagination.ts";
 import { arr, int, mergeMetadata, metadata, oneOf, str } from "../http/params.ts";
-import type { StripeObject } from "../types.ts";
+import type { Stored } from "../state.ts";
+import type { Form } from "../types.ts";
 import { getPrice, recurringOf } from "./prices.ts";
 import { getSubscription } from "./subscription-plan.ts";
 
-function getSchedule(call: Call, id: string): StripeObject {
+type Schedule = Stored<"subscription_schedule">;
+type Phase = Stripe.SubscriptionSchedule.Phase;
+/** A phase as create or update send it (update's also has `start_date`, which create's first phase gets from the schedule). */
+type PhaseParams = Form<Stripe.SubscriptionScheduleUpdateParams.Phase>;
+
+function getSchedule(call: Call, id: string): Schedule {
   const s = call.emu.state.get("subscription_schedule", id);
   if (!s) throw noSuch("subscription_schedule", id);
   return s;
@@ -21,10 +34,10 @@ function phaseObject(
   currency: string,
   start: number,
   end: number,
-  items: StripeObject[],
-  prorationBehavior: string,
+  items: Stripe.SubscriptionSchedule.Phase.Item[],
+  prorationBehavior: Stripe.SubscriptionSchedule.Phase.ProrationBehavior,
   meta: Record<string, string>,
-): StripeObject {
+): Phase {
   return {
     add_invoice_items: [],
     application_fee_percent: null,
@@ -49,8 +62,21 @@ function phaseObject(
   };
 }
 
-function phaseItem(price: StripeObject, quantity: number, meta: Record<string, string> = {}): StripeObject {
-  return { discounts: [], metadata: meta, plan: price.id, price: price.id, quantity, tax_rates: [] };
+/** `billing_thresholds: null`: documented nullable (docs.stripe.com/api/subscription_schedules/object#subscription_schedule_object-phases-items-billing_thresholds); thresholds are not modelled. */
+function phaseItem(
+  price: { id: string },
+  quantity: number,
+  meta: Record<string, string> = {},
+): Stripe.SubscriptionSchedule.Phase.Item {
+  return {
+    billing_thresholds: null,
+    discounts: [],
+    metadata: meta,
+    plan: price.id,
+    price: price.id,
+    quantity,
+    tax_rates: [],
+  };
 }
 
 /** Phases from params: start_date (ts | 'now'), end_date or duration, items; chained back to back. */
@@ -60,7 +86,7 @@ function phaseItem(price: StripeObject, quantity: number, meta: Record<string, s
  * so phases change what a discounted customer pays. The emulator does not model phase discounts:
  * it refuses them, and phases for a subscription that has discounts, rather than drop a discount.
  */
-function refuseDiscountedPhases(call: Call, schedule: StripeObject, phasesIn: StripeObject[]): void {
+function refuseDiscountedPhases(call: Call, schedule: Schedule, phasesIn: PhaseParams[]): void {
   phasesIn.forEach((p, i) => {
     if (p?.discounts !== undefined)
       throw invalid("The emulator does not model discounts on schedule phases.", `phases[${i}][discounts]`);
@@ -81,13 +107,12 @@ function refuseDiscountedPhases(call: Call, schedule: StripeObject, phasesIn: St
   }
 }
 
-function parsePhases(call: Call, schedule: StripeObject, raw: unknown): StripeObject[] {
+function parsePhases(call: Call, schedule: Schedule, phasesIn: PhaseParams[]): Phase[] {
   const now = nowFor(call.emu, schedule.test_clock);
-  const phasesIn = arr(raw);
   if (phasesIn.length === 0) throw invalid("Missing required param: phases.", "phases", "parameter_missing");
-  const current = schedule.current_phase as StripeObject | null;
+  const current = schedule.current_phase;
   refuseDiscountedPhases(call, schedule, phasesIn);
-  const out: StripeObject[] = [];
+  const out: Phase[] = [];
   let cursor: number | null = null;
   phasesIn.forEach((p, i) => {
     let start: number;
@@ -112,12 +137,21 @@ function parsePhases(call: Call, schedule: StripeObject, raw: unknown): StripeOb
         `phases[${i}][items]`,
         "parameter_missing",
       );
-    const prices = itemsIn.map((it, j) => ({
-      price: getPrice(call, String(it.price), `phases[${i}][items][${j}][price]`),
-      quantity: int(it.quantity, `phases[${i}][items][${j}][quantity]`) ?? 1,
-      metadata: metadata(it.metadata),
-    }));
-    const recurring = recurringOf(prices[0]!.price, `phases[${i}][items][0][price]`);
+    // A phase's items become the subscription's items, whose prices must be recurring
+    // (docs.stripe.com/api/subscriptions/create#create_subscription-items-price; one-time prices
+    // go in `add_invoice_items`), and a phase without an end lasts one interval of its price
+    // ("The interval of a price determines how often to bill", docs.stripe.com/billing/subscriptions/subscription-schedules#set-the-length-of-a-phase).
+    const prices = itemsIn.map((it, j) => {
+      const param = `phases[${i}][items][${j}][price]`;
+      const price = getPrice(call, String(it.price), param);
+      return {
+        price,
+        recurring: recurringOf(price, param),
+        quantity: int(it.quantity, `phases[${i}][items][${j}][quantity]`) ?? 1,
+        metadata: metadata(it.metadata),
+      };
+    });
+    const recurring = prices[0]!.recurring;
     let end: number;
     if (p.end_date !== undefined) end = int(p.end_date, `phases[${i}][end_date]`)!;
     else if (p.duration) {
@@ -130,7 +164,7 @@ function parsePhases(call: Call, schedule: StripeObject, raw: unknown): StripeOb
         ) as Interval,
         int(p.duration.interval_count, `phases[${i}][duration][interval_count]`) ?? 1,
       );
-    } else if (p.iterations !== undefined) {
+    } else if ("iterations" in p) {
       throw invalid(
         "Received unknown parameter: phases[" + i + "][iterations]. Use duration instead.",
         `phases[${i}][iterations]`,
@@ -160,7 +194,12 @@ function parsePhases(call: Call, schedule: StripeObject, raw: unknown): StripeOb
   return out;
 }
 
-function baseSchedule(call: Call, customer: StripeObject, now: number): StripeObject {
+function baseSchedule(
+  call: Call,
+  params: Form<Stripe.SubscriptionScheduleCreateParams>,
+  customer: Stored<"customer">,
+  now: number,
+): Schedule {
   return {
     id: call.emu.state.newId("sub_sched"),
     object: "subscription_schedule",
@@ -180,13 +219,20 @@ function baseSchedule(call: Call, customer: StripeObject, now: number): StripeOb
       collection_method: "charge_automatically",
       default_payment_method: null,
       description: null,
-      invoice_settings: { account_tax_ids: null, days_until_due: null, issuer: { type: "self" } },
+      invoice_settings: {
+        account_tax_ids: null,
+        custom_fields: null,
+        days_until_due: null,
+        description: null,
+        footer: null,
+        issuer: { type: "self" },
+      },
       on_behalf_of: null,
       transfer_data: null,
     },
-    end_behavior: oneOf(call.body.end_behavior, ["release", "cancel"], "end_behavior") ?? "release",
+    end_behavior: oneOf(params.end_behavior, ["release", "cancel"], "end_behavior") ?? "release",
     livemode: false,
-    metadata: metadata(call.body.metadata),
+    metadata: metadata(params.metadata),
     phases: [],
     released_at: null,
     released_subscription: null,
@@ -197,17 +243,16 @@ function baseSchedule(call: Call, customer: StripeObject, now: number): StripeOb
 }
 
 /** A schedule for a customer: phases start at `start_date` ('now' or a timestamp). */
-function createFromPhases(call: Call): StripeObject {
+function createFromPhases(call: Call, b: Form<Stripe.SubscriptionScheduleCreateParams>): Schedule {
   const emu = call.emu;
-  const b = call.body;
   const customerId = str(b.customer, "customer");
   if (!customerId) throw invalid("Missing required param: customer.", "customer", "parameter_missing");
   const customer = emu.state.get("customer", customerId);
   if (!customer || customer.deleted) throw noSuch("customer", customerId, "customer");
   const now = nowFor(emu, customer.test_clock);
   const start = b.start_date === undefined || b.start_date === "now" ? now : int(b.start_date, "start_date")!;
-  const schedule = baseSchedule(call, customer, now);
-  const phasesIn = arr(b.phases);
+  const schedule = baseSchedule(call, b, customer, now);
+  const phasesIn: PhaseParams[] = arr(b.phases);
   if (phasesIn[0] && phasesIn[0].start_date === undefined)
     phasesIn[0] = { ...phasesIn[0], start_date: String(start) };
   schedule.phases = parsePhases(call, schedule, phasesIn);
@@ -218,7 +263,7 @@ function createFromPhases(call: Call): StripeObject {
   if (defaultPm) schedule.default_settings.default_payment_method = defaultPm;
   emu.state.insert("subscription_schedule", schedule);
   emu.emit("subscription_schedule.created", schedule, { request: call.request });
-  if (schedule.phases[0].start_date <= now) startSchedule(emu, schedule, call.request);
+  if (firstPhase(schedule).start_date <= now) startSchedule(emu, schedule, call.request);
   return schedule;
 }
 
@@ -228,9 +273,10 @@ export const subscriptionScheduleRoutes: Route[] = [
     path: "/v1/subscription_schedules",
     handler: (call) => {
       const emu = call.emu;
-      const fromSub = str(call.body.from_subscription, "from_subscription");
-      if (!fromSub) return createFromPhases(call);
-      if (call.body.phases !== undefined) {
+      const b = paramsOf<Stripe.SubscriptionScheduleCreateParams>(call);
+      const fromSub = str(b.from_subscription, "from_subscription");
+      if (!fromSub) return createFromPhases(call, b);
+      if (b.phases !== undefined) {
         throw invalid("You cannot set `phases` if `from_subscription` is set.", "phases");
       }
       const sub = getSubscription(call, fromSub, "from_subscription");
@@ -244,7 +290,7 @@ export const subscriptionScheduleRoutes: Route[] = [
         throw invalid("You cannot create a schedule from a canceled subscription.", "from_subscription");
       const customer = emu.state.get("customer", sub.customer)!;
       const now = nowFor(emu, sub.test_clock);
-      const schedule = baseSchedule(call, customer, now);
+      const schedule = baseSchedule(call, b, customer, now);
       const items = itemsOf(emu, sub.id);
       const start = items[0]!.current_period_start;
       const end = items[0]!.current_period_end;
@@ -253,7 +299,7 @@ export const subscriptionScheduleRoutes: Route[] = [
           sub.currency,
           start,
           end,
-          items.map((i) => phaseItem(i.price, i.quantity, i.metadata)),
+          items.map((i) => phaseItem(i.price, i.quantity ?? 1, i.metadata)),
           "create_prorations",
           {},
         ),
@@ -283,12 +329,14 @@ export const subscriptionScheduleRoutes: Route[] = [
       if (schedule.status !== "active" && schedule.status !== "not_started") {
         throw invalid(`You cannot update a subscription schedule that is ${schedule.status}.`);
       }
+      const b = paramsOf<Stripe.SubscriptionScheduleUpdateParams>(call);
       const before = emu.state.render(schedule);
-      if ("metadata" in call.body) schedule.metadata = mergeMetadata(schedule.metadata, call.body.metadata);
-      if ("end_behavior" in call.body)
-        schedule.end_behavior = oneOf(call.body.end_behavior, ["release", "cancel"], "end_behavior");
-      if (call.body.phases !== undefined) {
-        const phases = parsePhases(call, schedule, call.body.phases);
+      if ("metadata" in b) schedule.metadata = mergeMetadata(schedule.metadata, b.metadata);
+      if ("end_behavior" in b)
+        schedule.end_behavior =
+          oneOf(b.end_behavior, ["release", "cancel"], "end_behavior") ?? schedule.end_behavior;
+      if (b.phases !== undefined) {
+        const phases = parsePhases(call, schedule, arr(b.phases));
         schedule.phases = phases;
         const now = nowFor(emu, schedule.test_clock);
         const idx = currentPhaseIndex(schedule, now);
@@ -353,11 +401,12 @@ export const subscriptionScheduleRoutes: Route[] = [
     method: "GET",
     path: "/v1/subscription_schedules",
     handler: (call) => {
-      const customer = str(call.body.customer, "customer");
+      const b = paramsOf<Stripe.SubscriptionScheduleListParams>(call);
+      const customer = str(b.customer, "customer");
       const rows = call.emu.state
         .all("subscription_schedule")
         .filter((s) => !customer || s.customer === customer);
-      return paginate(rows, call.body, "/v1/subscription_schedules", (o) => call.emu.state.render(o));
+      return paginate(rows, b, "/v1/subscription_schedules", (o) => call.emu.state.render(o));
     },
   },
 ];

@@ -1,12 +1,13 @@
+import type Stripe from "stripe";
 import { itemsOf } from "../billing/items.ts";
 import { cancelSubscriptionNow } from "../billing/renewal.ts";
-import type { Route } from "../context.ts";
+import { paramsOf, type Route } from "../context.ts";
 import { nowFor } from "../events/events.ts";
 import { invalid, noSuch } from "../http/errors.ts";
 import { paginate } from "../http/pagination.ts";
 import { requireStr, str } from "../http/params.ts";
 import { createSubscription } from "./subscription-create.ts";
-import { getSubscription } from "./subscription-plan.ts";
+import { getSubscription, mergeCancellationDetails } from "./subscription-plan.ts";
 import { updateSubscription } from "./subscription-update.ts";
 
 export const subscriptionRoutes: Route[] = [
@@ -21,8 +22,9 @@ export const subscriptionRoutes: Route[] = [
       if (sub.status === "canceled") {
         throw invalid(`No such subscription: '${sub.id}'`, "id", "resource_missing");
       }
-      if (call.body.cancellation_details) {
-        sub.cancellation_details = { ...sub.cancellation_details, ...call.body.cancellation_details };
+      const b = paramsOf<Stripe.SubscriptionCancelParams>(call);
+      if (b.cancellation_details) {
+        sub.cancellation_details = mergeCancellationDetails(sub.cancellation_details, b.cancellation_details);
       }
       const now = nowFor(call.emu, sub.test_clock);
       sub.canceled_at = now;
@@ -34,7 +36,7 @@ export const subscriptionRoutes: Route[] = [
     method: "GET",
     path: "/v1/subscriptions",
     handler: (call) => {
-      const b = call.body;
+      const b = paramsOf<Stripe.SubscriptionListParams>(call);
       const customer = str(b.customer, "customer");
       const status = str(b.status, "status");
       const price = str(b.price, "price");
@@ -54,9 +56,10 @@ export const subscriptionRoutes: Route[] = [
     method: "GET",
     path: "/v1/subscription_items",
     handler: (call) => {
-      const subId = requireStr(call.body.subscription, "subscription");
+      const b = paramsOf<Stripe.SubscriptionItemListParams>(call);
+      const subId = requireStr(b.subscription, "subscription");
       const rows = itemsOf(call.emu, subId).reverse();
-      return paginate(rows, call.body, `/v1/subscription_items?subscription=${subId}`, (o) =>
+      return paginate(rows, b, `/v1/subscription_items?subscription=${subId}`, (o) =>
         call.emu.state.render(o),
       );
     },
