@@ -231,6 +231,20 @@ describe("subscription schedules", () => {
     ]);
   });
 
+  it("refuses a one-time price in any item of a phase, as a subscription's items refuse it", async () => {
+    const { customer, price, product } = await billingSetup(stripe, { card: "pm_card_visa" });
+    const setupFee = await stripe.prices.create({ product: product.id, currency: "usd", unit_amount: 900 });
+    for (const items of [[{ price: setupFee.id }], [{ price: price.id }, { price: setupFee.id }]]) {
+      const refused = await stripe.subscriptionSchedules
+        .create({ customer: customer.id, start_date: "now", phases: [{ items }] })
+        .catch((e) => e);
+      expect(refused).toBeInstanceOf(Stripe.errors.StripeInvalidRequestError);
+      expect(refused.message).toContain("only accepts prices with `type=recurring`");
+      expect(refused.param).toBe(`phases[0][items][${items.length - 1}][price]`);
+    }
+    expect((await stripe.subscriptions.list({ customer: customer.id })).data).toHaveLength(0);
+  });
+
   it("cancel cancels the subscription too", async () => {
     const { customer, price } = await billingSetup(stripe, { card: "pm_card_visa" });
     const sub = await stripe.subscriptions.create({ customer: customer.id, items: [{ price: price.id }] });
