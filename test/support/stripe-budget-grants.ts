@@ -12,13 +12,13 @@ export function recordingGrants(store: StripeBudgetStore, grants: number[]): Str
   };
 }
 
-/** The most grants any one-second window holds (a window starts at each grant). */
-export function busiestSecond(grants: number[]): number {
+/** The most grants any window of `windowMs` holds (a window starts at each grant). */
+export function busiestSecond(grants: number[], windowMs = 1000): number {
   const sorted = [...grants].sort((a, b) => a - b);
   let most = 0;
   let start = 0;
   for (let end = 0; end < sorted.length; end += 1) {
-    while (sorted[end]! - sorted[start]! >= 1000) start += 1;
+    while (sorted[end]! - sorted[start]! >= windowMs) start += 1;
     most = Math.max(most, end - start + 1);
   }
   return most;

@@ -37,9 +37,11 @@ export function createStripeClient(options: StripeClientOptions): StripeClient {
       return `limited-${inner.getClientName()}`;
     }
     override async makeRequest(...args: Parameters<Stripe.HttpClient["makeRequest"]>) {
-      await limiter.acquire();
       const [, , path, method] = args;
       const route = routeOf(path);
+      const waited = metrics?.limiterWait.startTimer({ method, route });
+      await limiter.acquire();
+      waited?.();
       const stop = metrics?.latency.startTimer({ method, route });
       try {
         const response = await inner.makeRequest(...args);
@@ -99,6 +101,14 @@ function stripeMetrics(registry: Registry) {
 }
 
 function createStripeMetrics(registry: Registry) {
+  const secondsByRoute = (name: string, help: string) =>
+    new Histogram({
+      name,
+      help,
+      labelNames: ["method", "route"],
+      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    });
   return {
     requests: new Counter({
       name: "stripe_requests_total",
@@ -106,12 +116,10 @@ function createStripeMetrics(registry: Registry) {
       labelNames: ["method", "route", "status"],
       registers: [registry],
     }),
-    latency: new Histogram({
-      name: "stripe_request_duration_seconds",
-      help: "Stripe API request latency",
-      labelNames: ["method", "route"],
-      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-      registers: [registry],
-    }),
+    latency: secondsByRoute("stripe_request_duration_seconds", "Stripe API request latency"),
+    limiterWait: secondsByRoute(
+      "stripe_limiter_wait_seconds",
+      "Time a Stripe request waited for the rate limiter (the account's shared budget) before it was sent",
+    ),
   };
 }

@@ -24,15 +24,16 @@ function storeDouble(members = 3) {
 }
 
 describe("shared Stripe budget", () => {
-  it("lets orders fill the whole window and keeps background work below the reserve", async () => {
+  it("takes for both lanes against the account's whole limit, background work leaving the reserve", async () => {
     const double = storeDouble();
     const orders = createSharedBudget({ store: double.store, lane: "orders", limitPerSecond: 25 });
     const background = createSharedBudget({ store: double.store, lane: "background", limitPerSecond: 25 });
     await orders.acquire();
     await background.acquire();
-    expect(double.requests.map(({ cap, priority }) => ({ cap, priority }))).toEqual([
-      { cap: 25, priority: true },
-      { cap: 22, priority: false },
+    // The store keeps the reserve free for background work only while orders are active.
+    expect(double.requests.map(({ limit, reserve, priority }) => ({ limit, reserve, priority }))).toEqual([
+      { limit: 25, reserve: 3, priority: true },
+      { limit: 25, reserve: 3, priority: false },
     ]);
     await Promise.all([orders.close(), background.close()]);
   });

@@ -3,13 +3,14 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { createRateLimiter, defaultRateFor, type RateLimiter } from "./rate-limiter.ts";
 
 /**
- * Who is asking: orders (the writer) are served first; background work (sync, backfill) leaves a
- * reserve of each window to orders and waits while an order is short.
+ * Who is asking: orders (the writer) are served first; background work (sync, backfill) may use
+ * the whole budget while no order is active, leaves a reserve of each window to orders while they
+ * are, and waits while an order is short.
  */
 export type BudgetLane = "orders" | "background";
 
-/** One take: `cap` is the most grants the window may hold after it (see the store for the rest). */
-export type BudgetTakeRequest = Record<"want" | "cap" | "windowMs" | "holdMs", number> & {
+/** One take (the store's `StripeGrantRequest` says what each field means). */
+export type BudgetTakeRequest = Record<"want" | "limit" | "reserve" | "windowMs" | "holdMs", number> & {
   priority: boolean;
 };
 
@@ -31,7 +32,10 @@ export type SharedBudgetOptions = {
    * its one-second windows.
    */
   windowMs?: number;
-  /** Grants per window background work leaves for orders (default: one in ten). */
+  /**
+   * Grants per window background work leaves for orders while orders are active, the orders' own
+   * grants included (default: one in ten).
+   */
   reserve?: number;
   /** A take slower than this counts as an outage. */
   storeTimeoutMs?: number;
@@ -70,10 +74,9 @@ export function createSharedBudget(options: SharedBudgetOptions): SharedBudget {
   const { store, lane, limitPerSecond: limit } = options;
   const windowMs = options.windowMs ?? 1_030;
   const reserve = options.reserve ?? Math.max(1, Math.round(limit / 10));
-  const cap = lane === "orders" ? limit : limit - reserve;
   const ratePerSecond = (limit * 1000) / windowMs;
-  // An order short of grants holds background work off for four slots' time: long enough for
-  // an order's next takes to arrive before background work's.
+  // An order short of grants holds background work off until four slots' time after its slot frees:
+  // long enough for the order's next takes to arrive before background work's.
   const holdMs = Math.ceil((4 * windowMs) / limit);
   const storeTimeoutMs = options.storeTimeoutMs ?? 500;
   const retryStoreMs = options.retryStoreMs ?? 1_000;
@@ -126,7 +129,7 @@ export function createSharedBudget(options: SharedBudgetOptions): SharedBudget {
         }
         let grant: { granted: number; waitMs: number };
         try {
-          const request = { want: waiters.length, cap, windowMs, holdMs };
+          const request = { want: waiters.length, limit, reserve, windowMs, holdMs };
           grant = await withTimeout(store.take({ ...request, priority: lane === "orders" }), storeTimeoutMs);
         } catch (error) {
           switchTo("fallback", error);
