@@ -105,6 +105,70 @@ describe("commit only after success", () => {
     for (const f of flushes) expect(f.committed).toBeLessThanOrEqual(f.lowest);
   });
 
+  it("per batch: a batch that outlasts the session keeps its membership (heartbeats between messages)", async () => {
+    const topic = await freshTopicWithCompanions(client, "long-batch");
+    const groupId = uniqueName("long-batch");
+    const sent = Array.from({ length: 24 }, (_, n) => envelope({ n }));
+    await producer.publishBatch(
+      topic,
+      sent.map((m) => ({ key: "sub-1", envelope: m })),
+    );
+    const handled: string[] = [];
+    await start({
+      groupId,
+      topics: [topic],
+      // 24 × 400 ms is longer than the session (6 s, the broker's minimum), and no commit comes
+      // before the batch's end (a commit also keeps a member alive): without heartbeats inside the
+      // batch the member is evicted, the group rebalances and the batch is handled again.
+      sessionTimeoutMs: 6_000,
+      heartbeatIntervalMs: 500,
+      handler: async (e) => {
+        await new Promise((resolve) => setTimeout(resolve, 400));
+        handled.push(e.id);
+      },
+      commitPerBatch: { intervalMs: 60_000, beforeCommit: async () => {} },
+    });
+    await until(
+      async () => (await committedOffsets(client, groupId, topic))[0] === 24,
+      50_000,
+      "commit of 24",
+    );
+    expect(handled).toEqual(sent.map((m) => m.id));
+  }, 60_000);
+
+  it("per batch: commits inside a long batch once per interval, never ahead of what was handled", async () => {
+    const topic = await freshTopicWithCompanions(client, "interval-commit");
+    const groupId = uniqueName("interval-commit");
+    const sent = Array.from({ length: 8 }, (_, n) => envelope({ n }));
+    await producer.publishBatch(
+      topic,
+      sent.map((m) => ({ key: "sub-1", envelope: m })),
+    );
+    const handled: string[] = [];
+    /** The committed offset seen at each flush, and how many messages were handled by then. */
+    const flushes: { committed: number; handled: number }[] = [];
+    await start({
+      groupId,
+      topics: [topic],
+      handler: async (e) => {
+        await new Promise((resolve) => setTimeout(resolve, 250));
+        handled.push(e.id);
+      },
+      commitPerBatch: {
+        intervalMs: 500,
+        beforeCommit: async (t) => {
+          const [committed = -1] = await committedOffsets(client, groupId, t);
+          flushes.push({ committed, handled: handled.length });
+        },
+      },
+    });
+    await until(async () => (await committedOffsets(client, groupId, topic))[0] === 8, 30_000, "commit of 8");
+    expect(handled).toEqual(sent.map((m) => m.id));
+    // Committed along the way (8 × 250 ms at one commit per 500 ms), not only at the batch's end.
+    expect(flushes.length).toBeGreaterThanOrEqual(3);
+    for (const f of flushes) expect(f.committed).toBeLessThanOrEqual(f.handled);
+  });
+
   it("honours retryAfterMs between in-place attempts", async () => {
     const topic = await freshTopicWithCompanions(client, "retry-after");
     await producer.publish(topic, { key: "k", envelope: envelope({}) });
