@@ -10,12 +10,13 @@
 // a response delay through its fault-injection settings (`PUT /_emulator/faults`, a delay with no
 // error): 0.5×–1.5× `--scale-latency-ms` (default 200) per API request, as network and Stripe's
 // processing would. Without it a replica is purely CPU-bound and three replicas on a 2-core machine
-// share the same two cores. Even with it, on the loaded machine most of a replica's handler time is
-// its own work (CPU, Postgres), not the wait on Stripe: the report gives both.
+// share the same two cores. The report splits a replica's handler time by phase (decision 030):
+// on the loaded machine Postgres round trips inside a sync's transaction weigh as much as Stripe.
 //
 // Each run: the replicas start on a fresh consumer group whose offsets start at the end of the
 // sync's topics, and once the group is stable (every replica has its partitions) the clock is
-// advanced. Time = clock advance → every subscription converged. The emulator delivers the
+// advanced. Time = clock advance → every subscription converged, and every figure is counted
+// from the advance (the metrics' difference). The emulator delivers the
 // storm's webhooks one at a time, several times faster than the replicas drain them (the renewal
 // storm benchmark's figures), so the drain is what is timed, not the arrival; a replica's start
 // (tens of seconds on the loaded machine) is reported apart. The stripe-events topic gets 12

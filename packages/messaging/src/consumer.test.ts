@@ -17,6 +17,17 @@ async function start(options: Parameters<typeof startConsumer>[1]): Promise<Runn
   return c;
 }
 
+/** `count` messages of one key on a new topic, sent in one produce request (one batch to a consumer). */
+async function oneBatchOf(count: number, prefix: string) {
+  const topic = await freshTopicWithCompanions(client, prefix);
+  const sent = Array.from({ length: count }, (_, n) => envelope({ n }));
+  await producer.publishBatch(
+    topic,
+    sent.map((m) => ({ key: "sub-1", envelope: m })),
+  );
+  return { topic, groupId: uniqueName(prefix), sent };
+}
+
 afterAll(async () => {
   await Promise.all(running.map((c) => c.stop()));
   await producer.disconnect();
@@ -106,13 +117,7 @@ describe("commit only after success", () => {
   });
 
   it("per batch: a batch that outlasts the session keeps its membership (heartbeats between messages)", async () => {
-    const topic = await freshTopicWithCompanions(client, "long-batch");
-    const groupId = uniqueName("long-batch");
-    const sent = Array.from({ length: 24 }, (_, n) => envelope({ n }));
-    await producer.publishBatch(
-      topic,
-      sent.map((m) => ({ key: "sub-1", envelope: m })),
-    );
+    const { topic, groupId, sent } = await oneBatchOf(24, "long-batch");
     const handled: string[] = [];
     await start({
       groupId,
@@ -137,13 +142,7 @@ describe("commit only after success", () => {
   }, 60_000);
 
   it("per batch: commits inside a long batch once per interval, never ahead of what was handled", async () => {
-    const topic = await freshTopicWithCompanions(client, "interval-commit");
-    const groupId = uniqueName("interval-commit");
-    const sent = Array.from({ length: 8 }, (_, n) => envelope({ n }));
-    await producer.publishBatch(
-      topic,
-      sent.map((m) => ({ key: "sub-1", envelope: m })),
-    );
+    const { topic, groupId, sent } = await oneBatchOf(8, "interval-commit");
     const handled: string[] = [];
     /** The committed offset seen at each flush, and how many messages were handled by then. */
     const flushes: { committed: number; handled: number }[] = [];
