@@ -62,6 +62,8 @@ export type DrainRun = {
   messagesHandled: number;
   /** Messages the storm appended to stripe-events during the run: what the replicas had to handle. */
   stormMessages: number;
+  /** Clock advanced → the last of the storm's messages appended to Kafka (sampled every second). */
+  lastArrivalSeconds: number;
   /** Handler time summed over messages, and the part of it spent waiting on Stripe's answers. */
   handleSeconds: number;
   stripeWaitSeconds: number;
@@ -146,6 +148,19 @@ async function stripeEventsAppended(kafkaBrokers: string): Promise<number> {
   }
 }
 
+/** Is the group Stable with at least `members` members (its partitions assigned)? */
+async function groupStableWith(kafkaBrokers: string, groupId: string, members: number): Promise<boolean> {
+  const kafka = createKafkaClient({ brokers: kafkaBrokers.split(","), clientId: "bench-scale-out", logger });
+  const admin = kafka.kafka.admin();
+  await admin.connect();
+  try {
+    const { groups } = await admin.describeGroups([groupId]);
+    return groups[0]?.state === "Stable" && groups[0].members.length >= members;
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 /** Every one of `members` replicas is in the group and has its partitions (no rebalance under way). */
 async function groupStable(kafkaBrokers: string, groupId: string, members: number): Promise<boolean> {
   const kafka = createKafkaClient({ brokers: kafkaBrokers.split(","), clientId: "bench-scale-out", logger });
@@ -169,7 +184,31 @@ async function drain(
   const kafkaBrokers = process.env.KAFKA_BROKERS!;
   const groupId = `bench-scale-out-${replicas}-${Date.now()}`;
   await groupAtTheEnd(kafkaBrokers, groupId);
+  const backlog = argument("scale-backlog", 0) === 1;
+  const appendedAtStart = await stripeEventsAppended(kafkaBrokers);
+  if (backlog) {
+    // `--scale-backlog=1`: the whole storm is in Kafka before any replica starts, so what is timed
+    // is the replicas' drain, not the emulator's and the gateway's delivery.
+    await advancePastRenewal(stripe, storm.clockId);
+    await waitFor(
+      async () => (await stripe.testHelpers.testClocks.retrieve(storm.clockId)).status === "ready",
+      300_000,
+      "the clock to advance",
+      500,
+    );
+    await emulator(services, "POST", "webhooks/flush");
+  }
   const spawned = Date.now();
+  // Backlog: the drain starts when the first replica has its partitions (the others' joining
+  // and the rebalances it costs are part of the drain).
+  let firstMemberAt = 0;
+  const firstMember = backlog
+    ? waitFor(() => groupStableWith(kafkaBrokers, groupId, 1), 180_000, `${groupId} first member`, 250).then(
+        () => {
+          firstMemberAt = Date.now();
+        },
+      )
+    : Promise.resolve();
   const profileDir = process.argv.find((a) => a.startsWith("--scale-cpu-prof="))?.split("=")[1];
   const running = await startReplicas(services, "sync-consumer", replicas, {
     KAFKA_GROUP_ID: groupId,
@@ -183,18 +222,36 @@ async function drain(
     process.stderr.write(
       `[bench]     ${replicas} replica(s) joined in ${startSeconds.toFixed(0)} s; the storm begins\n`,
     );
-    // Figures are counted from here: what the replicas did while joining is not the drain's.
-    const before = await Promise.all(running.map((r) => r.metrics()));
-    const appendedBefore = await stripeEventsAppended(kafkaBrokers);
-    const started = Date.now();
-    await advancePastRenewal(stripe, storm.clockId);
-    await waitFor(
-      async () => (await converged(store, storm.limioIds)) === storm.limioIds.length,
-      600_000,
-      `${storm.limioIds.length} renewals converged with ${replicas} replica(s)`,
-      250,
-    );
+    await firstMember;
+    // Figures are counted from here: what the replicas did while joining is not the drain's
+    // (with a backlog, from the replicas' start: they drain as soon as they join).
+    const before = backlog ? running.map(() => "") : await Promise.all(running.map((r) => r.metrics()));
+    const appendedBefore = backlog ? appendedAtStart : await stripeEventsAppended(kafkaBrokers);
+    const started = backlog ? firstMemberAt : Date.now();
+    // When the storm's last webhook reached Kafka: a drain that ends right after it was paced by
+    // the arrival, not by the replicas.
+    const arrival = { appended: appendedBefore, lastSeconds: 0, done: false };
+    const watchArrival = (async () => {
+      while (!arrival.done) {
+        const appended = await stripeEventsAppended(kafkaBrokers);
+        if (appended > arrival.appended)
+          Object.assign(arrival, { appended, lastSeconds: (Date.now() - started) / 1000 });
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
+      }
+    })();
+    try {
+      if (!backlog) await advancePastRenewal(stripe, storm.clockId);
+      await waitFor(
+        async () => (await converged(store, storm.limioIds)) === storm.limioIds.length,
+        600_000,
+        `${storm.limioIds.length} renewals converged with ${replicas} replica(s)`,
+        250,
+      );
+    } finally {
+      arrival.done = true;
+    }
     const seconds = (Date.now() - started) / 1000;
+    await watchArrival;
     const stormMessages = (await stripeEventsAppended(kafkaBrokers)) - appendedBefore;
     const after = await Promise.all(running.map((r) => r.metrics()));
     const sum = (name: string, labels: Record<string, string> = {}) =>
@@ -212,6 +269,7 @@ async function drain(
       stripeRequestsPerSecond: stripeRequests / seconds,
       messagesHandled: sum("messaging_messages_handled_total"),
       stormMessages,
+      lastArrivalSeconds: arrival.lastSeconds,
       handleSeconds,
       stripeWaitSeconds: sum("stripe_request_duration_seconds_sum"),
       slotUtilisation: handleSeconds / (seconds * replicas * PARTITION_CONCURRENCY),
@@ -312,7 +370,7 @@ export function formatScaleOutBenchmark(r: ScaleOutResult): string {
   );
   const split = [r.one, r.many].map(
     (run) =>
-      `${run.replicas} replica(s): CPU ${run.cpuSeconds.toFixed(1)} s; handler time ${run.handleSeconds.toFixed(1)} s = Stripe ${run.stripeWaitSeconds.toFixed(1)} s, settle ${run.phases.settle.toFixed(1)} s, serialise wait ${run.phases.serialiseWait.toFixed(1)} s, budget wait ${run.phases.budgetWait.toFixed(1)} s, transactions ${run.phases.transaction.toFixed(1)} s (Stripe included); messages: ${run.stormMessages} appended by the storm; ${run.outcomes.synced} synced, ${run.outcomes.coalesced} coalesced, ${run.outcomes.loop} loop, ${run.outcomes.ignored} ignored, ${run.outcomes.failedAttempts} failed attempts`,
+      `${run.replicas} replica(s): CPU ${run.cpuSeconds.toFixed(1)} s; handler time ${run.handleSeconds.toFixed(1)} s = Stripe ${run.stripeWaitSeconds.toFixed(1)} s, settle ${run.phases.settle.toFixed(1)} s, serialise wait ${run.phases.serialiseWait.toFixed(1)} s, budget wait ${run.phases.budgetWait.toFixed(1)} s, transactions ${run.phases.transaction.toFixed(1)} s (Stripe included); messages: ${run.stormMessages} appended by the storm, the last at ${run.lastArrivalSeconds.toFixed(0)} s; ${run.outcomes.synced} synced, ${run.outcomes.coalesced} coalesced, ${run.outcomes.loop} loop, ${run.outcomes.ignored} ignored, ${run.outcomes.failedAttempts} failed attempts`,
   );
   return [
     `Stripe latency ${r.latencyMs[0]}–${r.latencyMs[1]} ms per request; ${r.partitions} partitions, ${r.partitionConcurrency} at once per replica; speedup ${r.speedup.toFixed(2)}×`,
