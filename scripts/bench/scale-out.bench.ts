@@ -10,12 +10,13 @@
 // a response delay through its fault-injection settings (`PUT /_emulator/faults`, a delay with no
 // error): 0.5×–1.5× `--scale-latency-ms` (default 200) per API request, as network and Stripe's
 // processing would. Without it a replica is purely CPU-bound and three replicas on a 2-core machine
-// share the same two cores. Even with it, on the loaded machine most of a replica's handler time is
-// its own work (CPU, Postgres), not the wait on Stripe: the report gives both.
+// share the same two cores. The report splits a replica's handler time by phase (decision 030):
+// on the loaded machine Postgres round trips inside a sync's transaction weigh as much as Stripe.
 //
 // Each run: the replicas start on a fresh consumer group whose offsets start at the end of the
 // sync's topics, and once the group is stable (every replica has its partitions) the clock is
-// advanced. Time = clock advance → every subscription converged. The emulator delivers the
+// advanced. Time = clock advance → every subscription converged, and every figure is counted
+// from the advance (the metrics' difference). The emulator delivers the
 // storm's webhooks one at a time, several times faster than the replicas drain them (the renewal
 // storm benchmark's figures), so the drain is what is timed, not the arrival; a replica's start
 // (tens of seconds on the loaded machine) is reported apart. The stripe-events topic gets 12
@@ -59,11 +60,21 @@ export type DrainRun = {
   stripeRequestsPerSecond: number;
   /** Messages the replicas handled (events synced or skipped by coalescing). */
   messagesHandled: number;
+  /** Messages the storm appended to stripe-events during the run: what the replicas had to handle. */
+  stormMessages: number;
+  /** Clock advanced → the last of the storm's messages appended to Kafka (sampled every second). */
+  lastArrivalSeconds: number;
   /** Handler time summed over messages, and the part of it spent waiting on Stripe's answers. */
   handleSeconds: number;
   stripeWaitSeconds: number;
   /** Handler time ÷ (run time × replicas × 4 partitions at once): how busy the partition slots were. */
   slotUtilisation: number;
+  /** CPU the replicas' processes used during the drain (their process_cpu_seconds_total). */
+  cpuSeconds: number;
+  /** Handler time by phase (sync_phase_duration_seconds, see apps/sync-consumer/src/wiring.ts). */
+  phases: { settle: number; serialiseWait: number; transaction: number; budgetWait: number };
+  /** What became of the messages (the sync's counters; failed handler attempts apart). */
+  outcomes: { synced: number; coalesced: number; loop: number; ignored: number; failedAttempts: number };
   loadAverage: number[];
 };
 
@@ -108,8 +119,43 @@ async function groupAtTheEnd(kafkaBrokers: string, groupId: string) {
   await admin.connect();
   try {
     const inputs = [topics.orderOutcomes, topics.sync, topics.stripeEvents];
-    for (const topic of [...inputs, ...inputs.map(retryTopicOf)])
-      await admin.resetOffsets({ groupId, topic, earliest: false });
+    // Committed as numbers: kafkajs's `resetOffsets({ earliest: false })` commits -1 ("latest"),
+    // which a consumer with `fromBeginning` reads as no offset at all, so each run used to handle
+    // the whole topic again (the setup's events and the earlier run's storm) before its own.
+    for (const topic of [...inputs, ...inputs.map(retryTopicOf)]) {
+      const ends = await admin.fetchTopicOffsets(topic);
+      await admin.setOffsets({
+        groupId,
+        topic,
+        partitions: ends.map(({ partition, high }) => ({ partition, offset: high })),
+      });
+    }
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Messages in the stripe-events topic so far (every partition's end offset). */
+async function stripeEventsAppended(kafkaBrokers: string): Promise<number> {
+  const kafka = createKafkaClient({ brokers: kafkaBrokers.split(","), clientId: "bench-scale-out", logger });
+  const admin = kafka.kafka.admin();
+  await admin.connect();
+  try {
+    const ends = await admin.fetchTopicOffsets(topics.stripeEvents);
+    return ends.reduce((n, p) => n + Number(p.high), 0);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Is the group Stable with at least `members` members (its partitions assigned)? */
+async function groupStableWith(kafkaBrokers: string, groupId: string, members: number): Promise<boolean> {
+  const kafka = createKafkaClient({ brokers: kafkaBrokers.split(","), clientId: "bench-scale-out", logger });
+  const admin = kafka.kafka.admin();
+  await admin.connect();
+  try {
+    const { groups } = await admin.describeGroups([groupId]);
+    return groups[0]?.state === "Stable" && groups[0].members.length >= members;
   } finally {
     await admin.disconnect();
   }
@@ -138,10 +184,37 @@ async function drain(
   const kafkaBrokers = process.env.KAFKA_BROKERS!;
   const groupId = `bench-scale-out-${replicas}-${Date.now()}`;
   await groupAtTheEnd(kafkaBrokers, groupId);
+  const backlog = argument("scale-backlog", 0) === 1;
+  const appendedAtStart = await stripeEventsAppended(kafkaBrokers);
+  if (backlog) {
+    // `--scale-backlog=1`: the whole storm is in Kafka before any replica starts, so what is timed
+    // is the replicas' drain, not the emulator's and the gateway's delivery.
+    await advancePastRenewal(stripe, storm.clockId);
+    await waitFor(
+      async () => (await stripe.testHelpers.testClocks.retrieve(storm.clockId)).status === "ready",
+      300_000,
+      "the clock to advance",
+      500,
+    );
+    await emulator(services, "POST", "webhooks/flush");
+  }
   const spawned = Date.now();
+  // Backlog: the drain starts when the first replica has its partitions (the others' joining
+  // and the rebalances it costs are part of the drain).
+  let firstMemberAt = 0;
+  const firstMember = backlog
+    ? waitFor(() => groupStableWith(kafkaBrokers, groupId, 1), 180_000, `${groupId} first member`, 250).then(
+        () => {
+          firstMemberAt = Date.now();
+        },
+      )
+    : Promise.resolve();
+  const profileDir = process.argv.find((a) => a.startsWith("--scale-cpu-prof="))?.split("=")[1];
   const running = await startReplicas(services, "sync-consumer", replicas, {
     KAFKA_GROUP_ID: groupId,
     STRIPE_RATE_LIMIT_PER_SECOND: NO_LIMIT,
+    // `--scale-cpu-prof=DIR`: each replica writes a V8 CPU profile there when it stops.
+    ...(profileDir ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profileDir}/${replicas}` } : {}),
   });
   try {
     await waitFor(() => groupStable(kafkaBrokers, groupId, replicas), 180_000, `${groupId} stable`, 500);
@@ -149,19 +222,43 @@ async function drain(
     process.stderr.write(
       `[bench]     ${replicas} replica(s) joined in ${startSeconds.toFixed(0)} s; the storm begins\n`,
     );
-    const started = Date.now();
-    await advancePastRenewal(stripe, storm.clockId);
-    await waitFor(
-      async () => (await converged(store, storm.limioIds)) === storm.limioIds.length,
-      600_000,
-      `${storm.limioIds.length} renewals converged with ${replicas} replica(s)`,
-      250,
-    );
+    await firstMember;
+    // Figures are counted from here: what the replicas did while joining is not the drain's
+    // (with a backlog, from the replicas' start: they drain as soon as they join).
+    const before = backlog ? running.map(() => "") : await Promise.all(running.map((r) => r.metrics()));
+    const appendedBefore = backlog ? appendedAtStart : await stripeEventsAppended(kafkaBrokers);
+    const started = backlog ? firstMemberAt : Date.now();
+    // When the storm's last webhook reached Kafka: a drain that ends right after it was paced by
+    // the arrival, not by the replicas.
+    const arrival = { appended: appendedBefore, lastSeconds: 0, done: false };
+    const watchArrival = (async () => {
+      while (!arrival.done) {
+        const appended = await stripeEventsAppended(kafkaBrokers);
+        if (appended > arrival.appended)
+          Object.assign(arrival, { appended, lastSeconds: (Date.now() - started) / 1000 });
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
+      }
+    })();
+    try {
+      if (!backlog) await advancePastRenewal(stripe, storm.clockId);
+      await waitFor(
+        async () => (await converged(store, storm.limioIds)) === storm.limioIds.length,
+        600_000,
+        `${storm.limioIds.length} renewals converged with ${replicas} replica(s)`,
+        250,
+      );
+    } finally {
+      arrival.done = true;
+    }
     const seconds = (Date.now() - started) / 1000;
-    const texts = await Promise.all(running.map((r) => r.metrics()));
-    const sum = (name: string) => texts.reduce((n, t) => n + metricSum(t, name), 0);
+    await watchArrival;
+    const stormMessages = (await stripeEventsAppended(kafkaBrokers)) - appendedBefore;
+    const after = await Promise.all(running.map((r) => r.metrics()));
+    const sum = (name: string, labels: Record<string, string> = {}) =>
+      after.reduce((n, t, i) => n + metricSum(t, name, labels) - metricSum(before[i]!, name, labels), 0);
     const stripeRequests = sum("stripe_requests_total");
     const handleSeconds = sum("messaging_handle_duration_seconds_sum");
+    const phase = (name: string) => sum("sync_phase_duration_seconds_sum", { phase: name });
     return {
       replicas,
       renewals: storm.limioIds.length,
@@ -171,9 +268,25 @@ async function drain(
       stripeRequests,
       stripeRequestsPerSecond: stripeRequests / seconds,
       messagesHandled: sum("messaging_messages_handled_total"),
+      stormMessages,
+      lastArrivalSeconds: arrival.lastSeconds,
       handleSeconds,
       stripeWaitSeconds: sum("stripe_request_duration_seconds_sum"),
       slotUtilisation: handleSeconds / (seconds * replicas * PARTITION_CONCURRENCY),
+      cpuSeconds: sum("process_cpu_seconds_total"),
+      phases: {
+        settle: phase("settle"),
+        serialiseWait: phase("serialise_wait"),
+        transaction: phase("transaction"),
+        budgetWait: phase("budget_wait"),
+      },
+      outcomes: {
+        synced: sum("sync_applied_total"),
+        coalesced: sum("sync_skipped_coalesced_total"),
+        loop: sum("sync_skipped_loop_total"),
+        ignored: sum("sync_ignored_total"),
+        failedAttempts: sum("messaging_messages_failed_total"),
+      },
       loadAverage: os.loadavg().map((v) => Number(v.toFixed(2))),
     };
   } finally {
@@ -255,9 +368,14 @@ export function formatScaleOutBenchmark(r: ScaleOutResult): string {
       run.loadAverage.join(", "),
     ].join(" | "),
   );
+  const split = [r.one, r.many].map(
+    (run) =>
+      `${run.replicas} replica(s): CPU ${run.cpuSeconds.toFixed(1)} s; handler time ${run.handleSeconds.toFixed(1)} s = Stripe ${run.stripeWaitSeconds.toFixed(1)} s, settle ${run.phases.settle.toFixed(1)} s, serialise wait ${run.phases.serialiseWait.toFixed(1)} s, budget wait ${run.phases.budgetWait.toFixed(1)} s, transactions ${run.phases.transaction.toFixed(1)} s (Stripe included); messages: ${run.stormMessages} appended by the storm, the last at ${run.lastArrivalSeconds.toFixed(0)} s; ${run.outcomes.synced} synced, ${run.outcomes.coalesced} coalesced, ${run.outcomes.loop} loop, ${run.outcomes.ignored} ignored, ${run.outcomes.failedAttempts} failed attempts`,
+  );
   return [
     `Stripe latency ${r.latencyMs[0]}–${r.latencyMs[1]} ms per request; ${r.partitions} partitions, ${r.partitionConcurrency} at once per replica; speedup ${r.speedup.toFixed(2)}×`,
     "replicas | renewals |      s | start s | renewals/s |  req/s | messages |   handler time       | slots | load average",
     ...rows,
+    ...split,
   ].join("\n");
 }

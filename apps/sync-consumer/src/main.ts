@@ -3,7 +3,7 @@ import { createLogger, createMetrics, startOpsServer } from "@bridge/observabili
 import { createStore, stripeBudgetStore } from "@bridge/store";
 import { accountBudget, createStripeClient } from "@bridge/stripe-client";
 import { loadConfig } from "./config.ts";
-import { startSyncConsumer } from "./wiring.ts";
+import { phaseTimer, startSyncConsumer } from "./wiring.ts";
 
 const config = loadConfig();
 const logger = createLogger("sync-consumer", { level: config.LOG_LEVEL });
@@ -17,9 +17,17 @@ const budget = accountBudget(
   (id) => stripeBudgetStore(store.db, id),
   config.STRIPE_RATE_LIMIT_PER_SECOND,
 );
+const budgetWait = phaseTimer(metrics.registry);
 const { stripe } = createStripeClient({
   secretKey: config.STRIPE_SECRET_KEY,
-  limiter: budget,
+  limiter: {
+    ratePerSecond: budget.ratePerSecond,
+    acquire: async () => {
+      const stop = budgetWait("budget_wait");
+      await budget.acquire();
+      stop();
+    },
+  },
   apiUrl: config.STRIPE_API_URL,
   registry: metrics.registry,
 });

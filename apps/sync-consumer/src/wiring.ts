@@ -14,6 +14,7 @@ import type { Stripe } from "@bridge/stripe-client";
 import {
   type ChangeRelayOptions,
   CONSUMER,
+  type Coalescer,
   createCoalescer,
   createSyncMetrics,
   noCoalescing,
@@ -22,7 +23,7 @@ import {
   type SyncMetrics,
   syncErrorClass,
 } from "@bridge/sync-core";
-import type { Registry } from "prom-client";
+import { Histogram, type Registry } from "prom-client";
 import { startChangeEvents } from "./change-events.ts";
 import { type HandlerHooks, syncHandlers } from "./handlers/index.ts";
 import { partitionKeyOf } from "./handlers/stripe-event.ts";
@@ -95,16 +96,19 @@ export async function startSyncConsumer(options: SyncConsumerOptions): Promise<R
     backlogGauge: options.kafkaGauges === true,
     ...options.changeRelay,
   });
+  const phases = phaseTimer(options.registry);
   const deps: SyncDeps = {
     // Every sync commit nudges the relay: its change events go out without waiting for a poll.
-    store: nudgingStore(options.store, relay.nudge),
+    store: timedStore(nudgingStore(options.store, relay.nudge), phases),
     stripe: options.stripe,
     logger: options.logger,
     metrics,
-    coalescer:
+    coalescer: timedCoalescer(
       options.coalesce === false
         ? noCoalescing
         : createCoalescer(offsets, { settleMs: options.coalesceSettleMs ?? 0 }),
+      phases,
+    ),
     ...(options.now ? { now: options.now } : {}),
   };
   const inputs = [topics.orderOutcomes, topics.sync, topics.stripeEvents];
@@ -150,6 +154,58 @@ export async function startSyncConsumer(options: SyncConsumerOptions): Promise<R
       await callback?.stop();
       await relay.stop();
       await offsets.close();
+    },
+  };
+}
+
+/**
+ * Where a handler's time goes, beyond what the runtime (messaging_handle_duration_seconds) and the
+ * Stripe client (stripe_request_duration_seconds) measure: `settle` (reading the log position, and
+ * the settle wait for the rest of a burst), `serialise_wait` (waiting for another partition's sync
+ * of the same subscription here), `transaction` (a sync's or an inbox row's transaction, Stripe
+ * reads included), and `budget_wait` (the shared Stripe budget, registered by main.ts).
+ */
+export type PhaseTimer = (phase: "settle" | "serialise_wait" | "transaction" | "budget_wait") => () => void;
+
+export function phaseTimer(registry: Registry): PhaseTimer {
+  const name = "sync_phase_duration_seconds";
+  const histogram =
+    (registry.getSingleMetric(name) as Histogram<"phase"> | undefined) ??
+    new Histogram({
+      name,
+      help: "Time spent in each phase of handling a message (see wiring.ts)",
+      labelNames: ["phase"],
+      buckets: [0.001, 0.005, 0.025, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    });
+  return (phase) => histogram.startTimer({ phase });
+}
+
+async function timed<T>(stop: () => void, work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } finally {
+    stop();
+  }
+}
+
+function timedStore(store: Store, phases: PhaseTimer): Store {
+  return {
+    ...store,
+    transaction: (work, options) => timed(phases("transaction"), store.transaction(work, options)),
+  };
+}
+
+function timedCoalescer(coalescer: Coalescer, phases: PhaseTimer): Coalescer {
+  return {
+    ...coalescer,
+    snapshot: (...args) => timed(phases("settle"), coalescer.snapshot(...args)),
+    serialise: (topic, ids, work) => {
+      const stop = phases("serialise_wait");
+      return coalescer.serialise(topic, ids, () => {
+        stop();
+        return work();
+      });
     },
   };
 }

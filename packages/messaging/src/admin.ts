@@ -34,6 +34,16 @@ export function createOffsetReader(client: KafkaClient): OffsetReader {
     });
     return connected;
   };
+  const readHighWatermarks = async (topic: string) => {
+    try {
+      await ready();
+      return new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, BigInt(p.high)]));
+    } catch (error) {
+      client.logger.warn({ err: error, topic }, "could not read the high watermarks");
+      return undefined;
+    }
+  };
+  const watermarkReads = new Map<string, Promise<Map<number, bigint> | undefined>>();
   return {
     async highWatermark(topic, partition) {
       try {
@@ -45,14 +55,17 @@ export function createOffsetReader(client: KafkaClient): OffsetReader {
         return undefined;
       }
     },
-    async highWatermarks(topic) {
-      try {
-        await ready();
-        return new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, BigInt(p.high)]));
-      } catch (error) {
-        client.logger.warn({ err: error, topic }, "could not read the high watermarks");
-        return undefined;
+    highWatermarks(topic) {
+      // Callers at the same time share one read (each partition handled at once asks before its
+      // refetch: one round trip instead of several). A read that began before the call reports
+      // positions no later than the caller's own would, and callers only take a watermark as a
+      // bound of what is already reflected: a lower one costs an extra refetch, never a missed one.
+      let read = watermarkReads.get(topic);
+      if (read === undefined) {
+        read = readHighWatermarks(topic).finally(() => watermarkReads.delete(topic));
+        watermarkReads.set(topic, read);
       }
+      return read;
     },
     async partitionSizes(topic) {
       await ready();

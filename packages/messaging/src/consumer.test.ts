@@ -17,6 +17,17 @@ async function start(options: Parameters<typeof startConsumer>[1]): Promise<Runn
   return c;
 }
 
+/** `count` messages of one key on a new topic, sent in one produce request (one batch to a consumer). */
+async function oneBatchOf(count: number, prefix: string) {
+  const topic = await freshTopicWithCompanions(client, prefix);
+  const sent = Array.from({ length: count }, (_, n) => envelope({ n }));
+  await producer.publishBatch(
+    topic,
+    sent.map((m) => ({ key: "sub-1", envelope: m })),
+  );
+  return { topic, groupId: uniqueName(prefix), sent };
+}
+
 afterAll(async () => {
   await Promise.all(running.map((c) => c.stop()));
   await producer.disconnect();
@@ -103,6 +114,58 @@ describe("commit only after success", () => {
     // No commit ever ran ahead of its flush: what a flush writes is never committed already.
     expect(flushes.length).toBeGreaterThanOrEqual(2);
     for (const f of flushes) expect(f.committed).toBeLessThanOrEqual(f.lowest);
+  });
+
+  it("per batch: a batch that outlasts the session keeps its membership (heartbeats between messages)", async () => {
+    const { topic, groupId, sent } = await oneBatchOf(24, "long-batch");
+    const handled: string[] = [];
+    await start({
+      groupId,
+      topics: [topic],
+      // 24 × 400 ms is longer than the session (6 s, the broker's minimum), and no commit comes
+      // before the batch's end (a commit also keeps a member alive): without heartbeats inside the
+      // batch the member is evicted, the group rebalances and the batch is handled again.
+      sessionTimeoutMs: 6_000,
+      heartbeatIntervalMs: 500,
+      handler: async (e) => {
+        await new Promise((resolve) => setTimeout(resolve, 400));
+        handled.push(e.id);
+      },
+      commitPerBatch: { intervalMs: 60_000, beforeCommit: async () => {} },
+    });
+    await until(
+      async () => (await committedOffsets(client, groupId, topic))[0] === 24,
+      50_000,
+      "commit of 24",
+    );
+    expect(handled).toEqual(sent.map((m) => m.id));
+  }, 60_000);
+
+  it("per batch: commits inside a long batch once per interval, never ahead of what was handled", async () => {
+    const { topic, groupId, sent } = await oneBatchOf(8, "interval-commit");
+    const handled: string[] = [];
+    /** The committed offset seen at each flush, and how many messages were handled by then. */
+    const flushes: { committed: number; handled: number }[] = [];
+    await start({
+      groupId,
+      topics: [topic],
+      handler: async (e) => {
+        await new Promise((resolve) => setTimeout(resolve, 250));
+        handled.push(e.id);
+      },
+      commitPerBatch: {
+        intervalMs: 500,
+        beforeCommit: async (t) => {
+          const [committed = -1] = await committedOffsets(client, groupId, t);
+          flushes.push({ committed, handled: handled.length });
+        },
+      },
+    });
+    await until(async () => (await committedOffsets(client, groupId, topic))[0] === 8, 30_000, "commit of 8");
+    expect(handled).toEqual(sent.map((m) => m.id));
+    // Committed along the way (8 × 250 ms at one commit per 500 ms), not only at the batch's end.
+    expect(flushes.length).toBeGreaterThanOrEqual(3);
+    for (const f of flushes) expect(f.committed).toBeLessThanOrEqual(f.handled);
   });
 
   it("honours retryAfterMs between in-place attempts", async () => {

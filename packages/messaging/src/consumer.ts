@@ -39,7 +39,15 @@ export type ConsumerOptions = {
    * the offset after the last handled message is committed. A crash before that commit redelivers
    * the batch; handlers must be idempotent, as they are for any redelivery.
    */
-  commitPerBatch?: { beforeCommit(topic: string, partition: number): Promise<void> };
+  commitPerBatch?: {
+    beforeCommit(topic: string, partition: number): Promise<void>;
+    /**
+     * Also commit within a batch once this long has passed since the last commit (default
+     * 1,000 ms): a storm's batch holds hundreds of messages, and a rebalance or a crash must not
+     * hand them all to be handled again.
+     */
+    intervalMs?: number;
+  };
   /** Called with 1 when the consumer crashed beyond repair (default process.exit). */
   exit?: (code: number) => void;
   logger?: Logger;
@@ -153,13 +161,15 @@ async function handleBatch(
   payload: EachBatchPayload,
   processor: MessageProcessor,
   state: { fatal: boolean; abort: () => void },
-  perBatch?: { beforeCommit(topic: string, partition: number): Promise<void> },
+  perBatch?: ConsumerOptions["commitPerBatch"],
 ): Promise<void> {
   const { batch } = payload;
   const heartbeat = () => payload.heartbeat();
   let handled: string | undefined;
+  let committedAt = Date.now();
   const commit = async (offset: string) => {
     if (perBatch) await perBatch.beforeCommit(batch.topic, batch.partition);
+    committedAt = Date.now();
     // Resolved only now: if beforeCommit failed, kafkajs fetches the batch again from its start.
     payload.resolveOffset(offset);
     await payload.commitOffsetsIfNecessary({
@@ -188,8 +198,16 @@ async function handleBatch(
         // Not retriable, so kafkajs stops instead of retrying the batch; the offset stays uncommitted.
         throw Object.assign(new Error("fatal handler error", { cause: outcome.error }), { retriable: false });
       }
-      if (perBatch) handled = message.offset;
-      else await commit(message.offset);
+      if (!perBatch) await commit(message.offset);
+      else if (Date.now() - committedAt < (perBatch.intervalMs ?? 1_000)) handled = message.offset;
+      else {
+        handled = undefined;
+        await commit(message.offset);
+      }
+      // kafkajs heartbeats only between batches: a long batch would outlive the session and
+      // cost a rebalance. Sent at most every heartbeatInterval; it throws when the group
+      // rebalances, and what was handled is committed below before kafkajs rejoins.
+      if (payload.isRunning() && !processor.signal.aborted) await heartbeat();
     }
   } finally {
     // Per batch: also when stopping mid-batch, so a clean stop redelivers nothing already handled.
