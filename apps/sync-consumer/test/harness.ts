@@ -82,6 +82,15 @@ export async function declineRenewals(stripe: Stripe, customerId: string) {
   return failing;
 }
 
+type StripeEventRelated = ReturnType<typeof stripeEventReceivedData>["related"];
+
+export type HarnessOptions = {
+  coalesce?: boolean;
+  emulator?: Partial<EmulatorConfig>;
+  partitions?: number;
+  kafkaGauges?: boolean;
+};
+
 type BridgeTopics = {
   stripeEvents: string;
   sync: string;
@@ -102,18 +111,16 @@ export type Harness = EmulatedStripe & {
   /** An order outcome as the writer publishes it; resolves with its message id. */
   publishOrderOutcome(data: Omit<OrderOutcomeV1, "completedAt">): Promise<string>;
   publishStripeEvent(event: StripeEventLike): Promise<void>;
+  /**
+   * Stripe's events (the emulator's event list) that `concerns` selects by what they relate to and
+   * that this harness has not handed out before, oldest first: a test takes each renewal's once.
+   */
+  newStripeEvents(concerns: (related: StripeEventRelated) => boolean): Promise<StripeEventLike[]>;
   inboxHas(messageIds: string[]): Promise<boolean>;
   stop(): Promise<void>;
 };
 
-export async function startHarness(
-  options: {
-    coalesce?: boolean;
-    emulator?: Partial<EmulatorConfig>;
-    partitions?: number;
-    kafkaGauges?: boolean;
-  } = {},
-): Promise<Harness> {
+export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const emulated = await startStripe(options.emulator);
   const store = createStore(await freshDatabase("sync"), { poolSize: 6 });
   const kafka = createKafkaClient({ brokers: kafkaBrokers(), clientId: uniqueName("sync-test"), logger });
@@ -131,6 +138,7 @@ export async function startHarness(
   const producer = createProducer(kafka);
   await producer.connect();
   const outcomes: Harness["outcomes"] = [];
+  const handedOut = new Set<string>();
   const consumer = await startSyncConsumer({
     kafka,
     store,
@@ -184,6 +192,16 @@ export async function startHarness(
     },
     async publishStripeEvent(event) {
       await producer.publish(topics.stripeEvents, gatewayMessage(event));
+    },
+    async newStripeEvents(concerns) {
+      const events: StripeEventLike[] = [];
+      for await (const e of emulated.stripe.events.list({ limit: 100 })) {
+        const event = e as unknown as StripeEventLike;
+        if (handedOut.has(event.id) || !concerns(stripeEventReceivedData(event).related)) continue;
+        events.push(event);
+      }
+      for (const e of events) handedOut.add(e.id);
+      return events.reverse();
     },
     async inboxHas(messageIds) {
       const n = await store.db.inboxMessage.count({
@@ -293,10 +311,25 @@ export async function startWebhookReceiver(h: Harness) {
 type WebhookReceiver = Awaited<ReturnType<typeof startWebhookReceiver>>;
 
 /**
+ * The harness for one test file: started before its tests, stopped after them. Read `h` inside
+ * tests (it is set once `beforeAll` has run).
+ */
+export function useHarness(options: HarnessOptions = {}) {
+  const started = {} as { h: Harness };
+  beforeAll(async () => {
+    started.h = await startHarness(options);
+  });
+  afterAll(async () => {
+    await started.h?.stop();
+  });
+  return started;
+}
+
+/**
  * The harness and a webhook receiver for one test file: started before its tests, stopped after
  * them. Read `h` and `receiver` inside tests (they are set once `beforeAll` has run).
  */
-export function useWebhookHarness(options: Parameters<typeof startHarness>[0] = {}) {
+export function useWebhookHarness(options: HarnessOptions = {}) {
   const started = {} as { h: Harness; receiver: WebhookReceiver };
   beforeAll(async () => {
     started.h = await startHarness(options);
