@@ -4,8 +4,9 @@ import { describe, expect, it } from "vitest";
 import {
   advanceClock,
   deliverStripeEvents,
-  seedLimioSubscription,
-  stripeSubscription,
+  eventsAbout,
+  stripeRequestsMadeDuring,
+  syncedStripeSubscription,
   useHarness,
   utc,
 } from "../test/harness.ts";
@@ -21,39 +22,13 @@ const instant = (seconds: number) => new Date(seconds * 1000);
 
 /** Stripe's events about this customer or subscription not handed to the consumer yet, oldest first. */
 const newEvents = (customerId: string, subscriptionId: string) =>
-  ctx.h.newStripeEvents((r) => r.customerId === customerId || r.subscriptionId === subscriptionId);
+  eventsAbout(ctx.h, { customer: { id: customerId }, subscription: { id: subscriptionId } });
 
 const deliver = async (deliveries: StripeEventLike[]) =>
   (await deliverStripeEvents(ctx.h, deliveries)).map((o) => o.outcome);
 
-type LoggedRequest = { method: string; path: string; route: string | null };
-
-/** The Stripe requests made during `work`, by "METHOD route", from the emulator's request log. */
-async function stripeRequestsDuring(work: () => Promise<unknown>): Promise<Record<string, number>> {
-  const log = async () =>
-    ((await (await fetch(`${ctx.h.emu.url}/_emulator/requests`)).json()) as { data: LoggedRequest[] }).data;
-  const before = (await log()).length;
-  await work();
-  const counts: Record<string, number> = {};
-  for (const r of (await log()).slice(before)) {
-    const name = `${r.method} ${r.route ?? r.path}`;
-    counts[name] = (counts[name] ?? 0) + 1;
-  }
-  return counts;
-}
-
-/** A subscription on a test clock, linked in Limio and synced once from its creation events. */
-async function syncedSubscription(frozenTime: number) {
-  const s = await stripeSubscription(ctx.h.stripe, { frozenTime, card: "pm_card_visa" });
-  const { subscriptionId } = await seedLimioSubscription(ctx.h.store, {
-    stripeSubscriptionId: s.subscription.id,
-    stripeCustomerId: s.customer.id,
-  });
-  await deliver(await newEvents(s.customer.id, s.subscription.id));
-  const sub = await findSubscriptionDetail(ctx.h.store.db, subscriptionId);
-  expect(sub?.lastSyncedAt).not.toBeNull();
-  return { s, subscriptionId };
-}
+const syncedSubscription = (frozenTime: number) => syncedStripeSubscription(ctx.h, frozenTime);
+const stripeRequestsDuring = (work: () => Promise<unknown>) => stripeRequestsMadeDuring(ctx.h, work);
 
 /** Every position twice, shuffled: at-least-once and unordered. */
 function duplicatedAndShuffled<T>(items: T[]): T[] {

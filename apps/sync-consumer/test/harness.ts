@@ -20,7 +20,7 @@ import {
   topicWithCompanions,
 } from "@bridge/messaging";
 import { createLogger } from "@bridge/observability";
-import { createStore, type Store } from "@bridge/store";
+import { createStore, findSubscriptionDetail, type Store } from "@bridge/store";
 import type { Stripe } from "@bridge/stripe-client";
 import { CONSUMER, createSyncMetrics, noCoalescing, type SyncDeps } from "@bridge/sync-core";
 import {
@@ -28,7 +28,9 @@ import {
   type EmulatorConfig,
   freshDatabase,
   kafkaBrokers,
+  seedLimioSubscription,
   startStripe,
+  stripeSubscription,
   uniqueName,
   until as untilCondition,
 } from "@bridge/testkit";
@@ -89,6 +91,8 @@ export type HarnessOptions = {
   emulator?: Partial<EmulatorConfig>;
   partitions?: number;
   kafkaGauges?: boolean;
+  /** The sync's settle wait (`SYNC_COALESCE_SETTLE_MS`; default 0 here). */
+  settleMs?: number;
 };
 
 type BridgeTopics = {
@@ -150,6 +154,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     retry: { baseDelayMs: 50, retryTopicDelayMs: 200 },
     ...(options.coalesce === undefined ? {} : { coalesce: options.coalesce }),
     ...(options.kafkaGauges ? { kafkaGauges: true } : {}),
+    ...(options.settleMs === undefined ? {} : { coalesceSettleMs: options.settleMs }),
     hooks: { onStripeEvent: (eventId, outcome) => outcomes.push({ eventId, outcome }) },
     exit: (code) => {
       throw new Error(`consumer exited ${code}`);
@@ -230,6 +235,42 @@ export function gatewayMessage(event: StripeEventLike) {
     data: stripeEventReceivedData(event),
   };
   return { key: stripeEventKey(event), envelope };
+}
+
+/** Stripe's events about this subscription or its customer not handed out yet, oldest first. */
+export const eventsAbout = (h: Harness, s: { customer: { id: string }; subscription: { id: string } }) =>
+  h.newStripeEvents((r) => r.customerId === s.customer.id || r.subscriptionId === s.subscription.id);
+
+/** A subscription on a test clock, linked in Limio and synced once from its creation events. */
+export async function syncedStripeSubscription(h: Harness, frozenTime: number) {
+  const s = await stripeSubscription(h.stripe, { frozenTime, card: "pm_card_visa" });
+  const { subscriptionId } = await seedLimioSubscription(h.store, {
+    stripeSubscriptionId: s.subscription.id,
+    stripeCustomerId: s.customer.id,
+  });
+  await deliverStripeEvents(h, await eventsAbout(h, s));
+  const sub = await findSubscriptionDetail(h.store.db, subscriptionId);
+  if (!sub?.lastSyncedAt) throw new Error(`${subscriptionId} was not synced from its creation events`);
+  return { s, subscriptionId };
+}
+
+type LoggedRequest = { method: string; path: string; route: string | null };
+
+/** The Stripe requests made during `work`, by "METHOD route", from the emulator's request log. */
+export async function stripeRequestsMadeDuring(
+  h: Harness,
+  work: () => Promise<unknown>,
+): Promise<Record<string, number>> {
+  const log = async () =>
+    ((await (await fetch(`${h.emu.url}/_emulator/requests`)).json()) as { data: LoggedRequest[] }).data;
+  const before = (await log()).length;
+  await work();
+  const counts: Record<string, number> = {};
+  for (const r of (await log()).slice(before)) {
+    const name = `${r.method} ${r.route ?? r.path}`;
+    counts[name] = (counts[name] ?? 0) + 1;
+  }
+  return counts;
 }
 
 /** Publishes the deliveries in one batch and waits until each one was handled; their outcomes. */
