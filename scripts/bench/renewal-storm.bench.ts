@@ -15,6 +15,7 @@
 // with the bridge's import (`importExternalSubscription`, what `bridge import` runs), with the
 // emulator's limit lifted for the setup only. The writer cannot put a customer on a test clock, and
 // 1,000 orders through it at 25 requests/s would take minutes of setup on a 2-core machine.
+import os from "node:os";
 import type { Envelope, StripeEventReceivedV1 } from "@bridge/domain";
 import { createKafkaClient, readTopic, topics } from "@bridge/messaging";
 import { createLogger } from "@bridge/observability";
@@ -27,10 +28,14 @@ import {
   argument,
   converged,
   emulator,
+  emulatorLimitEnv,
   inParallel,
   percentile,
+  type StripeLimits,
+  setLimit,
   setUp,
   syncDrained,
+  UNLIMITED,
   waitFor,
 } from "./storm-fixture.ts";
 
@@ -40,7 +45,7 @@ import {
  * for the account, 25/s per endpoint). `--account-limit=100` gives the live limits; the
  * sync-consumer's shared budget is then sized to the account limit, as in production.
  */
-type Limits = { account: number; endpoint: number };
+type Limits = StripeLimits;
 const logger = createLogger("bench-storm", { level: "warn" });
 
 export type StormRun = {
@@ -48,8 +53,17 @@ export type StormRun = {
   renewals: number;
   /** Seconds from the clock advance until every subscription showed its new term and schedules. */
   secondsToConverge: number;
+  /** Seconds from the clock advance until the emulator delivered the storm's first webhook. */
+  secondsToFirstWebhook: number;
   converged: number;
+  /**
+   * The headline rate: renewals over the seconds from the first webhook delivered to convergence.
+   * The sync cannot start before Stripe sends; the time before is the emulator running the
+   * renewals (live Stripe renews at each period's end, it has no clock advance).
+   */
   renewalsPerSecond: number;
+  /** Renewals over the seconds from the clock advance to convergence (the emulator's time included). */
+  renewalsPerSecondFromAdvance: number;
   /** Successful sync-consumer requests per renewal, by "METHOD route". */
   syncRequestsPerRenewal: Record<string, number>;
   syncRequestsPerRenewalTotal: number;
@@ -58,7 +72,15 @@ export type StormRun = {
   writerRequestsPerRenewal: number;
   /** What the 25/s budget allows at this cost: 25 / requests per renewal. */
   budgetAllowsRenewalsPerSecond: number;
+  /** `renewalsPerSecond` (from the first webhook) over what the budget allows. */
   fractionOfBudget: number;
+  fractionOfBudgetFromAdvance: number;
+  /** The sync's refetches for Stripe events (`sync_applied_total{trigger="stripe"}`) per renewal. */
+  refetchesPerRenewal: number;
+  /** The sync's failed handler attempts during the storm (each one retried: its reads count again). */
+  syncFailedAttempts: number;
+  /** The machine's 1-minute load average at the advance and at convergence (2 cores, shared). */
+  loadAverage: { start: number; end: number };
   /** Webhook accepted by the gateway (Kafka append) → the term change in Postgres, per subscription. */
   lagP50Seconds: number;
   lagP99Seconds: number;
@@ -97,31 +119,48 @@ export type RenewalStormResult = {
   ratios: { requestsPerRenewalBaselineToCoalesced: number; renewalsPerSecondCoalescedToBaseline: number };
 };
 
+/** The samples of counter `name` in a /metrics text, with their labels. */
+function samples(text: string, name: string): { labels: Record<string, string>; value: number }[] {
+  const pattern = new RegExp(`^${name}(?:\\{(.*)\\})? ([\\d.e+]+)$`);
+  return text.split("\n").flatMap((line) => {
+    const m = pattern.exec(line);
+    if (!m) return [];
+    const labels = Object.fromEntries(
+      [...(m[1] ?? "").matchAll(/(\w+)="([^"]*)"/g)].map((l) => [l[1]!, l[2]!]),
+    );
+    return [{ labels, value: Number(m[2]) }];
+  });
+}
+
 /** `stripe_requests_total` of one service, as { "GET /v1/…|200": n }. */
 async function stripeRequests(services: BridgeServices, name: "sync" | "writer") {
-  const text = await services.metrics(name);
   const out: Record<string, number> = {};
-  for (const line of text.split("\n")) {
-    const m = /^stripe_requests_total\{(.*)\} ([\d.e+]+)$/.exec(line);
-    if (!m) continue;
-    const labels = Object.fromEntries([...m[1]!.matchAll(/(\w+)="([^"]*)"/g)].map((l) => [l[1], l[2]]));
-    out[`${labels.method} ${labels.route}|${labels.status}`] = Number(m[2]);
+  for (const { labels, value } of samples(await services.metrics(name), "stripe_requests_total")) {
+    out[`${labels.method} ${labels.route}|${labels.status}`] = value;
   }
   return out;
 }
+
+/** The sync's refetches for Stripe events and its failed handler attempts so far. */
+async function syncWork(services: BridgeServices) {
+  const text = await services.metrics("sync");
+  const sum = (name: string, keep: (labels: Record<string, string>) => boolean = () => true) =>
+    samples(text, name)
+      .filter((s) => keep(s.labels))
+      .reduce((a, s) => a + s.value, 0);
+  return {
+    refetches: sum("sync_applied_total", (l) => l.trigger === "stripe"),
+    failedAttempts: sum("messaging_messages_failed_total"),
+  };
+}
+
+const load1 = () => Number((os.loadavg()[0] ?? Number.NaN).toFixed(2));
 
 function delta(after: Record<string, number>, before: Record<string, number>) {
   const out: Record<string, number> = {};
   for (const [k, v] of Object.entries(after)) if (v - (before[k] ?? 0) > 0) out[k] = v - (before[k] ?? 0);
   return out;
 }
-
-const setLimits = (services: BridgeServices, limits: Limits) =>
-  emulator(services, "PUT", "settings", {
-    rateLimitPerSecond: limits.account,
-    endpointRateLimitPerSecond: limits.endpoint,
-  });
-const UNLIMITED: Limits = { account: 100_000, endpoint: 100_000 };
 
 /** Per subscription: first renewal webhook in Kafka → its term change in Postgres, in seconds. */
 async function lags(
@@ -182,10 +221,7 @@ async function runStorm(coalescing: boolean, renewals: number, limits: Limits): 
     kafkaBrokers,
     databaseUrl,
     env: {
-      emulator: {
-        STRIPE_EMULATOR_RATE_LIMIT: String(limits.account),
-        STRIPE_EMULATOR_ENDPOINT_RATE_LIMIT: String(limits.endpoint),
-      },
+      emulator: emulatorLimitEnv(limits),
       sync: {
         SYNC_COALESCE: String(coalescing),
         STRIPE_RATE_LIMIT_PER_SECOND: String(limits.account),
@@ -205,7 +241,7 @@ async function runStorm(coalescing: boolean, renewals: number, limits: Limits): 
   });
   try {
     const setupStarted = Date.now();
-    await setLimits(services, UNLIMITED);
+    await setLimit(services, UNLIMITED);
     const { clockId, limioIds } = await setUp(stripe, { store, stripe }, renewals);
     await emulator(services, "POST", "webhooks/flush");
     await waitFor(() => syncDrained(services), 300_000, "the setup's webhooks to drain", 1_000);
@@ -215,9 +251,11 @@ async function runStorm(coalescing: boolean, renewals: number, limits: Limits): 
     );
 
     // The storm, under Stripe's limits.
-    await setLimits(services, limits);
+    await setLimit(services, limits);
     const syncBefore = await stripeRequests(services, "sync");
     const writerBefore = await stripeRequests(services, "writer");
+    const workBefore = await syncWork(services);
+    const loadStart = load1();
     const deliveriesBefore = ((await emulator(services, "GET", "webhooks/deliveries")).data as unknown[])
       .length;
     const started = Date.now();
@@ -233,12 +271,14 @@ async function runStorm(coalescing: boolean, renewals: number, limits: Limits): 
       1_000,
     );
     const seconds = (Date.now() - started) / 1000;
+    const loadEnd = load1();
     await emulator(services, "POST", "webhooks/flush");
     await waitFor(() => syncDrained(services), 600_000, "the storm's webhooks to drain", 1_000);
     // Counted once every webhook of the storm was handled, not at convergence: requests made for
     // events handled after the last subscription converged count too.
     const syncDelta = delta(await stripeRequests(services, "sync"), syncBefore);
     const writerDelta = delta(await stripeRequests(services, "writer"), writerBefore);
+    const workAfter = await syncWork(services);
     const deliveries = (
       (await emulator(services, "GET", "webhooks/deliveries")).data as {
         enqueuedAt: number;
@@ -283,27 +323,36 @@ async function runStorm(coalescing: boolean, renewals: number, limits: Limits): 
     process.stderr.write(`[bench]   stages: ${JSON.stringify(stages)}\n`);
 
     // `bridge reconcile` afterwards, limit lifted (it reads everything once more).
-    await setLimits(services, UNLIMITED);
+    await setLimit(services, UNLIMITED);
     let drift = 0;
     await inParallel(limioIds, 8, async (id) => {
       const r = await reconcileSubscription({ store, stripe, logger }, id);
       if (r.status !== "in_sync") drift++;
     });
-    const renewalsPerSecond = renewals / seconds;
+    const secondsToFirstWebhook = stages.emulatorDelivered.firstSeconds;
+    const renewalsPerSecond = renewals / (seconds - secondsToFirstWebhook);
+    const renewalsPerSecondFromAdvance = renewals / seconds;
+    const allows = budgetAllows(limits, perRenewal);
     return {
       coalescing,
       renewals,
       secondsToConverge: seconds,
+      secondsToFirstWebhook,
       converged: done,
       renewalsPerSecond,
+      renewalsPerSecondFromAdvance,
       syncRequestsPerRenewal: Object.fromEntries(
         Object.entries(perRenewal).map(([k, v]) => [k, Number(v.toFixed(3))]),
       ),
       syncRequestsPerRenewalTotal: cost,
       sync429s,
       writerRequestsPerRenewal: writerTotal / renewals,
-      budgetAllowsRenewalsPerSecond: budgetAllows(limits, perRenewal),
-      fractionOfBudget: renewalsPerSecond / budgetAllows(limits, perRenewal),
+      budgetAllowsRenewalsPerSecond: allows,
+      fractionOfBudget: renewalsPerSecond / allows,
+      fractionOfBudgetFromAdvance: renewalsPerSecondFromAdvance / allows,
+      refetchesPerRenewal: (workAfter.refetches - workBefore.refetches) / renewals,
+      syncFailedAttempts: workAfter.failedAttempts - workBefore.failedAttempts,
+      loadAverage: { start: loadStart, end: loadEnd },
       lagP50Seconds: percentile(lag, 50),
       lagP99Seconds: percentile(lag, 99),
       drift,
@@ -351,12 +400,15 @@ export async function formatRenewalStormBenchmark(r: RenewalStormResult): Promis
         .join(", "),
       run.writerRequestsPerRenewal.toFixed(2),
       run.sync429s,
-      run.secondsToConverge.toFixed(1),
+      `${run.secondsToConverge.toFixed(1)} (first webhook ${run.secondsToFirstWebhook.toFixed(1)})`,
       `${run.renewalsPerSecond.toFixed(2)} (${run.fractionOfBudget.toFixed(3)} of ${run.budgetAllowsRenewalsPerSecond.toFixed(2)})`,
+      `${run.renewalsPerSecondFromAdvance.toFixed(2)} (${run.fractionOfBudgetFromAdvance.toFixed(3)})`,
+      `${run.refetchesPerRenewal.toFixed(3)} / ${run.syncFailedAttempts}`,
       `${run.lagP50Seconds.toFixed(1)} / ${run.lagP99Seconds.toFixed(1)}`,
       `${run.converged}/${run.renewals}`,
       run.drift,
       `${run.webhooksDelivered} in ${run.webhookSeconds.toFixed(0)} s`,
+      `${run.loadAverage.start}→${run.loadAverage.end}`,
     ].join(" | "),
   );
   const stages = [r.coalesced, r.baseline].map(
@@ -371,7 +423,7 @@ export async function formatRenewalStormBenchmark(r: RenewalStormResult): Promis
   );
   return [
     `limits: ${r.limits.account}/s account, ${r.limits.endpoint}/s per endpoint`,
-    "run | renewals | sync req/renewal | by endpoint | writer req/renewal | sync 429s | s to converge | renewals/s (of budget) | lag p50/p99 s | converged | drift | webhooks",
+    "run | renewals | sync req/renewal | by endpoint | writer req/renewal | sync 429s | s to converge (to the first webhook) | renewals/s from the first webhook (of budget), the headline | renewals/s from the advance (of budget) | refetches/renewal / failed attempts | lag p50/p99 s | converged | drift | webhooks | load average",
     ...rows,
     ...stages,
   ].join("\n");

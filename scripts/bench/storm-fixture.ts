@@ -43,18 +43,33 @@ export async function emulator(services: BridgeServices, method: string, route: 
   return response.json() as Promise<Record<string, unknown>>;
 }
 
-/** The emulator's env for Stripe's limits, account and per endpoint (requests/s; 0: none). */
-export const emulatorLimitEnv = (perSecond: number) => ({
-  STRIPE_EMULATOR_RATE_LIMIT: String(perSecond),
-  STRIPE_EMULATOR_ENDPOINT_RATE_LIMIT: String(perSecond),
-});
+/**
+ * Stripe's limits the emulator enforces, requests/s: for the account and per endpoint (0: none).
+ * A number sets both (what Stripe's test mode gives: 25 and 25).
+ */
+export type StripeLimits = { account: number; endpoint: number };
+const limitsOf = (limits: number | StripeLimits): StripeLimits =>
+  typeof limits === "number" ? { account: limits, endpoint: limits } : limits;
+/** Limits no setup or reconcile reaches. */
+export const UNLIMITED: StripeLimits = { account: 100_000, endpoint: 100_000 };
 
-/** The emulator's limits, account and per endpoint (requests/s). */
-export const setLimit = (services: BridgeServices, perSecond: number) =>
-  emulator(services, "PUT", "settings", {
-    rateLimitPerSecond: perSecond,
-    endpointRateLimitPerSecond: perSecond,
+/** The emulator's env for Stripe's limits at its start. */
+export const emulatorLimitEnv = (limits: number | StripeLimits) => {
+  const { account, endpoint } = limitsOf(limits);
+  return {
+    STRIPE_EMULATOR_RATE_LIMIT: String(account),
+    STRIPE_EMULATOR_ENDPOINT_RATE_LIMIT: String(endpoint),
+  };
+};
+
+/** The emulator's limits from now on (its control route). */
+export const setLimit = (services: BridgeServices, limits: number | StripeLimits) => {
+  const { account, endpoint } = limitsOf(limits);
+  return emulator(services, "PUT", "settings", {
+    rateLimitPerSecond: account,
+    endpointRateLimitPerSecond: endpoint,
   });
+};
 
 export async function inParallel<T>(items: T[], width: number, work: (item: T) => Promise<void>) {
   let next = 0;

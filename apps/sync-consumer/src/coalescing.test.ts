@@ -1,13 +1,13 @@
-import { type StripeEventLike, stripeEventReceivedData } from "@bridge/domain";
+import type { StripeEventLike } from "@bridge/domain";
 import { findSubscriptionDetail } from "@bridge/store";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   advanceClock,
   deliverStripeEvents,
-  type Harness,
-  seedLimioSubscription,
-  startHarness,
-  stripeSubscription,
+  eventsAbout,
+  stripeRequestsMadeDuring,
+  syncedStripeSubscription,
+  useHarness,
   utc,
 } from "../test/harness.ts";
 
@@ -15,56 +15,20 @@ import {
 // subscription with its latest invoice, and the preview), and deliveries duplicated and shuffled
 // still converge, also when an event names an invoice that is no longer the latest.
 
-let h: Harness;
-const seen = new Set<string>();
+// One partition: the test decides the order the consumer reads the deliveries in.
+const ctx = useHarness({ coalesce: true, partitions: 1 });
 /** The instant a test-clock time (Unix seconds) stands for, as the store keeps it. */
 const instant = (seconds: number) => new Date(seconds * 1000);
 
 /** Stripe's events about this customer or subscription not handed to the consumer yet, oldest first. */
-async function newEvents(customerId: string, subscriptionId: string): Promise<StripeEventLike[]> {
-  const events: StripeEventLike[] = [];
-  for await (const e of h.stripe.events.list({ limit: 100 })) {
-    const related = stripeEventReceivedData(e as unknown as StripeEventLike).related;
-    if (seen.has(e.id)) continue;
-    if (related.customerId === customerId || related.subscriptionId === subscriptionId) {
-      events.push(e as unknown as StripeEventLike);
-    }
-  }
-  for (const e of events) seen.add(e.id);
-  return events.reverse();
-}
+const newEvents = (customerId: string, subscriptionId: string) =>
+  eventsAbout(ctx.h, { customer: { id: customerId }, subscription: { id: subscriptionId } });
 
 const deliver = async (deliveries: StripeEventLike[]) =>
-  (await deliverStripeEvents(h, deliveries)).map((o) => o.outcome);
+  (await deliverStripeEvents(ctx.h, deliveries)).map((o) => o.outcome);
 
-type LoggedRequest = { method: string; path: string; route: string | null };
-
-/** The Stripe requests made during `work`, by "METHOD route", from the emulator's request log. */
-async function stripeRequestsDuring(work: () => Promise<unknown>): Promise<Record<string, number>> {
-  const log = async () =>
-    ((await (await fetch(`${h.emu.url}/_emulator/requests`)).json()) as { data: LoggedRequest[] }).data;
-  const before = (await log()).length;
-  await work();
-  const counts: Record<string, number> = {};
-  for (const r of (await log()).slice(before)) {
-    const name = `${r.method} ${r.route ?? r.path}`;
-    counts[name] = (counts[name] ?? 0) + 1;
-  }
-  return counts;
-}
-
-/** A subscription on a test clock, linked in Limio and synced once from its creation events. */
-async function syncedSubscription(frozenTime: number) {
-  const s = await stripeSubscription(h.stripe, { frozenTime, card: "pm_card_visa" });
-  const { subscriptionId } = await seedLimioSubscription(h.store, {
-    stripeSubscriptionId: s.subscription.id,
-    stripeCustomerId: s.customer.id,
-  });
-  await deliver(await newEvents(s.customer.id, s.subscription.id));
-  const sub = await findSubscriptionDetail(h.store.db, subscriptionId);
-  expect(sub?.lastSyncedAt).not.toBeNull();
-  return { s, subscriptionId };
-}
+const syncedSubscription = (frozenTime: number) => syncedStripeSubscription(ctx.h, frozenTime);
+const stripeRequestsDuring = (work: () => Promise<unknown>) => stripeRequestsMadeDuring(ctx.h, work);
 
 /** Every position twice, shuffled: at-least-once and unordered. */
 function duplicatedAndShuffled<T>(items: T[]): T[] {
@@ -80,15 +44,9 @@ function duplicatedAndShuffled<T>(items: T[]): T[] {
 const TWO_READS = { "GET /v1/subscriptions/:id": 1, "POST /v1/invoices/create_preview": 1 };
 
 describe("coalescing the events of a renewal", () => {
-  // One partition: the test decides the order the consumer reads the deliveries in.
-  beforeAll(async () => {
-    h = await startHarness({ coalesce: true, partitions: 1 });
-  });
-  afterAll(() => h?.stop());
-
   it("one renewal's events, in one batch, duplicated and shuffled: one refetch of two reads, and the new term and schedules", async () => {
     const { s, subscriptionId } = await syncedSubscription(utc(2026, 1, 15));
-    await advanceClock(h.stripe, s.clock!.id, utc(2026, 2, 16));
+    await advanceClock(ctx.h.stripe, s.clock!.id, utc(2026, 2, 16));
     const renewal = await newEvents(s.customer.id, s.subscription.id);
     expect(renewal.filter((e) => e.type.startsWith("invoice.")).length).toBeGreaterThanOrEqual(3);
 
@@ -102,7 +60,7 @@ describe("coalescing the events of a renewal", () => {
     expect(outcomes.filter((o) => o === "synced")).toHaveLength(1);
     expect(outcomes.filter((o) => o === "duplicate")).toHaveLength(renewal.length);
 
-    const sub = await findSubscriptionDetail(h.store.db, subscriptionId);
+    const sub = await findSubscriptionDetail(ctx.h.store.db, subscriptionId);
     expect(sub?.termStart).toEqual(instant(utc(2026, 2, 15)));
     expect(sub?.termEnd).toEqual(instant(utc(2026, 3, 15)));
     const byStatus = (status: string) => sub!.paymentSchedules.filter((p) => p.status === status);
@@ -114,8 +72,8 @@ describe("coalescing the events of a renewal", () => {
 
   it("two renewals delivered together, shuffled: an event about the older invoice makes the sync list, none is missed", async () => {
     const { s, subscriptionId } = await syncedSubscription(utc(2026, 1, 15));
-    await advanceClock(h.stripe, s.clock!.id, utc(2026, 2, 16));
-    await advanceClock(h.stripe, s.clock!.id, utc(2026, 3, 16));
+    await advanceClock(ctx.h.stripe, s.clock!.id, utc(2026, 2, 16));
+    await advanceClock(ctx.h.stripe, s.clock!.id, utc(2026, 3, 16));
     const events = await newEvents(s.customer.id, s.subscription.id);
     const invoices = new Set(
       events.filter((e) => e.type.startsWith("invoice.")).map((e) => e.data.object.id),
@@ -124,15 +82,15 @@ describe("coalescing the events of a renewal", () => {
     const newest = events.findLast((e) => e.type.startsWith("invoice."))!;
 
     for (let run = 0; run < 3; run++) {
-      await h.store.db.paymentSchedule.deleteMany({
+      await ctx.h.store.db.paymentSchedule.deleteMany({
         where: { subscriptionId, stripeInvoiceId: { in: [...invoices] as string[] } },
       });
       // Redelivered: the inbox would drop them as duplicates; each run is a fresh delivery.
-      await h.store.db.inboxMessage.deleteMany({ where: { messageId: { in: events.map((e) => e.id) } } });
+      await ctx.h.store.db.inboxMessage.deleteMany({ where: { messageId: { in: events.map((e) => e.id) } } });
       // The first delivery is about the newest invoice: its refetch reads only that one, so the
       // older invoice's events must not count as reflected by it.
       await deliver([newest, ...duplicatedAndShuffled(events)]);
-      const sub = await findSubscriptionDetail(h.store.db, subscriptionId);
+      const sub = await findSubscriptionDetail(ctx.h.store.db, subscriptionId);
       expect(sub?.termStart).toEqual(instant(utc(2026, 3, 15)));
       const paid = sub!.paymentSchedules.filter((p) => p.status === "paid").map((p) => p.stripeInvoiceId);
       for (const id of invoices) expect(paid).toContain(id);
@@ -146,12 +104,12 @@ describe("coalescing the events of a renewal", () => {
     const year = new Date().getUTCFullYear() + 2;
     const { s, subscriptionId } = await syncedSubscription(utc(year, 1, 15));
     for (let renewals = 1; renewals <= 3; renewals++) {
-      await advanceClock(h.stripe, s.clock!.id, utc(year, 1 + renewals, 16));
+      await advanceClock(ctx.h.stripe, s.clock!.id, utc(year, 1 + renewals, 16));
       const renewal = await newEvents(s.customer.id, s.subscription.id);
       const requests = await stripeRequestsDuring(() => deliver(duplicatedAndShuffled(renewal)));
       expect(requests).toEqual(TWO_READS);
 
-      const sub = await findSubscriptionDetail(h.store.db, subscriptionId);
+      const sub = await findSubscriptionDetail(ctx.h.store.db, subscriptionId);
       expect(sub?.termStart).toEqual(instant(utc(year, 1 + renewals, 15)));
       const paid = sub!.paymentSchedules.filter((p) => p.status === "paid");
       expect(paid.map((p) => p.dueDate?.toISOString()).sort()).toEqual(

@@ -1,16 +1,14 @@
-import { type StripeEventLike, stripeEventReceivedData } from "@bridge/domain";
 import { findSubscriptionDetail, listEventsForSubscription } from "@bridge/store";
 import { CONSUMER } from "@bridge/sync-core";
 import fc from "fast-check";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   advanceClock,
   gatewayMessage,
-  type Harness,
   seedLimioSubscription,
-  startHarness,
   stripeSubscription,
   until,
+  useHarness,
   utc,
 } from "../test/harness.ts";
 
@@ -19,35 +17,25 @@ import {
 // subscription in Stripe's state with one audit event per real change. Coalescing is off so every
 // delivery goes through the refetch path (the production default only makes it cheaper).
 
-let h: Harness;
-beforeAll(async () => {
-  h = await startHarness({ coalesce: false, partitions: 3 });
-});
-afterAll(async () => {
-  await h?.stop();
-});
+const ctx = useHarness({ coalesce: false, partitions: 3 });
 
 const at = (seconds: number) => new Date(seconds * 1000).toISOString();
 
 describe("convergence", () => {
   it("duplicated and shuffled deliveries of a real event sequence converge to Stripe's state", async () => {
-    const s = await stripeSubscription(h.stripe, { frozenTime: utc(2026, 1, 15), card: "pm_card_visa" });
-    await advanceClock(h.stripe, s.clock!.id, utc(2026, 2, 16));
-    const failing = await h.stripe.paymentMethods.attach("pm_card_chargeCustomerFail", {
+    const s = await stripeSubscription(ctx.h.stripe, { frozenTime: utc(2026, 1, 15), card: "pm_card_visa" });
+    await advanceClock(ctx.h.stripe, s.clock!.id, utc(2026, 2, 16));
+    const failing = await ctx.h.stripe.paymentMethods.attach("pm_card_chargeCustomerFail", {
       customer: s.customer.id,
     });
-    await h.stripe.customers.update(s.customer.id, {
+    await ctx.h.stripe.customers.update(s.customer.id, {
       invoice_settings: { default_payment_method: failing.id },
     });
-    await advanceClock(h.stripe, s.clock!.id, utc(2026, 4, 15));
+    await advanceClock(ctx.h.stripe, s.clock!.id, utc(2026, 4, 15));
 
-    const events: StripeEventLike[] = [];
-    for await (const e of h.stripe.events.list({ limit: 100 })) {
-      const related = stripeEventReceivedData(e as unknown as StripeEventLike).related;
-      if (related.customerId === s.customer.id || related.subscriptionId === s.subscription.id) {
-        events.push(e as unknown as StripeEventLike);
-      }
-    }
+    const events = await ctx.h.newStripeEvents(
+      (r) => r.customerId === s.customer.id || r.subscriptionId === s.subscription.id,
+    );
     expect(events.length).toBeGreaterThan(15);
     expect(events.some((e) => e.type === "customer.subscription.deleted")).toBe(true);
     const ids = events.map((e) => e.id);
@@ -62,27 +50,31 @@ describe("convergence", () => {
           const deliveries = order.map((i) => events[i]!);
           run++;
           // A fresh Limio subscription linked to the same Stripe subscription, inbox cleared.
-          await h.store.db.inboxMessage.deleteMany({ where: { consumer: CONSUMER, messageId: { in: ids } } });
-          const old = await h.store.db.subscription.findMany({ where: { stripeCustomerId: s.customer.id } });
-          await h.store.db.event.deleteMany({ where: { subscriptionId: { in: old.map((o) => o.id) } } });
-          await h.store.db.subscription.deleteMany({ where: { id: { in: old.map((o) => o.id) } } });
-          await h.store.db.customer.deleteMany({ where: { stripeCustomerId: s.customer.id } });
-          const { subscriptionId } = await seedLimioSubscription(h.store, {
+          await ctx.h.store.db.inboxMessage.deleteMany({
+            where: { consumer: CONSUMER, messageId: { in: ids } },
+          });
+          const old = await ctx.h.store.db.subscription.findMany({
+            where: { stripeCustomerId: s.customer.id },
+          });
+          await ctx.h.store.db.event.deleteMany({ where: { subscriptionId: { in: old.map((o) => o.id) } } });
+          await ctx.h.store.db.subscription.deleteMany({ where: { id: { in: old.map((o) => o.id) } } });
+          await ctx.h.store.db.customer.deleteMany({ where: { stripeCustomerId: s.customer.id } });
+          const { subscriptionId } = await seedLimioSubscription(ctx.h.store, {
             stripeSubscriptionId: s.subscription.id,
             stripeCustomerId: s.customer.id,
           });
-          const handledBefore = h.outcomes.length;
+          const handledBefore = ctx.h.outcomes.length;
 
-          await h.producer.publishBatch(h.topics.stripeEvents, deliveries.map(gatewayMessage));
+          await ctx.h.producer.publishBatch(ctx.h.topics.stripeEvents, deliveries.map(gatewayMessage));
           await until(
-            () => h.outcomes.length - handledBefore === deliveries.length,
+            () => ctx.h.outcomes.length - handledBefore === deliveries.length,
             60_000,
             `run ${run}: all ${deliveries.length} deliveries handled`,
           );
-          const outcomes = h.outcomes.slice(handledBefore);
+          const outcomes = ctx.h.outcomes.slice(handledBefore);
           expect(outcomes.filter((o) => o.outcome === "duplicate")).toHaveLength(events.length);
 
-          const sub = await findSubscriptionDetail(h.store.db, subscriptionId);
+          const sub = await findSubscriptionDetail(ctx.h.store.db, subscriptionId);
           expect(sub).toMatchObject({
             status: "cancelled",
             stripeStatus: "canceled",
@@ -93,7 +85,7 @@ describe("convergence", () => {
           expect(sub?.paymentMethod).toMatchObject({ stripePaymentMethodId: failing.id });
           expect(sub?.paymentSchedules.map((p) => p.status).sort()).toEqual(["failed", "paid", "paid"]);
 
-          const audit = await listEventsForSubscription(h.store.db, subscriptionId);
+          const audit = await listEventsForSubscription(ctx.h.store.db, subscriptionId);
           const perType = new Map<string, number>();
           for (const e of audit) perType.set(e.type, (perType.get(e.type) ?? 0) + 1);
           // Stripe was already in its final state: the first delivery applies everything, once.

@@ -1,14 +1,13 @@
-import { type StripeEventLike, stripeEventReceivedData } from "@bridge/domain";
+import type { StripeEventLike } from "@bridge/domain";
 import { listEventsForSubscription } from "@bridge/store";
 import { CONSUMER } from "@bridge/sync-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   advanceClock,
   deliverStripeEvents,
-  type Harness,
   seedLimioSubscription,
-  startHarness,
   stripeSubscription,
+  useHarness,
   utc,
 } from "../test/harness.ts";
 
@@ -17,43 +16,33 @@ import {
 // effect may be lost or doubled by that, also when the batch is redelivered after a crash that
 // came after its syncs committed and before its rows were written.
 
-let h: Harness;
-const seen = new Set<string>();
+const ctx = useHarness({ coalesce: true, partitions: 1 });
 
-async function newEvents(customerIds: Set<string>): Promise<StripeEventLike[]> {
-  const events: StripeEventLike[] = [];
-  for await (const e of h.stripe.events.list({ limit: 100 })) {
-    const { customerId } = stripeEventReceivedData(e as unknown as StripeEventLike).related;
-    if (seen.has(e.id) || !customerId || !customerIds.has(customerId)) continue;
-    events.push(e as unknown as StripeEventLike);
-  }
-  for (const e of events) seen.add(e.id);
-  return events.reverse();
-}
+/** The events of these customers not handed to the consumer yet, oldest first. */
+const newEvents = (customerIds: Set<string>) =>
+  ctx.h.newStripeEvents(({ customerId }) => customerId !== undefined && customerIds.has(customerId));
 
-const deliver = (deliveries: StripeEventLike[]) => deliverStripeEvents(h, deliveries);
+const deliver = (deliveries: StripeEventLike[]) => deliverStripeEvents(ctx.h, deliveries);
 
 async function stripeReads(): Promise<number> {
-  const metric = await h.registry.getSingleMetric("stripe_fetches_total")?.get();
+  const metric = await ctx.h.registry.getSingleMetric("stripe_fetches_total")?.get();
   return (metric?.values ?? []).reduce((sum, v) => sum + v.value, 0);
 }
 
 const termChanges = async (subscriptionId: string) =>
-  (await listEventsForSubscription(h.store.db, subscriptionId)).filter(
+  (await listEventsForSubscription(ctx.h.store.db, subscriptionId)).filter(
     (e) => e.type === "subscription.term_changed",
   ).length;
 
 describe("the inbox written once per batch", () => {
-  beforeAll(async () => {
-    h = await startHarness({ coalesce: true, partitions: 1 });
-  });
-  afterAll(() => h?.stop());
-
   it("two renewals duplicated in one batch, then the batch redelivered without its deferred rows: every row once, every effect once", async () => {
     const subs = await Promise.all(
       [0, 1].map(async () => {
-        const s = await stripeSubscription(h.stripe, { frozenTime: utc(2026, 1, 15), card: "pm_card_visa" });
-        const { subscriptionId } = await seedLimioSubscription(h.store, {
+        const s = await stripeSubscription(ctx.h.stripe, {
+          frozenTime: utc(2026, 1, 15),
+          card: "pm_card_visa",
+        });
+        const { subscriptionId } = await seedLimioSubscription(ctx.h.store, {
           stripeSubscriptionId: s.subscription.id,
           stripeCustomerId: s.customer.id,
         });
@@ -62,7 +51,7 @@ describe("the inbox written once per batch", () => {
     );
     const customers = new Set(subs.map(({ s }) => s.customer.id));
     await deliver(await newEvents(customers)); // creation: synced once each
-    for (const { s } of subs) await advanceClock(h.stripe, s.clock!.id, utc(2026, 2, 16));
+    for (const { s } of subs) await advanceClock(ctx.h.stripe, s.clock!.id, utc(2026, 2, 16));
     const renewals = await newEvents(customers);
     const termChangesBefore = await Promise.all(
       subs.map(({ subscriptionId }) => termChanges(subscriptionId)),
@@ -72,7 +61,7 @@ describe("the inbox written once per batch", () => {
 
     const first = await deliver(batch);
     // Every delivery is settled only after its row is written: the rows are there now.
-    expect(await h.inboxHas(ids)).toBe(true);
+    expect(await ctx.h.inboxHas(ids)).toBe(true);
     // One first-time outcome per message; the second copy of each is a duplicate.
     const firstTime = first.filter((o) => o.outcome !== "duplicate");
     expect(firstTime.map((o) => o.eventId).sort()).toEqual([...ids].sort());
@@ -84,12 +73,12 @@ describe("the inbox written once per batch", () => {
     // deferred rows are gone and the same messages come again (re-published here).
     const deferredIds = firstTime.filter((o) => o.outcome !== "synced").map((o) => o.eventId);
     expect(deferredIds.length).toBeGreaterThan(0);
-    await h.store.db.inboxMessage.deleteMany({
+    await ctx.h.store.db.inboxMessage.deleteMany({
       where: { consumer: CONSUMER, messageId: { in: deferredIds } },
     });
     const readsBefore = await stripeReads();
     const again = await deliver(batch);
-    expect(await h.inboxHas(ids)).toBe(true);
+    expect(await ctx.h.inboxHas(ids)).toBe(true);
     // The synced messages are duplicates; the deferred ones are decided again, each once.
     expect(
       again

@@ -1,33 +1,20 @@
 import { findSubscriptionDetail, listEventsForSubscription, wasHandled } from "@bridge/store";
 import { CONSUMER, reconcileSubscription } from "@bridge/sync-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  directDeps,
-  type Harness,
-  seedLimioSubscription,
-  startHarness,
-  stripeSubscription,
-  until,
-} from "../test/harness.ts";
+import { describe, expect, it } from "vitest";
+import { directDeps, seedLimioSubscription, stripeSubscription, until, useHarness } from "../test/harness.ts";
 
-let h: Harness;
-beforeAll(async () => {
-  h = await startHarness();
-});
-afterAll(async () => {
-  await h?.stop();
-});
+const ctx = useHarness();
 
 describe("reconcileSubscription (dry run of the sync)", () => {
   it("reports nothing for a synced subscription, the drift after an edit behind the bridge's back, and writes nothing", async () => {
-    const s = await stripeSubscription(h.stripe);
-    const { subscriptionId } = await seedLimioSubscription(h.store, {
+    const s = await stripeSubscription(ctx.h.stripe);
+    const { subscriptionId } = await seedLimioSubscription(ctx.h.store, {
       stripeSubscriptionId: s.subscription.id,
       stripeCustomerId: s.customer.id,
     });
-    const requestId = await h.publishSyncRequest(subscriptionId, "api");
-    await until(() => wasHandled(h.store.db, CONSUMER, requestId), 30_000, "initial sync");
-    const deps = directDeps(h.store, h.stripe);
+    const requestId = await ctx.h.publishSyncRequest(subscriptionId, "api");
+    await until(() => wasHandled(ctx.h.store.db, CONSUMER, requestId), 30_000, "initial sync");
+    const deps = directDeps(ctx.h.store, ctx.h.stripe);
 
     expect(await reconcileSubscription(deps, subscriptionId)).toEqual({
       subscriptionId,
@@ -36,11 +23,11 @@ describe("reconcileSubscription (dry run of the sync)", () => {
     });
 
     // Someone edits the Limio store directly: cancelled in Limio, still active in Stripe.
-    await h.store.db.subscription.update({
+    await ctx.h.store.db.subscription.update({
       where: { id: subscriptionId },
       data: { status: "cancelled", termEnd: new Date("2020-01-01T00:00:00Z") },
     });
-    const auditBefore = await listEventsForSubscription(h.store.db, subscriptionId);
+    const auditBefore = await listEventsForSubscription(ctx.h.store.db, subscriptionId);
     const result = await reconcileSubscription(deps, subscriptionId);
     expect(result.status).toBe("drift");
     expect(result.drift).toEqual(
@@ -50,8 +37,10 @@ describe("reconcileSubscription (dry run of the sync)", () => {
       ]),
     );
     // A dry run: the drift is still there and no audit event was written.
-    expect(await findSubscriptionDetail(h.store.db, subscriptionId)).toMatchObject({ status: "cancelled" });
-    expect(await listEventsForSubscription(h.store.db, subscriptionId)).toEqual(auditBefore);
+    expect(await findSubscriptionDetail(ctx.h.store.db, subscriptionId)).toMatchObject({
+      status: "cancelled",
+    });
+    expect(await listEventsForSubscription(ctx.h.store.db, subscriptionId)).toEqual(auditBefore);
 
     expect(await reconcileSubscription(deps, "sub-00000000000000000000000000000000")).toMatchObject({
       status: "not_found",

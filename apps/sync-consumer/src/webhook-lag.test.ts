@@ -1,29 +1,17 @@
 import type { StripeEventLike } from "@bridge/domain";
 import { findSubscriptionDetail } from "@bridge/store";
 import type { Histogram } from "prom-client";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  type Harness,
-  seedLimioSubscription,
-  startHarness,
-  stripeSubscription,
-  until,
-} from "../test/harness.ts";
+import { describe, expect, it } from "vitest";
+import { seedLimioSubscription, stripeSubscription, until, useHarness } from "../test/harness.ts";
 
 // sync_webhook_to_store_seconds: the dashboard's webhook-to-store lag. One observation per Stripe
 // event once its handling is committed, timed from the event's `created`.
 
-let h: Harness;
-beforeAll(async () => {
-  h = await startHarness();
-});
-afterAll(async () => {
-  await h?.stop();
-});
+const ctx = useHarness();
 
 /** The histogram's count, sum and cumulative buckets for one outcome. */
 async function lagOf(outcome: string) {
-  const metric = h.registry.getSingleMetric("sync_webhook_to_store_seconds") as Histogram | undefined;
+  const metric = ctx.h.registry.getSingleMetric("sync_webhook_to_store_seconds") as Histogram | undefined;
   const values = (await metric?.get())?.values.filter((v) => v.labels.outcome === outcome) ?? [];
   const named = (suffix: string) =>
     values.filter((v) => v.metricName === `sync_webhook_to_store_seconds${suffix}`);
@@ -36,25 +24,27 @@ async function lagOf(outcome: string) {
 
 describe("webhook-to-store lag", () => {
   it("is observed once when a Stripe event's sync is committed, from the event's creation, and not again for a redelivery", async () => {
-    const s = await stripeSubscription(h.stripe);
-    const { subscriptionId } = await seedLimioSubscription(h.store, {
+    const s = await stripeSubscription(ctx.h.stripe);
+    const { subscriptionId } = await seedLimioSubscription(ctx.h.store, {
       stripeSubscriptionId: s.subscription.id,
       stripeCustomerId: s.customer.id,
     });
     // A Stripe-initiated change (no Limio metadata or idempotency key): synced, not loop-skipped.
-    await h.stripe.subscriptions.update(s.subscription.id, { cancel_at_period_end: true });
+    await ctx.h.stripe.subscriptions.update(s.subscription.id, { cancel_at_period_end: true });
     const updated = (
-      await h.stripe.events.list({ type: "customer.subscription.updated", limit: 100 })
+      await ctx.h.stripe.events.list({ type: "customer.subscription.updated", limit: 100 })
     ).data.find((e) => (e.data.object as { id?: string }).id === s.subscription.id);
     expect(updated).toBeDefined();
     // Delivered 90 s after Stripe created it (a retried webhook): the lag counts from `created`.
     const event = { ...(updated as unknown as StripeEventLike), created: Math.floor(Date.now() / 1000) - 90 };
     const before = await lagOf("synced");
 
-    await h.publishStripeEvent(event);
-    await until(() => h.outcomes.some((o) => o.eventId === event.id), 30_000, "the event handled");
-    expect(h.outcomes.filter((o) => o.eventId === event.id).map((o) => o.outcome)).toEqual(["synced"]);
-    expect(await findSubscriptionDetail(h.store.db, subscriptionId)).toMatchObject({ cancelAtTermEnd: true });
+    await ctx.h.publishStripeEvent(event);
+    await until(() => ctx.h.outcomes.some((o) => o.eventId === event.id), 30_000, "the event handled");
+    expect(ctx.h.outcomes.filter((o) => o.eventId === event.id).map((o) => o.outcome)).toEqual(["synced"]);
+    expect(await findSubscriptionDetail(ctx.h.store.db, subscriptionId)).toMatchObject({
+      cancelAtTermEnd: true,
+    });
 
     const after = await lagOf("synced");
     expect(after.count - before.count).toBe(1);
@@ -65,13 +55,13 @@ describe("webhook-to-store lag", () => {
     expect(after.bucket(120) - before.bucket(120)).toBe(1);
 
     // A redelivery is recorded as a duplicate and measured no second time.
-    await h.publishStripeEvent(event);
+    await ctx.h.publishStripeEvent(event);
     await until(
-      () => h.outcomes.filter((o) => o.eventId === event.id).length === 2,
+      () => ctx.h.outcomes.filter((o) => o.eventId === event.id).length === 2,
       30_000,
       "the redelivery handled",
     );
-    expect(h.outcomes.filter((o) => o.eventId === event.id).at(-1)?.outcome).toBe("duplicate");
+    expect(ctx.h.outcomes.filter((o) => o.eventId === event.id).at(-1)?.outcome).toBe("duplicate");
     expect((await lagOf("synced")).count).toBe(after.count);
   });
 });

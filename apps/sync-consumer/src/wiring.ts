@@ -56,7 +56,7 @@ export type SyncConsumerOptions = {
   retry?: RetryOptions;
   /** Burst coalescing on (default) or off (every Stripe event refetches). */
   coalesce?: boolean;
-  /** How long a sync of a partition's newest event waits for the rest of its burst (default 0). */
+  /** How long after its event reached Kafka a sync waits for the rest of the burst (default 0). */
   coalesceSettleMs?: number;
   /** Register the lag / DLQ gauges (once per registry). */
   kafkaGauges?: boolean;

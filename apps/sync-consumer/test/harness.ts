@@ -20,7 +20,7 @@ import {
   topicWithCompanions,
 } from "@bridge/messaging";
 import { createLogger } from "@bridge/observability";
-import { createStore, type Store } from "@bridge/store";
+import { createStore, findSubscriptionDetail, type Store } from "@bridge/store";
 import type { Stripe } from "@bridge/stripe-client";
 import { CONSUMER, createSyncMetrics, noCoalescing, type SyncDeps } from "@bridge/sync-core";
 import {
@@ -28,7 +28,9 @@ import {
   type EmulatorConfig,
   freshDatabase,
   kafkaBrokers,
+  seedLimioSubscription,
   startStripe,
+  stripeSubscription,
   uniqueName,
   until as untilCondition,
 } from "@bridge/testkit";
@@ -82,6 +84,17 @@ export async function declineRenewals(stripe: Stripe, customerId: string) {
   return failing;
 }
 
+type StripeEventRelated = ReturnType<typeof stripeEventReceivedData>["related"];
+
+export type HarnessOptions = {
+  coalesce?: boolean;
+  emulator?: Partial<EmulatorConfig>;
+  partitions?: number;
+  kafkaGauges?: boolean;
+  /** The sync's settle wait (`SYNC_COALESCE_SETTLE_MS`; default 0 here). */
+  settleMs?: number;
+};
+
 type BridgeTopics = {
   stripeEvents: string;
   sync: string;
@@ -102,18 +115,16 @@ export type Harness = EmulatedStripe & {
   /** An order outcome as the writer publishes it; resolves with its message id. */
   publishOrderOutcome(data: Omit<OrderOutcomeV1, "completedAt">): Promise<string>;
   publishStripeEvent(event: StripeEventLike): Promise<void>;
+  /**
+   * Stripe's events (the emulator's event list) that `concerns` selects by what they relate to and
+   * that this harness has not handed out before, oldest first: a test takes each renewal's once.
+   */
+  newStripeEvents(concerns: (related: StripeEventRelated) => boolean): Promise<StripeEventLike[]>;
   inboxHas(messageIds: string[]): Promise<boolean>;
   stop(): Promise<void>;
 };
 
-export async function startHarness(
-  options: {
-    coalesce?: boolean;
-    emulator?: Partial<EmulatorConfig>;
-    partitions?: number;
-    kafkaGauges?: boolean;
-  } = {},
-): Promise<Harness> {
+export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const emulated = await startStripe(options.emulator);
   const store = createStore(await freshDatabase("sync"), { poolSize: 6 });
   const kafka = createKafkaClient({ brokers: kafkaBrokers(), clientId: uniqueName("sync-test"), logger });
@@ -131,6 +142,7 @@ export async function startHarness(
   const producer = createProducer(kafka);
   await producer.connect();
   const outcomes: Harness["outcomes"] = [];
+  const handedOut = new Set<string>();
   const consumer = await startSyncConsumer({
     kafka,
     store,
@@ -142,6 +154,7 @@ export async function startHarness(
     retry: { baseDelayMs: 50, retryTopicDelayMs: 200 },
     ...(options.coalesce === undefined ? {} : { coalesce: options.coalesce }),
     ...(options.kafkaGauges ? { kafkaGauges: true } : {}),
+    ...(options.settleMs === undefined ? {} : { coalesceSettleMs: options.settleMs }),
     hooks: { onStripeEvent: (eventId, outcome) => outcomes.push({ eventId, outcome }) },
     exit: (code) => {
       throw new Error(`consumer exited ${code}`);
@@ -185,6 +198,16 @@ export async function startHarness(
     async publishStripeEvent(event) {
       await producer.publish(topics.stripeEvents, gatewayMessage(event));
     },
+    async newStripeEvents(concerns) {
+      const events: StripeEventLike[] = [];
+      for await (const e of emulated.stripe.events.list({ limit: 100 })) {
+        const event = e as unknown as StripeEventLike;
+        if (handedOut.has(event.id) || !concerns(stripeEventReceivedData(event).related)) continue;
+        events.push(event);
+      }
+      for (const e of events) handedOut.add(e.id);
+      return events.reverse();
+    },
     async inboxHas(messageIds) {
       const n = await store.db.inboxMessage.count({
         where: { consumer: CONSUMER, messageId: { in: messageIds } },
@@ -212,6 +235,42 @@ export function gatewayMessage(event: StripeEventLike) {
     data: stripeEventReceivedData(event),
   };
   return { key: stripeEventKey(event), envelope };
+}
+
+/** Stripe's events about this subscription or its customer not handed out yet, oldest first. */
+export const eventsAbout = (h: Harness, s: { customer: { id: string }; subscription: { id: string } }) =>
+  h.newStripeEvents((r) => r.customerId === s.customer.id || r.subscriptionId === s.subscription.id);
+
+/** A subscription on a test clock, linked in Limio and synced once from its creation events. */
+export async function syncedStripeSubscription(h: Harness, frozenTime: number) {
+  const s = await stripeSubscription(h.stripe, { frozenTime, card: "pm_card_visa" });
+  const { subscriptionId } = await seedLimioSubscription(h.store, {
+    stripeSubscriptionId: s.subscription.id,
+    stripeCustomerId: s.customer.id,
+  });
+  await deliverStripeEvents(h, await eventsAbout(h, s));
+  const sub = await findSubscriptionDetail(h.store.db, subscriptionId);
+  if (!sub?.lastSyncedAt) throw new Error(`${subscriptionId} was not synced from its creation events`);
+  return { s, subscriptionId };
+}
+
+type LoggedRequest = { method: string; path: string; route: string | null };
+
+/** The Stripe requests made during `work`, by "METHOD route", from the emulator's request log. */
+export async function stripeRequestsMadeDuring(
+  h: Harness,
+  work: () => Promise<unknown>,
+): Promise<Record<string, number>> {
+  const log = async () =>
+    ((await (await fetch(`${h.emu.url}/_emulator/requests`)).json()) as { data: LoggedRequest[] }).data;
+  const before = (await log()).length;
+  await work();
+  const counts: Record<string, number> = {};
+  for (const r of (await log()).slice(before)) {
+    const name = `${r.method} ${r.route ?? r.path}`;
+    counts[name] = (counts[name] ?? 0) + 1;
+  }
+  return counts;
 }
 
 /** Publishes the deliveries in one batch and waits until each one was handled; their outcomes. */
@@ -293,10 +352,25 @@ export async function startWebhookReceiver(h: Harness) {
 type WebhookReceiver = Awaited<ReturnType<typeof startWebhookReceiver>>;
 
 /**
+ * The harness for one test file: started before its tests, stopped after them. Read `h` inside
+ * tests (it is set once `beforeAll` has run).
+ */
+export function useHarness(options: HarnessOptions = {}) {
+  const started = {} as { h: Harness };
+  beforeAll(async () => {
+    started.h = await startHarness(options);
+  });
+  afterAll(async () => {
+    await started.h?.stop();
+  });
+  return started;
+}
+
+/**
  * The harness and a webhook receiver for one test file: started before its tests, stopped after
  * them. Read `h` and `receiver` inside tests (they are set once `beforeAll` has run).
  */
-export function useWebhookHarness(options: Parameters<typeof startHarness>[0] = {}) {
+export function useWebhookHarness(options: HarnessOptions = {}) {
   const started = {} as { h: Harness; receiver: WebhookReceiver };
   beforeAll(async () => {
     started.h = await startHarness(options);

@@ -21,6 +21,11 @@ export type MessageContext = {
   topic: string;
   partition: number;
   offset: string;
+  /**
+   * When the message was appended, ms since the epoch: Kafka's timestamp (its producer's send
+   * time under the default CreateTime). Another host's clock: good for waits, not for ordering.
+   */
+  appendedAt: number;
   key: string | null;
   headers: MessageHeaders;
   /** 1 for the first attempt in this delivery, 2 for the first in-place retry, … */
@@ -111,6 +116,7 @@ export async function processMessage(
     try {
       await handler(envelope, {
         ...source,
+        appendedAt: Number(message.timestamp),
         key: message.key?.toString("utf8") ?? null,
         headers,
         attempt,

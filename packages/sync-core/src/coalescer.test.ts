@@ -46,11 +46,22 @@ describe("what a refetch reflects", () => {
     expect(c.isReflected("t", 0, "sub-1", "11", "in_older")).toBe(true);
   });
 
-  it("the partition's newest message waits while the partition grows, then reads the grown watermark", async () => {
-    const offsets = offsetsReading([6n, 8n, 9n, 9n]);
-    const c = createCoalescer(offsets, { settleMs: 1 });
-    expect((await c.snapshot("t", 0, "5"))?.get(0)).toBe(9n);
-    expect(offsets.reads).toBe(4);
+  it("a message appended less than the settle time ago waits out the rest of it, then reads the watermarks", async () => {
+    const offsets = offsetsReading([6n, 9n]);
+    const waits: number[] = [];
+    const c = createCoalescer(offsets, {
+      settleMs: 500,
+      now: () => 10_000,
+      sleep: async (ms) => {
+        waits.push(ms);
+      },
+    });
+    // Appended 200 ms ago: waits the 300 ms left, and only then reads.
+    expect((await c.snapshot("t", 9_800))?.get(0)).toBe(6n);
+    // Appended "later" than this clock (a producer's clock ahead): never more than the settle time.
+    await c.snapshot("t", 60_000);
+    expect(waits).toEqual([300, 500]);
+    expect(offsets.reads).toBe(2);
   });
 
   it("works of one subscription run one after the other, in the order queued; other subscriptions' do not wait", async () => {
@@ -80,10 +91,18 @@ describe("what a refetch reflects", () => {
     expect(log).toEqual(["first started", "other", "first done", "second", "third"]);
   });
 
-  it("a message behind the newest does not wait", async () => {
+  it("a message older than the settle time does not wait (a consumer behind never waits)", async () => {
     const offsets = offsetsReading([20n, 30n]);
-    const c = createCoalescer(offsets, { settleMs: 1 });
-    expect((await c.snapshot("t", 0, "5"))?.get(0)).toBe(20n);
+    const waits: number[] = [];
+    const c = createCoalescer(offsets, {
+      settleMs: 500,
+      now: () => 10_000,
+      sleep: async (ms) => {
+        waits.push(ms);
+      },
+    });
+    expect((await c.snapshot("t", 9_500))?.get(0)).toBe(20n);
+    expect(waits).toEqual([]);
     expect(offsets.reads).toBe(1);
   });
 });

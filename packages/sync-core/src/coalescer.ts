@@ -26,17 +26,13 @@ export type Coalescer = {
   enabled: boolean;
   /**
    * The log positions (per partition) up to which a refetch starting now will see every event;
-   * undefined if unknown. When the message at `offset` is its partition's newest, the rest of its
-   * burst (one renewal sends half a dozen events, one webhook at a time) is probably still on its
-   * way: wait in rounds of `settleMs` while the topic grows (at most four), so the one refetch
-   * covers them too.
+   * undefined if unknown. A message appended (`appendedAt`, Kafka's timestamp) less than
+   * `settleMs` ago is first waited on until it is that old: the rest of its burst (one renewal's
+   * events, keyed by subscription and by customer, so on two partitions, delivered together) is
+   * in Kafka by then, and the one refetch covers it too. A consumer that is behind reads older
+   * messages and never waits; one that keeps up trails the log by at most `settleMs`.
    */
-  snapshot(
-    topic: string,
-    partition: number,
-    offset: string,
-    signal?: AbortSignal,
-  ): Promise<Watermarks | undefined>;
+  snapshot(topic: string, appendedAt: number, signal?: AbortSignal): Promise<Watermarks | undefined>;
   /** Record, after commit, that `subscriptionId` reflects what `read` read of every event below `watermarks`. */
   remember(topic: string, subscriptionId: string, watermarks: Watermarks, read: InvoiceRead): void;
   isReflected(
@@ -71,14 +67,9 @@ export const noCoalescing: Coalescer = {
 /** Most recently used (topic, subscription) entries kept; older ones are forgotten. */
 const MAX_ENTRIES = 50_000;
 
-/** Rounds of `settleMs` a sync of the newest message waits at most while its topic grows. */
-const MAX_SETTLES = 4;
-
 /** Resolves after `ms`, or at once when the consumer stops. */
 const sleep = (ms: number, signal?: AbortSignal) =>
   delay(ms, undefined, signal ? { signal } : {}).catch(() => undefined);
-
-const total = (marks: Watermarks) => [...marks.values()].reduce((a, b) => a + b, 0n);
 
 /** Does `a` reach at least as far as `b` on every partition? */
 const covers = (a: Watermarks, b: Watermarks) => [...b].every(([p, w]) => (a.get(p) ?? -1n) >= w);
@@ -86,30 +77,29 @@ const covers = (a: Watermarks, b: Watermarks) => [...b].every(([p, w]) => (a.get
 type Reflected = { watermarks: Watermarks; read: InvoiceRead };
 
 export type CoalescerOptions = {
-  /** How long a sync of the partition's newest message waits for the rest of its burst (0: never). */
+  /** How long after a message's append its sync waits for the rest of its burst (0: never). */
   settleMs?: number;
+  /** Test seams: the clock and the wait. */
+  now?: () => number;
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 };
 
 export function createCoalescer(offsets: OffsetReader, options: CoalescerOptions = {}): Coalescer {
   const settleMs = options.settleMs ?? 0;
+  const now = options.now ?? Date.now;
+  const wait = options.sleep ?? sleep;
   const memory = new LRUCache<string, Reflected>({ max: MAX_ENTRIES });
   /** The last work queued per (topic, subscription), until it finished. */
   const tails = new Map<string, Promise<unknown>>();
   const key = (topic: string, sub: string) => `${topic}\u0000${sub}`;
   return {
     enabled: true,
-    async snapshot(topic, partition, offset, signal) {
-      let now = await offsets.highWatermarks(topic);
-      const end = now?.get(partition);
-      if (settleMs === 0 || now === undefined || end === undefined || end > BigInt(offset) + 1n) return now;
-      // The newest message: wait while the topic still grows, at most MAX_SETTLES rounds.
-      for (let round = 0; round < MAX_SETTLES && !signal?.aborted; round++) {
-        await sleep(settleMs, signal);
-        const next = await offsets.highWatermarks(topic);
-        if (next === undefined || total(next) === total(now)) break;
-        now = next;
-      }
-      return now;
+    async snapshot(topic, appendedAt, signal) {
+      // Never more than settleMs: the producer's clock may run ahead of this one. The watermarks
+      // are read after the wait, so the wait changes only what the refetch covers, never safety.
+      const remaining = Math.min(settleMs, appendedAt + settleMs - now());
+      if (remaining > 0) await wait(remaining, signal);
+      return offsets.highWatermarks(topic);
     },
     remember(topic, sub, watermarks, read) {
       const k = key(topic, sub);

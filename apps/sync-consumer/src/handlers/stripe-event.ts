@@ -108,7 +108,7 @@ export function stripeEventHandler(
       }
 
       // Read the log position BEFORE fetching Stripe: everything below it is reflected by the fetch.
-      const watermark = await deps.coalescer.snapshot(topic, partition, offset, context.signal);
+      const watermark = await deps.coalescer.snapshot(topic, context.appendedAt, context.signal);
       const r = await handleOnce(store, CONSUMER, envelope.id, async (tx) => {
         const results: SyncResult[] = [];
         // Sorted ids: two events locking the same subscriptions never deadlock.
