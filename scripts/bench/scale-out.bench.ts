@@ -13,14 +13,14 @@
 // share the same two cores. The report splits a replica's handler time by phase (decision 030):
 // on the loaded machine Postgres round trips inside a sync's transaction weigh as much as Stripe.
 //
-// Each run: the replicas start on a fresh consumer group whose offsets start at the end of the
-// sync's topics, and once the group is stable (every replica has its partitions) the clock is
-// advanced. Time = clock advance → every subscription converged, and every figure is counted
-// from the advance (the metrics' difference). The emulator delivers the
-// storm's webhooks one at a time, several times faster than the replicas drain them (the renewal
-// storm benchmark's figures), so the drain is what is timed, not the arrival; a replica's start
-// (tens of seconds on the loaded machine) is reported apart. The stripe-events topic gets 12
-// partitions, enough for 3 replicas of 4 concurrent partitions each.
+// Each run: a fresh consumer group gets the end offsets of the sync's topics (as numbers), the
+// clock is advanced and every webhook of the storm appended to Kafka, and only then the replicas
+// start: time = the first replica holding its partitions → every subscription converged, so what
+// is timed is the replicas' drain, not the delivery (which on the loaded machine took as long as
+// the drain itself). The start to a stable group is reported apart. `--scale-backlog=0`: the
+// replicas join first and the storm is drained as it arrives, every figure counted from the clock
+// advance (the metrics' difference). The stripe-events topic gets 12 partitions, enough for 3
+// replicas of 4 concurrent partitions each.
 import os from "node:os";
 import { createKafkaClient, retryTopicOf, topics } from "@bridge/messaging";
 import { createLogger } from "@bridge/observability";
@@ -184,11 +184,12 @@ async function drain(
   const kafkaBrokers = process.env.KAFKA_BROKERS!;
   const groupId = `bench-scale-out-${replicas}-${Date.now()}`;
   await groupAtTheEnd(kafkaBrokers, groupId);
-  const backlog = argument("scale-backlog", 0) === 1;
+  const backlog = argument("scale-backlog", 1) === 1;
   const appendedAtStart = await stripeEventsAppended(kafkaBrokers);
   if (backlog) {
-    // `--scale-backlog=1`: the whole storm is in Kafka before any replica starts, so what is timed
-    // is the replicas' drain, not the emulator's and the gateway's delivery.
+    // The whole storm is in Kafka before any replica starts, so what is timed is the replicas'
+    // drain, not the emulator's and the gateway's delivery (`--scale-backlog=0`: the replicas
+    // wait, joined, and drain the storm as it arrives).
     await advancePastRenewal(stripe, storm.clockId);
     await waitFor(
       async () => (await stripe.testHelpers.testClocks.retrieve(storm.clockId)).status === "ready",
@@ -219,9 +220,7 @@ async function drain(
   try {
     await waitFor(() => groupStable(kafkaBrokers, groupId, replicas), 180_000, `${groupId} stable`, 500);
     const startSeconds = (Date.now() - spawned) / 1000;
-    process.stderr.write(
-      `[bench]     ${replicas} replica(s) joined in ${startSeconds.toFixed(0)} s; the storm begins\n`,
-    );
+    process.stderr.write(`[bench]     ${replicas} replica(s) joined in ${startSeconds.toFixed(0)} s\n`);
     await firstMember;
     // Figures are counted from here: what the replicas did while joining is not the drain's
     // (with a backlog, from the replicas' start: they drain as soon as they join).
