@@ -148,7 +148,7 @@ async function stripeEventsAppended(kafkaBrokers: string): Promise<number> {
   }
 }
 
-/** Is the group Stable with at least `members` members (its partitions assigned)? */
+/** Is the group Stable with at least `members` members, each with its partitions (no rebalance under way)? */
 async function groupStableWith(kafkaBrokers: string, groupId: string, members: number): Promise<boolean> {
   const kafka = createKafkaClient({ brokers: kafkaBrokers.split(","), clientId: "bench-scale-out", logger });
   const admin = kafka.kafka.admin();
@@ -156,19 +156,6 @@ async function groupStableWith(kafkaBrokers: string, groupId: string, members: n
   try {
     const { groups } = await admin.describeGroups([groupId]);
     return groups[0]?.state === "Stable" && groups[0].members.length >= members;
-  } finally {
-    await admin.disconnect();
-  }
-}
-
-/** Every one of `members` replicas is in the group and has its partitions (no rebalance under way). */
-async function groupStable(kafkaBrokers: string, groupId: string, members: number): Promise<boolean> {
-  const kafka = createKafkaClient({ brokers: kafkaBrokers.split(","), clientId: "bench-scale-out", logger });
-  const admin = kafka.kafka.admin();
-  await admin.connect();
-  try {
-    const { groups } = await admin.describeGroups([groupId]);
-    return groups[0]?.state === "Stable" && groups[0].members.length === members;
   } finally {
     await admin.disconnect();
   }
@@ -218,7 +205,7 @@ async function drain(
     ...(profileDir ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profileDir}/${replicas}` } : {}),
   });
   try {
-    await waitFor(() => groupStable(kafkaBrokers, groupId, replicas), 180_000, `${groupId} stable`, 500);
+    await waitFor(() => groupStableWith(kafkaBrokers, groupId, replicas), 180_000, `${groupId} stable`, 500);
     const startSeconds = (Date.now() - spawned) / 1000;
     process.stderr.write(`[bench]     ${replicas} replica(s) joined in ${startSeconds.toFixed(0)} s\n`);
     await firstMember;
