@@ -186,6 +186,8 @@ async function drain(
     );
     await emulator(services, "POST", "webhooks/flush");
   }
+  // With a backlog, only what is appended after this counts as a late arrival.
+  const appendedAtSpawn = backlog ? await stripeEventsAppended(kafkaBrokers) : 0;
   const spawned = Date.now();
   // Backlog: the drain starts when the first replica has its partitions (the others' joining
   // and the rebalances it costs are part of the drain).
@@ -216,7 +218,7 @@ async function drain(
     const started = backlog ? firstMemberAt : Date.now();
     // When the storm's last webhook reached Kafka: a drain that ends right after it was paced by
     // the arrival, not by the replicas.
-    const arrival = { appended: appendedBefore, lastSeconds: 0, done: false };
+    const arrival = { appended: backlog ? appendedAtSpawn : appendedBefore, lastSeconds: 0, done: false };
     const watchArrival = (async () => {
       while (!arrival.done) {
         const appended = await stripeEventsAppended(kafkaBrokers);
