@@ -13,14 +13,14 @@
 // share the same two cores. The report splits a replica's handler time by phase (decision 030):
 // on the loaded machine Postgres round trips inside a sync's transaction weigh as much as Stripe.
 //
-// Each run: the replicas start on a fresh consumer group whose offsets start at the end of the
-// sync's topics, and once the group is stable (every replica has its partitions) the clock is
-// advanced. Time = clock advance → every subscription converged, and every figure is counted
-// from the advance (the metrics' difference). The emulator delivers the
-// storm's webhooks one at a time, several times faster than the replicas drain them (the renewal
-// storm benchmark's figures), so the drain is what is timed, not the arrival; a replica's start
-// (tens of seconds on the loaded machine) is reported apart. The stripe-events topic gets 12
-// partitions, enough for 3 replicas of 4 concurrent partitions each.
+// Each run: a fresh consumer group gets the end offsets of the sync's topics (as numbers), the
+// clock is advanced and every webhook of the storm appended to Kafka, and only then the replicas
+// start: time = the first replica holding its partitions → every subscription converged, so what
+// is timed is the replicas' drain, not the delivery (which on the loaded machine took as long as
+// the drain itself). The start to a stable group is reported apart. `--scale-backlog=0`: the
+// replicas join first and the storm is drained as it arrives, every figure counted from the clock
+// advance (the metrics' difference). The stripe-events topic gets 12 partitions, enough for 3
+// replicas of 4 concurrent partitions each.
 import os from "node:os";
 import { createKafkaClient, retryTopicOf, topics } from "@bridge/messaging";
 import { createLogger } from "@bridge/observability";
@@ -148,7 +148,7 @@ async function stripeEventsAppended(kafkaBrokers: string): Promise<number> {
   }
 }
 
-/** Is the group Stable with at least `members` members (its partitions assigned)? */
+/** Is the group Stable with at least `members` members, each with its partitions (no rebalance under way)? */
 async function groupStableWith(kafkaBrokers: string, groupId: string, members: number): Promise<boolean> {
   const kafka = createKafkaClient({ brokers: kafkaBrokers.split(","), clientId: "bench-scale-out", logger });
   const admin = kafka.kafka.admin();
@@ -156,19 +156,6 @@ async function groupStableWith(kafkaBrokers: string, groupId: string, members: n
   try {
     const { groups } = await admin.describeGroups([groupId]);
     return groups[0]?.state === "Stable" && groups[0].members.length >= members;
-  } finally {
-    await admin.disconnect();
-  }
-}
-
-/** Every one of `members` replicas is in the group and has its partitions (no rebalance under way). */
-async function groupStable(kafkaBrokers: string, groupId: string, members: number): Promise<boolean> {
-  const kafka = createKafkaClient({ brokers: kafkaBrokers.split(","), clientId: "bench-scale-out", logger });
-  const admin = kafka.kafka.admin();
-  await admin.connect();
-  try {
-    const { groups } = await admin.describeGroups([groupId]);
-    return groups[0]?.state === "Stable" && groups[0].members.length === members;
   } finally {
     await admin.disconnect();
   }
@@ -184,11 +171,12 @@ async function drain(
   const kafkaBrokers = process.env.KAFKA_BROKERS!;
   const groupId = `bench-scale-out-${replicas}-${Date.now()}`;
   await groupAtTheEnd(kafkaBrokers, groupId);
-  const backlog = argument("scale-backlog", 0) === 1;
+  const backlog = argument("scale-backlog", 1) === 1;
   const appendedAtStart = await stripeEventsAppended(kafkaBrokers);
   if (backlog) {
-    // `--scale-backlog=1`: the whole storm is in Kafka before any replica starts, so what is timed
-    // is the replicas' drain, not the emulator's and the gateway's delivery.
+    // The whole storm is in Kafka before any replica starts, so what is timed is the replicas'
+    // drain, not the emulator's and the gateway's delivery (`--scale-backlog=0`: the replicas
+    // wait, joined, and drain the storm as it arrives).
     await advancePastRenewal(stripe, storm.clockId);
     await waitFor(
       async () => (await stripe.testHelpers.testClocks.retrieve(storm.clockId)).status === "ready",
@@ -198,6 +186,8 @@ async function drain(
     );
     await emulator(services, "POST", "webhooks/flush");
   }
+  // With a backlog, only what is appended after this counts as a late arrival.
+  const appendedAtSpawn = backlog ? await stripeEventsAppended(kafkaBrokers) : 0;
   const spawned = Date.now();
   // Backlog: the drain starts when the first replica has its partitions (the others' joining
   // and the rebalances it costs are part of the drain).
@@ -217,11 +207,9 @@ async function drain(
     ...(profileDir ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profileDir}/${replicas}` } : {}),
   });
   try {
-    await waitFor(() => groupStable(kafkaBrokers, groupId, replicas), 180_000, `${groupId} stable`, 500);
+    await waitFor(() => groupStableWith(kafkaBrokers, groupId, replicas), 180_000, `${groupId} stable`, 500);
     const startSeconds = (Date.now() - spawned) / 1000;
-    process.stderr.write(
-      `[bench]     ${replicas} replica(s) joined in ${startSeconds.toFixed(0)} s; the storm begins\n`,
-    );
+    process.stderr.write(`[bench]     ${replicas} replica(s) joined in ${startSeconds.toFixed(0)} s\n`);
     await firstMember;
     // Figures are counted from here: what the replicas did while joining is not the drain's
     // (with a backlog, from the replicas' start: they drain as soon as they join).
@@ -230,7 +218,7 @@ async function drain(
     const started = backlog ? firstMemberAt : Date.now();
     // When the storm's last webhook reached Kafka: a drain that ends right after it was paced by
     // the arrival, not by the replicas.
-    const arrival = { appended: appendedBefore, lastSeconds: 0, done: false };
+    const arrival = { appended: backlog ? appendedAtSpawn : appendedBefore, lastSeconds: 0, done: false };
     const watchArrival = (async () => {
       while (!arrival.done) {
         const appended = await stripeEventsAppended(kafkaBrokers);
