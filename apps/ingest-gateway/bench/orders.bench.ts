@@ -11,6 +11,7 @@
 //   npm run bench -- gateway                                   # from the runner
 //   node apps/ingest-gateway/bench/orders.bench.ts             # alone: starts Kafka + Postgres
 //   BENCH_DURATION_MS=8000 BENCH_CONCURRENCY=32 LOG_LEVEL=info # knobs (defaults shown)
+//   BENCH_PROFILE_DIR=/tmp/prof   # a .cpuprofile of the gateway's thread per route's closed loop
 import { randomUUID } from "node:crypto";
 import http from "node:http";
 import os from "node:os";
@@ -388,12 +389,33 @@ export async function runGatewayBenchmark(
     return (topic: string) => ({ sum: of("_sum", topic), count: of("_count", topic) });
   };
 
+  /** With BENCH_PROFILE_DIR: the gateway thread's CPU profile of `run` (the load's worker is not in it). */
+  async function profiled<T>(name: string, run: () => Promise<T>): Promise<T> {
+    const dir = process.env.BENCH_PROFILE_DIR;
+    if (!dir) return run();
+    const { Session } = await import("node:inspector/promises");
+    const { mkdir, writeFile } = await import("node:fs/promises");
+    const session = new Session();
+    session.connect();
+    await session.post("Profiler.enable");
+    await session.post("Profiler.start");
+    try {
+      return await run();
+    } finally {
+      const { profile } = await session.post("Profiler.stop");
+      await mkdir(dir, { recursive: true });
+      await writeFile(`${dir}/${name}.cpuprofile`, JSON.stringify(profile));
+      session.disconnect();
+    }
+  }
+
   async function measureRoute(
+    name: string,
     spec: Omit<LoadSpec, "concurrency" | "durationMs" | "warmupMs">,
     topic: string,
   ) {
     const before = (await batchCounts())(topic);
-    const max = await loadInWorker({ ...spec, concurrency, durationMs, warmupMs });
+    const max = await profiled(name, () => loadInWorker({ ...spec, concurrency, durationMs, warmupMs }));
     const after = (await batchCounts())(topic);
     const halfRateTarget = Math.max(1, Math.round(max.rps / 2));
     const half = await loadInWorker({
@@ -437,6 +459,7 @@ export async function runGatewayBenchmark(
       warmupMs,
     });
     const orders = await measureRoute(
+      "orders",
       {
         url: `${gatewayUrl}/api/orders`,
         method: "POST",
@@ -446,6 +469,7 @@ export async function runGatewayBenchmark(
       topics.orders,
     );
     const webhooks = await measureRoute(
+      "webhooks",
       {
         url: `${gatewayUrl}/webhooks/stripe`,
         method: "POST",
