@@ -196,9 +196,12 @@ export type ProducerFigures = {
 export type GatewayBenchmarkResult = {
   orders: RouteFigures;
   webhooks: RouteFigures;
-  /** The bare producer with each route's messages. */
+  /** The bare producer with each route's messages, in batches of the concurrency (the yardstick). */
   producerOrders: ProducerFigures;
   producerWebhooks: ProducerFigures;
+  /** The same in batches of the route's measured mean batch: what Kafka allows at the gateway's batching. */
+  producerOrdersAtGatewayBatch: ProducerFigures & { batch: number };
+  producerWebhooksAtGatewayBatch: ProducerFigures & { batch: number };
   ordersToProducer: number;
   webhooksToProducer: number;
   helloRps: number;
@@ -342,13 +345,17 @@ export async function runGatewayBenchmark(
     );
   }
 
-  /** A bare kafkajs idempotent producer, one request in flight, batches of `concurrency` back to back. */
-  async function bareProducer(topic: string, messages: EncodedMessage[]): Promise<ProducerFigures> {
+  /** A bare kafkajs idempotent producer, one request in flight, batches of `batchSize` back to back. */
+  async function bareProducer(
+    topic: string,
+    messages: EncodedMessage[],
+    batchSize = concurrency,
+  ): Promise<ProducerFigures> {
     const bare = kafka.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await bare.connect();
     let next = 0;
     const batch = () =>
-      Array.from({ length: concurrency }, () => {
+      Array.from({ length: batchSize }, () => {
         const { key, value, headers } = messages[next++ % messages.length]!;
         return { key, value, headers };
       });
@@ -369,7 +376,7 @@ export async function runGatewayBenchmark(
       const seconds = (performance.now() - started) / 1000;
       const { p50Ms, p99Ms } = percentiles(acks);
       return {
-        msgsPerSecond: Math.round((acks.length * concurrency) / seconds),
+        msgsPerSecond: Math.round((acks.length * batchSize) / seconds),
         batchAckP50Ms: p50Ms,
         batchAckP99Ms: p99Ms,
         messageBytes: Math.round(messages.reduce((sum, m) => sum + m.bytes, 0) / messages.length),
@@ -450,6 +457,11 @@ export async function runGatewayBenchmark(
     const helloUrl = await hello.listen({ port: 0, host: "127.0.0.1" });
     const producerOrders = await bareProducer(topics.bareOrders, orderMessages);
     const producerWebhooks = await bareProducer(topics.bareStripeEvents, eventMessages);
+    /** The bare producer in batches of the gateway's own mean batch (its group commit formed no larger). */
+    const atGatewayBatch = async (topic: string, messages: EncodedMessage[], route: RouteFigures) => {
+      const batch = Math.max(1, Math.round(route.meanBatch));
+      return { batch, ...(await bareProducer(topic, messages, batch)) };
+    };
     const helloResult = await loadInWorker({
       url: `${helloUrl}/hello`,
       method: "GET",
@@ -479,11 +491,19 @@ export async function runGatewayBenchmark(
       },
       topics.stripeEvents,
     );
+    const producerOrdersAtGatewayBatch = await atGatewayBatch(topics.bareOrders, orderMessages, orders);
+    const producerWebhooksAtGatewayBatch = await atGatewayBatch(
+      topics.bareStripeEvents,
+      eventMessages,
+      webhooks,
+    );
     return {
       orders,
       webhooks,
       producerOrders,
       producerWebhooks,
+      producerOrdersAtGatewayBatch,
+      producerWebhooksAtGatewayBatch,
       ordersToProducer: round(orders.maxRps / Math.max(1, producerOrders.msgsPerSecond), 3),
       webhooksToProducer: round(webhooks.maxRps / Math.max(1, producerWebhooks.msgsPerSecond), 3),
       helloRps: helloResult.rps,

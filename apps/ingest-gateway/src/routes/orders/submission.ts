@@ -159,12 +159,15 @@ export function createExistingOrderLookup(db: Db) {
   });
   return (submission: Submission, apiKeyName: string): Promise<StoredOrder | null> => {
     if (submission.identity.kind === "random" && !submission.order.id) return Promise.resolve(null);
-    const byExternalId = submission.order.external_id
-      ? deriveOrderId(
-          apiKeyName,
-          orderIdentity({ source: submission.source, externalId: submission.order.external_id }),
-        )
-      : submission.ids.orderId;
+    // Without an Idempotency-Key or a carried id, the order id already is the external_id's id.
+    const idIsExternalIds = submission.identity.kind === "external_id" && !submission.order.id;
+    const byExternalId =
+      submission.order.external_id && !idIsExternalIds
+        ? deriveOrderId(
+            apiKeyName,
+            orderIdentity({ source: submission.source, externalId: submission.order.external_id }),
+          )
+        : submission.ids.orderId;
     return read({ orderId: submission.ids.orderId, byExternalId });
   };
 }
