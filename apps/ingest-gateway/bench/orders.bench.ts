@@ -2,7 +2,8 @@
 // `POST /webhooks/stripe`, against what Kafka itself allows with the same durability: a bare
 // kafkajs idempotent producer (acks=all, one request in flight) sending the same messages (same
 // bytes, same keys, topics created the same way) in batches of the clients' concurrency, the
-// largest batch the gateway's group commit can form. Same process, same broker, same run.
+// largest batch the gateway's group commit can form, and again in batches of the gateway's own
+// measured mean batch. Same process, same broker, same run.
 //
 // Per route: closed loop at a fixed concurrency (the maximum rate), then open loop at half that
 // rate (fixed arrival rate, latency counted from each request's scheduled time) for p50/p99.
