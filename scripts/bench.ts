@@ -34,7 +34,7 @@ const benchmarks: BenchmarkEntry[] = [
   {
     name: "ingest-gateway: POST /api/orders and signed POST /webhooks/stripe against a bare kafkajs producer",
     description:
-      "Per route, closed loop at a fixed concurrency (default 32) for the maximum rate, then open loop at half that rate (fixed arrival rate, latency from each request's scheduled time) for p50/p99. Baseline in the same run: a bare kafkajs idempotent producer (acks=all, one request in flight) sending the same messages (bytes, keys, topic settings) in batches of the concurrency, back to back, to the same broker. The gateway logs at its default level (info). `serverCpuUsPerRequest` is the gateway thread's CPU per request, which load on the machine changes less than rates.",
+      "Per route, closed loop at a fixed concurrency (default 32) for the maximum rate, then open loop at half that rate (fixed arrival rate, latency from each request's scheduled time) for p50/p99. Baseline in the same run: a bare kafkajs idempotent producer (acks=all, one request in flight) sending the same messages (bytes, keys, topic settings) in batches of the concurrency, back to back, to the same broker (and again in batches of the gateway's own measured mean batch, `producer*AtGatewayBatch`). The gateway logs at its default level (info). `serverCpuUsPerRequest` is the gateway thread's CPU per request, which load on the machine changes less than rates.",
     run: async () => (await import("../apps/ingest-gateway/bench/orders.bench.ts")).runGatewayBenchmark(),
     headline: (r) => {
       const g = r as unknown as import("../apps/ingest-gateway/bench/orders.bench.ts").GatewayBenchmarkResult;

@@ -2,7 +2,8 @@
 // `POST /webhooks/stripe`, against what Kafka itself allows with the same durability: a bare
 // kafkajs idempotent producer (acks=all, one request in flight) sending the same messages (same
 // bytes, same keys, topics created the same way) in batches of the clients' concurrency, the
-// largest batch the gateway's group commit can form. Same process, same broker, same run.
+// largest batch the gateway's group commit can form, and again in batches of the gateway's own
+// measured mean batch. Same process, same broker, same run.
 //
 // Per route: closed loop at a fixed concurrency (the maximum rate), then open loop at half that
 // rate (fixed arrival rate, latency counted from each request's scheduled time) for p50/p99.
@@ -11,6 +12,7 @@
 //   npm run bench -- gateway                                   # from the runner
 //   node apps/ingest-gateway/bench/orders.bench.ts             # alone: starts Kafka + Postgres
 //   BENCH_DURATION_MS=8000 BENCH_CONCURRENCY=32 LOG_LEVEL=info # knobs (defaults shown)
+//   BENCH_PROFILE_DIR=/tmp/prof   # a .cpuprofile of the gateway's thread per route's closed loop
 import { randomUUID } from "node:crypto";
 import http from "node:http";
 import os from "node:os";
@@ -195,9 +197,12 @@ export type ProducerFigures = {
 export type GatewayBenchmarkResult = {
   orders: RouteFigures;
   webhooks: RouteFigures;
-  /** The bare producer with each route's messages. */
+  /** The bare producer with each route's messages, in batches of the concurrency (the yardstick). */
   producerOrders: ProducerFigures;
   producerWebhooks: ProducerFigures;
+  /** The same in batches of the route's measured mean batch: what Kafka allows at the gateway's batching. */
+  producerOrdersAtGatewayBatch: ProducerFigures & { batch: number };
+  producerWebhooksAtGatewayBatch: ProducerFigures & { batch: number };
   ordersToProducer: number;
   webhooksToProducer: number;
   helloRps: number;
@@ -341,13 +346,17 @@ export async function runGatewayBenchmark(
     );
   }
 
-  /** A bare kafkajs idempotent producer, one request in flight, batches of `concurrency` back to back. */
-  async function bareProducer(topic: string, messages: EncodedMessage[]): Promise<ProducerFigures> {
+  /** A bare kafkajs idempotent producer, one request in flight, batches of `batchSize` back to back. */
+  async function bareProducer(
+    topic: string,
+    messages: EncodedMessage[],
+    batchSize = concurrency,
+  ): Promise<ProducerFigures> {
     const bare = kafka.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await bare.connect();
     let next = 0;
     const batch = () =>
-      Array.from({ length: concurrency }, () => {
+      Array.from({ length: batchSize }, () => {
         const { key, value, headers } = messages[next++ % messages.length]!;
         return { key, value, headers };
       });
@@ -368,7 +377,7 @@ export async function runGatewayBenchmark(
       const seconds = (performance.now() - started) / 1000;
       const { p50Ms, p99Ms } = percentiles(acks);
       return {
-        msgsPerSecond: Math.round((acks.length * concurrency) / seconds),
+        msgsPerSecond: Math.round((acks.length * batchSize) / seconds),
         batchAckP50Ms: p50Ms,
         batchAckP99Ms: p99Ms,
         messageBytes: Math.round(messages.reduce((sum, m) => sum + m.bytes, 0) / messages.length),
@@ -388,12 +397,33 @@ export async function runGatewayBenchmark(
     return (topic: string) => ({ sum: of("_sum", topic), count: of("_count", topic) });
   };
 
+  /** With BENCH_PROFILE_DIR: the gateway thread's CPU profile of `run` (the load's worker is not in it). */
+  async function profiled<T>(name: string, run: () => Promise<T>): Promise<T> {
+    const dir = process.env.BENCH_PROFILE_DIR;
+    if (!dir) return run();
+    const { Session } = await import("node:inspector/promises");
+    const { mkdir, writeFile } = await import("node:fs/promises");
+    const session = new Session();
+    session.connect();
+    await session.post("Profiler.enable");
+    await session.post("Profiler.start");
+    try {
+      return await run();
+    } finally {
+      const { profile } = await session.post("Profiler.stop");
+      await mkdir(dir, { recursive: true });
+      await writeFile(`${dir}/${name}.cpuprofile`, JSON.stringify(profile));
+      session.disconnect();
+    }
+  }
+
   async function measureRoute(
+    name: string,
     spec: Omit<LoadSpec, "concurrency" | "durationMs" | "warmupMs">,
     topic: string,
   ) {
     const before = (await batchCounts())(topic);
-    const max = await loadInWorker({ ...spec, concurrency, durationMs, warmupMs });
+    const max = await profiled(name, () => loadInWorker({ ...spec, concurrency, durationMs, warmupMs }));
     const after = (await batchCounts())(topic);
     const halfRateTarget = Math.max(1, Math.round(max.rps / 2));
     const half = await loadInWorker({
@@ -428,6 +458,11 @@ export async function runGatewayBenchmark(
     const helloUrl = await hello.listen({ port: 0, host: "127.0.0.1" });
     const producerOrders = await bareProducer(topics.bareOrders, orderMessages);
     const producerWebhooks = await bareProducer(topics.bareStripeEvents, eventMessages);
+    /** The bare producer in batches of the gateway's own mean batch (its group commit formed no larger). */
+    const atGatewayBatch = async (topic: string, messages: EncodedMessage[], route: RouteFigures) => {
+      const batch = Math.max(1, Math.round(route.meanBatch));
+      return { batch, ...(await bareProducer(topic, messages, batch)) };
+    };
     const helloResult = await loadInWorker({
       url: `${helloUrl}/hello`,
       method: "GET",
@@ -437,6 +472,7 @@ export async function runGatewayBenchmark(
       warmupMs,
     });
     const orders = await measureRoute(
+      "orders",
       {
         url: `${gatewayUrl}/api/orders`,
         method: "POST",
@@ -446,6 +482,7 @@ export async function runGatewayBenchmark(
       topics.orders,
     );
     const webhooks = await measureRoute(
+      "webhooks",
       {
         url: `${gatewayUrl}/webhooks/stripe`,
         method: "POST",
@@ -455,11 +492,19 @@ export async function runGatewayBenchmark(
       },
       topics.stripeEvents,
     );
+    const producerOrdersAtGatewayBatch = await atGatewayBatch(topics.bareOrders, orderMessages, orders);
+    const producerWebhooksAtGatewayBatch = await atGatewayBatch(
+      topics.bareStripeEvents,
+      eventMessages,
+      webhooks,
+    );
     return {
       orders,
       webhooks,
       producerOrders,
       producerWebhooks,
+      producerOrdersAtGatewayBatch,
+      producerWebhooksAtGatewayBatch,
       ordersToProducer: round(orders.maxRps / Math.max(1, producerOrders.msgsPerSecond), 3),
       webhooksToProducer: round(webhooks.maxRps / Math.max(1, producerWebhooks.msgsPerSecond), 3),
       helloRps: helloResult.rps,

@@ -41,7 +41,7 @@ async function stubGateway(
     config: testConfig(options.config),
     logger: createLogger("test", { level: "silent" }),
     producer,
-    store: { db: {} as never, ping: async () => options.databaseUp?.() ?? true },
+    store: { db: {} as never, sql: async () => [], ping: async () => options.databaseUp?.() ?? true },
   });
   return { app, producer };
 }
@@ -280,7 +280,7 @@ describe("observability", () => {
       config: testConfig(),
       logger,
       producer: stubProducer(),
-      store: { db: {} as never, ping: async () => true },
+      store: { db: {} as never, sql: async () => [], ping: async () => true },
       metrics,
     });
     await app.inject({

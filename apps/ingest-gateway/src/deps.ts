@@ -15,7 +15,7 @@ export type GatewayDeps = {
   /** Durable publishing (acks=all); the gateway's only write path. */
   producer: MessageProducer;
   /** The Limio store, read only: GET routes, unknown-id 404s, idempotency look-ups, sync completion. */
-  store: Pick<Store, "db" | "ping">;
+  store: Pick<Store, "db" | "ping" | "sql">;
   /** Read-only Stripe client for order previews (decision 026); without it previews answer 503. */
   stripe?: Stripe;
   /** Outcome waits for `process_immediately` orders; without it they fall back to the store. */

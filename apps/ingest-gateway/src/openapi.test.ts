@@ -141,7 +141,7 @@ describe("OpenAPI document", () => {
       config: testConfig(),
       logger: createLogger("test", { level: "silent" }),
       producer: {} as never,
-      store: { db: {} as never, ping: async () => true },
+      store: { db: {} as never, sql: async () => [], ping: async () => true },
     });
     const methods = ["get", "post", "put", "patch", "delete", "options"] as const;
     let checked = 0;
@@ -180,7 +180,7 @@ describe("OpenAPI document", () => {
       config: testConfig(),
       logger: createLogger("test", { level: "silent" }),
       producer: {} as never,
-      store: { db: {} as never, ping: async () => true },
+      store: { db: {} as never, sql: async () => [], ping: async () => true },
     });
     const spec = await app.inject({ method: "GET", url: "/openapi.json" });
     expect(spec.statusCode).toBe(200);

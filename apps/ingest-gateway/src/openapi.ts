@@ -31,7 +31,7 @@ export async function generateOpenapi(): Promise<Record<string, unknown>> {
       disconnect: unused,
       isConnected: () => false,
     } as MessageProducer,
-    store: { db: {} as never, ping: async () => false },
+    store: { db: {} as never, sql: async () => [], ping: async () => false },
   });
   await app.ready();
   const document = structuredClone(app.swagger()) as Record<string, unknown>;

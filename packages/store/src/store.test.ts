@@ -57,6 +57,17 @@ describe("store against real Postgres", () => {
     );
   });
 
+  it("sql reads through pg with the same rows Prisma sees, jsonb parsed", async () => {
+    await seedSubscription("sub-sql-read-000001", "sub_SqlRead1");
+    const rows = await store.sql<{ id: string; reference: string }>(
+      `SELECT "id", "reference" FROM "Subscription" WHERE "id" = ANY($1)`,
+      [["sub-sql-read-000001", "sub-absent"]],
+    );
+    expect(rows).toEqual([{ id: "sub-sql-read-000001", reference: "-READ-000001" }]);
+    const [json] = await store.sql<{ value: unknown }>(`SELECT $1::jsonb AS "value"`, ['{"a":[1]}']);
+    expect(json?.value).toEqual({ a: [1] });
+  });
+
   it("handleOnce applies an effect once per message id, even when delivered concurrently", async () => {
     let applied = 0;
     const effect = async () => {

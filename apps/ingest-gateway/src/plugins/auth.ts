@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from "node:crypto";
+import { hash, timingSafeEqual } from "node:crypto";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import fp from "fastify-plugin";
 import type { ApiKey, ApiScope } from "../config.ts";
@@ -15,7 +15,7 @@ declare module "fastify" {
   }
 }
 
-const digest = (value: string) => createHash("sha256").update(value, "utf8").digest();
+const digest = (value: string) => hash("sha256", value, "buffer");
 
 /**
  * Finds the key whose SHA-256 equals the presented one. Comparing fixed-length hashes with

@@ -147,24 +147,30 @@ export async function refuseTakenReferences(
  * same read, started after each caller asked, so the answer is what a query of its own would
  * give (decision 028). A row under the identity's own id wins over one under the external_id's.
  */
-export function createExistingOrderLookup(db: Db) {
+export function createExistingOrderLookup(store: RouteDeps["store"]) {
   const read = createGroupedRead(async (wanted: { orderId: string; byExternalId: string }[]) => {
     const ids = [...new Set(wanted.flatMap((w) => [w.orderId, w.byExternalId]))];
-    const rows = await db.$queryRaw<StoredOrder[]>`
-      SELECT "id", "reference", "status", "externalId", "subscriptionId", "payload", "outcome"
-      FROM "Order"
-      WHERE "id" = ANY(${ids})`;
+    // Through pg, not Prisma: the one read every order makes (store.sql says why).
+    const rows = await store.sql<StoredOrder>(
+      `SELECT "id", "reference", "status", "externalId", "subscriptionId", "payload", "outcome"
+       FROM "Order"
+       WHERE "id" = ANY($1)`,
+      [ids],
+    );
     const byId = new Map(rows.map((row) => [row.id, row]));
     return wanted.map((w) => byId.get(w.orderId) ?? byId.get(w.byExternalId) ?? null);
   });
   return (submission: Submission, apiKeyName: string): Promise<StoredOrder | null> => {
     if (submission.identity.kind === "random" && !submission.order.id) return Promise.resolve(null);
-    const byExternalId = submission.order.external_id
-      ? deriveOrderId(
-          apiKeyName,
-          orderIdentity({ source: submission.source, externalId: submission.order.external_id }),
-        )
-      : submission.ids.orderId;
+    // Without an Idempotency-Key or a carried id, the order id already is the external_id's id.
+    const idIsExternalIds = submission.identity.kind === "external_id" && !submission.order.id;
+    const byExternalId =
+      submission.order.external_id && !idIsExternalIds
+        ? deriveOrderId(
+            apiKeyName,
+            orderIdentity({ source: submission.source, externalId: submission.order.external_id }),
+          )
+        : submission.ids.orderId;
     return read({ orderId: submission.ids.orderId, byExternalId });
   };
 }

@@ -39,7 +39,7 @@ const headers = z
 export const submitOrderRoute: FastifyPluginAsyncZod<{ deps: RouteDeps }> = async (app, { deps }) => {
   const db = deps.store.db;
   const waitMs = deps.config.WAIT_TIMEOUT_MS;
-  const findExistingOrder = createExistingOrderLookup(db);
+  const findExistingOrder = createExistingOrderLookup(deps.store);
   const refuseUnknownOfferVersions = createOfferVersionCheck(db);
 
   app.post(
