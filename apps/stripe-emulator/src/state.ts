@@ -66,7 +66,12 @@ type Typed =
   | "product"
   | "price"
   | "test_helpers.test_clock"
-  | "webhook_endpoint";
+  | "webhook_endpoint"
+  | "invoice"
+  | "invoiceitem"
+  | "discount"
+  | "setup_intent"
+  | "payment_intent";
 
 /** The stored shape of one object type: the SDK's type (see StoredObjects). */
 export type Stored<T extends ObjectType> = T extends Typed ? StoredObjects[T] : StripeObject;

@@ -4,7 +4,8 @@ import { nowFor } from "../events/events.ts";
 import { cardError, invalid, noSuch } from "../http/errors.ts";
 import { paginate } from "../http/pagination.ts";
 import { mergeMetadata, metadata, requireStr, str } from "../http/params.ts";
-import { idOf, type StoredPaymentMethod, type StripeObject } from "../types.ts";
+import type { Stored } from "../state.ts";
+import { idOf, type StoredPaymentMethod } from "../types.ts";
 
 /** A new `pm_…` card object from a Stripe test id (`pm_card_visa`) or token (`tok_visa`). */
 function paymentMethodFromTestId(
@@ -64,7 +65,7 @@ function paymentMethodFromTestId(
 export function attachPaymentMethod(
   call: Call,
   idOrTestId: string,
-  customer: StripeObject,
+  customer: Stored<"customer">,
   param = "payment_method",
 ): StoredPaymentMethod {
   const { state } = call.emu;

@@ -6,14 +6,15 @@ import type { Call } from "../context.ts";
 import { nowFor } from "../events/events.ts";
 import { invalid } from "../http/errors.ts";
 import { arr, bool, int, mergeMetadata, nullable, oneOf, str } from "../http/params.ts";
+import type { Stored } from "../state.ts";
 import type { StoredItemUpdate, StripeObject } from "../types.ts";
 import { precheckPayment, requireAttachedMethod, wouldFailToCollect } from "./subscription-collection.ts";
 import { getSubscription, PAYMENT_BEHAVIORS, planItemsUpdate } from "./subscription-plan.ts";
 
 /** Proration lines kept as pending invoice items (`create_prorations`), billed at the next invoice. */
-function newInvoiceItem(call: Call, sub: StripeObject, line: LineInput): StripeObject {
+function newInvoiceItem(call: Call, sub: StripeObject, line: LineInput): Stored<"invoiceitem"> {
   const { state } = call.emu;
-  const ii: StripeObject = {
+  const ii: Stored<"invoiceitem"> = {
     id: state.newId("ii"),
     object: "invoiceitem",
     amount: line.amount,
@@ -172,7 +173,7 @@ export function updateSubscription(call: Call): StripeObject {
     sub.cancel_at_period_end = at === currentEnd;
     sub.canceled_at = at ? nowFor(emu, sub.test_clock) : null;
   }
-  let invoice: StripeObject | null = null;
+  let invoice: Stored<"invoice"> | null = null;
   let pendingOnly = false;
   if (plan) {
     const stored: StoredItemUpdate = {
