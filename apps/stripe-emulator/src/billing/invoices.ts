@@ -272,8 +272,9 @@ export function finalizeInvoice(emu: Emulator, invoice: Stored<"invoice">, reque
   invoice.amount_remaining = invoice.amount_due;
   invoice.ending_balance = Math.min(0, withBalance);
   if (customer.balance !== invoice.ending_balance) customer.balance = invoice.ending_balance;
-  invoice.number = `${customer.invoice_prefix}-${String(customer.next_invoice_sequence).padStart(4, "0")}`;
-  customer.next_invoice_sequence += 1;
+  const sequence = customer.next_invoice_sequence ?? 1; // Stripe starts at 1; stored customers have one
+  invoice.number = `${customer.invoice_prefix}-${String(sequence).padStart(4, "0")}`;
+  customer.next_invoice_sequence = sequence + 1;
   invoice.status = "open";
   invoice.status_transitions.finalized_at = now;
   invoice.effective_at = now;
@@ -348,7 +349,8 @@ function defaultPaymentMethodFor(emu: Emulator, invoice: Stored<"invoice">): str
   const sub = subscriptionOf(emu, invoice);
   if (sub?.default_payment_method) return sub.default_payment_method;
   const customer = invoice.customer ? state.get("customer", invoice.customer) : undefined;
-  return customer?.invoice_settings?.default_payment_method ?? null;
+  const customerDefault = customer?.invoice_settings?.default_payment_method;
+  return customerDefault ? idOf(customerDefault) : null;
 }
 
 export type PayResult =

@@ -140,13 +140,17 @@ function preview(call: Call): Stored<"invoice"> {
     );
   }
   const next = periodLines(emu, sub, items, end, nextEnd);
-  const cut = sub.cancel_at !== null && sub.cancel_at < nextEnd;
   return datedAtRenewal(
     buildInvoice(emu, {
       customer,
       subscription: sub,
       billingReason: "upcoming",
-      lines: [...pending, ...(cut ? cutAtCancel(next, end, nextEnd, sub.cancel_at) : next)],
+      lines: [
+        ...pending,
+        ...(sub.cancel_at !== null && sub.cancel_at < nextEnd
+          ? cutAtCancel(next, end, nextEnd, sub.cancel_at)
+          : next),
+      ],
       periodStart: first.current_period_start,
       periodEnd: end,
       preview: true,
