@@ -437,9 +437,8 @@ export const invoiceRoutes: Route[] = [
     path: "/v1/invoices/:id/lines",
     handler: (call) => {
       const invoice = getInvoice(call, call.params.id!);
-      return paginate(invoice.lines.data, call.body, `/v1/invoices/${invoice.id}/lines`, (o) =>
-        structuredClone(o),
-      );
+      const b = paramsOf<Stripe.InvoiceListLineItemsParams>(call);
+      return paginate(invoice.lines.data, b, `/v1/invoices/${invoice.id}/lines`, (o) => structuredClone(o));
     },
   },
   {

@@ -176,9 +176,10 @@ export const paymentIntentRoutes: Route[] = [
     method: "GET",
     path: "/v1/payment_intents",
     handler: (call) => {
-      const customer = str(paramsOf<Stripe.PaymentIntentListParams>(call).customer, "customer");
+      const b = paramsOf<Stripe.PaymentIntentListParams>(call);
+      const customer = str(b.customer, "customer");
       const rows = call.emu.state.all("payment_intent").filter((p) => !customer || p.customer === customer);
-      return paginate(rows, call.body, "/v1/payment_intents", (o) => call.emu.state.render(o));
+      return paginate(rows, b, "/v1/payment_intents", (o) => call.emu.state.render(o));
     },
   },
 ];

@@ -1,5 +1,6 @@
+import type Stripe from "stripe";
 import { testCardFor } from "../billing/cards.ts";
-import type { Call, Route } from "../context.ts";
+import { type Call, paramsOf, type Route } from "../context.ts";
 import { nowFor } from "../events/events.ts";
 import { cardError, invalid, noSuch } from "../http/errors.ts";
 import { paginate } from "../http/pagination.ts";
@@ -105,17 +106,18 @@ export const paymentMethodRoutes: Route[] = [
     method: "POST",
     path: "/v1/payment_methods",
     handler: (call) => {
-      const type = requireStr(call.body.type, "type");
+      const b = paramsOf<Stripe.PaymentMethodCreateParams>(call);
+      const type = requireStr(b.type, "type");
       if (type !== "card") throw invalid(`The emulator supports only type=card (got ${type}).`, "type");
-      const token = str(call.body.card?.token, "card[token]");
+      const token = str(b.card?.token, "card[token]");
       if (!token)
         throw invalid(
           "Pass card[token] with a Stripe test token such as tok_visa (raw card numbers are not accepted).",
           "card",
         );
       const pm = paymentMethodFromTestId(call, token, "card[token]", null);
-      pm.metadata = metadata(call.body.metadata);
-      if (call.body.billing_details) Object.assign(pm.billing_details, call.body.billing_details);
+      pm.metadata = metadata(b.metadata);
+      if (b.billing_details) Object.assign(pm.billing_details, b.billing_details);
       return pm;
     },
   },
@@ -130,10 +132,11 @@ export const paymentMethodRoutes: Route[] = [
     handler: (call) => {
       const pm = getPaymentMethod(call, call.params.id!);
       const before = call.emu.state.render(pm);
-      if ("metadata" in call.body) pm.metadata = mergeMetadata(pm.metadata ?? {}, call.body.metadata);
-      if (call.body.billing_details) Object.assign(pm.billing_details, call.body.billing_details);
-      if (pm.card && call.body.card?.exp_month) pm.card.exp_month = Number(call.body.card.exp_month);
-      if (pm.card && call.body.card?.exp_year) pm.card.exp_year = Number(call.body.card.exp_year);
+      const b = paramsOf<Stripe.PaymentMethodUpdateParams>(call);
+      if ("metadata" in b) pm.metadata = mergeMetadata(pm.metadata ?? {}, b.metadata);
+      if (b.billing_details) Object.assign(pm.billing_details, b.billing_details);
+      if (pm.card && b.card?.exp_month) pm.card.exp_month = Number(b.card.exp_month);
+      if (pm.card && b.card?.exp_year) pm.card.exp_year = Number(b.card.exp_year);
       call.emu.emit("payment_method.updated", pm, { request: call.request, previous: before });
       return pm;
     },
@@ -142,7 +145,7 @@ export const paymentMethodRoutes: Route[] = [
     method: "POST",
     path: "/v1/payment_methods/:id/attach",
     handler: (call) => {
-      const customerId = requireStr(call.body.customer, "customer");
+      const customerId = requireStr(paramsOf<Stripe.PaymentMethodAttachParams>(call).customer, "customer");
       const customer = call.emu.state.get("customer", customerId);
       if (!customer || customer.deleted) throw noSuch("customer", customerId, "customer");
       return attachPaymentMethod(call, call.params.id!, customer, "id");
@@ -173,12 +176,13 @@ export const paymentMethodRoutes: Route[] = [
     method: "GET",
     path: "/v1/payment_methods",
     handler: (call) => {
-      const customer = str(call.body.customer, "customer");
-      const type = str(call.body.type, "type");
+      const b = paramsOf<Stripe.PaymentMethodListParams>(call);
+      const customer = str(b.customer, "customer");
+      const type = str(b.type, "type");
       const rows = call.emu.state
         .all("payment_method")
         .filter((pm) => (!customer || pm.customer === customer) && (!type || pm.type === type));
-      return paginate(rows, call.body, "/v1/payment_methods", (o) => call.emu.state.render(o));
+      return paginate(rows, b, "/v1/payment_methods", (o) => call.emu.state.render(o));
     },
   },
 ];

@@ -262,9 +262,10 @@ export const setupIntentRoutes: Route[] = [
     method: "GET",
     path: "/v1/setup_intents",
     handler: (call) => {
-      const customer = str(paramsOf<Stripe.SetupIntentListParams>(call).customer, "customer");
+      const b = paramsOf<Stripe.SetupIntentListParams>(call);
+      const customer = str(b.customer, "customer");
       const rows = call.emu.state.all("setup_intent").filter((s) => !customer || s.customer === customer);
-      return paginate(rows, call.body, "/v1/setup_intents", (o) => call.emu.state.render(o));
+      return paginate(rows, b, "/v1/setup_intents", (o) => call.emu.state.render(o));
     },
   },
 ];
