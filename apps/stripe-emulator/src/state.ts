@@ -69,7 +69,12 @@ type Typed =
   | "webhook_endpoint"
   | "subscription"
   | "subscription_item"
-  | "subscription_schedule";
+  | "subscription_schedule"
+  | "invoice"
+  | "invoiceitem"
+  | "discount"
+  | "setup_intent"
+  | "payment_intent";
 
 /** The stored shape of one object type: the SDK's type (see StoredObjects). */
 export type Stored<T extends ObjectType> = T extends Typed ? StoredObjects[T] : StripeObject;

@@ -154,6 +154,85 @@ type StoredSubscription = Omit<Unexpanded<Stripe.Subscription>, "items" | "pendi
 type StoredSubscriptionSchedule = Omit<Unexpanded<Stripe.SubscriptionSchedule>, "pause_schedules"> &
   Sequenced;
 
+/**
+ * SDK 23 declares `allowed_payment_method_types` on PaymentIntents and SetupIntents and
+ * `payment_record` on PaymentIntents; Stripe's published fixture has neither (shape test), and the
+ * emulator models card payments only, so they are left out.
+ */
+type WithoutNewPaymentFields<T> = Omit<T, "allowed_payment_method_types" | "payment_record">;
+
+/**
+ * A payment error as the emulator records it: a card error, so it always has a `code` and a
+ * `message` (optional in the SDK, which types every error type); the payment method that failed is
+ * kept rendered as it was at the failure (null when there was none).
+ */
+type StoredPaymentError<E> = Omit<E, "payment_method" | "code" | "message"> & {
+  code: string;
+  message: string;
+  payment_method: JsonObject | null;
+};
+
+type StoredPaymentIntent = Omit<
+  WithoutNewPaymentFields<Unexpanded<Stripe.PaymentIntent>>,
+  "last_payment_error"
+> & {
+  last_payment_error: StoredPaymentError<Stripe.PaymentIntent.LastPaymentError> | null;
+};
+
+type StoredSetupIntent = Omit<WithoutNewPaymentFields<Unexpanded<Stripe.SetupIntent>>, "last_setup_error"> & {
+  last_setup_error: StoredPaymentError<Stripe.SetupIntent.LastSetupError> | null;
+};
+
+/**
+ * How an invoice line or invoice item is priced as the emulator stores it: always from a price
+ * (the emulator bills prices only), kept as its id, and `unit_amount_decimal` as the wire's decimal
+ * string (SDK 23 reads it into its Decimal class, as for a price).
+ */
+type StoredPricing = {
+  type: "price_details";
+  price_details: { price: string; product: string };
+  unit_amount_decimal: string | null;
+};
+
+/**
+ * An invoice line: pricing and `quantity_decimal` as on the wire (StoredPricing). Every line is
+ * filed under `subscription_item_details`; a one-off line (`add_invoice_items`) has no item there
+ * (`subscription_item: null`, where the SDK declares a string), as the emulator has always
+ * rendered it.
+ */
+export type StoredLineItem = Omit<Stripe.InvoiceLineItem, "pricing" | "quantity_decimal" | "parent"> & {
+  pricing: StoredPricing;
+  quantity_decimal: string | null;
+  parent: {
+    type: "subscription_item_details";
+    invoice_item_details: null;
+    subscription_item_details: Omit<
+      Stripe.InvoiceLineItem.Parent.SubscriptionItemDetails,
+      "subscription_item"
+    > & { subscription_item: string | null };
+  };
+};
+
+/** An invoice with its stored lines; `lines` carries `total_count`, as the emulator renders its lists. */
+type StoredInvoice = Omit<Unexpanded<Stripe.Invoice>, "lines"> & {
+  lines: Stripe.ApiList<StoredLineItem> & { total_count: number };
+};
+
+/**
+ * An invoice item: the emulator creates them only as a subscription's pending prorations
+ * (`create_prorations`), so its parent is always the subscription (with the item it prorates, null
+ * only for a line whose item is not created yet), its pricing a price (StoredPricing) and
+ * `quantity_decimal` the wire's string.
+ */
+type StoredInvoiceItem = Omit<Unexpanded<Stripe.InvoiceItem>, "pricing" | "quantity_decimal" | "parent"> & {
+  pricing: StoredPricing;
+  quantity_decimal: string;
+  parent: {
+    type: "subscription_details";
+    subscription_details: { subscription: string; subscription_item: string | null };
+  };
+};
+
 /** The stored shape per object type: the official SDK's type plus the internal `_` fields it needs. */
 export type StoredObjects = {
   customer: Deletable<Unexpanded<Stripe.Customer>> & Sequenced;
@@ -165,9 +244,9 @@ export type StoredObjects = {
   discount: Unexpanded<Stripe.Discount> & Sequenced & { _coupon: Stripe.Coupon };
   payment_method: StoredPaymentMethod;
   /** `_authenticated`: the customer passed 3-D Secure (the emulator's test control). */
-  setup_intent: Unexpanded<Stripe.SetupIntent> & Sequenced & OnClock & { _authenticated?: boolean };
+  setup_intent: StoredSetupIntent & Sequenced & OnClock & { _authenticated?: boolean };
   /** `_invoice`: the invoice it pays (API 2025-03-31 moved that link to invoice payments). */
-  payment_intent: Unexpanded<Stripe.PaymentIntent> &
+  payment_intent: StoredPaymentIntent &
     Sequenced &
     OnClock & { _invoice?: string | null; _authenticated?: boolean };
   charge: StoredCharge;
@@ -179,9 +258,9 @@ export type StoredObjects = {
   subscription_item: StoredSubscriptionItem;
   subscription_schedule: StoredSubscriptionSchedule;
   /** `_payment_intent`: the PaymentIntent collecting it (not rendered since API 2025-03-31). */
-  invoice: Unexpanded<Stripe.Invoice> & Sequenced & { _payment_intent?: string };
+  invoice: StoredInvoice & Sequenced & { _payment_intent?: string };
   /** `_subscription_item`: the item a pending proration belongs to, for the invoice line it becomes. */
-  invoiceitem: Unexpanded<Stripe.InvoiceItem> & Sequenced & { _subscription_item?: string | null };
+  invoiceitem: StoredInvoiceItem & Sequenced & { _subscription_item?: string | null };
   invoice_payment: Unexpanded<Stripe.InvoicePayment> & Sequenced & OnClock;
   event: StoredEvent;
   /** `_secret`: the signing secret, returned once by create and never rendered again. */

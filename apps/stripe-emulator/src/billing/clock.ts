@@ -73,7 +73,7 @@ function nextDue(emu: Emulator, clockId: string, until: number): Due | null {
   return due[0] ?? null;
 }
 
-function retry(emu: Emulator, invoice: StripeObject, at: number): void {
+function retry(emu: Emulator, invoice: Stored<"invoice">, at: number): void {
   invoice.next_payment_attempt = null;
   collectAutomatically(emu, invoice, at);
 }

@@ -1,7 +1,9 @@
+import type Stripe from "stripe";
 import type { Call, Emulator } from "../context.ts";
 import { invalid, noSuch } from "../http/errors.ts";
 import { arr } from "../http/params.ts";
-import { isJsonObject, type JsonObject, type RequestMeta, type StripeObject } from "../types.ts";
+import type { Stored } from "../state.ts";
+import { type Form, idOf, type RequestMeta } from "../types.ts";
 import { addIntervals } from "./time.ts";
 
 /**
@@ -13,7 +15,17 @@ import { addIntervals } from "./time.ts";
  * `end` (= start + duration_in_months), `forever` = every invoice.
  */
 
-type Target = { customer: string; subscription: string; currency: string; start: number; param: string };
+/** `customer`: null in the preview of someone who is not a customer yet (`customer_details`). */
+type Target = {
+  customer: string | null;
+  subscription: string;
+  currency: string;
+  start: number;
+  param: string;
+};
+
+/** A `discounts` parameter as a form body reads (`""` clears them). */
+type Discounts = readonly Form<Stripe.SubscriptionCreateParams.Discount>[] | "" | null | undefined;
 
 /**
  * The coupons a `discounts[]` parameter (`[{ coupon }]`) redeems, checked but not yet redeemed
@@ -21,12 +33,12 @@ type Target = { customer: string; subscription: string; currency: string; start:
  */
 export function couponsToRedeem(
   call: Call,
-  raw: unknown,
+  raw: Discounts,
   target: Omit<Target, "subscription">,
-): StripeObject[] {
+): Stored<"coupon">[] {
   const { state } = call.emu;
-  // A non-object entry reads as one without a coupon (refused below).
-  const entries = raw === "" ? [] : arr(raw).map((entry): JsonObject => (isJsonObject(entry) ? entry : {}));
+  // A form body cannot carry null (the SDK's type allows it): read it as none.
+  const entries = arr(raw ?? undefined);
   if (entries.length > 1) {
     // Stripe stacks up to 20 discounts; the order and rounding of stacked discounts are not
     // documented, so the emulator refuses more than one rather than bill a guess.
@@ -67,9 +79,9 @@ export function couponsToRedeem(
  */
 export function couponsForNewSubscription(
   call: Call,
-  raw: unknown,
-  target: { customer: string; currency: string; start: number; trial: boolean },
-): StripeObject[] {
+  raw: Discounts,
+  target: { customer: string | null; currency: string; start: number; trial: boolean },
+): Stored<"coupon">[] {
   const coupons = couponsToRedeem(call, raw, { ...target, param: "discounts" });
   if (target.trial && coupons.some((c) => c.duration === "once")) {
     throw invalid(
@@ -81,7 +93,11 @@ export function couponsForNewSubscription(
 }
 
 /** A Discount as it would be redeemed from `coupon` (the coupon's terms copied in). */
-export function discountFrom(coupon: StripeObject, target: Omit<Target, "param">, id: string): StripeObject {
+export function discountFrom(
+  coupon: Stored<"coupon">,
+  target: Omit<Target, "param">,
+  id: string,
+): Stored<"discount"> {
   return {
     id,
     object: "discount",
@@ -89,7 +105,9 @@ export function discountFrom(coupon: StripeObject, target: Omit<Target, "param">
     customer: target.customer,
     customer_account: null,
     end:
-      coupon.duration === "repeating" ? addIntervals(target.start, "month", coupon.duration_in_months) : null,
+      coupon.duration === "repeating" && coupon.duration_in_months !== null
+        ? addIntervals(target.start, "month", coupon.duration_in_months)
+        : null,
     invoice: null,
     invoice_item: null,
     promotion_code: null,
@@ -105,7 +123,7 @@ export function discountFrom(coupon: StripeObject, target: Omit<Target, "param">
 /** Redeem checked coupons into stored Discounts (`customer.discount.created`); returns their ids. */
 export function redeem(
   emu: Emulator,
-  coupons: StripeObject[],
+  coupons: Stored<"coupon">[],
   target: Omit<Target, "param">,
   request: RequestMeta,
 ): string[] {
@@ -120,11 +138,21 @@ export function redeem(
 }
 
 /** The subscription's discounts that apply to an invoice created at `at` (repeating ones end at `end`). */
-export function activeDiscounts(emu: Emulator, sub: StripeObject | null, at: number): StripeObject[] {
+export function activeDiscounts(
+  emu: Emulator,
+  sub: Stored<"subscription"> | null,
+  at: number,
+): Stored<"discount">[] {
   if (!sub) return [];
-  return (sub.discounts as string[])
+  return discountIds(sub)
     .map((id) => emu.state.get("discount", id))
-    .filter((d): d is StripeObject => d !== undefined && (d.end === null || at < d.end));
+    .filter((d): d is Stored<"discount"> => d !== undefined && (d.end === null || at < d.end));
+}
+
+/** The ids of the discounts an object lists (the emulator stores references as ids). */
+function discountIds(obj: Stored<"subscription"> | Stored<"invoice">): string[] {
+  const refs: readonly (string | { id: string })[] = obj.discounts ?? [];
+  return refs.map(idOf);
 }
 
 /** Split `total` over `weights` in proportion, rounding so the parts add up to `total` exactly. */
@@ -159,7 +187,7 @@ type DiscountedAmounts = {
  * Non-discountable lines (prorations, negative lines, `discountable: false` items) keep their amount.
  */
 export function discountAmounts(
-  discounts: StripeObject[],
+  discounts: Stored<"discount">[],
   lines: { amount: number; discountable: boolean }[],
 ): DiscountedAmounts {
   const remaining = lines.map((l) => (l.discountable && l.amount > 0 ? l.amount : 0));
@@ -171,7 +199,7 @@ export function discountAmounts(
     const total =
       coupon.percent_off !== null
         ? Math.round((base * coupon.percent_off) / 100)
-        : Math.min(coupon.amount_off, base);
+        : Math.min(coupon.amount_off ?? 0, base);
     const parts = allocate(total, remaining);
     parts.forEach((part, i) => {
       remaining[i]! -= part;
@@ -189,14 +217,14 @@ export function discountAmounts(
  */
 export function settleDiscounts(
   emu: Emulator,
-  sub: StripeObject,
-  invoice: StripeObject | null,
+  sub: Stored<"subscription">,
+  invoice: Stored<"invoice"> | null,
   at: number,
   request: RequestMeta,
 ): void {
-  const applied = new Set<string>(invoice?.discounts ?? []);
+  const applied = new Set<string>(invoice ? discountIds(invoice) : []);
   const keep: string[] = [];
-  for (const id of sub.discounts as string[]) {
+  for (const id of discountIds(sub)) {
     const discount = emu.state.get("discount", id);
     if (!discount) continue;
     const usedUp = discount._coupon.duration === "once" && applied.has(id);
@@ -219,10 +247,10 @@ function currentPeriodDiscounted(emu: Emulator, subId: string, periodStart: numb
         invoice.parent?.subscription_details?.subscription === subId &&
         invoice.status !== "void" &&
         invoice.lines.data.some(
-          (line: StripeObject) =>
+          (line) =>
             line.period.start === periodStart &&
-            !line.parent?.subscription_item_details?.proration &&
-            line.discount_amounts.some((d: StripeObject) => d.amount > 0),
+            !line.parent.subscription_item_details.proration &&
+            (line.discount_amounts ?? []).some((d) => d.amount > 0),
         ),
     );
 }
@@ -237,7 +265,7 @@ function currentPeriodDiscounted(emu: Emulator, subId: string, periodStart: numb
  */
 export function refuseDiscountedProration(
   emu: Emulator,
-  sub: StripeObject,
+  sub: Stored<"subscription">,
   at: number,
   periodStart: number,
 ): void {

@@ -1,16 +1,20 @@
+import type Stripe from "stripe";
 import type { Emulator } from "../context.ts";
 import { nowFor } from "../events/events.ts";
 import { cardError, invalid } from "../http/errors.ts";
 import type { Stored } from "../state.ts";
-import type { RequestMeta, StripeObject } from "../types.ts";
+import { idOf, type JsonObject, type RequestMeta, type StoredLineItem } from "../types.ts";
 import { activeDiscounts, discountAmounts } from "./discounts.ts";
 import { applyItemChanges } from "./items.ts";
-import { type ConfirmResult, confirmPaymentIntent, newPaymentIntent } from "./payments.ts";
+import { type ConfirmResult, confirmPaymentIntent, newPaymentIntent, type PaymentError } from "./payments.ts";
+
+/** A line's price: a stored price, or the price a subscription item embeds. */
+export type LinePrice = Stored<"price"> | Stored<"subscription_item">["price"];
 
 export type LineInput = {
   amount: number;
-  description: string;
-  price: StripeObject;
+  description: string | null;
+  price: LinePrice;
   quantity: number;
   periodStart: number;
   periodEnd: number;
@@ -24,7 +28,7 @@ export type LineInput = {
 
 export const isDiscountable = (l: LineInput): boolean => l.discountable ?? (!l.proration && l.amount >= 0);
 
-function buildLine(emu: Emulator, invoiceId: string | null, input: LineInput): StripeObject {
+function buildLine(emu: Emulator, invoiceId: string | null, input: LineInput): StoredLineItem {
   return {
     id: emu.state.newId("il"),
     object: "line_item",
@@ -52,7 +56,7 @@ function buildLine(emu: Emulator, invoiceId: string | null, input: LineInput): S
     pretax_credit_amounts: [],
     pricing: {
       type: "price_details",
-      price_details: { price: input.price.id, product: input.price.product },
+      price_details: { price: input.price.id, product: idOf(input.price.product) },
       unit_amount_decimal: String(input.price.unit_amount ?? 0),
     },
     quantity: input.quantity,
@@ -66,20 +70,21 @@ function buildLine(emu: Emulator, invoiceId: string | null, input: LineInput): S
 /** Lines for a full period of each subscription item at its current price. */
 export function periodLines(
   emu: Emulator,
-  sub: StripeObject,
-  items: StripeObject[],
+  sub: Stored<"subscription"> | { id: null },
+  items: (Stored<"subscription_item"> | { id: string | null; price: LinePrice; quantity: number })[],
   start: number,
   end: number,
 ): LineInput[] {
   return items.map((item) => {
-    const price = emu.state.get("price", item.price.id) ?? item.price;
-    const product = emu.state.get("product", price.product);
+    const price: LinePrice = emu.state.get("price", item.price.id) ?? item.price;
+    const quantity = item.quantity ?? 1; // Stripe's default; stored items always have one
+    const product = emu.state.get("product", idOf(price.product));
     const label = product?.name ?? price.nickname ?? price.id;
     return {
-      amount: (price.unit_amount ?? 0) * item.quantity,
-      description: `${item.quantity} × ${label} (at ${formatMoney(price.unit_amount ?? 0, price.currency)} / ${price.recurring?.interval ?? "one_time"})`,
+      amount: (price.unit_amount ?? 0) * quantity,
+      description: `${quantity} × ${label} (at ${formatMoney(price.unit_amount ?? 0, price.currency)} / ${price.recurring?.interval ?? "one_time"})`,
       price,
-      quantity: item.quantity,
+      quantity,
       periodStart: start,
       periodEnd: end,
       subscription: sub.id,
@@ -101,12 +106,28 @@ export function formatMoney(amount: number, currency: string): string {
   return `${symbol}${(amount / 100).toFixed(2)}`;
 }
 
+/**
+ * Whom a preview bills who is not a customer yet (`customer_details`, docs.stripe.com/api/invoices/create_preview):
+ * no id, no test clock (the emulator's now), no currency.
+ */
+export type ProspectiveCustomer = {
+  id: null;
+  test_clock: null;
+  currency: null;
+  email: null;
+  name: null;
+  phone: null;
+  address: Stripe.Address | null;
+  shipping: Stripe.Invoice.CustomerShipping | null;
+  tax_exempt: Stripe.Invoice.CustomerTaxExempt;
+};
+
 /** A draft invoice with the given lines (not stored when `preview`). */
 export function buildInvoice(
   emu: Emulator,
   params: {
-    customer: StripeObject;
-    subscription: StripeObject | null;
+    customer: Stored<"customer"> | ProspectiveCustomer;
+    subscription: Stored<"subscription"> | null;
     billingReason: string;
     lines: LineInput[];
     periodStart: number;
@@ -118,9 +139,9 @@ export function buildInvoice(
     /** When the subscription's discounts are judged (a preview of a renewal: the renewal). */
     discountsAt?: number;
     /** Discounts to apply instead of the subscription's (a new subscription's preview). */
-    discounts?: StripeObject[];
+    discounts?: Stored<"discount">[];
   },
-): StripeObject {
+): Stored<"invoice"> {
   const { state } = emu;
   const { customer, subscription } = params;
   const clock = customer.test_clock ?? null;
@@ -135,14 +156,14 @@ export function buildInvoice(
     : [];
   const discounted = discountAmounts(
     discounts,
-    lineObjects.map((l) => ({ amount: l.amount as number, discountable: l.discountable as boolean })),
+    lineObjects.map((l) => ({ amount: l.amount, discountable: l.discountable })),
   );
   lineObjects.forEach((line, i) => {
-    line.discount_amounts = discounted.perLine[i];
+    line.discount_amounts = discounted.perLine[i] ?? [];
   });
   const totalDiscount = discounted.totals.reduce((sum, d) => sum + d.amount, 0);
   const total = subtotal - totalDiscount;
-  const invoice: StripeObject = {
+  const invoice: Stored<"invoice"> = {
     id,
     object: "invoice",
     account_country: "US",
@@ -236,12 +257,12 @@ export function buildInvoice(
 }
 
 /** Draft → open: number, customer balance applied, PaymentIntent + default invoice payment created. */
-export function finalizeInvoice(emu: Emulator, invoice: StripeObject, request: RequestMeta): void {
+export function finalizeInvoice(emu: Emulator, invoice: Stored<"invoice">, request: RequestMeta): void {
   const { state } = emu;
   if (invoice.status !== "draft") {
     throw invalid(`Invoice ${invoice.id} is already finalized.`, undefined, "invoice_not_editable");
   }
-  const customer = state.get("customer", invoice.customer)!;
+  const customer = billedCustomer(emu, invoice);
   const before = state.render(invoice);
   const now = nowFor(emu, invoice.test_clock);
   const balance = customer.balance ?? 0;
@@ -251,8 +272,9 @@ export function finalizeInvoice(emu: Emulator, invoice: StripeObject, request: R
   invoice.amount_remaining = invoice.amount_due;
   invoice.ending_balance = Math.min(0, withBalance);
   if (customer.balance !== invoice.ending_balance) customer.balance = invoice.ending_balance;
-  invoice.number = `${customer.invoice_prefix}-${String(customer.next_invoice_sequence).padStart(4, "0")}`;
-  customer.next_invoice_sequence += 1;
+  const sequence = customer.next_invoice_sequence ?? 1; // Stripe starts at 1; stored customers have one
+  invoice.number = `${customer.invoice_prefix}-${String(sequence).padStart(4, "0")}`;
+  customer.next_invoice_sequence = sequence + 1;
   invoice.status = "open";
   invoice.status_transitions.finalized_at = now;
   invoice.effective_at = now;
@@ -280,7 +302,11 @@ export function finalizeInvoice(emu: Emulator, invoice: StripeObject, request: R
   if (invoice.amount_due === 0) markInvoicePaid(emu, invoice, request);
 }
 
-function createInvoicePayment(emu: Emulator, invoice: StripeObject, paymentIntentId: string): StripeObject {
+function createInvoicePayment(
+  emu: Emulator,
+  invoice: Stored<"invoice">,
+  paymentIntentId: string,
+): Stored<"invoice_payment"> {
   const payment: Stored<"invoice_payment"> = {
     id: emu.state.newId("inpay"),
     object: "invoice_payment",
@@ -300,25 +326,46 @@ function createInvoicePayment(emu: Emulator, invoice: StripeObject, paymentInten
   return payment;
 }
 
+/** The customer an invoice bills: every stored invoice has one (the emulator invoices customers only). */
+function billedCustomer(emu: Emulator, invoice: Stored<"invoice">): Stored<"customer"> {
+  const customer = invoice.customer ? emu.state.get("customer", invoice.customer) : undefined;
+  if (!customer) throw new Error(`Invoice ${invoice.id} has no stored customer`);
+  return customer;
+}
+
+/** The subscription an invoice bills, if any (API 2025-03-31: `parent.subscription_details`). */
+export function subscriptionOf(
+  emu: Emulator,
+  invoice: Stored<"invoice">,
+): Stored<"subscription"> | undefined {
+  const ref = invoice.parent?.subscription_details?.subscription;
+  return ref ? emu.state.get("subscription", idOf(ref)) : undefined;
+}
+
 /** The payment method Stripe would charge: invoice's, subscription's, then customer's default. */
-function defaultPaymentMethodFor(emu: Emulator, invoice: StripeObject): string | null {
+function defaultPaymentMethodFor(emu: Emulator, invoice: Stored<"invoice">): string | null {
   const { state } = emu;
   if (invoice.default_payment_method) return invoice.default_payment_method;
-  const subId = invoice.parent?.subscription_details?.subscription;
-  const sub = subId ? state.get("subscription", subId) : undefined;
+  const sub = subscriptionOf(emu, invoice);
   if (sub?.default_payment_method) return sub.default_payment_method;
-  const customer = state.get("customer", invoice.customer);
-  return customer?.invoice_settings?.default_payment_method ?? null;
+  const customer = invoice.customer ? state.get("customer", invoice.customer) : undefined;
+  const customerDefault = customer?.invoice_settings?.default_payment_method;
+  return customerDefault ? idOf(customerDefault) : null;
 }
 
 export type PayResult =
   | { ok: true }
-  | { ok: false; requiresAction: boolean; error: StripeObject | null; paymentIntent: StripeObject | null };
+  | {
+      ok: false;
+      requiresAction: boolean;
+      error: PaymentError | null;
+      paymentIntent: Stored<"payment_intent"> | null;
+    };
 
 /** Attempt to collect an open invoice (off session, as Billing does). Failures bump attempt_count. */
 export function attemptInvoicePayment(
   emu: Emulator,
-  invoice: StripeObject,
+  invoice: Stored<"invoice">,
   request: RequestMeta,
   paymentMethod?: string | null,
 ): PayResult {
@@ -369,11 +416,11 @@ export function attemptInvoicePayment(
  */
 export function settleInvoicePayment(
   emu: Emulator,
-  invoice: StripeObject,
-  pi: StripeObject,
+  invoice: Stored<"invoice">,
+  pi: Stored<"payment_intent">,
   result: ConfirmResult,
   request: RequestMeta,
-  previous: StripeObject = emu.state.render(invoice),
+  previous: JsonObject = emu.state.render(invoice),
 ): void {
   if (result.status === "succeeded") {
     creditInvoice(emu, invoice, pi, request);
@@ -386,7 +433,7 @@ export function settleInvoicePayment(
 /** Throwing variant used by `POST /v1/invoices/:id/pay`. */
 export function payInvoiceOrThrow(
   emu: Emulator,
-  invoice: StripeObject,
+  invoice: Stored<"invoice">,
   request: RequestMeta,
   paymentMethod?: string,
 ): void {
@@ -425,8 +472,8 @@ export function payInvoiceOrThrow(
  */
 export function creditInvoice(
   emu: Emulator,
-  invoice: StripeObject,
-  pi: StripeObject,
+  invoice: Stored<"invoice">,
+  pi: Stored<"payment_intent">,
   request: RequestMeta,
 ): void {
   const { state } = emu;
@@ -450,10 +497,10 @@ export function creditInvoice(
 
 export function markInvoicePaid(
   emu: Emulator,
-  invoice: StripeObject,
+  invoice: Stored<"invoice">,
   request: RequestMeta,
-  pi?: StripeObject,
-  previous?: StripeObject,
+  pi?: Stored<"payment_intent">,
+  previous?: JsonObject,
 ): void {
   const { state } = emu;
   const before = previous ?? state.render(invoice);
@@ -477,7 +524,7 @@ export function markInvoicePaid(
     own.canceled_at = now;
     own.next_action = null;
   }
-  const customer = state.get("customer", invoice.customer);
+  const customer = invoice.customer ? state.get("customer", invoice.customer) : undefined;
   if (customer?.delinquent) {
     const stillOpen = state
       .values("invoice")
@@ -489,8 +536,7 @@ export function markInvoicePaid(
   }
   emu.emit("invoice.paid", invoice, { request, previous: before });
   emu.emit("invoice.payment_succeeded", invoice, { request });
-  const subId = invoice.parent?.subscription_details?.subscription;
-  const sub = subId ? state.get("subscription", subId) : undefined;
+  const sub = subscriptionOf(emu, invoice);
   if (
     sub &&
     pi?.payment_method &&
@@ -518,7 +564,7 @@ export function markInvoicePaid(
   }
 }
 
-export function voidInvoice(emu: Emulator, invoice: StripeObject, request: RequestMeta): void {
+export function voidInvoice(emu: Emulator, invoice: Stored<"invoice">, request: RequestMeta): void {
   if (invoice.status !== "open" && invoice.status !== "uncollectible") {
     throw invalid(`You can only void an open or uncollectible invoice. This invoice is ${invoice.status}.`);
   }

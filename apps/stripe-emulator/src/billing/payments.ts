@@ -1,7 +1,8 @@
+import type Stripe from "stripe";
 import type { Emulator } from "../context.ts";
 import { nowFor } from "../events/events.ts";
 import type { Stored } from "../state.ts";
-import type { RequestMeta, StripeObject } from "../types.ts";
+import type { RequestMeta } from "../types.ts";
 import { chargeDecline, type Decline, needsAuthentication } from "./cards.ts";
 
 export function newPaymentIntent(
@@ -15,13 +16,13 @@ export function newPaymentIntent(
     metadata?: Record<string, string>;
     invoice?: string;
     clock?: string | null;
-    setupFutureUsage?: string | null;
+    setupFutureUsage?: Stripe.PaymentIntent.SetupFutureUsage | null;
   },
   request: RequestMeta,
-): StripeObject {
+): Stored<"payment_intent"> & { client_secret: string } {
   const { state } = emu;
   const id = state.newId("pi");
-  const pi: StripeObject = {
+  const pi: Stored<"payment_intent"> & { client_secret: string } = {
     id,
     object: "payment_intent",
     amount: params.amount,
@@ -74,6 +75,9 @@ export function newPaymentIntent(
   return pi;
 }
 
+/** The card error a failed payment records (`last_payment_error`) and the API answers with. */
+export type PaymentError = NonNullable<Stored<"payment_intent">["last_payment_error"]>;
+
 /**
  * What a confirmation ended with. `requires_action`: the card asked for 3-D Secure and the customer
  * must authenticate (the test control `POST /_emulator/payment_intents/:id/authenticate` plays the
@@ -82,7 +86,7 @@ export function newPaymentIntent(
 export type ConfirmResult =
   | { status: "succeeded" }
   | { status: "requires_action" }
-  | { status: "failed"; error: StripeObject };
+  | { status: "failed"; error: PaymentError };
 
 export type ConfirmOptions = {
   /** `off_session: true`: the customer is not there to authenticate. */
@@ -108,7 +112,7 @@ const AUTHENTICATION_REQUIRED: Decline = {
  */
 export function confirmPaymentIntent(
   emu: Emulator,
-  pi: StripeObject,
+  pi: Stored<"payment_intent">,
   paymentMethodId: string,
   request: RequestMeta,
   options: ConfirmOptions = {},
@@ -129,7 +133,7 @@ export function confirmPaymentIntent(
 }
 
 /** The `next_action` Stripe returns for 3-D Secure (docs.stripe.com/api/payment_intents/object#payment_intent_object-next_action). */
-function nextAction(pi: StripeObject, returnUrl: string | null): StripeObject {
+function nextAction(pi: Stored<"payment_intent">, returnUrl: string | null): Stripe.PaymentIntent.NextAction {
   const url = `https://hooks.stripe.com/3d_secure_2/hosted?payment_intent=${pi.id}`;
   if (returnUrl) return { type: "redirect_to_url", redirect_to_url: { return_url: returnUrl, url } };
   return {
@@ -145,11 +149,11 @@ function nextAction(pi: StripeObject, returnUrl: string | null): StripeObject {
  */
 export function authenticatePaymentIntent(
   emu: Emulator,
-  pi: StripeObject,
+  pi: Stored<"payment_intent">,
   outcome: "succeed" | "fail",
   request: RequestMeta,
 ): ConfirmResult {
-  const pm = emu.state.get("payment_method", pi.payment_method);
+  const pm = pi.payment_method ? emu.state.get("payment_method", pi.payment_method) : undefined;
   pi.next_action = null;
   if (outcome === "fail") {
     return failPaymentIntent(
@@ -172,7 +176,7 @@ export function authenticatePaymentIntent(
 
 function newCharge(
   emu: Emulator,
-  pi: StripeObject,
+  pi: Stored<"payment_intent">,
   pm: Stored<"payment_method"> | undefined,
   decline: Decline | null,
 ): Stored<"charge"> {
@@ -221,7 +225,7 @@ function newCharge(
 
 function chargePaymentIntent(
   emu: Emulator,
-  pi: StripeObject,
+  pi: Stored<"payment_intent">,
   pm: Stored<"payment_method"> | undefined,
   request: RequestMeta,
 ): ConfirmResult {
@@ -250,7 +254,7 @@ function chargePaymentIntent(
 
 function failPaymentIntent(
   emu: Emulator,
-  pi: StripeObject,
+  pi: Stored<"payment_intent">,
   pm: Stored<"payment_method"> | undefined,
   decline: Decline,
   request: RequestMeta,
@@ -258,7 +262,7 @@ function failPaymentIntent(
 ): ConfirmResult {
   const before = emu.state.render(pi);
   const charge = options.charge ? newCharge(emu, pi, pm, decline) : null;
-  const error: StripeObject = {
+  const error: PaymentError = {
     type: "card_error",
     code: decline.code,
     ...(decline.declineCode ? { decline_code: decline.declineCode } : {}),

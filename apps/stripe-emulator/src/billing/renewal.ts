@@ -1,4 +1,5 @@
 import type { Emulator } from "../context.ts";
+import type { Stored } from "../state.ts";
 import type { RequestMeta, StripeObject } from "../types.ts";
 import { settleDiscounts } from "./discounts.ts";
 import {
@@ -7,6 +8,7 @@ import {
   finalizeInvoice,
   type LineInput,
   periodLines,
+  subscriptionOf,
 } from "./invoices.ts";
 import { itemsOf } from "./items.ts";
 import { cutAtCancel } from "./proration.ts";
@@ -45,7 +47,7 @@ export function invoiceSubscription(
   sub: StripeObject,
   params: Omit<Parameters<typeof buildInvoice>[1], "subscription" | "preview">,
   request: RequestMeta = CLOCK,
-): StripeObject {
+): Stored<"invoice"> {
   const pending = takePendingItems(emu, sub, null);
   const invoice = buildInvoice(emu, { ...params, subscription: sub, lines: [...pending, ...params.lines] });
   for (const line of pending) {
@@ -138,17 +140,16 @@ export function renewSubscription(emu: Emulator, sub: StripeObject, at: number):
 /** One automatic collection attempt (renewal or Smart Retry) and the dunning that follows a failure. */
 export function collectAutomatically(
   emu: Emulator,
-  invoice: StripeObject,
+  invoice: Stored<"invoice">,
   at: number,
   request: RequestMeta = CLOCK,
 ): void {
   const { state, config } = emu;
   const result = attemptInvoicePayment(emu, invoice, request);
-  const customer = state.get("customer", invoice.customer);
+  const customer = invoice.customer ? state.get("customer", invoice.customer) : undefined;
   if (result.ok) return;
   if (customer) customer.delinquent = true;
-  const subId = invoice.parent?.subscription_details?.subscription;
-  const sub = subId ? state.get("subscription", subId) : undefined;
+  const sub = subscriptionOf(emu, invoice);
   const retriesUsed = invoice.attempt_count - 1;
   if (retriesUsed < config.dunning.retries) {
     invoice.next_payment_attempt = at + config.dunning.intervalSeconds;

@@ -5,6 +5,7 @@ import {
   creditInvoice,
   finalizeInvoice,
   markInvoicePaid,
+  type ProspectiveCustomer,
   payInvoiceOrThrow,
   periodLines,
   voidInvoice,
@@ -17,32 +18,32 @@ import { type Call, paramsOf, type Route } from "../context.ts";
 import { nowFor } from "../events/events.ts";
 import { invalid, noSuch } from "../http/errors.ts";
 import { paginate } from "../http/pagination.ts";
-import { bool, mergeMetadata, metadata, nullable, requireStr, str } from "../http/params.ts";
+import { bool, mergeMetadata, metadata, nullableStr, requireStr, str } from "../http/params.ts";
 import type { Stored } from "../state.ts";
-import type { StripeObject } from "../types.ts";
+import type { Form } from "../types.ts";
 import { getCustomer } from "./customers.ts";
 import { oneOffLines, trialEndOf } from "./subscription-create.ts";
 import { getSubscription, newSubscriptionItems, planItemsUpdate } from "./subscription-plan.ts";
 
-function getInvoice(call: Call, id: string, param = "id"): StripeObject {
+function getInvoice(call: Call, id: string, param = "id"): Stored<"invoice"> {
   const invoice = call.emu.state.get("invoice", id);
   if (!invoice) throw noSuch("invoice", id, param);
   return invoice;
 }
 
-function preview(call: Call): StripeObject {
+function preview(call: Call): Stored<"invoice"> {
   const emu = call.emu;
-  const b = call.body;
+  const b = paramsOf<Stripe.InvoiceCreatePreviewParams>(call);
   let sub: Stored<"subscription"> | undefined;
   const subId = str(b.subscription, "subscription");
   if (subId) sub = getSubscription(call, subId, "subscription");
   const customerId = str(b.customer, "customer") ?? sub?.customer;
-  const details = (b.subscription_details ?? {}) as StripeObject;
+  const details = b.subscription_details ?? {};
   if (!customerId && b.customer_details !== undefined && details.items !== undefined) {
     // Someone who is not a customer yet: `customer_details` describes them ("Details about the
     // customer you want to invoice", docs.stripe.com/api/invoices/create_preview). Stricter than
     // Stripe, which needs none of customer / customer_details without automatic tax.
-    return previewNewSubscription(call, prospectiveCustomer(b.customer_details as StripeObject), details);
+    return previewNewSubscription(call, prospectiveCustomer(b.customer_details), details);
   }
   if (!customerId)
     throw invalid(
@@ -102,7 +103,7 @@ function preview(call: Call): StripeObject {
     );
     const nextLines = plan.changes
       .filter((c) => !c.deleted)
-      .map((c) => ({ ...c.item, id: c.item?.id ?? null, price: c.price, quantity: c.quantity }));
+      .map((c) => ({ id: c.item?.id ?? null, price: c.price, quantity: c.quantity }));
     return datedAtRenewal(
       buildInvoice(emu, {
         customer,
@@ -163,7 +164,11 @@ const NEW_SUBSCRIPTION_DETAILS = ["items", "trial_end", "proration_behavior", "b
  * `subscription`, `subscription_details` describes a new one): the first invoice with its
  * `invoice_items` (like `add_invoice_items`) and `discounts` (coupons checked, not redeemed).
  */
-function previewNewSubscription(call: Call, customer: StripeObject, details: StripeObject): StripeObject {
+function previewNewSubscription(
+  call: Call,
+  customer: Stored<"customer"> | ProspectiveCustomer,
+  details: Form<Stripe.InvoiceCreatePreviewParams.SubscriptionDetails>,
+): Stored<"invoice"> {
   const emu = call.emu;
   const b = paramsOf<Stripe.InvoiceCreatePreviewParams>(call);
   const other = Object.keys(details).find((k) => !NEW_SUBSCRIPTION_DETAILS.includes(k));
@@ -186,10 +191,9 @@ function previewNewSubscription(call: Call, customer: StripeObject, details: Str
     trial: trialEnd !== undefined,
   });
   const end = trialEnd ?? nextBoundary(now, now, recurring.interval as Interval, recurring.interval_count);
-  const draft = { id: null, metadata: {} };
   const lines = periodLines(
     emu,
-    draft,
+    { id: null },
     items.map(({ price, quantity }) => ({ id: null, price, quantity })),
     now,
     end,
@@ -213,7 +217,10 @@ function previewNewSubscription(call: Call, customer: StripeObject, details: Str
 }
 
 /** The customer a preview's `customer_details` describes: no id, no test clock (the emulator's now). */
-function prospectiveCustomer(details: StripeObject): StripeObject {
+function prospectiveCustomer(
+  details: Form<Stripe.InvoiceCreatePreviewParams.CustomerDetails>,
+): ProspectiveCustomer {
+  const shipping = details.shipping || null;
   return {
     id: null,
     test_clock: null,
@@ -221,9 +228,23 @@ function prospectiveCustomer(details: StripeObject): StripeObject {
     email: null,
     name: null,
     phone: null,
-    address: details.address ?? null,
-    shipping: details.shipping ?? null,
+    address: details.address ? addressOf(details.address) : null,
+    shipping: shipping
+      ? { address: addressOf(shipping.address ?? {}), name: shipping.name, phone: shipping.phone ?? null }
+      : null,
     tax_exempt: details.tax_exempt ?? "none",
+  };
+}
+
+/** An address as Stripe renders it: every field present, null when not given (docs.stripe.com/api/customers/object#customer_object-address). */
+function addressOf(address: Form<Stripe.AddressParam>): Stripe.Address {
+  return {
+    city: address.city ?? null,
+    country: address.country ?? null,
+    line1: address.line1 ?? null,
+    line2: address.line2 ?? null,
+    postal_code: address.postal_code ?? null,
+    state: address.state ?? null,
   };
 }
 
@@ -231,7 +252,7 @@ function prospectiveCustomer(details: StripeObject): StripeObject {
  * Stripe dates the upcoming invoice at the renewal it previews, not at the call: `created` and
  * `next_payment_attempt` are the period boundary, so two previews of one renewal are identical.
  */
-function datedAtRenewal(invoice: StripeObject, renewal: number): StripeObject {
+function datedAtRenewal(invoice: Stored<"invoice">, renewal: number): Stored<"invoice"> {
   return { ...invoice, created: renewal, next_payment_attempt: renewal };
 }
 
@@ -241,10 +262,10 @@ function datedAtRenewal(invoice: StripeObject, renewal: number): StripeObject {
  * in the invoice's currency, for at most `amount_remaining`; it is credited when it succeeds (at
  * once if it already has), and the invoice is `paid` only when nothing remains.
  */
-function attachPayment(call: Call): StripeObject {
+function attachPayment(call: Call): Stored<"invoice"> {
   const emu = call.emu;
   const invoice = getInvoice(call, call.params.id!);
-  const piId = requireStr(call.body.payment_intent, "payment_intent");
+  const piId = requireStr(paramsOf<Stripe.InvoiceAttachPaymentParams>(call).payment_intent, "payment_intent");
   const pi = emu.state.get("payment_intent", piId);
   if (!pi) throw noSuch("payment_intent", piId, "payment_intent");
   if (invoice.status !== "open") {
@@ -311,8 +332,9 @@ export const invoiceRoutes: Route[] = [
     method: "POST",
     path: "/v1/invoices",
     handler: (call) => {
-      const customer = getCustomer(call, requireStr(call.body.customer, "customer"), "customer");
-      const subId = str(call.body.subscription, "subscription");
+      const b = paramsOf<Stripe.InvoiceCreateParams>(call);
+      const customer = getCustomer(call, requireStr(b.customer, "customer"), "customer");
+      const subId = str(b.subscription, "subscription");
       const sub = subId ? getSubscription(call, subId, "subscription") : null;
       const invoice = buildInvoice(call.emu, {
         customer,
@@ -321,9 +343,9 @@ export const invoiceRoutes: Route[] = [
         lines: [],
         periodStart: nowFor(call.emu, customer.test_clock),
         periodEnd: nowFor(call.emu, customer.test_clock),
-        description: str(call.body.description, "description") ?? null,
-        metadata: metadata(call.body.metadata),
-        autoAdvance: bool(call.body.auto_advance, "auto_advance") ?? false,
+        description: str(b.description, "description") ?? null,
+        metadata: metadata(b.metadata),
+        autoAdvance: bool(b.auto_advance, "auto_advance") ?? false,
       });
       call.emu.emit("invoice.created", invoice, { request: call.request });
       return invoice;
@@ -336,12 +358,13 @@ export const invoiceRoutes: Route[] = [
     handler: (call) => {
       const invoice = getInvoice(call, call.params.id!);
       const before = call.emu.state.render(invoice);
-      const b = call.body;
+      const b = paramsOf<Stripe.InvoiceUpdateParams>(call);
       if ("metadata" in b) invoice.metadata = mergeMetadata(invoice.metadata, b.metadata);
-      if ("description" in b) invoice.description = nullable(str(b.description, "description"));
+      if ("description" in b) invoice.description = nullableStr(b.description, "description") ?? null;
       if ("auto_advance" in b) invoice.auto_advance = bool(b.auto_advance, "auto_advance");
       if ("default_payment_method" in b)
-        invoice.default_payment_method = nullable(str(b.default_payment_method, "default_payment_method"));
+        invoice.default_payment_method =
+          nullableStr(b.default_payment_method, "default_payment_method") ?? null;
       call.emu.emit("invoice.updated", invoice, { request: call.request, previous: before });
       return invoice;
     },
@@ -372,12 +395,13 @@ export const invoiceRoutes: Route[] = [
     path: "/v1/invoices/:id/pay",
     handler: (call) => {
       const invoice = getInvoice(call, call.params.id!);
-      if (bool(call.body.paid_out_of_band, "paid_out_of_band")) {
+      const b = paramsOf<Stripe.InvoicePayParams>(call);
+      if (bool(b.paid_out_of_band, "paid_out_of_band")) {
         if (invoice.status !== "open") throw invalid("Invoice is not open");
         markInvoicePaid(call.emu, invoice, call.request);
         return invoice;
       }
-      payInvoiceOrThrow(call.emu, invoice, call.request, str(call.body.payment_method, "payment_method"));
+      payInvoiceOrThrow(call.emu, invoice, call.request, str(b.payment_method, "payment_method"));
       return invoice;
     },
   },
@@ -410,16 +434,15 @@ export const invoiceRoutes: Route[] = [
     path: "/v1/invoices/:id/lines",
     handler: (call) => {
       const invoice = getInvoice(call, call.params.id!);
-      return paginate(invoice.lines.data, call.body, `/v1/invoices/${invoice.id}/lines`, (o) =>
-        structuredClone(o),
-      );
+      const b = paramsOf<Stripe.InvoiceListLineItemsParams>(call);
+      return paginate(invoice.lines.data, b, `/v1/invoices/${invoice.id}/lines`, (o) => structuredClone(o));
     },
   },
   {
     method: "GET",
     path: "/v1/invoices",
     handler: (call) => {
-      const b = call.body;
+      const b = paramsOf<Stripe.InvoiceListParams>(call);
       const customer = str(b.customer, "customer");
       const subscription = str(b.subscription, "subscription");
       const status = str(b.status, "status");

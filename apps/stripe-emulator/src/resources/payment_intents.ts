@@ -1,3 +1,4 @@
+import type Stripe from "stripe";
 import { settleInvoicePayment } from "../billing/invoices.ts";
 import {
   authenticatePaymentIntent,
@@ -5,20 +6,25 @@ import {
   confirmPaymentIntent,
   newPaymentIntent,
 } from "../billing/payments.ts";
-import type { Call, Emulator, Route } from "../context.ts";
+import { type Call, type Emulator, paramsOf, type Route } from "../context.ts";
 import { cardError, invalid, noSuch } from "../http/errors.ts";
 import { paginate } from "../http/pagination.ts";
 import { bool, int, mergeMetadata, metadata, requireStr, str } from "../http/params.ts";
-import type { StripeObject } from "../types.ts";
+import type { AnyStored, Stored } from "../state.ts";
+import type { JsonObject } from "../types.ts";
 import { getPaymentMethod } from "./payment_methods.ts";
 
-function getPaymentIntent(call: Call, id: string): StripeObject {
+function getPaymentIntent(call: Call, id: string): Stored<"payment_intent"> {
   const pi = call.emu.state.get("payment_intent", id);
   if (!pi) throw noSuch("payment_intent", id);
   return pi;
 }
 
-function confirm(call: Call, pi: StripeObject, pmParam: string | undefined): StripeObject {
+function confirm(
+  call: Call,
+  pi: Stored<"payment_intent">,
+  pmParam: string | undefined,
+): Stored<"payment_intent"> {
   if (pi.status === "succeeded" || pi.status === "canceled") {
     throw invalid(
       `This PaymentIntent's status is ${pi.status}, so it cannot be confirmed.`,
@@ -35,9 +41,10 @@ function confirm(call: Call, pi: StripeObject, pmParam: string | undefined): Str
     );
   }
   pmId = getPaymentMethod(call, pmId, "payment_method").id;
+  const b = paramsOf<Stripe.PaymentIntentConfirmParams>(call);
   const result = confirmPaymentIntent(call.emu, pi, pmId, call.request, {
-    offSession: bool(call.body.off_session, "off_session") ?? false,
-    returnUrl: str(call.body.return_url, "return_url") ?? null,
+    offSession: bool(b.off_session, "off_session") ?? false,
+    returnUrl: str(b.return_url, "return_url") ?? null,
   });
   return answer(call.emu, pi, result, call.request);
 }
@@ -45,10 +52,10 @@ function confirm(call: Call, pi: StripeObject, pmParam: string | undefined): Str
 /** The invoice follows its PaymentIntent; a failed payment is a 402 carrying the PaymentIntent, as on Stripe. */
 function answer(
   emu: Emulator,
-  pi: StripeObject,
+  pi: Stored<"payment_intent">,
   result: ConfirmResult,
   request: Call["request"],
-): StripeObject {
+): Stored<"payment_intent"> {
   const invoice = pi._invoice ? emu.state.get("invoice", pi._invoice) : undefined;
   if (invoice) settleInvoicePayment(emu, invoice, pi, result, request);
   if (result.status !== "failed") return pi;
@@ -67,9 +74,12 @@ function answer(
  */
 export function authenticatePaymentIntentByCustomer(
   emu: Emulator,
-  pi: StripeObject,
+  intent: AnyStored,
   outcome: "succeed" | "fail",
-): StripeObject {
+): JsonObject {
+  // The control found `intent` by id; read it back as the PaymentIntent it is.
+  const pi = emu.state.get("payment_intent", intent.id);
+  if (!pi) throw noSuch("payment_intent", intent.id);
   const request = { id: null, idempotency_key: null };
   const result = authenticatePaymentIntent(emu, pi, outcome, request);
   const invoice = pi._invoice ? emu.state.get("invoice", pi._invoice) : undefined;
@@ -82,7 +92,7 @@ export const paymentIntentRoutes: Route[] = [
     method: "POST",
     path: "/v1/payment_intents",
     handler: (call) => {
-      const b = call.body;
+      const b = paramsOf<Stripe.PaymentIntentCreateParams>(call);
       const amount = int(b.amount, "amount");
       if (amount === undefined)
         throw invalid("Missing required param: amount.", "amount", "parameter_missing");
@@ -122,9 +132,10 @@ export const paymentIntentRoutes: Route[] = [
     path: "/v1/payment_intents/:id",
     handler: (call) => {
       const pi = getPaymentIntent(call, call.params.id!);
-      if ("metadata" in call.body) pi.metadata = mergeMetadata(pi.metadata, call.body.metadata);
-      if (call.body.description !== undefined) pi.description = call.body.description || null;
-      const pmId = str(call.body.payment_method, "payment_method");
+      const b = paramsOf<Stripe.PaymentIntentUpdateParams>(call);
+      if ("metadata" in b) pi.metadata = mergeMetadata(pi.metadata, b.metadata);
+      if (b.description !== undefined) pi.description = b.description || null;
+      const pmId = str(b.payment_method, "payment_method");
       if (pmId && pi.status !== "succeeded") {
         pi.payment_method = pmId;
         pi.status = "requires_confirmation";
@@ -136,7 +147,11 @@ export const paymentIntentRoutes: Route[] = [
     method: "POST",
     path: "/v1/payment_intents/:id/confirm",
     handler: (call) =>
-      confirm(call, getPaymentIntent(call, call.params.id!), str(call.body.payment_method, "payment_method")),
+      confirm(
+        call,
+        getPaymentIntent(call, call.params.id!),
+        str(paramsOf<Stripe.PaymentIntentConfirmParams>(call).payment_method, "payment_method"),
+      ),
   },
   {
     method: "POST",
@@ -151,7 +166,8 @@ export const paymentIntentRoutes: Route[] = [
         );
       pi.status = "canceled";
       pi.canceled_at = Math.floor(Date.now() / 1000);
-      pi.cancellation_reason = call.body.cancellation_reason ?? "requested_by_customer";
+      pi.cancellation_reason =
+        paramsOf<Stripe.PaymentIntentCancelParams>(call).cancellation_reason ?? "requested_by_customer";
       call.emu.emit("payment_intent.canceled", pi, { request: call.request });
       return pi;
     },
@@ -160,9 +176,10 @@ export const paymentIntentRoutes: Route[] = [
     method: "GET",
     path: "/v1/payment_intents",
     handler: (call) => {
-      const customer = str(call.body.customer, "customer");
+      const b = paramsOf<Stripe.PaymentIntentListParams>(call);
+      const customer = str(b.customer, "customer");
       const rows = call.emu.state.all("payment_intent").filter((p) => !customer || p.customer === customer);
-      return paginate(rows, call.body, "/v1/payment_intents", (o) => call.emu.state.render(o));
+      return paginate(rows, b, "/v1/payment_intents", (o) => call.emu.state.render(o));
     },
   },
 ];

@@ -5,7 +5,8 @@ import { nowFor } from "../events/events.ts";
 import { cardError, invalid, noSuch } from "../http/errors.ts";
 import { paginate } from "../http/pagination.ts";
 import { mergeMetadata, metadata, requireStr, str } from "../http/params.ts";
-import { idOf, type StoredPaymentMethod, type StripeObject } from "../types.ts";
+import type { Stored } from "../state.ts";
+import { idOf, type StoredPaymentMethod } from "../types.ts";
 
 /** A new `pm_…` card object from a Stripe test id (`pm_card_visa`) or token (`tok_visa`). */
 function paymentMethodFromTestId(
@@ -65,7 +66,7 @@ function paymentMethodFromTestId(
 export function attachPaymentMethod(
   call: Call,
   idOrTestId: string,
-  customer: StripeObject,
+  customer: Stored<"customer">,
   param = "payment_method",
 ): StoredPaymentMethod {
   const { state } = call.emu;
@@ -105,18 +106,18 @@ export const paymentMethodRoutes: Route[] = [
     method: "POST",
     path: "/v1/payment_methods",
     handler: (call) => {
-      const type = requireStr(call.body.type, "type");
+      const b = paramsOf<Stripe.PaymentMethodCreateParams>(call);
+      const type = requireStr(b.type, "type");
       if (type !== "card") throw invalid(`The emulator supports only type=card (got ${type}).`, "type");
-      const card = paramsOf<Stripe.PaymentMethodCreateParams>(call).card;
-      const token = str(card && "token" in card ? card.token : undefined, "card[token]");
+      const token = str(b.card && "token" in b.card ? b.card.token : undefined, "card[token]");
       if (!token)
         throw invalid(
           "Pass card[token] with a Stripe test token such as tok_visa (raw card numbers are not accepted).",
           "card",
         );
       const pm = paymentMethodFromTestId(call, token, "card[token]", null);
-      pm.metadata = metadata(call.body.metadata);
-      if (call.body.billing_details) Object.assign(pm.billing_details, call.body.billing_details);
+      pm.metadata = metadata(b.metadata);
+      if (b.billing_details) Object.assign(pm.billing_details, b.billing_details);
       return pm;
     },
   },
@@ -131,11 +132,11 @@ export const paymentMethodRoutes: Route[] = [
     handler: (call) => {
       const pm = getPaymentMethod(call, call.params.id!);
       const before = call.emu.state.render(pm);
-      if ("metadata" in call.body) pm.metadata = mergeMetadata(pm.metadata ?? {}, call.body.metadata);
-      if (call.body.billing_details) Object.assign(pm.billing_details, call.body.billing_details);
-      const card = paramsOf<Stripe.PaymentMethodUpdateParams>(call).card;
-      if (pm.card && card?.exp_month) pm.card.exp_month = Number(card.exp_month);
-      if (pm.card && card?.exp_year) pm.card.exp_year = Number(card.exp_year);
+      const b = paramsOf<Stripe.PaymentMethodUpdateParams>(call);
+      if ("metadata" in b) pm.metadata = mergeMetadata(pm.metadata ?? {}, b.metadata);
+      if (b.billing_details) Object.assign(pm.billing_details, b.billing_details);
+      if (pm.card && b.card?.exp_month) pm.card.exp_month = Number(b.card.exp_month);
+      if (pm.card && b.card?.exp_year) pm.card.exp_year = Number(b.card.exp_year);
       call.emu.emit("payment_method.updated", pm, { request: call.request, previous: before });
       return pm;
     },
@@ -144,7 +145,7 @@ export const paymentMethodRoutes: Route[] = [
     method: "POST",
     path: "/v1/payment_methods/:id/attach",
     handler: (call) => {
-      const customerId = requireStr(call.body.customer, "customer");
+      const customerId = requireStr(paramsOf<Stripe.PaymentMethodAttachParams>(call).customer, "customer");
       const customer = call.emu.state.get("customer", customerId);
       if (!customer || customer.deleted) throw noSuch("customer", customerId, "customer");
       return attachPaymentMethod(call, call.params.id!, customer, "id");
@@ -175,12 +176,13 @@ export const paymentMethodRoutes: Route[] = [
     method: "GET",
     path: "/v1/payment_methods",
     handler: (call) => {
-      const customer = str(call.body.customer, "customer");
-      const type = str(call.body.type, "type");
+      const b = paramsOf<Stripe.PaymentMethodListParams>(call);
+      const customer = str(b.customer, "customer");
+      const type = str(b.type, "type");
       const rows = call.emu.state
         .all("payment_method")
         .filter((pm) => (!customer || pm.customer === customer) && (!type || pm.type === type));
-      return paginate(rows, call.body, "/v1/payment_methods", (o) => call.emu.state.render(o));
+      return paginate(rows, b, "/v1/payment_methods", (o) => call.emu.state.render(o));
     },
   },
 ];

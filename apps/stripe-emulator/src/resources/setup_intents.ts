@@ -1,19 +1,25 @@
+import type Stripe from "stripe";
 import { setupNeedsAuthentication } from "../billing/cards.ts";
-import type { Call, Emulator, Route } from "../context.ts";
+import { type Call, type Emulator, paramsOf, type Route } from "../context.ts";
 import { nowFor } from "../events/events.ts";
 import { cardError, invalid, noSuch } from "../http/errors.ts";
 import { paginate } from "../http/pagination.ts";
 import { bool, mergeMetadata, metadata, oneOf, str } from "../http/params.ts";
-import type { RequestMeta, StripeObject } from "../types.ts";
+import type { AnyStored, Stored } from "../state.ts";
+import type { JsonObject, RequestMeta, StoredPaymentMethod } from "../types.ts";
 import { getPaymentMethod } from "./payment_methods.ts";
 
-function getSetupIntent(call: Call, id: string): StripeObject {
+function getSetupIntent(call: Call, id: string): Stored<"setup_intent"> {
   const si = call.emu.state.get("setup_intent", id);
   if (!si) throw noSuch("setupintent", id);
   return si;
 }
 
-function confirm(call: Call, si: StripeObject, pmParam: string | undefined): StripeObject {
+function confirm(
+  call: Call,
+  si: Stored<"setup_intent">,
+  pmParam: string | undefined,
+): Stored<"setup_intent"> {
   if (si.status === "succeeded" || si.status === "canceled") {
     throw invalid(
       `You cannot confirm this SetupIntent because it has a status of ${si.status}.`,
@@ -67,10 +73,10 @@ function confirm(call: Call, si: StripeObject, pmParam: string | undefined): Str
 /** The SetupIntent succeeds: the method is attached to its customer and counts as set up. */
 function succeedSetup(
   emu: Emulator,
-  si: StripeObject,
-  pm: StripeObject,
+  si: Stored<"setup_intent">,
+  pm: StoredPaymentMethod,
   request: RequestMeta,
-  before: StripeObject,
+  before: JsonObject,
 ): void {
   if (si.customer && !pm.customer) {
     pm.customer = si.customer;
@@ -87,8 +93,8 @@ function succeedSetup(
 
 function failSetup(
   emu: Emulator,
-  si: StripeObject,
-  pm: StripeObject,
+  si: Stored<"setup_intent">,
+  pm: StoredPaymentMethod,
   error: { code: string; decline_code?: string; message: string },
   request: RequestMeta,
 ): void {
@@ -112,10 +118,14 @@ function failSetup(
  */
 export function authenticateSetupIntentByCustomer(
   emu: Emulator,
-  si: StripeObject,
+  intent: AnyStored,
   outcome: "succeed" | "fail",
-): StripeObject {
-  const pm = emu.state.get("payment_method", si.payment_method)!;
+): JsonObject {
+  // The control found `intent` by id; read it back as the SetupIntent it is.
+  const si = emu.state.get("setup_intent", intent.id);
+  if (!si) throw noSuch("setupintent", intent.id);
+  const pm = si.payment_method ? emu.state.get("payment_method", si.payment_method) : undefined;
+  if (!pm) throw new Error(`SetupIntent ${si.id} awaits authentication without a payment method`);
   const request = { id: null, idempotency_key: null };
   if (outcome === "succeed") succeedSetup(emu, si, pm, request, emu.state.render(si));
   else
@@ -135,13 +145,13 @@ export function authenticateSetupIntentByCustomer(
 /** A stored SetupIntent in `requires_payment_method`; emits `setup_intent.created` when `request` is given. */
 export function newSetupIntent(
   emu: Emulator,
-  customer: StripeObject | null,
+  customer: Stored<"customer"> | null,
   usage: string,
   request: RequestMeta | null,
-): StripeObject {
+): Stored<"setup_intent"> {
   const { state } = emu;
   const id = state.newId("seti");
-  const si: StripeObject = {
+  const si: Stored<"setup_intent"> = {
     id,
     object: "setup_intent",
     application: null,
@@ -183,7 +193,7 @@ export const setupIntentRoutes: Route[] = [
     path: "/v1/setup_intents",
     handler: (call) => {
       const { state } = call.emu;
-      const b = call.body;
+      const b = paramsOf<Stripe.SetupIntentCreateParams>(call);
       const customerId = str(b.customer, "customer") ?? null;
       const customer = customerId ? state.get("customer", customerId) : null;
       if (customerId && !customer) throw noSuch("customer", customerId, "customer");
@@ -211,8 +221,9 @@ export const setupIntentRoutes: Route[] = [
     path: "/v1/setup_intents/:id",
     handler: (call) => {
       const si = getSetupIntent(call, call.params.id!);
-      if ("metadata" in call.body) si.metadata = mergeMetadata(si.metadata, call.body.metadata);
-      const pmId = str(call.body.payment_method, "payment_method");
+      const b = paramsOf<Stripe.SetupIntentUpdateParams>(call);
+      if ("metadata" in b) si.metadata = mergeMetadata(si.metadata, b.metadata);
+      const pmId = str(b.payment_method, "payment_method");
       if (pmId) {
         si.payment_method = getPaymentMethod(call, pmId, "payment_method").id;
         si.status = "requires_confirmation";
@@ -224,7 +235,11 @@ export const setupIntentRoutes: Route[] = [
     method: "POST",
     path: "/v1/setup_intents/:id/confirm",
     handler: (call) =>
-      confirm(call, getSetupIntent(call, call.params.id!), str(call.body.payment_method, "payment_method")),
+      confirm(
+        call,
+        getSetupIntent(call, call.params.id!),
+        str(paramsOf<Stripe.SetupIntentConfirmParams>(call).payment_method, "payment_method"),
+      ),
   },
   {
     method: "POST",
@@ -238,7 +253,7 @@ export const setupIntentRoutes: Route[] = [
           "setup_intent_unexpected_state",
         );
       si.status = "canceled";
-      si.cancellation_reason = call.body.cancellation_reason ?? null;
+      si.cancellation_reason = paramsOf<Stripe.SetupIntentCancelParams>(call).cancellation_reason ?? null;
       call.emu.emit("setup_intent.canceled", si, { request: call.request });
       return si;
     },
@@ -247,9 +262,10 @@ export const setupIntentRoutes: Route[] = [
     method: "GET",
     path: "/v1/setup_intents",
     handler: (call) => {
-      const customer = str(call.body.customer, "customer");
+      const b = paramsOf<Stripe.SetupIntentListParams>(call);
+      const customer = str(b.customer, "customer");
       const rows = call.emu.state.all("setup_intent").filter((s) => !customer || s.customer === customer);
-      return paginate(rows, call.body, "/v1/setup_intents", (o) => call.emu.state.render(o));
+      return paginate(rows, b, "/v1/setup_intents", (o) => call.emu.state.render(o));
     },
   },
 ];
