@@ -26,8 +26,8 @@ function earlier(a: Due & Rank, b: Due & Rank): boolean {
 }
 
 /**
- * What falls due first for objects on this clock up to `until`. One pass over the store without
- * sorting it (an advance calls this once per due item, so a sort or a per-subscription scan of
+ * What falls due first for objects on this clock up to `until`. One pass over the store, without
+ * copying or sorting it (an advance calls this once per due item, so a sort or a per-subscription scan of
  * the items here made a storm of n renewals cost O(n²)–O(n³)).
  */
 function nextDue(emu: Emulator, clockId: string, until: number): Due | null {
@@ -37,7 +37,7 @@ function nextDue(emu: Emulator, clockId: string, until: number): Due | null {
     const due = { at, order, run, created: owner.created ?? 0, seq: owner._seq ?? 0 };
     if (at <= until && (!best || earlier(due, best))) best = due;
   };
-  for (const schedule of state.values("subscription_schedule")) {
+  for (const schedule of state.collection("subscription_schedule").values()) {
     if (schedule.test_clock !== clockId) continue;
     if (schedule.status === "not_started") {
       offer(schedule, schedule.phases[0].start_date, 0, () => startSchedule(emu, schedule, CLOCK));
@@ -47,7 +47,7 @@ function nextDue(emu: Emulator, clockId: string, until: number): Due | null {
     }
   }
   const periodEnds = currentPeriodEnds(emu);
-  for (const sub of state.values("subscription")) {
+  for (const sub of state.collection("subscription").values()) {
     if (sub.test_clock !== clockId) continue;
     if (sub.status === "canceled" || sub.status === "incomplete_expired") continue;
     if (sub.status === "incomplete") {
@@ -75,7 +75,7 @@ function nextDue(emu: Emulator, clockId: string, until: number): Due | null {
       offer(sub, periodEnd, 2, () => renewSubscription(emu, sub, periodEnd));
     }
   }
-  for (const invoice of state.values("invoice")) {
+  for (const invoice of state.collection("invoice").values()) {
     if (invoice.test_clock !== clockId || invoice.status !== "open" || !invoice.next_payment_attempt)
       continue;
     const at = invoice.next_payment_attempt;
@@ -87,7 +87,7 @@ function nextDue(emu: Emulator, clockId: string, until: number): Due | null {
 /** Per subscription: the earliest `current_period_end` of its items (one pass over the items). */
 function currentPeriodEnds(emu: Emulator): Map<string, number> {
   const ends = new Map<string, number>();
-  for (const item of emu.state.values("subscription_item")) {
+  for (const item of emu.state.collection("subscription_item").values()) {
     const end = ends.get(item.subscription);
     if (end === undefined || item.current_period_end < end)
       ends.set(item.subscription, item.current_period_end);

@@ -417,15 +417,17 @@ describe("test clock: monthly renewals, a card that starts declining, dunning, c
     const endpoint = await stripe.webhookEndpoints.create({ url: receiver.url, enabled_events: ["*"] });
     receiver.setSecret(endpoint.secret!);
     const { clock, price } = await billingSetup(stripe, { frozenTime: utc(2028, 1, 15) });
-    for (let i = 0; i < renewals; i++) {
-      const customer = await stripe.customers.create({
-        email: `storm-${i}@example.com`,
-        test_clock: clock!.id,
-      });
-      const pm = await stripe.paymentMethods.attach("pm_card_visa", { customer: customer.id });
-      await stripe.customers.update(customer.id, { invoice_settings: { default_payment_method: pm.id } });
-      await stripe.subscriptions.create({ customer: customer.id, items: [{ price: price.id }] });
-    }
+    await Promise.all(
+      Array.from({ length: renewals }, async (_, i) => {
+        const customer = await stripe.customers.create({
+          email: `storm-${i}@example.com`,
+          test_clock: clock!.id,
+        });
+        const pm = await stripe.paymentMethods.attach("pm_card_visa", { customer: customer.id });
+        await stripe.customers.update(customer.id, { invoice_settings: { default_payment_method: pm.id } });
+        await stripe.subscriptions.create({ customer: customer.id, items: [{ price: price.id }] });
+      }),
+    );
     await h.emu.flushWebhooks();
     const { webhooks } = h.emu.handle.emulator;
     const deliveriesBefore = webhooks.deliveries.length;
@@ -447,5 +449,5 @@ describe("test clock: monthly renewals, a card that starts declining, dunning, c
     const received = receiver.received.slice(receivedBefore).map((r) => r.event.type);
     expect(received.filter((type) => type === "invoice.paid")).toHaveLength(renewals);
     await receiver.close();
-  });
+  }, 120_000);
 });
