@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { loadCatalog } from "@bridge/store";
-import { freshDatabase, kafkaBrokers } from "@bridge/testkit";
+import { advanceClock, freshDatabase, kafkaBrokers } from "@bridge/testkit";
 import type Stripe from "stripe";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Harness, hex, newOrder, newSubscriptionId, offers, startHarness } from "../test/harness.ts";
@@ -44,8 +44,8 @@ async function customerOnClock(email: string) {
 }
 
 async function advance(clockId: string, to: number) {
-  await h.stripe.testHelpers.testClocks.advance(clockId, { frozen_time: to });
-  expect((await h.stripe.testHelpers.testClocks.retrieve(clockId)).status).toBe("ready");
+  // Asynchronous, as Stripe's: the clock is `ready` once everything due has run.
+  expect((await advanceClock(h.stripe, clockId, to)).status).toBe("ready");
 }
 
 async function place(email: string, over: Record<string, unknown>, offerId: string = offers.digitalMonthly) {

@@ -1,4 +1,4 @@
-import { freshDatabase, kafkaBrokers } from "@bridge/testkit";
+import { advanceClock, freshDatabase, kafkaBrokers } from "@bridge/testkit";
 import type Stripe from "stripe";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Harness, offers, seedPaidSubscription, startHarness } from "../test/harness.ts";
@@ -42,10 +42,8 @@ async function subscribeOnClock(
 }
 
 async function advance(clockId: string, to: number) {
-  await h.stripe.testHelpers.testClocks.advance(clockId, { frozen_time: to });
-  // The emulator advances synchronously; Stripe reports `ready` once done.
-  const clock = await h.stripe.testHelpers.testClocks.retrieve(clockId);
-  expect(clock.status).toBe("ready");
+  // Asynchronous, as Stripe's: the clock is `ready` once everything due has run.
+  expect((await advanceClock(h.stripe, clockId, to)).status).toBe("ready");
 }
 
 async function switchTo(subscriptionId: string, offerId: string) {

@@ -7,6 +7,7 @@ import {
   startHarness,
   startReceiver,
 } from "../../test/contract-harness.ts";
+import { advanceClock as runAdvance } from "../billing/clock.ts";
 import { billingSetup } from "./fixtures.ts";
 
 const utc = (y: number, m: number, d: number) => Date.UTC(y, m - 1, d, 12, 0, 0) / 1000;
@@ -409,4 +410,44 @@ describe("test clock: monthly renewals, a card that starts declining, dunning, c
     expect(ended.status).toBe("canceled");
     expect(ended.ended_at).toBe(utc(2027, 3, 8));
   });
+
+  it("delivers the webhooks of a storm's first renewals while the clock is still advancing, `ready` last", async () => {
+    const renewals = 30;
+    const receiver = await startReceiver(stripe);
+    const endpoint = await stripe.webhookEndpoints.create({ url: receiver.url, enabled_events: ["*"] });
+    receiver.setSecret(endpoint.secret!);
+    const { clock, price } = await billingSetup(stripe, { frozenTime: utc(2028, 1, 15) });
+    await Promise.all(
+      Array.from({ length: renewals }, async (_, i) => {
+        const customer = await stripe.customers.create({
+          email: `storm-${i}@example.com`,
+          test_clock: clock!.id,
+        });
+        const pm = await stripe.paymentMethods.attach("pm_card_visa", { customer: customer.id });
+        await stripe.customers.update(customer.id, { invoice_settings: { default_payment_method: pm.id } });
+        await stripe.subscriptions.create({ customer: customer.id, items: [{ price: price.id }] });
+      }),
+    );
+    await h.emu.flushWebhooks();
+    const { webhooks } = h.emu.handle.emulator;
+    const deliveriesBefore = webhooks.deliveries.length;
+    const receivedBefore = receiver.received.length;
+    const stored = h.emu.state.get("test_helpers.test_clock", clock!.id)!;
+    // The route's advance, yielding after every renewal (the route yields after each 10 ms of work).
+    stored.status = "advancing";
+    await runAdvance(h.emu.handle.emulator, stored, utc(2028, 2, 16), 0);
+    const readyAt = Date.now();
+    await h.emu.flushWebhooks();
+
+    // (Endpoints of the earlier tests, whose receivers are closed, get the storm too.)
+    const storm = webhooks.deliveries.slice(deliveriesBefore).filter((d) => d.endpointId === endpoint.id);
+    expect(storm.every((d) => d.delivered)).toBe(true);
+    // Delivered before the clock was ready: impossible if the advance held the event loop to the end.
+    expect(storm.filter((d) => d.deliveredAt! < readyAt).length).toBeGreaterThan(0);
+    // `ready` says every object on the clock has advanced: it is the last event the advance creates.
+    expect(h.emu.state.values("event").at(-1)!.type).toBe("test_helpers.test_clock.ready");
+    const received = receiver.received.slice(receivedBefore).map((r) => r.event.type);
+    expect(received.filter((type) => type === "invoice.paid")).toHaveLength(renewals);
+    await receiver.close();
+  }, 120_000);
 });

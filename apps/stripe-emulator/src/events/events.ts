@@ -54,8 +54,10 @@ export function createEvent(
     type,
   };
   state.insert("event", event);
+  // The payload is the event without its internal `_seq`; `data` is already rendered (a copy).
+  const { _seq, ...payload } = event;
   for (const endpoint of endpoints) {
-    emu.webhooks.enqueue(endpoint, eventForVersion(state, state.render(event), endpoint.api_version));
+    emu.webhooks.enqueue(endpoint, eventForVersion(state, payload, endpoint.api_version));
   }
   return event;
 }

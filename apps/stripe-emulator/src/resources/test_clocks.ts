@@ -132,13 +132,11 @@ export const testClockRoutes: Route[] = [
       const response = call.emu.state.render(clock);
       // Stripe advances asynchronously: answer `advancing`, then work and flip to `ready`.
       setImmediate(() => {
-        try {
-          advanceClock(call.emu, clock, target);
-        } catch (error) {
+        advanceClock(call.emu, clock, target).catch((error: unknown) => {
           call.emu.logger.error({ err: error, clock: clock.id }, "test clock advance failed");
           clock.status = "internal_failure";
-        }
-        clock.status_details = {};
+          clock.status_details = {};
+        });
       });
       return response;
     },
