@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import type { JsonObject, StoredObjects, StripeObject } from "./types.ts";
+import type { JsonObject, StoredObjects } from "./types.ts";
 
 const ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
@@ -71,28 +71,8 @@ const OBJECT_TYPES = [
 ] as const;
 export type ObjectType = (typeof OBJECT_TYPES)[number];
 
-/**
- * Object types whose stored shape is typed so far (issue 14, one type at a time); the others are
- * still the untyped StripeObject until their files are typed.
- */
-type Typed =
-  | "payment_method"
-  | "coupon"
-  | "product"
-  | "price"
-  | "test_helpers.test_clock"
-  | "webhook_endpoint"
-  | "subscription"
-  | "subscription_item"
-  | "subscription_schedule"
-  | "invoice"
-  | "invoiceitem"
-  | "discount"
-  | "setup_intent"
-  | "payment_intent";
-
 /** The stored shape of one object type: the SDK's type (see StoredObjects). */
-export type Stored<T extends ObjectType> = T extends Typed ? StoredObjects[T] : StripeObject;
+export type Stored<T extends ObjectType> = StoredObjects[T];
 /** An object of any stored type. */
 export type AnyStored = Stored<ObjectType>;
 /** A store's content by object type (`GET /_emulator/state`, the snapshot file). */

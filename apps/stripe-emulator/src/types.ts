@@ -1,13 +1,6 @@
 import type Stripe from "stripe";
 import type { CardBehavior } from "./billing/cards.ts";
 
-/**
- * A Stripe API object as the emulator stores it. Keys starting with `_` are internal and never rendered.
- * Files that are not typed yet still use it (issue 14: see docs/decisions/006-stripe-emulator.md, Typing).
- */
-// biome-ignore lint/suspicious/noExplicitAny: the last untyped files; every other file uses Stored<T>.
-export type StripeObject = Record<string, any>;
-
 /** A JSON object as the HTTP layer walks it: a rendered response, a parsed form, a list envelope. */
 export type JsonObject = { [key: string]: unknown };
 
@@ -83,7 +76,7 @@ type StoredCharge = Pick<
  * Stripe.Event is a union over every event type, each fixing `data.object`'s type; the emulator
  * builds events generically from the object that changed.
  */
-type StoredEvent = Omit<Stripe.EventBase, "data" | "request"> & {
+type StoredEvent = Omit<Stripe.EventBase, "data" | "request" | "type"> & {
   type: string;
   data: { object: JsonObject; previous_attributes?: JsonObject };
   request: RequestMeta;

@@ -1,6 +1,6 @@
 import type { Emulator } from "../context.ts";
 import type { Stored } from "../state.ts";
-import type { RequestMeta, StripeObject } from "../types.ts";
+import type { RequestMeta } from "../types.ts";
 import { cancelSubscriptionNow, collectAutomatically, renewSubscription } from "./renewal.ts";
 import { firstPhase, startSchedule, transitionSchedule } from "./schedules.ts";
 
@@ -101,7 +101,8 @@ function retry(emu: Emulator, invoice: Stored<"invoice">, at: number): void {
 }
 
 /** An unpaid pending_if_incomplete change is discarded when it expires (its invoice is voided). */
-function expirePendingUpdate(emu: Emulator, sub: StripeObject): void {
+function expirePendingUpdate(emu: Emulator, sub: Stored<"subscription">): void {
+  if (!sub.pending_update) return;
   const before = emu.state.render(sub);
   const at = sub.pending_update.expires_at;
   sub.pending_update = null;
@@ -116,7 +117,7 @@ function expirePendingUpdate(emu: Emulator, sub: StripeObject): void {
   emu.emit("customer.subscription.updated", sub, { request: CLOCK, previous: before });
 }
 
-function expireIncomplete(emu: Emulator, sub: StripeObject): void {
+function expireIncomplete(emu: Emulator, sub: Stored<"subscription">): void {
   const before = emu.state.render(sub);
   sub.status = "incomplete_expired";
   sub.ended_at = sub.created + INCOMPLETE_EXPIRY_SECONDS;

@@ -1,6 +1,6 @@
 import type { Emulator } from "../context.ts";
 import type { Stored } from "../state.ts";
-import type { RequestMeta, StripeObject } from "../types.ts";
+import type { RequestMeta } from "../types.ts";
 import { settleDiscounts } from "./discounts.ts";
 import {
   attemptInvoicePayment,
@@ -17,7 +17,11 @@ import { type Interval, nextBoundary } from "./time.ts";
 const CLOCK: RequestMeta = { id: null, idempotency_key: null };
 
 /** Pending invoice items (prorations from `create_prorations`) of a subscription, consumed. */
-export function takePendingItems(emu: Emulator, sub: StripeObject, invoiceId: string | null): LineInput[] {
+export function takePendingItems(
+  emu: Emulator,
+  sub: Stored<"subscription">,
+  invoiceId: string | null,
+): LineInput[] {
   const lines: LineInput[] = [];
   for (const ii of emu.state.values("invoiceitem")) {
     if (ii.invoice || ii.parent?.subscription_details?.subscription !== sub.id) continue;
@@ -44,7 +48,7 @@ export function takePendingItems(emu: Emulator, sub: StripeObject, invoiceId: st
  */
 export function invoiceSubscription(
   emu: Emulator,
-  sub: StripeObject,
+  sub: Stored<"subscription">,
   params: Omit<Parameters<typeof buildInvoice>[1], "subscription" | "preview">,
   request: RequestMeta = CLOCK,
 ): Stored<"invoice"> {
@@ -61,7 +65,7 @@ export function invoiceSubscription(
 
 export function cancelSubscriptionNow(
   emu: Emulator,
-  sub: StripeObject,
+  sub: Stored<"subscription">,
   at: number,
   request: RequestMeta,
   reason: string | null,
@@ -71,9 +75,12 @@ export function cancelSubscriptionNow(
   sub.canceled_at = sub.canceled_at ?? at;
   sub.ended_at = at;
   sub.cancel_at_period_end = false;
+  const details = sub.cancellation_details;
   sub.cancellation_details = {
-    ...sub.cancellation_details,
-    reason: reason ?? sub.cancellation_details.reason,
+    comment: details?.comment ?? null,
+    feedback: details?.feedback ?? null,
+    feedback_option: details?.feedback_option ?? null,
+    reason: reason ?? details?.reason ?? null,
   };
   if (sub.schedule) {
     const schedule = emu.state.get("subscription_schedule", sub.schedule);
@@ -88,7 +95,7 @@ export function cancelSubscriptionNow(
 }
 
 /** Start the next period: items move forward, a `subscription_cycle` invoice is finalized and charged. */
-export function renewSubscription(emu: Emulator, sub: StripeObject, at: number): void {
+export function renewSubscription(emu: Emulator, sub: Stored<"subscription">, at: number): void {
   const { state } = emu;
   const items = itemsOf(emu, sub.id);
   const customerForTrial = state.get("customer", sub.customer);

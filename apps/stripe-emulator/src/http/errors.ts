@@ -18,8 +18,8 @@ export type StripeErrorBody = {
   param?: string;
   decline_code?: string;
   doc_url?: string;
-  // biome-ignore lint/suspicious/noExplicitAny: extra fields such as payment_intent carry full objects.
-  [extra: string]: any;
+  /** Extra fields, such as a card error's `payment_intent` (a whole rendered object). */
+  [extra: string]: unknown;
 };
 
 /** An error answered in Stripe's shape: `{ error: { type, code, param, message, ... } }`. */

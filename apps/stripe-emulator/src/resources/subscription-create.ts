@@ -164,7 +164,7 @@ export function createSubscription(call: Call): Stored<"subscription"> {
     schedule: null,
     start_date: now,
     status: trialEnd ? "trialing" : "incomplete",
-    test_clock: customer.test_clock,
+    test_clock: customer.test_clock ?? null,
     transfer_data: null,
     trial_end: trialEnd ?? null,
     trial_settings: {
