@@ -227,7 +227,7 @@ async function runStorm(coalescing: boolean, renewals: number, limits: Limits): 
         STRIPE_RATE_LIMIT_PER_SECOND: String(limits.account),
         // `--settle-ms=N` overrides the sync's settle wait (decision 023 §3) to measure what it costs.
         ...(process.argv.some((a) => a.startsWith("--settle-ms="))
-          ? { SYNC_COALESCE_SETTLE_MS: String(argument("settle-ms", 500)) }
+          ? { SYNC_COALESCE_SETTLE_MS: String(argument("settle-ms", 2_000)) }
           : {}),
       },
     },

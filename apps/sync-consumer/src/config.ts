@@ -42,7 +42,7 @@ export const configSchema = z.object({
    */
   SYNC_COALESCE: env.boolean(true),
   /** How long after its event reached Kafka a sync waits for the rest of the burst (0: never). */
-  SYNC_COALESCE_SETTLE_MS: z.coerce.number().int().min(0).max(10_000).default(500),
+  SYNC_COALESCE_SETTLE_MS: z.coerce.number().int().min(0).max(10_000).default(2_000),
   PARTITION_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
   LOG_LEVEL: env.logLevel,
 });

@@ -22,6 +22,19 @@ function offsetsReading(marks: bigint[]): OffsetReader & { reads: number } {
   return reader;
 }
 
+/** A coalescer with a 500 ms settle time whose clock reads 10,000 and whose waits are recorded, not slept. */
+function settling(offsets: OffsetReader) {
+  const waits: number[] = [];
+  const c = createCoalescer(offsets, {
+    settleMs: 500,
+    now: () => 10_000,
+    sleep: async (ms) => {
+      waits.push(ms);
+    },
+  });
+  return { c, waits };
+}
+
 describe("what a refetch reflects", () => {
   it("a message below its partition's watermark is reflected when the refetch listed, names no invoice, or names the invoice read", () => {
     const c = createCoalescer(offsetsReading([10n]));
@@ -48,14 +61,7 @@ describe("what a refetch reflects", () => {
 
   it("a message appended less than the settle time ago waits out the rest of it, then reads the watermarks", async () => {
     const offsets = offsetsReading([6n, 9n]);
-    const waits: number[] = [];
-    const c = createCoalescer(offsets, {
-      settleMs: 500,
-      now: () => 10_000,
-      sleep: async (ms) => {
-        waits.push(ms);
-      },
-    });
+    const { c, waits } = settling(offsets);
     // Appended 200 ms ago: waits the 300 ms left, and only then reads.
     expect((await c.snapshot("t", 9_800))?.get(0)).toBe(6n);
     // Appended "later" than this clock (a producer's clock ahead): never more than the settle time.
@@ -93,14 +99,7 @@ describe("what a refetch reflects", () => {
 
   it("a message older than the settle time does not wait (a consumer behind never waits)", async () => {
     const offsets = offsetsReading([20n, 30n]);
-    const waits: number[] = [];
-    const c = createCoalescer(offsets, {
-      settleMs: 500,
-      now: () => 10_000,
-      sleep: async (ms) => {
-        waits.push(ms);
-      },
-    });
+    const { c, waits } = settling(offsets);
     expect((await c.snapshot("t", 9_500))?.get(0)).toBe(20n);
     expect(waits).toEqual([]);
     expect(offsets.reads).toBe(1);
