@@ -80,11 +80,6 @@ export function metadata(incoming: unknown): Record<string, string> {
   return mergeMetadata({}, incoming);
 }
 
-/** `''` means "unset" for nullable fields. */
-export function nullable(value: unknown): unknown {
-  return value === "" ? null : value;
-}
-
 /** A string field that `''` unsets (Stripe's form encoding of null). */
 export function nullableStr(value: unknown, param: string): string | null | undefined {
   return value === "" ? null : str(value, param);
