@@ -484,19 +484,39 @@ function bySpecificity(a: readonly string[], b: readonly string[]): number {
   return 0;
 }
 
+type Candidate = { rule: FieldRule; pattern: string[] };
+
+/**
+ * Per order type, the rules bucketed by path length and first segment (`*` apart), each bucket
+ * most specific first: the gateway looks up a rule for every field of every order, and a scan of
+ * the whole table was a tenth of an order's CPU. A literal first segment beats `*` there
+ * (bySpecificity), so the literal bucket is searched before the wildcard one.
+ */
 const RULES_BY_TYPE = new Map(
-  supportedOrderTypes.map((type) => [
-    type,
-    ORDER_FIELD_RULES.filter((r) => r.types.includes(type))
+  supportedOrderTypes.map((type) => {
+    const buckets = new Map<string, Candidate[]>();
+    const candidates = ORDER_FIELD_RULES.filter((r) => r.types.includes(type))
       .map((r) => ({ rule: r, pattern: r.path.split(".") }))
-      .sort((a, b) => bySpecificity(a.pattern, b.pattern)),
-  ]),
+      .sort((a, b) => bySpecificity(a.pattern, b.pattern));
+    for (const c of candidates) {
+      const key = bucketKey(c.pattern.length, c.pattern[0]!);
+      buckets.set(key, [...(buckets.get(key) ?? []), c]);
+    }
+    return [type, buckets];
+  }),
 );
+
+function bucketKey(length: number, first: string | number): string {
+  return `${length}\u0000${first}`;
+}
 
 /** The rule for a concrete path (most specific match), or undefined for an unknown field. */
 export function ruleFor(type: SupportedOrderType, path: readonly (string | number)[]): FieldRule | undefined {
-  for (const { rule, pattern } of RULES_BY_TYPE.get(type)!) {
-    if (matches(pattern, path)) return rule;
+  const buckets = RULES_BY_TYPE.get(type)!;
+  for (const key of [bucketKey(path.length, String(path[0])), bucketKey(path.length, "*")]) {
+    for (const { rule, pattern } of buckets.get(key) ?? []) {
+      if (matches(pattern, path)) return rule;
+    }
   }
   return undefined;
 }
