@@ -28,6 +28,14 @@ module.exports = {
       to: { path: "(node_modules/(@prisma/|prisma/)|^packages/store/src/generated/)" },
     },
     {
+      name: "only-store-touches-the-pg-driver",
+      comment:
+        "the store's hot read (decision 028) goes around Prisma, not around the store. local-infra creates the test databases, and test/ checks the budget row directly.",
+      severity: "error",
+      from: { pathNot: "^(packages/(store|local-infra)/|test/)" },
+      to: { path: "node_modules/pg/" },
+    },
+    {
       name: "only-messaging-touches-kafkajs",
       comment:
         "decision 002. local-infra is the one exception: it launches the broker the messaging tests run against, so it cannot depend on messaging (decision 011).",
