@@ -12,7 +12,7 @@ import {
 } from "../test/harness.ts";
 
 // Decision 023 §4, 027: one renewal's events reach Kafka close together but not at once (Stripe
-// delivers them concurrently, keyed by subscription and by customer). A sync waits until its
+// delivers them concurrently, and other events come between them). A sync waits until its
 // message is the settle time old, so the rest of the burst is in Kafka before the watermarks are
 // read, whatever else is behind that message in its partition.
 

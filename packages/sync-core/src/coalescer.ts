@@ -8,11 +8,11 @@ import type { InvoiceRead } from "./fetch-stripe-state.ts";
  * whose event was already in Kafka when the refetch started. So before fetching, we read the
  * topic's high watermarks H (one per partition); once that sync committed, any later message of
  * the same subscription with an offset below H of its partition is already reflected: it gets its
- * inbox row and no refetch. Every partition, not only the one being read: one renewal's events
- * are keyed partly by subscription (invoices) and partly by customer (payment intents, charges),
- * so they land on two partitions. Offsets, not clocks: Stripe's `created` is a test clock's frozen
- * time under test clocks and only has second resolution, and the runtime does not expose Kafka
- * timestamps.
+ * inbox row and no refetch. Every partition, not only the one being read: events are keyed by
+ * customer (decision 030), but a subscription's events may still sit on two partitions (those
+ * appended under the older subscription-first key, or an event naming only the subscription).
+ * Offsets, not clocks: Stripe's `created` is a test clock's frozen time under test clocks and only
+ * has second resolution.
  *
  * A refetch that read only the latest invoice (decision 023) reflects a message below H only if
  * the message names no invoice or names that one; a message about another invoice syncs itself.
@@ -28,8 +28,7 @@ export type Coalescer = {
    * The log positions (per partition) up to which a refetch starting now will see every event;
    * undefined if unknown. A message appended (`appendedAt`, Kafka's timestamp) less than
    * `settleMs` ago is first waited on until it is that old: the rest of its burst (one renewal's
-   * events, keyed by subscription and by customer, so on two partitions, delivered together) is
-   * in Kafka by then, and the one refetch covers it too. A consumer that is behind reads older
+   * events, delivered together) is in Kafka by then, and the one refetch covers it too. A consumer that is behind reads older
    * messages and never waits; one that keeps up trails the log by at most `settleMs`.
    */
   snapshot(topic: string, appendedAt: number, signal?: AbortSignal): Promise<Watermarks | undefined>;
@@ -44,8 +43,8 @@ export type Coalescer = {
   ): boolean;
   /**
    * Runs `work` after every earlier `work` of these subscriptions in this process has finished.
-   * One renewal's events reach two partitions (subscription- and customer-keyed) handled at the
-   * same time: the second one waits for the first one's refetch to commit and be remembered, and
+   * When one subscription's events reach two partitions handled at the same time (see above),
+   * the second one waits for the first one's refetch to commit and be remembered, and
    * is then reflected by it, instead of starting a refetch of its own. It would wait on the row
    * lock anyway (decision 010).
    */

@@ -130,9 +130,7 @@ describe("Stripe fixtures3 objects", () => {
       invoiceId: "in_1Pgc6tB7WZ01zgkWu9fdqL6I",
       subscriptionId: "subscription", // the sample's placeholder in parent.subscription_details
     });
-    expect(stripeEventKey({ id: "evt_1", data: { object: obj(subscription) } })).toBe(
-      "sub_1Pgc6rB7WZ01zgkWNy0Cn5nw",
-    );
+    expect(stripeEventKey({ id: "evt_1", data: { object: obj(subscription) } })).toBe("cus_QXg1o8vcGmoR32");
     expect(stripeEventKey({ id: "evt_1", data: { object: obj(schedule) } })).toBe("cus_QXg1o8vcGmoR32");
     expect(stripeEventKey({ id: "evt_1", data: { object: obj(paymentMethod) } })).toBe("evt_1");
     expect(

@@ -5,8 +5,9 @@ import { refId, type StripeEventObjectLike } from "./types.ts";
 const event = (object: StripeEventObjectLike) => ({ id: "evt_1", data: { object } });
 
 describe("stripeEventKey", () => {
-  it("keys subscription events by the subscription id", () => {
-    expect(stripeEventKey(event({ object: "subscription", id: "sub_1", customer: "cus_1" }))).toBe("sub_1");
+  it("keys a subscription's events and its customer's payment events alike: by the customer id", () => {
+    expect(stripeEventKey(event({ object: "subscription", id: "sub_1", customer: "cus_1" }))).toBe("cus_1");
+    expect(stripeEventKey(event({ object: "payment_intent", id: "pi_1", customer: "cus_1" }))).toBe("cus_1");
   });
 
   it("reads an API-2026 invoice's subscription from parent.subscription_details", () => {
@@ -16,7 +17,7 @@ describe("stripeEventKey", () => {
       customer: "cus_1",
       parent: { type: "subscription_details", subscription_details: { subscription: "sub_2" } },
     };
-    expect(stripeEventKey(event(invoice))).toBe("sub_2");
+    expect(stripeEventKey(event(invoice))).toBe("cus_1");
     expect(relatedStripeIds(invoice)).toEqual({
       objectId: "in_1",
       objectType: "invoice",
@@ -26,16 +27,18 @@ describe("stripeEventKey", () => {
     });
     // Expanded subscription object, and the pre-2025 top-level field.
     expect(
-      stripeEventKey(
-        event({ ...invoice, parent: { subscription_details: { subscription: { id: "sub_3" } } } }),
-      ),
+      relatedStripeIds({ ...invoice, parent: { subscription_details: { subscription: { id: "sub_3" } } } })
+        .subscriptionId,
     ).toBe("sub_3");
     expect(
-      stripeEventKey(event({ object: "invoice", id: "in_2", subscription: "sub_4", parent: null })),
+      relatedStripeIds({ object: "invoice", id: "in_2", subscription: "sub_4", parent: null }).subscriptionId,
     ).toBe("sub_4");
   });
 
-  it("falls back to the customer, then to the event id", () => {
+  it("falls back to the subscription (an object without a customer), then to the event id", () => {
+    expect(stripeEventKey(event({ object: "subscription_item", id: "si_1", subscription: "sub_5" }))).toBe(
+      "sub_5",
+    );
     expect(stripeEventKey(event({ object: "invoice", id: "in_1", customer: "cus_9", parent: null }))).toBe(
       "cus_9",
     );

@@ -75,10 +75,17 @@ export function relatedStripeIds(object: StripeEventObjectLike): RelatedStripeId
   }
 }
 
-/** Kafka key for stripe.events.v1: the subscription id, else the customer id, else the event id. */
+/**
+ * Kafka key for stripe.events.v1: the customer id, else the subscription id, else the event id.
+ * The customer first (decision 030): one renewal's events name its subscription (the subscription,
+ * its invoices) or only its customer (payment intents, charges); keyed by customer they share one
+ * partition, so one consumer syncs the renewal once instead of two replicas syncing it each. A
+ * subscription's customer never changes (Stripe's subscription update takes no `customer`), so
+ * every event of one subscription still shares one key, and its order.
+ */
 export function stripeEventKey(event: Pick<StripeEventLike, "id" | "data">): string {
   const ids = relatedStripeIds(event.data.object);
-  return ids.subscriptionId ?? ids.customerId ?? event.id;
+  return ids.customerId ?? ids.subscriptionId ?? event.id;
 }
 
 /**

@@ -60,14 +60,14 @@ const deliver = (payload: string, signature?: string) =>
   });
 
 describe("POST /webhooks/stripe", () => {
-  it("accepts an event signed by the Stripe SDK: 200 once it is in stripe.events.v1, keyed by the Stripe subscription", async () => {
+  it("accepts an event signed by the Stripe SDK: 200 once it is in stripe.events.v1, keyed by the Stripe customer (decision 030)", async () => {
     const { event, subscriptionId, payload } = stripeEvent();
     const header = Stripe.webhooks.generateTestHeaderString({ payload, secret: webhookSecrets.current });
     const response = await deliver(payload, header);
     expect(response.statusCode).toBe(200);
     expect(response.json()).toEqual({ received: true, id: event.id, published: true });
     const message = await events.find((m) => m.envelope.id === event.id);
-    expect(message.key).toBe(subscriptionId);
+    expect(message.key).toBe(event.data.object.customer);
     expect(message.envelope).toMatchObject({
       type: "stripe.event.received",
       version: 1,
