@@ -324,4 +324,36 @@ describe("observability", () => {
     expect(logged).not.toContain("deadbeefdeadbeef");
     expect(logged).not.toContain(webhookSecrets.current);
   });
+
+  it("writes one access line per request, with the correlation id, method, route, status and duration", async () => {
+    const lines: string[] = [];
+    const logger = createLogger("ingest-gateway-test", {
+      level: "info",
+      destination: { write: (line: string) => lines.push(line) },
+    });
+    const gateway = await buildGateway({
+      config: testConfig(),
+      logger,
+      producer: stubProducer(),
+      store: { db: {} as never, sql: async () => [], ping: async () => true },
+    });
+    const response = await gateway.inject({
+      method: "GET",
+      url: "/api/orders/order-00000000000000000000000000000000?token=tok-in-query",
+      headers: { ...bearer("wrong-key-0123456789abcdef"), "x-correlation-id": "corr-access-1" },
+    });
+    expect(response.statusCode).toBe(401);
+    await gateway.close();
+    const ofRequest = lines
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .filter((line) => line.correlationId === "corr-access-1");
+    expect(ofRequest.map((line) => line.msg)).toEqual(["request completed"]);
+    expect(ofRequest[0]).toMatchObject({
+      req: { method: "GET", url: "/api/order/order-00000000000000000000000000000000?[redacted]" },
+      route: "/api/order/:id",
+      res: { statusCode: 401 },
+      responseTime: expect.any(Number),
+    });
+    expect(lines.join("\n")).not.toContain("wrong-key-0123456789abcdef");
+  });
 });

@@ -2,32 +2,64 @@ import { type DestinationStream, type Logger, pino } from "pino";
 
 export type { Logger };
 
-/**
- * Paths pino replaces with "[redacted]". Keys, tokens, signatures and card data must never
- * reach a log line, whatever object a caller passes in.
- */
-export const redactPaths = [
+/** Field names whose values never reach a log line: keys, tokens, signatures, secrets. */
+const secretFields = new Set([
   "authorization",
-  "*.authorization",
-  "req.headers.authorization",
-  'req.headers["stripe-signature"]',
-  "headers.authorization",
-  'headers["stripe-signature"]',
+  "stripe-signature",
   "apiKey",
-  "*.apiKey",
+  "api_key",
   "secret",
-  "*.secret",
-  "*.secretKey",
+  "secretKey",
   "stripeSecretKey",
   "webhookSecret",
-  "*.webhookSecret",
   "client_secret",
-  "*.client_secret",
-  "card.number",
-  "*.card.number",
-  "card.cvc",
-  "*.card.cvc",
-];
+  "password",
+]);
+/** Fields secret only inside a `card` object (its number and security code). */
+const cardSecretFields = new Set(["number", "cvc"]);
+const censor = "[redacted]";
+/** How deep logged objects are searched: `req.headers.authorization` is three levels down. */
+const maxSecretDepth = 4;
+
+const isPlainObject = (value: unknown): value is Record<string, unknown> => {
+  if (value === null || typeof value !== "object") return false;
+  const prototype = Object.getPrototypeOf(value);
+  return prototype === Object.prototype || prototype === null;
+};
+
+/** A copy to censor: an Error keeps its class, message and stack (not enumerable, so not spread). */
+const copyOf = (value: Record<string, unknown>): Record<string, unknown> =>
+  value instanceof Error
+    ? Object.assign(Object.create(Object.getPrototypeOf(value)), value, {
+        message: value.message,
+        stack: value.stack,
+      })
+    : { ...value };
+
+/**
+ * `value` with every secret field (by name, at any of the first four levels of plain objects and
+ * errors) replaced by "[redacted]"; the same object when it holds none, so a clean line costs no
+ * copy. Other class instances (a Fastify request) go through their serializer, which emits only
+ * known-safe fields. Replaces pino's wildcard redaction (`*.authorization`, …), which cost about
+ * 50 µs per line in the gateway (decision 028): this walk is a few key look-ups.
+ */
+export function censorSecrets<T>(value: T, depth = 1, inCard = false): T {
+  if (depth > maxSecretDepth || !(isPlainObject(value) || value instanceof Error)) return value;
+  let copy: Record<string, unknown> | undefined;
+  const fields = value as Record<string, unknown>;
+  for (const key of Object.keys(fields)) {
+    const field = fields[key];
+    const next =
+      secretFields.has(key) || (inCard && cardSecretFields.has(key))
+        ? censor
+        : censorSecrets(field, depth + 1, key === "card");
+    if (next !== field) {
+      copy ??= copyOf(fields);
+      copy[key] = next;
+    }
+  }
+  return (copy ?? value) as T;
+}
 
 type LoggedRequest = {
   method?: string;
@@ -65,9 +97,17 @@ export function createLogger(
     name: service,
     level: options.level ?? process.env.LOG_LEVEL ?? "info",
     base: { service },
-    redact: { paths: redactPaths, censor: "[redacted]" },
+    // Keys, tokens, signatures and card data never reach a line, whatever object a caller logs.
+    formatters: { log: (object: Record<string, unknown>) => censorSecrets(object) },
     serializers: { req: requestForLog },
     timestamp: pino.stdTimeFunctions.isoTime,
   };
-  return options.destination ? pino(settings, options.destination) : pino(settings);
+  const logger = options.destination ? pino(settings, options.destination) : pino(settings);
+  // A child's bindings are written on each of its lines: censored once, when it is made. Children
+  // inherit this `child` (pino children are prototype copies of their parent).
+  const childOf = logger.child;
+  logger.child = function (this: Logger, bindings, childOptions) {
+    return childOf.call(this, censorSecrets(bindings), childOptions);
+  } as Logger["child"];
+  return logger;
 }

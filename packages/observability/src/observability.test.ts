@@ -1,8 +1,6 @@
 import { networkInterfaces } from "node:os";
-import { Writable } from "node:stream";
-import { pino } from "pino";
 import { describe, expect, it } from "vitest";
-import { createLogger, createMetrics, redactPaths, requestForLog, startOpsServer } from "./index.ts";
+import { censorSecrets, createLogger, createMetrics, requestForLog, startOpsServer } from "./index.ts";
 
 describe("ops server", () => {
   it("serves health, readiness (503 when a check fails) and metrics", async () => {
@@ -66,23 +64,54 @@ describe("logger redaction", () => {
     expect(requestForLog({ url: "/healthz" }).url).toBe("/healthz");
   });
 
-  it("never writes keys, signatures or card data", () => {
+  it("never writes keys, tokens, signatures or card data, at any level a caller nests them", () => {
     const lines: string[] = [];
-    const sink = new Writable({
-      write(chunk, _encoding, done) {
-        lines.push(chunk.toString());
-        done();
-      },
+    const logger = createLogger("test", {
+      level: "info",
+      destination: { write: (line: string) => lines.push(line) },
     });
-    const logger = pino({ redact: { paths: redactPaths, censor: "[redacted]" } }, sink);
+    const stripeError = Object.assign(new Error("card declined"), {
+      requestOptions: { headers: { authorization: "Bearer sk_live_in_error" } },
+    });
     logger.info({
       req: { headers: { authorization: "Bearer sk_live_secret", "stripe-signature": "t=1,v1=abc" } },
-      payment: { card: { number: "4242424242424242", cvc: "123" } },
+      headers: { "stripe-signature": "t=2,v1=def" },
+      payment: { card: { number: "4242424242424242", cvc: "123", last4: "4242" } },
+      card: { number: "5555555555554444" },
       apiKey: "key-123",
+      config: { stripeSecretKey: "sk_live_config", webhookSecret: "whsec_config", api: { secret: "s3" } },
+      intent: { client_secret: "pi_1_secret_2" },
+      err: stripeError,
     });
-    const line = lines.join("");
-    for (const secret of ["sk_live_secret", "v1=abc", "4242424242424242", "key-123"])
-      expect(line).not.toContain(secret);
-    expect(line).toContain("[redacted]");
+    logger.child({ secret: "in-a-binding" }).info("child line");
+    const text = lines.join("");
+    for (const secret of [
+      "sk_live_secret",
+      "v1=abc",
+      "v1=def",
+      "4242424242424242",
+      "5555555555554444",
+      "key-123",
+      "sk_live_config",
+      "whsec_config",
+      "s3",
+      "pi_1_secret_2",
+      "sk_live_in_error",
+      "in-a-binding",
+    ])
+      expect(text, secret).not.toContain(secret);
+    const line = JSON.parse(lines[0]!);
+    expect(line.payment.card).toEqual({ number: "[redacted]", cvc: "[redacted]", last4: "4242" });
+    // What is not secret is kept: the error's message and type, the fields around the secrets.
+    expect(line.err).toMatchObject({ type: "Error", message: "card declined" });
+    expect(line.config.api).toEqual({ secret: "[redacted]" });
+  });
+
+  it("passes an object without secrets through as is (no copy per line)", () => {
+    const clean = { orderId: "o", nested: { number: 3, card: { last4: "4242" } } };
+    expect(censorSecrets(clean)).toBe(clean);
+    const original = { apiKey: "k", other: 1 };
+    expect(censorSecrets(original)).toEqual({ apiKey: "[redacted]", other: 1 });
+    expect(original.apiKey).toBe("k");
   });
 });

@@ -1,9 +1,36 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage } from "node:http";
-import { type FastifyInstance, type FastifyServerOptions, LogController } from "fastify";
+import {
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  type FastifyServerOptions,
+  LogController,
+} from "fastify";
 import fp from "fastify-plugin";
 
 const sane = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/**
+ * One access line per request, on completion ("request completed": method, url without its
+ * query, route, status, duration, the correlation id bound), instead of Fastify's two (incoming +
+ * completed): each line is CPU on the gateway's one thread (decision 028). A request that never
+ * completes still shows on the lines of what it did (e.g. "order accepted").
+ */
+class AccessLog extends LogController {
+  override incomingRequest() {}
+
+  override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply) {
+    const line = {
+      req: request,
+      route: request.routeOptions.url,
+      res: reply,
+      responseTime: reply.elapsedTime,
+    };
+    if (error) reply.log.error({ ...line, err: error }, "request errored");
+    else reply.log.info(line, "request completed");
+  }
+}
 
 /**
  * The correlation id is Fastify's own request id: the client's `x-correlation-id` when sane,
@@ -13,7 +40,7 @@ const sane = /^[A-Za-z0-9._:-]{1,128}$/;
 export const correlationIdOptions = {
   // Not `requestIdHeader`: Fastify would take any header value as is, and it reaches logs and messages.
   requestIdHeader: false,
-  logController: new LogController({ requestIdLogLabel: "correlationId" }),
+  logController: new AccessLog({ requestIdLogLabel: "correlationId" }),
   genReqId: (raw: IncomingMessage) => {
     const given = raw.headers["x-correlation-id"];
     return typeof given === "string" && sane.test(given) ? given : randomUUID();
