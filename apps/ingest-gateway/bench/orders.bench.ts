@@ -8,11 +8,15 @@
 // Per route: closed loop at a fixed concurrency (the maximum rate), then open loop at half that
 // rate (fixed arrival rate, latency counted from each request's scheduled time) for p50/p99.
 // A bare Fastify hello-world is measured too, as the HTTP stack's own ceiling on this machine.
+// All of it runs in a process with the services' V8 flags (serviceNodeFlags, the image's
+// NODE_OPTIONS): the gateway is measured as it runs. The report says what the load generator's
+// thread cost per request and how much of the machine's CPU stayed idle.
 //
 //   npm run bench -- gateway                                   # from the runner
 //   node apps/ingest-gateway/bench/orders.bench.ts             # alone: starts Kafka + Postgres
 //   BENCH_DURATION_MS=8000 BENCH_CONCURRENCY=32 LOG_LEVEL=info # knobs (defaults shown)
 //   BENCH_PROFILE_DIR=/tmp/prof   # a .cpuprofile of the gateway's thread per route's closed loop
+//   BENCH_NODE_FLAGS="--max-old-space-size=128 --max-semi-space-size=16"  # other V8 flags
 import { randomUUID } from "node:crypto";
 import http from "node:http";
 import os from "node:os";
@@ -35,6 +39,8 @@ type LoadSpec = {
   ratePerSecond?: number;
 };
 type LoadResult = {
+  /** The load generator's own thread CPU per request (its share of the 2 cores). */
+  clientCpuUsPerRequest: number;
   requests: number;
   errors: number;
   statuses: Record<string, number>;
@@ -138,10 +144,13 @@ async function generateLoad(spec: LoadSpec): Promise<LoadResult> {
     : (ms: number, recording: boolean) => closedLoop(Date.now() + ms, recording);
   await run(spec.warmupMs, false);
   const started = performance.now();
+  const cpuAtStart = process.threadCpuUsage();
   await run(spec.durationMs, true);
   const elapsed = (performance.now() - started) / 1000;
+  const cpu = process.threadCpuUsage(cpuAtStart);
   agent.destroy();
   return {
+    clientCpuUsPerRequest: Math.round((cpu.user + cpu.system) / Math.max(1, latencies.length)),
     requests: latencies.length,
     errors,
     statuses,
@@ -150,19 +159,43 @@ async function generateLoad(spec: LoadSpec): Promise<LoadResult> {
   };
 }
 
-/** Runs a load in a worker thread; also returns the CPU the server's (this) thread used meanwhile. */
-function loadInWorker(spec: LoadSpec): Promise<LoadResult & { serverCpuUsPerRequest: number }> {
+/** The machine's CPU time so far, summed over its cores: busy and idle, in ms. */
+function machineCpu() {
+  let busy = 0;
+  let idle = 0;
+  for (const { times } of os.cpus()) {
+    busy += times.user + times.nice + times.sys + times.irq;
+    idle += times.idle;
+  }
+  return { busy, idle };
+}
+
+type LoadFigures = LoadResult & { serverCpuUsPerRequest: number; machineIdleShare: number };
+
+/**
+ * Runs a load in a worker thread; also returns the CPU the server's (this) thread used meanwhile
+ * and the share of the machine's CPU left idle (all cores): idle CPU while the gateway's thread
+ * is saturated is what a second gateway process could use.
+ */
+function loadInWorker(spec: LoadSpec): Promise<LoadFigures> {
   return new Promise((resolve, reject) => {
     const worker = new Worker(fileURLToPath(import.meta.url), { workerData: spec });
     let cpuAtStart: NodeJS.CpuUsage | undefined;
-    // The warm-up is not counted: start the CPU clock when it ends.
-    const timer = setTimeout(() => (cpuAtStart = process.threadCpuUsage()), spec.warmupMs);
+    let machineAtStart = machineCpu();
+    // The warm-up is not counted: start the CPU clocks when it ends.
+    const timer = setTimeout(() => {
+      cpuAtStart = process.threadCpuUsage();
+      machineAtStart = machineCpu();
+    }, spec.warmupMs);
     worker.once("message", (result: LoadResult) => {
       clearTimeout(timer);
       const cpu = process.threadCpuUsage(cpuAtStart);
+      const machine = machineCpu();
+      const idle = machine.idle - machineAtStart.idle;
       resolve({
         ...result,
         serverCpuUsPerRequest: Math.round((cpu.user + cpu.system) / Math.max(1, result.requests)),
+        machineIdleShare: round(idle / Math.max(1, idle + machine.busy - machineAtStart.busy), 3),
       });
     });
     worker.once("error", reject);
@@ -176,6 +209,10 @@ export type RouteFigures = {
   maxP99Ms: number;
   /** The gateway thread's CPU per request at the maximum (load-independent, unlike rates). */
   serverCpuUsPerRequest: number;
+  /** The load generator's thread CPU per request (it shares the machine with the gateway). */
+  clientCpuUsPerRequest: number;
+  /** Share of the machine's CPU (all cores) idle during the maximum: what more processes could use. */
+  machineIdleShare: number;
   /** Mean messages per produce request during the closed loop. */
   meanBatch: number;
   /** Open loop at half the maximum. */
@@ -211,11 +248,45 @@ export type GatewayBenchmarkResult = {
   logLevel: string;
   loadAverage: { start: number[]; end: number[] };
   cpus: number;
+  /** The V8 flags of the process the gateway ran in: the services' own (serviceNodeFlags). */
+  nodeFlags: string[];
 };
 
-export async function runGatewayBenchmark(
-  options: { durationMs?: number; concurrency?: number; warmupMs?: number } = {},
-): Promise<GatewayBenchmarkResult> {
+type BenchOptions = { durationMs?: number; concurrency?: number; warmupMs?: number };
+
+/**
+ * The gateway is measured with the V8 flags it runs with (the image's NODE_OPTIONS, decision 029:
+ * a 4 MB semi-space costs it more garbage collection than Node's defaults), so a runner started
+ * without them runs the benchmark again in a child process that has them.
+ */
+export async function runGatewayBenchmark(options: BenchOptions = {}): Promise<GatewayBenchmarkResult> {
+  const { serviceNodeFlags } = await import("@bridge/local-infra");
+  // BENCH_NODE_FLAGS="--max-semi-space-size=16 …" measures other flags (what the image would run with).
+  const flags = process.env.BENCH_NODE_FLAGS?.split(" ").filter(Boolean) ?? [...serviceNodeFlags];
+  if (flags.every((flag) => process.execArgv.includes(flag))) return measureGateway(options);
+  const { execFile } = await import("node:child_process");
+  const { mkdtemp, readFile } = await import("node:fs/promises");
+  const resultFile = `${await mkdtemp(`${os.tmpdir()}/gateway-bench-`)}/result.json`;
+  const env = {
+    ...process.env,
+    BENCH_RESULT_FILE: resultFile,
+    ...(options.durationMs ? { BENCH_DURATION_MS: String(options.durationMs) } : {}),
+    ...(options.concurrency ? { BENCH_CONCURRENCY: String(options.concurrency) } : {}),
+    ...(options.warmupMs ? { BENCH_WARMUP_MS: String(options.warmupMs) } : {}),
+  };
+  await new Promise<void>((resolve, reject) => {
+    const child = execFile(
+      process.execPath,
+      [...flags, fileURLToPath(import.meta.url)],
+      { env, maxBuffer: 64 * 1024 * 1024 },
+      (error) => (error ? reject(error) : resolve()),
+    );
+    child.stderr?.pipe(process.stderr);
+  });
+  return JSON.parse(await readFile(resultFile, "utf8")) as GatewayBenchmarkResult;
+}
+
+async function measureGateway(options: BenchOptions): Promise<GatewayBenchmarkResult> {
   const durationMs = options.durationMs ?? Number(process.env.BENCH_DURATION_MS ?? 8_000);
   const concurrency = options.concurrency ?? Number(process.env.BENCH_CONCURRENCY ?? 32);
   const warmupMs = options.warmupMs ?? Number(process.env.BENCH_WARMUP_MS ?? 2_000);
@@ -438,6 +509,8 @@ export async function runGatewayBenchmark(
       maxP50Ms: max.p50Ms,
       maxP99Ms: max.p99Ms,
       serverCpuUsPerRequest: max.serverCpuUsPerRequest,
+      clientCpuUsPerRequest: max.clientCpuUsPerRequest,
+      machineIdleShare: max.machineIdleShare,
       meanBatch: round((after.sum - before.sum) / Math.max(1, after.count - before.count), 1),
       halfRateTarget,
       halfRateRps: half.rps,
@@ -513,6 +586,7 @@ export async function runGatewayBenchmark(
       logLevel,
       loadAverage: { start: loadAtStart.map((l) => round(l)), end: os.loadavg().map((l) => round(l)) },
       cpus: os.cpus().length,
+      nodeFlags: process.execArgv.filter((flag) => flag.startsWith("--max-")),
     };
   } finally {
     await gateway.close();
@@ -531,6 +605,8 @@ if (!isMainThread) {
   parentPort?.postMessage(await generateLoad(workerData as LoadSpec));
 } else if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const result = await runGatewayBenchmark();
-  console.log(JSON.stringify(result, null, 2));
+  const { writeFile } = await import("node:fs/promises");
+  if (process.env.BENCH_RESULT_FILE) await writeFile(process.env.BENCH_RESULT_FILE, JSON.stringify(result));
+  else console.log(JSON.stringify(result, null, 2));
   process.exit(0);
 }
