@@ -1,5 +1,5 @@
 import { readFile } from "node:fs/promises";
-import { loadCatalog } from "@bridge/store";
+import { completedSteps, loadCatalog } from "@bridge/store";
 import { advanceClock, freshDatabase, kafkaBrokers } from "@bridge/testkit";
 import type Stripe from "stripe";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -275,11 +275,22 @@ describe("new order: a fixed term", () => {
     const outcome = await place(email, { autoRenew: false }, plan.twelveMonthTerm);
     expect(outcome).toMatchObject({ status: "applied" });
     const sub = await h.stripe.subscriptions.retrieve(outcome.stripe.subscriptionId!);
-    const termEnd = new Date(sub.start_date * 1000);
+    // Exact, against what the writer dates the term from: its plan, recorded before any write
+    // (the writer's clock, for a customer on no test clock). Stripe keeps `cancel_at` as the
+    // integer timestamp it is sent (no rounding) and stamps `start_date` when it creates the
+    // subscription ("Date when the subscription was first created", docs.stripe.com/api/subscriptions/object),
+    // after the customer, product and price steps: seconds later with real Stripe, any time later
+    // for a resumed order. So `start_date` + 12 months is no reference (this test used to allow
+    // it 1 second, which only the emulator's speed bounded).
+    const planned = (await completedSteps(h.store.db, outcome.orderId)).get("plan") as {
+      billingStart: number;
+      cancelAt: number;
+    };
+    const termEnd = new Date(planned.billingStart * 1000);
     termEnd.setUTCMonth(termEnd.getUTCMonth() + 12);
-    // The writer dates the term from the order's time, which can be the second before the one
-    // Stripe stamps as start_date when the create crosses a second boundary.
-    expect(Math.floor(termEnd.getTime() / 1000) - (sub.cancel_at ?? 0)).toBeOneOf([0, 1]);
+    expect(planned.cancelAt).toBe(Math.floor(termEnd.getTime() / 1000));
+    expect(sub.cancel_at).toBe(planned.cancelAt);
+    expect(sub.start_date).toBeGreaterThanOrEqual(planned.billingStart);
   });
 });
 

@@ -1,7 +1,8 @@
+import { type NewOrderPlan, subscriptionCreateParams } from "@bridge/domain";
 import { createStore } from "@bridge/store";
 import { freshDatabase } from "@bridge/testkit";
 import { describe, expect, it } from "vitest";
-import { customerDetails, normaliseEmail } from "./actions/new-order.ts";
+import { customerDetails, normaliseEmail, recordPlan, replayPlan } from "./actions/new-order.ts";
 import { loadConfig } from "./config.ts";
 import { parseCrashPoint } from "./crash.ts";
 import { BoundedCache, createStripeLookups } from "./lookups.ts";
@@ -21,6 +22,24 @@ describe("new order details", () => {
       address: { line1: "1 A St", country: "GB" },
       shipping: { name: "Bo", address: { line1: "2 B St", country: "GB" } },
     });
+  });
+});
+
+describe("a fixed term's recorded plan", () => {
+  it("sends Stripe exactly the recorded start + term as cancel_at, to the second, also from a start with milliseconds", () => {
+    // A plan dated from the writer's clock (new Date(): milliseconds), a 12-month fixed term.
+    const plan = {
+      billingStart: new Date("2026-01-31T10:00:00.999Z"),
+      cancelAt: new Date("2027-01-31T10:00:00.999Z"),
+      items: [],
+      addInvoiceItems: [],
+    } as unknown as NewOrderPlan;
+    const recorded = recordPlan(plan);
+    const termEnd = new Date(recorded.billingStart * 1000);
+    termEnd.setUTCMonth(termEnd.getUTCMonth() + 12);
+    expect(recorded.cancelAt).toBe(termEnd.getTime() / 1000);
+    // A resumed order replays the record: the same second, never one off by rounding.
+    expect(subscriptionCreateParams(replayPlan(recorded), () => "price_x").cancel_at).toBe(recorded.cancelAt);
   });
 });
 

@@ -1,15 +1,22 @@
 import type { StripeEventLike } from "@bridge/domain";
-import { listEventsForSubscription } from "@bridge/store";
-import { CONSUMER } from "@bridge/sync-core";
+import type { MessageContext } from "@bridge/messaging";
+import { deferredInbox, listEventsForSubscription } from "@bridge/store";
+import { CONSUMER, createCoalescer, createSyncMetrics } from "@bridge/sync-core";
+import { Registry } from "prom-client";
 import { describe, expect, it } from "vitest";
 import {
   advanceClock,
   deliverStripeEvents,
+  gatewayMessage,
+  logger,
   seedLimioSubscription,
+  stripeRequestsMadeDuring,
   stripeSubscription,
+  syncedStripeSubscription,
   useHarness,
   utc,
 } from "../test/harness.ts";
+import { partitionKeyOf, type StripeEventOutcome, stripeEventHandler } from "./handlers/stripe-event.ts";
 
 // Decision 027: the inbox rows of events whose only effect is the row (coalesced, loop, ignored)
 // are written once per batch, just before the batch's offset is committed. Neither a row nor an
@@ -89,5 +96,66 @@ describe("the inbox written once per batch", () => {
     // Re-published, the copies sit above the refetch's watermark: they may refetch, never double an effect.
     expect(await stripeReads()).toBeLessThanOrEqual(readsBefore + 3 * subs.length);
     expect(await Promise.all(subs.map(({ subscriptionId }) => termChanges(subscriptionId)))).toEqual(renewed);
+  });
+});
+
+describe("a second copy of an event in one batch, the first one's row still queued", () => {
+  it("is a duplicate and refetches nothing, also above the coalescing watermark", async () => {
+    const { s } = await syncedStripeSubscription(ctx.h, utc(2026, 1, 15));
+    await advanceClock(ctx.h.stripe, s.clock!.id, utc(2026, 2, 16));
+    const renewal = await newEvents(new Set([s.customer.id]));
+    // Names no invoice: reflected by any refetch of the subscription below its watermark.
+    const updated = renewal.find((e) => e.type === "customer.subscription.updated")!;
+    const first = renewal.find((e) => e.type === "invoice.paid")!;
+
+    // The handler as the consumer runs it, on a partition whose log ends at offset 10 whenever a
+    // refetch reads it, so which copy sits below the watermark is the test's to decide.
+    const topic = "direct-stripe-events";
+    const watermark = 10n;
+    const coalescer = createCoalescer({
+      highWatermark: async () => watermark,
+      highWatermarks: async () => new Map([[0, watermark]]),
+      partitionSizes: async () => [],
+      groupOffsets: async () => [],
+      reachable: async () => true,
+      close: async () => {},
+    });
+    const deferred = deferredInbox(ctx.h.store.db, CONSUMER);
+    const outcomes: StripeEventOutcome[] = [];
+    const handle = stripeEventHandler(
+      {
+        store: ctx.h.store,
+        stripe: ctx.h.stripe,
+        logger,
+        metrics: createSyncMetrics(new Registry()),
+        coalescer,
+      },
+      (_eventId, outcome) => outcomes.push(outcome),
+      deferred,
+    );
+    const at = (offset: number): MessageContext => ({
+      topic,
+      partition: 0,
+      offset: String(offset),
+      appendedAt: Date.now(),
+      key: null,
+      headers: {},
+      attempt: 1,
+      retryRound: 0,
+      signal: new AbortController().signal,
+      logger,
+    });
+
+    await handle(gatewayMessage(first).envelope, at(1)); // refetches; remembered up to offset 10
+    await handle(gatewayMessage(updated).envelope, at(2)); // below it: coalesced, its row queued
+    const requests = await stripeRequestsMadeDuring(ctx.h, async () => {
+      // The same event again (a webhook retry), appended after the refetch read the log end.
+      await handle(gatewayMessage(updated).envelope, at(12));
+      await deferred.flush(partitionKeyOf(topic, 0));
+    });
+    // Without the queued row counting as seen, the copy found no row and refetched (two reads).
+    expect(requests).toEqual({});
+    expect(outcomes).toEqual(["synced", "skipped_coalesced", "duplicate"]);
+    expect(await ctx.h.inboxHas([first.id, updated.id])).toBe(true);
   });
 });

@@ -1,11 +1,25 @@
 import { PrismaPg } from "@prisma/adapter-pg";
+import pg from "pg";
 import { PrismaClient } from "./generated/client.ts";
 
 export type { Prisma } from "./generated/client.ts";
 export type { PrismaClient };
 
-/** Prisma client over the pg driver adapter (no native query engine: see prisma.config.ts). */
-export function createPrismaClient(databaseUrl: string, options: { poolSize?: number } = {}): PrismaClient {
-  const adapter = new PrismaPg({ connectionString: databaseUrl, max: options.poolSize ?? 10 });
-  return new PrismaClient({ adapter });
+/** The one pg pool of a store: Prisma's driver adapter and `Store.sql` both draw from it. */
+export function createPool(databaseUrl: string, options: { poolSize?: number } = {}): pg.Pool {
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: options.poolSize ?? 10 });
+  // An idle connection dropped (Postgres restarting) must not crash the process: the pool
+  // discards it and the next query connects again. (The adapter adds its own listener only once
+  // Prisma connects, and removes it on $disconnect.)
+  pool.on("error", () => {});
+  return pool;
+}
+
+/**
+ * Prisma client over the pg driver adapter (no native query engine: see prisma.config.ts), on a
+ * pool the caller owns: adapter-pg 7.x does not end an external pool on `$disconnect` unless given
+ * `disposeExternalPool`, so the caller ends it after disconnecting.
+ */
+export function createPrismaClient(pool: pg.Pool): PrismaClient {
+  return new PrismaClient({ adapter: new PrismaPg(pool) });
 }

@@ -1,5 +1,6 @@
 import { freshDatabase } from "@bridge/local-infra/testing";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import {
   appendEvent,
   completedSteps,
@@ -194,5 +195,44 @@ describe("catalog loading", () => {
     await expect(loadCatalog(store.db, { offers: [{ ...json.offers[0], charges: [] }] })).rejects.toThrow(
       /offers\.0\.charges/,
     );
+  });
+});
+
+describe("one pg pool per store", () => {
+  it("holds at most poolSize connections while Prisma and sql query at once, and none after close()", async () => {
+    const databaseUrl = await freshDatabase("one_pool");
+    const tagged = new URL(databaseUrl);
+    tagged.searchParams.set("application_name", "store-one-pool");
+    const poolSize = 3;
+    const pooled = createStore(tagged.toString(), { poolSize });
+    const observer = new pg.Client({ connectionString: databaseUrl });
+    await observer.connect();
+    const openConnections = async () =>
+      (
+        await observer.query<{ n: number }>(
+          "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'store-one-pool'",
+        )
+      ).rows[0]?.n ?? 0;
+    try {
+      let done = false;
+      const work = Promise.all([
+        ...Array.from({ length: 8 }, () => pooled.db.$queryRaw`SELECT 1 AS "slept" FROM pg_sleep(0.1)`),
+        ...Array.from({ length: 8 }, () => pooled.sql("SELECT 1 AS slept FROM pg_sleep(0.1)", [])),
+      ]).finally(() => {
+        done = true;
+      });
+      let most = 0;
+      while (!done) most = Math.max(most, await openConnections());
+      await work;
+      // Two pools (Prisma's own plus a separate one for sql) reached poolSize + 4 here.
+      expect(most).toBeGreaterThan(0);
+      expect(most).toBeLessThanOrEqual(poolSize);
+
+      await pooled.close();
+      await pooled.close(); // a second close is harmless
+      await vi.waitFor(async () => expect(await openConnections()).toBe(0), { timeout: 5_000, interval: 20 });
+    } finally {
+      await observer.end();
+    }
   });
 });

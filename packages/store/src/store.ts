@@ -1,5 +1,4 @@
-import pg from "pg";
-import { createPrismaClient, type Prisma, type PrismaClient } from "./client.ts";
+import { createPool, createPrismaClient, type Prisma, type PrismaClient } from "./client.ts";
 
 /** A Prisma client or an open transaction: every repository function accepts either. */
 export type Db = PrismaClient | Prisma.TransactionClient;
@@ -20,24 +19,22 @@ export type Store = {
    * One parameterised SQL read through the pg driver alone, for a hot path (the gateway's
    * idempotency read, decision 028): Prisma's client engine compiles every query, raw ones too,
    * in its query compiler (~540 µs of CPU per query here, against ~165 µs for the same query
-   * through pg). Rows as pg returns them (jsonb parsed). Its pool opens on first use.
+   * through pg). Rows as pg returns them (jsonb parsed). It shares Prisma's pool, so a store
+   * never holds more than `poolSize` connections.
    */
   sql<T>(text: string, values: unknown[]): Promise<T[]>;
+  /** Disconnects Prisma, then ends the pool (every connection closed). */
   close(): Promise<void>;
 };
 
+/** `poolSize` (default 10) caps the store's connections, Prisma's and `sql`'s together. */
 export function createStore(databaseUrl: string, options: { poolSize?: number } = {}): Store {
-  const db = createPrismaClient(databaseUrl, options);
-  let pool: pg.Pool | undefined;
+  const pool = createPool(databaseUrl, options);
+  const db = createPrismaClient(pool);
+  let closing: Promise<void> | undefined;
   return {
     db,
     async sql<T>(text: string, values: unknown[]) {
-      if (!pool) {
-        pool = new pg.Pool({ connectionString: databaseUrl, max: 4 });
-        // An idle connection dropped (Postgres restarting) must not crash the process: the pool
-        // discards it and the next query connects again.
-        pool.on("error", () => {});
-      }
       return (await pool.query(text, values)).rows as T[];
     },
     transaction: (work, txOptions = {}) =>
@@ -50,8 +47,11 @@ export function createStore(databaseUrl: string, options: { poolSize?: number } 
         return false;
       }
     },
-    async close() {
-      await Promise.all([db.$disconnect(), pool?.end()]);
+    close() {
+      // Prisma first: its adapter gives the pool back (it does not end a pool it was handed).
+      // Once: pg refuses a second end() of a pool.
+      closing ??= db.$disconnect().then(() => pool.end());
+      return closing;
     },
   };
 }

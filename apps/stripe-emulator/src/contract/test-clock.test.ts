@@ -1,4 +1,4 @@
-import type Stripe from "stripe";
+import Stripe from "stripe";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   advanceClock,
@@ -450,4 +450,59 @@ describe("test clock: monthly renewals, a card that starts declining, dunning, c
     expect(received.filter((type) => type === "invoice.paid")).toHaveLength(renewals);
     await receiver.close();
   }, 120_000);
+});
+
+describe("test clock: objects of an advancing clock refuse writes", () => {
+  it("answers 400 invalid_request_error to writes on the clock's objects until it is ready, reads stay allowed", async () => {
+    const { clock, customer, price } = await billingSetup(stripe, {
+      card: "pm_card_visa",
+      frozenTime: utc(2029, 1, 15),
+    });
+    const sub = await stripe.subscriptions.create({ customer: customer.id, items: [{ price: price.id }] });
+    const elsewhere = await billingSetup(stripe, { withClock: false });
+    const stored = h.emu.state.get("test_helpers.test_clock", clock!.id)!;
+    // Held `advancing` as the advance route leaves it until its work is done (which the route
+    // schedules on the next macrotask, too soon to be caught reliably from outside).
+    stored.status = "advancing";
+
+    const refusal = (error: unknown) => {
+      expect(error).toBeInstanceOf(Stripe.errors.StripeInvalidRequestError);
+      const stripeError = error as Stripe.errors.StripeError;
+      expect(stripeError.statusCode).toBe(400);
+      expect(stripeError.message).toContain(`test clock ${clock!.id}`);
+      expect(stripeError.message).toContain("advancing");
+      return true;
+    };
+    const refused = (call: Promise<unknown>) => call.then(() => false, refusal);
+    const update = { metadata: { note: "during advance" } };
+    const key = `during-advance-${sub.id}`;
+    expect(await refused(stripe.subscriptions.update(sub.id, update, { idempotencyKey: key }))).toBe(true);
+    expect(await refused(stripe.subscriptions.cancel(sub.id))).toBe(true);
+    expect(await refused(stripe.customers.update(customer.id, update))).toBe(true);
+    expect(await refused(stripe.customers.del(customer.id))).toBe(true);
+    expect(
+      await refused(stripe.subscriptions.create({ customer: customer.id, items: [{ price: price.id }] })),
+    ).toBe(true);
+    expect(await refused(stripe.paymentMethods.attach("pm_card_mastercard", { customer: customer.id }))).toBe(
+      true,
+    );
+    expect(await refused(stripe.invoices.create({ customer: customer.id }))).toBe(true);
+    expect(await refused(stripe.customers.create({ email: "late@example.com", test_clock: clock!.id }))).toBe(
+      true,
+    );
+    const invoice = await stripe.invoices.retrieve(sub.latest_invoice as string);
+    expect(await refused(stripe.invoices.update(invoice.id, update))).toBe(true);
+
+    // Reads are answered, and objects of no clock (or another) are not held.
+    expect((await stripe.subscriptions.retrieve(sub.id)).metadata).toEqual({});
+    expect((await stripe.customers.retrieve(customer.id)).id).toBe(customer.id);
+    expect((await stripe.invoices.list({ customer: customer.id })).data.length).toBeGreaterThan(0);
+    expect((await stripe.customers.update(elsewhere.customer.id, update)).metadata).toEqual(update.metadata);
+
+    await runAdvance(h.emu.handle.emulator, stored, utc(2029, 1, 16), 0);
+    expect((await stripe.testHelpers.testClocks.retrieve(clock!.id)).status).toBe("ready");
+    // The refusal kept nothing for its idempotency key: the same request now applies.
+    const applied = await stripe.subscriptions.update(sub.id, update, { idempotencyKey: key });
+    expect(applied.metadata).toEqual(update.metadata);
+  });
 });

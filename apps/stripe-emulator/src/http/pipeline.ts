@@ -2,6 +2,7 @@ import type { Logger } from "@bridge/observability";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { Call, Emulator, Route } from "../context.ts";
 import { isJsonObject, type JsonObject } from "../types.ts";
+import { refuseWhileAdvancing } from "./advancing.ts";
 import { authenticate } from "./auth.ts";
 import { StripeApiError } from "./errors.ts";
 import { applyExpand } from "./expand.ts";
@@ -97,7 +98,7 @@ async function runIdempotently(
   }
 }
 
-/** Rate limit, injected faults, the object lock, then the call itself. */
+/** Rate limit, injected faults, the object lock, a clock advancing, then the call itself. */
 async function answerCall(
   p: Pipeline,
   route: Route,
@@ -126,6 +127,7 @@ async function answerCall(
       },
       apiKey,
     };
+    refuseWhileAdvancing(p.emulator, route, call);
     return await runIdempotently(p, route, req, call, requestId);
   } finally {
     if (lockKey) p.locks.delete(lockKey);

@@ -86,7 +86,7 @@ type RecordedPlan = Omit<NewOrderPlan, "billingStart" | "trialEnd" | "cancelAt">
 };
 const toUnix = (d: Date) => Math.floor(d.getTime() / 1000);
 const fromUnix = (s: number) => new Date(s * 1000);
-function recordPlan({ billingStart, trialEnd, cancelAt, ...rest }: NewOrderPlan): RecordedPlan {
+export function recordPlan({ billingStart, trialEnd, cancelAt, ...rest }: NewOrderPlan): RecordedPlan {
   return {
     ...rest,
     billingStart: toUnix(billingStart),
@@ -94,7 +94,7 @@ function recordPlan({ billingStart, trialEnd, cancelAt, ...rest }: NewOrderPlan)
     ...(cancelAt ? { cancelAt: toUnix(cancelAt) } : {}),
   };
 }
-function replayPlan({ billingStart, trialEnd, cancelAt, ...rest }: RecordedPlan): NewOrderPlan {
+export function replayPlan({ billingStart, trialEnd, cancelAt, ...rest }: RecordedPlan): NewOrderPlan {
   return {
     ...rest,
     billingStart: fromUnix(billingStart),

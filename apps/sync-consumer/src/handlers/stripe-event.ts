@@ -66,6 +66,14 @@ export function stripeEventHandler(
     // The message's logger already binds messageId, messageType and correlationId.
     const log = context.logger.child({ stripeEventId: data.eventId, type: data.type });
 
+    // A copy of this event already handled in this batch whose row is still queued (coalesced,
+    // loop, ignored) is a duplicate, as it will be once the row is written: without this, the
+    // second copy found no row and, above the coalescing watermark, refetched Stripe.
+    if (deferred?.isQueued(partitionKeyOf(context.topic, context.partition), envelope.id)) {
+      log.debug("a copy of this event is queued in this batch: duplicate");
+      return inboxOnly(envelope, context, "duplicate", () => {});
+    }
+
     const loop = isLimioInitiated(event, {});
     if (loop.limioInitiated) {
       log.debug({ reasons: loop.reasons }, "Limio-initiated Stripe event: not synced");

@@ -35,24 +35,33 @@ export async function handleOnce<T>(
 export type DeferredInbox = {
   /** Queue the row of `messageId` on a partition; `settled` runs at the flush that writes it. */
   add(partitionKey: string, messageId: string, settled: (duplicate: boolean) => void): void;
+  /**
+   * Is a row of `messageId` queued on the partition (not written yet)? A second copy of the message
+   * in the same batch is then a duplicate, as it would be once the row is written.
+   */
+  isQueued(partitionKey: string, messageId: string): boolean;
   /** Writes the partition's queued rows (one INSERT … ON CONFLICT DO NOTHING) and settles them. */
   flush(partitionKey: string): Promise<void>;
 };
 
 export function deferredInbox(db: Db, consumer: string): DeferredInbox {
-  const queued = new Map<string, { messageId: string; settled: (duplicate: boolean) => void }[]>();
+  type Queue = { rows: { messageId: string; settled: (duplicate: boolean) => void }[]; ids: Set<string> };
+  const queued = new Map<string, Queue>();
   return {
     add(partitionKey, messageId, settled) {
-      const rows = queued.get(partitionKey) ?? [];
-      queued.set(partitionKey, rows);
-      rows.push({ messageId, settled });
+      const queue = queued.get(partitionKey) ?? { rows: [], ids: new Set<string>() };
+      queued.set(partitionKey, queue);
+      queue.rows.push({ messageId, settled });
+      queue.ids.add(messageId);
     },
+    isQueued: (partitionKey, messageId) => queued.get(partitionKey)?.ids.has(messageId) ?? false,
     async flush(partitionKey) {
-      const rows = queued.get(partitionKey);
-      if (!rows || rows.length === 0) return;
+      const queue = queued.get(partitionKey);
+      if (!queue || queue.rows.length === 0) return;
       // Taken off first: if the write fails, the batch is redelivered and queues its rows again.
       queued.delete(partitionKey);
-      const ids = [...new Set(rows.map((r) => r.messageId))];
+      const { rows } = queue;
+      const ids = [...queue.ids];
       const created = await db.inboxMessage.createManyAndReturn({
         data: ids.map((messageId) => ({ consumer, messageId })),
         skipDuplicates: true,
