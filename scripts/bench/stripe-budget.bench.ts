@@ -66,7 +66,14 @@ export type BudgetPhase = {
    * at once), and the parts of handler time spent waiting for the budget and for Stripe's
    * answers (the rest: Postgres, CPU, the coalescer's settle wait).
    */
-  syncTime: { slotsBusy: number; budgetWait: number; stripe: number };
+  syncTime: {
+    slotsBusy: number;
+    budgetWait: number;
+    stripe: number;
+    /** Parts of handler time in the coalescer's settle wait (and log position read), and in transactions. */
+    settle: number;
+    transaction: number;
+  };
   otherErrors: number;
   orders: number;
   ordersApplied: number;
@@ -137,6 +144,8 @@ async function counters(p: Processes) {
     syncHandlerSeconds: sumOver(sync, "messaging_handle_duration_seconds_sum"),
     syncBudgetWaitSeconds: sumOver(sync, "stripe_limiter_wait_seconds_sum"),
     syncStripeSeconds: sumOver(sync, "stripe_request_duration_seconds_sum"),
+    syncSettleSeconds: sumOver(sync, "sync_phase_duration_seconds_sum", { phase: "settle" }),
+    syncTransactionSeconds: sumOver(sync, "sync_phase_duration_seconds_sum", { phase: "transaction" }),
   };
 }
 
@@ -233,6 +242,8 @@ async function runPhase(
       slotsBusy: counted.syncHandlerSeconds / (seconds * SYNCS * PARTITION_CONCURRENCY),
       budgetWait: counted.syncBudgetWaitSeconds / Math.max(1e-9, counted.syncHandlerSeconds),
       stripe: counted.syncStripeSeconds / Math.max(1e-9, counted.syncHandlerSeconds),
+      settle: counted.syncSettleSeconds / Math.max(1e-9, counted.syncHandlerSeconds),
+      transaction: counted.syncTransactionSeconds / Math.max(1e-9, counted.syncHandlerSeconds),
     },
     otherErrors: requests.other,
     orders: ids.length,
@@ -335,13 +346,15 @@ export function formatStripeBudgetBenchmark(result: StripeBudgetBenchmarkResult)
       r.syncTime.slotsBusy.toFixed(2).padStart(15),
       r.syncTime.budgetWait.toFixed(2).padStart(17),
       r.syncTime.stripe.toFixed(2).padStart(19),
+      r.syncTime.settle.toFixed(2).padStart(13),
+      r.syncTime.transaction.toFixed(2).padStart(18),
     ].join(" | "),
   );
   return [
     `load                   |     s |  req/s | budget | writers | sync  | webhooks/events |  429s             | failed | p50 ms | p99 ms`,
     ...rows,
     "",
-    `load                   | writer budget wait ms | sync slots busy | of it budget wait | of it Stripe answers`,
+    `load                   | writer budget wait ms | sync slots busy | of it budget wait | of it Stripe answers | of it settle | of it transactions`,
     ...times,
     `sync ${result.syncCoalescing ? "coalescing" : "refetching per event"}; ${result.storm.renewalsConverged}/${result.renewals} renewals converged when the storm's window closed; load average ${result.loadAverage.join(", ")}`,
   ].join("\n");
