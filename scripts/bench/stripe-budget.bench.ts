@@ -5,7 +5,9 @@
 // fixed rate (open loop), twice in the same run:
 // 1. orders alone (the latency baseline; the sync-consumers only sync the new orders);
 // 2. the same orders during a renewal storm: N subscriptions on one test clock, the clock advanced
-//    as the orders start, so the sync-consumers' background work competes with the writers. The
+//    and the orders started once the storm reaches the budget (the sync's first request; at the
+//    advance with `--budget-from-advance=1`), so the sync-consumers' background work competes with
+//    the writers. The
 //    sync runs as the product does (coalescing) on a storm big enough to outlast the window (see
 //    runStripeBudgetBenchmark); `--budget-coalesce=0` refetches per event instead.
 // Requests are the emulator's own log over the window (2xx, 429s, other errors); an order's
@@ -50,6 +52,8 @@ export type BudgetPhase = {
   /** Successful Stripe requests per second over the window, every process together. */
   requestsPerSecond: number;
   fractionOfBudget: number;
+  /** Successful requests in each second of the window (where the account was not kept full). */
+  requestsBySecond: number[];
   writerRequestsPerSecond: number;
   syncRequestsPerSecond: number;
   http429: number;
@@ -66,7 +70,14 @@ export type BudgetPhase = {
    * at once), and the parts of handler time spent waiting for the budget and for Stripe's
    * answers (the rest: Postgres, CPU, the coalescer's settle wait).
    */
-  syncTime: { slotsBusy: number; budgetWait: number; stripe: number };
+  syncTime: {
+    slotsBusy: number;
+    budgetWait: number;
+    stripe: number;
+    /** Parts of handler time in the coalescer's settle wait (and log position read), and in transactions. */
+    settle: number;
+    transaction: number;
+  };
   otherErrors: number;
   orders: number;
   ordersApplied: number;
@@ -75,6 +86,11 @@ export type BudgetPhase = {
   orderP99Ms: number;
   /** Storm subscriptions converged when the orders were done (the storm goes on after the window). */
   renewalsConverged: number;
+  /**
+   * From the clock advance to the sync's first Stripe request of the storm (the window opens
+   * then, unless `--budget-from-advance=1`): the settle wait and delivery of the first renewals.
+   */
+  stormToFirstSyncRequestMs: number;
 };
 
 export type StripeBudgetBenchmarkResult = {
@@ -85,6 +101,8 @@ export type StripeBudgetBenchmarkResult = {
   renewals: number;
   /** The sync-consumers' SYNC_COALESCE (on by default, as in the product). */
   syncCoalescing: boolean;
+  /** `--budget-from-advance=1`: the storm's window opened at the clock advance, not at the sync's first request. */
+  windowFromAdvance: boolean;
   alone: BudgetPhase;
   storm: BudgetPhase;
   ratios: { orderP99StormToAlone: number; orderP50StormToAlone: number };
@@ -101,14 +119,17 @@ async function requestsBetween(services: BridgeServices, from: number, to: numbe
   let ok = 0;
   let rateLimited = 0;
   let other = 0;
+  const okBySecond = Array.from({ length: Math.ceil((to - from) / 1000) }, () => 0);
   for (const entry of log) {
     const at = Date.parse(entry.at);
     if (at < from || at >= to) continue;
-    if (entry.status < 300) ok += 1;
-    else if (entry.status === 429) rateLimited += 1;
+    if (entry.status < 300) {
+      ok += 1;
+      okBySecond[Math.floor((at - from) / 1000)]! += 1;
+    } else if (entry.status === 429) rateLimited += 1;
     else other += 1;
   }
-  return { ok, rateLimited, other };
+  return { ok, rateLimited, other, okBySecond };
 }
 
 /** The /metrics texts of the writers or the sync-consumers, every process. */
@@ -137,6 +158,8 @@ async function counters(p: Processes) {
     syncHandlerSeconds: sumOver(sync, "messaging_handle_duration_seconds_sum"),
     syncBudgetWaitSeconds: sumOver(sync, "stripe_limiter_wait_seconds_sum"),
     syncStripeSeconds: sumOver(sync, "stripe_request_duration_seconds_sum"),
+    syncSettleSeconds: sumOver(sync, "sync_phase_duration_seconds_sum", { phase: "settle" }),
+    syncTransactionSeconds: sumOver(sync, "sync_phase_duration_seconds_sum", { phase: "transaction" }),
   };
 }
 
@@ -183,7 +206,12 @@ async function runPhase(
   p: Processes,
   store: Store,
   orders: PlannedOrder[],
-  options: { perSecond: number; seconds: number; storm?: { clockId: string; limioIds: string[] } },
+  options: {
+    perSecond: number;
+    seconds: number;
+    storm?: { clockId: string; limioIds: string[] };
+    fromAdvance?: boolean;
+  },
 ): Promise<BudgetPhase> {
   const { stripe } = createStripeClient({
     secretKey: p.services.stripeSecretKey,
@@ -193,8 +221,25 @@ async function runPhase(
   const before = await counters(p);
   const deliveriesBefore = ((await emulator(p.services, "GET", "webhooks/deliveries")).data as unknown[])
     .length;
-  // The clock advance is the bench's own request: it comes before the window opens.
-  if (options.storm) await advancePastRenewal(stripe, options.storm.clockId);
+  // The clock advance is the bench's own request: it comes before the window opens. The window
+  // opens when the storm reaches the budget (the sync's first request): before that the sync
+  // trails the log by its settle time (decision 023 §4), latency no sharing of the budget can fill.
+  let stormToFirstSyncRequestMs = 0;
+  if (options.storm) {
+    await advancePastRenewal(stripe, options.storm.clockId);
+    const advancedAt = Date.now();
+    if (!options.fromAdvance) {
+      const syncRequests = async () => sumOver(await metricsOf(p, "sync"), "stripe_requests_total");
+      const syncRequestsBefore = await syncRequests();
+      await waitFor(
+        async () => (await syncRequests()) > syncRequestsBefore,
+        60_000,
+        "the storm's first sync request",
+        50,
+      );
+    }
+    stormToFirstSyncRequestMs = Date.now() - advancedAt;
+  }
   const from = Date.now();
   const posted = await offerOrders(p, orders, options.perSecond, newClientStats());
   const ids = posted.map((o) => o.orderId);
@@ -220,6 +265,7 @@ async function runPhase(
     seconds,
     requestsPerSecond: requests.ok / seconds,
     fractionOfBudget: requests.ok / seconds / LIMIT,
+    requestsBySecond: requests.okBySecond,
     writerRequestsPerSecond: counted.writerOk / seconds,
     syncRequestsPerSecond: counted.syncOk / seconds,
     http429: requests.rateLimited,
@@ -233,6 +279,8 @@ async function runPhase(
       slotsBusy: counted.syncHandlerSeconds / (seconds * SYNCS * PARTITION_CONCURRENCY),
       budgetWait: counted.syncBudgetWaitSeconds / Math.max(1e-9, counted.syncHandlerSeconds),
       stripe: counted.syncStripeSeconds / Math.max(1e-9, counted.syncHandlerSeconds),
+      settle: counted.syncSettleSeconds / Math.max(1e-9, counted.syncHandlerSeconds),
+      transaction: counted.syncTransactionSeconds / Math.max(1e-9, counted.syncHandlerSeconds),
     },
     otherErrors: requests.other,
     orders: ids.length,
@@ -241,6 +289,7 @@ async function runPhase(
     orderP50Ms: percentile(latencies, 50),
     orderP99Ms: percentile(latencies, 99),
     renewalsConverged: options.storm ? await converged(store, options.storm.limioIds) : 0,
+    stormToFirstSyncRequestMs,
   };
 }
 
@@ -255,6 +304,7 @@ export async function runStripeBudgetBenchmark(): Promise<StripeBudgetBenchmarkR
   // waiting for the budget: it competes with the writers.
   const renewals = argument("budget-renewals", 120);
   const coalesce = argument("budget-coalesce", 1) === 1;
+  const fromAdvance = argument("budget-from-advance", 0) === 1;
   const syncEnv = { SYNC_COALESCE: String(coalesce) };
   const kafkaBrokers = process.env.KAFKA_BROKERS!;
   const databaseUrl = process.env.DATABASE_URL!;
@@ -289,7 +339,7 @@ export async function runStripeBudgetBenchmark(): Promise<StripeBudgetBenchmarkR
     const alone = await runPhase(p, store, orders.slice(0, count), { perSecond, seconds });
     await waitFor(() => allSyncsDrained(p), 120_000, "the orders' webhooks to drain", 500);
     process.stderr.write(`[bench]   orders during a storm of ${renewals} renewals\n`);
-    const during = await runPhase(p, store, orders.slice(count), { perSecond, seconds, storm });
+    const during = await runPhase(p, store, orders.slice(count), { perSecond, seconds, storm, fromAdvance });
     return {
       limitPerSecond: LIMIT,
       writers: WRITERS,
@@ -297,6 +347,7 @@ export async function runStripeBudgetBenchmark(): Promise<StripeBudgetBenchmarkR
       ordersPerSecondOffered: perSecond,
       renewals,
       syncCoalescing: coalesce,
+      windowFromAdvance: fromAdvance,
       alone,
       storm: during,
       ratios: {
@@ -335,14 +386,19 @@ export function formatStripeBudgetBenchmark(result: StripeBudgetBenchmarkResult)
       r.syncTime.slotsBusy.toFixed(2).padStart(15),
       r.syncTime.budgetWait.toFixed(2).padStart(17),
       r.syncTime.stripe.toFixed(2).padStart(19),
+      r.syncTime.settle.toFixed(2).padStart(13),
+      r.syncTime.transaction.toFixed(2).padStart(18),
     ].join(" | "),
   );
   return [
     `load                   |     s |  req/s | budget | writers | sync  | webhooks/events |  429s             | failed | p50 ms | p99 ms`,
     ...rows,
     "",
-    `load                   | writer budget wait ms | sync slots busy | of it budget wait | of it Stripe answers`,
+    `load                   | writer budget wait ms | sync slots busy | of it budget wait | of it Stripe answers | of it settle | of it transactions`,
     ...times,
-    `sync ${result.syncCoalescing ? "coalescing" : "refetching per event"}; ${result.storm.renewalsConverged}/${result.renewals} renewals converged when the storm's window closed; load average ${result.loadAverage.join(", ")}`,
+    ...[result.alone, result.storm].map(
+      (r) => `${r.storm ? "storm" : "alone"}: requests second by second ${r.requestsBySecond.join(" ")}`,
+    ),
+    `sync ${result.syncCoalescing ? "coalescing" : "refetching per event"}; the storm's window opened ${(result.storm.stormToFirstSyncRequestMs / 1000).toFixed(1)} s after the clock advance${result.windowFromAdvance ? "" : " (at the sync's first request)"}; ${result.storm.renewalsConverged}/${result.renewals} renewals converged when it closed; load average ${result.loadAverage.join(", ")}`,
   ].join("\n");
 }

@@ -5,12 +5,13 @@ import { createRateLimiter, defaultRateFor, type RateLimiter } from "./rate-limi
 /**
  * Who is asking: orders (the writer) are served first; background work (sync, backfill) may use
  * the whole budget while no order is active, leaves a reserve of each window to orders while they
- * are, and waits while an order is short.
+ * are, and leaves free the slots an order short of grants has claimed.
  */
 export type BudgetLane = "orders" | "background";
 
 /** One take (the store's `StripeGrantRequest` says what each field means). */
 export type BudgetTakeRequest = Record<"want" | "limit" | "reserve" | "windowMs" | "holdMs", number> & {
+  taker: string;
   priority: boolean;
 };
 
@@ -75,8 +76,8 @@ export function createSharedBudget(options: SharedBudgetOptions): SharedBudget {
   const windowMs = options.windowMs ?? 1_030;
   const reserve = options.reserve ?? Math.max(1, Math.round(limit / 10));
   const ratePerSecond = (limit * 1000) / windowMs;
-  // An order short of grants holds background work off until four slots' time after its slot frees:
-  // long enough for the order's next takes to arrive before background work's.
+  // An order short of grants keeps the slots it lacks from background work until four slots' time
+  // after they free: long enough for the order to come back for them first.
   const holdMs = Math.ceil((4 * windowMs) / limit);
   const storeTimeoutMs = options.storeTimeoutMs ?? 500;
   const retryStoreMs = options.retryStoreMs ?? 1_000;
@@ -127,9 +128,13 @@ export function createSharedBudget(options: SharedBudgetOptions): SharedBudget {
           serveNext();
           continue;
         }
+        // Let the callers that ask in this same turn of the event loop (an order's next calls, a
+        // batch's handlers) join this take: one round trip, and an order short of slots claims all
+        // it lacks at once.
+        await new Promise((resolve) => setImmediate(resolve));
         let grant: { granted: number; waitMs: number };
         try {
-          const request = { want: waiters.length, limit, reserve, windowMs, holdMs };
+          const request = { taker: memberId, want: waiters.length, limit, reserve, windowMs, holdMs };
           grant = await withTimeout(store.take({ ...request, priority: lane === "orders" }), storeTimeoutMs);
         } catch (error) {
           switchTo("fallback", error);
