@@ -5,13 +5,12 @@ import { createRateLimiter, defaultRateFor, type RateLimiter } from "./rate-limi
 /**
  * Who is asking: orders (the writer) are served first; background work (sync, backfill) may use
  * the whole budget while no order is active, leaves a reserve of each window to orders while they
- * are, and leaves free the slots an order short of grants has claimed.
+ * are, and waits while an order is short.
  */
 export type BudgetLane = "orders" | "background";
 
 /** One take (the store's `StripeGrantRequest` says what each field means). */
 export type BudgetTakeRequest = Record<"want" | "limit" | "reserve" | "windowMs" | "holdMs", number> & {
-  taker: string;
   priority: boolean;
 };
 
@@ -76,8 +75,8 @@ export function createSharedBudget(options: SharedBudgetOptions): SharedBudget {
   const windowMs = options.windowMs ?? 1_030;
   const reserve = options.reserve ?? Math.max(1, Math.round(limit / 10));
   const ratePerSecond = (limit * 1000) / windowMs;
-  // An order short of grants keeps the slots it lacks from background work until four slots' time
-  // after they free: long enough for the order to come back for them first.
+  // An order short of grants holds background work off until four slots' time after its slot frees:
+  // long enough for the order's next takes to arrive before background work's.
   const holdMs = Math.ceil((4 * windowMs) / limit);
   const storeTimeoutMs = options.storeTimeoutMs ?? 500;
   const retryStoreMs = options.retryStoreMs ?? 1_000;
@@ -128,13 +127,9 @@ export function createSharedBudget(options: SharedBudgetOptions): SharedBudget {
           serveNext();
           continue;
         }
-        // Let the callers that ask in this same turn of the event loop (an order's next calls, a
-        // batch's handlers) join this take: one round trip, and an order short of slots claims all
-        // it lacks at once.
-        await new Promise((resolve) => setImmediate(resolve));
         let grant: { granted: number; waitMs: number };
         try {
-          const request = { taker: memberId, want: waiters.length, limit, reserve, windowMs, holdMs };
+          const request = { want: waiters.length, limit, reserve, windowMs, holdMs };
           grant = await withTimeout(store.take({ ...request, priority: lane === "orders" }), storeTimeoutMs);
         } catch (error) {
           switchTo("fallback", error);

@@ -2,8 +2,6 @@ import type { Db } from "../store.ts";
 
 /** One take from a shared Stripe budget (decision 016). */
 export type StripeGrantRequest = {
-  /** Who takes (a process's member id): an order's claim is its taker's, replaced on its next take. */
-  taker: string;
   /** Grants wanted now (the process's waiting requests). */
   want: number;
   /** The account's limit: no window ever holds more grants. */
@@ -15,10 +13,9 @@ export type StripeGrantRequest = {
   reserve: number;
   windowMs: number;
   /**
-   * A priority taker (orders) that gets fewer grants than it wants claims the slots it lacks:
-   * background takers leave that many slots free until `holdMs` after the last of them frees (or
-   * until the taker takes again), so it wins them even if it comes back a little late, while
-   * background work keeps every other slot that frees meanwhile.
+   * A priority taker (orders) that gets fewer grants than it wants holds the others off until
+   * `holdMs` after the slot it waits for frees (or until it is served in full), so it wins that
+   * slot even if it comes back for it a little late.
    */
   priority: boolean;
   holdMs: number;
@@ -32,74 +29,61 @@ export type StripeGrant = { granted: number; waitMs: number; grantedAt: Date };
 
 /**
  * The Postgres side of the shared Stripe budget: a row per account holding the times of the grants
- * in the last window (and which of them were the orders'), and the slots orders short of grants
- * have claimed, taken from under a row lock in one statement, so that however many processes take,
- * no window ever holds more than `limit` grants. Knows nothing of Stripe.
+ * in the last window (and which of them were the orders'), taken from under a row lock in one
+ * statement, so that however many processes take, no window ever holds more than `limit` grants.
+ * Knows nothing of Stripe.
  */
 export function stripeBudgetStore(db: Db, budgetId: string) {
   const take = async (request: StripeGrantRequest): Promise<StripeGrant> => {
-    const { taker, want, limit, reserve, windowMs, priority, holdMs } = request;
+    const { want, limit, reserve, windowMs, priority, holdMs } = request;
     const rows = await db.$queryRaw<{ granted: number; waitMs: number; grantedAt: Date }[]>`
       WITH locked AS (
-        SELECT b.id,
+        SELECT b.id, b."priorityWaitingUntil" AS waiting,
           make_interval(secs => ${windowMs / 1000}::float8) AS win,
           -- Never earlier than a grant already made: the clock may have been read before a lock wait.
           GREATEST(clock_timestamp(), (SELECT max(t) FROM unnest(b.recent) AS t)) AS at,
-          COALESCE(b.recent, '{}') AS recent, COALESCE(b."recentOrders", '{}') AS orders,
-          b."orderClaims" AS claims
+          COALESCE(b.recent, '{}') AS recent, COALESCE(b."recentOrders", '{}') AS orders
         FROM "StripeBudget" AS b WHERE b.id = ${budgetId} FOR UPDATE
       ), kept AS (
-        -- Grants still in the window; claims not yet expired, but never this order's own (its take
-        -- replaces its claim).
-        SELECT id, win, at,
+        SELECT id, waiting, win, at,
           ARRAY(SELECT t FROM unnest(recent) AS t WHERE t > at - win ORDER BY t) AS recent,
-          ARRAY(SELECT t FROM unnest(orders) AS t WHERE t > at - win ORDER BY t) AS orders,
-          COALESCE((SELECT jsonb_object_agg(k, v) FROM jsonb_each(claims) AS c(k, v)
-            WHERE (v->>'until')::timestamptz > at AND NOT (${priority} AND k = ${taker})), '{}') AS claims
+          ARRAY(SELECT t FROM unnest(orders) AS t WHERE t > at - win ORDER BY t) AS orders
         FROM locked
-      ), claimed AS (
-        SELECT kept.*,
-          (SELECT COALESCE(sum((v->>'slots')::int), 0)::int FROM jsonb_each(claims) AS c(k, v)) AS slots,
-          (SELECT min((v->>'until')::timestamptz) FROM jsonb_each(claims) AS c(k, v)) AS "claimEnds"
-        FROM kept
       ), capped AS (
-        -- The most grants the window may hold after this take: all of the limit for orders; for
-        -- background work, the limit less the slots orders claimed and, while an order took in the
-        -- window, less the part of the reserve the orders have not used yet.
-        SELECT claimed.*,
-          CASE WHEN ${priority} THEN ${limit}::int
-               ELSE ${limit}::int - slots
-                 - CASE WHEN cardinality(orders) = 0 THEN 0 ELSE GREATEST(0, ${reserve}::int - cardinality(orders)) END
-          END AS cap
-        FROM claimed
+        -- The most grants the window may hold after this take: all of the limit for orders, and for
+        -- background work while no order took in the window; else the part of the reserve the
+        -- orders have not used yet stays free.
+        SELECT kept.*,
+          CASE WHEN ${priority} OR cardinality(orders) = 0 THEN ${limit}::int
+               ELSE ${limit}::int - GREATEST(0, ${reserve}::int - cardinality(orders)) END AS cap
+        FROM kept
       ), decided AS (
-        SELECT capped.*, GREATEST(0, LEAST(${want}::int, cap - cardinality(recent))) AS granted
+        SELECT capped.*,
+          CASE WHEN NOT ${priority} AND waiting > at THEN 0
+               ELSE GREATEST(0, LEAST(${want}::int, cap - cardinality(recent))) END AS granted
         FROM capped
-      ), after AS (
-        SELECT decided.*, recent || array_fill(at, ARRAY[granted]) AS "recentAfter" FROM decided
       )
       UPDATE "StripeBudget" AS b
-      SET recent = d."recentAfter",
+      SET recent = d.recent || array_fill(d.at, ARRAY[d.granted]),
           "recentOrders" = CASE WHEN ${priority} THEN d.orders || array_fill(d.at, ARRAY[d.granted])
                                 ELSE d.orders END,
-          -- An order short of grants claims the slots it lacks until the last of them (after the
-          -- slots other orders claimed) has aged out, and a hold after it.
-          "orderClaims" = CASE
+          -- An order short of grants: background work waits until the oldest grant (the next slot
+          -- to free) has aged out, and a hold after it. An order served in full lifts the hold, so
+          -- that no slot stays idle for an order that no longer waits.
+          "priorityWaitingUntil" = CASE
             WHEN ${priority} AND d.granted < ${want}::int
-            THEN d.claims || jsonb_build_object(${taker}::text, jsonb_build_object(
-              'slots', ${want}::int - d.granted,
-              'until', COALESCE(d."recentAfter"[LEAST(cardinality(d."recentAfter"), d.slots + ${want}::int - d.granted)], d.at)
-                + d.win + make_interval(secs => ${holdMs / 1000}::float8)))
-            ELSE d.claims END
-      FROM after AS d
+            THEN GREATEST(d.waiting,
+              COALESCE(d.recent[1], d.at) + d.win + make_interval(secs => ${holdMs / 1000}::float8))
+            WHEN ${priority} THEN NULL
+            ELSE d.waiting END
+      FROM decided AS d
       WHERE b.id = d.id
       RETURNING d.granted, d.at AS "grantedAt",
-        -- The slot this taker waits for frees when the grant that many places from the end ages out;
-        -- for background work, sooner if the first claim lapses first.
-        GREATEST(0, EXTRACT(EPOCH FROM (
-          CASE WHEN ${priority} THEN d.recent[cardinality(d.recent) - d.cap + 1] + d.win
-               ELSE LEAST(d.recent[cardinality(d.recent) - d.cap + 1] + d.win, d."claimEnds") END
-          - d.at)) * 1000) AS "waitMs"`;
+        -- The slot this taker waits for frees when the grant that many places from the end ages out.
+        GREATEST(0,
+          EXTRACT(EPOCH FROM (d.recent[cardinality(d.recent) - d.cap + 1] + d.win - d.at)) * 1000,
+          CASE WHEN ${priority} THEN 0 ELSE EXTRACT(EPOCH FROM (d.waiting - d.at)) * 1000 END
+        ) AS "waitMs"`;
     const row = rows[0];
     if (row)
       return { granted: Number(row.granted), waitMs: Number(row.waitMs ?? 0), grantedAt: row.grantedAt };
