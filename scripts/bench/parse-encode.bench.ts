@@ -1,0 +1,165 @@
+// CPU per order of the gateway's pure steps: `parseLimioOrder` (packages/domain) and
+// `encodeMessage` of the `limio.order.submitted` envelope (packages/messaging), on the order the
+// gateway benchmark sends (test/fixtures/limio/new.json, a new external_id per order).
+//
+// Baseline in the same run: the same code at another git commit (`--parse-base=<ref>`, default
+// where the branch left main, else HEAD~1), extracted under .cache/ so it resolves the same
+// node_modules; the two are measured alternately, `--parse-rounds=N` times (default 3), so load
+// on a shared machine hits both alike. No Kafka, no Postgres.
+//
+//   npm run bench -- parse-encode
+//   node scripts/bench/parse-encode.bench.ts --parse-base=HEAD~3 --parse-orders=5000
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+
+type Code = {
+  parseLimioOrder: (input: unknown) => { ok: boolean; order?: unknown };
+  encodeMessage: (message: { key: string; envelope: unknown }) => { value: string };
+};
+export type ParseEncodeResult = {
+  machine: string;
+  loadAverage: { start: number[]; end: number[] };
+  orders: number;
+  base: string;
+  rounds: { parseUs: { base: number; head: number }; encodeUs: { base: number; head: number } }[];
+  median: { parseUs: { base: number; head: number }; encodeUs: { base: number; head: number } };
+  ratios: { parseHeadToBase: number; encodeHeadToBase: number };
+};
+
+const arg = (name: string, fallback: string) =>
+  process.argv.find((a) => a.startsWith(`--${name}=`))?.split("=")[1] ?? fallback;
+const git = (...args: string[]) =>
+  execFileSync("git", args, { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim();
+
+/** Where this branch left main, else the commit before this one. */
+function defaultBase(): string {
+  try {
+    const base = git("merge-base", "HEAD", "main");
+    return base === git("rev-parse", "HEAD") ? git("rev-parse", "HEAD~1") : base;
+  } catch {
+    return git("rev-parse", "HEAD~1");
+  }
+}
+
+/** The domain and messaging sources at `ref`, under .cache/ (so `zod`, `kafkajs` resolve as here). */
+async function codeAt(ref: string): Promise<Code> {
+  const sha = git("rev-parse", ref);
+  const dir = path.join(root, ".cache", "parse-encode-base", sha);
+  if (!existsSync(path.join(dir, "packages"))) {
+    mkdirSync(dir, { recursive: true });
+    const tar = execFileSync("git", ["archive", sha, "packages/domain/src", "packages/messaging/src"], {
+      cwd: root,
+    });
+    execFileSync("tar", ["-x", "-C", dir], { input: tar });
+    // The extracted messaging must use the extracted domain, not the workspace's.
+    for (const file of ["codec.ts", "producer.ts"]) {
+      const p = path.join(dir, "packages/messaging/src", file);
+      writeFileSync(p, readFileSync(p, "utf8").replaceAll('"@bridge/domain"', '"../../domain/src/index.ts"'));
+    }
+  }
+  return load(path.join(dir, "packages"));
+}
+
+async function load(packages: string): Promise<Code> {
+  const domain = await import(pathToFileURL(path.join(packages, "domain/src/index.ts")).href);
+  const producer = await import(pathToFileURL(path.join(packages, "messaging/src/producer.ts")).href);
+  return { parseLimioOrder: domain.parseLimioOrder, encodeMessage: producer.encodeMessage };
+}
+
+/** µs per call of `fn` over `inputs` (after a warm-up pass). */
+function usPerCall<T>(inputs: readonly T[], fn: (input: T) => unknown): number {
+  for (const input of inputs.slice(0, Math.min(500, inputs.length))) fn(input);
+  const start = process.cpuUsage();
+  for (const input of inputs) fn(input);
+  const used = process.cpuUsage(start);
+  return Math.round(((used.user + used.system) / inputs.length) * 100) / 100;
+}
+
+function envelopeOf(order: unknown, i: number) {
+  const now = new Date().toISOString();
+  const id = `order-${i.toString(16).padStart(32, "0")}`;
+  const subscriptionId = `sub-${i.toString(16).padStart(32, "0")}`;
+  return {
+    key: subscriptionId,
+    envelope: {
+      id,
+      type: "limio.order.submitted",
+      version: 1,
+      occurredAt: now,
+      source: "shop",
+      correlationId: `req-${i}`,
+      data: { orderId: id, subscriptionId, order, receivedAt: now, source: "shop" },
+    },
+  };
+}
+
+function measure(code: Code, bodies: readonly unknown[]) {
+  // Each order a fresh object, as the gateway's JSON.parse of the body gives it.
+  const inputs = bodies.map((b) => structuredClone(b));
+  const parseUs = usPerCall(inputs, (b) => code.parseLimioOrder(b));
+  const messages = inputs.map((b, i) => {
+    const r = code.parseLimioOrder(b);
+    if (!r.ok) throw new Error(`the bench order does not parse: ${JSON.stringify(r)}`);
+    return envelopeOf(r.order, i);
+  });
+  const encodeUs = usPerCall(messages, (m) => code.encodeMessage(m));
+  return { parseUs, encodeUs };
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+export async function runParseEncodeBenchmark(): Promise<ParseEncodeResult> {
+  const orders = Number(arg("parse-orders", "5000"));
+  const roundsWanted = Number(arg("parse-rounds", "3"));
+  const base = process.argv.some((a) => a.startsWith("--parse-base="))
+    ? arg("parse-base", "")
+    : defaultBase();
+  const {
+    id: _id,
+    order_reference: _reference,
+    ...fixture
+  } = JSON.parse(readFileSync(path.join(root, "test/fixtures/limio/new.json"), "utf8"));
+  const bodies = Array.from({ length: orders }, (_, i) => ({
+    ...fixture,
+    external_id: `BENCH-${i}`,
+    checkoutId: `basket-${i}`,
+  }));
+  const loadStart = os.loadavg();
+  const baseCode = await codeAt(base);
+  const headCode = await load(path.join(root, "packages"));
+  const rounds: ParseEncodeResult["rounds"] = [];
+  for (let r = 0; r < roundsWanted; r++) {
+    const b = measure(baseCode, bodies);
+    const h = measure(headCode, bodies);
+    rounds.push({
+      parseUs: { base: b.parseUs, head: h.parseUs },
+      encodeUs: { base: b.encodeUs, head: h.encodeUs },
+    });
+  }
+  const med = (pick: (r: ParseEncodeResult["rounds"][number]) => number) => median(rounds.map(pick));
+  const medianResult = {
+    parseUs: { base: med((r) => r.parseUs.base), head: med((r) => r.parseUs.head) },
+    encodeUs: { base: med((r) => r.encodeUs.base), head: med((r) => r.encodeUs.head) },
+  };
+  return {
+    machine: `${os.cpus()[0]?.model ?? "?"} x${os.cpus().length}`,
+    loadAverage: { start: loadStart, end: os.loadavg() },
+    orders,
+    base: git("rev-parse", "--short", base),
+    rounds,
+    median: medianResult,
+    ratios: {
+      parseHeadToBase: Math.round((medianResult.parseUs.head / medianResult.parseUs.base) * 100) / 100,
+      encodeHeadToBase: Math.round((medianResult.encodeUs.head / medianResult.encodeUs.base) * 100) / 100,
+    },
+  };
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  console.log(JSON.stringify(await runParseEncodeBenchmark(), null, 2));
+}
