@@ -478,8 +478,18 @@ export type UnsupportedField = { path: string; message: string };
  * literal beats `*` at the first place two patterns differ, so matches are kept literal-first,
  * and for the same pattern twice the first in table order.
  */
-type TrieNode = { rule?: FieldRule; literal: Map<string, TrieNode>; wildcard?: TrieNode };
-const newNode = (): TrieNode => ({ literal: new Map() });
+type TrieNode = {
+  rule?: FieldRule;
+  literal: Map<string, TrieNode>;
+  wildcard?: TrieNode;
+  /** `[this]`, the matches of a path only this node matches, built once. */
+  single: readonly TrieNode[];
+};
+const newNode = (): TrieNode => {
+  const node: TrieNode = { literal: new Map(), single: [] };
+  node.single = [node];
+  return node;
+};
 
 const RULE_TRIES = new Map(
   supportedOrderTypes.map((type) => {
@@ -503,20 +513,21 @@ const NO_MATCHES: readonly TrieNode[] = [];
 
 /** The trie nodes matching `parent`'s path extended by `key`, most specific first. */
 function extend(parent: readonly TrieNode[], key: string | number): readonly TrieNode[] {
-  // Most lookups have one match: the array is only allocated for two or more.
-  let first: TrieNode | undefined;
-  let more: TrieNode[] | undefined;
-  const add = (node: TrieNode) => {
-    if (!first) first = node;
-    else if (more) more.push(node);
-    else more = [first, node];
-  };
+  // Most fields have one parent match and one match of their own: no array built for those.
+  if (parent.length === 1) {
+    const node = parent[0]!;
+    const literal = node.literal.size > 0 ? node.literal.get(String(key)) : undefined;
+    if (literal && node.wildcard) return [literal, node.wildcard];
+    if (literal) return literal.single;
+    return node.wildcard ? node.wildcard.single : NO_MATCHES;
+  }
+  const out: TrieNode[] = [];
   for (const node of parent) {
     const literal = node.literal.size > 0 ? node.literal.get(String(key)) : undefined;
-    if (literal) add(literal);
-    if (node.wildcard) add(node.wildcard);
+    if (literal) out.push(literal);
+    if (node.wildcard) out.push(node.wildcard);
   }
-  return more ?? (first ? [first] : NO_MATCHES);
+  return out;
 }
 
 const ruleOf = (matches: readonly TrieNode[]): FieldRule | undefined => {
@@ -526,7 +537,7 @@ const ruleOf = (matches: readonly TrieNode[]): FieldRule | undefined => {
 
 /** The rule for a concrete path (most specific match), or undefined for an unknown field. */
 export function ruleFor(type: SupportedOrderType, path: readonly (string | number)[]): FieldRule | undefined {
-  let matches: readonly TrieNode[] = [RULE_TRIES.get(type)!];
+  let matches = RULE_TRIES.get(type)!.single;
   for (const key of path) matches = extend(matches, key);
   return ruleOf(matches);
 }
@@ -561,8 +572,11 @@ export function checkOrderFields(
       });
       return;
     }
-    const neutral = rule.neutral?.test(value, { now: options.now, path: [...path] }) ?? false;
-    if (dispositionOf(rule, featureSet) === "refused" && !neutral) {
+    // Neutral tests are pure and matter only for a refused field: run them only then.
+    if (
+      dispositionOf(rule, featureSet) === "refused" &&
+      !rule.neutral?.test(value, { now: options.now, path: [...path] })
+    ) {
       refusals.push({
         path: path.join("."),
         message:
@@ -594,7 +608,7 @@ export function checkOrderFields(
       path.pop();
     }
   };
-  visitFields(order, [RULE_TRIES.get(type)!]);
+  visitFields(order, RULE_TRIES.get(type)!.single);
   return refusals;
 }
 
