@@ -4,8 +4,8 @@
 //
 // Baseline in the same run: the same code at another git commit (`--parse-base=<ref>`, default
 // where the branch left main, else HEAD~1), extracted under .cache/ so it resolves the same
-// node_modules; the two are measured alternately, `--parse-rounds=N` times (default 3), so load
-// on a shared machine hits both alike. No Kafka, no Postgres.
+// node_modules; the two are measured alternately in chunks of 250 orders, `--parse-rounds=N` times (default 3),
+// so that load on a shared machine hits both alike. No Kafka, no Postgres.
 //
 //   npm run bench -- parse-encode
 //   node scripts/bench/parse-encode.bench.ts --parse-base=HEAD~3 --parse-orders=5000
@@ -71,15 +71,10 @@ async function load(packages: string): Promise<Code> {
   return { parseLimioOrder: domain.parseLimioOrder, encodeMessage: producer.encodeMessage };
 }
 
-/** µs per call of `fn` over `inputs` (after a warm-up pass). */
-function usPerCall<T>(inputs: readonly T[], fn: (input: T) => unknown): number {
-  for (const input of inputs.slice(0, Math.min(500, inputs.length))) fn(input);
-  const start = process.cpuUsage();
-  for (const input of inputs) fn(input);
-  const used = process.cpuUsage(start);
-  return Math.round(((used.user + used.system) / inputs.length) * 100) / 100;
-}
+/** Fresh copies of the orders, as the gateway's JSON.parse of each body gives them. */
+const copies = (bodies: readonly unknown[]) => bodies.map((b) => structuredClone(b));
 
+/** The `limio.order.submitted` message the gateway publishes for a parsed order. */
 function envelopeOf(order: unknown, i: number) {
   const now = new Date().toISOString();
   const id = `order-${i.toString(16).padStart(32, "0")}`;
@@ -98,16 +93,49 @@ function envelopeOf(order: unknown, i: number) {
   };
 }
 
-function measure(code: Code, bodies: readonly unknown[]) {
-  // Each order a fresh object, as the gateway's JSON.parse of the body gives it.
-  const inputs = bodies.map((b) => structuredClone(b));
-  const parseUs = usPerCall(inputs, (b) => code.parseLimioOrder(b));
-  const messages = inputs.map((b, i) => {
+function messagesOf(code: Code, inputs: readonly unknown[]) {
+  return inputs.map((b, i) => {
     const r = code.parseLimioOrder(b);
     if (!r.ok) throw new Error(`the bench order does not parse: ${JSON.stringify(r)}`);
     return envelopeOf(r.order, i);
   });
-  const encodeUs = usPerCall(messages, (m) => code.encodeMessage(m));
+}
+
+const CHUNK = 250;
+
+/**
+ * µs per call of each code's `fn` over its inputs, the two alternating in chunks of CHUNK calls
+ * so that a change of load on a shared machine hits both alike.
+ */
+function alternately<T>(
+  inputs: { base: readonly T[]; head: readonly T[] },
+  fn: { base: (input: T) => unknown; head: (input: T) => unknown },
+) {
+  const used = { base: 0, head: 0 };
+  for (let from = 0; from < inputs.base.length; from += CHUNK) {
+    for (const side of ["base", "head"] as const) {
+      const chunk = inputs[side].slice(from, from + CHUNK);
+      const start = process.cpuUsage();
+      for (const input of chunk) fn[side](input);
+      const cpu = process.cpuUsage(start);
+      used[side] += cpu.user + cpu.system;
+    }
+  }
+  const perCall = (us: number) => Math.round((us / inputs.base.length) * 100) / 100;
+  return { base: perCall(used.base), head: perCall(used.head) };
+}
+
+function measure(code: { base: Code; head: Code }, bodies: readonly unknown[]) {
+  const orders = { base: copies(bodies), head: copies(bodies) };
+  const parseUs = alternately(orders, {
+    base: (b) => code.base.parseLimioOrder(b),
+    head: (b) => code.head.parseLimioOrder(b),
+  });
+  const messages = { base: messagesOf(code.base, orders.base), head: messagesOf(code.head, orders.head) };
+  const encodeUs = alternately(messages, {
+    base: (m) => code.base.encodeMessage(m),
+    head: (m) => code.head.encodeMessage(m),
+  });
   return { parseUs, encodeUs };
 }
 
@@ -133,14 +161,9 @@ export async function runParseEncodeBenchmark(): Promise<ParseEncodeResult> {
   const baseCode = await codeAt(base);
   const headCode = await load(path.join(root, "packages"));
   const rounds: ParseEncodeResult["rounds"] = [];
-  for (let r = 0; r < roundsWanted; r++) {
-    const b = measure(baseCode, bodies);
-    const h = measure(headCode, bodies);
-    rounds.push({
-      parseUs: { base: b.parseUs, head: h.parseUs },
-      encodeUs: { base: b.encodeUs, head: h.encodeUs },
-    });
-  }
+  const code = { base: baseCode, head: headCode };
+  measure(code, bodies.slice(0, 1000)); // warm-up: both optimised before the first round
+  for (let r = 0; r < roundsWanted; r++) rounds.push(measure(code, bodies));
   const med = (pick: (r: ParseEncodeResult["rounds"][number]) => number) => median(rounds.map(pick));
   const medianResult = {
     parseUs: { base: med((r) => r.parseUs.base), head: med((r) => r.parseUs.head) },
