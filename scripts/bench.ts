@@ -42,6 +42,16 @@ const benchmarks: BenchmarkEntry[] = [
     },
   },
   {
+    name: "parse-encode: CPU of parseLimioOrder and encodeMessage per order, against the code before the field-rule trie",
+    description:
+      "µs of CPU per call of the domain's `parseLimioOrder` and the messaging's `encodeMessage` (the `limio.order.submitted` envelope), on the order the gateway bench sends (`--parse-orders=N`, default 5,000, each a fresh object), against the same functions at another commit (`--parse-base=<ref>`, default the commit before the field-rule trie), the two alternating in chunks of 250 calls; `--parse-rounds=N` (default 3) rounds, medians reported. Pure CPU, no Kafka or Postgres.",
+    run: async () => (await import("./bench/parse-encode.bench.ts")).runParseEncodeBenchmark(),
+    headline: (r) => {
+      const p = r as unknown as import("./bench/parse-encode.bench.ts").ParseEncodeResult;
+      return `parse ${p.median.parseUs.head} µs vs ${p.median.parseUs.base} µs at ${p.base} (${p.ratios.parseHeadToBase}×), encode ${p.median.encodeUs.head} µs vs ${p.median.encodeUs.base} µs (${p.ratios.encodeHeadToBase}×); load average ${p.loadAverage.end[0]?.toFixed(2)}`;
+    },
+  },
+  {
     name: "stripe-writer: Stripe calls per action and orders/s under Stripe's 25 req/s test-mode limit",
     description:
       "Stripe calls each action makes against the minimum it needs (the emulator's request log), and new orders per second through real Kafka while the emulator enforces 25 req/s, as a fraction of what that limit allows (25 / minimum calls per order).",

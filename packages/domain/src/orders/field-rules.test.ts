@@ -11,6 +11,7 @@ import {
   ruleFor,
 } from "./field-rules.ts";
 import { parseLimioOrder } from "./parse-limio-order.ts";
+import { supportedOrderTypes } from "./schemas.ts";
 
 const SUB = "sub-5c3d83c60950014c306865f0ab8c499b";
 const now = new Date("2026-12-01T10:00:00Z");
@@ -217,6 +218,40 @@ describe("the table", () => {
     expect(ruleFor("change_offer", ["orderItems", 0, "quantity"])?.path).toBe("orderItems.*.quantity");
     expect(ruleFor("change_offer", ["orderItems", 0, "name"])?.path).toBe("orderItems.*.*");
     expect(ruleFor("new", ["nope"])).toBeUndefined();
+  });
+
+  it("the trie lookup gives the rule a scan of the whole table gives, for every path the table can name", () => {
+    // The plain definition: of the rules whose pattern matches, the one with a literal where the
+    // others have `*` at the first place they differ; for the same pattern, the first in the table.
+    const scan = (type: (typeof supportedOrderTypes)[number], path: readonly (string | number)[]) => {
+      const matching = ORDER_FIELD_RULES.filter(
+        (r) =>
+          r.types.includes(type) &&
+          r.path.split(".").length === path.length &&
+          r.path.split(".").every((p, i) => p === "*" || p === String(path[i])),
+      );
+      const wildcards = (r: (typeof matching)[number]) => r.path.split(".").map((p) => (p === "*" ? 1 : 0));
+      return matching.reduce<(typeof matching)[number] | undefined>((best, r) => {
+        if (!best) return r;
+        const [a, b] = [wildcards(r), wildcards(best)];
+        const i = a.findIndex((w, k) => w !== b[k]);
+        return i >= 0 && a[i]! < b[i]! ? r : best;
+      }, undefined);
+    };
+    const keys = [...new Set(ORDER_FIELD_RULES.flatMap((r) => r.path.split(".")))].filter((k) => k !== "*");
+    let checked = 0;
+    for (const type of supportedOrderTypes) {
+      for (const rule of ORDER_FIELD_RULES) {
+        const pattern = rule.path.split(".");
+        // Each `*` as an index, an unknown key, and a key of the table.
+        for (const fill of [0, 1, "zz", keys[checked % keys.length]!]) {
+          const path = pattern.map((p) => (p === "*" ? fill : p));
+          expect(ruleFor(type, path)?.path, `${type} ${path.join(".")}`).toBe(scan(type, path)?.path);
+          checked++;
+        }
+      }
+    }
+    expect(checked).toBeGreaterThan(ORDER_FIELD_RULES.length);
   });
 
   it("every field that changes what is billed is applied or refused, never merely kept", () => {
