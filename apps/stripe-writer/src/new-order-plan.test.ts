@@ -144,6 +144,7 @@ describe("new order: the offer's term", () => {
     });
     expect(sub.items.data[0]!.price.recurring).toMatchObject({ interval: "month", interval_count: 1 });
     expect(sub.cancel_at).toBeNull();
+    expect(sub.metadata).not.toHaveProperty("limio_term_end");
     expect((await h.stripe.invoices.retrieve(outcome.stripe.invoiceId!)).amount_paid).toBe(999);
   });
 });
@@ -255,7 +256,11 @@ describe("new order: a fixed term", () => {
     termEnd.setUTCMonth(termEnd.getUTCMonth() + 3);
     const termEndUnix = Math.floor(termEnd.getTime() / 1000);
     expect(sub.cancel_at).toBe(termEndUnix);
-    expect(sub.metadata).toMatchObject({ limio_term_length: "3", limio_auto_renew: "false" });
+    expect(sub.metadata).toMatchObject({
+      limio_term_length: "3",
+      limio_auto_renew: "false",
+      limio_term_end: String(sub.cancel_at), // what the sync shows as the term end (decision 025)
+    });
 
     // Stripe advances a test clock at most two intervals at a time: month by month.
     for (let month = 1; month <= 3; month++) {
@@ -291,6 +296,7 @@ describe("new order: a fixed term", () => {
     expect(planned.cancelAt).toBe(Math.floor(termEnd.getTime() / 1000));
     expect(sub.cancel_at).toBe(planned.cancelAt);
     expect(sub.start_date).toBeGreaterThanOrEqual(planned.billingStart);
+    expect(sub.metadata.limio_term_end).toBe(String(planned.cancelAt));
   });
 });
 

@@ -1,4 +1,4 @@
-import { type NewOrderPlan, subscriptionCreateParams } from "@bridge/domain";
+import { type NewOrderPlan, subscriptionCreateMetadata, subscriptionCreateParams } from "@bridge/domain";
 import { createStore } from "@bridge/store";
 import { freshDatabase } from "@bridge/testkit";
 import { describe, expect, it } from "vitest";
@@ -40,6 +40,31 @@ describe("a fixed term's recorded plan", () => {
     expect(recorded.cancelAt).toBe(termEnd.getTime() / 1000);
     // A resumed order replays the record: the same second, never one off by rounding.
     expect(subscriptionCreateParams(replayPlan(recorded), () => "price_x").cancel_at).toBe(recorded.cancelAt);
+  });
+
+  it("records the term end it sends as cancel_at in the subscription's metadata (limio_term_end), the same second", () => {
+    const plan = {
+      offerId: "offer-fixed",
+      term: { length: 12, type: "months" },
+      autoRenew: false,
+      billingStart: new Date("2026-01-31T10:00:00.999Z"),
+      cancelAt: new Date("2027-01-31T10:00:00.999Z"),
+      items: [],
+      addInvoiceItems: [],
+    } as unknown as NewOrderPlan;
+    const replayed = replayPlan(recordPlan(plan));
+    const cancelAt = subscriptionCreateParams(replayed, () => "price_x").cancel_at;
+    expect(subscriptionCreateMetadata(replayed)).toEqual({
+      limio_offer_id: "offer-fixed",
+      limio_term_length: "12",
+      limio_term_type: "months",
+      limio_auto_renew: "false",
+      limio_term_end: String(cancelAt),
+    });
+    expect(cancelAt).toBe(Date.UTC(2027, 0, 31, 10) / 1000);
+    // A renewing term has no end to record.
+    const { cancelAt: _, ...renewing } = replayed;
+    expect(subscriptionCreateMetadata({ ...renewing, autoRenew: true })).not.toHaveProperty("limio_term_end");
   });
 });
 

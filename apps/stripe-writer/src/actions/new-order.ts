@@ -3,11 +3,11 @@ import {
   type LimioNewOrder,
   type NewOrderPlan,
   type Offer,
-  offerTermMetadata,
   type PlannedCharge,
   planNewOrder,
   planRefusals,
   stripeAddress,
+  subscriptionCreateMetadata,
   subscriptionCreateParams,
 } from "@bridge/domain";
 import type Stripe from "stripe";
@@ -255,7 +255,7 @@ export async function newOrder(ctx: ActionContext): Promise<ActionResult> {
       payment_behavior: "default_incomplete",
       payment_settings: { save_default_payment_method: "on_subscription" },
       ...(attachedMethodId && !paymentIntentId ? { default_payment_method: attachedMethodId } : {}),
-      metadata: { ...metadata, limio_offer_id: plan.offerId, ...offerTermMetadata(plan) },
+      metadata: { ...metadata, ...subscriptionCreateMetadata(plan) },
       expand: ["latest_invoice"],
     };
     const params = await ctx.hooks.beforeStripeSubscription(

@@ -1,5 +1,6 @@
 import { type LimioCharge, type Offer, offerCurrency } from "../catalog.ts";
 import { DomainRuleError } from "../errors.ts";
+import { LIMIO_OFFER_ID, offerTermMetadata, termEndMetadata } from "../stripe/metadata-keys.ts";
 import {
   couponForDiscount,
   discountOff,
@@ -340,5 +341,19 @@ export function subscriptionCreateParams(plan: NewOrderPlan, priceId: (charge: P
     ...(plan.coupon ? { discounts: [{ coupon: plan.coupon.id }] } : {}),
     ...(plan.trialEnd ? { trial_end: unix(plan.trialEnd) } : {}),
     ...(plan.cancelAt ? { cancel_at: unix(plan.cancelAt) } : {}),
+  };
+}
+
+/**
+ * The metadata the sync reads on the new subscription: the offer it bills, the offer's term and,
+ * for a fixed term, the term end sent as `cancel_at`, the same unix seconds (decision 025: Stripe
+ * stamps the billing anchor at the create, after the planned start, so the sync cannot recompute
+ * that end from the anchor).
+ */
+export function subscriptionCreateMetadata(plan: NewOrderPlan): Record<string, string> {
+  return {
+    [LIMIO_OFFER_ID]: plan.offerId,
+    ...offerTermMetadata(plan),
+    ...(plan.cancelAt ? termEndMetadata(unix(plan.cancelAt)) : {}),
   };
 }

@@ -368,6 +368,62 @@ describe("buildSubscriptionPatch with the offer's term", () => {
     expect(early.cancelAtTermEnd).toBe(false);
   });
 
+  it("a fixed term the writer recorded: cancel_at is the term end, though Stripe anchored billing after the planned start", () => {
+    // The writer planned the term from 15 Jan 2026 12:00:00 and sent cancel_at = that + 12 months;
+    // Stripe stamped the anchor at the create, 7 s later. Anchor + term misses cancel_at by 7 s.
+    const planned = u(2026, 1, 15);
+    const cancelAt = u(2027, 1, 15);
+    const anchor = planned + 7;
+    const fixed = { ...twelveMonths, autoRenew: false };
+    const stamped = { limio_term_length: "12", limio_term_type: "months", limio_auto_renew: "false" };
+    const created = (over: Partial<StripeSubscriptionLike> = {}) =>
+      monthly(anchor, u(2026, 3, 15) + 7, u(2026, 4, 15) + 7, { cancel_at: cancelAt, ...over });
+    const patchOf = (sub: StripeSubscriptionLike) =>
+      buildSubscriptionPatch({ subscription: sub, offerTerm: fixed, now });
+
+    const recorded = patchOf(created({ metadata: { ...stamped, limio_term_end: String(cancelAt) } }));
+    expect(recorded).toMatchObject({
+      termStartDate: iso(anchor),
+      termEndDate: iso(cancelAt),
+      cancelAt: iso(cancelAt),
+      cancelAtTermEnd: true,
+      warnings: [],
+    });
+    // Without the writer's record (made before it, or by others), the rule from the anchor stays.
+    const unrecorded = patchOf(created({ metadata: stamped }));
+    expect(unrecorded).toMatchObject({ termEndDate: iso(cancelAt + 7), cancelAtTermEnd: false });
+    // An operator who moved cancel_at (an early cancel) no longer matches the record.
+    const moved = patchOf(
+      created({ cancel_at: u(2026, 6, 1), metadata: { ...stamped, limio_term_end: String(cancelAt) } }),
+    );
+    expect(moved).toMatchObject({ termEndDate: iso(cancelAt + 7), cancelAtTermEnd: false });
+    // A malformed record is ignored.
+    for (const bad of [`${cancelAt}.0`, "", "soon", `0${cancelAt}`]) {
+      expect(patchOf(created({ metadata: { ...stamped, limio_term_end: bad } })).cancelAtTermEnd).toBe(false);
+    }
+    // An order that waited two days for its customer: Stripe still ends it at cancel_at, and
+    // Limio shows it ended there.
+    const late = planned + 2 * DAY;
+    const ended = buildSubscriptionPatch({
+      subscription: monthly(late, u(2026, 12, 15) + 2 * DAY, cancelAt, {
+        status: "canceled",
+        cancel_at: cancelAt,
+        canceled_at: cancelAt,
+        ended_at: cancelAt,
+        metadata: { ...stamped, limio_term_end: String(cancelAt) },
+      }),
+      offerTerm: fixed,
+      now,
+    });
+    expect(ended).toMatchObject({
+      status: "cancelled",
+      termStartDate: iso(late),
+      termEndDate: iso(cancelAt),
+      cancelAtTermEnd: true,
+      endedAt: iso(cancelAt),
+    });
+  });
+
   it("warns, and shows the billing period, when the term cannot cover what Stripe bills", () => {
     const start = u(2026, 1, 15);
     // A 1-month term on a yearly billing period.

@@ -1,4 +1,4 @@
-import { LIMIO_OFFER_ID } from "../stripe/metadata-keys.ts";
+import { LIMIO_OFFER_ID, termEndFromMetadata } from "../stripe/metadata-keys.ts";
 import {
   refId,
   type StripeInvoiceLike,
@@ -275,22 +275,36 @@ export function offerTermDates(
   return { termStartDate: t.termStart.toISOString(), termEndDate: t.termEnd.toISOString(), warnings };
 }
 
+/**
+ * A fixed term's end as Stripe will enforce it: `cancel_at` when it is the term end the writer
+ * asked for (`limio_term_end`, decision 025). Stripe stamps `billing_cycle_anchor` at the create,
+ * seconds (or, for an order that waited, longer) after the start the writer planned the term
+ * from, so anchor + term misses `cancel_at`, where Stripe ends the subscription ("A timestamp at
+ * which the subscription should cancel", docs.stripe.com/api/subscriptions/create#create_subscription-cancel_at).
+ * null without the metadata (older or foreign subscriptions) or once `cancel_at` was moved.
+ */
+export function recordedTermEnd(sub: Pick<StripeSubscriptionLike, "cancel_at" | "metadata">): number | null {
+  const recorded = termEndFromMetadata(sub.metadata);
+  return recorded !== undefined && sub.cancel_at === recorded ? recorded : null;
+}
+
 export function buildSubscriptionPatch(input: BuildSubscriptionPatchInput): LimioSubscriptionPatch {
   const sub = input.subscription;
   const customerId = refId(sub.customer);
   if (!customerId) throw new Error(`subscription ${sub.id} has no customer`);
   const term = input.offerTerm ? offerTermDates(sub, input.offerTerm) : termDates(sub);
   const cancelAt = isoOrNull(sub.cancel_at);
+  const fixedEnd = recordedTermEnd(sub);
+  const termEndDate = fixedEnd !== null ? unixToIso(fixedEnd) : term.termEndDate;
   const paymentMethod = resolvePaymentMethod(input);
   return {
     status: limioStatusFor(sub.status),
     stripeStatus: sub.status,
     startDate: isoOrNull(sub.start_date),
     termStartDate: term.termStartDate,
-    termEndDate: term.termEndDate,
+    termEndDate,
     // A fixed term ends with `cancel_at` at its end rather than `cancel_at_period_end`.
-    cancelAtTermEnd:
-      sub.cancel_at_period_end === true || (cancelAt !== null && cancelAt === term.termEndDate),
+    cancelAtTermEnd: sub.cancel_at_period_end === true || (cancelAt !== null && cancelAt === termEndDate),
     cancelAt,
     canceledAt: isoOrNull(sub.canceled_at),
     endedAt: isoOrNull(sub.ended_at),

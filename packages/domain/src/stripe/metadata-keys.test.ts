@@ -5,7 +5,10 @@ import {
   LIMIO_TERM_TYPE,
   offerTermFromMetadata,
   offerTermMetadata,
+  termEndFromMetadata,
+  termEndMetadata,
 } from "./metadata-keys.ts";
+import type { StripeMetadata } from "./types.ts";
 
 describe("offer term metadata", () => {
   it("round-trips what the writer stamps", () => {
@@ -42,5 +45,23 @@ describe("offer term metadata", () => {
     expect(offerTermFromMetadata(term)?.autoRenew).toBe(true);
     expect(offerTermFromMetadata({ ...term, [LIMIO_AUTO_RENEW]: "true" })?.autoRenew).toBe(true);
     expect(offerTermFromMetadata({ ...term, [LIMIO_AUTO_RENEW]: "false" })?.autoRenew).toBe(false);
+  });
+});
+
+describe("a fixed term's end metadata", () => {
+  it("round-trips the unix seconds sent as cancel_at, within Stripe's metadata limits", () => {
+    const stamped = termEndMetadata(1_798_761_600);
+    expect(stamped).toEqual({ limio_term_end: "1798761600" });
+    // Stripe: keys up to 40 characters, values up to 500 (and 50 keys).
+    for (const [k, v] of Object.entries(stamped))
+      expect([k.length <= 40, v.length <= 500]).toEqual([true, true]);
+    expect(termEndFromMetadata({ limio_order_id: "o-1", ...stamped })).toBe(1_798_761_600);
+    const bad: StripeMetadata[] = [
+      undefined,
+      {},
+      { limio_term_end: "" },
+      { limio_term_end: "2027-01-15T12:00:00Z" },
+    ];
+    for (const metadata of bad) expect(termEndFromMetadata(metadata)).toBeUndefined();
   });
 });

@@ -15,6 +15,12 @@ export const LIMIO_TERM_LENGTH = "limio_term_length";
 export const LIMIO_TERM_TYPE = "limio_term_type";
 /** On a subscription: "true" | "false"; false = a fixed term (the writer also sets `cancel_at`). */
 export const LIMIO_AUTO_RENEW = "limio_auto_renew";
+/**
+ * On a subscription with a fixed term: the term end the writer asked Stripe for, in unix seconds
+ * ("1798761600"), the very number it sends as `cancel_at` (decision 025). Seconds, not ISO, so
+ * the sync compares it with `cancel_at` as it is, with no parsing or rounding in between.
+ */
+export const LIMIO_TERM_END = "limio_term_end";
 
 /** The metadata the writer stamps on a new subscription for its offer term. */
 export function offerTermMetadata(t: OfferTerm): Record<string, string> {
@@ -23,6 +29,17 @@ export function offerTermMetadata(t: OfferTerm): Record<string, string> {
     [LIMIO_TERM_TYPE]: t.term.type,
     [LIMIO_AUTO_RENEW]: String(t.autoRenew),
   };
+}
+
+/** The metadata of a fixed term's end, `cancelAt` being the unix seconds sent as `cancel_at`. */
+export function termEndMetadata(cancelAt: number): Record<string, string> {
+  return { [LIMIO_TERM_END]: String(cancelAt) };
+}
+
+/** The fixed term's end the writer recorded (unix seconds), or undefined when absent or malformed. */
+export function termEndFromMetadata(metadata: StripeMetadata | null | undefined): number | undefined {
+  const end = metadata?.[LIMIO_TERM_END];
+  return typeof end === "string" && /^[1-9]\d*$/.test(end) ? Number(end) : undefined;
 }
 
 /**
