@@ -18,8 +18,11 @@ const secretFields = new Set([
 /** Fields secret only inside a `card` object (its number and security code). */
 const cardSecretFields = new Set(["number", "cvc"]);
 const censor = "[redacted]";
-/** How deep logged objects are searched: `req.headers.authorization` is three levels down. */
-const maxSecretDepth = 4;
+/**
+ * How deep logged objects and arrays are searched: `req.headers.authorization` is three levels
+ * down, a card in a list of payment methods four (`paymentMethods[0].card.number`).
+ */
+const maxSecretDepth = 6;
 
 const isPlainObject = (value: unknown): value is Record<string, unknown> => {
   if (value === null || typeof value !== "object") return false;
@@ -37,14 +40,26 @@ const copyOf = (value: Record<string, unknown>): Record<string, unknown> =>
     : { ...value };
 
 /**
- * `value` with every secret field (by name, at any of the first four levels of plain objects and
- * errors) replaced by "[redacted]"; the same object when it holds none, so a clean line costs no
+ * `value` with every secret field (by name, in plain objects, arrays and errors, down to six
+ * levels) replaced by "[redacted]"; the same object when it holds none, so a clean line costs no
  * copy. Other class instances (a Fastify request) go through their serializer, which emits only
  * known-safe fields. Replaces pino's wildcard redaction (`*.authorization`, …), which cost about
  * 50 µs per line in the gateway (decision 028): this walk is a few key look-ups.
  */
 export function censorSecrets<T>(value: T, depth = 1, inCard = false): T {
-  if (depth > maxSecretDepth || !(isPlainObject(value) || value instanceof Error)) return value;
+  if (depth > maxSecretDepth) return value;
+  if (Array.isArray(value)) {
+    let copy: unknown[] | undefined;
+    value.forEach((item, i) => {
+      const next = censorSecrets(item, depth + 1, inCard);
+      if (next !== item) {
+        copy ??= [...value];
+        copy[i] = next;
+      }
+    });
+    return (copy ?? value) as T;
+  }
+  if (!(isPlainObject(value) || value instanceof Error)) return value;
   let copy: Record<string, unknown> | undefined;
   const fields = value as Record<string, unknown>;
   for (const key of Object.keys(fields)) {

@@ -107,6 +107,22 @@ describe("logger redaction", () => {
     expect(line.config.api).toEqual({ secret: "[redacted]" });
   });
 
+  it("censors secrets inside arrays and six levels down (a list of payment methods, a nested error)", () => {
+    const logged = {
+      customer: {
+        paymentMethods: [{ id: "pm_1", card: { number: "4000002500003155", last4: "3155" } }, { id: "pm_2" }],
+      },
+      a: { b: { c: { d: { e: { apiKey: "deep-key" } } } } },
+    };
+    const censored = censorSecrets(logged);
+    expect(censored.customer.paymentMethods[0]?.card).toEqual({ number: "[redacted]", last4: "3155" });
+    expect(censored.customer.paymentMethods[1]).toBe(logged.customer.paymentMethods[1]);
+    expect(censored.a.b.c.d.e).toEqual({ apiKey: "[redacted]" });
+    expect(logged.customer.paymentMethods[0]?.card?.number).toBe("4000002500003155");
+    const clean = { list: [{ id: 1 }, [2, { last4: "4242" }]] };
+    expect(censorSecrets(clean)).toBe(clean);
+  });
+
   it("passes an object without secrets through as is (no copy per line)", () => {
     const clean = { orderId: "o", nested: { number: 3, card: { last4: "4242" } } };
     expect(censorSecrets(clean)).toBe(clean);
