@@ -19,8 +19,10 @@
 // is timed is the replicas' drain, not the delivery (which on the loaded machine took as long as
 // the drain itself). The start to a stable group is reported apart. `--scale-backlog=0`: the
 // replicas join first and the storm is drained as it arrives, every figure counted from the clock
-// advance (the metrics' difference). The stripe-events topic gets 12 partitions, enough for 3
-// replicas of 4 concurrent partitions each.
+// advance (the metrics' difference). The stripe-events topic gets `--scale-partitions=N` (default
+// 24): twice the 12 slots of 3 replicas of 4 concurrent partitions each, so each replica spreads 8
+// partitions over its 4 slots, as one replica spreads all of them (decision 030: with exactly one
+// partition per slot, the busiest partition ends a replica's drain).
 import os from "node:os";
 import { createKafkaClient, retryTopicOf, topics } from "@bridge/messaging";
 import { createLogger } from "@bridge/observability";
@@ -41,7 +43,8 @@ import {
   waitFor,
 } from "./storm-fixture.ts";
 
-const PARTITIONS = 12;
+/** Partitions of the stripe-events topic unless `--scale-partitions=N` (decision 030). */
+const DEFAULT_PARTITIONS = 24;
 /** The sync-consumer's default PARTITION_CONCURRENCY. */
 const PARTITION_CONCURRENCY = 4;
 const logger = createLogger("bench-scale-out", { level: "warn" });
@@ -286,10 +289,11 @@ export async function runScaleOutBenchmark(): Promise<ScaleOutResult> {
   const renewals = argument("scale-renewals", 40);
   const latency = argument("scale-latency-ms", 200);
   const many = argument("scale-replicas", 3);
+  const partitions = argument("scale-partitions", DEFAULT_PARTITIONS);
   const kafkaBrokers = process.env.KAFKA_BROKERS!;
   const databaseUrl = process.env.DATABASE_URL!;
-  await ensurePartitions(kafkaBrokers, PARTITIONS);
-  process.stderr.write(`[bench]   stripe-events at ${PARTITIONS} partitions; starting the services\n`);
+  await ensurePartitions(kafkaBrokers, partitions);
+  process.stderr.write(`[bench]   stripe-events at ${partitions} partitions; starting the services\n`);
   const services = await startBridgeServices({
     kafkaBrokers,
     databaseUrl,
@@ -327,7 +331,7 @@ export async function runScaleOutBenchmark(): Promise<ScaleOutResult> {
     process.stderr.write(`[bench]   ${renewals} renewals drained by ${many} sync-consumers\n`);
     const manyRun = await drain(services, store, stripe, storms[1]!, many);
     return {
-      partitions: PARTITIONS,
+      partitions,
       partitionConcurrency: PARTITION_CONCURRENCY,
       latencyMs: delay,
       one,
