@@ -10,7 +10,13 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { type Infra, nodeFlagsOf, redactUrl, type StartInfraOptions, startInfra } from "@bridge/local-infra";
+import {
+  type Infra,
+  redactUrl,
+  type StartInfraOptions,
+  serviceNodeFlags,
+  startInfra,
+} from "@bridge/local-infra";
 import { applyMigrations } from "@bridge/store/migrations";
 import { catalogSource, seedCatalog } from "./lib/catalog.ts";
 
@@ -164,7 +170,7 @@ function addApp(name: string, appEnv: Record<string, string>) {
 function startApp(app: App) {
   app.startedAt = Date.now();
   // The bridge's services run as the image runs them; the emulator, Stripe's stand-in, unbounded.
-  const flags = nodeFlagsOf(app.name);
+  const flags = app.name === "stripe-emulator" ? [] : serviceNodeFlags;
   const child = spawn(process.execPath, [...flags, path.join(root, "apps", app.name, "src", "main.ts")], {
     cwd: root,
     env: { ...env, ...app.env },

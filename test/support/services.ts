@@ -11,8 +11,8 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import {
   freePorts,
-  nodeFlagsOf,
   type Service,
+  serviceNodeFlags,
   signalGroup,
   startService,
   tailFile,
@@ -139,7 +139,10 @@ export async function startBridgeServices(options: ServicesOptions): Promise<Bri
       name,
       command: process.execPath,
       // The bridge's services run as the image runs them; the emulator, Stripe's stand-in, unbounded.
-      args: [...nodeFlagsOf(apps[name]), path.join(root, "apps", apps[name], "src", "main.ts")],
+      args: [
+        ...(name === "emulator" ? [] : serviceNodeFlags),
+        path.join(root, "apps", apps[name], "src", "main.ts"),
+      ],
       logFile: path.join(logDir, `${name}-${String(starts[name]).padStart(2, "0")}.log`),
       cwd: root,
       env: { ...process.env, ...envs[name] },

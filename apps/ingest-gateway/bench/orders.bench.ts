@@ -8,8 +8,8 @@
 // Per route: closed loop at a fixed concurrency (the maximum rate), then open loop at half that
 // rate (fixed arrival rate, latency counted from each request's scheduled time) for p50/p99.
 // A bare Fastify hello-world is measured too, as the HTTP stack's own ceiling on this machine.
-// All of it runs in a process with the gateway's V8 flags (gatewayNodeFlags, its NODE_OPTIONS
-// in docker-compose): the gateway is measured as it runs. The report says what the load generator's
+// All of it runs in a process with the services' V8 flags (serviceNodeFlags, the image's
+// NODE_OPTIONS): the gateway is measured as it runs. The report says what the load generator's
 // thread cost per request and how much of the machine's CPU stayed idle.
 //
 //   npm run bench -- gateway                                   # from the runner
@@ -248,21 +248,21 @@ export type GatewayBenchmarkResult = {
   logLevel: string;
   loadAverage: { start: number[]; end: number[] };
   cpus: number;
-  /** The V8 flags of the process the gateway ran in: the gateway's own (gatewayNodeFlags). */
+  /** The V8 flags of the process the gateway ran in: the services' own (serviceNodeFlags). */
   nodeFlags: string[];
 };
 
 type BenchOptions = { durationMs?: number; concurrency?: number; warmupMs?: number };
 
 /**
- * The gateway is measured with the V8 flags it runs with (gatewayNodeFlags, decision 029: its
- * 16 MB semi-space, where the other services' 4 MB cost it more garbage collection), so a runner
- * started without them runs the benchmark again in a child process that has them.
+ * The gateway is measured with the V8 flags it runs with (the image's NODE_OPTIONS, decision 029:
+ * a 4 MB semi-space costs it more garbage collection than Node's defaults), so a runner started
+ * without them runs the benchmark again in a child process that has them.
  */
 export async function runGatewayBenchmark(options: BenchOptions = {}): Promise<GatewayBenchmarkResult> {
-  const { gatewayNodeFlags } = await import("@bridge/local-infra");
+  const { serviceNodeFlags } = await import("@bridge/local-infra");
   // BENCH_NODE_FLAGS="--max-semi-space-size=16 …" measures other flags (what the image would run with).
-  const flags = process.env.BENCH_NODE_FLAGS?.split(" ").filter(Boolean) ?? [...gatewayNodeFlags];
+  const flags = process.env.BENCH_NODE_FLAGS?.split(" ").filter(Boolean) ?? [...serviceNodeFlags];
   if (flags.every((flag) => process.execArgv.includes(flag))) return measureGateway(options);
   const { execFile } = await import("node:child_process");
   const { mkdtemp, readFile } = await import("node:fs/promises");

@@ -45,4 +45,4 @@ export {
   startRestartableKafka,
   startRestartablePostgres,
 } from "./restartable.ts";
-export { gatewayNodeFlags, nodeFlagsOf, serviceNodeFlags } from "./service-node-flags.ts";
+export { serviceNodeFlags } from "./service-node-flags.ts";
