@@ -28,7 +28,10 @@ type LoadSpec = {
   url: string;
   method: "GET" | "POST";
   headers: Record<string, string>;
-  /** A body template; `{{id}}` is replaced per request (a new order, a new Stripe event). */
+  /**
+   * A body template, filled per request (a new order, a new Stripe event): `{{id}}` with a unique
+   * token, `{{orderId}}` with 32 hex digits, `{{reference}}` with a 12-character Limio reference.
+   */
   body?: string;
   /** Sign each body as Stripe does (`Stripe-Signature`) with this endpoint secret. */
   webhookSecret?: string;
@@ -48,6 +51,14 @@ type LoadResult = {
   p50Ms: number;
   p99Ms: number;
 };
+
+/** Fills a body template's placeholders (LoadSpec.body) with new values. */
+function fillTemplate(template: string, token: string): string {
+  return template
+    .replaceAll("{{id}}", token)
+    .replaceAll("{{orderId}}", () => randomUUID().replaceAll("-", ""))
+    .replaceAll("{{reference}}", () => randomUUID().replaceAll("-", "").slice(0, 12).toUpperCase());
+}
 
 const round = (value: number, digits = 2) => Math.round(value * 10 ** digits) / 10 ** digits;
 
@@ -73,7 +84,8 @@ async function generateLoad(spec: LoadSpec): Promise<LoadResult> {
   let counter = 0;
   const one = () =>
     new Promise<number>((resolve) => {
-      const body = spec.body?.replaceAll("{{id}}", `${process.pid}x${counter++}x${randomUUID().slice(0, 8)}`);
+      const body =
+        spec.body && fillTemplate(spec.body, `${process.pid}x${counter++}x${randomUUID().slice(0, 8)}`);
       const signature =
         body && spec.webhookSecret
           ? {
@@ -307,6 +319,7 @@ async function measureGateway(options: BenchOptions): Promise<GatewayBenchmarkRe
   const { orderEnvelope, parseSubmission, publishedOrder, resolveTarget } = await import(
     "../src/routes/orders/submission.ts"
   );
+  const { createSubmissionReads } = await import("../src/routes/orders/submission-reads.ts");
   const { stripeEventMessage } = await import("../src/routes/webhooks/stripe-webhook.ts");
 
   // Run alone: Kafka and a migrated database of its own; from `npm run bench`: the runner's.
@@ -367,18 +380,19 @@ async function measureGateway(options: BenchOptions): Promise<GatewayBenchmarkRe
   const hello = Fastify({ logger: false });
   hello.get("/hello", async () => ({ hello: "world" }));
 
-  // A Limio order as Limio sends it (test/fixtures/limio/new.json), a new identity per request;
-  // its own id and references are left out so the gateway derives them (decision 008).
+  // A Limio order as Limio sends it (test/fixtures/limio/new.json), a new one per request: with
+  // its own `id` and `order_reference`, which the gateway checks against the store (decision 021).
   const fixtures = new URL("../../../test/fixtures/", import.meta.url);
-  const {
-    id: _id,
-    order_reference: _reference,
-    ...limioOrder
-  } = JSON.parse(await readFile(new URL("limio/new.json", fixtures), "utf8")) as Record<string, unknown>;
+  const limioOrder = JSON.parse(await readFile(new URL("limio/new.json", fixtures), "utf8")) as Record<
+    string,
+    unknown
+  >;
   // It names an offer version of the demo catalog, which the gateway checks the store for.
   await loadCatalog(store.db, JSON.parse(await readFile(demoCatalogUrl, "utf8")));
   const orderTemplate = JSON.stringify({
     ...limioOrder,
+    id: "order-{{orderId}}",
+    order_reference: "{{reference}}",
     external_id: "BENCH-{{id}}",
     checkoutId: "basket-{{id}}",
   });
@@ -403,12 +417,13 @@ async function measureGateway(options: BenchOptions): Promise<GatewayBenchmarkRe
   // The bare producer's messages: what the gateway publishes for these requests, built by its own code.
   const pool = 2048;
   const fill = (template: string, i: number) =>
-    template.replaceAll("{{id}}", `pool${i}x${randomUUID().slice(0, 8)}`);
+    fillTemplate(template, `pool${i}x${randomUUID().slice(0, 8)}`);
   const orderMessages: EncodedMessage[] = [];
   const eventMessages: EncodedMessage[] = [];
+  const reads = createSubmissionReads(store);
   for (let i = 0; i < pool; i++) {
     const submission = parseSubmission(JSON.parse(fill(orderTemplate, i)), "bench", undefined);
-    const target = await resolveTarget(store.db, submission);
+    const target = await resolveTarget(reads, submission);
     const envelope = orderEnvelope(submission, target, publishedOrder(submission, target), randomUUID());
     orderMessages.push(encodeMessage({ key: target.subscriptionId, envelope }));
     const event = JSON.parse(fill(eventTemplate, i));

@@ -6,9 +6,8 @@ import {
   type OrderSubmittedV1,
   parseLimioOrder,
 } from "@bridge/domain";
-import { findOrder, findSubscription, isOrderOutcomeSynced } from "@bridge/store";
+import { findOrder, isOrderOutcomeSynced } from "@bridge/store";
 import type { RouteDeps } from "../../deps.ts";
-import { createGroupedRead } from "../../grouped-read.ts";
 import { HttpError } from "../../http-errors.ts";
 import {
   conflictingFields,
@@ -21,6 +20,9 @@ import {
 } from "../../idempotency.ts";
 import { pollUntil } from "../../poll.ts";
 import { finalStatuses, type OrderAnswer } from "./schemas.ts";
+import type { StoredOrder, SubmissionReads } from "./submission-reads.ts";
+
+export type { StoredOrder } from "./submission-reads.ts";
 
 /**
  * The named steps of `POST /api/orders` (the route in submit-order.ts runs them in order):
@@ -41,16 +43,6 @@ export type Submission = {
 
 /** The Limio subscription the order acts on (for a new order: the one it will create). */
 export type Target = { subscriptionId: string; subscriptionReference: string };
-
-export type StoredOrder = {
-  id: string;
-  reference: string;
-  status: string;
-  externalId: string | null;
-  subscriptionId: string;
-  payload: unknown;
-  outcome: unknown;
-};
 
 /** Validates the body (field paths on failure) and derives the order's ids for this API key. */
 export function parseSubmission(body: unknown, apiKeyName: string, idempotencyKey: unknown): Submission {
@@ -94,38 +86,49 @@ function orderIds(order: LimioOrder, apiKeyName: string, identity: OrderIdentity
   };
 }
 
+/** The order and the subscription that already hold the references the order carries, if any. */
+export type ReferenceHolders = { order: string | null; subscription: string | null };
+
+/** Who holds the order's carried `order_reference` and (new order) `sub_reference`: minted ones need no read. */
+export async function findReferenceHolders(
+  reads: SubmissionReads,
+  { order, isNew }: Submission,
+): Promise<ReferenceHolders> {
+  const [holderOfOrderReference, holderOfSubReference] = await Promise.all([
+    order.order_reference ? reads.orderByReference(order.order_reference) : null,
+    isNew && order.sub_reference ? reads.subscriptionByReference(order.sub_reference) : null,
+  ]);
+  return { order: holderOfOrderReference?.id ?? null, subscription: holderOfSubReference?.id ?? null };
+}
+
 /**
  * 409 when a reference the order carries already names another order or subscription (the
  * store keeps references unique) than this one or the one it resubmits (`existing`); 400 when a
  * non-new order's `sub_reference` is not the reference of the subscription it acts on. Nothing
  * to check for minted references.
  */
-export async function refuseTakenReferences(
-  db: Db,
+export function refuseTakenReferences(
   submission: Submission,
   target: Target,
   existing: StoredOrder | null,
-): Promise<void> {
+  holders: ReferenceHolders,
+): void {
   const { order, ids, isNew } = submission;
-  const others = (id: string, resubmitted: string | undefined) => ({ notIn: [id, resubmitted ?? id] });
-  const taken = (path: string, what: string, holder: { id: string } | null) => {
-    if (holder) {
-      throw new HttpError(409, "reference_taken", `${path} names another ${what}`, {
-        details: [{ path, message: `already the reference of another ${what}` }],
-      });
-    }
+  const isOther = (holder: string | null, id: string, resubmitted: string | undefined) =>
+    holder !== null && holder !== id && holder !== resubmitted;
+  const taken = (path: string, what: string) => {
+    throw new HttpError(409, "reference_taken", `${path} names another ${what}`, {
+      details: [{ path, message: `already the reference of another ${what}` }],
+    });
   };
-  if (order.order_reference) {
-    const where = { reference: order.order_reference, id: others(ids.orderId, existing?.id) };
-    taken("order_reference", "order", await db.order.findFirst({ where, select: { id: true } }));
+  if (order.order_reference && isOther(holders.order, ids.orderId, existing?.id)) {
+    taken("order_reference", "order");
   }
   if (!order.sub_reference) return;
   if (isNew) {
-    const where = {
-      reference: order.sub_reference,
-      id: others(target.subscriptionId, existing?.subscriptionId),
-    };
-    taken("sub_reference", "subscription", await db.subscription.findFirst({ where, select: { id: true } }));
+    if (isOther(holders.subscription, target.subscriptionId, existing?.subscriptionId)) {
+      taken("sub_reference", "subscription");
+    }
   } else if (order.sub_reference !== target.subscriptionReference) {
     throw new HttpError(400, "invalid_order", "the order is invalid", {
       details: [
@@ -143,23 +146,10 @@ export async function refuseTakenReferences(
  * external_id without an Idempotency-Key (so adding one later does not create a second order):
  * both ids are derived from the key's name, so another client's orders are never found.
  *
- * One query per group of concurrent submissions (grouped-read.ts) rather than one per order: the
- * same read, started after each caller asked, so the answer is what a query of its own would
- * give (decision 028). A row under the identity's own id wins over one under the external_id's.
+ * Grouped with concurrent submissions' reads and sent through pg (submission-reads.ts, decision
+ * 028). A row under the identity's own id wins over one under the external_id's.
  */
-export function createExistingOrderLookup(store: RouteDeps["store"]) {
-  const read = createGroupedRead(async (wanted: { orderId: string; byExternalId: string }[]) => {
-    const ids = [...new Set(wanted.flatMap((w) => [w.orderId, w.byExternalId]))];
-    // Through pg, not Prisma: the one read every order makes (store.sql says why).
-    const rows = await store.sql<StoredOrder>(
-      `SELECT "id", "reference", "status", "externalId", "subscriptionId", "payload", "outcome"
-       FROM "Order"
-       WHERE "id" = ANY($1)`,
-      [ids],
-    );
-    const byId = new Map(rows.map((row) => [row.id, row]));
-    return wanted.map((w) => byId.get(w.orderId) ?? byId.get(w.byExternalId) ?? null);
-  });
+export function createExistingOrderLookup(reads: SubmissionReads) {
   return (submission: Submission, apiKeyName: string): Promise<StoredOrder | null> => {
     if (submission.identity.kind === "random" && !submission.order.id) return Promise.resolve(null);
     // Without an Idempotency-Key or a carried id, the order id already is the external_id's id.
@@ -171,12 +161,15 @@ export function createExistingOrderLookup(store: RouteDeps["store"]) {
             orderIdentity({ source: submission.source, externalId: submission.order.external_id }),
           )
         : submission.ids.orderId;
-    return read({ orderId: submission.ids.orderId, byExternalId });
+    const byOwnId = reads.orderById(submission.ids.orderId);
+    if (byExternalId === submission.ids.orderId) return byOwnId;
+    const byExternal = reads.orderById(byExternalId);
+    return Promise.all([byOwnId, byExternal]).then(([own, external]) => own ?? external);
   };
 }
 
 /** The subscription a non-new order acts on (404 unknown, 409 imported from Stripe); a new one's ids. */
-export async function resolveTarget(db: Db, submission: Submission): Promise<Target> {
+export async function resolveTarget(reads: SubmissionReads, submission: Submission): Promise<Target> {
   const { order, ids } = submission;
   if (submission.isNew) {
     return {
@@ -184,7 +177,7 @@ export async function resolveTarget(db: Db, submission: Submission): Promise<Tar
       subscriptionReference: ids.newSubscriptionReference,
     };
   }
-  const subscription = await findSubscription(db, order.subscriptionId!);
+  const subscription = await reads.subscriptionById(order.subscriptionId!);
   if (!subscription) {
     throw new HttpError(404, "subscription_not_found", `no Limio subscription ${order.subscriptionId}`);
   }

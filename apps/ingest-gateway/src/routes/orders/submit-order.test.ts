@@ -401,6 +401,23 @@ describe("POST /api/order with Limio's own ids (issue 13)", () => {
     expect(await topicMessageCount(gw.client, gw.topics.orders)).toBe(before);
   });
 
+  it("refuses a new order whose sub_reference is another subscription's, and groups concurrent orders' reads", async () => {
+    const sub = await seedSubscription(gw.store);
+    const before = await topicMessageCount(gw.client, gw.topics.orders);
+    // Sent together, so their store reads share queries (submission-reads.ts): each still gets its own answer.
+    const [taken, free] = await Promise.all([
+      postTo("/api/order", { ...fixture("new"), ...limioIds(), sub_reference: sub.reference }),
+      postTo("/api/order", { ...fixture("new"), ...limioIds(), external_id: `EXT-${randomUUID()}` }),
+    ]);
+    expect(taken.statusCode).toBe(409);
+    expect(taken.json().error).toMatchObject({
+      code: "reference_taken",
+      details: [{ path: "sub_reference" }],
+    });
+    expect(free.statusCode).toBe(202);
+    expect(await topicMessageCount(gw.client, gw.topics.orders)).toBe(before + 1);
+  });
+
   it("refuses malformed ids by name, and a sub_reference that is not the target subscription's", async () => {
     const bad = await postTo("/api/order", {
       ...fixture("new"),

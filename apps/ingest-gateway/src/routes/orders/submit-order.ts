@@ -8,6 +8,7 @@ import { finalStatuses, type OrderAnswer, orderAnswerSchema, submitOrderBody } f
 import {
   answers,
   createExistingOrderLookup,
+  findReferenceHolders,
   limioSyncOf,
   orderEnvelope,
   parseSubmission,
@@ -18,6 +19,7 @@ import {
   storedOrder,
   waitForOutcome,
 } from "./submission.ts";
+import { createSubmissionReads } from "./submission-reads.ts";
 
 const headers = z
   .object({
@@ -39,7 +41,8 @@ const headers = z
 export const submitOrderRoute: FastifyPluginAsyncZod<{ deps: RouteDeps }> = async (app, { deps }) => {
   const db = deps.store.db;
   const waitMs = deps.config.WAIT_TIMEOUT_MS;
-  const findExistingOrder = createExistingOrderLookup(deps.store);
+  const reads = createSubmissionReads(deps.store);
+  const findExistingOrder = createExistingOrderLookup(reads);
   const refuseUnknownOfferVersions = createOfferVersionCheck(db);
 
   app.post(
@@ -79,11 +82,13 @@ export const submitOrderRoute: FastifyPluginAsyncZod<{ deps: RouteDeps }> = asyn
         request.headers["idempotency-key"],
       );
       await refuseUnknownOfferVersions(submission.order);
-      const [existing, target] = await Promise.all([
+      // The store reads go out together (one round trip), each grouped with concurrent orders'.
+      const [existing, target, holders] = await Promise.all([
         findExistingOrder(submission, request.apiKeyName),
-        resolveTarget(db, submission),
+        resolveTarget(reads, submission),
+        findReferenceHolders(reads, submission),
       ]);
-      await refuseTakenReferences(db, submission, target, existing);
+      refuseTakenReferences(submission, target, existing, holders);
       const order = publishedOrder(submission, target);
       const answer = answers(submission, target);
       const waitWanted = submission.order.process_immediately === true && waitMs > 0;
