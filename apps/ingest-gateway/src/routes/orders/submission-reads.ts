@@ -28,29 +28,39 @@ export type StoredSubscription = { id: string; reference: string; origin: string
  * order without its own ids.
  */
 export function createSubmissionReads(store: RouteDeps["store"]) {
-  /** One grouped read of `table` by `column`: each key's row, or null. */
-  function rowsBy<Row extends Record<string, unknown>>(table: string, column: string, columns: string) {
-    return createGroupedRead(async (keys: string[]) => {
-      const rows = await store.sql<Row>(`SELECT ${columns} FROM "${table}" WHERE "${column}" = ANY($1)`, [
-        [...new Set(keys)],
-      ]);
-      const byKey = new Map(rows.map((row) => [row[column] as string, row]));
-      return keys.map((key) => byKey.get(key) ?? null);
+  /**
+   * One grouped read of `table` by id or by reference: one query per group for both columns
+   * (`"id" = ANY($1) OR "reference" = ANY($2)`, both unique), so an order's two lookups of a
+   * table cost one query, not two.
+   */
+  function readsOf<Row extends { id: string; reference: string }>(table: string, columns: string) {
+    const read = createGroupedRead(async (keys: { column: "id" | "reference"; value: string }[]) => {
+      const values = (column: string) => [
+        ...new Set(keys.filter((k) => k.column === column).map((k) => k.value)),
+      ];
+      const rows = await store.sql<Row>(
+        `SELECT ${columns} FROM "${table}" WHERE "id" = ANY($1) OR "reference" = ANY($2)`,
+        [values("id"), values("reference")],
+      );
+      const byId = new Map(rows.map((row) => [row.id, row]));
+      const byReference = new Map(rows.map((row) => [row.reference, row]));
+      return keys.map((k) => (k.column === "id" ? byId : byReference).get(k.value) ?? null);
     });
+    return {
+      byId: (id: string) => read({ column: "id", value: id }),
+      byReference: (reference: string) => read({ column: "reference", value: reference }),
+    };
   }
+  const orders = readsOf<StoredOrder>(
+    "Order",
+    `"id", "reference", "status", "externalId", "subscriptionId", "payload", "outcome"`,
+  );
+  const subscriptions = readsOf<StoredSubscription>("Subscription", `"id", "reference", "origin"`);
   return {
-    orderById: rowsBy<StoredOrder>(
-      "Order",
-      "id",
-      `"id", "reference", "status", "externalId", "subscriptionId", "payload", "outcome"`,
-    ),
-    orderByReference: rowsBy<{ id: string; reference: string }>("Order", "reference", `"id", "reference"`),
-    subscriptionById: rowsBy<StoredSubscription>("Subscription", "id", `"id", "reference", "origin"`),
-    subscriptionByReference: rowsBy<{ id: string; reference: string }>(
-      "Subscription",
-      "reference",
-      `"id", "reference"`,
-    ),
+    orderById: orders.byId,
+    orderByReference: orders.byReference,
+    subscriptionById: subscriptions.byId,
+    subscriptionByReference: subscriptions.byReference,
   };
 }
 
