@@ -17,28 +17,36 @@ function controlledRead() {
 const nextTick = () => new Promise((resolve) => setImmediate(resolve));
 
 describe("grouped read", () => {
-  it("reads a lone key at once and groups the keys asked while a query is in flight into the next one", async () => {
+  it("reads the keys asked together in one query, and groups those asked while it is in flight into the next", async () => {
     const { read, queries } = controlledRead();
     const find = createGroupedRead(read);
-    const first = find("a");
-    const second = find("b");
-    const third = find("c");
-    expect(queries.map((q) => q.keys)).toEqual([["a"]]);
-    queries[0]!.settle();
-    expect(await first).toBe("value:a");
+    const first = [find("a"), find("b")];
     await nextTick();
-    expect(queries.map((q) => q.keys)).toEqual([["a"], ["b", "c"]]);
+    expect(queries.map((q) => q.keys)).toEqual([["a", "b"]]);
+    const second = find("c");
+    const third = find("d");
+    await nextTick();
+    expect(queries.map((q) => q.keys)).toEqual([["a", "b"]]);
+    queries[0]!.settle();
+    expect(await Promise.all(first)).toEqual(["value:a", "value:b"]);
+    await nextTick();
+    expect(queries.map((q) => q.keys)).toEqual([
+      ["a", "b"],
+      ["c", "d"],
+    ]);
     queries[1]!.settle();
-    expect([await second, await third]).toEqual(["value:b", "value:c"]);
+    expect([await second, await third]).toEqual(["value:c", "value:d"]);
   });
 
   it("never answers a key from a query that started before it was asked", async () => {
     const { read, queries } = controlledRead();
     const find = createGroupedRead(read);
     const early = find("order-1");
+    await nextTick();
     // The same key asked again while the first query is in flight (a concurrent duplicate): the
     // row may have been committed since that query started, so it waits for a query of its own.
     const late = find("order-1");
+    await nextTick();
     expect(queries.map((q) => q.keys)).toEqual([["order-1"]]);
     queries[0]!.settle();
     await early;
@@ -52,6 +60,7 @@ describe("grouped read", () => {
     const { read, queries } = controlledRead();
     const find = createGroupedRead(read);
     const first = find("a");
+    await nextTick();
     const second = find("b");
     queries[0]!.settle(new Error("store down"));
     await expect(first).rejects.toThrow("store down");
@@ -64,12 +73,13 @@ describe("grouped read", () => {
     const { read, queries } = controlledRead();
     const find = createGroupedRead(read, { maxBatch: 2 });
     const all = ["a", "b", "c", "d", "e"].map((key) => find(key));
+    await nextTick();
     queries[0]!.settle();
     await nextTick();
     queries[1]!.settle();
     await nextTick();
     queries[2]!.settle();
     expect(await Promise.all(all)).toEqual(["value:a", "value:b", "value:c", "value:d", "value:e"]);
-    expect(queries.map((q) => q.keys)).toEqual([["a"], ["b", "c"], ["d", "e"]]);
+    expect(queries.map((q) => q.keys)).toEqual([["a", "b"], ["c", "d"], ["e"]]);
   });
 });

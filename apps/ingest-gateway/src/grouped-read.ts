@@ -1,8 +1,10 @@
 /**
- * Group commit for reads (the read-side twin of batching-publisher.ts): while one query is in
- * flight, the keys asked for meanwhile queue up and go out together in the next query. A lone
- * key is read at once, so latency at low load is one round trip; under load the number of round
- * trips per request drops with the queue length. No timer, no cache.
+ * Group commit for reads (the read-side twin of batching-publisher.ts): the keys asked in one
+ * synchronous run (one request's lookups, started together) go out in one query, at the end of
+ * that run (a microtask, no timer); while that query is in flight, the keys asked meanwhile queue
+ * up and go out together in the next query. A lone request is read at once, in
+ * one round trip; under load the number of round trips per request drops with the queue length.
+ * No cache.
  *
  * A key never joins a query already in flight: every answer comes from a query that started
  * after the caller asked, so it sees everything committed before then, exactly what a query of
@@ -14,10 +16,11 @@ export function createGroupedRead<K, V>(
 ): (key: K) => Promise<V> {
   const maxBatch = options.maxBatch ?? 256;
   const waiting: { key: K; resolve: (value: V) => void; reject: (error: unknown) => void }[] = [];
-  let inFlight = false;
+  /** A query in flight or about to start (scheduled at the end of the current run). */
+  let busy = false;
 
+  /** Reads what is waiting, group after group, until nothing is. */
   async function flush() {
-    inFlight = true;
     while (waiting.length > 0) {
       const batch = waiting.splice(0, maxBatch);
       try {
@@ -29,12 +32,14 @@ export function createGroupedRead<K, V>(
         for (const w of batch) w.reject(error);
       }
     }
-    inFlight = false;
+    busy = false;
   }
 
   return (key) =>
     new Promise<V>((resolve, reject) => {
       waiting.push({ key, resolve, reject });
-      if (!inFlight) void flush();
+      if (busy) return;
+      busy = true;
+      queueMicrotask(() => void flush());
     });
 }
