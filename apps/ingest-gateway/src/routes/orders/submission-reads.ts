@@ -18,8 +18,8 @@ export type StoredSubscription = { id: string; reference: string; origin: string
 /**
  * Every store read a submission makes, by the column it looks up (an order by id, an order or a
  * subscription by reference, a subscription by id). A real Limio order carries its own `id` and
- * `order_reference` (and a new one often a `sub_reference`), so each of these reads runs for
- * most orders, not only for resubmissions.
+ * `order_reference` (a new one may carry a `sub_reference`, a change names its subscription), so
+ * these reads run for every order, not only for resubmissions.
  *
  * Each read is grouped across concurrent submissions (grouped-read.ts: one query per group, each
  * started after its callers asked, so each answer is what a query of its own would see) and goes
