@@ -26,6 +26,7 @@ import os from "node:os";
 import {
   BRIDGE_IDEMPOTENCY_PREFIX,
   type Envelope,
+  generateLimioReference,
   messageTypes,
   orderSubmittedV1,
   type StripeEventLike,
@@ -397,6 +398,9 @@ async function sendOrders(services: BridgeServices, run: string, count: number, 
     new Promise<number>((resolve) => {
       const body = JSON.stringify({
         ...newOrderBody(`drain.${run}.${i}@example.com`, "pm_card_visa"),
+        // As Limio sends an order: with its own id and reference (the gateway checks both).
+        id: `order-${randomUUID().replaceAll("-", "")}`,
+        order_reference: generateLimioReference(),
         external_id: `DRAIN-${run}-${i}`,
       });
       const req = http.request(
