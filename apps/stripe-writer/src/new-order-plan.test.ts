@@ -1,9 +1,17 @@
 import { readFile } from "node:fs/promises";
-import { completedSteps, loadCatalog } from "@bridge/store";
+import { completedSteps, loadCatalog, recordStep } from "@bridge/store";
 import { advanceClock, freshDatabase, kafkaBrokers } from "@bridge/testkit";
 import type Stripe from "stripe";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Harness, hex, newOrder, newSubscriptionId, offers, startHarness } from "../test/harness.ts";
+import {
+  type Harness,
+  hex,
+  newOrder,
+  newOrderId,
+  newSubscriptionId,
+  offers,
+  startHarness,
+} from "../test/harness.ts";
 
 /**
  * Issue 12's new-order scenarios, through real Kafka against the emulator, asserting what Stripe
@@ -280,23 +288,66 @@ describe("new order: a fixed term", () => {
     const outcome = await place(email, { autoRenew: false }, plan.twelveMonthTerm);
     expect(outcome).toMatchObject({ status: "applied" });
     const sub = await h.stripe.subscriptions.retrieve(outcome.stripe.subscriptionId!);
-    // Exact, against what the writer dates the term from: its plan, recorded before any write
-    // (the writer's clock, for a customer on no test clock). Stripe keeps `cancel_at` as the
-    // integer timestamp it is sent (no rounding) and stamps `start_date` when it creates the
-    // subscription ("Date when the subscription was first created", docs.stripe.com/api/subscriptions/object),
-    // after the customer, product and price steps: seconds later with real Stripe, any time later
-    // for a resumed order. So `start_date` + 12 months is no reference (this test used to allow
-    // it 1 second, which only the emulator's speed bounded).
+    // Exact, against Stripe's billing anchor: twelve months from when Stripe started billing. The
+    // writer's plan is dated before its writes (the writer's clock, for a customer on no test
+    // clock) and Stripe stamps the anchor at the create, after the customer, product and price
+    // steps, so the writer moves a planned end that Stripe's anchor does not match ("term-end").
+    const termEnd = new Date(sub.billing_cycle_anchor * 1000);
+    termEnd.setUTCMonth(termEnd.getUTCMonth() + 12);
+    expect(sub.cancel_at).toBe(Math.floor(termEnd.getTime() / 1000));
+    expect(sub.metadata.limio_term_end).toBe(String(sub.cancel_at));
     const planned = (await completedSteps(h.store.db, outcome.orderId)).get("plan") as {
+      billingStart: number;
+    };
+    expect(sub.billing_cycle_anchor).toBeGreaterThanOrEqual(planned.billingStart);
+  });
+
+  it("a create that runs a day after its plan: the term still runs three full periods from Stripe's anchor", async () => {
+    // A plan recorded a day before its create, as after a day of Stripe outage or a late re-drive:
+    // another order's plan for the same offer, recorded on the same clock a day earlier.
+    const first = `planned.${hex(8)}@example.com`;
+    const clock = await customerOnClock(first);
+    const earlier = await place(first, {}, plan.fixedTerm);
+    expect(earlier).toMatchObject({ status: "applied" });
+    const recorded = (await completedSteps(h.store.db, earlier.orderId)).get("plan") as {
       billingStart: number;
       cancelAt: number;
     };
-    const termEnd = new Date(planned.billingStart * 1000);
-    termEnd.setUTCMonth(termEnd.getUTCMonth() + 12);
-    expect(planned.cancelAt).toBe(Math.floor(termEnd.getTime() / 1000));
-    expect(sub.cancel_at).toBe(planned.cancelAt);
-    expect(sub.start_date).toBeGreaterThanOrEqual(planned.billingStart);
-    expect(sub.metadata.limio_term_end).toBe(String(planned.cancelAt));
+    const email = `late.${hex(8)}@example.com`;
+    await h.stripe.customers.create({ email, test_clock: clock.id });
+    await advance(clock.id, START + DAY);
+    const orderId = newOrderId();
+    await recordStep(h.store.db, orderId, "plan", recorded);
+    await h.publishOrder(
+      newOrder({
+        email,
+        offerId: plan.fixedTerm,
+        payment: { type: "stripe", paymentMethodId: await h.card() },
+      }),
+      { orderId },
+    );
+    const outcome = await h.waitForOutcome(orderId);
+    expect(outcome).toMatchObject({ status: "applied" });
+
+    const sub = await h.stripe.subscriptions.retrieve(outcome.stripe.subscriptionId!);
+    expect(sub.billing_cycle_anchor).toBe(START + DAY);
+    const termEnd = new Date((START + DAY) * 1000);
+    termEnd.setUTCMonth(termEnd.getUTCMonth() + 3);
+    const termEndUnix = Math.floor(termEnd.getTime() / 1000);
+    // The plan's end was a day earlier: kept, it would have cut the third period short.
+    expect(recorded.cancelAt).toBeLessThan(termEndUnix);
+    expect(sub.cancel_at).toBe(termEndUnix);
+    expect(sub.metadata.limio_term_end).toBe(String(termEndUnix));
+
+    for (let month = 1; month <= 3; month++) {
+      const at = new Date((START + DAY) * 1000);
+      at.setUTCMonth(at.getUTCMonth() + month);
+      await advance(clock.id, Math.floor(at.getTime() / 1000) + DAY);
+    }
+    const ended = await h.stripe.subscriptions.retrieve(sub.id);
+    expect(ended.status).toBe("canceled");
+    expect(ended.ended_at).toBe(termEndUnix);
+    expect((await invoicesOf(sub.id)).map((i) => i.amount_due)).toEqual([999, 999, 999]);
   });
 });
 

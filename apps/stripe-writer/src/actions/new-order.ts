@@ -9,6 +9,8 @@ import {
   stripeAddress,
   subscriptionCreateMetadata,
   subscriptionCreateParams,
+  termEndFromAnchor,
+  termEndMetadata,
 } from "@bridge/domain";
 import type Stripe from "stripe";
 import { awaitCustomerPayment, checkShopPaymentIntent } from "../awaiting-payment.ts";
@@ -35,6 +37,9 @@ type SubscriptionStep = {
   invoiceStatus: string | null;
   amountDue: number;
   currency: string;
+  /** Stripe's billing anchor and `cancel_at` as created (absent in steps recorded before they were kept). */
+  billingCycleAnchor?: number;
+  cancelAt?: number | null;
 };
 
 /** Stripe matches emails exactly; Limio forms do not normalise them, so we do (trimmed, lowercased). */
@@ -271,9 +276,34 @@ export async function newOrder(ctx: ActionContext): Promise<ActionResult> {
       invoiceStatus: invoice?.status ?? null,
       amountDue: invoice?.amount_due ?? 0,
       currency: created.currency,
+      billingCycleAnchor: created.billing_cycle_anchor,
+      cancelAt: created.cancel_at,
     };
   });
   ids.subscriptionId = subscription.subscriptionId;
+
+  // 5b. A fixed term runs from Stripe's billing anchor, not from the plan's start: a create
+  // retried or re-driven later than planned would otherwise bill the last period short
+  // (termEndFromAnchor). Only the planned cancel_at is moved: one a hook changed is left alone.
+  const planned = plan.cancelAt && toUnix(plan.cancelAt);
+  if (planned && subscription.cancelAt === planned && subscription.billingCycleAnchor !== undefined) {
+    const termEnd = termEndFromAnchor(plan, fromUnix(subscription.billingCycleAnchor));
+    if (termEnd) {
+      await step("term-end", async (key) => {
+        await stripe.subscriptions.update(
+          subscription.subscriptionId,
+          // Nothing to prorate: the term end moves within periods not yet billed.
+          {
+            cancel_at: toUnix(termEnd),
+            proration_behavior: "none",
+            metadata: termEndMetadata(toUnix(termEnd)),
+          },
+          { idempotencyKey: key },
+        );
+        return { cancelAt: toUnix(termEnd) };
+      });
+    }
+  }
   if (subscription.invoiceId) ids.invoiceId = subscription.invoiceId;
   const applied = (): ActionResult => ({ status: "applied", action: "subscription_created", stripe: ids });
   // Never applied with another amount than the order's total: Stripe's first invoice is checked

@@ -7,6 +7,7 @@ import {
   type NewOrderInput,
   planNewOrder,
   subscriptionCreateParams,
+  termEndFromAnchor,
 } from "./new-order-plan.ts";
 import { refusalOf } from "./refusal.ts";
 
@@ -256,6 +257,17 @@ describe("planNewOrder: fixed terms", () => {
       new Date("2027-12-01T10:00:00Z"),
     );
     expect(plan({ orderItems: [{ offer: { id: "fixed-year" } }], autoRenew: true }).cancelAt).toBeUndefined();
+  });
+
+  it("counts the term from Stripe's billing anchor when Stripe anchored later than the plan", () => {
+    const p = plan({ orderItems: [{ offer: { id: "twelve-month-term" } }], autoRenew: false });
+    // Anchored as planned (to the second): nothing to move.
+    expect(termEndFromAnchor(p, new Date("2026-12-01T10:00:00.700Z"))).toBeUndefined();
+    // A create retried a day and a half later: twelve months from that anchor, not from the plan.
+    expect(termEndFromAnchor(p, new Date("2026-12-02T22:00:00Z"))).toEqual(new Date("2027-12-02T22:00:00Z"));
+    // No fixed term, nothing to move.
+    const renewing = plan({ orderItems: [{ offer: { id: "twelve-month-term" } }] });
+    expect(termEndFromAnchor(renewing, new Date("2026-12-02T22:00:00Z"))).toBeUndefined();
   });
 
   it("refuses a fixed term that does not end on a billing date", () => {

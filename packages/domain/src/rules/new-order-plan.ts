@@ -346,9 +346,9 @@ export function subscriptionCreateParams(plan: NewOrderPlan, priceId: (charge: P
 
 /**
  * The metadata the sync reads on the new subscription: the offer it bills, the offer's term and,
- * for a fixed term, the term end sent as `cancel_at`, the same unix seconds (decision 025: Stripe
- * stamps the billing anchor at the create, after the planned start, so the sync cannot recompute
- * that end from the anchor).
+ * for a fixed term, the term end sent as `cancel_at`, the same unix seconds (decision 025: the
+ * sync trusts a `cancel_at` equal to this record as the term end; when Stripe's anchor lands
+ * later than the plan, the writer moves both, termEndFromAnchor).
  */
 export function subscriptionCreateMetadata(plan: NewOrderPlan): Record<string, string> {
   return {
@@ -356,4 +356,24 @@ export function subscriptionCreateMetadata(plan: NewOrderPlan): Record<string, s
     ...offerTermMetadata(plan),
     ...(plan.cancelAt ? termEndMetadata(unix(plan.cancelAt)) : {}),
   };
+}
+
+/**
+ * A fixed term's end counted from Stripe's billing anchor, when it differs from the planned one
+ * (the `cancel_at` the create sent); undefined when they agree or the term is not fixed.
+ *
+ * The plan dates the term from its own billing start, recorded before any write so a retried
+ * create sends the same parameters. Stripe anchors billing when it creates the subscription:
+ * seconds later normally, hours later for a create retried after an outage or re-driven from the
+ * DLQ. A `cancel_at` "during a future period ... will always cause a proration for that period"
+ * (docs.stripe.com/api/subscriptions/create), so the planned end would bill the last period
+ * short by that gap. The term of N periods runs from the anchor instead.
+ */
+export function termEndFromAnchor(
+  plan: Pick<NewOrderPlan, "term" | "cancelAt">,
+  anchor: Date,
+): Date | undefined {
+  if (!plan.cancelAt) return undefined;
+  const termEnd = addSpan(anchor, plan.term);
+  return unix(termEnd) === unix(plan.cancelAt) ? undefined : termEnd;
 }
