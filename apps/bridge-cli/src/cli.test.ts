@@ -18,6 +18,7 @@ import { createLogger } from "@bridge/observability";
 import { createStore, createSubscription, ensureCustomer, findOffer, type Store } from "@bridge/store";
 import { freshDatabase, kafkaBrokers, uniqueName } from "@bridge/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { operatorSyncRequest } from "./commands/sync-requests.ts";
 import { runCli } from "./main.ts";
 
 const logger = createLogger("cli-test", { level: "error" });
@@ -68,18 +69,39 @@ async function seedLinked(count: number, prefix: string): Promise<string[]> {
   return ids;
 }
 
-/** Collects sync requests the CLI publishes; marks them handled like the sync-consumer would. */
+/**
+ * Collects sync requests the CLI publishes; marks them handled like the sync-consumer would.
+ * Resolves once the consumer reads new messages: a new group without `fromBeginning` starts at
+ * the partitions' ends only when it has joined and looked them up, so a request published before
+ * then would be skipped. It sends marker requests until it sees one.
+ */
 async function fakeSyncConsumer(
   onRequest: (envelope: Envelope<{ subscriptionId: string }>) => Promise<void>,
 ) {
+  const marker = `sub-${randomUUID().replaceAll("-", "")}`;
+  let reading = false;
   const consumer = await startConsumer(client, {
     groupId: uniqueName("fake-sync"),
     topics: [topics.sync],
     fromBeginning: false,
     retry: { retryTopic: false },
-    handler: async (envelope) => onRequest(envelope as Envelope<{ subscriptionId: string }>),
+    handler: async (envelope) => {
+      const request = envelope as Envelope<{ subscriptionId: string }>;
+      if (request.data.subscriptionId === marker) reading = true;
+      else await onRequest(request);
+    },
   });
   consumers.push(consumer);
+  const producer = createProducer(client);
+  try {
+    for (const deadline = Date.now() + 30_000; !reading; ) {
+      if (Date.now() > deadline) throw new Error("the fake sync-consumer never read its marker");
+      await producer.publish(topics.sync, operatorSyncRequest(marker));
+      for (let i = 0; i < 10 && !reading; i++) await new Promise((r) => setTimeout(r, 50));
+    }
+  } finally {
+    await producer.disconnect();
+  }
 }
 
 describe("bridge CLI", () => {
