@@ -56,9 +56,15 @@ async function advance(clockId: string, to: number) {
   expect((await advanceClock(h.stripe, clockId, to)).status).toBe("ready");
 }
 
-async function place(email: string, over: Record<string, unknown>, offerId: string = offers.digitalMonthly) {
+async function place(
+  email: string,
+  over: Record<string, unknown>,
+  offerId: string = offers.digitalMonthly,
+  ids: { orderId?: string } = {},
+) {
   const { orderId } = await h.publishOrder(
     newOrder({ email, offerId, payment: { type: "stripe", paymentMethodId: await h.card() }, extra: over }),
+    ids,
   );
   return h.waitForOutcome(orderId);
 }
@@ -318,15 +324,7 @@ describe("new order: a fixed term", () => {
     await advance(clock.id, START + DAY);
     const orderId = newOrderId();
     await recordStep(h.store.db, orderId, "plan", recorded);
-    await h.publishOrder(
-      newOrder({
-        email,
-        offerId: plan.fixedTerm,
-        payment: { type: "stripe", paymentMethodId: await h.card() },
-      }),
-      { orderId },
-    );
-    const outcome = await h.waitForOutcome(orderId);
+    const outcome = await place(email, {}, plan.fixedTerm, { orderId });
     expect(outcome).toMatchObject({ status: "applied" });
 
     const sub = await h.stripe.subscriptions.retrieve(outcome.stripe.subscriptionId!);

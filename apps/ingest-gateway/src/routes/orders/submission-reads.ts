@@ -16,8 +16,9 @@ export type StoredOrder = {
 export type StoredSubscription = { id: string; reference: string; origin: string };
 
 /**
- * Every store read a submission makes, by the column it looks up (an order by id, an order or a
- * subscription by reference, a subscription by id). A real Limio order carries its own `id` and
+ * The store reads of a submission's checks, by the column each looks up (an order by id, an
+ * order or a subscription by reference, a subscription by id); the offer-version check remembers
+ * what it found (offer-versions.ts). A real Limio order carries its own `id` and
  * `order_reference` (a new one may carry a `sub_reference`, a change names its subscription), so
  * these reads run for every order, not only for resubmissions.
  *
