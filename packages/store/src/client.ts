@@ -1,6 +1,7 @@
 import { PrismaPg } from "@prisma/adapter-pg";
 import pg from "pg";
 import { PrismaClient } from "./generated/client.ts";
+import { sharingTransactionConnections } from "./transaction-sql.ts";
 
 export type { Prisma } from "./generated/client.ts";
 export type { PrismaClient };
@@ -21,5 +22,5 @@ export function createPool(databaseUrl: string, options: { poolSize?: number } =
  * `disposeExternalPool`, so the caller ends it after disconnecting.
  */
 export function createPrismaClient(pool: pg.Pool): PrismaClient {
-  return new PrismaClient({ adapter: new PrismaPg(pool) });
+  return new PrismaClient({ adapter: sharingTransactionConnections(new PrismaPg(pool)) });
 }

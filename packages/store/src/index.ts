@@ -17,3 +17,4 @@ export * from "./repositories/subscriptions.ts";
 export * from "./repositories/unmatched.ts";
 export * from "./sealed-secrets.ts";
 export { createStore, type Db, type Store, type Tx } from "./store.ts";
+export { type Sql, sqlOf } from "./transaction-sql.ts";

@@ -1,4 +1,5 @@
 import { createPool, createPrismaClient, type Prisma, type PrismaClient } from "./client.ts";
+import { registerPoolSql, sqlOf, withTransactionSql } from "./transaction-sql.ts";
 
 /** A Prisma client or an open transaction: every repository function accepts either. */
 export type Db = PrismaClient | Prisma.TransactionClient;
@@ -8,7 +9,10 @@ export type Tx = Prisma.TransactionClient;
 
 export type Store = {
   db: PrismaClient;
-  /** Run `work` in one serializable-enough transaction (read committed + unique constraints). */
+  /**
+   * Run `work` in one serializable-enough transaction (read committed + unique constraints).
+   * `sqlOf(tx)` runs SQL inside it, through pg alone (transaction-sql.ts).
+   */
   transaction<T>(
     work: (tx: Prisma.TransactionClient) => Promise<T>,
     options?: { timeoutMs?: number },
@@ -16,11 +20,12 @@ export type Store = {
   /** Cheap round trip for readiness probes. */
   ping(): Promise<boolean>;
   /**
-   * One parameterised SQL read through the pg driver alone, for a hot path (the gateway's
-   * idempotency read, decision 028): Prisma's client engine compiles every query, raw ones too,
-   * in its query compiler (~540 µs of CPU per query here, against ~165 µs for the same query
-   * through pg). Rows as pg returns them (jsonb parsed). It shares Prisma's pool, so a store
-   * never holds more than `poolSize` connections.
+   * One parameterised SQL statement through the pg driver alone, for a hot path (the gateway's
+   * reads, decision 028; the sync's, decision 030): Prisma's client engine compiles every query,
+   * raw ones too, in its query compiler (~540 µs of CPU per query here, against ~165 µs for the
+   * same query through pg). Rows as pg returns them (jsonb parsed, `DateTime` columns as
+   * `Date`s). It shares Prisma's pool, so a store never holds more than `poolSize` connections.
+   * The same as `sqlOf(store.db)`.
    */
   sql<T>(text: string, values: unknown[]): Promise<T[]>;
   /** Disconnects Prisma, then ends the pool (every connection closed). */
@@ -31,14 +36,17 @@ export type Store = {
 export function createStore(databaseUrl: string, options: { poolSize?: number } = {}): Store {
   const pool = createPool(databaseUrl, options);
   const db = createPrismaClient(pool);
+  registerPoolSql(db, pool);
+  const sql = sqlOf(db);
   let closing: Promise<void> | undefined;
   return {
     db,
-    async sql<T>(text: string, values: unknown[]) {
-      return (await pool.query(text, values)).rows as T[];
-    },
+    sql: (text, values) => sql(text, values),
     transaction: (work, txOptions = {}) =>
-      db.$transaction(work, { timeout: txOptions.timeoutMs ?? 15_000, maxWait: 10_000 }),
+      withTransactionSql(
+        (inTx) => db.$transaction(inTx, { timeout: txOptions.timeoutMs ?? 15_000, maxWait: 10_000 }),
+        work,
+      ),
     async ping() {
       try {
         await db.$queryRaw`SELECT 1`;
