@@ -15,10 +15,11 @@ import {
   findOffer,
   type LockedSubscription,
   lockSubscriptionForSync,
+  type SyncedSubscriptionColumns,
   setPaymentMethod,
   type Tx,
   updatePaymentSchedule,
-  updateSubscription,
+  updateSyncedSubscription,
 } from "@bridge/store";
 import { recordSubscriptionChange } from "./change-events.ts";
 import type { SyncDeps } from "./deps.ts";
@@ -114,7 +115,7 @@ export async function syncSubscriptionInTx(
     );
   }
   const columnGroups = columnChanges(row, patch, offer);
-  const data: Record<string, unknown> = {};
+  const data: Record<string, unknown> = {}; // SyncedSubscriptionColumns, built by column name
   for (const [type, changes] of Object.entries(columnGroups)) {
     if (Object.keys(changes).length === 0) continue;
     for (const [field, { to }] of Object.entries(changes)) {
@@ -143,7 +144,11 @@ export async function syncSubscriptionInTx(
   }
 
   if (events.length > 0 && ctx.trigger === "stripe") data.source = "stripe";
-  await updateSubscription(tx, subscriptionId, { ...data, lastSyncedAt: now, stripeRaw: state.raw as never });
+  await updateSyncedSubscription(tx, subscriptionId, {
+    ...(data as SyncedSubscriptionColumns),
+    lastSyncedAt: now,
+    stripeRaw: state.raw as SyncedSubscriptionColumns["stripeRaw"],
+  });
   return { kind: "applied", subscriptionId, events, read: state.read };
 }
 

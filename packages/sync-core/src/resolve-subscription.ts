@@ -1,11 +1,11 @@
-import type { Db } from "@bridge/store";
-import {
-  findSubscription,
-  findSubscriptionByStripeId,
-  findSubscriptionsByStripeCustomer,
-} from "@bridge/store";
+import type { Store } from "@bridge/store";
 
-export type LimioSubscriptionRow = NonNullable<Awaited<ReturnType<typeof findSubscription>>>;
+/** What resolving needs of a Limio subscription: which one, and the Stripe ids it is linked to. */
+export type LimioSubscriptionRow = {
+  id: string;
+  stripeSubscriptionId: string | null;
+  stripeCustomerId: string | null;
+};
 
 export type ResolveInput = {
   stripeSubscriptionId?: string | undefined;
@@ -33,27 +33,48 @@ export type Resolution =
  *    updated: no subscription id) concern every linked subscription of the customer.
  * A Stripe subscription id that none of these match is unmatched: counted, never invented.
  */
-export async function resolveSubscriptions(db: Db, input: ResolveInput): Promise<Resolution> {
-  const { stripeSubscriptionId, stripeCustomerId, limioSubscriptionId } = input;
+export async function resolveSubscriptions(
+  store: Pick<Store, "sql">,
+  input: ResolveInput,
+): Promise<Resolution> {
+  const { stripeSubscriptionId, stripeCustomerId } = input;
+  const limioSubscriptionId =
+    input.limioSubscriptionId && /^sub-[0-9a-f]{32}$/.test(input.limioSubscriptionId)
+      ? input.limioSubscriptionId
+      : undefined;
+  // Every candidate of the three rules in one read through pg, not three Prisma queries: a storm
+  // resolves every event of every renewal (about nine each), most of them then coalesced, and
+  // Prisma's query compiler cost more CPU than the rest of the resolution (decision 030).
+  const rows = await store.sql<LimioSubscriptionRow & { createdAt: unknown }>(
+    `SELECT "id", "stripeSubscriptionId", "stripeCustomerId", "createdAt" FROM "Subscription"
+     WHERE "stripeSubscriptionId" = $1 OR "id" = $2 OR "stripeCustomerId" = $3
+     ORDER BY "createdAt" ASC, "id" ASC`,
+    [stripeSubscriptionId ?? null, limioSubscriptionId ?? null, stripeCustomerId ?? null],
+  );
+  const row = ({ id, stripeSubscriptionId, stripeCustomerId }: LimioSubscriptionRow) => ({
+    id,
+    stripeSubscriptionId,
+    stripeCustomerId,
+  });
   if (stripeSubscriptionId) {
-    const linked = await findSubscriptionByStripeId(db, stripeSubscriptionId);
-    if (linked) return { kind: "matched", via: "stripe_subscription_id", subscriptions: [linked] };
+    const linked = rows.find((r) => r.stripeSubscriptionId === stripeSubscriptionId);
+    if (linked) return { kind: "matched", via: "stripe_subscription_id", subscriptions: [row(linked)] };
   }
-  if (limioSubscriptionId && /^sub-[0-9a-f]{32}$/.test(limioSubscriptionId)) {
-    const named = await findSubscription(db, limioSubscriptionId);
+  if (limioSubscriptionId) {
+    const named = rows.find((r) => r.id === limioSubscriptionId);
     if (named && (!named.stripeSubscriptionId || named.stripeSubscriptionId === stripeSubscriptionId)) {
-      return { kind: "matched", via: "metadata", subscriptions: [named] };
+      return { kind: "matched", via: "metadata", subscriptions: [row(named)] };
     }
   }
   if (stripeCustomerId) {
-    const ofCustomer = await findSubscriptionsByStripeCustomer(db, stripeCustomerId);
+    const ofCustomer = rows.filter((r) => r.stripeCustomerId === stripeCustomerId);
     if (stripeSubscriptionId) {
       const only = ofCustomer.length === 1 ? ofCustomer[0] : undefined;
       if (only && !only.stripeSubscriptionId) {
-        return { kind: "matched", via: "customer", subscriptions: [only] };
+        return { kind: "matched", via: "customer", subscriptions: [row(only)] };
       }
     } else {
-      const linked = ofCustomer.filter((s) => s.stripeSubscriptionId);
+      const linked = ofCustomer.filter((s) => s.stripeSubscriptionId).map(row);
       if (linked.length > 0) return { kind: "matched", via: "customer", subscriptions: linked };
       return { kind: "none", reason: "customer_unknown" };
     }

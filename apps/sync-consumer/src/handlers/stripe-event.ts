@@ -80,7 +80,7 @@ export function stripeEventHandler(
       return inboxOnly(envelope, context, "skipped_loop", () => deps.metrics.skippedLoop.inc());
     }
 
-    const resolution = await resolveSubscriptions(deps.store.db, {
+    const resolution = await resolveSubscriptions(deps.store, {
       stripeSubscriptionId: data.related.subscriptionId,
       stripeCustomerId: data.related.customerId,
       limioSubscriptionId: limioSubscriptionIdOf(event.data.object),

@@ -1,5 +1,7 @@
 import { randomUUID } from "node:crypto";
+import type { Event } from "../generated/client.ts";
 import type { Db } from "../store.ts";
+import { sqlOf } from "../transaction-sql.ts";
 
 export type FieldChanges = Record<string, { from: unknown; to: unknown }>;
 
@@ -13,20 +15,28 @@ export type AuditEventInput = {
   changes: FieldChanges | Record<string, unknown>;
 };
 
-/** Append one audit event: what changed on a Limio record and what caused it. */
-export async function appendEvent(db: Db, input: AuditEventInput) {
-  return db.event.create({
-    data: {
-      id: `event-${randomUUID().replaceAll("-", "")}`,
-      subscriptionId: input.subscriptionId ?? null,
-      orderId: input.orderId ?? null,
-      type: input.type,
-      source: input.source,
-      causeId: input.causeId ?? null,
-      correlationId: input.correlationId ?? null,
-      changes: input.changes as never,
-    },
-  });
+/**
+ * Append one audit event: what changed on a Limio record and what caused it. Through pg (every
+ * sync change writes one: transaction-sql.ts says why).
+ */
+export async function appendEvent(db: Db, input: AuditEventInput): Promise<Event> {
+  const [event] = await sqlOf(db)<Event>(
+    `INSERT INTO "Event" ("id", "subscriptionId", "orderId", "type", "source", "causeId", "correlationId", "changes", "createdAt")
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9) RETURNING *`,
+    [
+      `event-${randomUUID().replaceAll("-", "")}`,
+      input.subscriptionId ?? null,
+      input.orderId ?? null,
+      input.type,
+      input.source,
+      input.causeId ?? null,
+      input.correlationId ?? null,
+      JSON.stringify(input.changes),
+      new Date(),
+    ],
+  );
+  if (!event) throw new Error("INSERT … RETURNING gave no Event row");
+  return event;
 }
 
 export async function listEventsForSubscription(db: Db, subscriptionId: string, limit = 100) {

@@ -1,5 +1,6 @@
 import type { Prisma } from "../client.ts";
 import type { Db, Store } from "../store.ts";
+import { sqlOf } from "../transaction-sql.ts";
 
 export type HandleOnceResult<T> = { duplicate: true } | { duplicate: false; result: T };
 
@@ -16,11 +17,13 @@ export async function handleOnce<T>(
   effect: (tx: Prisma.TransactionClient) => Promise<T>,
 ): Promise<HandleOnceResult<T>> {
   return store.transaction(async (tx) => {
-    const inserted = await tx.inboxMessage.createMany({
-      data: [{ consumer, messageId }],
-      skipDuplicates: true,
-    });
-    if (inserted.count === 0) return { duplicate: true } as const;
+    // Through pg: every message a consumer handles writes one (transaction-sql.ts says why).
+    const inserted = await sqlOf(tx)(
+      `INSERT INTO "InboxMessage" ("consumer", "messageId", "handledAt") VALUES ($1, $2, $3)
+       ON CONFLICT DO NOTHING RETURNING "messageId"`,
+      [consumer, messageId, new Date()],
+    );
+    if (inserted.length === 0) return { duplicate: true } as const;
     return { duplicate: false, result: await effect(tx) } as const;
   });
 }
@@ -62,11 +65,11 @@ export function deferredInbox(db: Db, consumer: string): DeferredInbox {
       queued.delete(partitionKey);
       const { rows } = queue;
       const ids = [...queue.ids];
-      const created = await db.inboxMessage.createManyAndReturn({
-        data: ids.map((messageId) => ({ consumer, messageId })),
-        skipDuplicates: true,
-        select: { messageId: true },
-      });
+      const created = await sqlOf(db)<{ messageId: string }>(
+        `INSERT INTO "InboxMessage" ("consumer", "messageId", "handledAt")
+         SELECT $1, unnest($2::text[]), $3 ON CONFLICT DO NOTHING RETURNING "messageId"`,
+        [consumer, ids, new Date()],
+      );
       const fresh = new Set(created.map((c) => c.messageId));
       for (const row of rows) {
         // The first queued copy of a new row is the one that handled it; any other is a duplicate.

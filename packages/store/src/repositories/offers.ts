@@ -1,4 +1,6 @@
+import type { Offer } from "../generated/client.ts";
 import type { Db } from "../store.ts";
+import { sqlOf } from "../transaction-sql.ts";
 
 export type OfferRecord = {
   id: string;
@@ -20,9 +22,10 @@ export async function upsertOffers(db: Db, offers: OfferRecord[]): Promise<numbe
   return offers.length;
 }
 
-/** The offer's current version. */
-export async function findOffer(db: Db, id: string) {
-  return db.offer.findUnique({ where: { id } });
+/** The offer's current version. Through pg: every sync reads it (transaction-sql.ts says why). */
+export async function findOffer(db: Db, id: string): Promise<Offer | null> {
+  const [offer] = await sqlOf(db)<Offer>(`SELECT * FROM "Offer" WHERE "id" = $1`, [id]);
+  return offer ?? null;
 }
 
 /** One loaded version of an offer (`raw` is the offer as parsed), or null when never loaded. */

@@ -1,18 +1,35 @@
-import type { Prisma } from "../client.ts";
+import type { PaymentSchedule } from "../generated/client.ts";
+import { setClause } from "../sql-columns.ts";
 import type { Db } from "../store.ts";
+import { sqlOf } from "../transaction-sql.ts";
 
-export type PaymentScheduleColumns = Omit<
-  Prisma.PaymentScheduleUncheckedCreateInput,
-  "id" | "subscriptionId" | "stripeKey"
+/** What the sync writes of a payment schedule (Stripe's invoice or preview). */
+export type PaymentScheduleColumns = Pick<
+  PaymentSchedule,
+  "stripeInvoiceId" | "status" | "amount" | "currency" | "dueDate" | "periodStart" | "periodEnd" | "paidAt"
 >;
+
+// Through pg: a renewal's sync writes one or two of these (transaction-sql.ts says why).
 
 export async function createPaymentSchedule(
   db: Db,
   schedule: { id: string; subscriptionId: string; stripeKey: string } & PaymentScheduleColumns,
 ) {
-  return db.paymentSchedule.create({ data: schedule });
+  const now = new Date();
+  const row = { ...schedule, createdAt: now, updatedAt: now };
+  const columns = Object.keys(row) as (keyof typeof row)[];
+  await sqlOf(db)(
+    `INSERT INTO "PaymentSchedule" (${columns.map((c) => `"${c}"`).join(", ")})
+     VALUES (${columns.map((_, i) => `$${i + 1}`).join(", ")})`,
+    columns.map((c) => row[c]),
+  );
 }
 
 export async function updatePaymentSchedule(db: Db, id: string, data: Partial<PaymentScheduleColumns>) {
-  return db.paymentSchedule.update({ where: { id }, data });
+  const row = { ...data, updatedAt: new Date() };
+  const columns = Object.keys(row) as (keyof typeof row)[];
+  await sqlOf(db)(`UPDATE "PaymentSchedule" SET ${setClause(columns, 2)} WHERE "id" = $1`, [
+    id,
+    ...columns.map((c) => row[c]),
+  ]);
 }

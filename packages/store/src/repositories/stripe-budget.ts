@@ -1,4 +1,6 @@
+import { sqlText } from "../sql-columns.ts";
 import type { Db } from "../store.ts";
+import { sqlOf } from "../transaction-sql.ts";
 
 /** One take from a shared Stripe budget (decision 016). */
 export type StripeGrantRequest = {
@@ -34,9 +36,12 @@ export type StripeGrant = { granted: number; waitMs: number; grantedAt: Date };
  * Knows nothing of Stripe.
  */
 export function stripeBudgetStore(db: Db, budgetId: string) {
+  // Through pg: a take per batch of Stripe requests (transaction-sql.ts says why).
+  const sql = sqlOf(db);
   const take = async (request: StripeGrantRequest): Promise<StripeGrant> => {
     const { want, limit, reserve, windowMs, priority, holdMs } = request;
-    const rows = await db.$queryRaw<{ granted: number; waitMs: number; grantedAt: Date }[]>`
+    const rows = await sql<{ granted: number; waitMs: string | null; grantedAt: Date }>(
+      ...sqlText`
       WITH locked AS (
         SELECT b.id, b."priorityWaitingUntil" AS waiting,
           make_interval(secs => ${windowMs / 1000}::float8) AS win,
@@ -83,12 +88,15 @@ export function stripeBudgetStore(db: Db, budgetId: string) {
         GREATEST(0,
           EXTRACT(EPOCH FROM (d.recent[cardinality(d.recent) - d.cap + 1] + d.win - d.at)) * 1000,
           CASE WHEN ${priority} THEN 0 ELSE EXTRACT(EPOCH FROM (d.waiting - d.at)) * 1000 END
-        ) AS "waitMs"`;
+        ) AS "waitMs"`,
+    );
     const row = rows[0];
     if (row)
       return { granted: Number(row.granted), waitMs: Number(row.waitMs ?? 0), grantedAt: row.grantedAt };
     // First take on this account: create its row, then take from it.
-    await db.$executeRaw`INSERT INTO "StripeBudget" (id, recent) VALUES (${budgetId}, '{}') ON CONFLICT (id) DO NOTHING`;
+    await sql(
+      ...sqlText`INSERT INTO "StripeBudget" (id, recent) VALUES (${budgetId}, '{}') ON CONFLICT (id) DO NOTHING`,
+    );
     return take(request);
   };
 
@@ -97,19 +105,25 @@ export function stripeBudgetStore(db: Db, budgetId: string) {
 
     /** Records this process as a member and answers how many were seen within `windowMs`. */
     async heartbeat(memberId: string, lane: string, windowMs: number): Promise<number> {
-      await db.$executeRaw`
+      await sql(
+        ...sqlText`
         INSERT INTO "StripeBudgetMember" ("budgetId", "memberId", lane, "seenAt")
         VALUES (${budgetId}, ${memberId}, ${lane}, clock_timestamp())
-        ON CONFLICT ("budgetId", "memberId") DO UPDATE SET "seenAt" = EXCLUDED."seenAt", lane = EXCLUDED.lane`;
-      const rows = await db.$queryRaw<{ members: bigint }[]>`
+        ON CONFLICT ("budgetId", "memberId") DO UPDATE SET "seenAt" = EXCLUDED."seenAt", lane = EXCLUDED.lane`,
+      );
+      const rows = await sql<{ members: string }>(
+        ...sqlText`
         SELECT count(*) AS members FROM "StripeBudgetMember"
-        WHERE "budgetId" = ${budgetId} AND "seenAt" > clock_timestamp() - make_interval(secs => ${windowMs / 1000}::float8)`;
+        WHERE "budgetId" = ${budgetId} AND "seenAt" > clock_timestamp() - make_interval(secs => ${windowMs / 1000}::float8)`,
+      );
       return Number(rows[0]?.members ?? 1);
     },
 
     /** Forgets a process that stops, so the others' fallback share grows back. */
     async leave(memberId: string): Promise<void> {
-      await db.$executeRaw`DELETE FROM "StripeBudgetMember" WHERE "budgetId" = ${budgetId} AND "memberId" = ${memberId}`;
+      await sql(
+        ...sqlText`DELETE FROM "StripeBudgetMember" WHERE "budgetId" = ${budgetId} AND "memberId" = ${memberId}`,
+      );
     },
   };
 }

@@ -1,6 +1,8 @@
 import { randomUUID } from "node:crypto";
 import type { Prisma } from "../client.ts";
+import { jsonb } from "../sql-columns.ts";
 import type { Db, Store } from "../store.ts";
+import { sqlOf } from "../transaction-sql.ts";
 
 /**
  * The outbox of subscription change events (docs/decisions/017). A row is written in the same
@@ -21,11 +23,13 @@ export type SubscriptionChangeRow = {
  * order, and a row with number n+1 is never visible before the row with n.
  */
 async function nextSequence(tx: Prisma.TransactionClient, subscriptionId: string): Promise<number> {
-  const [row] = await tx.$queryRaw<{ lastSequence: number }[]>`
-    INSERT INTO "SubscriptionChangeSequence" ("subscriptionId", "lastSequence") VALUES (${subscriptionId}, 1)
-    ON CONFLICT ("subscriptionId")
-    DO UPDATE SET "lastSequence" = "SubscriptionChangeSequence"."lastSequence" + 1
-    RETURNING "lastSequence"`;
+  const [row] = await sqlOf(tx)<{ lastSequence: number }>(
+    `INSERT INTO "SubscriptionChangeSequence" ("subscriptionId", "lastSequence") VALUES ($1, 1)
+     ON CONFLICT ("subscriptionId")
+     DO UPDATE SET "lastSequence" = "SubscriptionChangeSequence"."lastSequence" + 1
+     RETURNING "lastSequence"`,
+    [subscriptionId],
+  );
   if (!row) throw new Error(`no change sequence for ${subscriptionId}`);
   return row.lastSequence;
 }
@@ -33,7 +37,10 @@ async function nextSequence(tx: Prisma.TransactionClient, subscriptionId: string
 /** A fresh envelope id for an outbox row (kept for every re-publish of that row). */
 export const newChangeEventId = () => randomUUID();
 
-/** Append one change event inside the caller's transaction; `envelopeFor` gets its id and sequence. */
+/**
+ * Append one change event inside the caller's transaction; `envelopeFor` gets its id and sequence.
+ * Through pg: every sync change writes one (transaction-sql.ts says why).
+ */
 export async function appendSubscriptionChange(
   tx: Prisma.TransactionClient,
   input: {
@@ -45,15 +52,11 @@ export async function appendSubscriptionChange(
   const sequence = await nextSequence(tx, input.subscriptionId);
   const id = newChangeEventId();
   const envelope = input.envelopeFor(id, sequence);
-  await tx.subscriptionChange.create({
-    data: {
-      id,
-      subscriptionId: input.subscriptionId,
-      sequence,
-      eventId: input.eventId,
-      envelope: envelope as Prisma.InputJsonValue,
-    },
-  });
+  await sqlOf(tx)(
+    `INSERT INTO "SubscriptionChange" ("id", "subscriptionId", "sequence", "eventId", "envelope", "createdAt")
+     VALUES ($1, $2, $3, $4, $5::jsonb, $6)`,
+    [id, input.subscriptionId, sequence, input.eventId, jsonb(envelope), new Date()],
+  );
   return { id, subscriptionId: input.subscriptionId, sequence, envelope };
 }
 
@@ -73,12 +76,13 @@ export async function relaySubscriptionChanges(
   options: { limit: number; timeoutMs: number },
   publish: (rows: SubscriptionChangeRow[]) => Promise<void>,
 ): Promise<RelayBatchResult> {
-  // Most nudges follow commits that changed nothing: one indexed read instead of a transaction.
-  const pending = await store.db.subscriptionChange.findFirst({
-    where: { publishedAt: null },
-    select: { id: true },
-  });
-  if (!pending) return { leader: false, published: 0 };
+  // Most nudges follow commits that changed nothing: one indexed read (through pg, as the sync's
+  // writes) instead of a transaction.
+  const pending = await store.sql(
+    `SELECT "id" FROM "SubscriptionChange" WHERE "publishedAt" IS NULL LIMIT 1`,
+    [],
+  );
+  if (pending.length === 0) return { leader: false, published: 0 };
   return store.transaction(
     async (tx) => {
       const [lock] = await tx.$queryRaw<{ locked: boolean }[]>`

@@ -1,5 +1,8 @@
 import type { Prisma } from "../client.ts";
-import type { Db } from "../store.ts";
+import type { PaymentMethod, PaymentSchedule, Subscription } from "../generated/client.ts";
+import { jsonb, setClause } from "../sql-columns.ts";
+import type { Db, Tx } from "../store.ts";
+import { sqlOf } from "../transaction-sql.ts";
 
 export async function findSubscription(db: Db, id: string) {
   return db.subscription.findUnique({ where: { id } });
@@ -55,15 +58,38 @@ export async function countLinkedSubscriptions(db: Db, options: { after?: string
  * with its payment schedules and payment method; null when it does not exist. Concurrent syncs of
  * one subscription serialise here (docs/decisions/010).
  */
-export async function lockSubscriptionForSync(tx: Prisma.TransactionClient, id: string) {
-  const locked = await tx.$queryRaw<
-    { id: string }[]
-  >`SELECT id FROM "Subscription" WHERE id = ${id} FOR UPDATE`;
-  if (locked.length === 0) return null;
-  return tx.subscription.findUnique({
-    where: { id },
-    include: { paymentSchedules: true, paymentMethod: true },
-  });
+export type LockedSubscription = Subscription & {
+  paymentSchedules: PaymentSchedule[];
+  paymentMethod: PaymentMethod | null;
+};
+
+/** Through pg: every sync starts here (transaction-sql.ts says why). */
+export async function lockSubscriptionForSync(tx: Tx, id: string): Promise<LockedSubscription | null> {
+  const sql = sqlOf(tx);
+  const [row] = await sql<Subscription>(`SELECT * FROM "Subscription" WHERE "id" = $1 FOR UPDATE`, [id]);
+  if (!row) return null;
+  const paymentSchedules = await sql<PaymentSchedule>(
+    `SELECT * FROM "PaymentSchedule" WHERE "subscriptionId" = $1`,
+    [id],
+  );
+  const [paymentMethod] = await sql<PaymentMethod>(
+    `SELECT * FROM "PaymentMethod" WHERE "subscriptionId" = $1`,
+    [id],
+  );
+  return { ...row, paymentSchedules, paymentMethod: paymentMethod ?? null };
 }
 
-export type LockedSubscription = NonNullable<Awaited<ReturnType<typeof lockSubscriptionForSync>>>;
+/** The columns a sync writes of a subscription (what changed, when it synced, Stripe's raw state). */
+export type SyncedSubscriptionColumns = Partial<
+  Omit<Subscription, "id" | "reference" | "customerId" | "createdAt" | "updatedAt">
+>;
+
+/** The sync's UPDATE of the row it locked: through pg, as `lockSubscriptionForSync`. */
+export async function updateSyncedSubscription(tx: Tx, id: string, data: SyncedSubscriptionColumns) {
+  const row = { ...data, updatedAt: new Date() };
+  const columns = Object.keys(row) as (keyof typeof row)[];
+  await sqlOf(tx)(`UPDATE "Subscription" SET ${setClause(columns, 2)} WHERE "id" = $1`, [
+    id,
+    ...columns.map((c) => (c === "stripeRaw" ? jsonb(row[c]) : row[c])),
+  ]);
+}
