@@ -109,6 +109,7 @@ export function storeErrorClass(error: unknown): StoreErrorClass | undefined {
   if (name === "PrismaClientUnknownRequestError" && /JSON Error/.test(String((error as Error).message)))
     return "permanent";
   if (name === "PrismaClientInitializationError") return "retryable";
+  if (name === "StoreTransactionClosedError") return "retryable"; // transaction-sql.ts
   if (sqlState || prismaCode || name?.startsWith("PrismaClient") || name === "DriverAdapterError")
     return "retryable";
   return undefined;

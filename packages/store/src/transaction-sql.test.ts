@@ -1,6 +1,13 @@
 import { freshDatabase } from "@bridge/local-infra/testing";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { createStore, ensureCustomer, findSubscription, type Store, sqlOf } from "./index.ts";
+import {
+  createStore,
+  ensureCustomer,
+  findSubscription,
+  type Store,
+  sqlOf,
+  storeErrorClass,
+} from "./index.ts";
 
 let store: Store;
 
@@ -83,6 +90,8 @@ describe("sqlOf: SQL through pg alone, inside Store.transaction's transaction", 
     release();
     await expect(run).rejects.toThrow();
     await expect(lateWrite).rejects.toThrow("already committed or rolled back");
+    // Retried as Prisma's own timeout is: a new attempt opens a new transaction.
+    expect(storeErrorClass(await lateWrite?.catch((e: unknown) => e))).toBe("retryable");
     expect(await findSubscription(store.db, "sub-sql-late")).toBeNull();
   });
 

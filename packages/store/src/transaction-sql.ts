@@ -30,6 +30,17 @@ function sqlOn(queryable: pg.Pool | pg.PoolClient, assertOpen: () => void): Sql 
   };
 }
 
+/**
+ * A statement refused because its transaction already ended (Prisma's timeout rolled it back).
+ * Retryable, as Prisma's own "transaction already closed" (P2028): a new attempt opens a new one.
+ */
+class StoreTransactionClosedError extends Error {
+  override readonly name = "StoreTransactionClosedError";
+  constructor() {
+    super("store: the transaction is already committed or rolled back");
+  }
+}
+
 /** The `Sql` of a Prisma client or of a transaction `Store.transaction` opened. */
 const sqlByDb = new WeakMap<object, Sql>();
 
@@ -70,7 +81,7 @@ export function withTransactionSql<Tx extends object, T>(
       sqlByDb.set(
         tx,
         sqlOn(client, () => {
-          if (slot.closing) throw new Error("store: the transaction is already committed or rolled back");
+          if (slot.closing) throw new StoreTransactionClosedError();
         }),
       );
       return work(tx);
