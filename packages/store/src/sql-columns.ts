@@ -1,9 +1,13 @@
 /**
- * `"a" = $2, "b" = $3` for an UPDATE of the given columns, values from `$first` on. Column names
- * come from the code (a typed object's keys), never from input; each is quoted as Prisma's are.
+ * `[text, values]` of an UPDATE of row `id` of `table`: `data`'s columns and `updatedAt` (Prisma's
+ * `@updatedAt`, which its client sets, not the database). Column names come from the code (a typed
+ * object's keys), never from input; each is quoted as Prisma's are.
  */
-export function setClause(columns: readonly string[], first: number): string {
-  return columns.map((column, i) => `"${column}" = $${first + i}`).join(", ");
+export function updateById(table: string, id: string, data: object): [string, unknown[]] {
+  const row: Record<string, unknown> = { ...data, updatedAt: new Date() };
+  const columns = Object.keys(row);
+  const set = columns.map((column, i) => `"${column}" = $${i + 2}`).join(", ");
+  return [`UPDATE "${table}" SET ${set} WHERE "id" = $1`, [id, ...columns.map((c) => row[c])]];
 }
 
 /** A jsonb parameter: pg would send a JS array as a Postgres array, so every JSON value goes as text. */

@@ -21,7 +21,7 @@ export type Store = {
   ping(): Promise<boolean>;
   /**
    * One parameterised SQL statement through the pg driver alone, for a hot path (the gateway's
-   * reads, decision 028; the sync's, decision 030): Prisma's client engine compiles every query,
+   * reads, decision 028; the sync's, decision 031): Prisma's client engine compiles every query,
    * raw ones too, in its query compiler (~540 µs of CPU per query here, against ~165 µs for the
    * same query through pg). Rows as pg returns them (jsonb parsed, `DateTime` columns as
    * `Date`s). It shares Prisma's pool, so a store never holds more than `poolSize` connections.

@@ -44,26 +44,21 @@ export async function resolveSubscriptions(
       : undefined;
   // Every candidate of the three rules in one read through pg, not three Prisma queries: a storm
   // resolves every event of every renewal (about nine each), most of them then coalesced, and
-  // Prisma's query compiler cost more CPU than the rest of the resolution (decision 030).
-  const rows = await store.sql<LimioSubscriptionRow & { createdAt: unknown }>(
-    `SELECT "id", "stripeSubscriptionId", "stripeCustomerId", "createdAt" FROM "Subscription"
+  // Prisma's query compiler cost more CPU than the rest of the resolution (decision 031).
+  const rows = await store.sql<LimioSubscriptionRow>(
+    `SELECT "id", "stripeSubscriptionId", "stripeCustomerId" FROM "Subscription"
      WHERE "stripeSubscriptionId" = $1 OR "id" = $2 OR "stripeCustomerId" = $3
      ORDER BY "createdAt" ASC, "id" ASC`,
     [stripeSubscriptionId ?? null, limioSubscriptionId ?? null, stripeCustomerId ?? null],
   );
-  const row = ({ id, stripeSubscriptionId, stripeCustomerId }: LimioSubscriptionRow) => ({
-    id,
-    stripeSubscriptionId,
-    stripeCustomerId,
-  });
   if (stripeSubscriptionId) {
     const linked = rows.find((r) => r.stripeSubscriptionId === stripeSubscriptionId);
-    if (linked) return { kind: "matched", via: "stripe_subscription_id", subscriptions: [row(linked)] };
+    if (linked) return { kind: "matched", via: "stripe_subscription_id", subscriptions: [linked] };
   }
   if (limioSubscriptionId) {
     const named = rows.find((r) => r.id === limioSubscriptionId);
     if (named && (!named.stripeSubscriptionId || named.stripeSubscriptionId === stripeSubscriptionId)) {
-      return { kind: "matched", via: "metadata", subscriptions: [row(named)] };
+      return { kind: "matched", via: "metadata", subscriptions: [named] };
     }
   }
   if (stripeCustomerId) {
@@ -71,10 +66,10 @@ export async function resolveSubscriptions(
     if (stripeSubscriptionId) {
       const only = ofCustomer.length === 1 ? ofCustomer[0] : undefined;
       if (only && !only.stripeSubscriptionId) {
-        return { kind: "matched", via: "customer", subscriptions: [row(only)] };
+        return { kind: "matched", via: "customer", subscriptions: [only] };
       }
     } else {
-      const linked = ofCustomer.filter((s) => s.stripeSubscriptionId).map(row);
+      const linked = ofCustomer.filter((s) => s.stripeSubscriptionId);
       if (linked.length > 0) return { kind: "matched", via: "customer", subscriptions: linked };
       return { kind: "none", reason: "customer_unknown" };
     }

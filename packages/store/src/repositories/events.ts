@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { Event } from "../generated/client.ts";
+import { jsonb } from "../sql-columns.ts";
 import type { Db } from "../store.ts";
 import { sqlOf } from "../transaction-sql.ts";
 
@@ -31,7 +32,7 @@ export async function appendEvent(db: Db, input: AuditEventInput): Promise<Event
       input.source,
       input.causeId ?? null,
       input.correlationId ?? null,
-      JSON.stringify(input.changes),
+      jsonb(input.changes),
       new Date(),
     ],
   );

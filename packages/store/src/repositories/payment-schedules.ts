@@ -1,5 +1,5 @@
 import type { PaymentSchedule } from "../generated/client.ts";
-import { setClause } from "../sql-columns.ts";
+import { updateById } from "../sql-columns.ts";
 import type { Db } from "../store.ts";
 import { sqlOf } from "../transaction-sql.ts";
 
@@ -26,10 +26,5 @@ export async function createPaymentSchedule(
 }
 
 export async function updatePaymentSchedule(db: Db, id: string, data: Partial<PaymentScheduleColumns>) {
-  const row = { ...data, updatedAt: new Date() };
-  const columns = Object.keys(row) as (keyof typeof row)[];
-  await sqlOf(db)(`UPDATE "PaymentSchedule" SET ${setClause(columns, 2)} WHERE "id" = $1`, [
-    id,
-    ...columns.map((c) => row[c]),
-  ]);
+  await sqlOf(db)(...updateById("PaymentSchedule", id, data));
 }

@@ -1,6 +1,6 @@
 import type { Prisma } from "../client.ts";
 import type { PaymentMethod, PaymentSchedule, Subscription } from "../generated/client.ts";
-import { jsonb, setClause } from "../sql-columns.ts";
+import { jsonb, updateById } from "../sql-columns.ts";
 import type { Db, Tx } from "../store.ts";
 import { sqlOf } from "../transaction-sql.ts";
 
@@ -86,10 +86,6 @@ export type SyncedSubscriptionColumns = Partial<
 
 /** The sync's UPDATE of the row it locked: through pg, as `lockSubscriptionForSync`. */
 export async function updateSyncedSubscription(tx: Tx, id: string, data: SyncedSubscriptionColumns) {
-  const row = { ...data, updatedAt: new Date() };
-  const columns = Object.keys(row) as (keyof typeof row)[];
-  await sqlOf(tx)(`UPDATE "Subscription" SET ${setClause(columns, 2)} WHERE "id" = $1`, [
-    id,
-    ...columns.map((c) => (c === "stripeRaw" ? jsonb(row[c]) : row[c])),
-  ]);
+  const row = "stripeRaw" in data ? { ...data, stripeRaw: jsonb(data.stripeRaw) } : data;
+  await sqlOf(tx)(...updateById("Subscription", id, row));
 }
