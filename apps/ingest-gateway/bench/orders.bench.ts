@@ -83,7 +83,7 @@ async function generateLoad(spec: LoadSpec): Promise<LoadResult> {
   let errors = 0;
   let counter = 0;
   const one = () =>
-    new Promise<number>((resolve) => {
+    new Promise<number | string>((resolve) => {
       const body =
         spec.body && fillTemplate(spec.body, `${process.pid}x${counter++}x${randomUUID().slice(0, 8)}`);
       const signature =
@@ -113,14 +113,15 @@ async function generateLoad(spec: LoadSpec): Promise<LoadResult> {
           res.on("end", () => resolve(res.statusCode ?? 0));
         },
       );
-      req.on("error", () => resolve(0));
+      req.on("error", (error: NodeJS.ErrnoException) => resolve(error.code ?? "request_error"));
       req.on("socket", (socket) => socket.setNoDelay(true));
       req.end(body);
     });
-  const record = (status: number, latencyMs: number) => {
+  /** An HTTP status, or the client's error code when no response came (e.g. ECONNRESET). */
+  const record = (status: number | string, latencyMs: number) => {
     latencies.push(latencyMs);
     statuses[status] = (statuses[status] ?? 0) + 1;
-    if (status < 200 || status >= 300) errors++;
+    if (typeof status === "string" || status < 200 || status >= 300) errors++;
   };
   const closedLoop = (until: number, recording: boolean) =>
     Promise.all(
