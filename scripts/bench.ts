@@ -38,7 +38,7 @@ const benchmarks: BenchmarkEntry[] = [
     run: async () => (await import("../apps/ingest-gateway/bench/orders.bench.ts")).runGatewayBenchmark(),
     headline: (r) => {
       const g = r as unknown as import("../apps/ingest-gateway/bench/orders.bench.ts").GatewayBenchmarkResult;
-      return `orders ${fmt(g.orders.maxRps, 0)}/s = ${fmt(g.ordersToProducer, 2)} of the bare producer's ${fmt(g.producerOrders.msgsPerSecond, 0)}/s, webhooks ${fmt(g.webhooks.maxRps, 0)}/s = ${fmt(g.webhooksToProducer, 2)} of ${fmt(g.producerWebhooks.msgsPerSecond, 0)}/s (target ≥ 0.5); p99 at half rate ${fmt(g.orders.halfRateP99Ms, 1)} / ${fmt(g.webhooks.halfRateP99Ms, 1)} ms (target < 20); load average ${g.loadAverage.end[0]}`;
+      return `orders ${fmt(g.orders.maxRps, 0)}/s = ${fmt(g.ordersToProducer, 2)} of the bare producer's ${fmt(g.producerOrders.msgsPerSecond, 0)}/s, webhooks ${fmt(g.webhooks.maxRps, 0)}/s = ${fmt(g.webhooksToProducer, 2)} of ${fmt(g.producerWebhooks.msgsPerSecond, 0)}/s (target ≥ 0.5); p99 at half rate ${fmt(g.orders.halfRateP99Ms, 1)} / ${fmt(g.webhooks.halfRateP99Ms, 1)} ms (target < 20; major GCs meanwhile ${g.orders.halfRateGc.majorGcs} / ${g.webhooks.halfRateGc.majorGcs}); load average ${g.loadAverage.end[0]}`;
     },
   },
   {

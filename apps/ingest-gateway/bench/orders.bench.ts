@@ -20,6 +20,7 @@
 import { randomUUID } from "node:crypto";
 import http from "node:http";
 import os from "node:os";
+import { type PerformanceEntry, PerformanceObserver, constants as perfConstants } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
 import type { EncodedMessage } from "@bridge/messaging";
@@ -233,8 +234,20 @@ export type RouteFigures = {
   halfRateRps: number;
   halfRateP50Ms: number;
   halfRateP99Ms: number;
+  /** The gateway thread's garbage collection in each phase (decision 028: the tail's largest stalls). */
+  maxGc: GcFigures;
+  halfRateGc: GcFigures;
   errors: number;
   statuses: Record<string, number>;
+};
+
+export type GcFigures = {
+  /** Mark-compacts (each ends a marking cycle that ran alongside the requests). */
+  majorGcs: number;
+  minorGcs: number;
+  /** Main-thread pauses, all kinds: total and longest. */
+  pauseMs: number;
+  maxPauseMs: number;
 };
 
 export type ProducerFigures = {
@@ -504,22 +517,51 @@ async function measureGateway(options: BenchOptions): Promise<GatewayBenchmarkRe
     }
   }
 
+  /** The GC pauses of this thread (the gateway's) while `run` runs; the load's worker has its own heap. */
+  async function gcDuring<T>(run: () => Promise<T>): Promise<[T, GcFigures]> {
+    const figures: GcFigures = { majorGcs: 0, minorGcs: 0, pauseMs: 0, maxPauseMs: 0 };
+    const count = (entries: PerformanceEntry[]) => {
+      for (const entry of entries) {
+        const kind = (entry as { detail?: { kind?: number } }).detail?.kind;
+        if (kind === perfConstants.NODE_PERFORMANCE_GC_MAJOR) figures.majorGcs++;
+        if (kind === perfConstants.NODE_PERFORMANCE_GC_MINOR) figures.minorGcs++;
+        figures.pauseMs += entry.duration;
+        figures.maxPauseMs = Math.max(figures.maxPauseMs, entry.duration);
+      }
+    };
+    const observer = new PerformanceObserver((list) => count(list.getEntries()));
+    observer.observe({ entryTypes: ["gc"] });
+    try {
+      const result = await run();
+      return [result, figures];
+    } finally {
+      count(observer.takeRecords());
+      observer.disconnect();
+      figures.pauseMs = round(figures.pauseMs, 1);
+      figures.maxPauseMs = round(figures.maxPauseMs, 1);
+    }
+  }
+
   async function measureRoute(
     name: string,
     spec: Omit<LoadSpec, "concurrency" | "durationMs" | "warmupMs">,
     topic: string,
   ) {
     const before = (await batchCounts())(topic);
-    const max = await profiled(name, () => loadInWorker({ ...spec, concurrency, durationMs, warmupMs }));
+    const [max, maxGc] = await gcDuring(() =>
+      profiled(name, () => loadInWorker({ ...spec, concurrency, durationMs, warmupMs })),
+    );
     const after = (await batchCounts())(topic);
     const halfRateTarget = Math.max(1, Math.round(max.rps / 2));
-    const half = await loadInWorker({
-      ...spec,
-      concurrency,
-      durationMs,
-      warmupMs: Math.min(warmupMs, 1_000),
-      ratePerSecond: halfRateTarget,
-    });
+    const [half, halfRateGc] = await gcDuring(() =>
+      loadInWorker({
+        ...spec,
+        concurrency,
+        durationMs,
+        warmupMs: Math.min(warmupMs, 1_000),
+        ratePerSecond: halfRateTarget,
+      }),
+    );
     return {
       maxRps: max.rps,
       maxP50Ms: max.p50Ms,
@@ -532,6 +574,8 @@ async function measureGateway(options: BenchOptions): Promise<GatewayBenchmarkRe
       halfRateRps: half.rps,
       halfRateP50Ms: half.p50Ms,
       halfRateP99Ms: half.p99Ms,
+      maxGc,
+      halfRateGc,
       errors: max.errors + half.errors,
       statuses: Object.fromEntries(
         [...new Set([...Object.keys(max.statuses), ...Object.keys(half.statuses)])].map((s) => [
