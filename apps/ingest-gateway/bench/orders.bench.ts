@@ -7,7 +7,11 @@
 //
 // Per route: closed loop at a fixed concurrency (the maximum rate), then open loop at half that
 // rate (fixed arrival rate, latency counted from each request's scheduled time) for p50/p99.
-// A bare Fastify hello-world is measured too, as the HTTP stack's own ceiling on this machine.
+// A bare Fastify hello-world is measured too, as the HTTP stack's own ceiling on this machine,
+// and a relay: a bare Fastify route that parses the same JSON body and publishes the same message
+// through the gateway's own group commit, nothing else (no auth, validation, store, logs). The
+// relay is the floor of any gateway built of Fastify and kafkajs on this machine: what the
+// gateway's own work costs is its distance to the relay, what HTTP costs is the relay's to Kafka.
 // All of it runs in a process with the services' V8 flags (serviceNodeFlags, the image's
 // NODE_OPTIONS): the gateway is measured as it runs. The report says what the load generator's
 // thread cost per request and how much of the machine's CPU stayed idle.
@@ -22,7 +26,7 @@ import http from "node:http";
 import os from "node:os";
 import { fileURLToPath } from "node:url";
 import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
-import type { EncodedMessage } from "@bridge/messaging";
+import type { EncodedMessage, OutgoingMessage } from "@bridge/messaging";
 
 type LoadSpec = {
   url: string;
@@ -228,7 +232,7 @@ export type RouteFigures = {
   machineIdleShare: number;
   /** Mean messages per produce request during the closed loop. */
   meanBatch: number;
-  /** Open loop at half the maximum. */
+  /** Open loop at half the maximum (the relay's: at the gateway route's rate, to compare tails). */
   halfRateTarget: number;
   halfRateRps: number;
   halfRateP50Ms: number;
@@ -265,9 +269,23 @@ export type GatewayBenchmarkResult = {
   /** The same in batches of the route's measured mean batch: what Kafka allows at the gateway's batching. */
   producerOrdersAtGatewayBatch: ProducerFigures & { batch: number };
   producerWebhooksAtGatewayBatch: ProducerFigures & { batch: number };
+  /**
+   * The relay (a bare Fastify route publishing the same message through the same group commit):
+   * the floor of a Fastify + kafkajs gateway on this machine.
+   */
+  relayOrders: RouteFigures;
+  relayWebhooks: RouteFigures;
   ordersToProducer: number;
   webhooksToProducer: number;
+  /** What HTTP itself leaves of Kafka's rate on this machine. */
+  relayOrdersToProducer: number;
+  relayWebhooksToProducer: number;
+  /** What the gateway's own work (auth, validation, store, logs, metrics) leaves of the floor. */
+  ordersToRelay: number;
+  webhooksToRelay: number;
   helloRps: number;
+  /** The hello-world in an open loop at the orders' half rate: the HTTP stack's and machine's own tail. */
+  helloAtOrdersHalfRate: { rps: number; p50Ms: number; p99Ms: number };
   concurrency: number;
   durationMs: number;
   logLevel: string;
@@ -327,6 +345,7 @@ async function measureGateway(options: BenchOptions): Promise<GatewayBenchmarkRe
   const { createLogger, createMetrics } = await import("@bridge/observability");
   const { createStore, loadCatalog } = await import("@bridge/store");
   const { default: Fastify } = await import("fastify");
+  const { createBatchingPublisher } = await import("../src/batching-publisher.ts");
   const { buildGateway } = await import("../src/app.ts");
   const { loadConfig } = await import("../src/config.ts");
   const { orderEnvelope, parseSubmission, publishedOrder, resolveTarget } = await import(
@@ -372,6 +391,8 @@ async function measureGateway(options: BenchOptions): Promise<GatewayBenchmarkRe
     stripeEvents: `bench.stripe-events.${suffix}`,
     bareOrders: `bench.bare-orders.${suffix}`,
     bareStripeEvents: `bench.bare-stripe-events.${suffix}`,
+    relayOrders: `bench.relay-orders.${suffix}`,
+    relayStripeEvents: `bench.relay-stripe-events.${suffix}`,
   };
   // Every topic as the gateway creates its own (partitions, companions).
   const specs = Object.values(topics).flatMap((topic) =>
@@ -428,22 +449,48 @@ async function measureGateway(options: BenchOptions): Promise<GatewayBenchmarkRe
     2,
   );
 
-  // The bare producer's messages: what the gateway publishes for these requests, built by its own code.
-  const pool = 2048;
+  // The bare producer's and the relay's messages: what the gateway publishes for these requests,
+  // built by its own code. Few of them, cycled: they live in the gateway's heap (same isolate), and
+  // 2,048 of each kind added 34 MB to the 27 MB the gateway's old generation holds, more for each
+  // of its major GCs to mark than it has in production; 256 add 5 MB.
+  const pool = 256;
   const fill = (template: string, i: number) =>
     fillTemplate(template, `pool${i}x${randomUUID().slice(0, 8)}`);
   const orderMessages: EncodedMessage[] = [];
   const eventMessages: EncodedMessage[] = [];
+  const orderOutgoing: OutgoingMessage<unknown>[] = [];
+  const eventOutgoing: OutgoingMessage<unknown>[] = [];
   const reads = createSubmissionReads(store);
   for (let i = 0; i < pool; i++) {
     const submission = parseSubmission(JSON.parse(fill(orderTemplate, i)), "bench", undefined);
     const target = await resolveTarget(reads, submission);
     const envelope = orderEnvelope(submission, target, publishedOrder(submission, target), randomUUID());
-    orderMessages.push(encodeMessage({ key: target.subscriptionId, envelope }));
+    orderOutgoing.push({ key: target.subscriptionId, envelope });
+    orderMessages.push(encodeMessage(orderOutgoing[i]!));
     const event = JSON.parse(fill(eventTemplate, i));
-    eventMessages.push(
-      encodeMessage(stripeEventMessage(event, stripeEventReceivedData(event), randomUUID())),
-    );
+    eventOutgoing.push(stripeEventMessage(event, stripeEventReceivedData(event), randomUUID()));
+    eventMessages.push(encodeMessage(eventOutgoing[i]!));
+  }
+
+  // The relay: the same body parsed by Fastify's JSON parser, the same message published through
+  // the gateway's group commit on the same kind of producer, 202. The floor of a Fastify + kafkajs gateway.
+  const relayBatches = new Map<string, { sum: number; count: number }>();
+  const relayPublisher = createBatchingPublisher(producer, {
+    onBatch: (topic, messages) => {
+      const seen = relayBatches.get(topic) ?? { sum: 0, count: 0 };
+      relayBatches.set(topic, { sum: seen.sum + messages, count: seen.count + 1 });
+    },
+  });
+  const relay = Fastify({ logger: false });
+  for (const [path, topic, messages] of [
+    ["/relay/orders", topics.relayOrders, orderOutgoing],
+    ["/relay/webhooks", topics.relayStripeEvents, eventOutgoing],
+  ] as const) {
+    let next = 0;
+    relay.post(path, async (_request, reply) => {
+      await relayPublisher.publish(topic, messages[next++ % messages.length]!);
+      return reply.code(202).send({ status: "queued" });
+    });
   }
 
   /** A bare kafkajs idempotent producer, one request in flight, batches of `batchSize` back to back. */
@@ -502,7 +549,12 @@ async function measureGateway(options: BenchOptions): Promise<GatewayBenchmarkRe
       .filter((v) => v.metricName === name + suffix && where(v.labels))
       .reduce((sum, v) => sum + v.value, 0);
   };
+  /** Messages and produce requests so far to `topic`: the gateway's metric, else the relay's count. */
   const batchCounts = async (topic: string) => {
+    const relayed = relayBatches.get(topic);
+    if (relayed || topic === topics.relayOrders || topic === topics.relayStripeEvents) {
+      return relayed ?? { sum: 0, count: 0 };
+    }
     const of = (suffix: string) =>
       metricSum("gateway_kafka_publish_batch_messages", suffix, (labels) => labels.topic === topic);
     return { sum: await of("_sum"), count: await of("_count") };
@@ -560,13 +612,15 @@ async function measureGateway(options: BenchOptions): Promise<GatewayBenchmarkRe
     name: string,
     spec: Omit<LoadSpec, "concurrency" | "durationMs" | "warmupMs">,
     topic: string,
+    /** The open loop's rate; default half the route's own maximum. */
+    openLoopRate?: number,
   ) {
     const before = await batchCounts(topic);
     const [max, maxGc] = await gcDuring(() =>
       profiled(name, () => loadInWorker({ ...spec, concurrency, durationMs, warmupMs })),
     );
     const after = await batchCounts(topic);
-    const halfRateTarget = Math.max(1, Math.round(max.rps / 2));
+    const halfRateTarget = openLoopRate ?? Math.max(1, Math.round(max.rps / 2));
     const [half, halfRateGc] = await gcDuring(() =>
       loadInWorker({
         ...spec,
@@ -603,6 +657,7 @@ async function measureGateway(options: BenchOptions): Promise<GatewayBenchmarkRe
   try {
     const gatewayUrl = await gateway.listen({ port: 0, host: "127.0.0.1" });
     const helloUrl = await hello.listen({ port: 0, host: "127.0.0.1" });
+    const relayUrl = await relay.listen({ port: 0, host: "127.0.0.1" });
     const producerOrders = await bareProducer(topics.bareOrders, orderMessages);
     const producerWebhooks = await bareProducer(topics.bareStripeEvents, eventMessages);
     /** The bare producer in batches of the gateway's own mean batch (its group commit formed no larger). */
@@ -628,6 +683,27 @@ async function measureGateway(options: BenchOptions): Promise<GatewayBenchmarkRe
       },
       topics.orders,
     );
+    // The HTTP stack's own tail at the rate the orders' open loop ran: what no route can beat.
+    const helloAtOrdersHalfRate = await loadInWorker({
+      url: `${helloUrl}/hello`,
+      method: "GET",
+      headers: {},
+      concurrency,
+      durationMs,
+      warmupMs: Math.min(warmupMs, 1_000),
+      ratePerSecond: orders.halfRateTarget,
+    });
+    const relayOrders = await measureRoute(
+      "relay-orders",
+      {
+        url: `${relayUrl}/relay/orders`,
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: orderTemplate,
+      },
+      topics.relayOrders,
+      orders.halfRateTarget,
+    );
     const webhooks = await measureRoute(
       "webhooks",
       {
@@ -638,6 +714,17 @@ async function measureGateway(options: BenchOptions): Promise<GatewayBenchmarkRe
         webhookSecret,
       },
       topics.stripeEvents,
+    );
+    const relayWebhooks = await measureRoute(
+      "relay-webhooks",
+      {
+        url: `${relayUrl}/relay/webhooks`,
+        method: "POST",
+        headers: { "content-type": "application/json; charset=utf-8" },
+        body: eventTemplate,
+      },
+      topics.relayStripeEvents,
+      webhooks.halfRateTarget,
     );
     const producerOrdersAtGatewayBatch = await atGatewayBatch(topics.bareOrders, orderMessages, orders);
     const producerWebhooksAtGatewayBatch = await atGatewayBatch(
@@ -652,9 +739,20 @@ async function measureGateway(options: BenchOptions): Promise<GatewayBenchmarkRe
       producerWebhooks,
       producerOrdersAtGatewayBatch,
       producerWebhooksAtGatewayBatch,
+      relayOrders,
+      relayWebhooks,
       ordersToProducer: round(orders.maxRps / Math.max(1, producerOrders.msgsPerSecond), 3),
       webhooksToProducer: round(webhooks.maxRps / Math.max(1, producerWebhooks.msgsPerSecond), 3),
+      relayOrdersToProducer: round(relayOrders.maxRps / Math.max(1, producerOrders.msgsPerSecond), 3),
+      relayWebhooksToProducer: round(relayWebhooks.maxRps / Math.max(1, producerWebhooks.msgsPerSecond), 3),
+      ordersToRelay: round(orders.maxRps / Math.max(1, relayOrders.maxRps), 3),
+      webhooksToRelay: round(webhooks.maxRps / Math.max(1, relayWebhooks.maxRps), 3),
       helloRps: helloResult.rps,
+      helloAtOrdersHalfRate: {
+        rps: helloAtOrdersHalfRate.rps,
+        p50Ms: helloAtOrdersHalfRate.p50Ms,
+        p99Ms: helloAtOrdersHalfRate.p99Ms,
+      },
       concurrency,
       durationMs,
       logLevel,
@@ -665,6 +763,7 @@ async function measureGateway(options: BenchOptions): Promise<GatewayBenchmarkRe
   } finally {
     await gateway.close();
     await hello.close();
+    await relay.close();
     await producer.disconnect();
     await store.close();
     const admin = kafka.kafka.admin();
