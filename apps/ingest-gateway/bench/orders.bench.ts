@@ -232,7 +232,7 @@ export type RouteFigures = {
   machineIdleShare: number;
   /** Mean messages per produce request during the closed loop. */
   meanBatch: number;
-  /** Open loop at half the maximum (the relay's: at the gateway route's rate, to compare tails). */
+  /** Open loop at half the maximum. */
   halfRateTarget: number;
   halfRateRps: number;
   halfRateP50Ms: number;
@@ -252,6 +252,8 @@ export type GcFigures = {
   pauseMs: number;
   pausesOver10Ms: number;
 };
+
+export type OpenLoopFigures = { rps: number; p50Ms: number; p99Ms: number };
 
 export type ProducerFigures = {
   msgsPerSecond: number;
@@ -285,7 +287,13 @@ export type GatewayBenchmarkResult = {
   webhooksToRelay: number;
   helloRps: number;
   /** The hello-world in an open loop at the orders' half rate: the HTTP stack's and machine's own tail. */
-  helloAtOrdersHalfRate: { rps: number; p50Ms: number; p99Ms: number };
+  helloAtOrdersHalfRate: OpenLoopFigures;
+  /**
+   * The relay in an open loop at the gateway route's half rate: the same arrivals, but the relay
+   * busier for less of each request (its own half rate is the same load on its own scale).
+   */
+  relayOrdersAtGatewayHalfRate: OpenLoopFigures;
+  relayWebhooksAtGatewayHalfRate: OpenLoopFigures;
   concurrency: number;
   durationMs: number;
   logLevel: string;
@@ -612,15 +620,13 @@ async function measureGateway(options: BenchOptions): Promise<GatewayBenchmarkRe
     name: string,
     spec: Omit<LoadSpec, "concurrency" | "durationMs" | "warmupMs">,
     topic: string,
-    /** The open loop's rate; default half the route's own maximum. */
-    openLoopRate?: number,
   ) {
     const before = await batchCounts(topic);
     const [max, maxGc] = await gcDuring(() =>
       profiled(name, () => loadInWorker({ ...spec, concurrency, durationMs, warmupMs })),
     );
     const after = await batchCounts(topic);
-    const halfRateTarget = openLoopRate ?? Math.max(1, Math.round(max.rps / 2));
+    const halfRateTarget = Math.max(1, Math.round(max.rps / 2));
     const [half, halfRateGc] = await gcDuring(() =>
       loadInWorker({
         ...spec,
@@ -683,27 +689,39 @@ async function measureGateway(options: BenchOptions): Promise<GatewayBenchmarkRe
       },
       topics.orders,
     );
+    /** An open loop at `rate` (the tail of a floor at the gateway route's arrival rate). */
+    const openLoopAt = async (
+      spec: Omit<LoadSpec, "concurrency" | "durationMs" | "warmupMs">,
+      rate: number,
+    ) => {
+      const { rps, p50Ms, p99Ms } = await loadInWorker({
+        ...spec,
+        concurrency,
+        durationMs,
+        warmupMs: Math.min(warmupMs, 1_000),
+        ratePerSecond: rate,
+      });
+      return { rps, p50Ms, p99Ms };
+    };
     // The HTTP stack's own tail at the rate the orders' open loop ran: what no route can beat.
-    const helloAtOrdersHalfRate = await loadInWorker({
-      url: `${helloUrl}/hello`,
-      method: "GET",
-      headers: {},
-      concurrency,
-      durationMs,
-      warmupMs: Math.min(warmupMs, 1_000),
-      ratePerSecond: orders.halfRateTarget,
-    });
-    const relayOrders = await measureRoute(
-      "relay-orders",
-      {
-        url: `${relayUrl}/relay/orders`,
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: orderTemplate,
-      },
-      topics.relayOrders,
+    const helloAtOrdersHalfRate = await openLoopAt(
+      { url: `${helloUrl}/hello`, method: "GET", headers: {} },
       orders.halfRateTarget,
     );
+    const relayOrdersSpec = {
+      url: `${relayUrl}/relay/orders`,
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: orderTemplate,
+    } as const;
+    const relayWebhooksSpec = {
+      url: `${relayUrl}/relay/webhooks`,
+      method: "POST",
+      headers: { "content-type": "application/json; charset=utf-8" },
+      body: eventTemplate,
+    } as const;
+    const relayOrders = await measureRoute("relay-orders", relayOrdersSpec, topics.relayOrders);
+    const relayOrdersAtGatewayHalfRate = await openLoopAt(relayOrdersSpec, orders.halfRateTarget);
     const webhooks = await measureRoute(
       "webhooks",
       {
@@ -715,17 +733,8 @@ async function measureGateway(options: BenchOptions): Promise<GatewayBenchmarkRe
       },
       topics.stripeEvents,
     );
-    const relayWebhooks = await measureRoute(
-      "relay-webhooks",
-      {
-        url: `${relayUrl}/relay/webhooks`,
-        method: "POST",
-        headers: { "content-type": "application/json; charset=utf-8" },
-        body: eventTemplate,
-      },
-      topics.relayStripeEvents,
-      webhooks.halfRateTarget,
-    );
+    const relayWebhooks = await measureRoute("relay-webhooks", relayWebhooksSpec, topics.relayStripeEvents);
+    const relayWebhooksAtGatewayHalfRate = await openLoopAt(relayWebhooksSpec, webhooks.halfRateTarget);
     const producerOrdersAtGatewayBatch = await atGatewayBatch(topics.bareOrders, orderMessages, orders);
     const producerWebhooksAtGatewayBatch = await atGatewayBatch(
       topics.bareStripeEvents,
@@ -748,11 +757,9 @@ async function measureGateway(options: BenchOptions): Promise<GatewayBenchmarkRe
       ordersToRelay: round(orders.maxRps / Math.max(1, relayOrders.maxRps), 3),
       webhooksToRelay: round(webhooks.maxRps / Math.max(1, relayWebhooks.maxRps), 3),
       helloRps: helloResult.rps,
-      helloAtOrdersHalfRate: {
-        rps: helloAtOrdersHalfRate.rps,
-        p50Ms: helloAtOrdersHalfRate.p50Ms,
-        p99Ms: helloAtOrdersHalfRate.p99Ms,
-      },
+      helloAtOrdersHalfRate,
+      relayOrdersAtGatewayHalfRate,
+      relayWebhooksAtGatewayHalfRate,
       concurrency,
       durationMs,
       logLevel,
