@@ -44,6 +44,8 @@ export type ActionContext = {
   lookups: StripeLookups;
   logger: Logger;
   defaultAddressType?: AddressType | undefined;
+  /** The Stripe customers the action has named so far: a refusal is checked against their test clocks (failures.ts). */
+  stripeCustomers: Set<string>;
 };
 
 export type StripeIds = OrderOutcomeV1["stripe"];
@@ -101,6 +103,7 @@ export function actionContext(
     lookups: deps.lookups,
     logger: logger.child({ orderId: order.orderId }),
     defaultAddressType: deps.defaultAddressType,
+    stripeCustomers: new Set(),
   };
 }
 
@@ -161,6 +164,7 @@ export async function linkedSubscription(ctx: ActionContext): Promise<LinkedSubs
       retryAfterMs: 1_000,
     });
   }
+  ctx.stripeCustomers.add(sub.stripeCustomerId);
   return {
     id: sub.id,
     offerId: sub.offerId,

@@ -1,9 +1,10 @@
 import { DomainRuleError } from "@bridge/domain";
-import type { ErrorClass } from "@bridge/messaging";
+import { type ErrorClass, RetryableError } from "@bridge/messaging";
 import { storeErrorClass, storeErrorReason } from "@bridge/store";
 import { classifyStripeError, stripeErrorClass, stripeFailureOf } from "@bridge/stripe-client";
+import Stripe from "stripe";
 import { needsCustomerAuthentication } from "./awaiting-payment.ts";
-import type { ActionResult, StripeIds } from "./context.ts";
+import type { ActionContext, ActionResult, StripeIds } from "./context.ts";
 import { OrderFailure } from "./context.ts";
 import { HookError } from "./hooks.ts";
 
@@ -75,11 +76,52 @@ function failureOutcome(error: unknown): Pick<ActionResult, "error" | "stripe"> 
   };
 }
 
-/** Runs an action; a failure the order cannot recover from becomes a `failed` result. */
-export async function runAction(action: () => Promise<ActionResult>): Promise<ActionResult> {
+/** How long an order waits for an advancing test clock before it is tried again. */
+const CLOCK_RETRY_MS = 2_000;
+
+/**
+ * The test clock still advancing among the customers' clocks, if any. Stripe refuses writes to a
+ * clock's objects while it advances: the advance "starts advancing" and is done "when status
+ * changes to Ready" (docs.stripe.com/api/test_clocks/advance). Stripe publishes no error code for
+ * that refusal, so the clock's own status says whether an invalid request was one.
+ */
+async function advancingTestClock(
+  stripe: Stripe,
+  customerIds: Iterable<string>,
+): Promise<string | undefined> {
+  for (const id of customerIds) {
+    const customer = await stripe.customers.retrieve(id, { expand: ["test_clock"] });
+    if (customer.deleted) continue;
+    const clock = customer.test_clock;
+    if (clock && typeof clock === "object" && clock.status === "advancing") return clock.id;
+  }
+  return undefined;
+}
+
+/**
+ * Runs an action; a failure the order cannot recover from becomes a `failed` result. With `ctx`,
+ * an invalid request while a customer of the order is on an advancing test clock is retried
+ * instead (test mode only: live customers have no clock).
+ */
+export async function runAction(
+  action: () => Promise<ActionResult>,
+  ctx?: Pick<ActionContext, "stripe" | "stripeCustomers">,
+): Promise<ActionResult> {
   try {
     return await action();
   } catch (error) {
+    if (ctx && error instanceof Stripe.errors.StripeInvalidRequestError && ctx.stripeCustomers.size > 0) {
+      const clock = await advancingTestClock(ctx.stripe, ctx.stripeCustomers);
+      if (clock) {
+        throw new RetryableError(
+          `Stripe refused a write while test clock ${clock} advances: ${error.message}`,
+          {
+            cause: error,
+            retryAfterMs: CLOCK_RETRY_MS,
+          },
+        );
+      }
+    }
     const failed = failureOutcome(error);
     return { status: "failed", action: "none", stripe: failed.stripe, error: failed.error };
   }

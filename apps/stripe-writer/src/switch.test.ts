@@ -1,7 +1,7 @@
 import { advanceClock, freshDatabase, kafkaBrokers } from "@bridge/testkit";
 import type Stripe from "stripe";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Harness, offers, seedPaidSubscription, startHarness } from "../test/harness.ts";
+import { type Harness, offers, poll, seedPaidSubscription, startHarness } from "../test/harness.ts";
 
 /**
  * Issue 12's switch scenarios, through real Kafka against the emulator, asserting what Stripe
@@ -232,5 +232,42 @@ describe("effectiveDate ahead (the order's own date decides the timing)", () => 
     const after = await h.stripe.subscriptions.retrieve(sub.id);
     expect(after.cancel_at).toBe(at);
     expect(after.cancel_at_period_end).toBe(false);
+  });
+});
+
+describe("an order while the customer's test clock advances", () => {
+  it("is tried again once the clock is ready, not failed on Stripe's refusal", async () => {
+    const { clock, sub, subscriptionId } = await subscribeOnClock(offers.digitalMonthly);
+    // Held `advancing`, as Stripe holds a clock until the advance's work is done: writes to the
+    // clock's objects are refused meanwhile (400).
+    const stored = h.emu.state.get("test_helpers.test_clock", clock.id)!;
+    stored.status = "advancing";
+    const from = h.emu.state.requestLog.length;
+    const { orderId } = await h.publishOrder({
+      source: "shop",
+      order_type: "cancel_subscription",
+      subscriptionId,
+    });
+
+    // The writer's cancel was refused, then it read the customer's clock (still advancing).
+    await poll(
+      () => {
+        const log = h.emu.state.requestLog.slice(from);
+        const refused = log.findIndex(
+          (r) => r.method === "POST" && r.path === `/v1/subscriptions/${sub.id}` && r.status === 400,
+        );
+        return (
+          refused >= 0 &&
+          log.slice(refused).some((r) => r.method === "GET" && r.path.startsWith("/v1/customers/"))
+        );
+      },
+      { what: "the refused cancel and the clock's check" },
+    );
+    expect(h.seen.outcomes.some((e) => e.id === `${orderId}:outcome`)).toBe(false);
+    stored.status = "ready";
+
+    const outcome = await h.waitForOutcome(orderId);
+    expect(outcome).toMatchObject({ status: "applied", action: "cancel_scheduled" });
+    expect((await h.stripe.subscriptions.retrieve(sub.id)).cancel_at_period_end).toBe(true);
   });
 });

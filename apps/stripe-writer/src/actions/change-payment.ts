@@ -207,6 +207,6 @@ export async function completeChangePayment(
       attach: false,
     });
     return { ...adopted, stripe: { ...adopted.stripe, setupIntentId } };
-  });
+  }, ctx);
   return { order: { orderId, subscriptionId: row.subscriptionId, orderType: "change_payment" }, result };
 }

@@ -192,6 +192,7 @@ export async function newOrder(ctx: ActionContext): Promise<ActionResult> {
   // The id Stripe gives the attached method: the shop's own `pm_…` id, but a new one for Stripe's
   // test shortcuts (pm_card_visa…), which attach as a fresh object. Later calls use this one.
   let attachedMethodId = customer.paymentMethodId ?? paymentMethodId;
+  ctx.stripeCustomers.add(customer.customerId);
   const ids: StripeIds = { customerId: customer.customerId };
 
   // An existing customer gets the PaymentMethod attached, then billing details and the default updated.

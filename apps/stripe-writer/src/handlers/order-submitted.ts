@@ -91,7 +91,7 @@ export function orderSubmittedHandler(deps: WriterDeps, finish: FinishOrder): Me
       onRun: (step) => steps?.inc({ step: `${orderType}:${step.replace(/\.\d+$/, "")}` }),
     });
     const ctx = actionContext(deps, { ...data, order, source }, orderSteps, context.logger);
-    const result = await runAction(() => actions[orderType](ctx));
+    const result = await runAction(() => actions[orderType](ctx), ctx);
     await finish(envelope, { ...ref, orderType }, result, outcomeId, context.logger);
   };
 }
