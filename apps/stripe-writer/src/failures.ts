@@ -90,7 +90,15 @@ async function advancingTestClock(
   customerIds: Iterable<string>,
 ): Promise<string | undefined> {
   for (const id of customerIds) {
-    const customer = await stripe.customers.retrieve(id, { expand: ["test_clock"] });
+    let customer: Stripe.Customer | Stripe.DeletedCustomer;
+    try {
+      customer = await stripe.customers.retrieve(id, { expand: ["test_clock"] });
+    } catch (error) {
+      // A customer Stripe refuses to show (gone, never there) has no clock to wait for; a failed
+      // read (network, 5xx, 429) retries the order rather than failing it on a guess.
+      if (stripeErrorClass(error) === "permanent") continue;
+      throw classifyStripeError(error);
+    }
     if (customer.deleted) continue;
     const clock = customer.test_clock;
     if (clock && typeof clock === "object" && clock.status === "advancing") return clock.id;
