@@ -118,7 +118,7 @@ export async function runAction(
   try {
     return await action();
   } catch (error) {
-    if (ctx && error instanceof Stripe.errors.StripeInvalidRequestError && ctx.stripeCustomers.size > 0) {
+    if (ctx && error instanceof Stripe.errors.StripeInvalidRequestError) {
       const clock = await advancingTestClock(ctx.stripe, ctx.stripeCustomers);
       if (clock) {
         throw new RetryableError(
