@@ -18,8 +18,11 @@
 //
 //   npm run bench -- gateway                                   # from the runner
 //   node apps/ingest-gateway/bench/orders.bench.ts             # alone: starts Kafka + Postgres
-//   BENCH_DURATION_MS=8000 BENCH_CONCURRENCY=32 LOG_LEVEL=info # knobs (defaults shown)
+//   BENCH_DURATION_MS=8000 BENCH_WARMUP_MS=2000            # knobs (defaults shown)
+//   BENCH_CONCURRENCY=32 BENCH_LOG_LEVEL=info
 //   BENCH_PROFILE_DIR=/tmp/prof   # a .cpuprofile of the gateway's thread per route's closed loop
+//   BENCH_PROFILE=heap            # with BENCH_PROFILE_DIR: a .heapprofile instead (every sampled
+//                                 # allocation, collected or not: bytes allocated per request)
 //   BENCH_NODE_FLAGS="--max-old-space-size=128 --max-semi-space-size=16"  # other V8 flags
 import { randomUUID } from "node:crypto";
 import http from "node:http";
@@ -573,16 +576,32 @@ async function measureGateway(options: BenchOptions): Promise<GatewayBenchmarkRe
     if (!dir) return run();
     const { Session } = await import("node:inspector/promises");
     const { mkdir, writeFile } = await import("node:fs/promises");
+    // BENCH_PROFILE=heap: where the thread allocates (every sampled allocation, collected or not).
+    const heap = process.env.BENCH_PROFILE === "heap";
     const session = new Session();
     session.connect();
-    await session.post("Profiler.enable");
-    await session.post("Profiler.start");
+    if (heap) {
+      await session.post("HeapProfiler.enable");
+      await session.post("HeapProfiler.startSampling", {
+        samplingInterval: 16_384,
+        includeObjectsCollectedByMajorGC: true,
+        includeObjectsCollectedByMinorGC: true,
+      });
+    } else {
+      await session.post("Profiler.enable");
+      await session.post("Profiler.start");
+    }
     try {
       return await run();
     } finally {
-      const { profile } = await session.post("Profiler.stop");
       await mkdir(dir, { recursive: true });
-      await writeFile(`${dir}/${name}.cpuprofile`, JSON.stringify(profile));
+      if (heap) {
+        const { profile } = await session.post("HeapProfiler.stopSampling");
+        await writeFile(`${dir}/${name}.heapprofile`, JSON.stringify(profile));
+      } else {
+        const { profile } = await session.post("Profiler.stop");
+        await writeFile(`${dir}/${name}.cpuprofile`, JSON.stringify(profile));
+      }
       session.disconnect();
     }
   }
