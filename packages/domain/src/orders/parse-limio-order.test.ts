@@ -93,14 +93,77 @@ describe("parseLimioOrder", () => {
     expect(r.ok && r.order.order_type === "cancel_subscription" && r.order.reason).toBe("moving");
   });
 
-  it("change_address: requires a valid type and an address, falling back to billing/delivery details", () => {
+  it("change_address: requires a valid type and an address, from `address` or the details of its kind", () => {
     const base = { order_type: "change_address", subscriptionId: SUB };
     expect(errorsOf({ ...base, type: "home", address: {} })[0]).toMatch(/^type: /);
-    expect(errorsOf({ ...base, type: "billing" })).toEqual(["address: required for change_address"]);
-    const d = parseLimioOrder({ ...base, type: "delivery", deliveryDetails: { city: "Leeds" } });
-    expect(d.ok && d.order.order_type === "change_address" && d.order.address.city).toBe("Leeds");
-    const b = parseLimioOrder({ ...base, type: "all", billingDetails: { city: "York" } });
-    expect(b.ok && b.order.order_type === "change_address" && b.order.address.city).toBe("York");
+    expect(errorsOf({ ...base, type: "billing" })).toEqual([
+      "address: required for change_address: address or billingDetails",
+    ]);
+    expect(errorsOf({ ...base, type: "billing", address: { firstName: "A" } })).toEqual([
+      "address: carries no address fields (address1, address2, city, state, postalCode, country)",
+    ]);
+    // Stripe requires shipping.name: refused here rather than failing in the writer.
+    expect(errorsOf({ ...base, type: "delivery", deliveryDetails: { city: "Leeds" } })).toEqual([
+      "deliveryDetails: a delivery address needs firstName or lastName (Stripe requires a recipient name)",
+    ]);
+    const d = parseLimioOrder({
+      ...base,
+      type: "delivery",
+      deliveryDetails: { firstName: "A", city: "Leeds" },
+    });
+    expect(d.ok && d.order.order_type === "change_address" && d.order.type).toBe("delivery");
+    const b = parseLimioOrder({ ...base, type: "all", billingDetails: { lastName: "B", city: "York" } });
+    expect(b.ok && b.order.order_type === "change_address" && b.order.type).toBe("all");
+  });
+
+  it("change_address without a type: the details sent say which address changes; `address` alone gets the writer's type", () => {
+    const base = { order_type: "change_address", subscriptionId: SUB };
+    const city = (c: string) => ({ firstName: "A", city: c });
+    const typeOf = (o: object) => {
+      const r = parseLimioOrder({ ...base, ...o });
+      return r.ok && r.order.order_type === "change_address" ? (r.order.type ?? "configured") : r;
+    };
+    // Only deliveryDetails: the delivery address (customer.shipping), never the billing one.
+    expect(typeOf({ deliveryDetails: city("Leeds") })).toBe("delivery");
+    expect(typeOf({ billingDetails: city("York") })).toBe("billing");
+    expect(typeOf({ billingDetails: city("York"), deliveryDetails: city("Leeds") })).toBe("all");
+    expect(typeOf({ address: city("Hull") })).toBe("configured");
+    // With `address` and no type, what details would change depends on the writer's configuration.
+    expect(errorsOf({ ...base, address: city("Hull"), deliveryDetails: city("Leeds") })).toEqual([
+      "deliveryDetails: sent with `address` and no `type`: what it changes would depend on the writer's configured type; send a type",
+    ]);
+  });
+
+  it("change_address: a field the type does not apply is refused by name, never dropped", () => {
+    const base = { order_type: "change_address", subscriptionId: SUB };
+    const city = (c: string) => ({ firstName: "A", city: c });
+    const refused = (o: object) => {
+      const r = parseLimioOrder({ ...base, ...o });
+      return r.ok ? [] : [r.code, ...r.errors.map((e) => e.path)];
+    };
+    expect(
+      refused({ type: "billing", billingDetails: city("York"), deliveryDetails: city("Leeds") }),
+    ).toEqual(["unsupported_field", "deliveryDetails"]);
+    expect(
+      refused({ type: "delivery", billingDetails: city("York"), deliveryDetails: city("Leeds") }),
+    ).toEqual(["unsupported_field", "billingDetails"]);
+    expect(refused({ type: "billing", address: city("Hull"), billingDetails: city("York") })).toEqual([
+      "unsupported_field",
+      "billingDetails",
+    ]);
+    expect(
+      refused({
+        type: "all",
+        address: city("Hull"),
+        billingDetails: city("York"),
+        deliveryDetails: city("Leeds"),
+      }),
+    ).toEqual(["unsupported_field", "billingDetails"]);
+    // The same address twice asks for nothing more (an order an earlier gateway normalised).
+    expect(refused({ type: "delivery", address: city("Leeds"), deliveryDetails: city("Leeds") })).toEqual([]);
+    expect(refused({ type: "all", billingDetails: city("York"), deliveryDetails: city("Leeds") })).toEqual(
+      [],
+    );
   });
 
   it("change_offer: takes the offer from `offer` or from a single order item", () => {
@@ -127,6 +190,11 @@ describe("parseLimioOrder", () => {
       newOrder({ payment: { stripe: { paymentIntent: "pi_123" } } }),
       { order_type: "change_offer", forSubscription: { id: SUB }, orderItems: [{ offer: { id: "o2" } }] },
       { order_type: "cancel_subscription", subscriptionId: SUB, data: { reason: { id: "x" } } },
+      {
+        order_type: "change_address",
+        subscriptionId: SUB,
+        deliveryDetails: { firstName: "A", city: "Leeds" },
+      },
     ]) {
       const once = parseLimioOrder(input);
       if (!once.ok) throw new Error(JSON.stringify(once.errors));
