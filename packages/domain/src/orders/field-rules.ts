@@ -363,7 +363,7 @@ export const ORDER_FIELD_RULES: readonly FieldRule[] = [
     "autoRenew",
     NEW,
     "subscription cancel_at (the term end)",
-    "false: a fixed term; true or absent: the offer's autoRenew",
+    "false: a fixed term; true or absent: the offer's autoRenew (true never makes a fixed-term offer renew: the catalog's term is billed)",
     { feature: "fixed_term", neutral: isTrue },
   ),
   refused("isGift", NEW, "gifts are not supported", { neutral: isFalse }),
