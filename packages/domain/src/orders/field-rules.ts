@@ -87,6 +87,9 @@ const notFuture = {
 };
 const isFalse = { when: "false", test: (v: unknown) => v === false };
 const isTrue = { when: "true", test: (v: unknown) => v === true };
+const isNull = { when: "null", test: (v: unknown) => v === null };
+const PAYMENT_INTENT_REFUSED =
+  "a PaymentIntent is not applied by change_payment (what it charged is not an invoice the bridge can place): send the new PaymentMethod (paymentMethodId, a Stripe.js { paymentMethod } or a confirmed { setupIntent }), or none to get a SetupIntent; an open invoice is then paid with it";
 const emptyList = { when: "empty", test: (v: unknown) => v === null || (Array.isArray(v) && v.length === 0) };
 const emptyObject = {
   when: "empty",
@@ -218,9 +221,16 @@ export const ORDER_FIELD_RULES: readonly FieldRule[] = [
   ),
   applied(
     "stripePayment",
-    PAYS,
+    NEW,
     "default_payment_method / invoices.attachPayment",
     "derived: the pm_/pi_ ids found under payment",
+    SUBTREE,
+  ),
+  applied(
+    "stripePayment",
+    PAYMENT,
+    "default_payment_method",
+    "derived: the pm_ id found under payment",
     SUBTREE,
   ),
   kept("customFields", ALL, "tenant fields for CRMs", SUBTREE),
@@ -394,13 +404,29 @@ export const ORDER_FIELD_RULES: readonly FieldRule[] = [
   }),
   applied(
     "payment.stripe",
-    PAYS,
+    NEW,
     "default_payment_method / invoices.attachPayment",
     "pm_… and pi_… ids, or Stripe.js results under stripe.result ({ paymentMethod }, { paymentIntent }, a succeeded { setupIntent }); an { error } result is refused",
     SUBTREE,
   ),
+  // change_payment saves a method for the subscription; a PaymentIntent charged something the
+  // bridge cannot place (which invoice, how much), so it is refused wherever Stripe.js put it.
+  applied(
+    "payment.stripe",
+    PAYMENT,
+    "default_payment_method",
+    "pm_… ids, or Stripe.js results under stripe.result ({ paymentMethod }, a succeeded { setupIntent }); an { error } result is refused",
+  ),
+  ...["payment.stripe", "payment.stripe.result"].flatMap((at) => [
+    refused(`${at}.paymentIntent`, PAYMENT, PAYMENT_INTENT_REFUSED, { neutral: isNull, ...SUBTREE }),
+    refused(`${at}.payment_intent`, PAYMENT, PAYMENT_INTENT_REFUSED, { neutral: isNull, ...SUBTREE }),
+  ]),
+  applied("payment.stripe.result", PAYMENT, "default_payment_method", "as payment.stripe"),
+  applied("payment.stripe.result.*", PAYMENT, "default_payment_method", "as payment.stripe", SUBTREE),
+  applied("payment.stripe.*", PAYMENT, "default_payment_method", "as payment.stripe", SUBTREE),
   applied("payment.paymentMethodId", PAYS, "default_payment_method", ""),
-  applied("payment.paymentIntentId", PAYS, "invoices.attachPayment", ""),
+  applied("payment.paymentIntentId", NEW, "invoices.attachPayment", ""),
+  refused("payment.paymentIntentId", PAYMENT, PAYMENT_INTENT_REFUSED, { neutral: isNull, ...SUBTREE }),
   kept("payment.timing", PAYS, "shop telemetry", SUBTREE),
   refused("payment.*", PAYS, "other payment providers (zuora, paypal, direct_debit details, gift_code)"),
   // The shop's UI state, sent along with real shop orders (Limio's own front-end code).

@@ -180,6 +180,31 @@ describe("parseLimioOrder", () => {
     });
   });
 
+  it("change_payment: a PaymentIntent is refused by name wherever it is, never dropped", () => {
+    const base = { order_type: "change_payment", subscriptionId: SUB };
+    const refusedAt = (payment: object) => {
+      const r = parseLimioOrder({ ...base, payment: { type: "stripe", ...payment } });
+      return r.ok ? "accepted" : `${r.code} ${r.errors.map((e) => e.path).join(",")}`;
+    };
+    expect(refusedAt({ paymentIntentId: "pi_1", paymentMethodId: "pm_1" })).toBe(
+      "unsupported_field payment.paymentIntentId",
+    );
+    expect(refusedAt({ stripe: { paymentIntent: "pi_1" } })).toBe(
+      "unsupported_field payment.stripe.paymentIntent",
+    );
+    expect(refusedAt({ stripe: { payment_intent: "pi_1" } })).toBe(
+      "unsupported_field payment.stripe.payment_intent",
+    );
+    expect(refusedAt({ stripe: { result: { paymentIntent: { id: "pi_1", payment_method: "pm_1" } } } })).toBe(
+      "unsupported_field payment.stripe.result.paymentIntent",
+    );
+    const r = parseLimioOrder({ ...base, payment: { paymentIntentId: "pi_1" } });
+    expect(r.ok ? "" : r.errors[0]!.message).toMatch(/a PaymentIntent is not applied by change_payment/);
+    // The PaymentMethod paths are applied as before.
+    expect(refusedAt({ stripe: { result: { paymentMethod: { id: "pm_1" } } } })).toBe("accepted");
+    expect(refusedAt({ paymentMethodId: "pm_1", stripe: { paymentMethod: "pm_1" } })).toBe("accepted");
+  });
+
   it("change_payment: lifts the payment ids (none is fine: the writer starts a SetupIntent)", () => {
     const r = parseLimioOrder({ order_type: "change_payment", subscriptionId: SUB });
     expect(r.ok && r.order.order_type === "change_payment" && r.order.stripePayment).toEqual({});
