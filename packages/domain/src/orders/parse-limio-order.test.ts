@@ -166,6 +166,62 @@ describe("parseLimioOrder", () => {
     );
   });
 
+  it("refuses customer fields longer than Stripe takes (phone 20, name 256, email 512), naming the field sent", () => {
+    const phone21 = "+44 7700 900 456 7890"; // 21 characters
+    expect(phone21).toHaveLength(21);
+    const refusal = (input: unknown) => {
+      const r = parseLimioOrder(input);
+      return r.ok ? "accepted" : `${r.code} ${r.errors.map((e) => e.path).join(",")}`;
+    };
+    // customerDetails.phone is what the writer sends as customer.phone, else billingDetails.phone.
+    expect(refusal(newOrder({ customerDetails: { phone: phone21 } }))).toBe(
+      "invalid_order customerDetails.phone",
+    );
+    expect(refusal(newOrder({ billingDetails: { email: "a@example.com", phone: phone21 } }))).toBe(
+      "invalid_order billingDetails.phone",
+    );
+    expect(errorsOf(newOrder({ customerDetails: { phone: phone21 } }))).toEqual([
+      "customerDetails.phone: 21 characters as customer.phone; Stripe allows at most 20",
+    ]);
+    // Not sent to customer.phone when customerDetails has one: accepted.
+    expect(
+      refusal(
+        newOrder({
+          customerDetails: { phone: "+447700900456" },
+          billingDetails: { email: "a@example.com", phone: phone21 },
+        }),
+      ),
+    ).toBe("accepted");
+    expect(refusal(newOrder({ customerDetails: { firstName: "A", lastName: "B".repeat(255) } }))).toBe(
+      "invalid_order customerDetails.lastName",
+    );
+    expect(refusal(newOrder({ customerDetails: { firstName: "A", lastName: "B".repeat(254) } }))).toBe(
+      "accepted",
+    );
+    const longEmail = `${"a".repeat(64)}@${Array.from({ length: 8 }, () => "b".repeat(60)).join(".")}.com`;
+    expect(longEmail.length).toBeGreaterThan(512);
+    expect(refusal(newOrder({ billingDetails: { email: longEmail } }))).toMatch(/billingDetails\.email$/);
+    // change_address: the address's phone is customer.phone.
+    expect(
+      refusal({
+        order_type: "change_address",
+        subscriptionId: SUB,
+        type: "billing",
+        address: { city: "York", phone: phone21 },
+      }),
+    ).toBe("invalid_order address.phone");
+    // shipping.phone takes 5000: a long delivery phone is fine when it is not customer.phone.
+    expect(
+      refusal({
+        order_type: "change_address",
+        subscriptionId: SUB,
+        type: "all",
+        billingDetails: { firstName: "A", city: "York" },
+        deliveryDetails: { firstName: "A", city: "Hull", phone: phone21 },
+      }),
+    ).toBe("accepted");
+  });
+
   it("change_offer: takes the offer from `offer` or from a single order item", () => {
     const base = { order_type: "change_offer", subscriptionId: SUB };
     const a = parseLimioOrder({ ...base, orderItems: [{ offer: { id: "o2" } }] });

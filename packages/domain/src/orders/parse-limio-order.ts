@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { addressChangeRefusals, impliedAddressType } from "../rules/address.ts";
+import { addressChangeRefusals, impliedAddressType, newOrderCustomerRefusals } from "../rules/address.ts";
 import { checkOrderFields, type FeatureSet } from "./field-rules.ts";
 import {
   type LimioPayment,
@@ -248,6 +248,9 @@ function normalise(o: ParsedAny): ParseLimioOrderResult {
           },
         ]);
       }
+      // A value longer than Stripe takes would fail the order after it was accepted.
+      const tooLong = newOrderCustomerRefusals(o);
+      if (tooLong.length > 0) return fail("invalid_order", tooLong);
       const { payment, error } = checkedPayment(o.payment);
       if (error) return fail("invalid_order", [error]);
       return {

@@ -141,7 +141,155 @@ export function addressChangeRefusals(
       });
     }
   }
+  invalid.push(...changeAddressTooLong(o, used));
   return { invalid, unsupported };
+}
+
+/**
+ * Stripe's maxLength for the customer fields the bridge sends (POST /v1/customers and
+ * /v1/customers/{customer}, OpenAPI spec3): a longer value is a permanent Stripe 400 after the
+ * order was accepted, so the order is refused first, naming the field the value came from.
+ */
+export const STRIPE_CUSTOMER_MAX_LENGTH = {
+  name: 256,
+  phone: 20,
+  email: 512,
+  shipping: 5000,
+  address: 5000,
+} as const;
+
+const ADDRESS_LINES = [
+  ["address1", "line1"],
+  ["address2", "line2"],
+  ["city", "city"],
+  ["state", "state"],
+  ["postalCode", "postal_code"],
+] as const;
+
+type Sent = { path: string; stripe: string; value: string | undefined; max: number };
+
+/** customer.name (or shipping.name) from an object's firstName/lastName, named by its longer part. */
+function nameSent(
+  prefix: string,
+  o: Pick<LimioAddress, "firstName" | "lastName">,
+  stripe: string,
+  max: number,
+): Sent {
+  const part = (o.lastName?.length ?? 0) > (o.firstName?.length ?? 0) ? "lastName" : "firstName";
+  return { path: `${prefix}.${part}`, stripe, value: fullName(o), max };
+}
+
+function linesSent(prefix: string, a: LimioAddress, stripe: "address" | "shipping.address"): Sent[] {
+  return ADDRESS_LINES.map(([limio, field]) => ({
+    path: `${prefix}.${limio}`,
+    stripe: `customer.${stripe}.${field}`,
+    value: present(a[limio]) ? a[limio] : undefined,
+    max: STRIPE_CUSTOMER_MAX_LENGTH.address,
+  }));
+}
+
+function tooLong(sent: Sent[]): FieldError[] {
+  return sent
+    .filter((s) => s.value !== undefined && s.value.trim().length > s.max)
+    .map((s) => ({
+      path: s.path,
+      message: `${s.value!.trim().length} characters as ${s.stripe}; Stripe allows at most ${s.max}`,
+    }));
+}
+
+type Details = Pick<LimioAddress, "firstName" | "lastName" | "email" | "phone">;
+
+/**
+ * The new order's customer fields longer than Stripe takes, as the writer sends them
+ * (stripe-writer customerDetails(): name and phone from customerDetails else billingDetails).
+ */
+export function newOrderCustomerRefusals(o: {
+  customerDetails?: Details | undefined;
+  billingDetails: LimioAddress;
+  deliveryDetails?: LimioAddress | undefined;
+}): FieldError[] {
+  const details = o.customerDetails ?? {};
+  const nameFrom = fullName(details) ? "customerDetails" : "billingDetails";
+  const phoneFrom = details.phone ? "customerDetails" : "billingDetails";
+  const emailFrom = details.email ? "customerDetails" : "billingDetails";
+  const pick = (from: string) => (from === "customerDetails" ? details : o.billingDetails);
+  const sent: Sent[] = [
+    nameSent(nameFrom, pick(nameFrom), "customer.name", STRIPE_CUSTOMER_MAX_LENGTH.name),
+    {
+      path: `${phoneFrom}.phone`,
+      stripe: "customer.phone",
+      value: pick(phoneFrom).phone || undefined,
+      max: STRIPE_CUSTOMER_MAX_LENGTH.phone,
+    },
+    {
+      path: `${emailFrom}.email`,
+      stripe: "customer.email",
+      value: pick(emailFrom).email || undefined,
+      max: STRIPE_CUSTOMER_MAX_LENGTH.email,
+    },
+    ...linesSent("billingDetails", o.billingDetails, "address"),
+  ];
+  if (o.deliveryDetails) {
+    const d = o.deliveryDetails;
+    sent.push(
+      nameSent("deliveryDetails", d, "customer.shipping.name", STRIPE_CUSTOMER_MAX_LENGTH.shipping),
+      {
+        path: "deliveryDetails.phone",
+        stripe: "customer.shipping.phone",
+        value: d.phone || undefined,
+        max: STRIPE_CUSTOMER_MAX_LENGTH.shipping,
+      },
+      ...linesSent("deliveryDetails", d, "shipping.address"),
+    );
+  }
+  return tooLong(sent);
+}
+
+/** A change_address's customer fields longer than Stripe takes, as customerUpdateOf sends them. */
+function changeAddressTooLong(
+  o: AddressChangeFields & Pick<LimioChangeAddressOrder, "customerDetails">,
+  used: { billing?: Source; delivery?: Source },
+): FieldError[] {
+  const c = (used.billing ?? used.delivery)!;
+  const contact = o[c]!;
+  const nameFrom = fullName(contact) ? c : "customerDetails";
+  const sent: Sent[] = [
+    nameSent(
+      nameFrom,
+      nameFrom === c ? contact : (o.customerDetails ?? {}),
+      "customer.name",
+      STRIPE_CUSTOMER_MAX_LENGTH.name,
+    ),
+    {
+      path: `${c}.phone`,
+      stripe: "customer.phone",
+      value: present(contact.phone) ? contact.phone : undefined,
+      max: STRIPE_CUSTOMER_MAX_LENGTH.phone,
+    },
+    {
+      path: `${c}.email`,
+      stripe: "customer.email",
+      value: present(contact.email) ? contact.email : undefined,
+      max: STRIPE_CUSTOMER_MAX_LENGTH.email,
+    },
+  ];
+  if (used.billing) sent.push(...linesSent(used.billing, o[used.billing]!, "address"));
+  if (used.delivery && used.delivery !== used.billing) {
+    const d = o[used.delivery]!;
+    sent.push(
+      nameSent(used.delivery, d, "customer.shipping.name", STRIPE_CUSTOMER_MAX_LENGTH.shipping),
+      {
+        path: `${used.delivery}.phone`,
+        stripe: "customer.shipping.phone",
+        value: present(d.phone) ? d.phone : undefined,
+        max: STRIPE_CUSTOMER_MAX_LENGTH.shipping,
+      },
+      ...linesSent(used.delivery, d, "shipping.address"),
+    );
+  }
+  // One refusal per field, even when a side's address is both customer.address and shipping.
+  const seen = new Set<string>();
+  return tooLong(sent).filter((e) => !seen.has(e.path) && seen.add(e.path));
 }
 
 /**
