@@ -109,7 +109,7 @@ describe("change_address", () => {
         country: "GB",
       },
     });
-    expect(outcome).toMatchObject({ status: "applied", action: "address_updated" });
+    expect(outcome).toMatchObject({ status: "applied", action: "address_updated", addressType: "all" });
     const customer = (await h.stripe.customers.retrieve(created.stripe.customerId!)) as Stripe.Customer;
     expect(customer.address).toMatchObject({
       line1: "10 Downing Street",
@@ -126,6 +126,27 @@ describe("change_address", () => {
       email: "augusta@example.com",
     });
     expect(customer.metadata.limio_order_id).toBe(orderId);
+  });
+
+  it("deliveryDetails alone, without a type: customer.shipping, the billing address untouched; the outcome says delivery", async () => {
+    const created = await h.subscribe(email(), offers.digitalMonthly);
+    const before = (await h.stripe.customers.retrieve(created.stripe.customerId!)) as Stripe.Customer;
+    // The writer's configured type is billing (the default): the order's details decide.
+    const { outcome } = await apply({
+      order_type: "change_address",
+      forSubscription: { id: created.subscriptionId },
+      deliveryDetails: {
+        firstName: "Grace",
+        lastName: "Hopper",
+        address1: "1 Dock Road",
+        city: "Hull",
+        country: "GB",
+      },
+    });
+    expect(outcome).toMatchObject({ status: "applied", action: "address_updated", addressType: "delivery" });
+    const customer = (await h.stripe.customers.retrieve(created.stripe.customerId!)) as Stripe.Customer;
+    expect(customer.shipping).toMatchObject({ name: "Grace Hopper", address: { line1: "1 Dock Road" } });
+    expect(customer.address).toEqual(before.address);
   });
 
   it("waits for a subscription that is not linked to Stripe yet, then applies", async () => {

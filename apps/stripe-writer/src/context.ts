@@ -56,6 +56,8 @@ export type ActionResult = {
   status: OrderOutcomeV1["status"];
   action: string;
   stripe: StripeIds;
+  /** change_address: the type applied in Stripe (see OrderOutcomeV1.addressType). */
+  addressType?: OrderOutcomeV1["addressType"];
   clientSecret?: ClientSecret | undefined;
   error?: { code: string; message: string; stripeCode?: string | undefined } | undefined;
 };

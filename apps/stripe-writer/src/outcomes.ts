@@ -49,6 +49,7 @@ export function createOutcomePublisher(deps: OutcomeDeps): FinishOrder {
       status: result.status,
       action: result.action,
       stripe: result.stripe,
+      ...(result.addressType ? { addressType: result.addressType } : {}),
       ...(result.clientSecret ? { clientSecret: result.clientSecret } : {}),
       ...(result.error ? { error: result.error } : {}),
       completedAt: now().toISOString(),

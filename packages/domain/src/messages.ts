@@ -13,7 +13,7 @@ import {
   stripeSubscriptionId,
 } from "./ids.ts";
 import { limioOrderSchema } from "./orders/parse-limio-order.ts";
-import { supportedOrderTypes } from "./orders/schemas.ts";
+import { addressTypes, supportedOrderTypes } from "./orders/schemas.ts";
 import { relatedStripeIds } from "./stripe/event-ids.ts";
 import type { StripeEventLike } from "./stripe/types.ts";
 
@@ -86,6 +86,11 @@ export const orderOutcomeV1 = z
         paymentIntentId: stripePaymentIntentId.optional(),
       })
       .default({}),
+    /**
+     * change_address: the address type the writer applied (the order's, else the type its
+     * details imply, else WRITER_DEFAULT_ADDRESS_TYPE), so the sync records the same addresses.
+     */
+    addressType: z.enum(addressTypes).optional(),
     /**
      * What the shop needs to finish payment in the browser (invoice confirmation secret, or a
      * PaymentIntent / SetupIntent client secret). Consumers must not log or store it.

@@ -31,7 +31,12 @@ export {
 } from "./fetch-stripe-state.ts";
 export { type ImportResult, importExternalSubscription } from "./import-external.ts";
 export { createSyncMetrics, observeWebhookToStore, type SyncMetrics } from "./metrics.ts";
-export { applyOrderOutcomeInTx, type StoredOrder, type StoredOrderPayload } from "./order-outcome.ts";
+export {
+  applyOrderOutcomeInTx,
+  limioAddressChange,
+  type StoredOrder,
+  type StoredOrderPayload,
+} from "./order-outcome.ts";
 export { type Drift, type ReconcileResult, reconcileSubscription } from "./reconcile.ts";
 export {
   type LimioSubscriptionRow,

@@ -1,4 +1,13 @@
-import { generateLimioReference, type LimioAddress, type OrderOutcomeV1 } from "@bridge/domain";
+import {
+  type AddressChange,
+  type AddressChangeFields,
+  type AddressType,
+  addressTypes,
+  generateLimioReference,
+  type LimioAddress,
+  type OrderOutcomeV1,
+  resolveAddressChange,
+} from "@bridge/domain";
 import {
   appendEvent,
   createSubscription,
@@ -68,7 +77,10 @@ export async function applyOrderOutcomeInTx(
     });
   }
   if (sub && outcome.orderType === "change_address" && outcome.status === "applied") {
-    await applyAddressChange(tx, sub.customerId, payload, outcome.orderId, order.source);
+    await applyAddressChange(tx, sub.customerId, limioAddressChange(payload, outcome), payload, {
+      orderId: outcome.orderId,
+      source: order.source,
+    });
   }
   await appendEvent(tx, {
     subscriptionId: sub ? sub.id : null,
@@ -152,36 +164,59 @@ async function createFromNewOrder(
   return created;
 }
 
+/**
+ * The addresses an applied change_address changed, as the writer applied them in Stripe: the
+ * same rule (resolveAddressChange) with the type the writer reports in the outcome, which knows
+ * the writer's configured default. An outcome from a writer that did not report it: the order's
+ * type, else the default type.
+ */
+export function limioAddressChange(payload: StoredOrderPayload, outcome: OrderOutcomeV1): AddressChange {
+  const orderType = (addressTypes as readonly string[]).includes(payload.type ?? "")
+    ? (payload.type as AddressType)
+    : undefined;
+  const fields: AddressChangeFields = {
+    ...(payload.address ? { address: payload.address } : {}),
+    ...(payload.billingDetails ? { billingDetails: payload.billingDetails } : {}),
+    ...(payload.deliveryDetails ? { deliveryDetails: payload.deliveryDetails } : {}),
+  };
+  const type = outcome.addressType ?? orderType;
+  return resolveAddressChange({ ...fields, ...(type ? { type } : {}) });
+}
+
 /** Limio's change_address: billing, delivery or both, plus name and phone (never the email). */
 async function applyAddressChange(
   tx: Tx,
   customerId: string,
+  change: AddressChange,
   payload: StoredOrderPayload,
-  orderId: string,
-  source: string,
+  order: { orderId: string; source: string },
 ) {
-  const address =
-    payload.address ?? (payload.type === "delivery" ? payload.deliveryDetails : payload.billingDetails);
-  if (!address) return;
-  const types: ("billing" | "delivery")[] =
-    payload.type === "all"
-      ? ["billing", "delivery"]
-      : payload.type === "delivery"
-        ? ["delivery"]
-        : ["billing"];
-  for (const type of types) await upsertAddress(tx, customerId, type, address);
+  const rows = [
+    ["billing", change.billing],
+    ["delivery", change.delivery],
+  ] as const;
+  const types: ("billing" | "delivery")[] = [];
+  for (const [type, address] of rows) {
+    if (!address) continue;
+    await upsertAddress(tx, customerId, type, address);
+    types.push(type);
+  }
+  // As on the Stripe customer (customerUpdateOf): the name and phone of the billing side first,
+  // the name from customerDetails when that address has none.
+  const contact = (change.billing ?? change.delivery)!;
   const details = payload.customerDetails ?? {};
+  const named = str(contact.firstName) !== null || str(contact.lastName) !== null;
   const before = await findCustomer(tx, customerId);
   if (!before) throw new Error(`Limio customer ${customerId} is missing`);
   await updateCustomer(tx, customerId, {
-    firstName: str(details.firstName) ?? str(address.firstName) ?? before.firstName,
-    lastName: str(details.lastName) ?? str(address.lastName) ?? before.lastName,
-    phone: str(details.phone) ?? str(address.phone) ?? before.phone,
+    firstName: (named ? str(contact.firstName) : str(details.firstName)) ?? before.firstName,
+    lastName: (named ? str(contact.lastName) : str(details.lastName)) ?? before.lastName,
+    phone: str(contact.phone) ?? before.phone,
   });
   await appendEvent(tx, {
-    orderId,
+    orderId: order.orderId,
     type: "customer.address_changed",
-    source,
+    source: order.source,
     changes: { addressTypes: types, customerId },
   });
 }

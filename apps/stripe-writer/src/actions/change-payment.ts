@@ -123,7 +123,8 @@ async function adoptPaymentMethod(
  * `change_payment`: a PaymentMethod the shop already confirmed becomes the default at once;
  * otherwise a SetupIntent (off_session) is created and the order waits for the customer
  * (`requires_action` with its client secret), and
- * `completeChangePayment` finishes the change when `setup_intent.succeeded` arrives.
+ * `completeChangePayment` finishes the change when `setup_intent.succeeded` arrives. A
+ * PaymentIntent on the order is refused by the parser (field-rules.ts), so none reaches here.
  */
 export async function changePayment(ctx: ActionContext): Promise<ActionResult> {
   const order = ctx.order as LimioChangePaymentOrder;

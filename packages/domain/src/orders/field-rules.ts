@@ -87,6 +87,9 @@ const notFuture = {
 };
 const isFalse = { when: "false", test: (v: unknown) => v === false };
 const isTrue = { when: "true", test: (v: unknown) => v === true };
+const isNull = { when: "null", test: (v: unknown) => v === null };
+const PAYMENT_INTENT_REFUSED =
+  "a PaymentIntent is not applied by change_payment (what it charged is not an invoice the bridge can place): send the new PaymentMethod (paymentMethodId, a Stripe.js { paymentMethod } or a confirmed { setupIntent }), or none to get a SetupIntent; an open invoice is then paid with it";
 const emptyList = { when: "empty", test: (v: unknown) => v === null || (Array.isArray(v) && v.length === 0) };
 const emptyObject = {
   when: "empty",
@@ -218,9 +221,16 @@ export const ORDER_FIELD_RULES: readonly FieldRule[] = [
   ),
   applied(
     "stripePayment",
-    PAYS,
+    NEW,
     "default_payment_method / invoices.attachPayment",
     "derived: the pm_/pi_ ids found under payment",
+    SUBTREE,
+  ),
+  applied(
+    "stripePayment",
+    PAYMENT,
+    "default_payment_method",
+    "derived: the pm_ id found under payment",
     SUBTREE,
   ),
   kept("customFields", ALL, "tenant fields for CRMs", SUBTREE),
@@ -363,7 +373,7 @@ export const ORDER_FIELD_RULES: readonly FieldRule[] = [
     "autoRenew",
     NEW,
     "subscription cancel_at (the term end)",
-    "false: a fixed term; true or absent: the offer's autoRenew",
+    "false: a fixed term; true or absent: the offer's autoRenew (true never makes a fixed-term offer renew: the catalog's term is billed)",
     { feature: "fixed_term", neutral: isTrue },
   ),
   refused("isGift", NEW, "gifts are not supported", { neutral: isFalse }),
@@ -394,13 +404,29 @@ export const ORDER_FIELD_RULES: readonly FieldRule[] = [
   }),
   applied(
     "payment.stripe",
-    PAYS,
+    NEW,
     "default_payment_method / invoices.attachPayment",
     "pm_… and pi_… ids, or Stripe.js results under stripe.result ({ paymentMethod }, { paymentIntent }, a succeeded { setupIntent }); an { error } result is refused",
     SUBTREE,
   ),
+  // change_payment saves a method for the subscription; a PaymentIntent charged something the
+  // bridge cannot place (which invoice, how much), so it is refused wherever Stripe.js put it.
+  applied(
+    "payment.stripe",
+    PAYMENT,
+    "default_payment_method",
+    "pm_… ids, or Stripe.js results under stripe.result ({ paymentMethod }, a succeeded { setupIntent }); an { error } result is refused",
+  ),
+  ...["payment.stripe", "payment.stripe.result"].flatMap((at) => [
+    refused(`${at}.paymentIntent`, PAYMENT, PAYMENT_INTENT_REFUSED, { neutral: isNull, ...SUBTREE }),
+    refused(`${at}.payment_intent`, PAYMENT, PAYMENT_INTENT_REFUSED, { neutral: isNull, ...SUBTREE }),
+  ]),
+  applied("payment.stripe.result", PAYMENT, "default_payment_method", "as payment.stripe"),
+  applied("payment.stripe.result.*", PAYMENT, "default_payment_method", "as payment.stripe", SUBTREE),
+  applied("payment.stripe.*", PAYMENT, "default_payment_method", "as payment.stripe", SUBTREE),
   applied("payment.paymentMethodId", PAYS, "default_payment_method", ""),
-  applied("payment.paymentIntentId", PAYS, "invoices.attachPayment", ""),
+  applied("payment.paymentIntentId", NEW, "invoices.attachPayment", ""),
+  refused("payment.paymentIntentId", PAYMENT, PAYMENT_INTENT_REFUSED, { neutral: isNull, ...SUBTREE }),
   kept("payment.timing", PAYS, "shop telemetry", SUBTREE),
   refused("payment.*", PAYS, "other payment providers (zuora, paypal, direct_debit details, gift_code)"),
   // The shop's UI state, sent along with real shop orders (Limio's own front-end code).
@@ -423,11 +449,26 @@ export const ORDER_FIELD_RULES: readonly FieldRule[] = [
     "type",
     ADDRESS,
     "billing → customer.address; delivery → customer.shipping; all → both",
-    "absent: the writer's configured type",
+    "absent: deliveryDetails alone → delivery, billingDetails alone → billing, both → all; `address` alone → the writer's configured type (WRITER_DEFAULT_ADDRESS_TYPE); the Limio store records the same addresses",
   ),
-  ...addressRules("address", ADDRESS, "address", "the new address (customer.shipping for type delivery)"),
-  ...addressRules("billingDetails", ADDRESS, "address", "used when `address` is absent"),
-  ...addressRules("deliveryDetails", ADDRESS, "shipping", "shipping for type all/delivery"),
+  ...addressRules(
+    "address",
+    ADDRESS,
+    "address",
+    "the new address of the type (customer.shipping for delivery, both for all); a delivery address needs a name",
+  ),
+  ...addressRules(
+    "billingDetails",
+    ADDRESS,
+    "address",
+    "the billing address when `address` is absent; refused with type delivery, or when `address` also gives the billing address",
+  ),
+  ...addressRules(
+    "deliveryDetails",
+    ADDRESS,
+    "shipping",
+    "the delivery address (type delivery or all); refused with type billing, or when `address` also gives the delivery address",
+  ),
   applied("customerDetails", ADDRESS, "customer.name", "name when the address has none"),
   kept("customerDetails.*", ADDRESS, ""),
   // change_payment

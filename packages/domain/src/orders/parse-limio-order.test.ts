@@ -93,14 +93,133 @@ describe("parseLimioOrder", () => {
     expect(r.ok && r.order.order_type === "cancel_subscription" && r.order.reason).toBe("moving");
   });
 
-  it("change_address: requires a valid type and an address, falling back to billing/delivery details", () => {
+  it("change_address: requires a valid type and an address, from `address` or the details of its kind", () => {
     const base = { order_type: "change_address", subscriptionId: SUB };
     expect(errorsOf({ ...base, type: "home", address: {} })[0]).toMatch(/^type: /);
-    expect(errorsOf({ ...base, type: "billing" })).toEqual(["address: required for change_address"]);
-    const d = parseLimioOrder({ ...base, type: "delivery", deliveryDetails: { city: "Leeds" } });
-    expect(d.ok && d.order.order_type === "change_address" && d.order.address.city).toBe("Leeds");
-    const b = parseLimioOrder({ ...base, type: "all", billingDetails: { city: "York" } });
-    expect(b.ok && b.order.order_type === "change_address" && b.order.address.city).toBe("York");
+    expect(errorsOf({ ...base, type: "billing" })).toEqual([
+      "address: required for change_address: address or billingDetails",
+    ]);
+    expect(errorsOf({ ...base, type: "billing", address: { firstName: "A" } })).toEqual([
+      "address: carries no address fields (address1, address2, city, state, postalCode, country)",
+    ]);
+    // Stripe requires shipping.name: refused here rather than failing in the writer.
+    expect(errorsOf({ ...base, type: "delivery", deliveryDetails: { city: "Leeds" } })).toEqual([
+      "deliveryDetails: a delivery address needs firstName or lastName (Stripe requires a recipient name)",
+    ]);
+    const d = parseLimioOrder({
+      ...base,
+      type: "delivery",
+      deliveryDetails: { firstName: "A", city: "Leeds" },
+    });
+    expect(d.ok && d.order.order_type === "change_address" && d.order.type).toBe("delivery");
+    const b = parseLimioOrder({ ...base, type: "all", billingDetails: { lastName: "B", city: "York" } });
+    expect(b.ok && b.order.order_type === "change_address" && b.order.type).toBe("all");
+  });
+
+  it("change_address without a type: the details sent say which address changes; `address` alone gets the writer's type", () => {
+    const base = { order_type: "change_address", subscriptionId: SUB };
+    const city = (c: string) => ({ firstName: "A", city: c });
+    const typeOf = (o: object) => {
+      const r = parseLimioOrder({ ...base, ...o });
+      return r.ok && r.order.order_type === "change_address" ? (r.order.type ?? "configured") : r;
+    };
+    // Only deliveryDetails: the delivery address (customer.shipping), never the billing one.
+    expect(typeOf({ deliveryDetails: city("Leeds") })).toBe("delivery");
+    expect(typeOf({ billingDetails: city("York") })).toBe("billing");
+    expect(typeOf({ billingDetails: city("York"), deliveryDetails: city("Leeds") })).toBe("all");
+    expect(typeOf({ address: city("Hull") })).toBe("configured");
+    // With `address` and no type, what details would change depends on the writer's configuration.
+    expect(errorsOf({ ...base, address: city("Hull"), deliveryDetails: city("Leeds") })).toEqual([
+      "deliveryDetails: sent with `address` and no `type`: what it changes would depend on the writer's configured type; send a type",
+    ]);
+  });
+
+  it("change_address: a field the type does not apply is refused by name, never dropped", () => {
+    const base = { order_type: "change_address", subscriptionId: SUB };
+    const city = (c: string) => ({ firstName: "A", city: c });
+    const refused = (o: object) => {
+      const r = parseLimioOrder({ ...base, ...o });
+      return r.ok ? [] : [r.code, ...r.errors.map((e) => e.path)];
+    };
+    expect(
+      refused({ type: "billing", billingDetails: city("York"), deliveryDetails: city("Leeds") }),
+    ).toEqual(["unsupported_field", "deliveryDetails"]);
+    expect(
+      refused({ type: "delivery", billingDetails: city("York"), deliveryDetails: city("Leeds") }),
+    ).toEqual(["unsupported_field", "billingDetails"]);
+    expect(refused({ type: "billing", address: city("Hull"), billingDetails: city("York") })).toEqual([
+      "unsupported_field",
+      "billingDetails",
+    ]);
+    expect(
+      refused({
+        type: "all",
+        address: city("Hull"),
+        billingDetails: city("York"),
+        deliveryDetails: city("Leeds"),
+      }),
+    ).toEqual(["unsupported_field", "billingDetails"]);
+    // The same address twice asks for nothing more (an order an earlier gateway normalised).
+    expect(refused({ type: "delivery", address: city("Leeds"), deliveryDetails: city("Leeds") })).toEqual([]);
+    expect(refused({ type: "all", billingDetails: city("York"), deliveryDetails: city("Leeds") })).toEqual(
+      [],
+    );
+  });
+
+  it("refuses customer fields longer than Stripe takes (phone 20, name 256, email 512), naming the field sent", () => {
+    const phone21 = "+44 7700 900 456 7890"; // 21 characters
+    expect(phone21).toHaveLength(21);
+    const refusal = (input: unknown) => {
+      const r = parseLimioOrder(input);
+      return r.ok ? "accepted" : `${r.code} ${r.errors.map((e) => e.path).join(",")}`;
+    };
+    // customerDetails.phone is what the writer sends as customer.phone, else billingDetails.phone.
+    expect(refusal(newOrder({ customerDetails: { phone: phone21 } }))).toBe(
+      "invalid_order customerDetails.phone",
+    );
+    expect(refusal(newOrder({ billingDetails: { email: "a@example.com", phone: phone21 } }))).toBe(
+      "invalid_order billingDetails.phone",
+    );
+    expect(errorsOf(newOrder({ customerDetails: { phone: phone21 } }))).toEqual([
+      "customerDetails.phone: 21 characters as customer.phone; Stripe allows at most 20",
+    ]);
+    // Not sent to customer.phone when customerDetails has one: accepted.
+    expect(
+      refusal(
+        newOrder({
+          customerDetails: { phone: "+447700900456" },
+          billingDetails: { email: "a@example.com", phone: phone21 },
+        }),
+      ),
+    ).toBe("accepted");
+    expect(refusal(newOrder({ customerDetails: { firstName: "A", lastName: "B".repeat(255) } }))).toBe(
+      "invalid_order customerDetails.lastName",
+    );
+    expect(refusal(newOrder({ customerDetails: { firstName: "A", lastName: "B".repeat(254) } }))).toBe(
+      "accepted",
+    );
+    const longEmail = `${"a".repeat(64)}@${Array.from({ length: 8 }, () => "b".repeat(60)).join(".")}.com`;
+    expect(longEmail.length).toBeGreaterThan(512);
+    expect(refusal(newOrder({ billingDetails: { email: longEmail } }))).toMatch(/billingDetails\.email$/);
+    // change_address: the address's phone is customer.phone.
+    expect(
+      refusal({
+        order_type: "change_address",
+        subscriptionId: SUB,
+        type: "billing",
+        address: { city: "York", phone: phone21 },
+      }),
+    ).toBe("invalid_order address.phone");
+    // shipping.phone takes 5000: a long delivery phone is fine when it is not customer.phone.
+    expect(
+      refusal({
+        order_type: "change_address",
+        subscriptionId: SUB,
+        type: "all",
+        billingDetails: { firstName: "A", city: "York" },
+        deliveryDetails: { firstName: "A", city: "Hull", phone: phone21 },
+      }),
+    ).toBe("accepted");
   });
 
   it("change_offer: takes the offer from `offer` or from a single order item", () => {
@@ -117,6 +236,31 @@ describe("parseLimioOrder", () => {
     });
   });
 
+  it("change_payment: a PaymentIntent is refused by name wherever it is, never dropped", () => {
+    const base = { order_type: "change_payment", subscriptionId: SUB };
+    const refusedAt = (payment: object) => {
+      const r = parseLimioOrder({ ...base, payment: { type: "stripe", ...payment } });
+      return r.ok ? "accepted" : `${r.code} ${r.errors.map((e) => e.path).join(",")}`;
+    };
+    expect(refusedAt({ paymentIntentId: "pi_1", paymentMethodId: "pm_1" })).toBe(
+      "unsupported_field payment.paymentIntentId",
+    );
+    expect(refusedAt({ stripe: { paymentIntent: "pi_1" } })).toBe(
+      "unsupported_field payment.stripe.paymentIntent",
+    );
+    expect(refusedAt({ stripe: { payment_intent: "pi_1" } })).toBe(
+      "unsupported_field payment.stripe.payment_intent",
+    );
+    expect(refusedAt({ stripe: { result: { paymentIntent: { id: "pi_1", payment_method: "pm_1" } } } })).toBe(
+      "unsupported_field payment.stripe.result.paymentIntent",
+    );
+    const r = parseLimioOrder({ ...base, payment: { paymentIntentId: "pi_1" } });
+    expect(r.ok ? "" : r.errors[0]!.message).toMatch(/a PaymentIntent is not applied by change_payment/);
+    // The PaymentMethod paths are applied as before.
+    expect(refusedAt({ stripe: { result: { paymentMethod: { id: "pm_1" } } } })).toBe("accepted");
+    expect(refusedAt({ paymentMethodId: "pm_1", stripe: { paymentMethod: "pm_1" } })).toBe("accepted");
+  });
+
   it("change_payment: lifts the payment ids (none is fine: the writer starts a SetupIntent)", () => {
     const r = parseLimioOrder({ order_type: "change_payment", subscriptionId: SUB });
     expect(r.ok && r.order.order_type === "change_payment" && r.order.stripePayment).toEqual({});
@@ -127,6 +271,11 @@ describe("parseLimioOrder", () => {
       newOrder({ payment: { stripe: { paymentIntent: "pi_123" } } }),
       { order_type: "change_offer", forSubscription: { id: SUB }, orderItems: [{ offer: { id: "o2" } }] },
       { order_type: "cancel_subscription", subscriptionId: SUB, data: { reason: { id: "x" } } },
+      {
+        order_type: "change_address",
+        subscriptionId: SUB,
+        deliveryDetails: { firstName: "A", city: "Leeds" },
+      },
     ]) {
       const once = parseLimioOrder(input);
       if (!once.ok) throw new Error(JSON.stringify(once.errors));

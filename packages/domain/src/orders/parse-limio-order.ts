@@ -1,7 +1,7 @@
 import { z } from "zod";
+import { addressChangeRefusals, impliedAddressType, newOrderCustomerRefusals } from "../rules/address.ts";
 import { checkOrderFields, type FeatureSet } from "./field-rules.ts";
 import {
-  type LimioAddress,
   type LimioPayment,
   type limioCancelSubscriptionOrderSchema,
   type limioChangeAddressOrderSchema,
@@ -28,7 +28,6 @@ export type LimioCancelSubscriptionOrder = z.infer<typeof limioCancelSubscriptio
 };
 export type LimioChangeAddressOrder = z.infer<typeof limioChangeAddressOrderSchema> & {
   subscriptionId: string;
-  address: LimioAddress;
 };
 export type LimioChangePaymentOrder = z.infer<typeof limioChangePaymentOrderSchema> & {
   subscriptionId: string;
@@ -249,6 +248,9 @@ function normalise(o: ParsedAny): ParseLimioOrderResult {
           },
         ]);
       }
+      // A value longer than Stripe takes would fail the order after it was accepted.
+      const tooLong = newOrderCustomerRefusals(o);
+      if (tooLong.length > 0) return fail("invalid_order", tooLong);
       const { payment, error } = checkedPayment(o.payment);
       if (error) return fail("invalid_order", [error]);
       return {
@@ -264,15 +266,13 @@ function normalise(o: ParsedAny): ParseLimioOrderResult {
       };
     }
     case "change_address": {
-      // The address to apply: `address`, else the details of the type's kind (billing first for all/absent).
-      const address =
-        o.address ??
-        (o.type === "delivery"
-          ? o.deliveryDetails
-          : (o.billingDetails ?? (o.type ? undefined : o.deliveryDetails)));
-      if (!address)
-        return fail("invalid_order", [{ path: "address", message: "required for change_address" }]);
-      return { ok: true, order: { ...o, subscriptionId: target.id!, address } };
+      // An order without a type that sends only details asks for their kind (deliveryDetails →
+      // delivery); with `address` alone it gets the writer's configured type (rules/address.ts).
+      const type = impliedAddressType(o);
+      const { invalid, unsupported } = addressChangeRefusals(o, type);
+      if (unsupported.length > 0) return fail("unsupported_field", unsupported);
+      if (invalid.length > 0) return fail("invalid_order", invalid);
+      return { ok: true, order: { ...o, subscriptionId: target.id!, ...(type ? { type } : {}) } };
     }
     case "change_payment": {
       const { payment, error } = checkedPayment(o.payment);

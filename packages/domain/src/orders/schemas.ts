@@ -220,7 +220,7 @@ export const limioChangeAddressOrderSchema = z
   .object({
     ...orderBase,
     order_type: z.literal("change_address"),
-    /** Absent: the writer's configured address type (rules/address.ts). */
+    /** Absent: the kind of details sent (deliveryDetails alone → delivery), else the writer's configured type (rules/address.ts). */
     type: z.enum(addressTypes).optional(),
     address: limioAddressSchema.optional(),
     billingDetails: limioAddressSchema.optional(),

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { DomainRuleError } from "../errors.ts";
 import { type LimioChangeAddressOrder, parseLimioOrder } from "../orders/parse-limio-order.ts";
-import { buildCustomerAddressUpdate } from "./address.ts";
+import { buildCustomerAddressUpdate, resolveAddressChange } from "./address.ts";
 
 const order = (type: string, address: object, extra: object = {}): LimioChangeAddressOrder => {
   const r = parseLimioOrder({
@@ -66,10 +66,40 @@ describe("buildCustomerAddressUpdate", () => {
   });
 
   it("refuses a delivery address without a name, and an empty address", () => {
-    expect(() => buildCustomerAddressUpdate(order("delivery", { city: "Leeds" }))).toThrow(
+    // The parser refuses these at the gateway; the writer's rule refuses them too.
+    const bare = (type: "delivery" | "billing", address: object) =>
+      ({ order_type: "change_address", subscriptionId: "sub-x", type, address }) as LimioChangeAddressOrder;
+    expect(() => buildCustomerAddressUpdate(bare("delivery", { city: "Leeds" }))).toThrow(
       /needs firstName or lastName/,
     );
-    expect(() => buildCustomerAddressUpdate(order("billing", { firstName: "A" }))).toThrow(DomainRuleError);
+    expect(() => buildCustomerAddressUpdate(bare("billing", { firstName: "A" }))).toThrow(DomainRuleError);
+  });
+
+  it("deliveryDetails alone, without a type: customer.shipping, never customer.address", () => {
+    const r = parseLimioOrder({
+      order_type: "change_address",
+      subscriptionId: "sub-5c3d83c60950014c306865f0ab8c499b",
+      deliveryDetails: ada,
+    });
+    if (!r.ok || r.order.order_type !== "change_address") throw new Error(JSON.stringify(r));
+    // Whatever the writer's configured type: the order named the delivery address.
+    for (const defaultAddressType of ["billing", "all", undefined] as const) {
+      const u = buildCustomerAddressUpdate(r.order, defaultAddressType ? { defaultAddressType } : {});
+      expect(u.address).toBeUndefined();
+      expect(u.shipping?.address).toEqual(stripeAddr);
+    }
+    expect(resolveAddressChange(r.order, "billing")).toEqual({ type: "delivery", delivery: ada });
+  });
+
+  it("type billing with deliveryDetails is refused by name, not applied halfway", () => {
+    const o = {
+      order_type: "change_address",
+      subscriptionId: "sub-x",
+      type: "billing",
+      billingDetails: ada,
+      deliveryDetails: { ...ada, city: "Hull" },
+    } as LimioChangeAddressOrder;
+    expect(() => buildCustomerAddressUpdate(o)).toThrow(/^deliveryDetails: type billing changes only/);
   });
 
   it("all → shipping from deliveryDetails when the order has them, address from the billing side", () => {
@@ -98,6 +128,9 @@ describe("buildCustomerAddressUpdate", () => {
         address: { line1: "1 Dock Road", city: "Hull", country: "GB" },
       });
       expect(u.name).toBe("Ada Lovelace");
+      // The store's rows: each side its own address, as in Stripe.
+      const change = resolveAddressChange(o);
+      expect([change.billing?.city, change.delivery?.city]).toEqual(["Oxford", "Hull"]);
     }
   });
 

@@ -47,6 +47,15 @@ describe("couponForDiscount", () => {
     expect(couponForDiscount(amount({ amountDiscount: 7 }), monthly).amount_off).toBe(700);
   });
 
+  it("a three-decimal amount Stripe cannot charge exactly is refused by name, never rounded up", () => {
+    const kwd: Billing = { currency: "KWD", recurring: monthly.recurring };
+    const kwdAmount = (amountDiscount: string) => amount({ amountDiscount, currency: "KWD" });
+    expect(refusedAt(() => couponForDiscount(kwdAmount("0.005"), kwd))).toBe(
+      "orderDiscount.discountOverrides.amountDiscount",
+    );
+    expect(couponForDiscount(kwdAmount("0.010"), kwd).amount_off).toBe(10);
+  });
+
   it("N billing periods → repeating for N × the interval in months", () => {
     const three = (b: Billing, extra = {}) =>
       couponForDiscount(pct({ durationType: "billing_periods", durationLength: 3, ...extra }), b);

@@ -14,7 +14,7 @@ describe("toMinorUnits", () => {
 
   it("has no float error where a float multiply would", () => {
     expect(1.005 * 100).not.toBe(100.5); // the trap
-    expect(toMinorUnits("1.005", "KWD")).toBe(1010);
+    expect(toMinorUnits("1.01", "KWD")).toBe(1010);
     expect(toMinorUnits(0.29, "USD")).toBe(29); // 0.29 * 100 = 28.999999999999996
     expect(toMinorUnits(19.99, "GBP")).toBe(1999);
   });
@@ -28,10 +28,13 @@ describe("toMinorUnits", () => {
     expect(() => toMinorUnits("500.5", "JPY")).toThrow(/more decimals than JPY allows \(0\)/);
   });
 
-  it("rounds three-decimal currencies to a multiple of 10", () => {
+  it("refuses a three-decimal amount Stripe cannot charge exactly (last decimal not 0), never rounds it", () => {
     for (const c of ["BHD", "JOD", "KWD", "OMR", "TND"]) expect(currencyExponent(c)).toBe(3);
-    expect(toMinorUnits("1.234", "KWD")).toBe(1230);
-    expect(toMinorUnits("1.235", "KWD")).toBe(1240);
+    expect(() => toMinorUnits("1.234", "KWD")).toThrow(/'1.234' cannot be charged exactly in KWD/);
+    expect(() => toMinorUnits("1.235", "KWD")).toThrow(DomainRuleError);
+    expect(() => toMinorUnits("0.005", "KWD")).toThrow(DomainRuleError);
+    expect(() => toMinorUnits(1.005, "JOD")).toThrow(DomainRuleError);
+    expect(toMinorUnits("1.230", "KWD")).toBe(1230);
     expect(toMinorUnits("1.23", "BHD")).toBe(1230);
     expect(toMinorUnits("5", "OMR")).toBe(5000);
   });

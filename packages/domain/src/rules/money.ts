@@ -25,7 +25,7 @@ export const ZERO_DECIMAL_CURRENCIES: ReadonlySet<string> = new Set([
   "XPF",
 ]);
 
-/** Three-decimal currencies: Stripe wants the minor amount to be a multiple of 10. */
+/** Three-decimal currencies: Stripe charges the minor amount only in multiples of 10. */
 export const THREE_DECIMAL_CURRENCIES: ReadonlySet<string> = new Set(["BHD", "JOD", "KWD", "OMR", "TND"]);
 
 export function currencyExponent(currency: string): 0 | 2 | 3 {
@@ -48,10 +48,11 @@ function decimalText(amount: string | number): string {
 }
 
 /**
- * "9.99" GBP → 999; "500" JPY → 500; "1.235" KWD → 1240 (rounded half-up to a multiple of 10).
- * Digits beyond the currency's precision are refused for other currencies (a catalog price that
- * cannot be charged exactly is a catalog mistake, not something to round silently); trailing
- * zeros are fine ("500.00" JPY → 500).
+ * "9.99" GBP → 999; "500" JPY → 500; "1.230" KWD → 1230. Digits beyond the currency's precision
+ * are refused (a catalog price that cannot be charged exactly is a catalog mistake, not something
+ * to round silently); trailing zeros are fine ("500.00" JPY → 500). Stripe charges three-decimal
+ * currencies only in multiples of 10 minor units (https://docs.stripe.com/currencies#three-decimal),
+ * so "1.235" KWD is refused too rather than billed as 1.240.
  */
 export function toMinorUnits(amount: string | number, currency: string): number {
   const text = decimalText(amount);
@@ -68,8 +69,13 @@ export function toMinorUnits(amount: string | number, currency: string): number 
     );
   }
   const minorText = whole + fraction.padEnd(exp, "0");
-  let minor = BigInt(minorText);
-  if (exp === 3) minor = ((minor + 5n) / 10n) * 10n;
+  const minor = BigInt(minorText);
+  if (exp === 3 && minor % 10n !== 0n) {
+    throw new DomainRuleError(
+      "invalid_amount",
+      `amount '${text}' cannot be charged exactly in ${currency.toUpperCase()}: Stripe takes its last decimal as 0`,
+    );
+  }
   if (minor > BigInt(Number.MAX_SAFE_INTEGER)) {
     throw new DomainRuleError("invalid_amount", `amount '${text}' is too large`);
   }

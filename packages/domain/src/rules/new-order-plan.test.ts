@@ -252,11 +252,13 @@ describe("planNewOrder: fixed terms", () => {
     expect(trial.cancelAt).toEqual(new Date("2027-01-15T10:00:00Z"));
   });
 
-  it("the offer's autoRenew false is a fixed term too, unless the order says autoRenew true", () => {
+  it("the offer's autoRenew false is a fixed term too, and autoRenew true on the order does not make it renew", () => {
     expect(plan({ orderItems: [{ offer: { id: "fixed-year" } }] }).cancelAt).toEqual(
       new Date("2027-12-01T10:00:00Z"),
     );
-    expect(plan({ orderItems: [{ offer: { id: "fixed-year" } }], autoRenew: true }).cancelAt).toBeUndefined();
+    // true or absent: the offer's autoRenew (field-rules.ts, docs/limio-order-fields.md).
+    const renewing = plan({ orderItems: [{ offer: { id: "fixed-year" } }], autoRenew: true });
+    expect([renewing.autoRenew, renewing.cancelAt]).toEqual([false, new Date("2027-12-01T10:00:00Z")]);
   });
 
   it("counts the term from Stripe's billing anchor when Stripe anchored later than the plan", () => {

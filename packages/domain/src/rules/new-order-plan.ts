@@ -246,7 +246,9 @@ export function planNewOrder(input: {
     return charge;
   });
 
-  const autoRenew = order.autoRenew ?? base.autoRenew;
+  // The term is the catalog offer's (autoRenew__limio): the order can opt out of renewal
+  // (false), never make a fixed-term offer renew; true asks for nothing (field-rules.ts).
+  const autoRenew = order.autoRenew === false ? false : base.autoRenew;
   let cancelAt: Date | undefined;
   if (!autoRenew) {
     if (wholeMultiple(base.term, spanOf(recurring)) === undefined) {
