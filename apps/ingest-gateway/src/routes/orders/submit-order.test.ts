@@ -418,6 +418,55 @@ describe("POST /api/order with Limio's own ids (issue 13)", () => {
     expect(await topicMessageCount(gw.client, gw.topics.orders)).toBe(before + 1);
   });
 
+  it("refuses a new order carrying an existing subscription's id (409 subscription_exists naming the field), not its own resubmission", async () => {
+    const sub = await seedSubscription(gw.store);
+    const before = await topicMessageCount(gw.client, gw.topics.orders);
+    const bySubscriptionId = await postTo("/api/order", {
+      ...fixture("new"),
+      ...limioIds(),
+      subscriptionId: sub.id,
+    });
+    expect(bySubscriptionId.statusCode).toBe(409);
+    expect(bySubscriptionId.json().error).toMatchObject({
+      code: "subscription_exists",
+      details: [{ path: "subscriptionId", message: expect.stringContaining(sub.id) }],
+    });
+    const byForSubscription = await postTo("/api/order", {
+      ...fixture("new"),
+      ...limioIds(),
+      forSubscription: { id: sub.id },
+    });
+    expect(byForSubscription.statusCode).toBe(409);
+    expect(byForSubscription.json().error).toMatchObject({
+      code: "subscription_exists",
+      details: [{ path: "forSubscription.id" }],
+    });
+    expect(await topicMessageCount(gw.client, gw.topics.orders)).toBe(before);
+
+    // The order that created the subscription, resubmitted once the sync applied it: the same order.
+    const subscriptionId = `sub-${hex()}`;
+    const ids = limioIds();
+    const order = { ...fixture("new"), ...ids, subscriptionId, external_id: `EXT-${randomUUID()}` };
+    const first = await postTo("/api/order", order);
+    expect(first.statusCode).toBe(202);
+    expect(first.json().subscriptionId).toBe(subscriptionId);
+    const published = await orders.find((m) => m.envelope.id === ids.id);
+    await recordOrder(gw.store.db, {
+      id: ids.id,
+      reference: ids.order_reference,
+      type: "new",
+      source: "shop",
+      externalId: order.external_id,
+      subscriptionId,
+      status: "applied",
+      payload: (published.envelope.data as { order: object }).order,
+    });
+    await seedSubscription(gw.store, { id: subscriptionId, reference: ids.sub_reference });
+    const again = await postTo("/api/order", order);
+    expect(again.statusCode).toBe(200);
+    expect(again.json()).toMatchObject({ id: ids.id, status: "applied", subscriptionId });
+  });
+
   it("refuses malformed ids by name, and a sub_reference that is not the target subscription's", async () => {
     const bad = await postTo("/api/order", {
       ...fixture("new"),
