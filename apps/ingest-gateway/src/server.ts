@@ -12,7 +12,7 @@ import { createStore, stripeBudgetStore } from "@bridge/store";
 import { accountBudget, createStripeClient } from "@bridge/stripe-client";
 import type { FastifyInstance } from "fastify";
 import { buildGateway } from "./app.ts";
-import type { GatewayConfig } from "./config.ts";
+import { type GatewayConfig, gatewayStoreOptions } from "./config.ts";
 import { type GatewayTopics, resolveTopics } from "./deps.ts";
 import { startOutcomeWaiter } from "./outcome-waiter.ts";
 
@@ -50,7 +50,7 @@ export async function startGateway(
     registry: metrics.registry,
   });
   await producer.connect();
-  const store = createStore(config.DATABASE_URL);
+  const store = createStore(config.DATABASE_URL, gatewayStoreOptions(config));
   const outcomes = await startOutcomeWaiter(kafka, { topic: topics.orderOutcomes, logger });
   // Previews are synchronous for the shop: they take from the orders lane of the account's budget.
   const budget = config.STRIPE_SECRET_KEY

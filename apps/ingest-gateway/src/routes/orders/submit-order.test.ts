@@ -1,7 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { type Envelope, generateLimioReference, messageTypes, type OrderOutcomeV1 } from "@bridge/domain";
-import { recordOrder, SYNC_INBOX } from "@bridge/store";
+import { freshDatabase } from "@bridge/local-infra/testing";
+import { createStore, recordOrder, SYNC_INBOX, sqlOf } from "@bridge/store";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   bearer,
@@ -622,6 +623,50 @@ describe("POST /api/orders with the broker unavailable", () => {
       );
     } finally {
       await down.close();
+    }
+  });
+});
+
+describe("POST /api/orders with a store too slow to answer", () => {
+  it("answers 503 store_unavailable with Retry-After once a read exceeds DATABASE_STATEMENT_TIMEOUT_MS", async () => {
+    const databaseUrl = await freshDatabase("gateway_slow_store");
+    const slow = await startTestGateway({
+      topics: gw.topics,
+      databaseUrl,
+      config: { DATABASE_STATEMENT_TIMEOUT_MS: "300", RETRY_AFTER_SECONDS: "7" },
+    });
+    // Another session holds the tables a submission reads: its reads wait on the locks.
+    const locker = createStore(databaseUrl, { poolSize: 1 });
+    let release = () => {};
+    let locked = () => {};
+    const isLocked = new Promise<void>((resolve) => {
+      locked = resolve;
+    });
+    const holding = locker.transaction(async (tx) => {
+      await sqlOf(tx)('LOCK TABLE "Order", "Subscription", "Offer", "OfferVersion" IN ACCESS EXCLUSIVE MODE');
+      locked();
+      await new Promise<void>((resolve) => {
+        release = resolve;
+      });
+    });
+    try {
+      await isLocked;
+      const started = Date.now();
+      const response = await slow.app.inject({
+        method: "POST",
+        url: "/api/orders",
+        headers: bearer(keys.shop),
+        payload: { ...fixture("new"), external_id: `EXT-${randomUUID()}` },
+      });
+      expect(response.statusCode).toBe(503);
+      expect(response.headers["retry-after"]).toBe("7");
+      expect(response.json().error.code).toBe("store_unavailable");
+      expect(Date.now() - started).toBeLessThan(3_000);
+    } finally {
+      release();
+      await holding;
+      await locker.close();
+      await slow.close();
     }
   });
 });
