@@ -6,6 +6,7 @@ import {
   findNewOrderHolders,
   findOrder,
   type NewOrderRecord,
+  orderOutcomeMessageIds,
   recordOrder,
   storeErrorClass,
 } from "@bridge/store";
@@ -29,7 +30,7 @@ export function orderSubmittedHandler(deps: WriterDeps, finish: FinishOrder): Me
       subscriptionId: data.subscriptionId,
       orderType: data.order.order_type,
     };
-    const outcomeId = `${data.orderId}:outcome`;
+    const outcomeId = orderOutcomeMessageIds(data.orderId).submitted;
     const record: NewOrderRecord = {
       id: data.orderId,
       reference: (data.order.order_reference as string | undefined) || mintedReference(data.orderId),
