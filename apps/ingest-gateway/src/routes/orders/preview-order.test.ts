@@ -21,6 +21,8 @@ import {
 const DIGITAL_MONTHLY = "cd6ab2dcae031206d51dc28b1dbfebdb980be49f"; // £9.99 / month
 /** A dearer monthly offer of the same product, added to the demo catalog for this file. */
 const DIGITAL_PLUS = "digital-plus-monthly-preview-test"; // £12.99 / month
+/** An offer loaded in two versions (£7.99, then £15.99) by the version test. */
+const VERSIONED = "digital-versioned-preview-test";
 
 let gw: TestGateway;
 let emulated: EmulatedStripe;
@@ -211,6 +213,41 @@ describe("POST /api/order/preview", () => {
       nextRenewal: { amount: 1299 },
     });
     expect((await stripe.customers.list({ email: to })).data).toEqual([]);
+  });
+
+  it("prices the offer version the order names, not the current one, as the writer bills it (decision 022)", async () => {
+    // One offer republished at a new price: the old version is kept beside the new current one.
+    const catalog = JSON.parse(await readFile(demoCatalogUrl, "utf8"));
+    const monthly = catalog.offers.find((o: { id: string }) => o.id === DIGITAL_MONTHLY);
+    const versioned = (version: string, value: string) => ({
+      ...monthly,
+      id: VERSIONED,
+      version: version.repeat(40),
+      name: "Digital Versioned Monthly",
+      charges: [{ ...monthly.charges[0], value }],
+    });
+    const bought = versioned("a", "7.99");
+    const current = versioned("b", "15.99");
+    for (const offer of [bought, current]) {
+      await loadCatalog(gw.store.db, { ...catalog, offers: [...catalog.offers, offer] });
+      const parsed = parseCatalog({ offers: [offer] });
+      if (!parsed.ok) throw new Error("versioned offer invalid");
+      const stripeOffer = parsed.catalog.offers[0] as Offer;
+      await stripe.products
+        .create({ id: stripeOffer.stripeProductCode, name: stripeOffer.name })
+        .catch(() => undefined);
+      await stripe.prices.create(buildPriceParams(stripeOffer, 0));
+    }
+    const order = newOrder(email("versioned"), VERSIONED);
+    const named = await preview({
+      ...order,
+      orderItems: [{ offer: { id: VERSIONED, version: bought.version }, quantity: 1 }],
+    });
+    expect(named.status, JSON.stringify(named.body)).toBe(200);
+    expect(named.body).toMatchObject({ today: { amount: 799 }, nextRenewal: { amount: 799 } });
+    // Without a version, the current one.
+    const unnamed = await preview(order);
+    expect(unnamed.body).toMatchObject({ today: { amount: 1599 }, nextRenewal: { amount: 1599 } });
   });
 
   it("refuses an offer Stripe has never priced (409), creating nothing", async () => {
