@@ -76,6 +76,13 @@ export const configSchema = z
      */
     STRIPE_SECRET_KEY: env.stripeSecretKey.optional(),
     STRIPE_API_URL: env.stripeApiUrl,
+    /**
+     * The longest a preview waits for the Stripe budget (all its calls together), which serves it
+     * below orders (decision 026): past it 503 with Retry-After. At most PREVIEW_MAX_WAITING of its
+     * requests wait at once in this process; beyond that a preview is 503 at once.
+     */
+    PREVIEW_BUDGET_WAIT_MS: int(50, 60_000, 2_000),
+    PREVIEW_MAX_WAITING: int(1, 1_000, 10),
     /** The account's request budget (decision 016), as the writer's; default Stripe's limit for the key. */
     STRIPE_RATE_LIMIT_PER_SECOND: z.coerce.number().positive().optional(),
     LOG_LEVEL: env.logLevel,

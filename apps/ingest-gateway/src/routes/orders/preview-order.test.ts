@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { buildPriceParams, demoCatalogUrl, type Offer, parseCatalog } from "@bridge/domain";
 import { loadCatalog } from "@bridge/store";
+import { createStripeClient, type RateLimiter } from "@bridge/stripe-client";
 import { advanceClock, type EmulatedStripe, startStripe, utc } from "@bridge/testkit";
 import type Stripe from "stripe";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -12,6 +13,7 @@ import {
   type TestGateway,
   topicMessageCount,
 } from "../../../test/support.ts";
+import { requestBoundLimiter } from "../../preview-budget.ts";
 
 /**
  * Acceptance 2 of issue 13: the preview answers what Stripe's own invoice preview gives for the
@@ -256,5 +258,39 @@ describe("POST /api/order/preview", () => {
     const { status, body } = await preview(newOrder(to, "824dac9cd63e67003c26a5f14a8b70f64723c812"));
     expect(status, JSON.stringify(body)).toBe(409);
     expect(body.error.code).toBe("offer_not_priced");
+  });
+});
+
+describe("POST /api/order/preview while the Stripe budget has no slot for it", () => {
+  it("answers 503 stripe_budget_busy with Retry-After within PREVIEW_BUDGET_WAIT_MS, sending Stripe nothing", async () => {
+    // Orders hold every slot of the account for longer than the preview may wait.
+    const saturated: RateLimiter = { ratePerSecond: 25, acquire: () => new Promise(() => {}) };
+    const { stripe: starved } = createStripeClient({
+      secretKey: "sk_test_preview_budget",
+      apiUrl: emulated.emu.url,
+      limiter: requestBoundLimiter(saturated, { maxWaiting: 5 }),
+    });
+    const busy = await startTestGateway({
+      topics: gw.topics,
+      stripe: starved,
+      config: { PREVIEW_BUDGET_WAIT_MS: "300", RETRY_AFTER_SECONDS: "7" },
+    });
+    try {
+      const before = (await requestLog()).length;
+      const started = Date.now();
+      const res = await busy.app.inject({
+        method: "POST",
+        url: "/api/order/preview",
+        headers: bearer(keys.shop),
+        payload: newOrder(email("busy"), DIGITAL_MONTHLY),
+      });
+      expect(res.statusCode, res.body).toBe(503);
+      expect(res.headers["retry-after"]).toBe("7");
+      expect(res.json().error.code).toBe("stripe_budget_busy");
+      expect(Date.now() - started).toBeLessThan(2_000);
+      expect((await requestLog()).length).toBe(before);
+    } finally {
+      await busy.close();
+    }
   });
 });

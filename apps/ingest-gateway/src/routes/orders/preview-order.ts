@@ -20,6 +20,7 @@ import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import type { RouteDeps } from "../../deps.ts";
 import { errorResponses, HttpError } from "../../http-errors.ts";
+import { StripeBudgetWaitEnded, withinRequestBudget } from "../../preview-budget.ts";
 import { bodyCheckedByHandler } from "../body-checked-by-handler.ts";
 import { submitOrderBody } from "./schemas.ts";
 
@@ -281,7 +282,9 @@ export const previewOrderRoute: FastifyPluginAsyncZod<{ deps: RouteDeps }> = asy
           "for a switch, its direction. Creates nothing in Stripe and publishes nothing. 409 " +
           "`offer_not_priced` when an offer has no Stripe price yet (a first-time buyer is previewed without " +
           "creating a customer); 422 naming the field for what the writer would refuse; " +
-          "503 when the gateway has no Stripe key.",
+          "503 when the gateway has no Stripe key, and 503 `stripe_budget_busy` with Retry-After when the " +
+          "account's Stripe request budget (which serves previews after orders) has no slot for it within " +
+          "PREVIEW_BUDGET_WAIT_MS.",
         security: [{ bearerAuth: [] }],
         body: submitOrderBody,
         response: {
@@ -290,7 +293,7 @@ export const previewOrderRoute: FastifyPluginAsyncZod<{ deps: RouteDeps }> = asy
         },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const stripe = deps.stripe;
       if (!stripe)
         throw new HttpError(
@@ -302,10 +305,22 @@ export const previewOrderRoute: FastifyPluginAsyncZod<{ deps: RouteDeps }> = asy
       if (!parsed.ok)
         throw new HttpError(400, parsed.code, "the order is invalid", { details: parsed.errors });
       const order = parsed.order;
+      // The client going away ends the preview's waits for the Stripe budget.
+      const gone = new AbortController();
+      reply.raw.once("close", () => {
+        if (!reply.raw.writableFinished) gone.abort();
+      });
+      const bound = { deadline: Date.now() + deps.config.PREVIEW_BUDGET_WAIT_MS, signal: gone.signal };
       try {
-        if (order.order_type === "new") return await previewNewOrder(deps, stripe, order);
-        if (order.order_type === "change_offer") return await previewSwitch(deps, stripe, order);
+        if (order.order_type === "new")
+          return await withinRequestBudget(bound, () => previewNewOrder(deps, stripe, order));
+        if (order.order_type === "change_offer")
+          return await withinRequestBudget(bound, () => previewSwitch(deps, stripe, order));
       } catch (error) {
+        if (error instanceof StripeBudgetWaitEnded)
+          throw new HttpError(503, "stripe_budget_busy", error.message, {
+            headers: { "Retry-After": String(deps.config.RETRY_AFTER_SECONDS) },
+          });
         // Stripe refusing the preview's parameters: what it would refuse for the order itself.
         if ((error as { type?: string }).type === "StripeInvalidRequestError")
           throw new HttpError(422, "stripe_refused", (error as Error).message, { cause: error });
