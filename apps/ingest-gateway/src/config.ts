@@ -55,7 +55,13 @@ export const configSchema = z
     KAFKA_PUBLISH_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
     /** Partitions of each bridge topic created at boot (existing topics are left alone). */
     KAFKA_TOPIC_PARTITIONS: z.coerce.number().int().min(1).max(1_000).default(6),
-    /** Seconds a client is told to wait (Retry-After) when Kafka is unavailable. */
+    /**
+     * A store query waits at most this for a pool connection (opening one or for a busy pool to
+     * free one), and runs at most STATEMENT_TIMEOUT: past either the request is 503, not queued on.
+     */
+    DATABASE_CONNECT_TIMEOUT_MS: int(100, 60_000, 5_000),
+    DATABASE_STATEMENT_TIMEOUT_MS: int(100, 300_000, 5_000),
+    /** Seconds a client is told to wait (Retry-After) when Kafka or the store is unavailable. */
     RETRY_AFTER_SECONDS: z.coerce.number().int().min(1).max(3_600).default(5),
     /** How long SIGTERM waits for in-flight requests before exiting anyway. */
     SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(120_000).default(15_000),
@@ -70,6 +76,13 @@ export const configSchema = z
      */
     STRIPE_SECRET_KEY: env.stripeSecretKey.optional(),
     STRIPE_API_URL: env.stripeApiUrl,
+    /**
+     * The longest a preview waits for the Stripe budget (all its calls together), which serves it
+     * below orders (decision 026): past it 503 with Retry-After. At most PREVIEW_MAX_WAITING of its
+     * requests wait at once in this process; beyond that a preview is 503 at once.
+     */
+    PREVIEW_BUDGET_WAIT_MS: int(50, 60_000, 2_000),
+    PREVIEW_MAX_WAITING: int(1, 1_000, 10),
     /** The account's request budget (decision 016), as the writer's; default Stripe's limit for the key. */
     STRIPE_RATE_LIMIT_PER_SECOND: z.coerce.number().positive().optional(),
     LOG_LEVEL: env.logLevel,
@@ -142,3 +155,9 @@ export type GatewayConfig = z.infer<typeof configSchema>;
 
 export const loadConfig = (source: Record<string, string | undefined> = process.env): GatewayConfig =>
   parseConfig("ingest-gateway", configSchema, source);
+
+/** The store's pool bounds from the gateway's config (server.ts; the tests' gateway too). */
+export const gatewayStoreOptions = (config: GatewayConfig) => ({
+  connectionTimeoutMs: config.DATABASE_CONNECT_TIMEOUT_MS,
+  statementTimeoutMs: config.DATABASE_STATEMENT_TIMEOUT_MS,
+});

@@ -9,12 +9,13 @@ import {
 } from "@bridge/messaging";
 import { createLogger, createMetrics, type Logger } from "@bridge/observability";
 import { createStore, stripeBudgetStore } from "@bridge/store";
-import { accountBudget, createStripeClient } from "@bridge/stripe-client";
+import { createStripeClient } from "@bridge/stripe-client";
 import type { FastifyInstance } from "fastify";
 import { buildGateway } from "./app.ts";
-import type { GatewayConfig } from "./config.ts";
+import { type GatewayConfig, gatewayStoreOptions } from "./config.ts";
 import { type GatewayTopics, resolveTopics } from "./deps.ts";
 import { startOutcomeWaiter } from "./outcome-waiter.ts";
+import { previewBudget, requestBoundLimiter } from "./preview-budget.ts";
 
 export type RunningGateway = {
   app: FastifyInstance;
@@ -50,13 +51,12 @@ export async function startGateway(
     registry: metrics.registry,
   });
   await producer.connect();
-  const store = createStore(config.DATABASE_URL);
+  const store = createStore(config.DATABASE_URL, gatewayStoreOptions(config));
   const outcomes = await startOutcomeWaiter(kafka, { topic: topics.orderOutcomes, logger });
-  // Previews are synchronous for the shop: they take from the orders lane of the account's budget.
+  // Previews take from the account's budget below orders, each wait bounded by its request.
   const budget = config.STRIPE_SECRET_KEY
-    ? accountBudget(
+    ? previewBudget(
         config.STRIPE_SECRET_KEY,
-        "orders",
         (id) => stripeBudgetStore(store.db, id),
         config.STRIPE_RATE_LIMIT_PER_SECOND,
       )
@@ -65,7 +65,7 @@ export async function startGateway(
     ? createStripeClient({
         secretKey: config.STRIPE_SECRET_KEY,
         apiUrl: config.STRIPE_API_URL,
-        limiter: budget,
+        limiter: budget && requestBoundLimiter(budget, { maxWaiting: config.PREVIEW_MAX_WAITING }),
         registry: metrics.registry,
       }).stripe
     : undefined;

@@ -9,7 +9,7 @@ import { createLogger, createMetrics, type Metrics } from "@bridge/observability
 import { createStore, loadCatalog, type Store } from "@bridge/store";
 import type { FastifyInstance } from "fastify";
 import { buildGateway } from "../src/app.ts";
-import { type GatewayConfig, loadConfig } from "../src/config.ts";
+import { type GatewayConfig, gatewayStoreOptions, loadConfig } from "../src/config.ts";
 import type { GatewayDeps, GatewayTopics } from "../src/deps.ts";
 import type { OrderOutcomeWaiter } from "../src/outcome-waiter.ts";
 
@@ -140,11 +140,14 @@ export async function startTestGateway(
   } = {},
 ): Promise<TestGateway> {
   const topics = options.topics ?? (await freshTopics());
-  const store = createStore(options.databaseUrl ?? (await freshDatabase("gateway")));
+  const config = testConfig(options.config);
+  const store = createStore(
+    options.databaseUrl ?? (await freshDatabase("gateway")),
+    gatewayStoreOptions(config),
+  );
   // A fresh database gets the demo catalog: orders naming an offer version (new.json) need it.
   if (!options.databaseUrl) await loadCatalog(store.db, JSON.parse(await readFile(demoCatalogUrl, "utf8")));
   const client = testClient("gateway-test", options.brokers);
-  const config = testConfig(options.config);
   const producer = createProducer(client, { publishTimeoutMs: config.KAFKA_PUBLISH_TIMEOUT_MS });
   const metrics = createMetrics("ingest-gateway-test", { defaultMetrics: false });
   const app = await buildGateway({

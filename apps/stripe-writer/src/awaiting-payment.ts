@@ -1,7 +1,7 @@
 import { limioOrderSchema, type OrderOutcomeV1 } from "@bridge/domain";
 import { PoisonMessageError } from "@bridge/messaging";
 import type { Logger } from "@bridge/observability";
-import { findOrder, findOrderAwaitingPayment } from "@bridge/store";
+import { findOrder, findOrderAwaitingPayment, orderOutcomeMessageIds } from "@bridge/store";
 import { classified, type Stripe, stripeFailureOf } from "@bridge/stripe-client";
 import {
   type ActionContext,
@@ -201,5 +201,5 @@ export async function completeAwaitedPayment(
         stripe: awaited.stripe,
         error: { code: verdict.code, message: verdict.message, stripeCode: verdict.code },
       };
-  return { order, result, outcomeId: `${found.orderId}:payment:outcome` };
+  return { order, result, outcomeId: orderOutcomeMessageIds(found.orderId).payment };
 }

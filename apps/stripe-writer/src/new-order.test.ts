@@ -2,7 +2,16 @@ import { findOrder } from "@bridge/store";
 import { freshDatabase, kafkaBrokers } from "@bridge/testkit";
 import type Stripe from "stripe";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { finalOrder, type Harness, newOrder, offers, poll, startHarness } from "../test/harness.ts";
+import {
+  finalOrder,
+  type Harness,
+  hex,
+  newOrder,
+  newSubscriptionId,
+  offers,
+  poll,
+  startHarness,
+} from "../test/harness.ts";
 import type { WriterService } from "./wiring.ts";
 
 let h: Harness;
@@ -283,5 +292,95 @@ describe("new order through Kafka", () => {
       h.seen.outcomes.filter((o) => o.data.orderId === second.orderId).map((o) => o.data.status),
     ).toEqual(["failed", "failed"]);
     expect((await h.stripe.customers.list({ email: "ref.second@example.com" })).data).toEqual([]);
+  });
+
+  it("a new order carrying an existing subscription's id fails by name before any Stripe call, and one carrying another recorded order's", async () => {
+    const pay = async () => ({ type: "stripe", paymentMethodId: await h.card() });
+    // Held by a Limio subscription (the sync linked it): without the check, a second paid Stripe
+    // subscription would be stamped with that Limio id and never linked.
+    const existing = await h.subscribe("carried.holder@example.com", offers.digitalMonthly);
+    const onSubscription = await h.publishOrder(
+      newOrder({
+        email: "carried.second@example.com",
+        payment: await pay(),
+        extra: { subscriptionId: existing.subscriptionId },
+      }),
+    );
+    expect(onSubscription.subscriptionId).toBe(existing.subscriptionId);
+    expect(await h.waitForOutcome(onSubscription.orderId)).toMatchObject({
+      status: "failed",
+      action: "none",
+      stripe: {},
+      error: {
+        code: "subscription_exists",
+        message: expect.stringContaining(`subscription ${existing.subscriptionId}`),
+      },
+    });
+    expect((await h.stripe.customers.list({ email: "carried.second@example.com" })).data).toEqual([]);
+
+    // Held by an order the sync has not applied yet (no subscription row): the later one fails.
+    const subscriptionId = newSubscriptionId();
+    const first = await h.publishOrder(
+      newOrder({ email: "carried.first@example.com", payment: await pay(), extra: { subscriptionId } }),
+    );
+    expect((await h.waitForOutcome(first.orderId)).status).toBe("applied");
+    const second = await h.publishOrder(
+      newOrder({ email: "carried.third@example.com", payment: await pay(), extra: { subscriptionId } }),
+    );
+    expect(await h.waitForOutcome(second.orderId)).toMatchObject({
+      status: "failed",
+      error: { code: "subscription_exists", message: expect.stringContaining(`order ${first.orderId}`) },
+    });
+    expect((await h.stripe.customers.list({ email: "carried.third@example.com" })).data).toEqual([]);
+
+    // The first, delivered again, is still applied: the other order recorded since does not refuse it.
+    await h.publishOrder((first.envelope.data as { order: Record<string, unknown> }).order, first);
+    await poll(
+      () => h.seen.outcomes.filter((o) => o.data.orderId === first.orderId).length >= 2 || undefined,
+      { what: "the redelivered first order's outcome" },
+    );
+    expect(h.seen.outcomes.filter((o) => o.data.orderId === first.orderId).map((o) => o.data.status)).toEqual(
+      ["applied", "applied"],
+    );
+  });
+
+  it("a new order carrying another's sub_reference fails by name and bills nothing (the sync could never store it)", async () => {
+    const pay = async () => ({ type: "stripe", paymentMethodId: await h.card() });
+    // Held by a recorded order whose subscription the sync has not created yet.
+    const sub_reference = hex(12).toUpperCase();
+    const first = await h.publishOrder(
+      newOrder({ email: "subref.first@example.com", payment: await pay(), extra: { sub_reference } }),
+    );
+    expect((await h.waitForOutcome(first.orderId)).status).toBe("applied");
+    const second = await h.publishOrder(
+      newOrder({ email: "subref.second@example.com", payment: await pay(), extra: { sub_reference } }),
+    );
+    expect(await h.waitForOutcome(second.orderId)).toMatchObject({
+      status: "failed",
+      action: "none",
+      error: {
+        code: "reference_taken",
+        message: expect.stringMatching(
+          new RegExp(`sub_reference '${sub_reference}'.*order ${first.orderId}`),
+        ),
+      },
+    });
+    expect((await h.stripe.customers.list({ email: "subref.second@example.com" })).data).toEqual([]);
+
+    // Held by a Limio subscription.
+    const linked = await h.subscribe("subref.holder@example.com", offers.digitalMonthly);
+    const held = await h.store.db.subscription.findUniqueOrThrow({ where: { id: linked.subscriptionId } });
+    const third = await h.publishOrder(
+      newOrder({
+        email: "subref.third@example.com",
+        payment: await pay(),
+        extra: { sub_reference: held.reference },
+      }),
+    );
+    expect(await h.waitForOutcome(third.orderId)).toMatchObject({
+      status: "failed",
+      error: { code: "reference_taken", message: expect.stringContaining(`subscription ${held.id}`) },
+    });
+    expect((await h.stripe.customers.list({ email: "subref.third@example.com" })).data).toEqual([]);
   });
 });

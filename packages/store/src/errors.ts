@@ -8,6 +8,7 @@ const unavailableCodes = new Set([
   "57P01", // admin_shutdown
   "57P02", // crash_shutdown
   "57P03", // cannot_connect_now (starting up)
+  "57014", // query_canceled: the statement_timeout of a store that answers too slowly
   "08000",
   "08001",
   "08003",
@@ -18,7 +19,7 @@ const unavailableCodes = new Set([
   "P2024", // Prisma: timed out fetching a connection from the pool
 ]);
 const unavailableMessages =
-  /ECONNREFUSED|Connection terminated|connection terminated|Can't reach database|timeout exceeded when trying to connect|the database system is (starting up|shutting down)/;
+  /ECONNREFUSED|Connection terminated|connection terminated|Can't reach database|timeout exceeded when trying to connect|canceling statement due to statement timeout|the database system is (starting up|shutting down)/;
 
 /**
  * Is this error the store being unavailable (retry later) rather than a bad query (a bug)?

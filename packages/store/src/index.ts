@@ -6,6 +6,7 @@ export * from "./repositories/customer-email-claims.ts";
 export * from "./repositories/customers.ts";
 export * from "./repositories/events.ts";
 export * from "./repositories/inbox.ts";
+export * from "./repositories/new-order-holders.ts";
 export * from "./repositories/offers.ts";
 export * from "./repositories/order-steps.ts";
 export * from "./repositories/orders.ts";

@@ -11,12 +11,15 @@ import {
   findSubscriptionByStripeId,
   findSubscriptionDetail,
   handleOnce,
+  isOrderOutcomeSynced,
+  isStoreUnavailable,
   listEventsForSubscription,
   listUnmatched,
   recordOrder,
   recordStep,
   recordUnmatched,
   type Store,
+  SYNC_INBOX,
   upsertOffers,
 } from "./index.ts";
 
@@ -95,6 +98,24 @@ describe("store against real Postgres", () => {
     ).rejects.toThrow("boom");
     const retry = await handleOnce(store, "sync", "msg-fail", async () => "ok");
     expect(retry).toEqual({ duplicate: false, result: "ok" });
+  });
+
+  it("isOrderOutcomeSynced finds each of the order's outcome message ids exactly, under the sync's inbox only", async () => {
+    const inbox = (consumer: string, messageId: string) =>
+      store.db.inboxMessage.create({ data: { consumer, messageId } });
+    const orderIds = ["submitted", "payment", "setup"].map((n) => `order-${n}${"0".repeat(32 - n.length)}`);
+    const [submitted, payment, setup] = orderIds as [string, string, string];
+    for (const id of orderIds) expect(await isOrderOutcomeSynced(store.db, id)).toBe(false);
+    await inbox(SYNC_INBOX, `${submitted}:outcome`);
+    await inbox(SYNC_INBOX, `${payment}:payment:outcome`);
+    await inbox(SYNC_INBOX, `${setup}:setup-succeeded:outcome`);
+    for (const id of orderIds) expect(await isOrderOutcomeSynced(store.db, id)).toBe(true);
+
+    // Another consumer's row, or a message id that merely starts with the order id, is no proof.
+    const other = `order-${"f".repeat(32)}`;
+    await inbox("order-callbacks", `${other}:outcome`);
+    await inbox(SYNC_INBOX, `${other}:something-else`);
+    expect(await isOrderOutcomeSynced(store.db, other)).toBe(false);
   });
 
   it("records order steps once, keeping the first result", async () => {
@@ -199,6 +220,34 @@ describe("catalog loading", () => {
 });
 
 describe("one pg pool per store", () => {
+  it("bounds the wait for a connection and each statement: past either, the store is unavailable", async () => {
+    const bounded = createStore(await freshDatabase("bounded_pool"), {
+      poolSize: 1,
+      connectionTimeoutMs: 200,
+      statementTimeoutMs: 1_000,
+    });
+    try {
+      // The one connection is busy: the next query gives up after connectionTimeoutMs, not when it frees.
+      const busy = bounded.sql("SELECT 1 AS slept FROM pg_sleep(0.6)", []);
+      let started = Date.now();
+      const waited = await bounded.sql("SELECT 1", []).catch((error: unknown) => error);
+      expect(isStoreUnavailable(waited)).toBe(true);
+      expect(Date.now() - started).toBeLessThan(550);
+      await busy;
+
+      // A statement slower than statementTimeoutMs is cancelled by Postgres (57014), through pg and Prisma.
+      started = Date.now();
+      const viaSql = await bounded.sql("SELECT pg_sleep(5)", []).catch((error: unknown) => error);
+      expect(isStoreUnavailable(viaSql)).toBe(true);
+      const viaPrisma = await bounded.db.$queryRaw`SELECT pg_sleep(5)`.catch((error: unknown) => error);
+      expect(isStoreUnavailable(viaPrisma)).toBe(true);
+      expect(Date.now() - started).toBeLessThan(4_000);
+      expect(await bounded.sql<{ ok: number }>("SELECT 1 AS ok", [])).toEqual([{ ok: 1 }]);
+    } finally {
+      await bounded.close();
+    }
+  });
+
   it("holds at most poolSize connections while Prisma and sql query at once, and none after close()", async () => {
     const databaseUrl = await freshDatabase("one_pool");
     const tagged = new URL(databaseUrl);

@@ -1,4 +1,10 @@
-import { createPool, createPrismaClient, type Prisma, type PrismaClient } from "./client.ts";
+import {
+  createPool,
+  createPrismaClient,
+  type PoolOptions,
+  type Prisma,
+  type PrismaClient,
+} from "./client.ts";
 import { registerPoolSql, sqlOf, withTransactionSql } from "./transaction-sql.ts";
 
 /** A Prisma client or an open transaction: every repository function accepts either. */
@@ -32,8 +38,11 @@ export type Store = {
   close(): Promise<void>;
 };
 
-/** `poolSize` (default 10) caps the store's connections, Prisma's and `sql`'s together. */
-export function createStore(databaseUrl: string, options: { poolSize?: number } = {}): Store {
+/**
+ * `poolSize` (default 10) caps the store's connections, Prisma's and `sql`'s together; the
+ * timeouts (default none) bound how long a query waits for a connection and runs (client.ts).
+ */
+export function createStore(databaseUrl: string, options: PoolOptions = {}): Store {
   const pool = createPool(databaseUrl, options);
   const db = createPrismaClient(pool);
   registerPoolSql(db, pool);

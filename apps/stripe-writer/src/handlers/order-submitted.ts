@@ -1,7 +1,15 @@
 import { type LimioOrder, limioOrderSchema, messageTypes, sameOrder } from "@bridge/domain";
 import { type MessageHandler, messageData } from "@bridge/messaging";
 import type { Logger } from "@bridge/observability";
-import { type Db, findOrder, type NewOrderRecord, recordOrder, storeErrorClass } from "@bridge/store";
+import {
+  type Db,
+  findNewOrderHolders,
+  findOrder,
+  type NewOrderRecord,
+  orderOutcomeMessageIds,
+  recordOrder,
+  storeErrorClass,
+} from "@bridge/store";
 import { actions } from "../actions/index.ts";
 import { actionContext, type WriterDeps } from "../context.ts";
 import { runAction, storeRefusal } from "../failures.ts";
@@ -22,7 +30,7 @@ export function orderSubmittedHandler(deps: WriterDeps, finish: FinishOrder): Me
       subscriptionId: data.subscriptionId,
       orderType: data.order.order_type,
     };
-    const outcomeId = `${data.orderId}:outcome`;
+    const outcomeId = orderOutcomeMessageIds(data.orderId).submitted;
     const record: NewOrderRecord = {
       id: data.orderId,
       reference: (data.order.order_reference as string | undefined) || mintedReference(data.orderId),
@@ -90,10 +98,64 @@ export function orderSubmittedHandler(deps: WriterDeps, finish: FinishOrder): Me
       crash: deps.crash,
       onRun: (step) => steps?.inc({ step: `${orderType}:${step.replace(/\.\d+$/, "")}` }),
     });
+    // Before any Stripe call; an order that already ran a step passed this check (its own
+    // subscription may exist since), so a redelivery resumes instead of asking again.
+    const held =
+      orderType === "new" && orderSteps.replayed.size === 0
+        ? await heldByAnother(deps.db, data.orderId, data.subscriptionId, order)
+        : null;
+    if (held) {
+      await finish(
+        envelope,
+        { ...ref, orderType },
+        { status: "failed", action: "none", stripe: {}, error: held },
+        outcomeId,
+        context.logger,
+      );
+      return;
+    }
     const ctx = actionContext(deps, { ...data, order, source }, orderSteps, context.logger);
     const result = await runAction(() => actions[orderType](ctx), ctx);
     await finish(envelope, { ...ref, orderType }, result, outcomeId, context.logger);
   };
+}
+
+/**
+ * Why a `new` order cannot create its subscription: its subscription id or its `sub_reference` is
+ * already another's. The gateway refuses both (409) once the store shows the holder, but two
+ * orders can reach Kafka before it does, or a subscription be created by the sync meanwhile.
+ * Applying it would bill a second Stripe subscription the sync never links (it keeps the first
+ * Limio subscription with that id, or its insert breaks the reference's uniqueness), so it fails
+ * by name. This order is recorded before the check, so of two such orders checking at once at
+ * least the later sees the other.
+ */
+async function heldByAnother(
+  db: Db,
+  orderId: string,
+  subscriptionId: string,
+  order: LimioOrder,
+): Promise<{ code: string; message: string } | null> {
+  const subReference = typeof order.sub_reference === "string" ? order.sub_reference : null;
+  const holders = await findNewOrderHolders(db, { orderId, subscriptionId, subReference });
+  const idHolder = holders.subscriptionWithId
+    ? `subscription ${holders.subscriptionWithId}`
+    : holders.orderWithSubscriptionId && `order ${holders.orderWithSubscriptionId}`;
+  if (idHolder) {
+    return {
+      code: "subscription_exists",
+      message: `subscriptionId '${subscriptionId}' is already held by ${idHolder}: a new order creates a subscription of its own`,
+    };
+  }
+  const referenceHolder = holders.subscriptionWithReference
+    ? `subscription ${holders.subscriptionWithReference}`
+    : holders.orderWithSubReference && `order ${holders.orderWithSubReference}`;
+  if (referenceHolder) {
+    return {
+      code: "reference_taken",
+      message: `sub_reference '${subReference}' is already the reference of ${referenceHolder}`,
+    };
+  }
+  return null;
 }
 
 /** A reference from the order id, for an order that carries none (or whose own is taken). */

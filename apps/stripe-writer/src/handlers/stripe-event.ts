@@ -1,5 +1,6 @@
 import { messageTypes, parseMessageData } from "@bridge/domain";
 import type { MessageHandler } from "@bridge/messaging";
+import { orderOutcomeMessageIds } from "@bridge/store";
 import { completeChangePayment } from "../actions/change-payment.ts";
 import { completeAwaitedPayment } from "../awaiting-payment.ts";
 import type { WriterDeps } from "../context.ts";
@@ -47,7 +48,7 @@ export function stripeEventHandler(deps: WriterDeps, finish: FinishOrder): Messa
       envelope,
       completed.order,
       completed.result,
-      `${completed.order.orderId}:setup-succeeded:outcome`,
+      orderOutcomeMessageIds(completed.order.orderId).setupSucceeded,
       context.logger,
     );
   };

@@ -95,14 +95,28 @@ export async function isSyncHandled(db: Db, messageId: string) {
 }
 
 /**
- * Has the sync applied an outcome of order `orderId`? The writer ids every outcome of an order
- * `<orderId>:…:outcome` (deterministic, decision 009) and is the only producer of message ids that
- * start with a Limio order id, so an inbox row with that prefix is the store's proof that the
- * Limio subscription shows the order (the gateway's `limioSync`, decision 013).
+ * The ids of every outcome message the writer may publish for order `orderId` (deterministic,
+ * decision 009): the order's own (`<orderId>:outcome`), and a waiting order's completion by the
+ * customer's payment or by its SetupIntent (decision 018). The writer names its outcomes with it.
+ */
+export function orderOutcomeMessageIds(orderId: string) {
+  return {
+    submitted: `${orderId}:outcome`,
+    payment: `${orderId}:payment:outcome`,
+    setupSucceeded: `${orderId}:setup-succeeded:outcome`,
+  };
+}
+
+/**
+ * Has the sync applied an outcome of order `orderId`? An inbox row of one of its outcome messages
+ * is the store's proof that the Limio subscription shows the order (the gateway's `limioSync`,
+ * decision 013). Exact ids, not a prefix: the gateway polls this every few ms per waiting order,
+ * and the primary key serves `= ANY` under any collation (a LIKE prefix only under "C").
  */
 export async function isOrderOutcomeSynced(db: Db, orderId: string) {
-  const handled = await db.inboxMessage.count({
-    where: { consumer: SYNC_INBOX, messageId: { startsWith: `${orderId}:` } },
-  });
-  return handled > 0;
+  const handled = await sqlOf(db)(
+    `SELECT 1 FROM "InboxMessage" WHERE "consumer" = $1 AND "messageId" = ANY($2::text[]) LIMIT 1`,
+    [SYNC_INBOX, Object.values(orderOutcomeMessageIds(orderId))],
+  );
+  return handled.length > 0;
 }

@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { buildPriceParams, demoCatalogUrl, type Offer, parseCatalog } from "@bridge/domain";
 import { loadCatalog } from "@bridge/store";
+import { createStripeClient, type RateLimiter } from "@bridge/stripe-client";
 import { advanceClock, type EmulatedStripe, startStripe, utc } from "@bridge/testkit";
 import type Stripe from "stripe";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -12,6 +13,7 @@ import {
   type TestGateway,
   topicMessageCount,
 } from "../../../test/support.ts";
+import { requestBoundLimiter } from "../../preview-budget.ts";
 
 /**
  * Acceptance 2 of issue 13: the preview answers what Stripe's own invoice preview gives for the
@@ -21,6 +23,8 @@ import {
 const DIGITAL_MONTHLY = "cd6ab2dcae031206d51dc28b1dbfebdb980be49f"; // £9.99 / month
 /** A dearer monthly offer of the same product, added to the demo catalog for this file. */
 const DIGITAL_PLUS = "digital-plus-monthly-preview-test"; // £12.99 / month
+/** An offer loaded in two versions (£7.99, then £15.99) by the version test. */
+const VERSIONED = "digital-versioned-preview-test";
 
 let gw: TestGateway;
 let emulated: EmulatedStripe;
@@ -213,11 +217,80 @@ describe("POST /api/order/preview", () => {
     expect((await stripe.customers.list({ email: to })).data).toEqual([]);
   });
 
+  it("prices the offer version the order names, not the current one, as the writer bills it (decision 022)", async () => {
+    // One offer republished at a new price: the old version is kept beside the new current one.
+    const catalog = JSON.parse(await readFile(demoCatalogUrl, "utf8"));
+    const monthly = catalog.offers.find((o: { id: string }) => o.id === DIGITAL_MONTHLY);
+    const versioned = (version: string, value: string) => ({
+      ...monthly,
+      id: VERSIONED,
+      version: version.repeat(40),
+      name: "Digital Versioned Monthly",
+      charges: [{ ...monthly.charges[0], value }],
+    });
+    const bought = versioned("a", "7.99");
+    const current = versioned("b", "15.99");
+    for (const offer of [bought, current]) {
+      await loadCatalog(gw.store.db, { ...catalog, offers: [...catalog.offers, offer] });
+      const parsed = parseCatalog({ offers: [offer] });
+      if (!parsed.ok) throw new Error("versioned offer invalid");
+      const stripeOffer = parsed.catalog.offers[0] as Offer;
+      await stripe.products
+        .create({ id: stripeOffer.stripeProductCode, name: stripeOffer.name })
+        .catch(() => undefined);
+      await stripe.prices.create(buildPriceParams(stripeOffer, 0));
+    }
+    const order = newOrder(email("versioned"), VERSIONED);
+    const named = await preview({
+      ...order,
+      orderItems: [{ offer: { id: VERSIONED, version: bought.version }, quantity: 1 }],
+    });
+    expect(named.status, JSON.stringify(named.body)).toBe(200);
+    expect(named.body).toMatchObject({ today: { amount: 799 }, nextRenewal: { amount: 799 } });
+    // Without a version, the current one.
+    const unnamed = await preview(order);
+    expect(unnamed.body).toMatchObject({ today: { amount: 1599 }, nextRenewal: { amount: 1599 } });
+  });
+
   it("refuses an offer Stripe has never priced (409), creating nothing", async () => {
     const to = email("unpriced");
     await stripe.customers.create({ email: to });
     const { status, body } = await preview(newOrder(to, "824dac9cd63e67003c26a5f14a8b70f64723c812"));
     expect(status, JSON.stringify(body)).toBe(409);
     expect(body.error.code).toBe("offer_not_priced");
+  });
+});
+
+describe("POST /api/order/preview while the Stripe budget has no slot for it", () => {
+  it("answers 503 stripe_budget_busy with Retry-After within PREVIEW_BUDGET_WAIT_MS, sending Stripe nothing", async () => {
+    // Orders hold every slot of the account for longer than the preview may wait.
+    const saturated: RateLimiter = { ratePerSecond: 25, acquire: () => new Promise(() => {}) };
+    const { stripe: starved } = createStripeClient({
+      secretKey: "sk_test_preview_budget",
+      apiUrl: emulated.emu.url,
+      limiter: requestBoundLimiter(saturated, { maxWaiting: 5 }),
+    });
+    const busy = await startTestGateway({
+      topics: gw.topics,
+      stripe: starved,
+      config: { PREVIEW_BUDGET_WAIT_MS: "300", RETRY_AFTER_SECONDS: "7" },
+    });
+    try {
+      const before = (await requestLog()).length;
+      const started = Date.now();
+      const res = await busy.app.inject({
+        method: "POST",
+        url: "/api/order/preview",
+        headers: bearer(keys.shop),
+        payload: newOrder(email("busy"), DIGITAL_MONTHLY),
+      });
+      expect(res.statusCode, res.body).toBe(503);
+      expect(res.headers["retry-after"]).toBe("7");
+      expect(res.json().error.code).toBe("stripe_budget_busy");
+      expect(Date.now() - started).toBeLessThan(2_000);
+      expect((await requestLog()).length).toBe(before);
+    } finally {
+      await busy.close();
+    }
   });
 });

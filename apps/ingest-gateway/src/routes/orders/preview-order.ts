@@ -14,12 +14,13 @@ import {
   planSwitch,
   subscriptionCreateParams,
 } from "@bridge/domain";
-import { type Db, findOffer, findSubscription } from "@bridge/store";
+import { type Db, findOrderedOffer, findSubscription } from "@bridge/store";
 import { type Stripe, stripeNow } from "@bridge/stripe-client";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import type { RouteDeps } from "../../deps.ts";
 import { errorResponses, HttpError } from "../../http-errors.ts";
+import { StripeBudgetWaitEnded, withinRequestBudget } from "../../preview-budget.ts";
 import { bodyCheckedByHandler } from "../body-checked-by-handler.ts";
 import { submitOrderBody } from "./schemas.ts";
 
@@ -90,9 +91,20 @@ async function priceIds(
   return ids;
 }
 
-async function loadOffers(db: Db, ids: string[]): Promise<Map<string, Offer>> {
-  const rows = await Promise.all([...new Set(ids)].map((id) => findOffer(db, id)));
-  return new Map(rows.flatMap((row) => (row ? [[row.id, row.raw as Offer] as const] : [])));
+/**
+ * The catalog offers by id, each in the version the order names, else the current one: the
+ * version the writer bills (its loadOffer, decision 022). The first mention of an id wins, as there.
+ */
+async function loadOffers(
+  db: Db,
+  refs: { id: string; version?: string | undefined }[],
+): Promise<Map<string, Offer>> {
+  const first = new Map<string, string | undefined>();
+  for (const ref of refs) if (!first.has(ref.id)) first.set(ref.id, ref.version);
+  const rows = await Promise.all(
+    [...first].map(async ([id, version]) => [id, await findOrderedOffer(db, { id, version })] as const),
+  );
+  return new Map(rows.flatMap(([id, raw]) => (raw ? [[id, raw as Offer] as const] : [])));
 }
 
 /** What a coupon still takes off at the first renewal (Stripe applies `once` to the first invoice only). */
@@ -112,11 +124,11 @@ function renewalAmount(plan: NewOrderPlan): number {
 }
 
 async function previewNewOrder(deps: RouteDeps, stripe: Stripe, order: LimioNewOrder): Promise<OrderPreview> {
-  const offerIds = order.orderItems.flatMap((item) => [
-    item.offer.id,
-    ...(item.addOns ?? []).flatMap((a) => a.addOn?.id ?? a.offer?.id ?? []),
+  const offerRefs = order.orderItems.flatMap((item) => [
+    item.offer,
+    ...(item.addOns ?? []).flatMap((a) => a.addOn ?? a.offer ?? []),
   ]);
-  const offers = await loadOffers(deps.store.db, offerIds);
+  const offers = await loadOffers(deps.store.db, offerRefs);
   const now = new Date();
   let plan: NewOrderPlan;
   try {
@@ -174,11 +186,16 @@ async function previewSwitch(
   const sub = await stripe.subscriptions.retrieve(row.stripeSubscriptionId);
   const fromId = currentOfferId(row.offerId, sub);
   if (!fromId) throw new HttpError(409, "offer_not_found", `cannot tell which offer ${row.id} is on`);
-  const offers = await loadOffers(db, [fromId, order.offer.id]);
-  const load = (id: string, path: string) =>
+  // As the writer loads them: the subscription's offer in its current version, the one switched
+  // to in the version the order names (each on its own: they may be two versions of one offer).
+  const [fromOffers, toOffers] = await Promise.all([
+    loadOffers(db, [{ id: fromId }]),
+    loadOffers(db, [order.offer]),
+  ]);
+  const load = (offers: Map<string, Offer>, id: string, path: string) =>
     offers.get(id) ?? refused(new FieldRefusal(path, `no published offer '${id}' in the catalog`));
-  const from = load(fromId, "subscriptionId");
-  const to = load(order.offer.id, "offer.id");
+  const from = load(fromOffers, fromId, "subscriptionId");
+  const to = load(toOffers, order.offer.id, "offer.id");
   const now = await stripeNow(stripe, sub);
   let planned: ReturnType<typeof planSwitch>;
   try {
@@ -265,7 +282,9 @@ export const previewOrderRoute: FastifyPluginAsyncZod<{ deps: RouteDeps }> = asy
           "for a switch, its direction. Creates nothing in Stripe and publishes nothing. 409 " +
           "`offer_not_priced` when an offer has no Stripe price yet (a first-time buyer is previewed without " +
           "creating a customer); 422 naming the field for what the writer would refuse; " +
-          "503 when the gateway has no Stripe key.",
+          "503 when the gateway has no Stripe key, and 503 `stripe_budget_busy` with Retry-After when the " +
+          "account's Stripe request budget (which serves previews after orders) has no slot for it within " +
+          "PREVIEW_BUDGET_WAIT_MS.",
         security: [{ bearerAuth: [] }],
         body: submitOrderBody,
         response: {
@@ -274,7 +293,7 @@ export const previewOrderRoute: FastifyPluginAsyncZod<{ deps: RouteDeps }> = asy
         },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const stripe = deps.stripe;
       if (!stripe)
         throw new HttpError(
@@ -286,10 +305,22 @@ export const previewOrderRoute: FastifyPluginAsyncZod<{ deps: RouteDeps }> = asy
       if (!parsed.ok)
         throw new HttpError(400, parsed.code, "the order is invalid", { details: parsed.errors });
       const order = parsed.order;
+      // The client going away ends the preview's waits for the Stripe budget.
+      const gone = new AbortController();
+      reply.raw.once("close", () => {
+        if (!reply.raw.writableFinished) gone.abort();
+      });
+      const bound = { deadline: Date.now() + deps.config.PREVIEW_BUDGET_WAIT_MS, signal: gone.signal };
       try {
-        if (order.order_type === "new") return await previewNewOrder(deps, stripe, order);
-        if (order.order_type === "change_offer") return await previewSwitch(deps, stripe, order);
+        if (order.order_type === "new")
+          return await withinRequestBudget(bound, () => previewNewOrder(deps, stripe, order));
+        if (order.order_type === "change_offer")
+          return await withinRequestBudget(bound, () => previewSwitch(deps, stripe, order));
       } catch (error) {
+        if (error instanceof StripeBudgetWaitEnded)
+          throw new HttpError(503, "stripe_budget_busy", error.message, {
+            headers: { "Retry-After": String(deps.config.RETRY_AFTER_SECONDS) },
+          });
         // Stripe refusing the preview's parameters: what it would refuse for the order itself.
         if ((error as { type?: string }).type === "StripeInvalidRequestError")
           throw new HttpError(422, "stripe_refused", (error as Error).message, { cause: error });

@@ -39,6 +39,8 @@ export type Submission = {
   identity: OrderIdentity;
   ids: DerivedOrderIds;
   isNew: boolean;
+  /** The field that carried the order's subscription id (a new order's is minted without one). */
+  subscriptionIdPath: "subscriptionId" | "forSubscription.id" | null;
 };
 
 /** The Limio subscription the order acts on (for a new order: the one it will create). */
@@ -68,6 +70,11 @@ export function parseSubmission(body: unknown, apiKeyName: string, idempotencyKe
     identity,
     ids: orderIds(order, apiKeyName, identity),
     isNew: order.order_type === "new",
+    subscriptionIdPath: !order.subscriptionId
+      ? null
+      : typeof (body as { subscriptionId?: unknown }).subscriptionId === "string"
+        ? "subscriptionId"
+        : "forSubscription.id",
   };
 }
 
@@ -86,19 +93,57 @@ function orderIds(order: LimioOrder, apiKeyName: string, identity: OrderIdentity
   };
 }
 
-/** The order and the subscription that already hold the references the order carries, if any. */
-export type ReferenceHolders = { order: string | null; subscription: string | null };
+/**
+ * The order and the subscription that already hold the references the order carries, and (new
+ * order) the subscription that already has the id it carries, if any.
+ */
+export type ReferenceHolders = {
+  order: string | null;
+  subscription: string | null;
+  subscriptionWithId: string | null;
+};
 
-/** Who holds the order's carried `order_reference` and (new order) `sub_reference`: minted ones need no read. */
+/**
+ * Who holds the order's carried `order_reference` and (new order) `sub_reference` and
+ * subscription id: minted ones need no read.
+ */
 export async function findReferenceHolders(
   reads: SubmissionReads,
   { order, isNew }: Submission,
 ): Promise<ReferenceHolders> {
-  const [holderOfOrderReference, holderOfSubReference] = await Promise.all([
+  const [holderOfOrderReference, holderOfSubReference, holderOfSubscriptionId] = await Promise.all([
     order.order_reference ? reads.orderByReference(order.order_reference) : null,
     isNew && order.sub_reference ? reads.subscriptionByReference(order.sub_reference) : null,
+    isNew && order.subscriptionId ? reads.subscriptionById(order.subscriptionId) : null,
   ]);
-  return { order: holderOfOrderReference?.id ?? null, subscription: holderOfSubReference?.id ?? null };
+  return {
+    order: holderOfOrderReference?.id ?? null,
+    subscription: holderOfSubReference?.id ?? null,
+    subscriptionWithId: holderOfSubscriptionId?.id ?? null,
+  };
+}
+
+/**
+ * 409 `subscription_exists` when a new order carries the id of a subscription the store already
+ * has, unless the stored order under this identity is the one that created it (a resubmission).
+ * A new order creates its subscription: applied, it would bill a second Stripe subscription the
+ * sync never links to Limio (it keeps the existing one). The writer refuses it too, for two
+ * orders that reach Kafka before the store shows the first one's subscription.
+ */
+export function refuseExistingSubscription(
+  submission: Submission,
+  existing: StoredOrder | null,
+  holders: ReferenceHolders,
+): void {
+  const id = holders.subscriptionWithId;
+  if (!submission.isNew || id === null || existing?.subscriptionId === id) return;
+  const path = submission.subscriptionIdPath ?? "subscriptionId";
+  throw new HttpError(
+    409,
+    "subscription_exists",
+    `${path} names an existing subscription: a new order creates a subscription of its own`,
+    { details: [{ path, message: `subscription ${id} already exists` }] },
+  );
 }
 
 /**

@@ -1,7 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { type Envelope, generateLimioReference, messageTypes, type OrderOutcomeV1 } from "@bridge/domain";
-import { recordOrder, SYNC_INBOX } from "@bridge/store";
+import { freshDatabase } from "@bridge/local-infra/testing";
+import { createStore, recordOrder, SYNC_INBOX, sqlOf } from "@bridge/store";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   bearer,
@@ -418,6 +419,55 @@ describe("POST /api/order with Limio's own ids (issue 13)", () => {
     expect(await topicMessageCount(gw.client, gw.topics.orders)).toBe(before + 1);
   });
 
+  it("refuses a new order carrying an existing subscription's id (409 subscription_exists naming the field), not its own resubmission", async () => {
+    const sub = await seedSubscription(gw.store);
+    const before = await topicMessageCount(gw.client, gw.topics.orders);
+    const bySubscriptionId = await postTo("/api/order", {
+      ...fixture("new"),
+      ...limioIds(),
+      subscriptionId: sub.id,
+    });
+    expect(bySubscriptionId.statusCode).toBe(409);
+    expect(bySubscriptionId.json().error).toMatchObject({
+      code: "subscription_exists",
+      details: [{ path: "subscriptionId", message: expect.stringContaining(sub.id) }],
+    });
+    const byForSubscription = await postTo("/api/order", {
+      ...fixture("new"),
+      ...limioIds(),
+      forSubscription: { id: sub.id },
+    });
+    expect(byForSubscription.statusCode).toBe(409);
+    expect(byForSubscription.json().error).toMatchObject({
+      code: "subscription_exists",
+      details: [{ path: "forSubscription.id" }],
+    });
+    expect(await topicMessageCount(gw.client, gw.topics.orders)).toBe(before);
+
+    // The order that created the subscription, resubmitted once the sync applied it: the same order.
+    const subscriptionId = `sub-${hex()}`;
+    const ids = limioIds();
+    const order = { ...fixture("new"), ...ids, subscriptionId, external_id: `EXT-${randomUUID()}` };
+    const first = await postTo("/api/order", order);
+    expect(first.statusCode).toBe(202);
+    expect(first.json().subscriptionId).toBe(subscriptionId);
+    const published = await orders.find((m) => m.envelope.id === ids.id);
+    await recordOrder(gw.store.db, {
+      id: ids.id,
+      reference: ids.order_reference,
+      type: "new",
+      source: "shop",
+      externalId: order.external_id,
+      subscriptionId,
+      status: "applied",
+      payload: (published.envelope.data as { order: object }).order,
+    });
+    await seedSubscription(gw.store, { id: subscriptionId, reference: ids.sub_reference });
+    const again = await postTo("/api/order", order);
+    expect(again.statusCode).toBe(200);
+    expect(again.json()).toMatchObject({ id: ids.id, status: "applied", subscriptionId });
+  });
+
   it("refuses malformed ids by name, and a sub_reference that is not the target subscription's", async () => {
     const bad = await postTo("/api/order", {
       ...fixture("new"),
@@ -573,6 +623,50 @@ describe("POST /api/orders with the broker unavailable", () => {
       );
     } finally {
       await down.close();
+    }
+  });
+});
+
+describe("POST /api/orders with a store too slow to answer", () => {
+  it("answers 503 store_unavailable with Retry-After once a read exceeds DATABASE_STATEMENT_TIMEOUT_MS", async () => {
+    const databaseUrl = await freshDatabase("gateway_slow_store");
+    const slow = await startTestGateway({
+      topics: gw.topics,
+      databaseUrl,
+      config: { DATABASE_STATEMENT_TIMEOUT_MS: "300", RETRY_AFTER_SECONDS: "7" },
+    });
+    // Another session holds the tables a submission reads: its reads wait on the locks.
+    const locker = createStore(databaseUrl, { poolSize: 1 });
+    let release = () => {};
+    let locked = () => {};
+    const isLocked = new Promise<void>((resolve) => {
+      locked = resolve;
+    });
+    const holding = locker.transaction(async (tx) => {
+      await sqlOf(tx)('LOCK TABLE "Order", "Subscription", "Offer", "OfferVersion" IN ACCESS EXCLUSIVE MODE');
+      locked();
+      await new Promise<void>((resolve) => {
+        release = resolve;
+      });
+    });
+    try {
+      await isLocked;
+      const started = Date.now();
+      const response = await slow.app.inject({
+        method: "POST",
+        url: "/api/orders",
+        headers: bearer(keys.shop),
+        payload: { ...fixture("new"), external_id: `EXT-${randomUUID()}` },
+      });
+      expect(response.statusCode).toBe(503);
+      expect(response.headers["retry-after"]).toBe("7");
+      expect(response.json().error.code).toBe("store_unavailable");
+      expect(Date.now() - started).toBeLessThan(3_000);
+    } finally {
+      release();
+      await holding;
+      await locker.close();
+      await slow.close();
     }
   });
 });

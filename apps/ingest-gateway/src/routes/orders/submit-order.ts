@@ -14,6 +14,7 @@ import {
   parseSubmission,
   publishedOrder,
   refuseConflict,
+  refuseExistingSubscription,
   refuseTakenReferences,
   resolveTarget,
   storedOrder,
@@ -58,7 +59,9 @@ export const submitOrderRoute: FastifyPluginAsyncZod<{ deps: RouteDeps }> = asyn
         description:
           "Limio's `POST /api/order`; `POST /api/orders` is the same route (an alias). " +
           "Validates the order, uses the `id`, `order_reference` and `sub_reference` it carries (else mints them; " +
-          "a reference that names another order or subscription is 409) and publishes `limio.order.submitted` v1 to `limio.orders.v1` " +
+          "a reference that names another order or subscription is 409 `reference_taken`; a new order carrying the id of an " +
+          "existing subscription in `subscriptionId` or `forSubscription.id` is 409 `subscription_exists`, unless it resubmits " +
+          "the order that created it) and publishes `limio.order.submitted` v1 to `limio.orders.v1` " +
           "keyed by the Limio subscription id. 2xx only once Kafka acknowledged. Idempotent per API key on the " +
           "`Idempotency-Key` header, else on `source` + `external_id`: a resubmission gets the same ids " +
           "and answer; the same identity with a different payload is 409 naming the fields that differ. " +
@@ -88,6 +91,7 @@ export const submitOrderRoute: FastifyPluginAsyncZod<{ deps: RouteDeps }> = asyn
         resolveTarget(reads, submission),
         findReferenceHolders(reads, submission),
       ]);
+      refuseExistingSubscription(submission, existing, holders);
       refuseTakenReferences(submission, target, existing, holders);
       const order = publishedOrder(submission, target);
       const answer = answers(submission, target);
