@@ -6,7 +6,7 @@ import { readTopic } from "./dlq.ts";
 import { FatalError, PermanentError, RetryableError } from "./errors.ts";
 import { failureHeaders } from "./failure-headers.ts";
 import { createKafkaProducer } from "./producer.ts";
-import { dlqTopicOf } from "./topics.ts";
+import { dlqTopicOf, retryTopicOf } from "./topics.ts";
 
 const client = testClient("consumer-test");
 const producer = createKafkaProducer(client);
@@ -231,6 +231,135 @@ describe("commit only after success", () => {
     const [entry] = await readTopic(client, dlqTopicOf(topic));
     expect(entry?.errorClass).toBe("permanent");
     expect(entry?.errorMessage).toBe("card declined");
+  });
+});
+
+describe("a message not due yet holds up only its own partition", () => {
+  /**
+   * Publishes one probe after another, each on a new key (so on either partition), and waits for
+   * each to be handled within `withinMs`: while some other message waits for its time, every probe
+   * outside `pausedPartition` must still be handled promptly. Returns the partitions of those.
+   */
+  async function probesHandledPromptly(
+    topic: string,
+    handledProbes: Map<string, number>,
+    options: { count: number; withinMs: number; pausedPartition?: number },
+  ): Promise<Set<number>> {
+    const partitions = new Set<number>();
+    for (let n = 0; n < options.count; n++) {
+      const probe = envelope({ probe: n });
+      const receipt = await producer.publish(topic, { key: `probe-${n}-${probe.id}`, envelope: probe });
+      if (receipt.partition === options.pausedPartition) continue;
+      await until(() => handledProbes.has(probe.id), options.withinMs, `probe ${n} handled promptly`);
+      partitions.add(handledProbes.get(probe.id) ?? -1);
+    }
+    return partitions;
+  }
+
+  it("while a retry message waits for its time, the main topic's partitions are handled promptly", async () => {
+    const topic = await freshTopicWithCompanions(client, "retry-wait", 2);
+    const groupId = uniqueName("retry-wait");
+    const failing = envelope({ fails: "once" });
+    const probes = new Map<string, number>();
+    const failingTries: { topic: string; at: number }[] = [];
+    await start({
+      groupId,
+      topics: [topic],
+      maxWaitTimeMs: 100,
+      retry: { attempts: 1, retryRounds: 1, retryTopicDelayMs: 6_000 },
+      handler: async (e, ctx) => {
+        if (e.id !== failing.id) {
+          probes.set(e.id, ctx.partition);
+          return;
+        }
+        failingTries.push({ topic: ctx.topic, at: Date.now() });
+        if (ctx.retryRound === 0) throw new RetryableError("downstream unavailable");
+      },
+    });
+    await producer.publish(topic, { key: "sub-failing", envelope: failing });
+    await until(
+      async () => (await readTopic(client, retryTopicOf(topic))).length === 1,
+      20_000,
+      "forwarded to the retry topic",
+    );
+    // kafkajs fetches again only once every batch of its last fetch is done: a retry message
+    // waiting inside its batch held up every partition for its whole delay.
+    const partitions = await probesHandledPromptly(topic, probes, { count: 12, withinMs: 2_000 });
+    expect(partitions).toEqual(new Set([0, 1]));
+    expect(failingTries.length).toBe(1); // still waiting for its time
+    await until(() => failingTries.length === 2, 20_000, "the retry handled when due");
+    const [first, retried] = failingTries;
+    expect(retried?.topic).toBe(retryTopicOf(topic));
+    expect((retried?.at ?? 0) - (first?.at ?? 0)).toBeGreaterThanOrEqual(6_000);
+    await until(
+      async () => (await committedOffsets(client, groupId, retryTopicOf(topic))).includes(1),
+      10_000,
+      "the retry message committed",
+    );
+  }, 60_000);
+
+  it("a long backoff pauses only the message's partition: its attempts keep counting and its key's order is kept", async () => {
+    const topic = await freshTopicWithCompanions(client, "long-backoff", 2);
+    const failing = envelope({ fails: "twice" });
+    const after = envelope({ after: "the failing one, same key" });
+    const probes = new Map<string, number>();
+    const tries: { attempt: number; partition: number; at: number }[] = [];
+    const sameKey: string[] = [];
+    await start({
+      groupId: uniqueName("long-backoff"),
+      topics: [topic],
+      maxWaitTimeMs: 100,
+      // No retry topic (like the order-outcome callback): the waits are in place, 3 s each.
+      retry: { retryTopic: false, attempts: 3, baseDelayMs: 1, maxDelayMs: 1 },
+      handler: async (e, ctx) => {
+        if (e.id === failing.id) {
+          tries.push({ attempt: ctx.attempt, partition: ctx.partition, at: Date.now() });
+          if (tries.length < 3) throw new RetryableError("429", { retryAfterMs: 3_000 });
+        }
+        if (e.id === failing.id || e.id === after.id) sameKey.push(e.id);
+        else probes.set(e.id, ctx.partition);
+      },
+    });
+    await producer.publishBatch<unknown>(topic, [
+      { key: "sub-backoff", envelope: failing },
+      { key: "sub-backoff", envelope: after },
+    ]);
+    await until(() => tries.length === 1, 20_000, "the first attempt");
+    const pausedPartition = tries[0]?.partition ?? -1;
+    const partitions = await probesHandledPromptly(topic, probes, {
+      count: 10,
+      withinMs: 2_000,
+      pausedPartition,
+    });
+    expect(partitions).toEqual(new Set([1 - pausedPartition]));
+    await until(() => sameKey.length === 2, 20_000, "the failing message, then the next of its key");
+    expect(sameKey).toEqual([failing.id, after.id]);
+    expect(tries.map((t) => t.attempt)).toEqual([1, 2, 3]);
+    for (let n = 1; n < tries.length; n++) {
+      expect((tries[n]?.at ?? 0) - (tries[n - 1]?.at ?? 0)).toBeGreaterThanOrEqual(3_000);
+    }
+  }, 60_000);
+
+  it("a Retry-After longer than the in-place wait goes to the retry topic at once, due no earlier", async () => {
+    const topic = await freshTopicWithCompanions(client, "long-retry-after");
+    const tries: { topic: string; attempt: number; at: number }[] = [];
+    await start({
+      groupId: uniqueName("long-retry-after"),
+      topics: [topic],
+      maxWaitTimeMs: 100,
+      retry: { attempts: 5, retryRounds: 1, retryTopicDelayMs: 100 },
+      handler: async (_e, ctx) => {
+        tries.push({ topic: ctx.topic, attempt: ctx.attempt, at: Date.now() });
+        if (tries.length === 1) throw new RetryableError("429", { retryAfterMs: 3_000 });
+      },
+    });
+    await producer.publish(topic, { key: "k", envelope: envelope({}) });
+    await until(() => tries.length === 2, 20_000, "the retry");
+    expect(tries.map((t) => [t.topic, t.attempt])).toEqual([
+      [topic, 1],
+      [retryTopicOf(topic), 1],
+    ]);
+    expect((tries[1]?.at ?? 0) - (tries[0]?.at ?? 0)).toBeGreaterThanOrEqual(3_000);
   });
 });
 

@@ -101,6 +101,8 @@ export async function startConsumer(client: KafkaClient, options: ConsumerOption
     })();
     return stopping;
   };
+  const deferrals = createDeferrals();
+  stopController.signal.addEventListener("abort", () => deferrals.clear(), { once: true });
   const state = { stopRequested: false, fatal: false, abort: () => stopController.abort() };
   exitOnCrash(consumer, logger, shutdown, options.exit ?? ((code: number) => process.exit(code)), state);
 
@@ -114,7 +116,7 @@ export async function startConsumer(client: KafkaClient, options: ConsumerOption
     autoCommit: false,
     eachBatchAutoResolve: false,
     partitionsConsumedConcurrently: Math.max(1, options.concurrency ?? 3),
-    eachBatch: (payload) => handleBatch(payload, processor, state, options.commitPerBatch),
+    eachBatch: (payload) => handleBatch(payload, processor, state, deferrals, options.commitPerBatch),
   });
   logger.info({ topics: subscribed }, "consumer started");
   return {
@@ -153,14 +155,69 @@ function exitOnCrash(
   });
 }
 
+type Deferrals = ReturnType<typeof createDeferrals>;
+
+/**
+ * Messages whose next try is not due yet (a retry message early, a long backoff). kafkajs fetches
+ * again from a broker only once every batch of its last fetch is done, so waiting for one inside
+ * its batch would hold up every partition that broker leads. Instead its partition is paused, its
+ * offset left unresolved, and the partition resumed when it is due: kafkajs then fetches from the
+ * last resolved offset, that message first, so the partition's order is kept. The attempt number
+ * is kept in memory; after a restart or a rebalance the message starts again at attempt 1.
+ */
+function createDeferrals() {
+  const attempts = new Map<string, number>();
+  const resumeTimers = new Map<string, NodeJS.Timeout>();
+  const keyOf = (topic: string, partition: number, offset?: string) =>
+    offset === undefined ? `${topic}|${partition}` : `${topic}|${partition}|${offset}`;
+  return {
+    /** The attempt a deferred message resumes at (1 if none), forgotten once read. */
+    takeAttempt(topic: string, partition: number, offset: string): number {
+      const key = keyOf(topic, partition, offset);
+      const attempt = attempts.get(key) ?? 1;
+      attempts.delete(key);
+      return attempt;
+    },
+    defer(
+      topic: string,
+      partition: number,
+      offset: string,
+      later: { notBefore: number; attempt: number },
+      pause: () => () => void,
+    ) {
+      if (later.attempt > 1) attempts.set(keyOf(topic, partition, offset), later.attempt);
+      const partitionKey = keyOf(topic, partition);
+      clearTimeout(resumeTimers.get(partitionKey));
+      const resume = pause();
+      resumeTimers.set(
+        partitionKey,
+        setTimeout(
+          () => {
+            resumeTimers.delete(partitionKey);
+            resume();
+          },
+          Math.max(0, later.notBefore - Date.now()),
+        ),
+      );
+    },
+    clear() {
+      for (const timer of resumeTimers.values()) clearTimeout(timer);
+      resumeTimers.clear();
+      attempts.clear();
+    },
+  };
+}
+
 /**
  * One batch of one partition, in order: each message processed, then its offset committed at once
  * (or, with `perBatch`, the batch's deferred writes made durable and the last offset committed).
+ * A message not due yet ends the batch there, uncommitted, with its partition paused until it is.
  */
 async function handleBatch(
   payload: EachBatchPayload,
   processor: MessageProcessor,
   state: { fatal: boolean; abort: () => void },
+  deferrals: Deferrals,
   perBatch?: ConsumerOptions["commitPerBatch"],
 ): Promise<void> {
   const { batch } = payload;
@@ -187,7 +244,8 @@ async function handleBatch(
       const source = { topic: batch.topic, partition: batch.partition, offset: message.offset };
       let outcome: Awaited<ReturnType<typeof processMessage>>;
       try {
-        outcome = await processMessage(processor, source, message, heartbeat);
+        const attempt = deferrals.takeAttempt(batch.topic, batch.partition, message.offset);
+        outcome = await processMessage(processor, source, message, heartbeat, attempt);
       } catch (error) {
         if (error instanceof AbortedError) return; // stopping: leave it uncommitted
         throw error; // e.g. the DLQ unreachable: kafkajs retries the batch from the last commit
@@ -197,6 +255,11 @@ async function handleBatch(
         state.abort();
         // Not retriable, so kafkajs stops instead of retrying the batch; the offset stays uncommitted.
         throw Object.assign(new Error("fatal handler error", { cause: outcome.error }), { retriable: false });
+      }
+      if (outcome.kind === "later") {
+        // Unresolved: the next fetch after the resume starts at this message.
+        deferrals.defer(batch.topic, batch.partition, message.offset, outcome, payload.pause);
+        return;
       }
       if (!perBatch) await commit(message.offset);
       else if (Date.now() - committedAt < (perBatch.intervalMs ?? 1_000)) handled = message.offset;

@@ -46,8 +46,15 @@ export type MessageHandler<TData = unknown> = (
   context: MessageContext,
 ) => Promise<void>;
 
-/** What became of one message: handled or forwarded (commit it), or fatal (stop, do not commit). */
-export type Outcome = { kind: "done" } | { kind: "fatal"; error: unknown };
+/**
+ * What became of one message: handled or forwarded (commit it), fatal (stop, do not commit), or
+ * later: not to be tried before `notBefore`, then as attempt `attempt` (do not commit it; pause its
+ * partition and read it again then, so the batch does not hold up every other partition).
+ */
+export type Outcome =
+  | { kind: "done" }
+  | { kind: "fatal"; error: unknown }
+  | { kind: "later"; notBefore: number; attempt: number };
 
 const DONE: Outcome = { kind: "done" };
 
@@ -63,15 +70,17 @@ export type MessageProcessor = {
 };
 
 /**
- * One message of a partition: wait out a retry-topic delay, decode (poison → DLQ), dispatch by
- * envelope type, then on failure retry in place with backoff, forward to `.retry`, or dead-letter,
- * by the error's class (docs/decisions/003).
+ * One message of a partition: defer a retry-topic message not yet due, decode (poison → DLQ),
+ * dispatch by envelope type, then on failure retry in place with backoff (short waits in the
+ * batch, longer ones deferred), forward to `.retry`, or dead-letter, by the error's class
+ * (docs/decisions/003). `firstAttempt` is above 1 for a message deferred after failed attempts.
  */
 export async function processMessage(
   p: MessageProcessor,
   source: MessageSource,
   message: KafkaMessage,
   heartbeat: () => Promise<void>,
+  firstAttempt = 1,
 ): Promise<Outcome> {
   const { topic } = source;
   const headers = decodeHeaders(message.headers);
@@ -80,6 +89,7 @@ export async function processMessage(
   if (topic !== baseTopicOf(topic)) {
     const notBefore = Date.parse(headers[failureHeaders.retryNotBefore] ?? "");
     if (Number.isFinite(notBefore) && notBefore > Date.now()) {
+      if (notBefore - Date.now() > p.retry.maxInPlaceWaitMs) return { kind: "later", notBefore, attempt: 1 };
       await waitFor(notBefore - Date.now(), p.signal, heartbeat);
     }
   }
@@ -111,7 +121,7 @@ export async function processMessage(
     ...(envelope.causationId ? { causationId: envelope.causationId } : {}),
   });
 
-  for (let attempt = 1; ; attempt++) {
+  for (let attempt = firstAttempt; ; attempt++) {
     const timer = p.metrics?.handleDuration.startTimer({ topic });
     try {
       await handler(envelope, {
@@ -137,17 +147,30 @@ export async function processMessage(
         return DONE;
       }
       const where = { ...source, messageId: envelope.id, attempt, errorClass };
-      if (attempt < p.retry.attempts) {
-        const delay = backoffDelayMs(attempt, p.retry.backoff, retryAfterMsOf(error));
+      const retryAfterMs = retryAfterMsOf(error);
+      const retryRoundLeft = p.retry.retryTopic && retryRound < p.retry.retryRounds;
+      // A Retry-After too long to wait in the batch: the in-place attempts could not run before it
+      // anyway, so the retry topic holds the message until then and the partition moves on.
+      const waitOnRetryTopic = retryRoundLeft && (retryAfterMs ?? 0) > p.retry.maxInPlaceWaitMs;
+      if (attempt < p.retry.attempts && !waitOnRetryTopic) {
+        const delay = backoffDelayMs(attempt, p.retry.backoff, retryAfterMs);
+        const deferred = delay > p.retry.maxInPlaceWaitMs;
         p.logger.warn(
-          { ...where, delayMs: delay, error: errorMessageOf(error), errorName: errorNameOf(error) },
+          {
+            ...where,
+            delayMs: delay,
+            deferred,
+            error: errorMessageOf(error),
+            errorName: errorNameOf(error),
+          },
           "handler failed; retrying",
         );
         p.metrics?.retried.inc({ topic, where: "in_place" });
+        if (deferred) return { kind: "later", notBefore: Date.now() + delay, attempt: attempt + 1 };
         await waitFor(delay, p.signal, heartbeat);
         continue;
       }
-      if (p.retry.retryTopic && retryRound < p.retry.retryRounds) {
+      if (retryRoundLeft) {
         await forwardToRetryTopic(p, message, source, retryRound, errorClass, error);
         p.logger.warn(
           { ...where, retryRound: retryRound + 1, error: errorMessageOf(error) },

@@ -16,6 +16,13 @@ export type RetryOptions = {
   retryRounds?: number;
   /** Delay before a retry-topic message is handled, doubled each round. */
   retryTopicDelayMs?: number;
+  /**
+   * Longest wait inside a batch (an in-place backoff, a retry message's remaining delay). kafkajs
+   * fetches again from a broker only once every batch of its last fetch is done, so a longer wait
+   * would hold up every partition that broker leads. Beyond it the message's partition is paused
+   * and the message read again when due; a longer Retry-After goes to the retry topic at once.
+   */
+  maxInPlaceWaitMs?: number;
 };
 
 export type RetryPolicy = {
@@ -23,10 +30,14 @@ export type RetryPolicy = {
   retryTopic: boolean;
   retryRounds: number;
   retryTopicDelayMs: number;
+  maxInPlaceWaitMs: number;
   backoff: BackoffPolicy;
 };
 
-/** 3 attempts in place (200 ms doubling, ≤ 10 s), then 3 rounds through `.retry` (5 s, 10 s, 20 s), then the DLQ. */
+/**
+ * 3 attempts in place (200 ms doubling, ≤ 10 s), then 3 rounds through `.retry` (5 s, 10 s, 20 s),
+ * then the DLQ; at most 1 s of waiting inside a batch.
+ */
 export const defaultRetryPolicy: Required<RetryOptions> = {
   attempts: 3,
   baseDelayMs: 200,
@@ -34,6 +45,7 @@ export const defaultRetryPolicy: Required<RetryOptions> = {
   retryTopic: true,
   retryRounds: 3,
   retryTopicDelayMs: 5_000,
+  maxInPlaceWaitMs: 1_000,
 };
 
 export function retryPolicyOf(options: RetryOptions = {}): RetryPolicy {
@@ -43,6 +55,7 @@ export function retryPolicyOf(options: RetryOptions = {}): RetryPolicy {
     retryTopic: o.retryTopic,
     retryRounds: o.retryRounds,
     retryTopicDelayMs: o.retryTopicDelayMs,
+    maxInPlaceWaitMs: Math.max(0, o.maxInPlaceWaitMs),
     backoff: { baseDelayMs: o.baseDelayMs, maxDelayMs: o.maxDelayMs },
   };
 }

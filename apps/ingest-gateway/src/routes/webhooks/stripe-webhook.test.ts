@@ -1,4 +1,5 @@
 import { createHmac, randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
 import Stripe from "stripe";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -40,6 +41,58 @@ function stripeEvent(type = "customer.subscription.updated") {
   };
   // Stripe's own formatting: the signature must be checked over these exact bytes.
   return { event, subscriptionId, payload: JSON.stringify(event, null, 2) };
+}
+
+/** Stripe's own sample objects (stripe/openapi fixtures3.json), as the emulator's contract tests use them. */
+const stripeFixtures: Record<string, Record<string, unknown>> = JSON.parse(
+  readFileSync(
+    new URL("../../../../stripe-emulator/test-fixtures/stripe-fixtures.json", import.meta.url),
+    "utf8",
+  ),
+).resources;
+
+/**
+ * A `customer.subscription.updated` event as Stripe sends it for a subscription of `itemCount`
+ * items (the writer creates up to 20, add-ons on top) whose items changed: Stripe's fixture
+ * subscription and items, and `previous_attributes.items` holding the whole former list.
+ */
+function largeSubscriptionEvent(itemCount: number) {
+  const subscriptionId = `sub_${alnum()}`;
+  const customerId = `cus_${alnum()}`;
+  const items = (quantity: number) => ({
+    object: "list",
+    data: Array.from({ length: itemCount }, (_, index) => ({
+      ...stripeFixtures.subscription_item,
+      id: `si_${alnum()}`,
+      subscription: subscriptionId,
+      quantity: quantity + index,
+      metadata: { limio_order_item: `item-${index}`, limio_offer: `offer-${index}` },
+    })),
+    has_more: false,
+    total_count: itemCount,
+    url: `/v1/subscription_items?subscription=${subscriptionId}`,
+  });
+  const event = {
+    id: `evt_${alnum()}`,
+    object: "event",
+    api_version: "2026-10-28.clover",
+    created: Math.floor(Date.now() / 1000),
+    livemode: false,
+    pending_webhooks: 1,
+    type: "customer.subscription.updated",
+    request: { id: `req_${alnum()}`, idempotency_key: randomUUID() },
+    data: {
+      object: {
+        ...stripeFixtures.subscription,
+        id: subscriptionId,
+        customer: customerId,
+        status: "active",
+        items: items(2),
+      },
+      previous_attributes: { items: items(1) },
+    },
+  };
+  return { event, subscriptionId, customerId, payload: JSON.stringify(event, null, 2) };
 }
 
 /** Exactly as Stripe (and the emulator) sign: `t=<unix>,v1=<hex hmac_sha256(secret, "t.body")>`. */
@@ -160,6 +213,24 @@ describe("POST /webhooks/stripe", () => {
       /gateway_webhook_unknown_event_types_total\{type="radar.early_fraud_warning.created"[^}]*\} 1/,
     );
     expect(await topicMessageCount(gw.client, gw.topics.stripeEvents)).toBe(before);
+  });
+
+  it("accepts and publishes a signed event of a 20-item subscription whose items changed (over the order body's 1,000 fields)", async () => {
+    const { event, subscriptionId, customerId, payload } = largeSubscriptionEvent(20);
+    // Over every order limit a verified event used to be held to: fields, not bytes.
+    expect(payload.match(/":/g)?.length).toBeGreaterThan(2_000);
+    expect(Buffer.byteLength(payload)).toBeLessThan(256 * 1024);
+    const response = await deliver(payload, handSigned(payload, webhookSecrets.current));
+    expect(response.statusCode, response.body).toBe(200);
+    expect(response.json()).toEqual({ received: true, id: event.id, published: true });
+    const message = await events.find((m) => m.envelope.id === event.id);
+    expect(message.key).toBe(customerId);
+    expect(message.envelope).toMatchObject({
+      data: { related: { subscriptionId, customerId }, event: { id: event.id } },
+    });
+    const published = (message.envelope.data as { event: typeof event }).event.data;
+    expect(published.object.items.data).toHaveLength(20);
+    expect(published.previous_attributes.items.data).toHaveLength(20);
   });
 
   it("refuses a signed event carrying a string Postgres cannot store, naming the field", async () => {

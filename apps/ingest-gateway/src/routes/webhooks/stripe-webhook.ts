@@ -14,7 +14,7 @@ import Stripe from "stripe";
 import { z } from "zod";
 import type { RouteDeps } from "../../deps.ts";
 import { errorResponses, HttpError } from "../../http-errors.ts";
-import { refuseUnstorable } from "../../plugins/input-limits.ts";
+import { refuseUnstorable, verifiedStripeEventLimits } from "../../plugins/input-limits.ts";
 import { bodyCheckedByHandler } from "../body-checked-by-handler.ts";
 
 /** Stripe's default tolerance: a signature older (or, here, newer) than 5 minutes is refused. */
@@ -168,7 +168,8 @@ export const stripeWebhookRoute: FastifyPluginAsyncZod<{ deps: RouteDeps }> = as
       const header = request.headers["stripe-signature"];
       const verified = verify(raw, typeof header === "string" ? header : undefined, secrets);
       if (!verified.ok) throw refuse(verified.reason, request.log);
-      refuseUnstorable(verified.event, deps.inputLimits);
+      // Stripe's objects, not a client's order: refused only for what the bridge cannot store.
+      refuseUnstorable(verified.event, verifiedStripeEventLimits);
       let data: StripeEventReceivedV1;
       try {
         data = stripeEventReceivedData(verified.event as StripeEventLike);
