@@ -158,6 +158,33 @@ describe("subscriptions: updates and cancellation", () => {
     expect(again.statusCode).toBe(400);
   });
 
+  it("an incomplete subscription takes only metadata (OpenAPI subscription.status); cancel still works", async () => {
+    const { customer, price } = await billingSetup(stripe);
+    const sub = await stripe.subscriptions.create({
+      customer: customer.id,
+      items: [{ price: price.id }],
+      payment_behavior: "default_incomplete",
+    });
+    expect(sub.status).toBe("incomplete");
+    const pm = await stripe.paymentMethods.attach("pm_card_visa", { customer: customer.id });
+    const end = sub.items.data[0]!.current_period_end;
+    for (const params of [
+      { cancel_at: end + 86_400, proration_behavior: "none" as const, metadata: { a: "1" } },
+      { cancel_at_period_end: true },
+      { default_payment_method: pm.id },
+    ]) {
+      const refused = await stripe.subscriptions.update(sub.id, params).catch((e) => e);
+      expect(refused).toBeInstanceOf(Stripe.errors.StripeInvalidRequestError);
+      expect(refused.statusCode).toBe(400);
+      expect(refused.param).toBe(Object.keys(params)[0]);
+    }
+    const unchanged = await stripe.subscriptions.retrieve(sub.id);
+    expect(unchanged).toMatchObject({ cancel_at: null, default_payment_method: null, metadata: {} });
+    const tagged = await stripe.subscriptions.update(sub.id, { metadata: { a: "1" } });
+    expect(tagged.metadata).toEqual({ a: "1" });
+    expect((await stripe.subscriptions.cancel(sub.id)).status).toBe("canceled");
+  });
+
   it("refuses billing_cycle_anchor as a string since 2026-09-30", async () => {
     const { customer, price } = await billingSetup(stripe, { card: "pm_card_visa" });
     const sub = await stripe.subscriptions.create({ customer: customer.id, items: [{ price: price.id }] });

@@ -108,6 +108,7 @@ export function updateSubscription(call: Call): Subscription {
       );
     }
   }
+  refuseUpdateOfIncomplete(sub, b);
   if ("trial_end" in b || "trial_from_plan" in b) {
     throw invalid(
       "Changing a trial on an existing subscription is not supported by the emulator.",
@@ -255,6 +256,24 @@ export function updateSubscription(call: Call): Subscription {
     }
   }
   return sub;
+}
+
+/**
+ * OpenAPI components.schemas.subscription.properties.status: "A subscription in this status
+ * [incomplete] can only have metadata and default_source updated" (it leaves `incomplete` when its
+ * first invoice is paid, or ends as `incomplete_expired`). Stripe does not publish the message or a
+ * code for the refusal: a 400 invalid_request_error naming the first parameter it refuses.
+ */
+const INCOMPLETE_UPDATABLE = ["metadata", "default_source", "expand"];
+function refuseUpdateOfIncomplete(sub: Subscription, b: UpdateParams): void {
+  if (sub.status !== "incomplete") return;
+  const refused = Object.keys(b).find((k) => !INCOMPLETE_UPDATABLE.includes(k));
+  if (refused) {
+    throw invalid(
+      `Subscription \`${sub.id}\` is \`incomplete\`: until its first invoice is paid it can only have \`metadata\` and \`default_source\` updated, not \`${refused}\`.`,
+      refused,
+    );
+  }
 }
 
 /**
