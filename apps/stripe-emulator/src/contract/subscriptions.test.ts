@@ -313,6 +313,28 @@ describe("invoices", () => {
     expect(subscriptionIdOf(filtered.data[0]!)).toBe(sub.id);
   });
 
+  it("pay refuses a payment_method that is unknown or not the invoice customer's, charging nothing", async () => {
+    const { customer, price } = await billingSetup(stripe);
+    const sub = await stripe.subscriptions.create({
+      customer: customer.id,
+      items: [{ price: price.id }],
+      payment_behavior: "default_incomplete",
+    });
+    const invoiceId = sub.latest_invoice as string;
+    const unknown = await stripe.invoices.pay(invoiceId, { payment_method: "pm_nope" }).catch((e) => e);
+    expect(unknown).toMatchObject({ statusCode: 404, code: "resource_missing", param: "payment_method" });
+    const other = await stripe.customers.create({ email: "other@example.com" });
+    const theirs = await stripe.paymentMethods.attach("pm_card_visa", { customer: other.id });
+    for (const pm of [theirs.id, "pm_card_visa"]) {
+      const refused = await stripe.invoices.pay(invoiceId, { payment_method: pm }).catch((e) => e);
+      expect(refused).toBeInstanceOf(Stripe.errors.StripeInvalidRequestError);
+      expect(refused).toMatchObject({ statusCode: 400, param: "payment_method" });
+    }
+    const invoice = await stripe.invoices.retrieve(invoiceId);
+    expect(invoice).toMatchObject({ status: "open", amount_paid: 0, attempt_count: 0 });
+    expect((await stripe.paymentIntents.list({ customer: other.id })).data).toEqual([]);
+  });
+
   it("attach_payment with a succeeded PaymentIntent pays the invoice", async () => {
     const { customer, price } = await billingSetup(stripe);
     const sub = await stripe.subscriptions.create({
