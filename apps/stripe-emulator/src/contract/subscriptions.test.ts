@@ -114,6 +114,50 @@ describe("subscriptions: creation", () => {
     expect((await stripe.subscriptions.list({ customer: customer.id, status: "all" })).data).toHaveLength(0);
   });
 
+  it('at most 20 items and 20 add_invoice_items (OpenAPI: "A list of up to 20 subscription items")', async () => {
+    const { customer, price, product } = await billingSetup(stripe, { card: "pm_card_visa" });
+    const fee = await stripe.prices.create({ product: product.id, currency: "usd", unit_amount: 100 });
+    const many = <T>(item: T) => Array.from({ length: 21 }, () => item);
+    const refusals = [
+      [
+        () => stripe.subscriptions.create({ customer: customer.id, items: many({ price: price.id }) }),
+        "items",
+      ],
+      [
+        () =>
+          stripe.subscriptions.create({
+            customer: customer.id,
+            items: [{ price: price.id }],
+            add_invoice_items: many({ price: fee.id }),
+          }),
+        "add_invoice_items",
+      ],
+      [
+        () =>
+          stripe.invoices.createPreview({
+            customer: customer.id,
+            subscription_details: { items: many({ price: price.id }) },
+          }),
+        "subscription_details[items]",
+      ],
+    ] as const;
+    for (const [request, param] of refusals) {
+      const refused = await request().catch((e) => e);
+      expect(refused).toBeInstanceOf(Stripe.errors.StripeInvalidRequestError);
+      expect(refused.param).toBe(param);
+    }
+    expect((await stripe.subscriptions.list({ customer: customer.id })).data).toHaveLength(0);
+
+    const sub = await stripe.subscriptions.create({ customer: customer.id, items: [{ price: price.id }] });
+    for (const [params, param] of [
+      [{ items: many({ price: price.id }) }, "items"],
+      [{ add_invoice_items: many({ price: fee.id }) }, "add_invoice_items"],
+    ] as const) {
+      const refused = await stripe.subscriptions.update(sub.id, params).catch((e) => e);
+      expect(refused).toMatchObject({ statusCode: 400, param });
+    }
+  });
+
   it("lists subscriptions by customer, status and price", async () => {
     const { customer, price } = await billingSetup(stripe, { card: "pm_card_visa" });
     const a = await stripe.subscriptions.create({ customer: customer.id, items: [{ price: price.id }] });

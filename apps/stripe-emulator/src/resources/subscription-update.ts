@@ -6,12 +6,13 @@ import { collectAutomatically, invoiceSubscription } from "../billing/renewal.ts
 import { type Call, paramsOf } from "../context.ts";
 import { nowFor } from "../events/events.ts";
 import { invalid } from "../http/errors.ts";
-import { arr, bool, int, mergeMetadata, nullableStr, oneOf } from "../http/params.ts";
+import { arr, atMost, bool, int, mergeMetadata, nullableStr, oneOf } from "../http/params.ts";
 import type { Stored } from "../state.ts";
 import { type Form, idOf } from "../types.ts";
 import { precheckPayment, requireAttachedMethod, wouldFailToCollect } from "./subscription-collection.ts";
 import {
   getSubscription,
+  MAX_ITEMS,
   mergeCancellationDetails,
   PAYMENT_BEHAVIORS,
   planItemsUpdate,
@@ -109,6 +110,13 @@ export function updateSubscription(call: Call): Subscription {
     }
   }
   refuseUpdateOfIncomplete(sub, b);
+  if (b.add_invoice_items !== undefined) {
+    // OpenAPI POST /v1/subscriptions/{subscription_exposed_id} `add_invoice_items`: "You may pass
+    // up to 20 items". Within that, refused rather than ignored: the emulator bills no one-off
+    // items on an update.
+    atMost(arr(b.add_invoice_items), MAX_ITEMS, "add_invoice_items");
+    throw invalid("The emulator does not model `add_invoice_items` on an update.", "add_invoice_items");
+  }
   if ("trial_end" in b || "trial_from_plan" in b) {
     throw invalid(
       "Changing a trial on an existing subscription is not supported by the emulator.",
