@@ -216,7 +216,7 @@ export function updateSubscription(call: Call): Subscription {
     if (pendingOnly) {
       sub.pending_update = {
         billing_cycle_anchor: plan.resetAnchor ? plan.now : null,
-        expires_at: plan.now + 23 * 3600,
+        expires_at: pendingUpdateExpiry(sub, plan.now, currentEnd),
         subscription_items: plan.changes
           .filter((c) => !c.deleted)
           .map((c) => ({
@@ -282,6 +282,16 @@ function refuseUpdateOfIncomplete(sub: Subscription, b: UpdateParams): void {
       refused,
     );
   }
+}
+
+/**
+ * docs.stripe.com/billing/subscriptions/pending-updates-reference#expiration: a pending update
+ * expires at the trial end or the end of the current period, whichever comes first, and at
+ * most 23 hours after it was made.
+ */
+function pendingUpdateExpiry(sub: Subscription, now: number, currentPeriodEnd: number): number {
+  const trialEnd = sub.status === "trialing" && sub.trial_end ? sub.trial_end : Number.POSITIVE_INFINITY;
+  return Math.min(now + 23 * 3600, currentPeriodEnd, trialEnd);
 }
 
 /**
