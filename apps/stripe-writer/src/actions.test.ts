@@ -2,7 +2,15 @@ import { messageTypes, stripeEventReceivedData } from "@bridge/domain";
 import { freshDatabase, kafkaBrokers } from "@bridge/testkit";
 import type Stripe from "stripe";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Harness, hex, newSubscriptionId, offers, poll, startHarness } from "../test/harness.ts";
+import {
+  type Harness,
+  hex,
+  newOrder,
+  newSubscriptionId,
+  offers,
+  poll,
+  startHarness,
+} from "../test/harness.ts";
 
 let h: Harness;
 
@@ -20,6 +28,30 @@ async function apply(order: Record<string, unknown>) {
   const { orderId } = await h.publishOrder({ source: "shop", ...order });
   return { orderId, outcome: await h.waitForOutcome(orderId) };
 }
+
+/**
+ * A new order placed without payment details: its subscription stays `incomplete` while the shop
+ * has not confirmed the first invoice (decision 018); linked as the sync would link it.
+ */
+async function incompleteSubscription() {
+  const { orderId } = await h.publishOrder(newOrder({ email: email() }));
+  const outcome = await h.waitForOutcome(orderId);
+  expect(outcome.status).toBe("requires_action");
+  await h.linkSubscription(outcome, offers.digitalMonthly);
+  const sub = await h.stripe.subscriptions.retrieve(outcome.stripe.subscriptionId!);
+  expect(sub.status).toBe("incomplete");
+  return { outcome, sub };
+}
+
+describe("orders for an incomplete subscription (Stripe lets only its metadata change)", () => {
+  it("cancel_subscription fails by name with nothing changed in Stripe", async () => {
+    const { outcome: created, sub } = await incompleteSubscription();
+    const cancel = await apply({ order_type: "cancel_subscription", subscriptionId: created.subscriptionId });
+    expect(cancel.outcome).toMatchObject({ status: "failed", error: { code: "subscription_incomplete" } });
+    const after = await h.stripe.subscriptions.retrieve(sub.id);
+    expect(after).toMatchObject({ status: "incomplete", cancel_at: null, cancel_at_period_end: false });
+  });
+});
 
 describe("cancel_subscription", () => {
   it("cancels at the end of the current period; a past cancelDate means the same", async () => {
@@ -332,7 +364,12 @@ describe("change_payment", () => {
     expect(outcome).toMatchObject({ status: "applied", action: "payment_method_updated" });
     expect(outcome.stripe.invoiceId).toBe(sub.latest_invoice);
     expect((await h.stripe.invoices.retrieve(outcome.stripe.invoiceId!)).status).toBe("paid");
-    expect((await h.stripe.subscriptions.retrieve(sub.id)).status).toBe("active");
+    // Incomplete until paid, the subscription takes its new default only then (Stripe refuses it before).
+    const after = await h.stripe.subscriptions.retrieve(sub.id);
+    expect(after.status).toBe("active");
+    expect(after.default_payment_method).toEqual(expect.stringMatching(/^pm_/));
+    const customerAfter = (await h.stripe.customers.retrieve(customer.id)) as Stripe.Customer;
+    expect(after.default_payment_method).toBe(customerAfter.invoice_settings.default_payment_method);
   });
 
   it("with a confirmed PaymentMethod: default on customer and subscription at once", async () => {

@@ -13,6 +13,8 @@ import {
 } from "./context.ts";
 import type { OrderRef } from "./outcomes.ts";
 import { loadOrderSteps } from "./steps.ts";
+import { setDeferredSubscriptionDefault } from "./subscription-default.ts";
+import { moveRecordedTermEnd } from "./term-end.ts";
 
 /**
  * Orders that wait for the customer (decision 018): a first payment or a past-due invoice whose
@@ -187,6 +189,13 @@ export async function completeAwaitedPayment(
     const now = awaitedPaymentVerdict({ invoice, subscriptionStatus: subscription?.status ?? null, intent });
     if (!now) return null;
     verdict = await ctx.step<PaymentVerdict>(verdictStep, async () => now);
+  }
+  // A new order's fixed term is moved to Stripe's anchor only now: until its first invoice was
+  // paid the subscription was `incomplete`, which Stripe does not let change (term-end.ts).
+  if (verdict.paid && awaited.action === "subscription_created") await moveRecordedTermEnd(ctx);
+  // Likewise a change_payment's new default for a subscription that was incomplete.
+  if (verdict.paid && awaited.action === "payment_method_updated" && awaited.stripe.subscriptionId) {
+    await setDeferredSubscriptionDefault(ctx, awaited.stripe.subscriptionId, prefix);
   }
   const order: OrderRef = {
     orderId: found.orderId,

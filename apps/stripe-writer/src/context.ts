@@ -174,3 +174,22 @@ export async function linkedSubscription(ctx: ActionContext): Promise<LinkedSubs
     stripeSubscriptionId: sub.stripeSubscriptionId,
   };
 }
+
+/**
+ * Stripe lets an `incomplete` subscription (its first invoice not paid yet) have "only metadata
+ * and default_source updated" (OpenAPI components.schemas.subscription.properties.status): an
+ * order that would change more fails by name before any write, `subscription_incomplete`. The
+ * shop finishes the first payment (decision 018), or the subscription expires after 23 hours.
+ */
+export function refuseIncomplete(
+  subscription: Pick<Stripe.Subscription, "id" | "status">,
+  ids: StripeIds,
+  change: string,
+): void {
+  if (subscription.status !== "incomplete") return;
+  throw new OrderFailure(
+    "subscription_incomplete",
+    `subscription ${subscription.id} is incomplete (its first invoice is not paid): Stripe does not let ${change} change until it is paid`,
+    { stripe: ids },
+  );
+}

@@ -1,4 +1,5 @@
 import { readFile } from "node:fs/promises";
+import { messageTypes, stripeEventReceivedData } from "@bridge/domain";
 import { completedSteps, loadCatalog, recordStep } from "@bridge/store";
 import { advanceClock, freshDatabase, kafkaBrokers } from "@bridge/testkit";
 import type Stripe from "stripe";
@@ -10,6 +11,7 @@ import {
   newOrderId,
   newSubscriptionId,
   offers,
+  poll,
   startHarness,
 } from "../test/harness.ts";
 
@@ -346,6 +348,56 @@ describe("new order: a fixed term", () => {
     expect(ended.status).toBe("canceled");
     expect(ended.ended_at).toBe(termEndUnix);
     expect((await invoicesOf(sub.id)).map((i) => i.amount_due)).toEqual([999, 999, 999]);
+  });
+  it("an order that waits for its customer: the term end moves to Stripe's anchor once the first invoice is paid", async () => {
+    // Stripe lets an incomplete subscription change only its metadata (OpenAPI subscription.status):
+    // the move waits for the payment the shop confirms (decision 018).
+    const first = `waits.planned.${hex(8)}@example.com`;
+    const clock = await customerOnClock(first);
+    const earlier = await place(first, {}, plan.fixedTerm);
+    const recorded = (await completedSteps(h.store.db, earlier.orderId)).get("plan") as { cancelAt: number };
+    const email = `waits.${hex(8)}@example.com`;
+    await h.stripe.customers.create({ email, test_clock: clock.id });
+    const anchor = START + 2 * DAY;
+    await advance(clock.id, anchor);
+    const orderId = newOrderId();
+    await recordStep(h.store.db, orderId, "plan", recorded);
+    await h.publishOrder(newOrder({ email, offerId: plan.fixedTerm }), { orderId });
+    const waiting = await h.waitForOutcome(orderId);
+    expect(waiting).toMatchObject({ status: "requires_action", action: "payment_pending" });
+    const sub = await h.stripe.subscriptions.retrieve(waiting.stripe.subscriptionId!);
+    expect(sub).toMatchObject({ status: "incomplete", billing_cycle_anchor: anchor });
+    expect(sub.cancel_at).toBe(recorded.cancelAt); // as created: not movable yet
+
+    // The shop confirms the first invoice; Stripe's invoice.paid reaches the writer.
+    const secret = waiting.clientSecret!.value;
+    await h.stripe.paymentIntents.confirm(secret.split("_secret_")[0]!, { payment_method: "pm_card_visa" });
+    const event = await poll(async () =>
+      (await h.stripe.events.list({ type: "invoice.paid", limit: 20 })).data.find(
+        (e) => (e.data.object as Stripe.Invoice).id === waiting.stripe.invoiceId,
+      ),
+    );
+    await h.publishEnvelope(
+      orderId,
+      {
+        id: `stripe:${event.id}`,
+        type: messageTypes.stripeEventReceived,
+        version: 1,
+        occurredAt: new Date().toISOString(),
+        source: "ingest-gateway",
+        correlationId: event.id,
+        data: stripeEventReceivedData(event as never),
+      },
+      h.topics.stripeEvents,
+    );
+    const paid = await h.waitForOutcome(orderId, { id: `${orderId}:payment:outcome` });
+    expect(paid).toMatchObject({ status: "applied", action: "subscription_created" });
+    const termEnd = new Date(anchor * 1000);
+    termEnd.setUTCMonth(termEnd.getUTCMonth() + 3);
+    const after = await h.stripe.subscriptions.retrieve(sub.id);
+    expect(after.status).toBe("active");
+    expect(after.cancel_at).toBe(Math.floor(termEnd.getTime() / 1000));
+    expect(after.metadata.limio_term_end).toBe(String(after.cancel_at));
   });
 });
 

@@ -172,6 +172,25 @@ describe("prorations (Stripe's per-second formula)", () => {
     expect(applied.pending_update).toBeNull();
   });
 
+  it("a pending update made less than 23 hours before the period ends expires at the period end", async () => {
+    // docs.stripe.com/billing/subscriptions/pending-updates-reference#expiration: the trial end
+    // or the current period end, whichever comes first, at most 23 hours later.
+    const { sub, item, premium, customer, clock } = await upgradeSetup();
+    const lateAt = PERIOD_END - 2 * 3600;
+    await advanceClock(stripe, clock!.id, lateAt);
+    const failing = await stripe.paymentMethods.attach("pm_card_chargeCustomerFail", {
+      customer: customer.id,
+    });
+    await stripe.customers.update(customer.id, { invoice_settings: { default_payment_method: failing.id } });
+    const updated = await stripe.subscriptions.update(sub.id, {
+      items: [{ id: item.id, price: premium.id }],
+      proration_behavior: "always_invoice",
+      payment_behavior: "pending_if_incomplete",
+    });
+    expect(updated.items.data[0]!.current_period_end).toBe(PERIOD_END);
+    expect(updated.pending_update?.expires_at).toBe(PERIOD_END);
+  });
+
   it("pending_if_incomplete accepts only the pending updates reference's attributes (no metadata, no item deletion)", async () => {
     // docs.stripe.com/billing/subscriptions/pending-updates-reference, "Supported attributes".
     const { sub, item, premium, price } = await upgradeSetup();

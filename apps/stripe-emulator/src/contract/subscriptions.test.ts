@@ -114,6 +114,50 @@ describe("subscriptions: creation", () => {
     expect((await stripe.subscriptions.list({ customer: customer.id, status: "all" })).data).toHaveLength(0);
   });
 
+  it('at most 20 items and 20 add_invoice_items (OpenAPI: "A list of up to 20 subscription items")', async () => {
+    const { customer, price, product } = await billingSetup(stripe, { card: "pm_card_visa" });
+    const fee = await stripe.prices.create({ product: product.id, currency: "usd", unit_amount: 100 });
+    const many = <T>(item: T) => Array.from({ length: 21 }, () => item);
+    const refusals = [
+      [
+        () => stripe.subscriptions.create({ customer: customer.id, items: many({ price: price.id }) }),
+        "items",
+      ],
+      [
+        () =>
+          stripe.subscriptions.create({
+            customer: customer.id,
+            items: [{ price: price.id }],
+            add_invoice_items: many({ price: fee.id }),
+          }),
+        "add_invoice_items",
+      ],
+      [
+        () =>
+          stripe.invoices.createPreview({
+            customer: customer.id,
+            subscription_details: { items: many({ price: price.id }) },
+          }),
+        "subscription_details[items]",
+      ],
+    ] as const;
+    for (const [request, param] of refusals) {
+      const refused = await request().catch((e) => e);
+      expect(refused).toBeInstanceOf(Stripe.errors.StripeInvalidRequestError);
+      expect(refused.param).toBe(param);
+    }
+    expect((await stripe.subscriptions.list({ customer: customer.id })).data).toHaveLength(0);
+
+    const sub = await stripe.subscriptions.create({ customer: customer.id, items: [{ price: price.id }] });
+    for (const [params, param] of [
+      [{ items: many({ price: price.id }) }, "items"],
+      [{ add_invoice_items: many({ price: fee.id }) }, "add_invoice_items"],
+    ] as const) {
+      const refused = await stripe.subscriptions.update(sub.id, params).catch((e) => e);
+      expect(refused).toMatchObject({ statusCode: 400, param });
+    }
+  });
+
   it("lists subscriptions by customer, status and price", async () => {
     const { customer, price } = await billingSetup(stripe, { card: "pm_card_visa" });
     const a = await stripe.subscriptions.create({ customer: customer.id, items: [{ price: price.id }] });
@@ -156,6 +200,33 @@ describe("subscriptions: updates and cancellation", () => {
       .update(sub.id, { default_payment_method: other.id })
       .catch((e) => e);
     expect(again.statusCode).toBe(400);
+  });
+
+  it("an incomplete subscription takes only metadata (OpenAPI subscription.status); cancel still works", async () => {
+    const { customer, price } = await billingSetup(stripe);
+    const sub = await stripe.subscriptions.create({
+      customer: customer.id,
+      items: [{ price: price.id }],
+      payment_behavior: "default_incomplete",
+    });
+    expect(sub.status).toBe("incomplete");
+    const pm = await stripe.paymentMethods.attach("pm_card_visa", { customer: customer.id });
+    const end = sub.items.data[0]!.current_period_end;
+    for (const params of [
+      { cancel_at: end + 86_400, proration_behavior: "none" as const, metadata: { a: "1" } },
+      { cancel_at_period_end: true },
+      { default_payment_method: pm.id },
+    ]) {
+      const refused = await stripe.subscriptions.update(sub.id, params).catch((e) => e);
+      expect(refused).toBeInstanceOf(Stripe.errors.StripeInvalidRequestError);
+      expect(refused.statusCode).toBe(400);
+      expect(refused.param).toBe(Object.keys(params)[0]);
+    }
+    const unchanged = await stripe.subscriptions.retrieve(sub.id);
+    expect(unchanged).toMatchObject({ cancel_at: null, default_payment_method: null, metadata: {} });
+    const tagged = await stripe.subscriptions.update(sub.id, { metadata: { a: "1" } });
+    expect(tagged.metadata).toEqual({ a: "1" });
+    expect((await stripe.subscriptions.cancel(sub.id)).status).toBe("canceled");
   });
 
   it("refuses billing_cycle_anchor as a string since 2026-09-30", async () => {
@@ -284,6 +355,28 @@ describe("invoices", () => {
     });
     expect(filtered.data.map((i) => i.id)).toEqual([invoiceId]);
     expect(subscriptionIdOf(filtered.data[0]!)).toBe(sub.id);
+  });
+
+  it("pay refuses a payment_method that is unknown or not the invoice customer's, charging nothing", async () => {
+    const { customer, price } = await billingSetup(stripe);
+    const sub = await stripe.subscriptions.create({
+      customer: customer.id,
+      items: [{ price: price.id }],
+      payment_behavior: "default_incomplete",
+    });
+    const invoiceId = sub.latest_invoice as string;
+    const unknown = await stripe.invoices.pay(invoiceId, { payment_method: "pm_nope" }).catch((e) => e);
+    expect(unknown).toMatchObject({ statusCode: 404, code: "resource_missing", param: "payment_method" });
+    const other = await stripe.customers.create({ email: "other@example.com" });
+    const theirs = await stripe.paymentMethods.attach("pm_card_visa", { customer: other.id });
+    for (const pm of [theirs.id, "pm_card_visa"]) {
+      const refused = await stripe.invoices.pay(invoiceId, { payment_method: pm }).catch((e) => e);
+      expect(refused).toBeInstanceOf(Stripe.errors.StripeInvalidRequestError);
+      expect(refused).toMatchObject({ statusCode: 400, param: "payment_method" });
+    }
+    const invoice = await stripe.invoices.retrieve(invoiceId);
+    expect(invoice).toMatchObject({ status: "open", amount_paid: 0, attempt_count: 0 });
+    expect((await stripe.paymentIntents.list({ customer: other.id })).data).toEqual([]);
   });
 
   it("attach_payment with a succeeded PaymentIntent pays the invoice", async () => {

@@ -127,3 +127,27 @@ describe("customers.list({ email })", () => {
     ]);
   });
 });
+
+// maxLength in POST /v1/customers and /v1/customers/{customer} of Stripe's OpenAPI description.
+describe("customer string lengths", () => {
+  it("refuses a phone over 20, a name over 256 and an email over 512 characters, on create and update", async () => {
+    const fields = { phone: 20, name: 256, email: 512 } as const;
+    const customer = await t.stripe.customers.create({ phone: "+44 20 7946 0000" });
+    for (const [field, max] of Object.entries(fields)) {
+      const tooLong = field === "email" ? `${"a".repeat(max - 11)}@example.com` : "1".repeat(max + 1);
+      expect(tooLong.length).toBe(max + 1);
+      const created = await t.stripe.customers.create({ [field]: tooLong }).catch((e) => e);
+      expect(created).toBeInstanceOf(Stripe.errors.StripeInvalidRequestError);
+      expect(created).toMatchObject({ statusCode: 400, param: field });
+      const updated = await t.stripe.customers.update(customer.id, { [field]: tooLong }).catch((e) => e);
+      expect(updated).toMatchObject({ statusCode: 400, param: field });
+      // At the limit it is taken.
+      const fits = tooLong.slice(1);
+      const taken = await t.stripe.customers.update(customer.id, { [field]: fits });
+      expect(taken[field as keyof typeof fields]).toBe(fits);
+    }
+    expect((await t.stripe.customers.retrieve(customer.id)) as Stripe.Customer).toMatchObject({
+      phone: "1".repeat(20),
+    });
+  });
+});

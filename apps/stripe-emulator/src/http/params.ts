@@ -84,3 +84,14 @@ export function metadata(incoming: unknown): Record<string, string> {
 export function nullableStr(value: unknown, param: string): string | null | undefined {
   return value === "" ? null : str(value, param);
 }
+
+/**
+ * A list parameter with at most `max` entries, as Stripe's OpenAPI description states for it
+ * (e.g. a subscription's `items`: "A list of up to 20 subscription items"); the caller cites it.
+ */
+export function atMost<T>(list: T[], max: number, param: string): T[] {
+  if (list.length > max) {
+    throw invalid(`Invalid array: \`${param}\` can have at most ${max} entries, got ${list.length}.`, param);
+  }
+  return list;
+}

@@ -64,11 +64,27 @@ function applyInvoiceSettings(call: Call, customer: Stored<"customer">, value: u
 }
 
 const UPDATABLE = ["email", "name", "phone", "description"] as const;
+
+/**
+ * maxLength of POST /v1/customers and /v1/customers/{customer} in Stripe's OpenAPI description
+ * (phone 20, name 256, email 512, description 5000); refused before anything is written, with
+ * the message Stripe gives a coupon's long name (coupons.ts).
+ */
+const MAX_LENGTHS = { phone: 20, name: 256, email: 512, description: 5000 } as const;
+function checkLengths(b: Record<string, unknown>): void {
+  for (const [key, max] of Object.entries(MAX_LENGTHS)) {
+    const value = b[key];
+    if (typeof value === "string" && value.length > max) {
+      throw invalid(`Invalid ${key}: must be at most ${max} characters long.`, key);
+    }
+  }
+}
 const TAX_EXEMPT = ["exempt", "none", "reverse"] as const;
 
 function create(call: Call): Stored<"customer"> {
   const { state } = call.emu;
   const b = paramsOf<Stripe.CustomerCreateParams>(call);
+  checkLengths(b);
   const clockId = str(b.test_clock, "test_clock") ?? null;
   if (clockId && !state.get("test_helpers.test_clock", clockId))
     throw noSuch("test_clock", clockId, "test_clock");
@@ -130,6 +146,7 @@ function update(call: Call): Stored<"customer"> {
   const customer = getCustomer(call, call.params.id!);
   const before = call.emu.state.render(customer);
   const b = paramsOf<Stripe.CustomerUpdateParams>(call);
+  checkLengths(b);
   for (const key of UPDATABLE) if (key in b) customer[key] = nullableStr(b[key], key) ?? null;
   if ("address" in b) customer.address = address(b.address);
   if ("shipping" in b) customer.shipping = shipping(b.shipping);

@@ -22,6 +22,7 @@ import { bool, mergeMetadata, metadata, nullableStr, requireStr, str } from "../
 import type { Stored } from "../state.ts";
 import type { Form } from "../types.ts";
 import { getCustomer } from "./customers.ts";
+import { getPaymentMethod } from "./payment_methods.ts";
 import { oneOffLines, trialEndOf } from "./subscription-create.ts";
 import { getSubscription, newSubscriptionItems, planItemsUpdate } from "./subscription-plan.ts";
 
@@ -326,6 +327,26 @@ function attachPayment(call: Call): Stored<"invoice"> {
   return invoice;
 }
 
+/**
+ * OpenAPI POST /v1/invoices/{invoice}/pay, `payment_method`: "must be the ID of a PaymentMethod
+ * belonging to the customer associated with the invoice being paid". An unknown id is Stripe's
+ * 404 `resource_missing`; a method of another customer (or of none, as a `pm_card_…` test id
+ * resolves to) a 400 on `payment_method`, before any payment is attempted.
+ */
+function requireInvoiceCustomersMethod(
+  call: Call,
+  invoice: Stored<"invoice">,
+  paymentMethodId: string,
+): void {
+  const pm = getPaymentMethod(call, paymentMethodId, "payment_method");
+  if (pm.customer !== invoice.customer) {
+    throw invalid(
+      `The PaymentMethod \`${paymentMethodId}\` does not belong to the Customer \`${invoice.customer}\` of this invoice. The payment method must be attached to the customer.`,
+      "payment_method",
+    );
+  }
+}
+
 export const invoiceRoutes: Route[] = [
   { method: "POST", path: "/v1/invoices/create_preview", handler: preview },
   {
@@ -401,7 +422,9 @@ export const invoiceRoutes: Route[] = [
         markInvoicePaid(call.emu, invoice, call.request);
         return invoice;
       }
-      payInvoiceOrThrow(call.emu, invoice, call.request, str(b.payment_method, "payment_method"));
+      const paymentMethod = str(b.payment_method, "payment_method");
+      if (paymentMethod) requireInvoiceCustomersMethod(call, invoice, paymentMethod);
+      payInvoiceOrThrow(call.emu, invoice, call.request, paymentMethod);
       return invoice;
     },
   },

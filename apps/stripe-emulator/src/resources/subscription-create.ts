@@ -20,7 +20,7 @@ import { type Interval, nextBoundary } from "../billing/time.ts";
 import { type Call, paramsOf } from "../context.ts";
 import { nowFor } from "../events/events.ts";
 import { invalid } from "../http/errors.ts";
-import { arr, bool, int, metadata, nullableStr, oneOf, requireStr, str } from "../http/params.ts";
+import { arr, atMost, bool, int, metadata, nullableStr, oneOf, requireStr, str } from "../http/params.ts";
 import type { Stored } from "../state.ts";
 import type { Form } from "../types.ts";
 import { getCustomer } from "./customers.ts";
@@ -31,7 +31,7 @@ import {
   precheckPayment,
   requireAttachedMethod,
 } from "./subscription-collection.ts";
-import { newSubscriptionItems, PAYMENT_BEHAVIORS, productName } from "./subscription-plan.ts";
+import { MAX_ITEMS, newSubscriptionItems, PAYMENT_BEHAVIORS, productName } from "./subscription-plan.ts";
 
 /** `POST /v1/subscriptions` (also used when a subscription schedule starts). */
 export function createSubscription(call: Call): Stored<"subscription"> {
@@ -259,7 +259,10 @@ export function oneOffLines(
   now: number,
   name = "add_invoice_items",
 ): LineInput[] {
-  return arr(raw).map((item, i) => {
+  // OpenAPI POST /v1/subscriptions(/{id}) `add_invoice_items`: "You may pass up to 20 items";
+  // POST /v1/invoices/create_preview `invoice_items`: "(up to 250)".
+  const max = name === "add_invoice_items" ? MAX_ITEMS : 250;
+  return atMost(arr(raw), max, name).map((item, i) => {
     const param = `${name}[${i}]`;
     // Anything else (per-item discounts, periods, tax rates, raw amounts) would change what is
     // billed in ways the emulator does not model: refused by name rather than ignored.

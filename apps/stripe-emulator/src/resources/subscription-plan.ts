@@ -7,10 +7,13 @@ import { formatDate, type Interval, nextBoundary } from "../billing/time.ts";
 import type { Call, Emulator } from "../context.ts";
 import { nowFor } from "../events/events.ts";
 import { invalid, noSuch } from "../http/errors.ts";
-import { arr, bool, int, mergeMetadata, metadata, oneOf } from "../http/params.ts";
+import { arr, atMost, bool, int, mergeMetadata, metadata, oneOf } from "../http/params.ts";
 import type { Stored } from "../state.ts";
 import { type Form, type ItemPrice, isJsonObject, type StoredItemUpdate } from "../types.ts";
 import { createPrice, getPrice, recurringOf } from "./prices.ts";
+
+/** Stripe's limit on a subscription's `items` and `add_invoice_items` (OpenAPI, cited where checked). */
+export const MAX_ITEMS = 20;
 
 /** Finding a subscription and planning an item change with its prorations (also used by create_preview). */
 export const PAYMENT_BEHAVIORS = [
@@ -76,7 +79,9 @@ export function newSubscriptionItems(
   raw: readonly ItemParams[] | "" | undefined,
   list: string,
 ): NewSubscriptionItems {
-  const rawItems = arr(raw);
+  // OpenAPI POST /v1/subscriptions `items` and POST /v1/invoices/create_preview
+  // `subscription_details[items]` (spec3.beta.sdk.json): "A list of up to 20 subscription items".
+  const rawItems = atMost(arr(raw), MAX_ITEMS, list);
   if (rawItems.length === 0) throw invalid(`Missing required param: ${list}.`, list, "parameter_missing");
   const items = rawItems.map((item, i) => {
     const price = resolveItemPrice(call, item, i, list);
@@ -168,7 +173,8 @@ export function planItemsUpdate(
     quantity: item.quantity ?? 1,
     deleted: false,
   }));
-  arr(itemsParam).forEach((raw, i) => {
+  // OpenAPI POST /v1/subscriptions/{subscription_exposed_id} `items`: "A list of up to 20 subscription items".
+  atMost(arr(itemsParam), MAX_ITEMS, "items").forEach((raw, i) => {
     if (raw.id) {
       const change = given.find((c) => c.item?.id === raw.id);
       if (!change) throw noSuch("subscription item", String(raw.id), `items[${i}][id]`);

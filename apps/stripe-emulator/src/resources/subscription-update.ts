@@ -6,12 +6,13 @@ import { collectAutomatically, invoiceSubscription } from "../billing/renewal.ts
 import { type Call, paramsOf } from "../context.ts";
 import { nowFor } from "../events/events.ts";
 import { invalid } from "../http/errors.ts";
-import { arr, bool, int, mergeMetadata, nullableStr, oneOf } from "../http/params.ts";
+import { arr, atMost, bool, int, mergeMetadata, nullableStr, oneOf } from "../http/params.ts";
 import type { Stored } from "../state.ts";
 import { type Form, idOf } from "../types.ts";
 import { precheckPayment, requireAttachedMethod, wouldFailToCollect } from "./subscription-collection.ts";
 import {
   getSubscription,
+  MAX_ITEMS,
   mergeCancellationDetails,
   PAYMENT_BEHAVIORS,
   planItemsUpdate,
@@ -107,6 +108,14 @@ export function updateSubscription(call: Call): Subscription {
         "resource_missing",
       );
     }
+  }
+  refuseUpdateOfIncomplete(sub, b);
+  if (b.add_invoice_items !== undefined) {
+    // OpenAPI POST /v1/subscriptions/{subscription_exposed_id} `add_invoice_items`: "You may pass
+    // up to 20 items". Within that, refused rather than ignored: the emulator bills no one-off
+    // items on an update.
+    atMost(arr(b.add_invoice_items), MAX_ITEMS, "add_invoice_items");
+    throw invalid("The emulator does not model `add_invoice_items` on an update.", "add_invoice_items");
   }
   if ("trial_end" in b || "trial_from_plan" in b) {
     throw invalid(
@@ -207,7 +216,7 @@ export function updateSubscription(call: Call): Subscription {
     if (pendingOnly) {
       sub.pending_update = {
         billing_cycle_anchor: plan.resetAnchor ? plan.now : null,
-        expires_at: plan.now + 23 * 3600,
+        expires_at: pendingUpdateExpiry(sub, plan.now, currentEnd),
         subscription_items: plan.changes
           .filter((c) => !c.deleted)
           .map((c) => ({
@@ -255,6 +264,34 @@ export function updateSubscription(call: Call): Subscription {
     }
   }
   return sub;
+}
+
+/**
+ * OpenAPI components.schemas.subscription.properties.status: "A subscription in this status
+ * [incomplete] can only have metadata and default_source updated" (it leaves `incomplete` when its
+ * first invoice is paid, or ends as `incomplete_expired`). Stripe does not publish the message or a
+ * code for the refusal: a 400 invalid_request_error naming the first parameter it refuses.
+ */
+const INCOMPLETE_UPDATABLE = ["metadata", "default_source", "expand"];
+function refuseUpdateOfIncomplete(sub: Subscription, b: UpdateParams): void {
+  if (sub.status !== "incomplete") return;
+  const refused = Object.keys(b).find((k) => !INCOMPLETE_UPDATABLE.includes(k));
+  if (refused) {
+    throw invalid(
+      `Subscription \`${sub.id}\` is \`incomplete\`: until its first invoice is paid it can only have \`metadata\` and \`default_source\` updated, not \`${refused}\`.`,
+      refused,
+    );
+  }
+}
+
+/**
+ * docs.stripe.com/billing/subscriptions/pending-updates-reference#expiration: a pending update
+ * expires at the trial end or the end of the current period, whichever comes first, and at
+ * most 23 hours after it was made.
+ */
+function pendingUpdateExpiry(sub: Subscription, now: number, currentPeriodEnd: number): number {
+  const trialEnd = sub.status === "trialing" && sub.trial_end ? sub.trial_end : Number.POSITIVE_INFINITY;
+  return Math.min(now + 23 * 3600, currentPeriodEnd, trialEnd);
 }
 
 /**

@@ -1,5 +1,11 @@
 import { cancelTiming, currentPeriodEnd, type LimioCancelSubscriptionOrder } from "@bridge/domain";
-import { type ActionContext, type ActionResult, limioMetadata, linkedSubscription } from "../context.ts";
+import {
+  type ActionContext,
+  type ActionResult,
+  limioMetadata,
+  linkedSubscription,
+  refuseIncomplete,
+} from "../context.ts";
 
 /**
  * `cancel_subscription` (Order Cancel): when, by the domain's cancelTiming (`cancelDate` or
@@ -15,6 +21,7 @@ export async function cancelSubscription(ctx: ActionContext): Promise<ActionResu
   if (current.status === "canceled" || current.status === "incomplete_expired") {
     return { status: "applied", action: "none", stripe: ids };
   }
+  refuseIncomplete(current, ids, "its cancellation");
   const scheduleId = typeof current.schedule === "string" ? current.schedule : current.schedule?.id;
   if (scheduleId) {
     // A pending downgrade would otherwise renew the subscription into its next phase.

@@ -17,10 +17,12 @@ import {
 import { invoicePaymentFailure, runAction } from "../failures.ts";
 import type { OrderRef } from "../outcomes.ts";
 import { loadOrderSteps } from "../steps.ts";
+import { setSubscriptionDefault } from "../subscription-default.ts";
 
 /**
  * Makes a confirmed PaymentMethod the default of the customer and of the subscription, then
- * pays an open (past-due) invoice of the subscription with it. `prefix` separates the steps of
+ * pays an open (past-due or first) invoice of the subscription with it; an incomplete
+ * subscription gets the default after that payment. `prefix` separates the steps of
  * the immediate path from those run when the SetupIntent succeeds later.
  */
 async function adoptPaymentMethod(
@@ -54,14 +56,14 @@ async function adoptPaymentMethod(
     );
     return { paymentMethodId };
   });
-  await step(name("subscription-default"), async (key) => {
-    await stripe.subscriptions.update(
-      linked.stripeSubscriptionId,
-      { default_payment_method: paymentMethodId, metadata },
-      { idempotencyKey: key },
-    );
-    return { paymentMethodId };
-  });
+  // An incomplete subscription takes its new default only once its first invoice is paid
+  // (Stripe refuses it before: subscription-default.ts).
+  const subscriptionDefault = () =>
+    setSubscriptionDefault(ctx, linked.stripeSubscriptionId, paymentMethodId, options.prefix);
+  const deferred =
+    !ctx.steps.isDone(name("subscription-default")) &&
+    (await stripe.subscriptions.retrieve(linked.stripeSubscriptionId)).status === "incomplete";
+  if (!deferred) await subscriptionDefault();
   // A past-due invoice is paid with the new method at once (the reason customers change cards).
   const open = await step<{ invoiceId: string | null; amountDue: number; currency: string }>(
     name("open-invoice"),
@@ -79,13 +81,16 @@ async function adoptPaymentMethod(
   if (open.invoiceId && open.amountDue > 0) {
     const invoiceId = open.invoiceId;
     // 3-D Secure (or a payment still processing): the order waits for the customer (decision 018).
-    const awaitPayment = () =>
-      awaitCustomerPayment(ctx, {
+    const awaitPayment = async () => {
+      const awaited = await awaitCustomerPayment(ctx, {
         invoiceId,
         action: "payment_method_updated",
         stripe: { ...ids, invoiceId },
         prefix: options.prefix,
       });
+      if (awaited.status === "applied" && deferred) await subscriptionDefault();
+      return awaited;
+    };
     let paid: { invoiceStatus: string | null };
     try {
       paid = await step(name("pay-invoice"), async (key) => {
@@ -112,6 +117,7 @@ async function adoptPaymentMethod(
     }
     if (paid.invoiceStatus !== "paid") return awaitPayment();
   }
+  if (deferred) await subscriptionDefault();
   return {
     status: "applied",
     action: "payment_method_updated",

@@ -9,8 +9,6 @@ import {
   stripeAddress,
   subscriptionCreateMetadata,
   subscriptionCreateParams,
-  termEndFromAnchor,
-  termEndMetadata,
 } from "@bridge/domain";
 import type Stripe from "stripe";
 import { awaitCustomerPayment, checkShopPaymentIntent } from "../awaiting-payment.ts";
@@ -26,6 +24,7 @@ import {
 import { existingOrClaimedCustomer } from "../customers.ts";
 import { invoicePaymentFailure } from "../failures.ts";
 import { CouponMismatch } from "../lookups.ts";
+import { moveTermEnd } from "../term-end.ts";
 
 /** `paymentMethodId`: the customer's attached method as Stripe names it (see below). */
 type CustomerStep = { customerId: string; created: boolean; paymentMethodId?: string };
@@ -283,30 +282,15 @@ export async function newOrder(ctx: ActionContext): Promise<ActionResult> {
   });
   ids.subscriptionId = subscription.subscriptionId;
 
-  // 5b. A fixed term runs from Stripe's billing anchor, not from the plan's start: a create
-  // retried or re-driven later than planned would otherwise bill the last period short
-  // (termEndFromAnchor). Only the planned cancel_at is moved: one a hook changed is left alone.
-  const planned = plan.cancelAt && toUnix(plan.cancelAt);
-  if (planned && subscription.cancelAt === planned && subscription.billingCycleAnchor !== undefined) {
-    const termEnd = termEndFromAnchor(plan, fromUnix(subscription.billingCycleAnchor));
-    if (termEnd) {
-      await step("term-end", async (key) => {
-        await stripe.subscriptions.update(
-          subscription.subscriptionId,
-          // Nothing to prorate: the term end moves within periods not yet billed.
-          {
-            cancel_at: toUnix(termEnd),
-            proration_behavior: "none",
-            metadata: termEndMetadata(toUnix(termEnd)),
-          },
-          { idempotencyKey: key },
-        );
-        return { cancelAt: toUnix(termEnd) };
-      });
-    }
-  }
+  // 5b. A fixed term's end moved to Stripe's billing anchor (step `term-end`), once Stripe lets
+  // the subscription change: after the first invoice is paid, or at once when nothing is due.
+  const termPlan = { term: plan.term, ...(plan.cancelAt ? { cancelAt: toUnix(plan.cancelAt) } : {}) };
+  const settleTermEnd = () => moveTermEnd(ctx, termPlan, subscription);
   if (subscription.invoiceId) ids.invoiceId = subscription.invoiceId;
-  const applied = (): ActionResult => ({ status: "applied", action: "subscription_created", stripe: ids });
+  const applied = async (): Promise<ActionResult> => {
+    await settleTermEnd();
+    return { status: "applied", action: "subscription_created", stripe: ids };
+  };
   // Never applied with another amount than the order's total: Stripe's first invoice is checked
   // against the plan (a hook may have changed the parameters), and voided when it differs.
   if (hasTotal(order) && subscription.amountDue !== plan.amountDueToday) {
@@ -326,7 +310,7 @@ export async function newOrder(ctx: ActionContext): Promise<ActionResult> {
   // Applied when Stripe's state proves it: nothing left to pay on the first invoice (paid, or $0
   // as in a trial) and the subscription active or trialing (docs/decisions/020).
   if (!subscription.invoiceId || subscription.invoiceStatus === "paid" || subscription.amountDue === 0) {
-    if (subscription.status === "active" || subscription.status === "trialing") return applied();
+    if (subscription.status === "active" || subscription.status === "trialing") return await applied();
     throw new OrderFailure(
       "unexpected_state",
       `subscription ${subscription.subscriptionId} is ${subscription.status} with nothing to pay`,
@@ -336,8 +320,16 @@ export async function newOrder(ctx: ActionContext): Promise<ActionResult> {
   const invoiceId = subscription.invoiceId;
 
   // 5. First payment. Anything that leaves the invoice unpaid waits for the customer (decision 018).
-  const awaitPayment = () =>
-    awaitCustomerPayment(ctx, { invoiceId, action: "subscription_created", stripe: ids });
+  const awaitPayment = async () => {
+    const awaited = await awaitCustomerPayment(ctx, {
+      invoiceId,
+      action: "subscription_created",
+      stripe: ids,
+    });
+    // Already paid (by the shop, or an earlier delivery): the subscription has left `incomplete`.
+    if (awaited.status === "applied") await settleTermEnd();
+    return awaited;
+  };
   if (paymentIntentId) {
     ids.paymentIntentId = paymentIntentId;
     const intent = await stripe.paymentIntents.retrieve(paymentIntentId);
@@ -350,7 +342,7 @@ export async function newOrder(ctx: ActionContext): Promise<ActionResult> {
       );
       return { invoiceStatus: invoice.status };
     });
-    return paid.invoiceStatus === "paid" ? applied() : awaitPayment();
+    return paid.invoiceStatus === "paid" ? await applied() : await awaitPayment();
   }
   if (attachedMethodId) {
     let paid: { invoiceStatus: string | null };
@@ -376,7 +368,7 @@ export async function newOrder(ctx: ActionContext): Promise<ActionResult> {
       // A decline fails the order (the subscription stays incomplete); the ids tell the shop which.
       return invoicePaymentFailure(error, awaitPayment, { stripe: ids });
     }
-    return paid.invoiceStatus === "paid" ? applied() : awaitPayment();
+    return paid.invoiceStatus === "paid" ? await applied() : await awaitPayment();
   }
 
   // No payment details: the shop confirms the first invoice with its confirmation secret.

@@ -87,6 +87,23 @@ describe("planNewOrder: items, add-ons, quantities", () => {
     expect(new Set(p.items.map((c) => c.price.lookup_key)).size).toBe(3);
   });
 
+  it("refuses more than 20 recurring or 20 one-off charges naming orderItems (Stripe's limit on items and add_invoice_items)", () => {
+    const addOns = (n: number, id: string) => Array.from({ length: n }, () => ({ addOn: { id } }));
+    // 1 + 19 add-ons = 20 subscription items: taken.
+    expect(
+      plan({ orderItems: [{ offer: { id: "digital" }, addOns: addOns(19, "puzzles") }] }).items,
+    ).toHaveLength(20);
+    expect(
+      refusedAt(() => plan({ orderItems: [{ offer: { id: "digital" }, addOns: addOns(20, "puzzles") }] })),
+    ).toMatch(/^orderItems: 21 recurring charges .* at most 20/);
+    expect(
+      plan({ orderItems: [{ offer: { id: "digital" }, addOns: addOns(20, "tote") }] }).addInvoiceItems,
+    ).toHaveLength(20);
+    expect(
+      refusedAt(() => plan({ orderItems: [{ offer: { id: "digital" }, addOns: addOns(21, "tote") }] })),
+    ).toMatch(/^orderItems: 21 one-off charges; .* at most 20/);
+  });
+
   it("refuses an item or add-on billed at another interval or in another currency, naming it", () => {
     expect(
       refusedAt(() => plan({ orderItems: [{ offer: { id: "digital" } }, { offer: { id: "annual" } }] })),

@@ -88,6 +88,8 @@ export type AddOnInput = {
 
 export type PlanLimits = { maxQuantity: number };
 export const DEFAULT_PLAN_LIMITS: PlanLimits = { maxQuantity: 1000 };
+/** Stripe: at most 20 subscription `items`, and 20 `add_invoice_items` (OpenAPI POST /v1/subscriptions). */
+export const STRIPE_MAX_ITEMS = 20;
 /** Stripe: `trial_end` at most two years ahead. */
 const MAX_TRIAL_DAYS = 730;
 /** A start this close to now is "now": clocks of the shop and the bridge differ a little. */
@@ -276,6 +278,21 @@ export function planNewOrder(input: {
   }
 
   const items = collected.recurring.map((r) => r.charge);
+  // Stripe takes at most 20 of each (OpenAPI POST /v1/subscriptions: `items` "A list of up to 20
+  // subscription items", `add_invoice_items` "You may pass up to 20 items"): refused here by name
+  // rather than by Stripe's 400 after the customer and prices are written.
+  if (items.length > STRIPE_MAX_ITEMS) {
+    refuse(
+      "orderItems",
+      `${items.length} recurring charges (order items, add-ons and their charges); one Stripe subscription takes at most ${STRIPE_MAX_ITEMS}`,
+    );
+  }
+  if (addInvoiceItems.length > STRIPE_MAX_ITEMS) {
+    refuse(
+      "orderItems",
+      `${addInvoiceItems.length} one-off charges; Stripe puts at most ${STRIPE_MAX_ITEMS} on a subscription's first invoice`,
+    );
+  }
   const recurringLines = trialEnd ? [] : items.map((c) => c.amount);
   const amountDueToday =
     recurringLines.reduce((a, b) => a + b, 0) -
