@@ -1,6 +1,9 @@
+import type { z } from "zod";
 import { DomainRuleError, type FieldError } from "../errors.ts";
-import type { LimioChangeAddressOrder } from "../orders/parse-limio-order.ts";
-import type { AddressType, LimioAddress } from "../orders/schemas.ts";
+import type { AddressType, LimioAddress, limioChangeAddressOrderSchema } from "../orders/schemas.ts";
+
+/** A change_address order's fields (the schema's: parse-limio-order.ts imports these rules). */
+type LimioChangeAddressOrder = z.infer<typeof limioChangeAddressOrderSchema>;
 
 /**
  * change_address → Stripe Customer update (Limio's Stripe plugin behaviour): billing → `address`,
