@@ -1,7 +1,8 @@
+import { loadCatalog } from "@bridge/store";
 import { advanceClock, freshDatabase, kafkaBrokers } from "@bridge/testkit";
 import type Stripe from "stripe";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Harness, offers, poll, seedPaidSubscription, startHarness } from "../test/harness.ts";
+import { type Harness, hex, offers, poll, seedPaidSubscription, startHarness } from "../test/harness.ts";
 
 /**
  * Issue 12's switch scenarios, through real Kafka against the emulator, asserting what Stripe
@@ -115,6 +116,69 @@ describe("change_offer: upgrade now", () => {
     const latest = await h.stripe.invoices.retrieve(renewed.latest_invoice as string);
     expect(latest.billing_reason).toBe("subscription_cycle");
     expect(latest.amount_due).toBe(999);
+  });
+});
+
+/** Publishes (a version of) a monthly GBP offer with one recurring charge; returns its id. */
+async function publishMonthly(id: string, value: string, version = hex(40)) {
+  await loadCatalog(h.store.db, {
+    offers: [
+      {
+        id,
+        version,
+        name: `Monthly ${id.slice(0, 8)}`,
+        productName: "Daily Ledger Digital",
+        stripeProductCode: "prod_LedgerDigital01",
+        charges: [
+          {
+            name: "Digital subscription",
+            value,
+            currencyCode: "GBP",
+            type: "recurring",
+            trigger: "subscription_start",
+            repeat_interval: 1,
+            repeat_interval_type: "months",
+          },
+        ],
+        term: { length: 1, type: "months" },
+        autoRenew: true,
+      },
+    ],
+  });
+  return id;
+}
+
+describe("change_offer: a republished offer (decision 022)", () => {
+  it("bought at 9.99, republished at 14.99: a switch to 12.99 is an upgrade, charged today", async () => {
+    const from = await publishMonthly(hex(40), "9.99");
+    const to = await publishMonthly(hex(40), "12.99");
+    const { clock, sub, subscriptionId } = await subscribeOnClock(from);
+    const item = sub.items.data[0]!;
+    expect(item.price.unit_amount).toBe(999);
+    await publishMonthly(from, "14.99");
+    await advance(clock.id, item.current_period_start + 10 * DAY);
+
+    const outcome = await switchTo(subscriptionId, to);
+    expect(outcome).toMatchObject({ status: "applied", action: "upgraded" });
+    const invoice = await h.stripe.invoices.retrieve(outcome.stripe.invoiceId!);
+    expect(invoice.status).toBe("paid");
+    expect(invoice.lines.data.filter((l) => l.amount > 0).reduce((n, l) => n + l.amount, 0)).toBe(1299);
+    expect((await h.stripe.subscriptions.retrieve(sub.id)).items.data[0]!.price.unit_amount).toBe(1299);
+  });
+
+  it("bought at 14.99, republished at 9.99: a switch to 12.99 is a downgrade, nothing charged today", async () => {
+    const from = await publishMonthly(hex(40), "14.99");
+    const to = await publishMonthly(hex(40), "12.99");
+    const { clock, sub, subscriptionId } = await subscribeOnClock(from);
+    const item = sub.items.data[0]!;
+    await publishMonthly(from, "9.99");
+    await advance(clock.id, item.current_period_start + 10 * DAY);
+    const invoicesBefore = (await h.stripe.invoices.list({ subscription: sub.id })).data.length;
+
+    const outcome = await switchTo(subscriptionId, to);
+    expect(outcome).toMatchObject({ status: "applied", action: "downgrade_scheduled" });
+    expect((await h.stripe.invoices.list({ subscription: sub.id })).data).toHaveLength(invoicesBefore);
+    expect((await h.stripe.subscriptions.retrieve(sub.id)).items.data[0]!.price.unit_amount).toBe(1499);
   });
 });
 

@@ -53,8 +53,11 @@ export async function changeOffer(ctx: ActionContext): Promise<ActionResult> {
       throw new OrderFailure("offer_not_found", `cannot tell which offer ${linked.id} is on`, {
         stripe: ids,
       });
+    // The version the subscriber is on, not the offer's current one (decision 022): its lists
+    // decide the direction; planSwitch compares value against the prices Stripe bills.
+    const fromVersion = fromId === linked.offerId ? (linked.offerVersion ?? undefined) : undefined;
     const planned = planSwitch({
-      from: await loadOffer(ctx.db, fromId),
+      from: await loadOffer(ctx.db, { id: fromId, version: fromVersion }),
       to: await loadOffer(ctx.db, order.offer),
       current: currentItems(sub),
       effectiveDate: order.effectiveDate,

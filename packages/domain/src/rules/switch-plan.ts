@@ -8,12 +8,19 @@ import {
   stripeRecurring,
 } from "./price-params.ts";
 import { refuse } from "./refusal.ts";
-import { compareOffers, type SwitchComparison, type SwitchDirection } from "./switch-direction.ts";
+import {
+  compareOffers,
+  DAYS_PER_UNIT,
+  type SwitchComparison,
+  type SwitchDirection,
+} from "./switch-direction.ts";
 
 /**
  * `change_offer` → a typed plan the writer executes (docs/decisions/015):
  * - direction: the current offer's `upgrade_offers__limio` / `downgrade_offers__limio` where
- *   they list the target, otherwise value per unit of time (monthly 9.99 = yearly 119.88: `same`);
+ *   they list the target, otherwise value per unit of time (monthly 9.99 = yearly 119.88: `same`),
+ *   the current side being what the subscription's items bill in Stripe (a republished offer's
+ *   new price is not what a subscriber on the old version pays; decision 022);
  * - timing: the order's `effectiveDate` where given (today or earlier = now), else the target
  *   offer's `switch_date__limio`, else the direction (upgrade now, the rest at the period end);
  * - now: items swapped with `billing_cycle_anchor: {type: "now"}` and `proration_behavior:
@@ -33,6 +40,8 @@ export type CurrentItem = {
   offerId: string | undefined;
   quantity: number;
   recurring: StripeRecurring;
+  /** The price's `unit_amount` (minor units per unit and interval); null for prices without one (tiers). */
+  unitAmount?: number | null;
 };
 
 export type NewPrice = { chargeIndex: number; price: StripePriceCreateParams; quantity: number };
@@ -91,12 +100,37 @@ export function listsOffer(list: readonly string[] | undefined, offer: Offer): b
   );
 }
 
+const DAYS_PER_STRIPE_INTERVAL: Record<StripeRecurring["interval"], number> = {
+  day: DAYS_PER_UNIT.days,
+  week: DAYS_PER_UNIT.weeks,
+  month: DAYS_PER_UNIT.months,
+  year: DAYS_PER_UNIT.years,
+};
+
+/**
+ * What the offer's items bill per day and unit in Stripe (minor units): what the subscriber
+ * actually pays, whatever the catalog's current version of the offer says. Undefined when an
+ * item has no `unit_amount` (then the offer's charges are compared).
+ */
+export function payingPerDay(offerItems: readonly CurrentItem[]): number | undefined {
+  if (offerItems.length === 0) return undefined;
+  let perDay = 0;
+  for (const item of offerItems) {
+    if (item.unitAmount === undefined || item.unitAmount === null) return undefined;
+    perDay +=
+      item.unitAmount / (DAYS_PER_STRIPE_INTERVAL[item.recurring.interval] * item.recurring.interval_count);
+  }
+  return perDay;
+}
+
 /** The catalog's word first (`upgrade_offers__limio` / `downgrade_offers__limio`), else value. */
 export function catalogSwitchDirection(
   from: Offer,
   to: Offer,
+  /** What the subscriber pays per day (payingPerDay), when known. */
+  paying?: number,
 ): { direction: SwitchDirection; comparison: SwitchComparison; decidedBy: "catalog" | "value" } {
-  const comparison = compareOffers(from, to);
+  const comparison = compareOffers(from, to, paying);
   if (listsOffer(from.upgrade_offers__limio, to))
     return { direction: "upgrade", comparison, decidedBy: "catalog" };
   if (listsOffer(from.downgrade_offers__limio, to))
@@ -153,6 +187,7 @@ export function switchTiming(input: {
 const unix = (d: Date) => Math.floor(d.getTime() / 1000);
 
 export function planSwitch(input: {
+  /** The offer version the subscription is on (its recorded version, decision 022), for its lists. */
   from: Offer;
   to: Offer;
   current: readonly CurrentItem[];
@@ -164,12 +199,12 @@ export function planSwitch(input: {
   const { from, to, current, now, periodEnd } = input;
   if (from.id === to.id)
     return { kind: "no_change", reason: `the subscription is already on offer '${to.id}'` };
-  const { direction, comparison } = catalogSwitchDirection(from, to);
-  const timing = switchTiming({ direction, to, effectiveDate: input.effectiveDate, now, periodEnd });
-
   const offerItems = current.filter((i) => i.offerId === undefined || i.offerId === from.id);
   const keptItems = current.filter((i) => !offerItems.includes(i));
   if (offerItems.length === 0) refuse("offer.id", `no item of the subscription bills offer '${from.id}'`);
+  const { direction, comparison } = catalogSwitchDirection(from, to, payingPerDay(offerItems));
+  const timing = switchTiming({ direction, to, effectiveDate: input.effectiveDate, now, periodEnd });
+
   const quantity = offerItems[0]!.quantity;
 
   const newPrices: NewPrice[] = [];
