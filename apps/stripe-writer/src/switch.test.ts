@@ -182,6 +182,35 @@ describe("change_offer: a republished offer (decision 022)", () => {
   });
 });
 
+describe("change_offer: a declined upgrade after a scheduled downgrade", () => {
+  it("leaves the downgrade's schedule in place: the period end still applies it", async () => {
+    const { clock, sub, subscriptionId } = await subscribeOnClock(
+      offers.digitalMonthly,
+      "tok_chargeCustomerFail",
+    );
+    const item = sub.items.data[0]!;
+    await advance(clock.id, item.current_period_start + 10 * DAY);
+    const downgrade = await switchTo(subscriptionId, offers.digitalQuarterly);
+    expect(downgrade).toMatchObject({ status: "applied", action: "downgrade_scheduled" });
+    const scheduleId = downgrade.stripe.scheduleId!;
+
+    const upgrade = await switchTo(subscriptionId, offers.printDigitalMonthlyRecurring);
+    expect(upgrade).toMatchObject({ status: "failed", error: { code: "payment_failed" } });
+    expect((await h.stripe.subscriptionSchedules.retrieve(scheduleId)).status).toBe("active");
+    const after = await h.stripe.subscriptions.retrieve(sub.id);
+    expect(after.schedule).toBe(scheduleId);
+    expect(after.items.data[0]!.price.id).toBe(item.price.id);
+
+    // The first order's word holds: at the period end the subscription moves to the quarterly price.
+    await advance(clock.id, item.current_period_end + DAY);
+    const renewed = await h.stripe.subscriptions.retrieve(sub.id);
+    expect(renewed.items.data[0]!.price).toMatchObject({
+      unit_amount: 2700,
+      recurring: { interval: "month", interval_count: 3 },
+    });
+  });
+});
+
 describe("change_offer: equal value, another interval", () => {
   it("monthly £9.99 → yearly £119.88: nothing charged today, the yearly price from the period end", async () => {
     const { clock, sub, subscriptionId } = await subscribeOnClock(offers.digitalMonthly);

@@ -36,7 +36,8 @@ type PriceStep = { priceId: string };
  *   offer and the unpaid invoice is voided (the pending update then expires at its `expires_at`);
  * - later (downgrade, equal value, interval change, or a date): a subscription schedule, the
  *   current items until the switch, then the new ones; nothing charged today.
- * A switch now while a schedule is attached releases that schedule first.
+ * A switch now while a schedule is attached releases that schedule once the upgrade is paid, so a
+ * declined upgrade leaves an earlier scheduled switch in place.
  */
 export async function changeOffer(ctx: ActionContext): Promise<ActionResult> {
   const order = ctx.order as LimioChangeOfferOrder;
@@ -89,13 +90,6 @@ export async function changeOffer(ctx: ActionContext): Promise<ActionResult> {
     "existing" in p ? p.existing : priceIds.get(p.lookup_key)!;
 
   if (planned.kind === "immediate") {
-    const scheduleId = plan.scheduleId;
-    if (scheduleId) {
-      await step("release-schedule", async (key) => {
-        await stripe.subscriptionSchedules.release(scheduleId, {}, { idempotencyKey: key });
-        return { scheduleId };
-      });
-    }
     // Only the attributes Stripe's pending updates accept (no metadata: stamped once paid).
     const swap = await step<{ invoiceId: string | null }>("swap", async (key) => {
       const updated = await stripe.subscriptions.update(
@@ -142,6 +136,16 @@ export async function changeOffer(ctx: ActionContext): Promise<ActionResult> {
         settled.message ?? `the upgrade's invoice ${swap.invoiceId ?? "(none)"} was not paid`,
         { ...(settled.declineCode ? { stripeCode: settled.declineCode } : {}), stripe: withInvoice },
       );
+    }
+    // A schedule attached (an earlier downgrade) is released only now the upgrade is paid: a
+    // declined upgrade leaves it, and the switch it schedules, in place. Stripe lets a
+    // schedule-managed subscription's items be updated (only its cancellation is refused).
+    const scheduleId = plan.scheduleId;
+    if (scheduleId) {
+      await step("release-schedule", async (key) => {
+        await stripe.subscriptionSchedules.release(scheduleId, {}, { idempotencyKey: key });
+        return { scheduleId };
+      });
     }
     await step("metadata", async (key) => {
       await stripe.subscriptions.update(
