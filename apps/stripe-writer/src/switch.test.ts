@@ -238,6 +238,12 @@ describe("change_offer: equal value, another interval", () => {
     expect(invoice.amount_due).toBe(11988);
     expect(invoice.lines.data.every((l) => l.amount >= 0)).toBe(true);
     expect(renewed.items.data[0]!.current_period_start).toBe(item.current_period_end);
+    // The new phase's metadata is the subscription's now: the sync shows the yearly offer and term.
+    expect(renewed.metadata).toMatchObject({
+      limio_offer_id: offers.digitalYearlyEqual,
+      limio_term_length: "1",
+      limio_term_type: "years",
+    });
   });
 });
 
@@ -309,7 +315,14 @@ describe("effectiveDate ahead (the order's own date decides the timing)", () => 
     await advance(clock.id, at - DAY);
     expect((await h.stripe.subscriptions.retrieve(sub.id)).items.data[0]!.price.unit_amount).toBe(999);
     await advance(clock.id, at + DAY);
-    expect((await h.stripe.subscriptions.retrieve(sub.id)).items.data[0]!.price.unit_amount).toBe(2499);
+    const switched = await h.stripe.subscriptions.retrieve(sub.id);
+    expect(switched.items.data[0]!.price.unit_amount).toBe(2499);
+    // phase_start: a new period from the switch date, the unused time of the old one credited.
+    expect(switched.billing_cycle_anchor).toBe(at);
+    const invoice = await h.stripe.invoices.retrieve(switched.latest_invoice as string);
+    expect(invoice.lines.data.some((l) => l.amount < 0)).toBe(true);
+    expect(invoice.lines.data.filter((l) => l.amount > 0).reduce((n, l) => n + l.amount, 0)).toBe(2499);
+    expect(switched.metadata.limio_offer_id).toBe(offers.printDigitalMonthlyRecurring);
   });
 
   it("a cancellation at a date after the period end: the subscription ends at that date", async () => {

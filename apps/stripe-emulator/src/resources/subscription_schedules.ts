@@ -37,12 +37,13 @@ function phaseObject(
   items: Stripe.SubscriptionSchedule.Phase.Item[],
   prorationBehavior: Stripe.SubscriptionSchedule.Phase.ProrationBehavior,
   meta: Record<string, string>,
+  billingCycleAnchor: Stripe.SubscriptionSchedule.Phase.BillingCycleAnchor | null = null,
 ): Phase {
   return {
     add_invoice_items: [],
     application_fee_percent: null,
     automatic_tax: { disabled_reason: null, enabled: false, liability: null },
-    billing_cycle_anchor: null,
+    billing_cycle_anchor: billingCycleAnchor,
     billing_thresholds: null,
     collection_method: null,
     currency,
@@ -175,6 +176,17 @@ function parsePhases(call: Call, schedule: Schedule, phasesIn: PhaseParams[]): P
     }
     if (end <= start)
       throw invalid("The phase end_date must be after its start_date.", `phases[${i}][end_date]`);
+    // "Metadata on a schedule's phase will update the underlying subscription's metadata when the
+    // phase is entered, adding new keys and replacing existing keys in the subscription's metadata.
+    // Individual keys in the subscription's metadata can be unset by posting an empty value to
+    // them in the phase's metadata" (docs.stripe.com/api/subscription_schedules/update#update_subscription_schedule-phases-metadata).
+    // Entering a phase adds and replaces (billing/schedules.ts); unsetting is not modelled: refused.
+    const unset = Object.entries((p.metadata ?? {}) as Record<string, unknown>).find(([, v]) => v === "");
+    if (unset)
+      throw invalid(
+        "The emulator does not model unsetting subscription metadata from a phase.",
+        `phases[${i}][metadata][${unset[0]}]`,
+      );
     out.push(
       phaseObject(
         prices[0]!.price.currency,
@@ -187,6 +199,10 @@ function parsePhases(call: Call, schedule: Schedule, phasesIn: PhaseParams[]): P
           `phases[${i}][proration_behavior]`,
         ) ?? "create_prorations",
         metadata(p.metadata),
+        // "automatic" (the default) or "phase_start": applied when the phase is entered (billing/schedules.ts).
+        (oneOf(p.billing_cycle_anchor, ["automatic", "phase_start"], `phases[${i}][billing_cycle_anchor]`) as
+          | Stripe.SubscriptionSchedule.Phase.BillingCycleAnchor
+          | undefined) ?? null,
       ),
     );
     cursor = end;
