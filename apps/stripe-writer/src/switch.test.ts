@@ -182,6 +182,35 @@ describe("change_offer: a republished offer (decision 022)", () => {
   });
 });
 
+describe("change_offer: a scheduled switch on a fixed term (cancel_at)", () => {
+  it("keeps the term's end: the schedule's last phase ends there and cancels the subscription", async () => {
+    const cheaper = await publishMonthly(hex(40), "4.99");
+    const { clock, sub, subscriptionId } = await subscribeOnClock(offers.digitalMonthly);
+    const item = sub.items.data[0]!;
+    // A three-month fixed term, as the writer sets it for autoRenew false (decision 015).
+    const start = new Date(item.current_period_start * 1000);
+    const termEnd = Date.UTC(start.getUTCFullYear(), start.getUTCMonth() + 3, start.getUTCDate()) / 1000;
+    await h.stripe.subscriptions.update(sub.id, { cancel_at: termEnd, proration_behavior: "none" });
+    await advance(clock.id, item.current_period_start + 10 * DAY);
+
+    const outcome = await switchTo(subscriptionId, cheaper);
+    expect(outcome).toMatchObject({ status: "applied", action: "downgrade_scheduled" });
+    const schedule = await h.stripe.subscriptionSchedules.retrieve(outcome.stripe.scheduleId!);
+    expect(schedule.end_behavior).toBe("cancel");
+    expect(schedule.phases.at(-1)).toMatchObject({ start_date: item.current_period_end, end_date: termEnd });
+    expect(schedule.phases.at(-1)!.metadata).toMatchObject({ limio_auto_renew: "false" });
+
+    await advance(clock.id, item.current_period_end + DAY);
+    const switched = await h.stripe.subscriptions.retrieve(sub.id);
+    expect(switched.items.data[0]!.price.unit_amount).toBe(499);
+    expect(switched.status).toBe("active");
+    await advance(clock.id, termEnd + DAY);
+    const ended = await h.stripe.subscriptions.retrieve(sub.id);
+    expect(ended.status).toBe("canceled");
+    expect(ended.ended_at).toBe(termEnd);
+  });
+});
+
 describe("change_offer: a declined upgrade after a scheduled downgrade", () => {
   it("leaves the downgrade's schedule in place: the period end still applies it", async () => {
     const { clock, sub, subscriptionId } = await subscribeOnClock(

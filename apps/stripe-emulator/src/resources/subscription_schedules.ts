@@ -304,6 +304,14 @@ export const subscriptionScheduleRoutes: Route[] = [
       }
       if (sub.status === "canceled")
         throw invalid("You cannot create a schedule from a canceled subscription.", "from_subscription");
+      // Stripe documents neither the phases nor the end_behavior a schedule made from a subscription
+      // with a pending cancellation gets (docs.stripe.com/api/subscription_schedules/create#create_subscription_schedule-from_subscription),
+      // and a schedule-managed subscription takes no cancel_at: refused rather than guessed.
+      if (sub.cancel_at !== null || sub.cancel_at_period_end)
+        throw invalid(
+          "The emulator does not model a schedule from a subscription that is set to cancel (cancel_at); clear it, then end the schedule with end_behavior cancel.",
+          "from_subscription",
+        );
       const customer = emu.state.get("customer", sub.customer)!;
       const now = nowFor(emu, sub.test_clock);
       const schedule = baseSchedule(call, b, customer, now);

@@ -2,6 +2,7 @@ import {
   currentItems,
   currentOfferId,
   currentPeriodEnd,
+  LIMIO_AUTO_RENEW,
   type LimioChangeOfferOrder,
   type Offer,
   offerTermMetadata,
@@ -24,7 +25,15 @@ type RecordedPlan = Exclude<SwitchPlanned, { kind: "scheduled" }> | RecordedSche
 type RecordedSchedule = Omit<Extract<SwitchPlanned, { kind: "scheduled" }>, "switchAt"> & {
   switchAt: number;
 };
-type SwitchStepPlan = { fromOfferId: string; scheduleId: string | null; planned: RecordedPlan };
+type SwitchStepPlan = {
+  fromOfferId: string;
+  scheduleId: string | null;
+  planned: RecordedPlan;
+  /** A fixed term's end (unix seconds): the subscription's `cancel_at`, or the end an attached schedule cancels at. */
+  termEnd?: number | null;
+  /** Where that end is kept now: `cancel_at` (cleared before a schedule takes it over) or the schedule. */
+  termEndOn?: "cancel_at" | "schedule" | null;
+};
 type PriceStep = { priceId: string };
 
 /**
@@ -35,7 +44,9 @@ type PriceStep = { priceId: string };
  *   declined payment fails the order with the decline code, the subscription stays on the old
  *   offer and the unpaid invoice is voided (the pending update then expires at its `expires_at`);
  * - later (downgrade, equal value, interval change, or a date): a subscription schedule, the
- *   current items until the switch, then the new ones; nothing charged today.
+ *   current items until the switch, then the new ones; nothing charged today. On a fixed term
+ *   (`cancel_at`) the schedule takes the term's end over: its last phase ends there and it
+ *   cancels the subscription (decision 015).
  * A switch now while a schedule is attached releases that schedule once the upgrade is paid, so a
  * declined upgrade leaves an earlier scheduled switch in place.
  */
@@ -57,17 +68,28 @@ export async function changeOffer(ctx: ActionContext): Promise<ActionResult> {
     // The version the subscriber is on, not the offer's current one (decision 022): its lists
     // decide the direction; planSwitch compares value against the prices Stripe bills.
     const fromVersion = fromId === linked.offerId ? (linked.offerVersion ?? undefined) : undefined;
+    const scheduleId = typeof sub.schedule === "string" ? sub.schedule : (sub.schedule?.id ?? null);
+    // A fixed term's end is `cancel_at`, or, once a switch is scheduled, the schedule's last phase
+    // end with end_behavior cancel (a schedule-managed subscription takes no cancel_at).
+    const attached = scheduleId ? await stripe.subscriptionSchedules.retrieve(scheduleId) : null;
+    const scheduleEnd =
+      attached?.end_behavior === "cancel" ? (attached.phases.at(-1)?.end_date ?? null) : null;
+    const termEnd = sub.cancel_at ?? scheduleEnd;
+    const termEndOn = sub.cancel_at ? "cancel_at" : scheduleEnd ? "schedule" : null;
     const planned = planSwitch({
       from: await loadOffer(ctx.db, { id: fromId, version: fromVersion }),
       to: await loadOffer(ctx.db, order.offer),
       current: currentItems(sub),
       effectiveDate: order.effectiveDate,
       periodEnd: new Date(currentPeriodEnd(sub) * 1000),
+      termEnd: termEnd ? new Date(termEnd * 1000) : undefined,
       now: await stripeNow(stripe, sub),
     });
     return {
       fromOfferId: fromId,
-      scheduleId: typeof sub.schedule === "string" ? sub.schedule : (sub.schedule?.id ?? null),
+      scheduleId,
+      termEnd,
+      termEndOn,
       planned:
         planned.kind === "scheduled"
           ? { ...planned, switchAt: Math.floor(planned.switchAt.getTime() / 1000) }
@@ -146,6 +168,19 @@ export async function changeOffer(ctx: ActionContext): Promise<ActionResult> {
         await stripe.subscriptionSchedules.release(scheduleId, {}, { idempotencyKey: key });
         return { scheduleId };
       });
+      const termEnd = plan.termEnd;
+      if (plan.termEndOn === "schedule" && termEnd) {
+        // The released schedule carried the fixed term's end: it goes back on the subscription,
+        // as set at creation (no proration).
+        await step("restore-term-end", async (key) => {
+          await stripe.subscriptions.update(
+            linked.stripeSubscriptionId,
+            { cancel_at: termEnd, proration_behavior: "none" },
+            { idempotencyKey: key },
+          );
+          return { cancelAt: termEnd };
+        });
+      }
     }
     await step("metadata", async (key) => {
       await stripe.subscriptions.update(
@@ -159,6 +194,19 @@ export async function changeOffer(ctx: ActionContext): Promise<ActionResult> {
   }
 
   // Later: through a schedule (reusing one already attached).
+  if (plan.termEndOn === "cancel_at" && !plan.scheduleId) {
+    // A schedule ends a fixed term itself (its last phase, end_behavior cancel): Stripe refuses
+    // cancel_at on a schedule-managed subscription, and does not document what from_subscription
+    // makes of one, so the end moves from cancel_at to the schedule (the next step sets it).
+    await step("clear-cancel-at", async (key) => {
+      await stripe.subscriptions.update(
+        linked.stripeSubscriptionId,
+        { cancel_at: "" },
+        { idempotencyKey: key },
+      );
+      return { cancelAt: plan.termEnd ?? null };
+    });
+  }
   const schedule = await step<{ scheduleId: string; phaseStart: number }>("schedule", async (key) => {
     if (plan.scheduleId) {
       const existing = await stripe.subscriptionSchedules.retrieve(plan.scheduleId);
@@ -189,7 +237,13 @@ export async function changeOffer(ctx: ActionContext): Promise<ActionResult> {
           {
             ...next,
             items: items(next.items),
-            metadata: { ...metadata, limio_offer_id: to.id, ...offerTermMetadata(to) },
+            metadata: {
+              ...metadata,
+              limio_offer_id: to.id,
+              ...offerTermMetadata(to),
+              // The fixed term still ends where it did, whatever the new offer's own auto-renew.
+              ...(planned.end_behavior === "cancel" ? { [LIMIO_AUTO_RENEW]: "false" } : {}),
+            },
           },
         ],
         metadata,

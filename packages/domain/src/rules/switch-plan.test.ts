@@ -118,6 +118,28 @@ describe("planSwitch: direction and timing", () => {
     expect(tiered.kind !== "no_change" && tiered.direction).toBe("downgrade");
   });
 
+  it("a fixed term (cancel_at): the new phase ends at the term's end and the schedule cancels there", () => {
+    const termEnd = new Date("2027-03-01T00:00:00Z");
+    const cheaper = offer("cheaper", "4.99", "months");
+    const p = planSwitch({ from: monthly, to: cheaper, current: [base], periodEnd, termEnd, now });
+    expect(p.kind).toBe("scheduled");
+    if (p.kind !== "scheduled") return;
+    expect(p.end_behavior).toBe("cancel");
+    expect(p.phases[1]).toMatchObject({ start_date: unix(periodEnd), end_date: unix(termEnd) });
+    expect(p.phases[1]).not.toHaveProperty("duration");
+    // Without a term the new offer runs one interval and the schedule releases the subscription.
+    const open = plan(cheaper);
+    expect(open.kind === "scheduled" && [open.end_behavior, "duration" in open.phases[1]]).toEqual([
+      "release",
+      true,
+    ]);
+    // Whole periods only, and only before the term ends.
+    const refusedBy = (input: { to: Offer; termEnd: Date }) =>
+      refusalOf(() => planSwitch({ from: monthly, current: [base], periodEnd, now, ...input }))?.path;
+    expect(refusedBy({ to: quarterlyCheaper, termEnd })).toBe("offer.id");
+    expect(refusedBy({ to: cheaper, termEnd: periodEnd })).toBe("effectiveDate");
+  });
+
   it("the catalog's upgrade/downgrade lists decide the direction where they name the target", () => {
     const from = offer("monthly", "9.99", "months", 1, {
       upgrade_offers__limio: ["/offers2/Offer quarterly"],

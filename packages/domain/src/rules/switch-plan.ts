@@ -14,6 +14,7 @@ import {
   type SwitchComparison,
   type SwitchDirection,
 } from "./switch-direction.ts";
+import { addUnits } from "./term.ts";
 
 /**
  * `change_offer` → a typed plan the writer executes (docs/decisions/015):
@@ -87,10 +88,14 @@ export type SwitchPlanned =
           billing_cycle_anchor: "phase_start";
           /** At the period end there is nothing to prorate; at another date unused time is credited. */
           proration_behavior: "none" | "create_prorations";
-          duration: { interval: StripeRecurring["interval"]; interval_count: number };
-        },
+        } & (
+          | { duration: { interval: StripeRecurring["interval"]; interval_count: number } }
+          /** A fixed term: the new offer runs until the term's end, where the subscription ends. */
+          | { end_date: number }
+        ),
       ];
-      end_behavior: "release";
+      /** `cancel` for a fixed term (the subscription's `cancel_at`, decision 015), else `release`. */
+      end_behavior: "release" | "cancel";
     };
 
 /** Does a Limio list (ids, names or `/offers2/<name>` paths) name this offer? */
@@ -194,6 +199,8 @@ export function planSwitch(input: {
   effectiveDate?: string | undefined;
   /** The end of the current billing period (the latest item's `current_period_end`). */
   periodEnd: Date;
+  /** A fixed term's end: the subscription's `cancel_at` (decision 015); a scheduled switch keeps it. */
+  termEnd?: Date | undefined;
   now: Date;
 }): SwitchPlanned {
   const { from, to, current, now, periodEnd } = input;
@@ -262,6 +269,8 @@ export function planSwitch(input: {
     };
   }
   const existing = (i: CurrentItem): PhaseItem => ({ price: { existing: i.priceId }, quantity: i.quantity });
+  const termEnd = input.termEnd;
+  if (termEnd) fixedTermFits(to, timing.at, termEnd, interval!);
   return {
     kind: "scheduled",
     direction,
@@ -280,9 +289,43 @@ export function planSwitch(input: {
         billing_cycle_anchor: "phase_start",
         // At a date inside a billing period the unused time is credited; at the period end there is none.
         proration_behavior: timing.timing === "date" ? "create_prorations" : "none",
-        duration: { interval: interval!.interval, interval_count: interval!.interval_count },
+        ...(termEnd
+          ? { end_date: unix(termEnd) }
+          : { duration: { interval: interval!.interval, interval_count: interval!.interval_count } }),
       },
     ],
-    end_behavior: "release",
+    // A schedule's phases replace the subscription's own end (a schedule-managed subscription
+    // takes no cancel_at), so a fixed term ends with the schedule: its last phase, then cancel.
+    end_behavior: termEnd ? "cancel" : "release",
   };
+}
+
+const UNIT_OF: Record<StripeRecurring["interval"], "days" | "weeks" | "months" | "years"> = {
+  day: "days",
+  week: "weeks",
+  month: "months",
+  year: "years",
+};
+
+/**
+ * A switch on a fixed term keeps the term's end: it must come before that end, and the new
+ * offer must bill whole periods up to it (as a fixed term must at creation, decision 015), so the
+ * subscription still ends on a period end with nothing to prorate.
+ */
+function fixedTermFits(to: Offer, switchAt: Date, termEnd: Date, interval: StripeRecurring): void {
+  if (switchAt.getTime() >= termEnd.getTime()) {
+    refuse(
+      "effectiveDate",
+      `the subscription's fixed term ends at ${termEnd.toISOString()}, before the switch at ${switchAt.toISOString()}`,
+    );
+  }
+  for (let n = 1; n <= 1200; n++) {
+    const end = addUnits(switchAt, n * interval.interval_count, UNIT_OF[interval.interval]).getTime();
+    if (end === termEnd.getTime()) return;
+    if (end > termEnd.getTime()) break;
+  }
+  refuse(
+    "offer.id",
+    `offer '${to.id}' bills every ${interval.interval_count} ${interval.interval}(s): not whole periods from the switch at ${switchAt.toISOString()} to the fixed term's end at ${termEnd.toISOString()}`,
+  );
 }
