@@ -211,6 +211,31 @@ describe("change_offer: a scheduled switch on a fixed term (cancel_at)", () => {
   });
 });
 
+describe("change_offer: a scheduled switch on a discounted subscription", () => {
+  it("a forever 10% discount still applies after the downgrade's phase starts", async () => {
+    const { clock, sub, subscriptionId } = await subscribeOnClock(offers.digitalMonthly);
+    const item = sub.items.data[0]!;
+    const coupon = await h.stripe.coupons.create({ percent_off: 10, duration: "forever" });
+    const discounted = await h.stripe.subscriptions.update(sub.id, { discounts: [{ coupon: coupon.id }] });
+    const discountId = discounted.discounts[0] as string;
+    await advance(clock.id, item.current_period_start + 10 * DAY);
+
+    const outcome = await switchTo(subscriptionId, offers.digitalQuarterly);
+    expect(outcome).toMatchObject({ status: "applied", action: "downgrade_scheduled" });
+    const schedule = await h.stripe.subscriptionSchedules.retrieve(outcome.stripe.scheduleId!);
+    expect(schedule.phases.map((p) => p.discounts.map((d) => d.discount))).toEqual([
+      [discountId],
+      [discountId],
+    ]);
+
+    await advance(clock.id, item.current_period_end + DAY);
+    const renewed = await h.stripe.subscriptions.retrieve(sub.id);
+    expect(renewed.discounts).toEqual([discountId]);
+    const invoice = await h.stripe.invoices.retrieve(renewed.latest_invoice as string);
+    expect(invoice).toMatchObject({ subtotal: 2700, total: 2430 });
+  });
+});
+
 describe("change_offer: a declined upgrade after a scheduled downgrade", () => {
   it("leaves the downgrade's schedule in place: the period end still applies it", async () => {
     const { clock, sub, subscriptionId } = await subscribeOnClock(

@@ -115,6 +115,21 @@ function enterPhaseMidPeriod(emu: Emulator, sub: Stored<"subscription">, phase: 
   updateSubscription({ emu, params: { id: sub.id }, body, request: CLOCK, apiKey: "" });
 }
 
+/**
+ * The entered phase's discounts become the subscription's: those it lists are kept, the others
+ * leave it ("If not specified, inherits the discount from the subscription's customer",
+ * docs.stripe.com/api/subscription_schedules/update#update_subscription_schedule-phases-discounts).
+ */
+function applyPhaseDiscounts(emu: Emulator, sub: Stored<"subscription">, phase: Phase): void {
+  const kept = phase.discounts.flatMap((d) => (d.discount ? [idOf(d.discount)] : []));
+  for (const ref of sub.discounts) {
+    const id = idOf(ref);
+    const dropped = emu.state.get("discount", id);
+    if (!kept.includes(id) && dropped) emu.emit("customer.discount.deleted", dropped, { request: CLOCK });
+  }
+  sub.discounts = kept;
+}
+
 /** At a phase's end date: switch to the next phase, or apply the end behavior. */
 export function transitionSchedule(emu: Emulator, schedule: Schedule, at: number): void {
   const before = emu.state.render(schedule);
@@ -124,6 +139,9 @@ export function transitionSchedule(emu: Emulator, schedule: Schedule, at: number
     schedule.current_phase = { end_date: phase.end_date, start_date: phase.start_date };
     const periodEnd = itemsOf(emu, sub.id)[0]?.current_period_end;
     if (periodEnd !== undefined && at < periodEnd) {
+      // Discounts first: the update's invoice is billed with the phase's (parsePhases refused
+      // prorating a discounted period).
+      applyPhaseDiscounts(emu, sub, phase);
       enterPhaseMidPeriod(emu, sub, phase);
     } else {
       // At the period end: the renewal that follows bills the new items; nothing to prorate and
@@ -133,6 +151,7 @@ export function transitionSchedule(emu: Emulator, schedule: Schedule, at: number
       // Phase metadata adds and replaces keys of the subscription's when the phase is entered
       // (docs.stripe.com/api/subscription_schedules/update#update_subscription_schedule-phases-metadata).
       sub.metadata = { ...sub.metadata, ...phase.metadata };
+      applyPhaseDiscounts(emu, sub, phase);
       emu.emit("customer.subscription.updated", sub, { request: CLOCK, previous: subBefore });
     }
     emu.emit("subscription_schedule.updated", schedule, { request: CLOCK, previous: before });

@@ -33,6 +33,8 @@ type SwitchStepPlan = {
   termEnd?: number | null;
   /** Where that end is kept now: `cancel_at` (cleared before a schedule takes it over) or the schedule. */
   termEndOn?: "cancel_at" | "schedule" | null;
+  /** The subscription's discounts: a schedule's phases must list them, or Stripe drops them. */
+  discountIds?: string[];
 };
 type PriceStep = { priceId: string };
 
@@ -90,6 +92,7 @@ export async function changeOffer(ctx: ActionContext): Promise<ActionResult> {
       scheduleId,
       termEnd,
       termEndOn,
+      discountIds: (sub.discounts ?? []).map((d) => (typeof d === "string" ? d : d.id)),
       planned:
         planned.kind === "scheduled"
           ? { ...planned, switchAt: Math.floor(planned.switchAt.getTime() / 1000) }
@@ -225,6 +228,11 @@ export async function changeOffer(ctx: ActionContext): Promise<ActionResult> {
     };
   });
   const [current, next] = planned.phases;
+  // A phase without `discounts` "inherits the discount from the subscription's customer": the
+  // subscription's own discounts would end when it starts, so both phases keep them by id.
+  const discounts = plan.discountIds?.length
+    ? { discounts: plan.discountIds.map((discount) => ({ discount })) }
+    : {};
   const items = (phaseItems: typeof current.items) =>
     phaseItems.map((i) => ({ price: priceOf(i.price), quantity: i.quantity }));
   await step("schedule-phases", async (key) => {
@@ -233,10 +241,17 @@ export async function changeOffer(ctx: ActionContext): Promise<ActionResult> {
       {
         end_behavior: planned.end_behavior,
         phases: [
-          { ...current, items: items(current.items), start_date: schedule.phaseStart, metadata },
+          {
+            ...current,
+            items: items(current.items),
+            start_date: schedule.phaseStart,
+            metadata,
+            ...discounts,
+          },
           {
             ...next,
             items: items(next.items),
+            ...discounts,
             metadata: {
               ...metadata,
               limio_offer_id: to.id,
