@@ -209,6 +209,28 @@ describe("change_offer: a scheduled switch on a fixed term (cancel_at)", () => {
     expect(ended.status).toBe("canceled");
     expect(ended.ended_at).toBe(termEnd);
   });
+
+  it("an upgrade that releases that schedule puts the term's end back as cancel_at", async () => {
+    const cheaper = await publishMonthly(hex(40), "4.99");
+    const { clock, sub, subscriptionId } = await subscribeOnClock(offers.digitalMonthly);
+    const item = sub.items.data[0]!;
+    const start = new Date(item.current_period_start * 1000);
+    const termEnd = Date.UTC(start.getUTCFullYear(), start.getUTCMonth() + 3, start.getUTCDate()) / 1000;
+    await h.stripe.subscriptions.update(sub.id, { cancel_at: termEnd, proration_behavior: "none" });
+    await advance(clock.id, item.current_period_start + 10 * DAY);
+    const downgrade = await switchTo(subscriptionId, cheaper);
+    expect(downgrade).toMatchObject({ status: "applied", action: "downgrade_scheduled" });
+    expect((await h.stripe.subscriptions.retrieve(sub.id)).cancel_at).toBeNull();
+
+    const upgrade = await switchTo(subscriptionId, offers.printDigitalMonthlyRecurring);
+    expect(upgrade).toMatchObject({ status: "applied", action: "upgraded" });
+    const after = await h.stripe.subscriptions.retrieve(sub.id);
+    expect(after.schedule).toBeNull();
+    expect(after.cancel_at).toBe(termEnd);
+    expect((await h.stripe.subscriptionSchedules.retrieve(downgrade.stripe.scheduleId!)).status).toBe(
+      "released",
+    );
+  });
 });
 
 describe("change_offer: a scheduled switch on a discounted subscription", () => {
