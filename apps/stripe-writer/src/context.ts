@@ -149,6 +149,8 @@ export async function loadOffer(
 export type LinkedSubscription = {
   id: string;
   offerId: string | null;
+  /** The offer version the subscription bought or was switched to (decision 022); null if unknown. */
+  offerVersion: string | null;
   stripeCustomerId: string;
   stripeSubscriptionId: string;
 };
@@ -170,6 +172,7 @@ export async function linkedSubscription(ctx: ActionContext): Promise<LinkedSubs
   return {
     id: sub.id,
     offerId: sub.offerId,
+    offerVersion: sub.offerVersion,
     stripeCustomerId: sub.stripeCustomerId,
     stripeSubscriptionId: sub.stripeSubscriptionId,
   };

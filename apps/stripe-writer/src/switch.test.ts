@@ -1,7 +1,8 @@
+import { loadCatalog } from "@bridge/store";
 import { advanceClock, freshDatabase, kafkaBrokers } from "@bridge/testkit";
 import type Stripe from "stripe";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Harness, offers, poll, seedPaidSubscription, startHarness } from "../test/harness.ts";
+import { type Harness, hex, offers, poll, seedPaidSubscription, startHarness } from "../test/harness.ts";
 
 /**
  * Issue 12's switch scenarios, through real Kafka against the emulator, asserting what Stripe
@@ -118,6 +119,174 @@ describe("change_offer: upgrade now", () => {
   });
 });
 
+/** Publishes (a version of) a monthly GBP offer with one recurring charge; returns its id. */
+async function publishMonthly(id: string, value: string, version = hex(40)) {
+  await loadCatalog(h.store.db, {
+    offers: [
+      {
+        id,
+        version,
+        name: `Monthly ${id.slice(0, 8)}`,
+        productName: "Daily Ledger Digital",
+        stripeProductCode: "prod_LedgerDigital01",
+        charges: [
+          {
+            name: "Digital subscription",
+            value,
+            currencyCode: "GBP",
+            type: "recurring",
+            trigger: "subscription_start",
+            repeat_interval: 1,
+            repeat_interval_type: "months",
+          },
+        ],
+        term: { length: 1, type: "months" },
+        autoRenew: true,
+      },
+    ],
+  });
+  return id;
+}
+
+describe("change_offer: a republished offer (decision 022)", () => {
+  it("bought at 9.99, republished at 14.99: a switch to 12.99 is an upgrade, charged today", async () => {
+    const from = await publishMonthly(hex(40), "9.99");
+    const to = await publishMonthly(hex(40), "12.99");
+    const { clock, sub, subscriptionId } = await subscribeOnClock(from);
+    const item = sub.items.data[0]!;
+    expect(item.price.unit_amount).toBe(999);
+    await publishMonthly(from, "14.99");
+    await advance(clock.id, item.current_period_start + 10 * DAY);
+
+    const outcome = await switchTo(subscriptionId, to);
+    expect(outcome).toMatchObject({ status: "applied", action: "upgraded" });
+    const invoice = await h.stripe.invoices.retrieve(outcome.stripe.invoiceId!);
+    expect(invoice.status).toBe("paid");
+    expect(invoice.lines.data.filter((l) => l.amount > 0).reduce((n, l) => n + l.amount, 0)).toBe(1299);
+    expect((await h.stripe.subscriptions.retrieve(sub.id)).items.data[0]!.price.unit_amount).toBe(1299);
+  });
+
+  it("bought at 14.99, republished at 9.99: a switch to 12.99 is a downgrade, nothing charged today", async () => {
+    const from = await publishMonthly(hex(40), "14.99");
+    const to = await publishMonthly(hex(40), "12.99");
+    const { clock, sub, subscriptionId } = await subscribeOnClock(from);
+    const item = sub.items.data[0]!;
+    await publishMonthly(from, "9.99");
+    await advance(clock.id, item.current_period_start + 10 * DAY);
+    const invoicesBefore = (await h.stripe.invoices.list({ subscription: sub.id })).data.length;
+
+    const outcome = await switchTo(subscriptionId, to);
+    expect(outcome).toMatchObject({ status: "applied", action: "downgrade_scheduled" });
+    expect((await h.stripe.invoices.list({ subscription: sub.id })).data).toHaveLength(invoicesBefore);
+    expect((await h.stripe.subscriptions.retrieve(sub.id)).items.data[0]!.price.unit_amount).toBe(1499);
+  });
+});
+
+describe("change_offer: a scheduled switch on a fixed term (cancel_at)", () => {
+  it("keeps the term's end: the schedule's last phase ends there and cancels the subscription", async () => {
+    const cheaper = await publishMonthly(hex(40), "4.99");
+    const { clock, sub, subscriptionId } = await subscribeOnClock(offers.digitalMonthly);
+    const item = sub.items.data[0]!;
+    // A three-month fixed term, as the writer sets it for autoRenew false (decision 015).
+    const start = new Date(item.current_period_start * 1000);
+    const termEnd = Date.UTC(start.getUTCFullYear(), start.getUTCMonth() + 3, start.getUTCDate()) / 1000;
+    await h.stripe.subscriptions.update(sub.id, { cancel_at: termEnd, proration_behavior: "none" });
+    await advance(clock.id, item.current_period_start + 10 * DAY);
+
+    const outcome = await switchTo(subscriptionId, cheaper);
+    expect(outcome).toMatchObject({ status: "applied", action: "downgrade_scheduled" });
+    const schedule = await h.stripe.subscriptionSchedules.retrieve(outcome.stripe.scheduleId!);
+    expect(schedule.end_behavior).toBe("cancel");
+    expect(schedule.phases.at(-1)).toMatchObject({ start_date: item.current_period_end, end_date: termEnd });
+    expect(schedule.phases.at(-1)!.metadata).toMatchObject({ limio_auto_renew: "false" });
+
+    await advance(clock.id, item.current_period_end + DAY);
+    const switched = await h.stripe.subscriptions.retrieve(sub.id);
+    expect(switched.items.data[0]!.price.unit_amount).toBe(499);
+    expect(switched.status).toBe("active");
+    await advance(clock.id, termEnd + DAY);
+    const ended = await h.stripe.subscriptions.retrieve(sub.id);
+    expect(ended.status).toBe("canceled");
+    expect(ended.ended_at).toBe(termEnd);
+  });
+
+  it("an upgrade that releases that schedule puts the term's end back as cancel_at", async () => {
+    const cheaper = await publishMonthly(hex(40), "4.99");
+    const { clock, sub, subscriptionId } = await subscribeOnClock(offers.digitalMonthly);
+    const item = sub.items.data[0]!;
+    const start = new Date(item.current_period_start * 1000);
+    const termEnd = Date.UTC(start.getUTCFullYear(), start.getUTCMonth() + 3, start.getUTCDate()) / 1000;
+    await h.stripe.subscriptions.update(sub.id, { cancel_at: termEnd, proration_behavior: "none" });
+    await advance(clock.id, item.current_period_start + 10 * DAY);
+    const downgrade = await switchTo(subscriptionId, cheaper);
+    expect(downgrade).toMatchObject({ status: "applied", action: "downgrade_scheduled" });
+    expect((await h.stripe.subscriptions.retrieve(sub.id)).cancel_at).toBeNull();
+
+    const upgrade = await switchTo(subscriptionId, offers.printDigitalMonthlyRecurring);
+    expect(upgrade).toMatchObject({ status: "applied", action: "upgraded" });
+    const after = await h.stripe.subscriptions.retrieve(sub.id);
+    expect(after.schedule).toBeNull();
+    expect(after.cancel_at).toBe(termEnd);
+    expect((await h.stripe.subscriptionSchedules.retrieve(downgrade.stripe.scheduleId!)).status).toBe(
+      "released",
+    );
+  });
+});
+
+describe("change_offer: a scheduled switch on a discounted subscription", () => {
+  it("a forever 10% discount still applies after the downgrade's phase starts", async () => {
+    const { clock, sub, subscriptionId } = await subscribeOnClock(offers.digitalMonthly);
+    const item = sub.items.data[0]!;
+    const coupon = await h.stripe.coupons.create({ percent_off: 10, duration: "forever" });
+    const discounted = await h.stripe.subscriptions.update(sub.id, { discounts: [{ coupon: coupon.id }] });
+    const discountId = discounted.discounts[0] as string;
+    await advance(clock.id, item.current_period_start + 10 * DAY);
+
+    const outcome = await switchTo(subscriptionId, offers.digitalQuarterly);
+    expect(outcome).toMatchObject({ status: "applied", action: "downgrade_scheduled" });
+    const schedule = await h.stripe.subscriptionSchedules.retrieve(outcome.stripe.scheduleId!);
+    expect(schedule.phases.map((p) => p.discounts.map((d) => d.discount))).toEqual([
+      [discountId],
+      [discountId],
+    ]);
+
+    await advance(clock.id, item.current_period_end + DAY);
+    const renewed = await h.stripe.subscriptions.retrieve(sub.id);
+    expect(renewed.discounts).toEqual([discountId]);
+    const invoice = await h.stripe.invoices.retrieve(renewed.latest_invoice as string);
+    expect(invoice).toMatchObject({ subtotal: 2700, total: 2430 });
+  });
+});
+
+describe("change_offer: a declined upgrade after a scheduled downgrade", () => {
+  it("leaves the downgrade's schedule in place: the period end still applies it", async () => {
+    const { clock, sub, subscriptionId } = await subscribeOnClock(
+      offers.digitalMonthly,
+      "tok_chargeCustomerFail",
+    );
+    const item = sub.items.data[0]!;
+    await advance(clock.id, item.current_period_start + 10 * DAY);
+    const downgrade = await switchTo(subscriptionId, offers.digitalQuarterly);
+    expect(downgrade).toMatchObject({ status: "applied", action: "downgrade_scheduled" });
+    const scheduleId = downgrade.stripe.scheduleId!;
+
+    const upgrade = await switchTo(subscriptionId, offers.printDigitalMonthlyRecurring);
+    expect(upgrade).toMatchObject({ status: "failed", error: { code: "payment_failed" } });
+    expect((await h.stripe.subscriptionSchedules.retrieve(scheduleId)).status).toBe("active");
+    const after = await h.stripe.subscriptions.retrieve(sub.id);
+    expect(after.schedule).toBe(scheduleId);
+    expect(after.items.data[0]!.price.id).toBe(item.price.id);
+
+    // The first order's word holds: at the period end the subscription moves to the quarterly price.
+    await advance(clock.id, item.current_period_end + DAY);
+    const renewed = await h.stripe.subscriptions.retrieve(sub.id);
+    expect(renewed.items.data[0]!.price).toMatchObject({
+      unit_amount: 2700,
+      recurring: { interval: "month", interval_count: 3 },
+    });
+  });
+});
+
 describe("change_offer: equal value, another interval", () => {
   it("monthly £9.99 → yearly £119.88: nothing charged today, the yearly price from the period end", async () => {
     const { clock, sub, subscriptionId } = await subscribeOnClock(offers.digitalMonthly);
@@ -145,6 +314,12 @@ describe("change_offer: equal value, another interval", () => {
     expect(invoice.amount_due).toBe(11988);
     expect(invoice.lines.data.every((l) => l.amount >= 0)).toBe(true);
     expect(renewed.items.data[0]!.current_period_start).toBe(item.current_period_end);
+    // The new phase's metadata is the subscription's now: the sync shows the yearly offer and term.
+    expect(renewed.metadata).toMatchObject({
+      limio_offer_id: offers.digitalYearlyEqual,
+      limio_term_length: "1",
+      limio_term_type: "years",
+    });
   });
 });
 
@@ -216,7 +391,14 @@ describe("effectiveDate ahead (the order's own date decides the timing)", () => 
     await advance(clock.id, at - DAY);
     expect((await h.stripe.subscriptions.retrieve(sub.id)).items.data[0]!.price.unit_amount).toBe(999);
     await advance(clock.id, at + DAY);
-    expect((await h.stripe.subscriptions.retrieve(sub.id)).items.data[0]!.price.unit_amount).toBe(2499);
+    const switched = await h.stripe.subscriptions.retrieve(sub.id);
+    expect(switched.items.data[0]!.price.unit_amount).toBe(2499);
+    // phase_start: a new period from the switch date, the unused time of the old one credited.
+    expect(switched.billing_cycle_anchor).toBe(at);
+    const invoice = await h.stripe.invoices.retrieve(switched.latest_invoice as string);
+    expect(invoice.lines.data.some((l) => l.amount < 0)).toBe(true);
+    expect(invoice.lines.data.filter((l) => l.amount > 0).reduce((n, l) => n + l.amount, 0)).toBe(2499);
+    expect(switched.metadata.limio_offer_id).toBe(offers.printDigitalMonthlyRecurring);
   });
 
   it("a cancellation at a date after the period end: the subscription ends at that date", async () => {

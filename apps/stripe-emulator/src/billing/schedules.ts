@@ -1,6 +1,7 @@
 import type Stripe from "stripe";
 import type { Emulator } from "../context.ts";
 import { createSubscription } from "../resources/subscription-create.ts";
+import { updateSubscription } from "../resources/subscription-update.ts";
 import type { Stored } from "../state.ts";
 import { idOf, type RequestMeta } from "../types.ts";
 import { itemsOf, newSubscriptionItem, setItemPrice } from "./items.ts";
@@ -85,16 +86,74 @@ export function startSchedule(emu: Emulator, schedule: Schedule, request: Reques
   emu.emit("subscription_schedule.updated", schedule, { request, previous: before });
 }
 
+/**
+ * Entering a phase inside a billing period: its items replace the subscription's as an update at
+ * that moment would, with the phase's `proration_behavior` ("Controls whether the subscription
+ * schedule should create prorations when transitioning to this phase",
+ * docs.stripe.com/api/subscription_schedules/update#update_subscription_schedule-phases-proration_behavior)
+ * and `billing_cycle_anchor: phase_start` resetting the anchor to the phase's start ("set the
+ * anchor to the start of the phase", #update_subscription_schedule-phases-billing_cycle_anchor),
+ * which bills a new period from then (docs.stripe.com/billing/subscriptions/billing-cycle#changing).
+ * `automatic` keeps the anchor unless the interval changes, as an update does.
+ */
+function enterPhaseMidPeriod(emu: Emulator, sub: Stored<"subscription">, phase: Phase): void {
+  const items = itemsOf(emu, sub.id);
+  const body = {
+    items: [
+      ...phase.items.map((p, i) => ({
+        ...(items[i] ? { id: items[i]!.id } : {}),
+        price: idOf(p.price),
+        quantity: String(p.quantity ?? 1),
+      })),
+      ...items.slice(phase.items.length).map((extra) => ({ id: extra.id, deleted: "true" })),
+    ],
+    proration_behavior: phase.proration_behavior,
+    ...(phase.billing_cycle_anchor === "phase_start" ? { billing_cycle_anchor: { type: "now" } } : {}),
+    payment_behavior: "allow_incomplete",
+    metadata: phase.metadata,
+  };
+  updateSubscription({ emu, params: { id: sub.id }, body, request: CLOCK, apiKey: "" });
+}
+
+/**
+ * The entered phase's discounts become the subscription's: those it lists are kept, the others
+ * leave it ("If not specified, inherits the discount from the subscription's customer",
+ * docs.stripe.com/api/subscription_schedules/update#update_subscription_schedule-phases-discounts).
+ */
+function applyPhaseDiscounts(emu: Emulator, sub: Stored<"subscription">, phase: Phase): void {
+  const kept = phase.discounts.flatMap((d) => (d.discount ? [idOf(d.discount)] : []));
+  for (const ref of sub.discounts) {
+    const id = idOf(ref);
+    const dropped = emu.state.get("discount", id);
+    if (!kept.includes(id) && dropped) emu.emit("customer.discount.deleted", dropped, { request: CLOCK });
+  }
+  sub.discounts = kept;
+}
+
 /** At a phase's end date: switch to the next phase, or apply the end behavior. */
 export function transitionSchedule(emu: Emulator, schedule: Schedule, at: number): void {
   const before = emu.state.render(schedule);
   const sub = schedule.subscription ? emu.state.get("subscription", schedule.subscription) : undefined;
   const phase = schedule.phases[currentPhaseIndex(schedule, at)];
   if (phase && sub) {
-    const subBefore = emu.state.render(sub);
-    applyPhaseItems(emu, sub, phase);
     schedule.current_phase = { end_date: phase.end_date, start_date: phase.start_date };
-    emu.emit("customer.subscription.updated", sub, { request: CLOCK, previous: subBefore });
+    const periodEnd = itemsOf(emu, sub.id)[0]?.current_period_end;
+    if (periodEnd !== undefined && at < periodEnd) {
+      // Discounts first: the update's invoice is billed with the phase's (parsePhases refused
+      // prorating a discounted period).
+      applyPhaseDiscounts(emu, sub, phase);
+      enterPhaseMidPeriod(emu, sub, phase);
+    } else {
+      // At the period end: the renewal that follows bills the new items; nothing to prorate and
+      // the anchor is the phase's start either way.
+      const subBefore = emu.state.render(sub);
+      applyPhaseItems(emu, sub, phase);
+      // Phase metadata adds and replaces keys of the subscription's when the phase is entered
+      // (docs.stripe.com/api/subscription_schedules/update#update_subscription_schedule-phases-metadata).
+      sub.metadata = { ...sub.metadata, ...phase.metadata };
+      applyPhaseDiscounts(emu, sub, phase);
+      emu.emit("customer.subscription.updated", sub, { request: CLOCK, previous: subBefore });
+    }
     emu.emit("subscription_schedule.updated", schedule, { request: CLOCK, previous: before });
     return;
   }

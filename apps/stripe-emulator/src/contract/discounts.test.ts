@@ -476,37 +476,107 @@ describe("create_preview with discounts", () => {
   });
 });
 
-// docs.stripe.com/api/subscription_schedules/create#create_subscription_schedule-phases-discounts:
-// a phase's discounts replace the subscription's when it starts, which the emulator does not model.
+// docs.stripe.com/api/subscription_schedules/update#update_subscription_schedule-phases-discounts:
+// a phase's discounts become the subscription's when it starts; "If not specified, inherits the
+// discount from the subscription's customer", so the subscription's own discount is dropped.
 describe("schedule phases and discounts", () => {
-  it("refuses phase discounts, and new phases for a discounted subscription, instead of dropping the discount", async () => {
-    const { customer, price } = await billingSetup(t.stripe, { card: "pm_card_visa", withClock: false });
+  async function discountedWithSchedule(cheaper: number) {
+    const { clock, customer, price, product } = await billingSetup(t.stripe, {
+      card: "pm_card_visa",
+      frozenTime: utc(2026, 5, 1),
+    });
     const coupon = await t.stripe.coupons.create({ percent_off: 10, duration: "forever" });
-    const withPhaseDiscount = await refusal(
-      t.stripe.subscriptionSchedules.create({
-        customer: customer.id,
-        start_date: "now",
-        phases: [{ items: [{ price: price.id }], discounts: [{ coupon: coupon.id }] }],
-      }),
-    );
-    expect(withPhaseDiscount).toMatchObject({ statusCode: 400, param: "phases[0][discounts]" });
-
+    const next = await t.stripe.prices.create({
+      product: product.id,
+      currency: "usd",
+      unit_amount: cheaper,
+      recurring: { interval: "month" },
+    });
     const sub = await t.stripe.subscriptions.create({
       customer: customer.id,
       items: [{ price: price.id }],
       discounts: [{ coupon: coupon.id }],
     });
     const schedule = await t.stripe.subscriptionSchedules.create({ from_subscription: sub.id });
+    const discountId = sub.discounts[0] as string;
+    // The phase made from the subscription carries its discount.
+    expect(schedule.phases[0]!.discounts).toEqual([
+      { coupon: null, discount: discountId, promotion_code: null },
+    ]);
+    return { clock: clock!, sub, schedule, price, next, coupon, discountId };
+  }
+
+  it("a phase listing the subscription's discount keeps it: the next renewal is discounted", async () => {
+    const { clock, sub, schedule, price, next, discountId } = await discountedWithSchedule(800);
     const phase = schedule.phases[0]!;
-    const newPhases = await refusal(
-      t.stripe.subscriptionSchedules.update(schedule.id, {
-        phases: [
-          { items: [{ price: price.id }], start_date: phase.start_date, end_date: phase.end_date },
-          { items: [{ price: price.id, quantity: 2 }], duration: { interval: "month", interval_count: 1 } },
-        ],
-      }),
-    );
-    expect(newPhases).toMatchObject({ statusCode: 400, param: "phases" });
+    await t.stripe.subscriptionSchedules.update(schedule.id, {
+      phases: [
+        {
+          items: [{ price: price.id }],
+          start_date: phase.start_date,
+          end_date: phase.end_date,
+          discounts: [{ discount: discountId }],
+        },
+        {
+          items: [{ price: next.id }],
+          proration_behavior: "none",
+          discounts: [{ discount: discountId }],
+        },
+      ],
+    });
+    const [renewal] = await renewals(clock.id, sub.id, [phase.end_date + 3600]);
+    expect(renewal).toMatchObject({ subtotal: 800, total: 720, discounts: 1 });
+    expect((await t.stripe.subscriptions.retrieve(sub.id)).discounts).toEqual([discountId]);
+  });
+
+  it("a phase without discounts drops the subscription's at its start (the customer's would apply)", async () => {
+    const { clock, sub, schedule, price, next } = await discountedWithSchedule(800);
+    const phase = schedule.phases[0]!;
+    await t.stripe.subscriptionSchedules.update(schedule.id, {
+      phases: [
+        { items: [{ price: price.id }], start_date: phase.start_date, end_date: phase.end_date },
+        { items: [{ price: next.id }], proration_behavior: "none" },
+      ],
+    });
     expect((await t.stripe.subscriptions.retrieve(sub.id)).discounts).toHaveLength(1);
+    const [renewal] = await renewals(clock.id, sub.id, [phase.end_date + 3600]);
+    expect(renewal).toMatchObject({ subtotal: 800, total: 800, discounts: 0 });
+    expect((await t.stripe.subscriptions.retrieve(sub.id)).discounts).toEqual([]);
+  });
+
+  it("refuses what it does not model: coupon entries, item discounts, a discount not the subscription's, prorating a discounted period", async () => {
+    const { sub, schedule, price, next, coupon, discountId } = await discountedWithSchedule(800);
+    const phase = schedule.phases[0]!;
+    const first = { items: [{ price: price.id }], start_date: phase.start_date, end_date: phase.end_date };
+    const update = (second: Stripe.SubscriptionScheduleUpdateParams.Phase) =>
+      refusal(t.stripe.subscriptionSchedules.update(schedule.id, { phases: [first, second] }));
+    expect(await update({ items: [{ price: next.id }], discounts: [{ coupon: coupon.id }] })).toMatchObject({
+      statusCode: 400,
+      param: "phases[1][discounts][0][coupon]",
+    });
+    expect(
+      await update({
+        items: [{ price: next.id, discounts: [{ coupon: coupon.id }] }],
+        proration_behavior: "none",
+      }),
+    ).toMatchObject({ statusCode: 400, param: "phases[1][items][0][discounts]" });
+    expect(
+      await update({ items: [{ price: next.id }], discounts: [{ discount: "di_other" }] }),
+    ).toMatchObject({
+      statusCode: 404,
+      param: "phases[1][discounts][0][discount]",
+    });
+    const midway = phase.start_date + 10 * 86400;
+    expect(
+      await refusal(
+        t.stripe.subscriptionSchedules.update(schedule.id, {
+          phases: [
+            { ...first, end_date: midway },
+            { items: [{ price: next.id }], start_date: midway, discounts: [{ discount: discountId }] },
+          ],
+        }),
+      ),
+    ).toMatchObject({ statusCode: 400, param: "phases[1][proration_behavior]" });
+    expect((await t.stripe.subscriptions.retrieve(sub.id)).discounts).toEqual([discountId]);
   });
 });

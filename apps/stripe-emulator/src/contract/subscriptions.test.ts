@@ -316,6 +316,28 @@ describe("subscription schedules", () => {
     expect((await stripe.subscriptions.list({ customer: customer.id })).data).toHaveLength(0);
   });
 
+  it("refuses a schedule from a subscription set to cancel (not documented), and phase metadata that unsets keys", async () => {
+    const { customer, price } = await billingSetup(stripe, { card: "pm_card_visa" });
+    const sub = await stripe.subscriptions.create({ customer: customer.id, items: [{ price: price.id }] });
+    const end = sub.items.data[0]!.current_period_end;
+    await stripe.subscriptions.update(sub.id, { cancel_at: end, proration_behavior: "none" });
+    const refused = await stripe.subscriptionSchedules.create({ from_subscription: sub.id }).catch((e) => e);
+    expect(refused).toBeInstanceOf(Stripe.errors.StripeInvalidRequestError);
+    expect(refused.param).toBe("from_subscription");
+    await stripe.subscriptions.update(sub.id, { cancel_at: "" });
+    const schedule = await stripe.subscriptionSchedules.create({ from_subscription: sub.id });
+    const phase0 = schedule.phases[0]!;
+    const unset = await stripe.subscriptionSchedules
+      .update(schedule.id, {
+        phases: [
+          { items: [{ price: price.id }], start_date: phase0.start_date, end_date: phase0.end_date },
+          { items: [{ price: price.id }], metadata: { gone: "" } },
+        ],
+      })
+      .catch((e) => e);
+    expect(unset.param).toBe("phases[1][metadata][gone]");
+  });
+
   it("cancel cancels the subscription too", async () => {
     const { customer, price } = await billingSetup(stripe, { card: "pm_card_visa" });
     const sub = await stripe.subscriptions.create({ customer: customer.id, items: [{ price: price.id }] });

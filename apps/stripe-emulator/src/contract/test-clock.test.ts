@@ -209,7 +209,11 @@ describe("test clock: monthly renewals, a card that starts declining, dunning, c
       end_behavior: "release",
       phases: [
         { items: [{ price: price.id }], start_date: phase0.start_date, end_date: phase0.end_date },
-        { items: [{ price: cheaper.id }], duration: { interval: "month", interval_count: 1 } },
+        {
+          items: [{ price: cheaper.id }],
+          duration: { interval: "month", interval_count: 1 },
+          metadata: { plan: "cheaper" },
+        },
       ],
     });
 
@@ -219,6 +223,8 @@ describe("test clock: monthly renewals, a card that starts declining, dunning, c
     expect(endedSub.ended_at).toBe(utc(2026, 6, 1));
     const down = await stripe.subscriptions.retrieve(downgraded.id);
     expect(down.items.data[0]!.price.id).toBe(cheaper.id);
+    // The entered phase's metadata is merged into the subscription's.
+    expect(down.metadata).toEqual({ plan: "cheaper" });
     const renewal = await stripe.invoices.retrieve(down.latest_invoice as string);
     expect(renewal.amount_due).toBe(400);
     expect(renewal.status).toBe("paid");
@@ -231,6 +237,60 @@ describe("test clock: monthly renewals, a card that starts declining, dunning, c
       (e) => e.type,
     );
     expect(types.slice(0, 2)).toEqual(["subscription_schedule.released", "subscription_schedule.updated"]);
+  });
+
+  it("a phase entered inside a period: phase_start restarts billing there, unused time credited, metadata merged", async () => {
+    const { clock, customer, price, product } = await billingSetup(stripe, {
+      card: "pm_card_visa",
+      frozenTime: utc(2026, 5, 1),
+    });
+    const dearer = await stripe.prices.create({
+      product: product.id,
+      currency: "usd",
+      unit_amount: 3000,
+      recurring: { interval: "month" },
+    });
+    const sub = await stripe.subscriptions.create({
+      customer: customer.id,
+      items: [{ price: price.id }],
+      metadata: { offer: "old", kept: "yes" },
+    });
+    const item = sub.items.data[0]!;
+    const schedule = await stripe.subscriptionSchedules.create({ from_subscription: sub.id });
+    const midway = utc(2026, 5, 16);
+    await stripe.subscriptionSchedules.update(schedule.id, {
+      phases: [
+        { items: [{ price: price.id }], start_date: schedule.phases[0]!.start_date, end_date: midway },
+        {
+          items: [{ price: dearer.id }],
+          start_date: midway,
+          billing_cycle_anchor: "phase_start",
+          proration_behavior: "create_prorations",
+          duration: { interval: "month", interval_count: 1 },
+          metadata: { offer: "new" },
+        },
+      ],
+    });
+    const phases = (await stripe.subscriptionSchedules.retrieve(schedule.id)).phases;
+    expect(phases[1]!.billing_cycle_anchor).toBe("phase_start");
+
+    await advanceClock(stripe, clock!.id, midway + 3600);
+    const after = await stripe.subscriptions.retrieve(sub.id);
+    expect(after.metadata).toEqual({ offer: "new", kept: "yes" });
+    expect(after.billing_cycle_anchor).toBe(midway);
+    expect(after.items.data[0]!.price.id).toBe(dearer.id);
+    expect(after.items.data[0]!.current_period_start).toBe(midway);
+    const invoice = await stripe.invoices.retrieve(after.latest_invoice as string);
+    expect(invoice.status).toBe("paid");
+    const credit = invoice.lines.data.filter((l) => l.amount < 0).reduce((n, l) => n + l.amount, 0);
+    const charge = invoice.lines.data.filter((l) => l.amount > 0).reduce((n, l) => n + l.amount, 0);
+    // The unused half of the old price (periods of 30 days, 15 left) and a full new period.
+    const unused = Math.round(
+      (item.price.unit_amount! * (item.current_period_end - midway)) /
+        (item.current_period_end - item.current_period_start),
+    );
+    expect(Math.abs(credit + unused)).toBeLessThanOrEqual(1);
+    expect(charge).toBe(3000);
   });
 
   it("refuses to advance more than two intervals of the shortest subscription at once", async () => {

@@ -15,7 +15,7 @@ import { invalid, noSuch } from "../http/errors.ts";
 import { paginate } from "../http/pagination.ts";
 import { arr, int, mergeMetadata, metadata, oneOf, str } from "../http/params.ts";
 import type { Stored } from "../state.ts";
-import type { Form } from "../types.ts";
+import { type Form, idOf } from "../types.ts";
 import { getPrice, recurringOf } from "./prices.ts";
 import { getSubscription } from "./subscription-plan.ts";
 
@@ -37,19 +37,21 @@ function phaseObject(
   items: Stripe.SubscriptionSchedule.Phase.Item[],
   prorationBehavior: Stripe.SubscriptionSchedule.Phase.ProrationBehavior,
   meta: Record<string, string>,
+  billingCycleAnchor: Stripe.SubscriptionSchedule.Phase.BillingCycleAnchor | null = null,
+  discounts: Stripe.SubscriptionSchedule.Phase.Discount[] = [],
 ): Phase {
   return {
     add_invoice_items: [],
     application_fee_percent: null,
     automatic_tax: { disabled_reason: null, enabled: false, liability: null },
-    billing_cycle_anchor: null,
+    billing_cycle_anchor: billingCycleAnchor,
     billing_thresholds: null,
     collection_method: null,
     currency,
     default_payment_method: null,
     default_tax_rates: [],
     description: null,
-    discounts: [],
+    discounts,
     end_date: end,
     invoice_settings: null,
     items,
@@ -79,39 +81,61 @@ function phaseItem(
   };
 }
 
-/** Phases from params: start_date (ts | 'now'), end_date or duration, items; chained back to back. */
 /**
- * A phase's `discounts` replace the subscription's when it starts ("If not specified, inherits
- * the discount from the subscription's customer", docs.stripe.com/api/subscription_schedules/create#create_subscription_schedule-phases-discounts),
- * so phases change what a discounted customer pays. The emulator does not model phase discounts:
- * it refuses them, and phases for a subscription that has discounts, rather than drop a discount.
+ * A phase's `discounts` become the subscription's when the phase is entered; "If not specified,
+ * inherits the discount from the subscription's customer"
+ * (docs.stripe.com/api/subscription_schedules/update#update_subscription_schedule-phases-discounts),
+ * so a subscription-level discount not listed is dropped there (billing/schedules.ts). Modelled:
+ * `{ discount }` entries naming one of the subscription's discounts (kept as they are). Refused,
+ * not modelled: `coupon` / `promotion_code` entries (a redemption at a later date), item-level
+ * discounts, and a discounted phase entered inside a billing period with prorations (the
+ * emulator does not prorate a discounted period).
  */
-function refuseDiscountedPhases(call: Call, schedule: Schedule, phasesIn: PhaseParams[]): void {
-  phasesIn.forEach((p, i) => {
-    if (p?.discounts !== undefined)
-      throw invalid("The emulator does not model discounts on schedule phases.", `phases[${i}][discounts]`);
-    arr(p?.items).forEach((it, j) => {
-      if (it?.discounts !== undefined)
-        throw invalid(
-          "The emulator does not model discounts on schedule phases.",
-          `phases[${i}][items][${j}][discounts]`,
-        );
-    });
+function phaseDiscounts(
+  call: Call,
+  schedule: Schedule,
+  p: PhaseParams,
+  i: number,
+  start: number,
+): Stripe.SubscriptionSchedule.Phase.Discount[] {
+  arr(p.items).forEach((it, j) => {
+    if (it?.discounts !== undefined)
+      throw invalid(
+        "The emulator does not model discounts on schedule phase items.",
+        `phases[${i}][items][${j}][discounts]`,
+      );
   });
   const sub = schedule.subscription ? call.emu.state.get("subscription", schedule.subscription) : undefined;
-  if (sub && sub.discounts.length > 0) {
+  const own = (sub?.discounts ?? []).map(idOf);
+  type DiscountParam = { coupon?: string; discount?: string; promotion_code?: string };
+  const entries: (DiscountParam | undefined)[] =
+    (p.discounts as unknown) === "" ? [] : arr(p.discounts as DiscountParam[] | undefined);
+  const out = entries.map((entry, j) => {
+    const param = `phases[${i}][discounts][${j}]`;
+    if (entry?.coupon !== undefined || entry?.promotion_code !== undefined)
+      throw invalid(
+        "The emulator models phase discounts that keep one of the subscription's discounts (`discount`) only.",
+        `${param}[${entry?.coupon !== undefined ? "coupon" : "promotion_code"}]`,
+      );
+    const id = str(entry?.discount, `${param}[discount]`);
+    if (!id || !own.includes(id)) throw noSuch("discount", String(id ?? ""), `${param}[discount]`);
+    return { coupon: null, discount: id, promotion_code: null };
+  });
+  const periodEnd = sub ? itemsOf(call.emu, sub.id)[0]?.current_period_end : undefined;
+  const prorates = (p.proration_behavior ?? "create_prorations") !== "none";
+  const insidePeriod = periodEnd !== undefined && i > 0 && start !== periodEnd;
+  if ((out.length > 0 || own.length > 0) && prorates && insidePeriod)
     throw invalid(
-      "The emulator does not model schedule phases for a subscription with discounts (a phase would replace them).",
-      "phases",
+      "The emulator does not model prorating a discounted period: a discounted phase inside a billing period needs proration_behavior none.",
+      `phases[${i}][proration_behavior]`,
     );
-  }
+  return out;
 }
 
 function parsePhases(call: Call, schedule: Schedule, phasesIn: PhaseParams[]): Phase[] {
   const now = nowFor(call.emu, schedule.test_clock);
   if (phasesIn.length === 0) throw invalid("Missing required param: phases.", "phases", "parameter_missing");
   const current = schedule.current_phase;
-  refuseDiscountedPhases(call, schedule, phasesIn);
   const out: Phase[] = [];
   let cursor: number | null = null;
   phasesIn.forEach((p, i) => {
@@ -175,6 +199,18 @@ function parsePhases(call: Call, schedule: Schedule, phasesIn: PhaseParams[]): P
     }
     if (end <= start)
       throw invalid("The phase end_date must be after its start_date.", `phases[${i}][end_date]`);
+    // "Metadata on a schedule's phase will update the underlying subscription's metadata when the
+    // phase is entered, adding new keys and replacing existing keys in the subscription's metadata.
+    // Individual keys in the subscription's metadata can be unset by posting an empty value to
+    // them in the phase's metadata" (docs.stripe.com/api/subscription_schedules/update#update_subscription_schedule-phases-metadata).
+    // Entering a phase adds and replaces (billing/schedules.ts); unsetting is not modelled: refused.
+    const unset = Object.entries((p.metadata ?? {}) as Record<string, unknown>).find(([, v]) => v === "");
+    if (unset)
+      throw invalid(
+        "The emulator does not model unsetting subscription metadata from a phase.",
+        `phases[${i}][metadata][${unset[0]}]`,
+      );
+    const discounts = phaseDiscounts(call, schedule, p, i, start);
     out.push(
       phaseObject(
         prices[0]!.price.currency,
@@ -187,6 +223,11 @@ function parsePhases(call: Call, schedule: Schedule, phasesIn: PhaseParams[]): P
           `phases[${i}][proration_behavior]`,
         ) ?? "create_prorations",
         metadata(p.metadata),
+        // "automatic" (the default) or "phase_start": applied when the phase is entered (billing/schedules.ts).
+        (oneOf(p.billing_cycle_anchor, ["automatic", "phase_start"], `phases[${i}][billing_cycle_anchor]`) as
+          | Stripe.SubscriptionSchedule.Phase.BillingCycleAnchor
+          | undefined) ?? null,
+        discounts,
       ),
     );
     cursor = end;
@@ -288,6 +329,14 @@ export const subscriptionScheduleRoutes: Route[] = [
       }
       if (sub.status === "canceled")
         throw invalid("You cannot create a schedule from a canceled subscription.", "from_subscription");
+      // Stripe documents neither the phases nor the end_behavior a schedule made from a subscription
+      // with a pending cancellation gets (docs.stripe.com/api/subscription_schedules/create#create_subscription_schedule-from_subscription),
+      // and a schedule-managed subscription takes no cancel_at: refused rather than guessed.
+      if (sub.cancel_at !== null || sub.cancel_at_period_end)
+        throw invalid(
+          "The emulator does not model a schedule from a subscription that is set to cancel (cancel_at); clear it, then end the schedule with end_behavior cancel.",
+          "from_subscription",
+        );
       const customer = emu.state.get("customer", sub.customer)!;
       const now = nowFor(emu, sub.test_clock);
       const schedule = baseSchedule(call, b, customer, now);
@@ -302,6 +351,9 @@ export const subscriptionScheduleRoutes: Route[] = [
           items.map((i) => phaseItem(i.price, i.quantity ?? 1, i.metadata)),
           "create_prorations",
           {},
+          null,
+          // The subscription's discounts, as `{ discount }` entries (its current settings).
+          sub.discounts.map((d) => ({ coupon: null, discount: idOf(d), promotion_code: null })),
         ),
       ];
       schedule.current_phase = { end_date: end, start_date: start };

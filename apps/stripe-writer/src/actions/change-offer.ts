@@ -2,6 +2,7 @@ import {
   currentItems,
   currentOfferId,
   currentPeriodEnd,
+  LIMIO_AUTO_RENEW,
   type LimioChangeOfferOrder,
   type Offer,
   offerTermMetadata,
@@ -24,7 +25,17 @@ type RecordedPlan = Exclude<SwitchPlanned, { kind: "scheduled" }> | RecordedSche
 type RecordedSchedule = Omit<Extract<SwitchPlanned, { kind: "scheduled" }>, "switchAt"> & {
   switchAt: number;
 };
-type SwitchStepPlan = { fromOfferId: string; scheduleId: string | null; planned: RecordedPlan };
+type SwitchStepPlan = {
+  fromOfferId: string;
+  scheduleId: string | null;
+  planned: RecordedPlan;
+  /** A fixed term's end (unix seconds): the subscription's `cancel_at`, or the end an attached schedule cancels at. */
+  termEnd?: number | null;
+  /** Where that end is kept now: `cancel_at` (cleared before a schedule takes it over) or the schedule. */
+  termEndOn?: "cancel_at" | "schedule" | null;
+  /** The subscription's discounts: a schedule's phases must list them, or Stripe drops them. */
+  discountIds?: string[];
+};
 type PriceStep = { priceId: string };
 
 /**
@@ -35,8 +46,11 @@ type PriceStep = { priceId: string };
  *   declined payment fails the order with the decline code, the subscription stays on the old
  *   offer and the unpaid invoice is voided (the pending update then expires at its `expires_at`);
  * - later (downgrade, equal value, interval change, or a date): a subscription schedule, the
- *   current items until the switch, then the new ones; nothing charged today.
- * A switch now while a schedule is attached releases that schedule first.
+ *   current items until the switch, then the new ones; nothing charged today. On a fixed term
+ *   (`cancel_at`) the schedule takes the term's end over: its last phase ends there and it
+ *   cancels the subscription (decision 015).
+ * A switch now while a schedule is attached releases that schedule once the upgrade is paid, so a
+ * declined upgrade leaves an earlier scheduled switch in place.
  */
 export async function changeOffer(ctx: ActionContext): Promise<ActionResult> {
   const order = ctx.order as LimioChangeOfferOrder;
@@ -53,17 +67,32 @@ export async function changeOffer(ctx: ActionContext): Promise<ActionResult> {
       throw new OrderFailure("offer_not_found", `cannot tell which offer ${linked.id} is on`, {
         stripe: ids,
       });
+    // The version the subscriber is on, not the offer's current one (decision 022): its lists
+    // decide the direction; planSwitch compares value against the prices Stripe bills.
+    const fromVersion = fromId === linked.offerId ? (linked.offerVersion ?? undefined) : undefined;
+    const scheduleId = typeof sub.schedule === "string" ? sub.schedule : (sub.schedule?.id ?? null);
+    // A fixed term's end is `cancel_at`, or, once a switch is scheduled, the schedule's last phase
+    // end with end_behavior cancel (a schedule-managed subscription takes no cancel_at).
+    const attached = scheduleId ? await stripe.subscriptionSchedules.retrieve(scheduleId) : null;
+    const scheduleEnd =
+      attached?.end_behavior === "cancel" ? (attached.phases.at(-1)?.end_date ?? null) : null;
+    const termEnd = sub.cancel_at ?? scheduleEnd;
+    const termEndOn = sub.cancel_at ? "cancel_at" : scheduleEnd ? "schedule" : null;
     const planned = planSwitch({
-      from: await loadOffer(ctx.db, fromId),
+      from: await loadOffer(ctx.db, { id: fromId, version: fromVersion }),
       to: await loadOffer(ctx.db, order.offer),
       current: currentItems(sub),
       effectiveDate: order.effectiveDate,
       periodEnd: new Date(currentPeriodEnd(sub) * 1000),
+      termEnd: termEnd ? new Date(termEnd * 1000) : undefined,
       now: await stripeNow(stripe, sub),
     });
     return {
       fromOfferId: fromId,
-      scheduleId: typeof sub.schedule === "string" ? sub.schedule : (sub.schedule?.id ?? null),
+      scheduleId,
+      termEnd,
+      termEndOn,
+      discountIds: (sub.discounts ?? []).map((d) => (typeof d === "string" ? d : d.id)),
       planned:
         planned.kind === "scheduled"
           ? { ...planned, switchAt: Math.floor(planned.switchAt.getTime() / 1000) }
@@ -86,13 +115,6 @@ export async function changeOffer(ctx: ActionContext): Promise<ActionResult> {
     "existing" in p ? p.existing : priceIds.get(p.lookup_key)!;
 
   if (planned.kind === "immediate") {
-    const scheduleId = plan.scheduleId;
-    if (scheduleId) {
-      await step("release-schedule", async (key) => {
-        await stripe.subscriptionSchedules.release(scheduleId, {}, { idempotencyKey: key });
-        return { scheduleId };
-      });
-    }
     // Only the attributes Stripe's pending updates accept (no metadata: stamped once paid).
     const swap = await step<{ invoiceId: string | null }>("swap", async (key) => {
       const updated = await stripe.subscriptions.update(
@@ -140,6 +162,29 @@ export async function changeOffer(ctx: ActionContext): Promise<ActionResult> {
         { ...(settled.declineCode ? { stripeCode: settled.declineCode } : {}), stripe: withInvoice },
       );
     }
+    // A schedule attached (an earlier downgrade) is released only now the upgrade is paid: a
+    // declined upgrade leaves it, and the switch it schedules, in place. Stripe lets a
+    // schedule-managed subscription's items be updated (only its cancellation is refused).
+    const scheduleId = plan.scheduleId;
+    if (scheduleId) {
+      await step("release-schedule", async (key) => {
+        await stripe.subscriptionSchedules.release(scheduleId, {}, { idempotencyKey: key });
+        return { scheduleId };
+      });
+      const termEnd = plan.termEnd;
+      if (plan.termEndOn === "schedule" && termEnd) {
+        // The released schedule carried the fixed term's end: it goes back on the subscription,
+        // as set at creation (no proration).
+        await step("restore-term-end", async (key) => {
+          await stripe.subscriptions.update(
+            linked.stripeSubscriptionId,
+            { cancel_at: termEnd, proration_behavior: "none" },
+            { idempotencyKey: key },
+          );
+          return { cancelAt: termEnd };
+        });
+      }
+    }
     await step("metadata", async (key) => {
       await stripe.subscriptions.update(
         linked.stripeSubscriptionId,
@@ -152,6 +197,19 @@ export async function changeOffer(ctx: ActionContext): Promise<ActionResult> {
   }
 
   // Later: through a schedule (reusing one already attached).
+  if (plan.termEndOn === "cancel_at" && !plan.scheduleId) {
+    // A schedule ends a fixed term itself (its last phase, end_behavior cancel): Stripe refuses
+    // cancel_at on a schedule-managed subscription, and does not document what from_subscription
+    // makes of one, so the end moves from cancel_at to the schedule (the next step sets it).
+    await step("clear-cancel-at", async (key) => {
+      await stripe.subscriptions.update(
+        linked.stripeSubscriptionId,
+        { cancel_at: "" },
+        { idempotencyKey: key },
+      );
+      return { cancelAt: plan.termEnd ?? null };
+    });
+  }
   const schedule = await step<{ scheduleId: string; phaseStart: number }>("schedule", async (key) => {
     if (plan.scheduleId) {
       const existing = await stripe.subscriptionSchedules.retrieve(plan.scheduleId);
@@ -170,6 +228,11 @@ export async function changeOffer(ctx: ActionContext): Promise<ActionResult> {
     };
   });
   const [current, next] = planned.phases;
+  // A phase without `discounts` "inherits the discount from the subscription's customer": the
+  // subscription's own discounts would end when it starts, so both phases keep them by id.
+  const discounts = plan.discountIds?.length
+    ? { discounts: plan.discountIds.map((discount) => ({ discount })) }
+    : {};
   const items = (phaseItems: typeof current.items) =>
     phaseItems.map((i) => ({ price: priceOf(i.price), quantity: i.quantity }));
   await step("schedule-phases", async (key) => {
@@ -178,11 +241,24 @@ export async function changeOffer(ctx: ActionContext): Promise<ActionResult> {
       {
         end_behavior: planned.end_behavior,
         phases: [
-          { ...current, items: items(current.items), start_date: schedule.phaseStart, metadata },
+          {
+            ...current,
+            items: items(current.items),
+            start_date: schedule.phaseStart,
+            metadata,
+            ...discounts,
+          },
           {
             ...next,
             items: items(next.items),
-            metadata: { ...metadata, limio_offer_id: to.id, ...offerTermMetadata(to) },
+            ...discounts,
+            metadata: {
+              ...metadata,
+              limio_offer_id: to.id,
+              ...offerTermMetadata(to),
+              // The fixed term still ends where it did, whatever the new offer's own auto-renew.
+              ...(planned.end_behavior === "cancel" ? { [LIMIO_AUTO_RENEW]: "false" } : {}),
+            },
           },
         ],
         metadata,

@@ -15,6 +15,7 @@ type SwitchedSubscription = {
       current_period_end: number;
       price: {
         id: string;
+        unit_amount?: number | null;
         metadata?: StripeMetadata;
         recurring?: { interval: string; interval_count: number } | null;
       };
@@ -38,6 +39,7 @@ export function currentItems(sub: SwitchedSubscription): CurrentItem[] {
     priceId: item.price.id,
     offerId: item.price.metadata?.limio_offer_id || undefined,
     quantity: item.quantity ?? 1,
+    unitAmount: item.price.unit_amount ?? null,
     recurring: {
       interval: (item.price.recurring?.interval ?? "month") as StripeInterval,
       interval_count: item.price.recurring?.interval_count ?? 1,

@@ -44,7 +44,12 @@ const currencyOf = (offer: Offer) => offer.charges[0]!.currencyCode;
  * "Equal" means the yearly cost differs by less than one minor unit (e.g. £9.99/month vs
  * £119.88/year): such a switch moves no money, so it is `same`.
  */
-export function compareOffers(from: Offer, to: Offer): SwitchComparison {
+export function compareOffers(
+  from: Offer,
+  to: Offer,
+  /** What the subscriber pays per day today, when known from Stripe; else the `from` offer's charges. */
+  payingPerDay?: number,
+): SwitchComparison {
   const currency = currencyOf(from);
   if (currencyOf(to) !== currency) {
     throw new DomainRuleError(
@@ -53,7 +58,7 @@ export function compareOffers(from: Offer, to: Offer): SwitchComparison {
         "a Stripe subscription bills in one currency",
     );
   }
-  const fromPerDay = recurringAmountPerDay(from);
+  const fromPerDay = payingPerDay ?? recurringAmountPerDay(from);
   const toPerDay = recurringAmountPerDay(to);
   const annualDifference = (toPerDay - fromPerDay) * DAYS_PER_UNIT.years;
   const direction: SwitchDirection =

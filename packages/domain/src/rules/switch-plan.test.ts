@@ -103,6 +103,43 @@ describe("planSwitch: direction and timing", () => {
     expect([up.kind, up.kind !== "no_change" && up.direction]).toEqual(["immediate", "upgrade"]);
   });
 
+  it("a republished offer: the direction compares what the subscription's items bill, not the offer's new price", () => {
+    const target = offer("target", "12.99", "months");
+    // Bought at 9.99 (the item bills 999), the offer now says 14.99: 12.99 is still an upgrade.
+    const repricedUp = offer("monthly", "14.99", "months");
+    const up = plan(target, { from: repricedUp, current: [{ ...base, unitAmount: 999 }] });
+    expect([up.kind, up.kind !== "no_change" && up.direction]).toEqual(["immediate", "upgrade"]);
+    // Bought at 14.99, the offer now says 9.99: 12.99 is a downgrade, nothing charged today.
+    const repricedDown = offer("monthly", "9.99", "months");
+    const down = plan(target, { from: repricedDown, current: [{ ...base, unitAmount: 1499 }] });
+    expect([down.kind, down.kind !== "no_change" && down.direction]).toEqual(["scheduled", "downgrade"]);
+    // A price without a unit amount (tiers): the offer's charges are compared, as before.
+    const tiered = plan(target, { from: repricedUp, current: [{ ...base, unitAmount: null }] });
+    expect(tiered.kind !== "no_change" && tiered.direction).toBe("downgrade");
+  });
+
+  it("a fixed term (cancel_at): the new phase ends at the term's end and the schedule cancels there", () => {
+    const termEnd = new Date("2027-03-01T00:00:00Z");
+    const cheaper = offer("cheaper", "4.99", "months");
+    const p = planSwitch({ from: monthly, to: cheaper, current: [base], periodEnd, termEnd, now });
+    expect(p.kind).toBe("scheduled");
+    if (p.kind !== "scheduled") return;
+    expect(p.end_behavior).toBe("cancel");
+    expect(p.phases[1]).toMatchObject({ start_date: unix(periodEnd), end_date: unix(termEnd) });
+    expect(p.phases[1]).not.toHaveProperty("duration");
+    // Without a term the new offer runs one interval and the schedule releases the subscription.
+    const open = plan(cheaper);
+    expect(open.kind === "scheduled" && [open.end_behavior, "duration" in open.phases[1]]).toEqual([
+      "release",
+      true,
+    ]);
+    // Whole periods only, and only before the term ends.
+    const refusedBy = (input: { to: Offer; termEnd: Date }) =>
+      refusalOf(() => planSwitch({ from: monthly, current: [base], periodEnd, now, ...input }))?.path;
+    expect(refusedBy({ to: quarterlyCheaper, termEnd })).toBe("offer.id");
+    expect(refusedBy({ to: cheaper, termEnd: periodEnd })).toBe("effectiveDate");
+  });
+
   it("the catalog's upgrade/downgrade lists decide the direction where they name the target", () => {
     const from = offer("monthly", "9.99", "months", 1, {
       upgrade_offers__limio: ["/offers2/Offer quarterly"],

@@ -8,12 +8,20 @@ import {
   stripeRecurring,
 } from "./price-params.ts";
 import { refuse } from "./refusal.ts";
-import { compareOffers, type SwitchComparison, type SwitchDirection } from "./switch-direction.ts";
+import {
+  compareOffers,
+  DAYS_PER_UNIT,
+  type SwitchComparison,
+  type SwitchDirection,
+} from "./switch-direction.ts";
+import { addUnits } from "./term.ts";
 
 /**
  * `change_offer` → a typed plan the writer executes (docs/decisions/015):
  * - direction: the current offer's `upgrade_offers__limio` / `downgrade_offers__limio` where
- *   they list the target, otherwise value per unit of time (monthly 9.99 = yearly 119.88: `same`);
+ *   they list the target, otherwise value per unit of time (monthly 9.99 = yearly 119.88: `same`),
+ *   the current side being what the subscription's items bill in Stripe (a republished offer's
+ *   new price is not what a subscriber on the old version pays; decision 022);
  * - timing: the order's `effectiveDate` where given (today or earlier = now), else the target
  *   offer's `switch_date__limio`, else the direction (upgrade now, the rest at the period end);
  * - now: items swapped with `billing_cycle_anchor: {type: "now"}` and `proration_behavior:
@@ -33,6 +41,8 @@ export type CurrentItem = {
   offerId: string | undefined;
   quantity: number;
   recurring: StripeRecurring;
+  /** The price's `unit_amount` (minor units per unit and interval); null for prices without one (tiers). */
+  unitAmount?: number | null;
 };
 
 export type NewPrice = { chargeIndex: number; price: StripePriceCreateParams; quantity: number };
@@ -78,10 +88,14 @@ export type SwitchPlanned =
           billing_cycle_anchor: "phase_start";
           /** At the period end there is nothing to prorate; at another date unused time is credited. */
           proration_behavior: "none" | "create_prorations";
-          duration: { interval: StripeRecurring["interval"]; interval_count: number };
-        },
+        } & (
+          | { duration: { interval: StripeRecurring["interval"]; interval_count: number } }
+          /** A fixed term: the new offer runs until the term's end, where the subscription ends. */
+          | { end_date: number }
+        ),
       ];
-      end_behavior: "release";
+      /** `cancel` for a fixed term (the subscription's `cancel_at`, decision 015), else `release`. */
+      end_behavior: "release" | "cancel";
     };
 
 /** Does a Limio list (ids, names or `/offers2/<name>` paths) name this offer? */
@@ -91,12 +105,37 @@ export function listsOffer(list: readonly string[] | undefined, offer: Offer): b
   );
 }
 
+const DAYS_PER_STRIPE_INTERVAL: Record<StripeRecurring["interval"], number> = {
+  day: DAYS_PER_UNIT.days,
+  week: DAYS_PER_UNIT.weeks,
+  month: DAYS_PER_UNIT.months,
+  year: DAYS_PER_UNIT.years,
+};
+
+/**
+ * What the offer's items bill per day and unit in Stripe (minor units): what the subscriber
+ * actually pays, whatever the catalog's current version of the offer says. Undefined when an
+ * item has no `unit_amount` (then the offer's charges are compared).
+ */
+export function payingPerDay(offerItems: readonly CurrentItem[]): number | undefined {
+  if (offerItems.length === 0) return undefined;
+  let perDay = 0;
+  for (const item of offerItems) {
+    if (item.unitAmount === undefined || item.unitAmount === null) return undefined;
+    perDay +=
+      item.unitAmount / (DAYS_PER_STRIPE_INTERVAL[item.recurring.interval] * item.recurring.interval_count);
+  }
+  return perDay;
+}
+
 /** The catalog's word first (`upgrade_offers__limio` / `downgrade_offers__limio`), else value. */
 export function catalogSwitchDirection(
   from: Offer,
   to: Offer,
+  /** What the subscriber pays per day (payingPerDay), when known. */
+  paying?: number,
 ): { direction: SwitchDirection; comparison: SwitchComparison; decidedBy: "catalog" | "value" } {
-  const comparison = compareOffers(from, to);
+  const comparison = compareOffers(from, to, paying);
   if (listsOffer(from.upgrade_offers__limio, to))
     return { direction: "upgrade", comparison, decidedBy: "catalog" };
   if (listsOffer(from.downgrade_offers__limio, to))
@@ -153,23 +192,26 @@ export function switchTiming(input: {
 const unix = (d: Date) => Math.floor(d.getTime() / 1000);
 
 export function planSwitch(input: {
+  /** The offer version the subscription is on (its recorded version, decision 022), for its lists. */
   from: Offer;
   to: Offer;
   current: readonly CurrentItem[];
   effectiveDate?: string | undefined;
   /** The end of the current billing period (the latest item's `current_period_end`). */
   periodEnd: Date;
+  /** A fixed term's end: the subscription's `cancel_at` (decision 015); a scheduled switch keeps it. */
+  termEnd?: Date | undefined;
   now: Date;
 }): SwitchPlanned {
   const { from, to, current, now, periodEnd } = input;
   if (from.id === to.id)
     return { kind: "no_change", reason: `the subscription is already on offer '${to.id}'` };
-  const { direction, comparison } = catalogSwitchDirection(from, to);
-  const timing = switchTiming({ direction, to, effectiveDate: input.effectiveDate, now, periodEnd });
-
   const offerItems = current.filter((i) => i.offerId === undefined || i.offerId === from.id);
   const keptItems = current.filter((i) => !offerItems.includes(i));
   if (offerItems.length === 0) refuse("offer.id", `no item of the subscription bills offer '${from.id}'`);
+  const { direction, comparison } = catalogSwitchDirection(from, to, payingPerDay(offerItems));
+  const timing = switchTiming({ direction, to, effectiveDate: input.effectiveDate, now, periodEnd });
+
   const quantity = offerItems[0]!.quantity;
 
   const newPrices: NewPrice[] = [];
@@ -227,6 +269,8 @@ export function planSwitch(input: {
     };
   }
   const existing = (i: CurrentItem): PhaseItem => ({ price: { existing: i.priceId }, quantity: i.quantity });
+  const termEnd = input.termEnd;
+  if (termEnd) fixedTermFits(to, timing.at, termEnd, interval!);
   return {
     kind: "scheduled",
     direction,
@@ -245,9 +289,43 @@ export function planSwitch(input: {
         billing_cycle_anchor: "phase_start",
         // At a date inside a billing period the unused time is credited; at the period end there is none.
         proration_behavior: timing.timing === "date" ? "create_prorations" : "none",
-        duration: { interval: interval!.interval, interval_count: interval!.interval_count },
+        ...(termEnd
+          ? { end_date: unix(termEnd) }
+          : { duration: { interval: interval!.interval, interval_count: interval!.interval_count } }),
       },
     ],
-    end_behavior: "release",
+    // A schedule's phases replace the subscription's own end (a schedule-managed subscription
+    // takes no cancel_at), so a fixed term ends with the schedule: its last phase, then cancel.
+    end_behavior: termEnd ? "cancel" : "release",
   };
+}
+
+const UNIT_OF: Record<StripeRecurring["interval"], "days" | "weeks" | "months" | "years"> = {
+  day: "days",
+  week: "weeks",
+  month: "months",
+  year: "years",
+};
+
+/**
+ * A switch on a fixed term keeps the term's end: it must come before that end, and the new
+ * offer must bill whole periods up to it (as a fixed term must at creation, decision 015), so the
+ * subscription still ends on a period end with nothing to prorate.
+ */
+function fixedTermFits(to: Offer, switchAt: Date, termEnd: Date, interval: StripeRecurring): void {
+  if (switchAt.getTime() >= termEnd.getTime()) {
+    refuse(
+      "effectiveDate",
+      `the subscription's fixed term ends at ${termEnd.toISOString()}, before the switch at ${switchAt.toISOString()}`,
+    );
+  }
+  for (let n = 1; n <= 1200; n++) {
+    const end = addUnits(switchAt, n * interval.interval_count, UNIT_OF[interval.interval]).getTime();
+    if (end === termEnd.getTime()) return;
+    if (end > termEnd.getTime()) break;
+  }
+  refuse(
+    "offer.id",
+    `offer '${to.id}' bills every ${interval.interval_count} ${interval.interval}(s): not whole periods from the switch at ${switchAt.toISOString()} to the fixed term's end at ${termEnd.toISOString()}`,
+  );
 }
