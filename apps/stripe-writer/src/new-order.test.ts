@@ -344,6 +344,28 @@ describe("new order through Kafka", () => {
     );
   });
 
+  it("a failed new order holds neither its subscription id nor its sub_reference: the checkout retried under a new order id goes through", async () => {
+    const subscriptionId = newSubscriptionId();
+    const sub_reference = hex(12).toUpperCase();
+    const declined = await h.publishOrder(
+      newOrder({
+        email: "retried.checkout@example.com",
+        payment: { type: "stripe", paymentMethodId: "pm_card_chargeCustomerFail" },
+        extra: { subscriptionId, sub_reference },
+      }),
+    );
+    expect((await h.waitForOutcome(declined.orderId)).error?.code).toBe("card_declined");
+    const retried = await h.publishOrder(
+      newOrder({
+        email: "retried.checkout@example.com",
+        payment: { type: "stripe", paymentMethodId: await h.card() },
+        extra: { subscriptionId, sub_reference },
+      }),
+    );
+    expect(retried.orderId).not.toBe(declined.orderId);
+    expect((await h.waitForOutcome(retried.orderId)).status).toBe("applied");
+  });
+
   it("a new order carrying another's sub_reference fails by name and bills nothing (the sync could never store it)", async () => {
     const pay = async () => ({ type: "stripe", paymentMethodId: await h.card() });
     // Held by a recorded order whose subscription the sync has not created yet.

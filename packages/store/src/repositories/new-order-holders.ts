@@ -16,7 +16,9 @@ export type NewOrderHolders = {
  * What holds a `new` order's subscription id and `sub_reference`, other than the order itself:
  * the store keeps both unique per subscription, but a subscription row exists only once the sync
  * applied its order's outcome, so recorded orders count too. One statement; each lookup is served
- * by an index (the Order payload's `sub_reference` by `Order_new_sub_reference_idx`).
+ * by an index (the Order payload's `sub_reference` by `Order_new_sub_reference_idx`). A failed
+ * order holds nothing: it created no Limio subscription, so a checkout retried under a new order
+ * id with the same ids goes through.
  */
 export async function findNewOrderHolders(
   db: Db,
@@ -27,11 +29,12 @@ export async function findNewOrderHolders(
     SELECT
       (SELECT s.id FROM "Subscription" s WHERE s.id = ${subscriptionId}) AS "subscriptionWithId",
       (SELECT o.id FROM "Order" o
-        WHERE o."subscriptionId" = ${subscriptionId} AND o.id <> ${orderId}
+        WHERE o."subscriptionId" = ${subscriptionId} AND o.id <> ${orderId} AND o.status <> 'failed'
         ORDER BY o."createdAt" LIMIT 1) AS "orderWithSubscriptionId",
       (SELECT s.id FROM "Subscription" s WHERE s.reference = ${subReference}) AS "subscriptionWithReference",
       (SELECT o.id FROM "Order" o
         WHERE o.type = 'new' AND o.payload->>'sub_reference' = ${subReference} AND o.id <> ${orderId}
+          AND o.status <> 'failed'
         ORDER BY o."createdAt" LIMIT 1) AS "orderWithSubReference"`;
   return (
     row ?? {
