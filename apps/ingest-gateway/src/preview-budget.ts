@@ -12,7 +12,7 @@ import {
  * (decision 016), so a preview never takes a slot an order waits for, and while orders are
  * active it leaves them their reserve. A preview only informs a checkout page; an order bills.
  */
-const PREVIEW_LANE: BudgetLane = "orders";
+const PREVIEW_LANE: BudgetLane = "background";
 
 /** The budget the gateway's previews take from (one per account key, shared through the store). */
 export function previewBudget(
