@@ -117,6 +117,11 @@ export const configSchema = z
     SOCKET_TIMEOUT_MS: int(1_000, 600_000, 30_000),
     /** Open connections at most; further ones are refused at once. */
     MAX_CONNECTIONS: int(1, 1_000_000, 1_024),
+    /**
+     * Requests of one API key in flight at once (`process_immediately` waits included); more are
+     * 429 `too_many_concurrent_requests`, so one key cannot hold every connection.
+     */
+    MAX_CONCURRENT_REQUESTS_PER_KEY: int(1, 1_000_000, 64),
     /** Per API key and minute: order submissions, and Sync API calls (each costs Stripe reads). */
     RATE_LIMIT_ORDERS_PER_MINUTE: int(1, 10_000_000, 60_000),
     RATE_LIMIT_SYNC_PER_MINUTE: int(1, 1_000_000, 120),
