@@ -84,6 +84,7 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
   await app.register(authPlugin, { keys: config.API_KEYS });
   await app.register(keyConcurrencyPlugin, {
     maxPerKey: config.MAX_CONCURRENT_REQUESTS_PER_KEY,
+    maxApiConnections: config.MAX_CONNECTIONS - config.WEBHOOK_RESERVED_CONNECTIONS,
     retryAfterSeconds: config.RETRY_AFTER_SECONDS,
   });
   // Per API key (routes opt in with `config.rateLimit`); checked after auth, before the body is read.

@@ -156,3 +156,68 @@ describe("MAX_CONCURRENT_REQUESTS_PER_KEY", () => {
     await outcomes.stop();
   });
 });
+
+describe("WEBHOOK_RESERVED_CONNECTIONS", () => {
+  const outcomes = createOutcomeRegistry();
+  let gw: TestGateway;
+  let port: number;
+
+  beforeAll(async () => {
+    gw = await startTestGateway({
+      outcomes,
+      config: { MAX_CONNECTIONS: "12", WEBHOOK_RESERVED_CONNECTIONS: "4", WAIT_TIMEOUT_MS: "20000" },
+    });
+    await gw.app.listen({ port: 0, host: "127.0.0.1" });
+    const address = gw.app.server.address();
+    if (!address || typeof address === "string") throw new Error("no port");
+    port = address.port;
+  }, 120_000);
+
+  afterAll(async () => {
+    await outcomes.stop();
+    await gw?.close();
+  });
+
+  const postWaitingOrder = () => {
+    const body = JSON.stringify(waitingOrder());
+    return rawRequest(port, orderHead(keys.shop, Buffer.byteLength(body)), body);
+  };
+
+  it("API clients cannot take the connections kept for the webhook", async () => {
+    // A key (within its own limit of 64) holds the 8 connections API clients may use...
+    const held = Array.from({ length: 8 }, postWaitingOrder);
+    await until(() => outcomes.pending() === 8, 10_000, "eight orders waiting");
+    // ...and tries for every other one: refused, and the connections closed.
+    const refused = Array.from({ length: 4 }, postWaitingOrder);
+    await until(() => refused.every((p) => p.closed), 5_000, "the extra connections closed");
+    for (const probe of refused) {
+      expect(probe.received).toMatch(/^HTTP\/1\.1 503 /);
+      expect(probe.received).toContain("too_many_connections");
+      expect(probe.received.toLowerCase()).toContain("retry-after:");
+    }
+    expect(await refusals(gw, "too_many_connections", "shop")).toBe(4);
+
+    // Stripe's webhook still connects and is answered.
+    const { payload, signature } = signedWebhook();
+    const webhook = rawRequest(
+      port,
+      "POST /webhooks/stripe HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n" +
+        `Stripe-Signature: ${signature}\r\nContent-Length: ${Buffer.byteLength(payload)}\r\n\r\n`,
+      payload,
+    );
+    await until(
+      () => webhook.received.includes("\r\n\r\n") || webhook.closed,
+      10_000,
+      "the webhook answered",
+    );
+    expect(webhook.received).toMatch(/^HTTP\/1\.1 200 /);
+
+    await outcomes.stop();
+    await until(
+      () => held.every((p) => p.received.startsWith("HTTP/1.1 202")),
+      10_000,
+      "the orders answered",
+    );
+    for (const probe of [...held, webhook]) probe.socket.destroy();
+  });
+});
