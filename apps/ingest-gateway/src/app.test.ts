@@ -87,6 +87,12 @@ describe("gateway config", () => {
     expect(() => loadConfig({ ...validEnv, BODY_LIMIT_BYTES: "900000" })).toThrow(/BODY_LIMIT_BYTES/);
     expect(() => loadConfig({ ...validEnv, SOCKET_TIMEOUT_MS: "10000" })).toThrow(/SOCKET_TIMEOUT_MS/);
   });
+
+  it("keeps a share of MAX_CONNECTIONS from API keys", () => {
+    const config = loadConfig(validEnv);
+    expect(config.MAX_CONNECTIONS - config.WEBHOOK_RESERVED_CONNECTIONS).toBe(960);
+    expect(() => loadConfig({ ...validEnv, MAX_CONNECTIONS: "64" })).toThrow(/WEBHOOK_RESERVED_CONNECTIONS/);
+  });
 });
 
 describe("gateway health", () => {

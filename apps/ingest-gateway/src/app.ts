@@ -12,6 +12,7 @@ import { correlationIdOptions, correlationPlugin } from "./plugins/correlation.t
 import { errorsPlugin } from "./plugins/errors.ts";
 import { inputLimitsPlugin } from "./plugins/input-limits.ts";
 import { kafkaPlugin } from "./plugins/kafka.ts";
+import { keyConcurrencyPlugin } from "./plugins/key-concurrency.ts";
 import { metricsPlugin } from "./plugins/metrics.ts";
 import { swaggerPlugin } from "./plugins/swagger.ts";
 import { routes } from "./routes/index.ts";
@@ -81,6 +82,11 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
   await app.register(metricsPlugin, { registry: metrics.registry });
   await app.register(correlationPlugin);
   await app.register(authPlugin, { keys: config.API_KEYS });
+  await app.register(keyConcurrencyPlugin, {
+    maxPerKey: config.MAX_CONCURRENT_REQUESTS_PER_KEY,
+    maxApiConnections: config.MAX_CONNECTIONS - config.WEBHOOK_RESERVED_CONNECTIONS,
+    retryAfterSeconds: config.RETRY_AFTER_SECONDS,
+  });
   // Per API key (routes opt in with `config.rateLimit`); checked after auth, before the body is read.
   await app.register(rateLimit, {
     global: false,

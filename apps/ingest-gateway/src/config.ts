@@ -117,6 +117,17 @@ export const configSchema = z
     SOCKET_TIMEOUT_MS: int(1_000, 600_000, 30_000),
     /** Open connections at most; further ones are refused at once. */
     MAX_CONNECTIONS: int(1, 1_000_000, 1_024),
+    /**
+     * Of MAX_CONNECTIONS, this many are kept from API keys: a request with a key is refused (503,
+     * connection closed) while more than MAX_CONNECTIONS minus this are open, so the Stripe
+     * webhook (and health probes) find a free one (decision 013, 2026-12-03).
+     */
+    WEBHOOK_RESERVED_CONNECTIONS: int(1, 1_000_000, 64),
+    /**
+     * Requests of one API key in flight at once (`process_immediately` waits included); more are
+     * 429 `too_many_concurrent_requests`, so one key cannot hold every connection.
+     */
+    MAX_CONCURRENT_REQUESTS_PER_KEY: int(1, 1_000_000, 64),
     /** Per API key and minute: order submissions, and Sync API calls (each costs Stripe reads). */
     RATE_LIMIT_ORDERS_PER_MINUTE: int(1, 10_000_000, 60_000),
     RATE_LIMIT_SYNC_PER_MINUTE: int(1, 1_000_000, 120),
@@ -139,6 +150,13 @@ export const configSchema = z
         code: "custom",
         path: ["BODY_LIMIT_BYTES"],
         message: "must be at most half of KAFKA_MAX_MESSAGE_BYTES (the envelope and ids come on top)",
+      });
+    }
+    if (config.WEBHOOK_RESERVED_CONNECTIONS >= config.MAX_CONNECTIONS) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["WEBHOOK_RESERVED_CONNECTIONS"],
+        message: "must be less than MAX_CONNECTIONS (the rest is what API keys may use)",
       });
     }
     if (config.SOCKET_TIMEOUT_MS <= config.WAIT_TIMEOUT_MS + config.KAFKA_PUBLISH_TIMEOUT_MS) {

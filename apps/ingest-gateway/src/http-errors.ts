@@ -66,8 +66,8 @@ const statusDescriptions: Record<number, string> = {
   409: "Conflict: the same idempotency identity (of this API key) with a different payload, or a subscription that allows no orders",
   413: "Body larger than the route's limit, or a message larger than the broker accepts",
   415: "Content-Type is not application/json",
-  429: "Too many requests for this API key (Retry-After says when to retry)",
-  503: "Kafka did not acknowledge in time (Retry-After says when to retry); nothing was accepted",
+  429: "Too many requests for this API key: per minute (`rate_limited`) or at once (`too_many_concurrent_requests`); Retry-After says when to retry",
+  503: "Kafka did not acknowledge in time, or (with an API key) the connections API clients may hold are all taken (`too_many_connections`); Retry-After says when to retry; nothing was accepted",
 };
 
 /** Standard error responses for the OpenAPI document, by status. */

@@ -25,15 +25,15 @@ const committed = () => JSON.parse(readFileSync(openapiPath, "utf8")) as Documen
 const expectedOperations: [path: string, method: string, statuses: string[]][] = [
   ["/api/order", "post", ["200", "202", "400", "401", "403", "404", "409", "413", "415", "429", "503"]],
   ["/api/order/preview", "post", ["200", "400", "401", "403", "404", "409", "422", "429", "503"]],
-  ["/api/order/{id}", "get", ["200", "400", "401", "403", "404"]],
+  ["/api/order/{id}", "get", ["200", "400", "401", "403", "404", "429", "503"]],
   [
     "/api/plugins/stripe/sync/subscription/{id}",
     "post",
     ["200", "202", "400", "401", "403", "404", "429", "503"],
   ],
   ["/webhooks/stripe", "post", ["200", "400", "413", "415", "503"]],
-  ["/api/subscriptions/{id}", "get", ["200", "400", "401", "403", "404"]],
-  ["/api/catalog", "post", ["200", "400", "401", "403", "413", "415"]],
+  ["/api/subscriptions/{id}", "get", ["200", "400", "401", "403", "404", "429", "503"]],
+  ["/api/catalog", "post", ["200", "400", "401", "403", "413", "415", "429", "503"]],
   ["/healthz", "get", ["200"]],
   ["/readyz", "get", ["200", "503"]],
   ["/metrics", "get", ["200"]],

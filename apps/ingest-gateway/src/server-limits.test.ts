@@ -83,6 +83,7 @@ describe("the webhook route against slow and unsigned clients", () => {
   it("refuses connections beyond MAX_CONNECTIONS at once", async () => {
     const { gw, port } = await listening({
       MAX_CONNECTIONS: "20",
+      WEBHOOK_RESERVED_CONNECTIONS: "4",
       HEADERS_TIMEOUT_MS: "20000",
       REQUEST_TIMEOUT_MS: "20000",
     });

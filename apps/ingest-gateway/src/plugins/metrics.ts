@@ -8,6 +8,7 @@ type GatewayMetrics = {
   webhookVerificationFailures: Counter<"reason">;
   webhookUnknownEventTypes: Counter<"type">;
   webhookEvents: Counter<"type">;
+  requestsRefused: Counter<"code" | "api_key">;
 };
 
 declare module "fastify" {
@@ -65,6 +66,11 @@ function gatewayMetricsOn(registry: Registry) {
     webhookEvents: counter("gateway_webhook_events_total", "Verified Stripe events published, by type", [
       "type",
     ]),
+    requestsRefused: counter(
+      "gateway_requests_refused_total",
+      "Requests with an API key refused for what the key holds at once, by error code and key name",
+      ["code", "api_key"],
+    ),
   };
 }
 

@@ -73,7 +73,7 @@ export const loadCatalogRoute: FastifyPluginAsyncZod<{ deps: RouteDeps }> = asyn
           "catalog again changes nothing.",
         security: [{ bearerAuth: [] }],
         body: catalogBody,
-        response: { 200: loadAnswer, ...errorResponses(400, 401, 403, 413, 415) },
+        response: { 200: loadAnswer, ...errorResponses(400, 401, 403, 413, 415, 429, 503) },
       },
     },
     async (request) => {

@@ -105,7 +105,7 @@ export const getOrderRoute: FastifyPluginAsyncZod<{ deps: RouteDeps }> = async (
           "idempotency identity reports this order.",
         security: [{ bearerAuth: [] }],
         params: z.object({ id: z.string().regex(/^order-[0-9a-f]{32}$/, "expected order-<32 hex>") }),
-        response: { 200: orderView, ...errorResponses(400, 401, 403, 404) },
+        response: { 200: orderView, ...errorResponses(400, 401, 403, 404, 429, 503) },
       },
     },
     async (request) => {

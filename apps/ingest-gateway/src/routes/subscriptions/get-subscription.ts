@@ -149,7 +149,7 @@ export const getSubscriptionRoute: FastifyPluginAsyncZod<{ deps: RouteDeps }> = 
         summary: "Read a Limio subscription with its payment schedules, payment method and event log",
         security: [{ bearerAuth: [] }],
         params: z.object({ id: z.string().regex(/^sub-[0-9a-f]{32}$/, "expected sub-<32 hex>") }),
-        response: { 200: subscriptionView, ...errorResponses(400, 401, 403, 404) },
+        response: { 200: subscriptionView, ...errorResponses(400, 401, 403, 404, 429, 503) },
       },
     },
     async (request) => {
