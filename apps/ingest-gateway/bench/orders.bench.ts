@@ -388,8 +388,9 @@ async function measureGateway(options: BenchOptions): Promise<GatewayBenchmarkRe
     API_KEYS: `bench:${apiKey}:orders`,
     STRIPE_WEBHOOK_SECRETS: webhookSecret,
     LOG_LEVEL: logLevel,
-    // One key sends everything here: measure the gateway, not its per-key limit.
+    // One key sends everything here: measure the gateway, not its per-key limits.
     RATE_LIMIT_ORDERS_PER_MINUTE: "10000000",
+    MAX_CONCURRENT_REQUESTS_PER_KEY: "1000000",
   });
   const kafka = createKafkaClient({
     brokers: config.KAFKA_BROKERS,
