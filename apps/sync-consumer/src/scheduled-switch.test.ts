@@ -95,6 +95,13 @@ describe("a switch scheduled at the period end, through the sync", () => {
     );
     const requestId = await ctx.h.publishSyncRequest(subscriptionId);
     await until(() => ctx.h.inboxHas([requestId]), 30_000, "the first sync");
+    // The next payment is the downgrade's: the schedule's upcoming invoice bills its second phase.
+    const before = await findSubscriptionDetail(ctx.h.store.db, subscriptionId);
+    expect(
+      before?.paymentSchedules
+        .filter((p) => p.status === "scheduled")
+        .map((p) => [p.dueDate?.toISOString(), p.amount]),
+    ).toEqual([[at(periodEnd), 499]]);
 
     await advanceClock(ctx.h.stripe, clock.id, periodEnd + 86_400);
     await ctx.receiver.settle();
@@ -214,21 +221,30 @@ describe("a switch scheduled on a fixed term, through the sync", () => {
           .map((p) => ({ date: p.dueDate?.toISOString(), amount: p.amount })),
       };
     };
+    // The next payment is the new offer's, at the switch.
     expect(await limio()).toMatchObject({
       status: "active",
       termEnd: at(termEnd),
       cancelAtTermEnd: true,
+      scheduled: [{ date: at(periodEnd), amount: 499 }],
     });
 
     // The switch took effect: the new offer, the same term end.
     await advanceClock(ctx.h.stripe, clock.id, periodEnd + 86_400);
     await ctx.receiver.settle();
+    const lastPeriod = utc(2026, 5, 1);
     expect(await limio()).toMatchObject({
       status: "active",
       offerId: to,
       termEnd: at(termEnd),
       cancelAtTermEnd: true,
+      scheduled: [{ date: at(lastPeriod), amount: 499 }],
     });
+
+    // The term's last period: no payment predicted after the end the schedule cancels at.
+    await advanceClock(ctx.h.stripe, clock.id, lastPeriod + 86_400);
+    await ctx.receiver.settle();
+    expect(await limio()).toMatchObject({ status: "active", termEnd: at(termEnd), scheduled: [] });
 
     // The schedule cancels the subscription at the term end.
     await advanceClock(ctx.h.stripe, clock.id, termEnd + 86_400);
