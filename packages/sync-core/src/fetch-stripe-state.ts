@@ -78,7 +78,8 @@ const ENDED = new Set(["canceled", "incomplete_expired"]);
  * Stripe's current state of one subscription in at most three reads: the subscription with its
  * payment methods, schedule and latest invoice expanded (the customer's default method comes
  * through the expanded customer, no separate customer read), its recent invoices unless the plan
- * shows the latest one suffices, and the preview of the next invoice while it still renews.
+ * shows the latest one suffices, and the preview of the next invoice while it still renews (its
+ * schedule's while one manages it).
  * Stripe errors are mapped onto the runtime's taxonomy.
  */
 export async function fetchStripeState(
@@ -106,7 +107,11 @@ export async function fetchStripeState(
     const invoicesPromise = read.listed
       ? listInvoices(stripe, sub.id, metrics)
       : Promise.resolve(latest ? [latest as unknown as StripeInvoiceLike] : []);
-    const previewPromise = renews ? preview(stripe, sub.id, metrics) : Promise.resolve(null);
+    const attached =
+      typeof sub.schedule === "object" && sub.schedule?.status === "active" ? sub.schedule : null;
+    const previewPromise = renews
+      ? preview(stripe, attached ? { schedule: attached.id } : { subscription: sub.id }, metrics)
+      : Promise.resolve(null);
     const [invoices, upcomingInvoice] = await Promise.all([invoicesPromise, previewPromise]);
 
     const customer = typeof sub.customer === "object" ? sub.customer : null;
@@ -153,10 +158,20 @@ async function listInvoices(stripe: Stripe, subscription: string, metrics?: Sync
   return page.data as unknown as StripeInvoiceLike[];
 }
 
-async function preview(stripe: Stripe, subscription: string, metrics?: SyncMetrics) {
+/**
+ * The next invoice: the schedule's while one manages the subscription ("The identifier of the
+ * schedule whose upcoming invoice you'd like to retrieve", docs.stripe.com/api/invoices/create_preview),
+ * so a scheduled switch's items and a schedule's end are what it shows (Stripe does not document
+ * what a `subscription` preview makes of them); else the subscription's.
+ */
+async function preview(
+  stripe: Stripe,
+  of: { subscription: string } | { schedule: string },
+  metrics?: SyncMetrics,
+) {
   metrics?.stripeFetches.inc({ call: "invoices.createPreview" });
   try {
-    return (await stripe.invoices.createPreview({ subscription })) as unknown as StripeInvoiceLike;
+    return (await stripe.invoices.createPreview(of)) as unknown as StripeInvoiceLike;
   } catch (error) {
     // Stripe answers 4xx when there is nothing upcoming (e.g. it ends at period end): no preview.
     const status = (error as { statusCode?: number }).statusCode ?? 0;

@@ -338,6 +338,63 @@ describe("subscription schedules", () => {
     expect(unset.param).toBe("phases[1][metadata][gone]");
   });
 
+  it("create_preview by `schedule` bills the phase in effect at the renewal; by `subscription` it is refused when the schedule changes that invoice", async () => {
+    const { customer, price, product } = await billingSetup(stripe, { card: "pm_card_visa" });
+    const cheaper = await stripe.prices.create({
+      product: product.id,
+      currency: "usd",
+      unit_amount: 500,
+      recurring: { interval: "month" },
+    });
+    const sub = await stripe.subscriptions.create({ customer: customer.id, items: [{ price: price.id }] });
+    const end = sub.items.data[0]!.current_period_end;
+    const schedule = await stripe.subscriptionSchedules.create({ from_subscription: sub.id });
+    // The current phase ends at the renewal and the schedule releases: the renewal is the same.
+    const same = await stripe.invoices.createPreview({ schedule: schedule.id });
+    expect([same.amount_due, same.next_payment_attempt]).toEqual([1000, end]);
+    expect((await stripe.invoices.createPreview({ subscription: sub.id })).amount_due).toBe(1000);
+
+    const phase0 = schedule.phases[0]!;
+    await stripe.subscriptionSchedules.update(schedule.id, {
+      end_behavior: "release",
+      phases: [
+        { items: [{ price: price.id }], start_date: phase0.start_date, end_date: phase0.end_date },
+        {
+          items: [{ price: cheaper.id }],
+          billing_cycle_anchor: "phase_start",
+          proration_behavior: "none",
+          duration: { interval: "month", interval_count: 1 },
+        },
+      ],
+    });
+    // OpenAPI: subscription.schedule is expandable (x-expandableFields of `subscription`).
+    const expanded = await stripe.subscriptions.retrieve(sub.id, { expand: ["schedule"] });
+    expect((expanded.schedule as Stripe.SubscriptionSchedule).end_behavior).toBe("release");
+    const next = await stripe.invoices.createPreview({ schedule: schedule.id });
+    expect(next.amount_due).toBe(500);
+    expect(next.next_payment_attempt).toBe(end);
+    expect(next.lines.data.map((l) => [l.pricing?.price_details?.price, l.period.start])).toEqual([
+      [cheaper.id, end],
+    ]);
+    const bySubscription = await stripe.invoices.createPreview({ subscription: sub.id }).catch((e) => e);
+    expect(bySubscription).toBeInstanceOf(Stripe.errors.StripeInvalidRequestError);
+    expect(bySubscription.param).toBe("subscription");
+    const both = await stripe.invoices
+      .createPreview({ schedule: schedule.id, subscription: sub.id })
+      .catch((e) => e);
+    expect(both.param).toBe("subscription");
+
+    // A schedule that cancels the subscription at the renewal: no upcoming invoice.
+    await stripe.subscriptionSchedules.update(schedule.id, {
+      end_behavior: "cancel",
+      phases: [{ items: [{ price: price.id }], start_date: phase0.start_date, end_date: end }],
+    });
+    const none = await stripe.invoices.createPreview({ schedule: schedule.id }).catch((e) => e);
+    expect([none.statusCode, none.code]).toEqual([400, "invoice_upcoming_none"]);
+    const ending = await stripe.invoices.createPreview({ subscription: sub.id }).catch((e) => e);
+    expect(ending.param).toBe("subscription");
+  });
+
   it("cancel cancels the subscription too", async () => {
     const { customer, price } = await billingSetup(stripe, { card: "pm_card_visa" });
     const sub = await stripe.subscriptions.create({ customer: customer.id, items: [{ price: price.id }] });

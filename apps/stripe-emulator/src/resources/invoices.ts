@@ -20,7 +20,7 @@ import { invalid, noSuch } from "../http/errors.ts";
 import { paginate } from "../http/pagination.ts";
 import { bool, mergeMetadata, metadata, nullableStr, requireStr, str } from "../http/params.ts";
 import type { Stored } from "../state.ts";
-import type { Form } from "../types.ts";
+import { type Form, idOf } from "../types.ts";
 import { getCustomer } from "./customers.ts";
 import { getPaymentMethod } from "./payment_methods.ts";
 import { oneOffLines, trialEndOf } from "./subscription-create.ts";
@@ -35,6 +35,8 @@ function getInvoice(call: Call, id: string, param = "id"): Stored<"invoice"> {
 function preview(call: Call): Stored<"invoice"> {
   const emu = call.emu;
   const b = paramsOf<Stripe.InvoiceCreatePreviewParams>(call);
+  const scheduleId = str(b.schedule, "schedule");
+  if (scheduleId) return previewSchedule(call, scheduleId);
   let sub: Stored<"subscription"> | undefined;
   const subId = str(b.subscription, "subscription");
   if (subId) sub = getSubscription(call, subId, "subscription");
@@ -125,6 +127,17 @@ function preview(call: Call): Stored<"invoice"> {
   }
   const first = items[0]!;
   const end = first.current_period_end;
+  const attached = sub.schedule ? emu.state.get("subscription_schedule", sub.schedule) : undefined;
+  if (attached && scheduleAtRenewal(attached, end).changes) {
+    // Stripe documents previewing a schedule's own upcoming invoice (`schedule`: "The identifier of
+    // the schedule whose upcoming invoice you'd like to retrieve", OpenAPI POST
+    // /v1/invoices/create_preview), not what a `subscription` preview makes of the schedule's next
+    // phase or end: refused (stricter) rather than previewing items the renewal will not bill.
+    throw invalid(
+      `The emulator does not preview subscription ${sub.id} by \`subscription\`: its schedule ${attached.id} changes the next invoice. Preview it with \`schedule\`.`,
+      "subscription",
+    );
+  }
   const nextEnd = nextBoundary(
     sub.billing_cycle_anchor,
     end,
@@ -149,6 +162,122 @@ function preview(call: Call): Stored<"invoice"> {
       subscription: sub,
       billingReason: "upcoming",
       lines: [...pending, ...(cut ? cutAtCancel(next, end, nextEnd, cancelAt) : next)],
+      periodStart: first.current_period_start,
+      periodEnd: end,
+      preview: true,
+      discountsAt: end,
+    }),
+    end,
+  );
+}
+
+type Phase = Stripe.SubscriptionSchedule.Phase;
+
+/**
+ * What a live schedule does at its subscription's renewal (`end`, the current period's end): the
+ * phase in effect from then (a phase's items replace the subscription's when it starts,
+ * docs.stripe.com/billing/subscriptions/subscription-schedules#phases), or none: the schedule
+ * ended by then, and `end_behavior` says whether the subscription goes on (`release`) or is
+ * cancelled (`cancel`, docs.stripe.com/api/subscription_schedules/object#subscription_schedule_object-end_behavior).
+ * `changes`: the renewal differs from renewing the subscription as it stands.
+ */
+function scheduleAtRenewal(
+  schedule: Stored<"subscription_schedule">,
+  end: number,
+): { phase: Phase | undefined; changes: boolean } {
+  if (schedule.status !== "active") return { phase: undefined, changes: false };
+  const phase = schedule.phases.find((p) => p.start_date <= end && end < p.end_date);
+  const current = schedule.current_phase;
+  const starts = phase !== undefined && phase.start_date !== current?.start_date;
+  const ends = phase === undefined && schedule.end_behavior === "cancel";
+  return { phase, changes: starts || ends };
+}
+
+const NOT_WITH_SCHEDULE = [
+  "subscription",
+  "subscription_details",
+  "schedule_details",
+  "discounts",
+  "invoice_items",
+];
+
+/**
+ * `schedule`: "The identifier of the schedule whose upcoming invoice you'd like to retrieve.
+ * Cannot be used with subscription or subscription fields" (OpenAPI POST /v1/invoices/create_preview).
+ * Modelled for a schedule that manages a subscription: its next renewal, billing the items of the
+ * phase in effect from then, or none when the schedule cancels the subscription by then. Phases
+ * that start or end inside a billing period (prorations, a new anchor), phase discounts other than
+ * the subscription's, and a schedule that has not started are refused (not modelled).
+ */
+function previewSchedule(call: Call, scheduleId: string): Stored<"invoice"> {
+  const emu = call.emu;
+  const b = paramsOf<Stripe.InvoiceCreatePreviewParams>(call) as Record<string, unknown>;
+  const other = NOT_WITH_SCHEDULE.find((k) => b[k] !== undefined);
+  if (other) throw invalid(`You cannot combine \`schedule\` with \`${other}\`.`, other);
+  const schedule = emu.state.get("subscription_schedule", scheduleId);
+  if (!schedule) throw noSuch("subscription_schedule", scheduleId, "schedule");
+  const sub =
+    schedule.status === "active" && schedule.subscription
+      ? emu.state.get("subscription", schedule.subscription)
+      : undefined;
+  if (!sub)
+    throw invalid(
+      `The emulator previews a schedule only while it manages a subscription; ${schedule.id} is ${schedule.status}.`,
+      "schedule",
+    );
+  const customerId = str(b.customer, "customer");
+  if (customerId && customerId !== sub.customer)
+    throw invalid(`The schedule ${schedule.id} does not belong to customer ${customerId}.`, "customer");
+  const customer = getCustomer(call, sub.customer, "customer");
+  const items = itemsOf(emu, sub.id);
+  const first = items[0]!;
+  const end = first.current_period_end;
+  const now = nowFor(emu, customer.test_clock);
+  if (schedule.phases.some((p) => p.start_date > now && p.start_date < end))
+    throw invalid(
+      `The emulator does not preview schedule ${schedule.id}: a phase starts inside the current billing period.`,
+      "schedule",
+    );
+  const { phase, changes } = scheduleAtRenewal(schedule, end);
+  if (!phase && schedule.end_behavior === "cancel")
+    throw invalid(
+      `No upcoming invoices for subscription ${sub.id}: its schedule ${schedule.id} cancels it at ${schedule.phases.at(-1)?.end_date}.`,
+      "schedule",
+      "invoice_upcoming_none",
+    );
+  const next =
+    phase && changes
+      ? phase.items.map((p, i) => ({
+          id: items[i]?.id ?? null,
+          price: emu.state.get("price", idOf(p.price))!,
+          quantity: p.quantity ?? 1,
+        }))
+      : items;
+  if (phase && changes) {
+    const kept = new Set(phase.discounts.flatMap((d) => (d.discount ? [idOf(d.discount)] : [])));
+    const current = sub.discounts.map(idOf);
+    if (kept.size !== current.length || current.some((d) => !kept.has(d)))
+      throw invalid(
+        `The emulator does not preview schedule ${schedule.id}: its next phase's discounts differ from the subscription's.`,
+        "schedule",
+      );
+  }
+  const recurring = next[0]!.price.recurring!;
+  // A phase entered at the renewal bills from its start; the anchor is that start either way.
+  const anchor = phase && changes ? phase.start_date : sub.billing_cycle_anchor;
+  const nextEnd = nextBoundary(anchor, end, recurring.interval as Interval, recurring.interval_count);
+  if (phase && phase.end_date < nextEnd)
+    throw invalid(
+      `The emulator does not preview schedule ${schedule.id}: its phase ends inside the previewed billing period.`,
+      "schedule",
+    );
+  const pending = takePendingItems(emu, sub, null).map((l) => ({ ...l }));
+  return datedAtRenewal(
+    buildInvoice(emu, {
+      customer,
+      subscription: sub,
+      billingReason: "upcoming",
+      lines: [...pending, ...periodLines(emu, sub, next, end, nextEnd)],
       periodStart: first.current_period_start,
       periodEnd: end,
       preview: true,

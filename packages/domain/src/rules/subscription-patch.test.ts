@@ -8,6 +8,8 @@ import {
   limioStatusFor,
   paymentMethodSummary,
   pendingChangeFromSchedule,
+  scheduleCancelAt,
+  subscriptionEndsAt,
   termDates,
 } from "./subscription-patch.ts";
 
@@ -422,6 +424,69 @@ describe("buildSubscriptionPatch with the offer's term", () => {
       cancelAtTermEnd: true,
       endedAt: iso(cancelAt),
     });
+  });
+
+  it("a fixed term whose end a scheduled switch moved onto the schedule still shows that end", () => {
+    // Decision 015: the writer clears cancel_at and the schedule's last phase ends at the term
+    // end with end_behavior cancel. The term end then lives only on the schedule.
+    const planned = u(2026, 1, 15);
+    const termEnd = u(2027, 1, 15);
+    const anchor = planned + 7;
+    const switchAt = u(2026, 4, 15) + 7;
+    const fixed = { ...twelveMonths, autoRenew: false };
+    const stamped = {
+      limio_term_length: "12",
+      limio_term_type: "months",
+      limio_auto_renew: "false",
+      limio_term_end: String(termEnd),
+    };
+    const schedule = {
+      id: "sub_sched_fixed",
+      status: "active",
+      end_behavior: "cancel",
+      phases: [
+        { start_date: anchor, end_date: switchAt, items: [{ price: "price_high" }] },
+        { start_date: switchAt, end_date: termEnd, items: [{ price: "price_low" }] },
+      ],
+    };
+    const sub = monthly(anchor, u(2026, 3, 15) + 7, switchAt, {
+      cancel_at: null,
+      schedule: schedule.id,
+      metadata: stamped,
+    });
+    const lastPeriod = invoice({
+      id: null,
+      status: "draft",
+      amount_paid: 0,
+      next_payment_attempt: termEnd,
+      lines: { data: [{ amount: 499, period: { start: termEnd, end: termEnd + 31 * DAY } }] },
+    });
+    const patchOf = (s: typeof schedule | null, upcomingInvoice = preview) =>
+      buildSubscriptionPatch({ subscription: sub, schedule: s, upcomingInvoice, offerTerm: fixed, now });
+
+    expect(scheduleCancelAt(schedule)).toBe(termEnd);
+    expect(patchOf(schedule)).toMatchObject({
+      termEndDate: iso(termEnd),
+      cancelAt: iso(termEnd),
+      cancelAtTermEnd: true,
+      stripeScheduleId: "sub_sched_fixed",
+      warnings: [],
+    });
+    // Nothing is predicted at or after the end the schedule cancels at.
+    expect(patchOf(schedule, lastPeriod).schedules).toEqual([]);
+    // A schedule that releases the subscription, or is no longer live, ends nothing.
+    expect(scheduleCancelAt({ ...schedule, end_behavior: "release" })).toBeNull();
+    expect(scheduleCancelAt({ ...schedule, status: "released" })).toBeNull();
+    expect(patchOf({ ...schedule, end_behavior: "release" })).toMatchObject({
+      cancelAt: null,
+      cancelAtTermEnd: false,
+    });
+    // Another schedule than the one attached says nothing about this subscription.
+    expect(subscriptionEndsAt({ cancel_at: null, schedule: "sub_sched_other" }, schedule)).toBeNull();
+    // cancel_at, when Stripe shows one, is the end.
+    expect(subscriptionEndsAt({ cancel_at: termEnd - DAY, schedule: schedule.id }, schedule)).toBe(
+      termEnd - DAY,
+    );
   });
 
   it("warns, and shows the billing period, when the term cannot cover what Stripe bills", () => {

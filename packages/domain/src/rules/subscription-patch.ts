@@ -106,9 +106,42 @@ export function paymentMethodSummary(
 export type StripeSubscriptionScheduleLike = {
   id: string;
   status: string;
+  /** `release` (Stripe's default) or `cancel`; absent in older fixtures, read as release. */
+  end_behavior?: string | null;
   subscription?: string | { id: string } | null;
   phases: { start_date: number; end_date?: number | null; items: { price: string | { id: string } }[] }[];
 };
+
+const LIVE_SCHEDULE = new Set(["not_started", "active"]);
+
+/**
+ * When a live schedule cancels its subscription (unix seconds): the last phase's end when
+ * `end_behavior` is `cancel` ("cancel will end the subscription schedule and cancel the underlying
+ * subscription", docs.stripe.com/api/subscription_schedules/object#subscription_schedule_object-end_behavior).
+ * null when it releases the subscription, is no longer live, or its last phase has no end.
+ */
+export function scheduleCancelAt(schedule: StripeSubscriptionScheduleLike | null | undefined): number | null {
+  if (!schedule || !LIVE_SCHEDULE.has(schedule.status) || schedule.end_behavior !== "cancel") return null;
+  const last = schedule.phases.reduce<StripeSubscriptionScheduleLike["phases"][number] | undefined>(
+    (latest, p) => (latest === undefined || p.start_date > latest.start_date ? p : latest),
+    undefined,
+  );
+  return last?.end_date ?? null;
+}
+
+/**
+ * When Stripe will end the subscription: its `cancel_at`, else the end its attached schedule
+ * cancels it at. A schedule-managed subscription takes no `cancel_at` (Stripe refuses it), so a
+ * fixed term with a scheduled switch keeps its end on the schedule (decision 015).
+ */
+export function subscriptionEndsAt(
+  sub: Pick<StripeSubscriptionLike, "cancel_at" | "schedule">,
+  schedule: StripeSubscriptionScheduleLike | null | undefined,
+): number | null {
+  if (sub.cancel_at != null) return sub.cancel_at;
+  const attached = refId(sub.schedule);
+  return schedule && attached === schedule.id ? scheduleCancelAt(schedule) : null;
+}
 
 export type PendingChange = { stripeScheduleId: string; effectiveAt: string; priceIds: string[] };
 
@@ -117,7 +150,7 @@ export function pendingChangeFromSchedule(
   schedule: StripeSubscriptionScheduleLike | null | undefined,
   now: Date,
 ): PendingChange | null {
-  if (!schedule || !["not_started", "active"].includes(schedule.status)) return null;
+  if (!schedule || !LIVE_SCHEDULE.has(schedule.status)) return null;
   const nowSec = now.getTime() / 1000;
   const next = schedule.phases
     .filter((p) => p.start_date > nowSec)
@@ -190,7 +223,7 @@ function invoiceSubscriptionId(inv: StripeInvoiceLike): string | undefined {
 
 /** The schedules Stripe implies: one per finalised invoice of this subscription, plus the preview while it renews. */
 export function schedulesFromStripe(input: BuildSubscriptionPatchInput): PaymentScheduleFromStripe[] {
-  const sub = input.subscription;
+  const sub = withScheduledEnd(input.subscription, input.schedule);
   const schedules = (input.invoices ?? [])
     .filter((inv) => {
       const owner = invoiceSubscriptionId(inv);
@@ -288,8 +321,20 @@ export function recordedTermEnd(sub: Pick<StripeSubscriptionLike, "cancel_at" | 
   return recorded !== undefined && sub.cancel_at === recorded ? recorded : null;
 }
 
+/**
+ * The subscription with `cancel_at` at the end Stripe will enforce (subscriptionEndsAt): the rules
+ * below then read a fixed term's end the same whether `cancel_at` or the schedule holds it.
+ */
+function withScheduledEnd(
+  sub: StripeSubscriptionLike,
+  schedule: StripeSubscriptionScheduleLike | null | undefined,
+): StripeSubscriptionLike {
+  const endsAt = subscriptionEndsAt(sub, schedule);
+  return endsAt === (sub.cancel_at ?? null) ? sub : { ...sub, cancel_at: endsAt };
+}
+
 export function buildSubscriptionPatch(input: BuildSubscriptionPatchInput): LimioSubscriptionPatch {
-  const sub = input.subscription;
+  const sub = withScheduledEnd(input.subscription, input.schedule);
   const customerId = refId(sub.customer);
   if (!customerId) throw new Error(`subscription ${sub.id} has no customer`);
   const term = input.offerTerm ? offerTermDates(sub, input.offerTerm) : termDates(sub);
