@@ -27,7 +27,9 @@ const newOrder = (): Record<string, unknown> => {
 let gw: TestGateway;
 let orders: Awaited<ReturnType<typeof startTopicReader>>;
 beforeAll(async () => {
-  gw = await startTestGateway();
+  // One key sends the concurrent requests below: what they test is the body limits, not the
+  // per-key limit on requests in flight (key-concurrency.test.ts).
+  gw = await startTestGateway({ config: { MAX_CONCURRENT_REQUESTS_PER_KEY: "1000" } });
   orders = await startTopicReader(gw.client, gw.topics.orders);
 }, 120_000);
 afterAll(async () => {
